@@ -1,0 +1,8 @@
+"""Test setup. xlwings reads these at import: its Office.js core (the xlwings Lite / Server
+path) is what tests can drive on Linux. The noncommercial key is set here, in tests only."""
+
+import os
+
+os.environ.setdefault("XLWINGS_ON_SERVER", "true")
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+os.environ.setdefault("TQDM_DISABLE", "1")

@@ -1,0 +1,48 @@
+"""xlquote — quoting and billing for IT-support businesses, on whole columns at once.
+
+Public API (every argument broadcasts like numpy; money is int64 yen)::
+
+    support_level, incident_fee, annual_base_fee, monthly_base_fee, incident_units,
+    vendor_annual_fee, callcenter_tier, monthly_invoice, bill_month
+"""
+
+from .billing import BillingRun, bill_month, monthly_invoice
+from .calendar import Month
+from .errors import InputError, OutputError, PriceBookError, Problem, XlquoteError
+from .fees import (
+    annual_base_fee,
+    callcenter_tier,
+    incident_fee,
+    incident_units,
+    monthly_base_fee,
+    vendor_annual_fee,
+)
+from .invoice import Invoice, Line
+from .levels import support_level
+from .pricebook import PriceBook, get_pricebook, load_pricebook_file
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BillingRun",
+    "InputError",
+    "Invoice",
+    "Line",
+    "Month",
+    "OutputError",
+    "PriceBook",
+    "PriceBookError",
+    "Problem",
+    "XlquoteError",
+    "annual_base_fee",
+    "bill_month",
+    "callcenter_tier",
+    "get_pricebook",
+    "incident_fee",
+    "incident_units",
+    "load_pricebook_file",
+    "monthly_base_fee",
+    "monthly_invoice",
+    "support_level",
+    "vendor_annual_fee",
+]

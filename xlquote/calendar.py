@@ -1,0 +1,120 @@
+"""Billing calendar: months, contract years and Japanese business days (SPEC 1.2, 2.7).
+
+Public holidays come from the maintained ``holidays`` package (内閣府の「国民の祝日」), never a
+hand-written list.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import datetime as dt
+import functools
+import re
+
+import holidays
+
+from .pricebook import CalendarRule
+
+
+@functools.cache
+def _japanese_holidays(year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.country_holidays("JP", years=year))
+
+
+def is_business_day(day: dt.date) -> bool:
+    """Weekdays that are not Japanese public holidays (incl. substitute holidays)."""
+    return day.weekday() < 5 and day not in _japanese_holidays(day.year)
+
+
+def next_business_day(day: dt.date) -> dt.date:
+    """``day`` itself when it is a business day, else the next one."""
+    while not is_business_day(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def previous_business_day(day: dt.date) -> dt.date:
+    while not is_business_day(day):
+        day -= dt.timedelta(days=1)
+    return day
+
+
+@functools.total_ordering
+class Month:
+    """A calendar month, e.g. ``Month.parse("2026-10")``."""
+
+    __slots__ = ("month", "year")
+
+    def __init__(self, year: int, month: int) -> None:
+        if not 1 <= month <= 12 or not 1900 <= year <= 9999:
+            raise ValueError(f"no such month: {year}-{month:02d}")
+        self.year, self.month = year, month
+
+    @classmethod
+    def parse(cls, value: object) -> Month:
+        """From 'YYYY-MM', 'YYYY/MM', a date/datetime, or a Month."""
+        if isinstance(value, Month):
+            return value
+        if isinstance(value, dt.date):
+            return cls(value.year, value.month)
+        match = re.fullmatch(r"\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?\s*", str(value))
+        if not match:
+            raise ValueError(f"expected a month as YYYY-MM, got {value!r}")
+        return cls(int(match[1]), int(match[2]))
+
+    @property
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        return dt.date(self.year, self.month, _calendar.monthrange(self.year, self.month)[1])
+
+    def index(self) -> int:
+        """Months since year 0, so that differences are month counts."""
+        return self.year * 12 + self.month - 1
+
+    def plus(self, months: int) -> Month:
+        total = self.index() + months
+        return Month(total // 12, total % 12 + 1)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Month) and self.index() == other.index()
+
+    def __lt__(self, other: Month) -> bool:
+        return self.index() < other.index()
+
+    def __hash__(self) -> int:
+        return self.index()
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def __repr__(self) -> str:
+        return f"Month({self})"
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Same day ``months`` later, clamped to the month's end (1/31 + 1 month → 2/28)."""
+    target = Month(day.year, day.month).plus(months)
+    return dt.date(target.year, target.month, min(day.day, target.last_day.day))
+
+
+def months_between(start: dt.date, month: Month) -> int:
+    """Whole months from the month of ``start`` to ``month`` (0 in the starting month)."""
+    return month.index() - Month(start.year, start.month).index()
+
+
+def issue_date(month: Month) -> dt.date:
+    """First business day of the month after the billed month (月末締め翌月請求)."""
+    return next_business_day(month.plus(1).first_day)
+
+
+def due_date(issued: dt.date, rule: CalendarRule) -> dt.date:
+    """Issue date + N months, moved to a business day as the price book says."""
+    due = add_months(issued, rule.due_months_after_issue)
+    if rule.due_date_adjust == "previous_business_day":
+        return previous_business_day(due)
+    if rule.due_date_adjust == "next_business_day":
+        return next_business_day(due)
+    return due

@@ -1,0 +1,166 @@
+"""Code vocabularies: every code a user may type, with its Japanese and spelled-out aliases.
+
+Codes are matched case-, width- and space-insensitively ("  Mission Critical " and
+"ミッションクリティカル" both mean ``mission_critical``). One vocabulary per concept lives here and
+nowhere else; workbooks take their drop-down lists from it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def normalize_text(value: object) -> str:
+    """Fold width (NFKC), case and inner spaces/hyphens so that typed variants compare equal."""
+    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    return "_".join(text.replace("-", " ").replace("_", " ").split())
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """An ordered set of canonical codes; ``index`` maps every alias to the code's position."""
+
+    name: str
+    codes: tuple[str, ...]
+    aliases: dict[str, str]
+    blank: str | None = None  # the code a blank cell means, or None when a blank is an error
+
+    def __post_init__(self) -> None:
+        index: dict[str, int] = {}
+        for position, code in enumerate(self.codes):
+            index[normalize_text(code)] = position
+        for alias, code in self.aliases.items():
+            index[normalize_text(alias)] = self.codes.index(code)
+        object.__setattr__(self, "_index", index)
+
+    def lookup(self, value: object) -> int | None:
+        """Position of the code ``value`` names, or None when it names none."""
+        if is_blank(value):
+            return None if self.blank is None else self.codes.index(self.blank)
+        return self._index.get(normalize_text(value))  # type: ignore[attr-defined]
+
+    def encode(self, values: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised lookup: (int positions with -1 for unknown, boolean mask of unknown)."""
+        cache: dict[object, int] = {}
+        out = []
+        for value in values:
+            key = value if isinstance(value, str | int | float | type(None)) else repr(value)
+            code = cache.get(key)
+            if code is None:
+                found = self.lookup(value)
+                code = cache[key] = -1 if found is None else found
+            out.append(code)
+        positions = np.asarray(out, dtype=np.int64)
+        return positions, positions < 0
+
+    def canonical(self, value: object) -> str:
+        """The canonical code for ``value``; raises ValueError naming the accepted codes."""
+        found = self.lookup(value)
+        if found is None:
+            raise ValueError(self.unknown_message(value))
+        return self.codes[found]
+
+    def unknown_message(self, value: object) -> str:
+        if is_blank(value):
+            return f"{self.name} is required"
+        return f"unknown {self.name} {str(value).strip()!r}; expected one of {', '.join(self.codes)}"
+
+
+def is_blank(value: object) -> bool:
+    """Excel blanks arrive as None, '' or NaN."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    return isinstance(value, float) and value != value
+
+
+PLANS = Vocabulary(
+    "plan",
+    ("annual", "monthly", "vendor_support", "callcenter"),
+    {
+        "年額": "annual", "年額契約": "annual", "年額契約方式": "annual",
+        "月額": "monthly", "月額契約": "monthly", "月額契約方式": "monthly",
+        "有料サポート": "vendor_support", "paid_support": "vendor_support",
+        "コールセンター": "callcenter", "call_center": "callcenter", "call_centre": "callcenter",
+    },
+)
+
+SUPPORT_RANGES = Vocabulary(
+    "support range",
+    ("normal", "technical", "advanced", "mission_critical"),
+    {
+        "通常": "normal",
+        "技術的": "technical",
+        "高度に技術的": "advanced", "高度": "advanced",
+        "ミッションクリティカル": "mission_critical",
+    },
+    blank="normal",
+)
+
+CHANNELS = Vocabulary(
+    "channel",
+    ("email", "dm", "reply", "phone", "skype_call", "skype_chat", "onsite"),
+    {
+        "メール": "email", "e_mail": "email", "mail": "email",
+        "twitter_dm": "dm", "ダイレクトメッセージ": "dm",
+        "twitter_reply": "reply", "リプライ": "reply",
+        "電話": "phone", "お電話": "phone", "tel": "phone",
+        "skype通話": "skype_call", "skype": "skype_call",
+        "skypeチャット": "skype_chat", "skype_chat": "skype_chat", "chat": "skype_chat",
+        "チャット": "skype_chat",
+        "出張": "onsite", "on_site": "onsite", "visit": "onsite",
+    },
+)
+
+CONSULTING = Vocabulary(
+    "consulting",
+    ("none", "specific", "comprehensive"),
+    {
+        "no": "none", "なし": "none",
+        "特定": "specific", "特定コンサルティング": "specific",
+        "総合": "comprehensive", "総合コンサルティング": "comprehensive",
+    },
+    blank="none",
+)
+
+KARTE_PAYMENT = Vocabulary(
+    "karte_payment",
+    ("consume", "pay"),
+    {"消費": "consume", "インシデント消費": "consume", "支払": "pay", "支払い": "pay"},
+    blank="consume",
+)
+
+LIMIT_DECISIONS = Vocabulary(
+    "limit_decision",
+    ("pending", "stop", "continue"),
+    {"中止": "stop", "継続": "continue", "未定": "pending"},
+    blank="pending",
+)
+
+LEVELS = Vocabulary(
+    "level",
+    ("feather", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"),
+    {"フェザー": "feather", "f": "feather", "0": "feather", "level_0": "feather"}
+    | {f"level_{n}": str(n) for n in range(1, 11)}
+    | {f"レベル{n}": str(n) for n in range(1, 11)},
+)
+
+PRICEBOOKS = Vocabulary(
+    "price book",
+    ("aki_sie", "vendor_support"),
+    {"b": "aki_sie", "a": "vendor_support"},
+)
+
+CHANNEL_LABELS_JA = {
+    "email": "メール", "dm": "Twitter DM", "reply": "Twitter リプライ", "phone": "電話",
+    "skype_call": "Skype 通話", "skype_chat": "Skype チャット", "onsite": "出張",
+}
+PLAN_LABELS_JA = {
+    "annual": "年額契約", "monthly": "月額契約", "vendor_support": "有料サポート",
+    "callcenter": "コールセンター",
+}

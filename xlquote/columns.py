@@ -1,0 +1,260 @@
+"""Whole-column argument handling: broadcasting, typed conversion, and per-row problems.
+
+Every public function converts its arguments here, so that a bad cell becomes one row's problem
+(with the field and the reason) while the other rows still compute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from .codes import LEVELS, Vocabulary, is_blank, normalize_text
+from .errors import InputError, Problem
+
+ErrorMode = Literal["raise", "mask"]
+TRUE_WORDS = {"true", "yes", "y", "1", "x", "○", "◯", "はい", "有", "あり", "要"}
+FALSE_WORDS = {"false", "no", "n", "0", "-", "×", "いいえ", "無", "なし", "不要"}
+
+
+def as_column(value: Any) -> np.ndarray:
+    """An array view of a scalar or array-like; object dtype unless it is already numeric/bool."""
+    if isinstance(value, np.ndarray):
+        return value
+    array = np.asarray(value, dtype=object) if not _is_plain_number_list(value) else np.asarray(value)
+    return array
+
+
+def _is_plain_number_list(value: Any) -> bool:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return True
+    return (
+        isinstance(value, list | tuple)
+        and bool(value)
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    )
+
+
+def broadcast(*values: Any) -> list[np.ndarray]:
+    """Broadcast the arguments like numpy; a shape mismatch is reported as an input problem."""
+    arrays = [as_column(v) for v in values]
+    try:
+        return list(np.broadcast_arrays(*arrays))
+    except ValueError:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        raise InputError([Problem(None, "arguments", shapes, "shapes do not broadcast")]) from None
+
+
+class RowChecks:
+    """Collects problems row by row. ``message[i]`` keeps the first problem of row i."""
+
+    def __init__(self, shape: tuple[int, ...], sheet: str | None = None,
+                 row_numbers: Sequence[int] | np.ndarray | None = None) -> None:
+        self.shape = shape
+        self.message = np.full(shape, None, dtype=object)
+        self.problems: list[Problem] = []
+        self.sheet = sheet
+        self.row_numbers = row_numbers
+
+    @property
+    def bad(self) -> np.ndarray:
+        return self.message != None  # noqa: E711 - elementwise comparison on an object array
+
+    def flag(self, mask: np.ndarray, field: str, values: np.ndarray, reason: str) -> None:
+        """Record ``reason`` for every row where ``mask`` holds."""
+        mask = np.broadcast_to(mask, self.shape)
+        if not mask.any():
+            return
+        values = np.broadcast_to(values, self.shape)
+        for index in zip(*np.nonzero(mask), strict=True):
+            self.add(index, field, values[index], reason)
+
+    def add(self, index: tuple[int, ...] | int, field: str, value: Any, reason: str) -> None:
+        if isinstance(index, int | np.integer):
+            index = (int(index),)
+        flat = int(np.ravel_multi_index(index, self.shape)) if self.shape else 0
+        row = int(self.row_numbers[flat]) if self.row_numbers is not None else flat + 1
+        self.problems.append(Problem(row, field, _plain(value), reason, self.sheet))
+        if self.message[index] is None:
+            self.message[index] = f"{field}: {reason}"
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InputError(sorted(self.problems, key=lambda p: (p.row or 0)))
+
+    def finish(self, result: np.ndarray, errors: ErrorMode) -> Any:
+        """``errors="raise"``: the result, or InputError listing every problem.
+        ``errors="mask"``: (result, messages) where messages[i] is None for a good row."""
+        if errors == "mask":
+            return result, self.message
+        if errors != "raise":
+            raise ValueError(f"errors must be 'raise' or 'mask', not {errors!r}")
+        self.raise_if_any()
+        return result
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _number(value: Any) -> float | None:
+    """A cell as a float; None when it is not a number. Blanks are handled by the caller."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip().replace(",", ""))
+        except ValueError:
+            return None
+    return None
+
+
+def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float,
+               integer: bool, minimum: float = 0) -> np.ndarray:
+    """Numbers with blanks → ``default``; non-numbers, non-integers (when ``integer``) and values
+    below ``minimum`` are problems (the row gets ``default``)."""
+    if values.dtype.kind in "iuf":
+        out = values.astype(np.float64)
+        blank = np.isnan(out)
+        out[blank] = default
+        bad_type = np.zeros(values.shape, dtype=bool)
+    else:
+        flat = values.ravel()
+        parsed = np.empty(flat.shape, dtype=np.float64)
+        blank_flat = np.zeros(flat.shape, dtype=bool)
+        bad_flat = np.zeros(flat.shape, dtype=bool)
+        for i, cell in enumerate(flat):
+            if is_blank(cell):
+                parsed[i] = default
+                blank_flat[i] = True
+                continue
+            number = _number(cell)
+            if number is None or number != number or number in (np.inf, -np.inf):
+                parsed[i] = default
+                bad_flat[i] = True
+            else:
+                parsed[i] = number
+        out, blank, bad_type = (a.reshape(values.shape) for a in (parsed, blank_flat, bad_flat))
+        checks.flag(bad_type, field, values, "expected a number")
+    good = ~bad_type & ~blank
+    if integer:
+        fractional = good & (out != np.floor(out))
+        checks.flag(fractional, field, values, "must be a whole number")
+        out[fractional] = default
+        good &= ~fractional
+    low = good & (out < minimum)
+    checks.flag(low, field, values, f"must be ≥ {minimum:g}")
+    out[low] = default
+    return out
+
+
+def to_ints(values: np.ndarray, field: str, checks: RowChecks, default: int = 0,
+            minimum: int = 0) -> np.ndarray:
+    return to_numbers(values, field, checks, default, True, minimum).astype(np.int64)
+
+
+def to_bools(values: np.ndarray, field: str, checks: RowChecks) -> np.ndarray:
+    if values.dtype.kind == "b":
+        return values.astype(bool)
+    out = np.zeros(values.shape, dtype=bool)
+    for index, cell in np.ndenumerate(values):
+        if is_blank(cell):
+            continue
+        numeric = isinstance(cell, int | float | np.integer | np.floating)
+        if isinstance(cell, bool | np.bool_) or (numeric and cell in (0, 1)):
+            out[index] = bool(cell)
+        else:
+            word = normalize_text(cell)
+            if word in TRUE_WORDS:
+                out[index] = True
+            elif word not in FALSE_WORDS:
+                checks.add(index, field, cell, "expected TRUE or FALSE")
+    return out
+
+
+def to_codes(values: np.ndarray, vocabulary: Vocabulary, field: str,
+             checks: RowChecks) -> np.ndarray:
+    positions, unknown = vocabulary.encode(values.ravel())
+    positions, unknown = positions.reshape(values.shape), unknown.reshape(values.shape)
+    for index in zip(*np.nonzero(unknown), strict=True):
+        checks.add(index, field, values[index], vocabulary.unknown_message(values[index]))
+    return np.where(unknown, 0, positions)
+
+
+def to_levels(values: np.ndarray, field: str, checks: RowChecks, blank: int = -1) -> np.ndarray:
+    """Support levels: feather/フェザー/0 → 0, 1..10; blank → ``blank`` (-1: no level given)."""
+    out = np.full(values.shape, blank, dtype=np.int64)
+    for index, cell in np.ndenumerate(values):
+        if is_blank(cell):
+            continue
+        number = _number(cell) if not isinstance(cell, str) else None
+        if number is not None:
+            if number == int(number) and 0 <= number <= 10:
+                out[index] = int(number)
+                continue
+        else:
+            found = LEVELS.lookup(cell)
+            if found is not None:
+                out[index] = found
+                continue
+        checks.add(index, field, cell, "expected a level: feather or 1..10")
+    return out
+
+
+def to_dates(values: np.ndarray, field: str, checks: RowChecks,
+             required: bool) -> np.ndarray:
+    """Dates as numpy datetime64[D]; NaT for blank (a problem when ``required``). Accepts date,
+    datetime, ISO text (2026-10-01, 2026/10/01) and Excel serial numbers."""
+    out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+    for index, cell in np.ndenumerate(values):
+        if is_blank(cell):
+            if required:
+                checks.add(index, field, cell, "date is required")
+            continue
+        parsed = parse_date(cell)
+        if parsed is None:
+            checks.add(index, field, cell, "expected a date (YYYY-MM-DD)")
+        else:
+            out[index] = np.datetime64(parsed, "D")
+    return out
+
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def parse_date(cell: Any) -> dt.date | None:
+    if isinstance(cell, dt.datetime):
+        return cell.date()
+    if isinstance(cell, dt.date):
+        return cell
+    if isinstance(cell, np.datetime64):
+        return None if np.isnat(cell) else cell.astype("datetime64[D]").item()
+    if isinstance(cell, int | float | np.integer | np.floating) and not isinstance(cell, bool):
+        if 1 <= cell < 2958466:  # Excel serial day numbers up to 9999-12-31
+            return EXCEL_EPOCH + dt.timedelta(days=int(cell))
+        return None
+    if isinstance(cell, str):
+        text = cell.strip().replace("/", "-").replace(".", "-")
+        try:
+            return dt.datetime.fromisoformat(text).date()
+        except ValueError:
+            return None
+    return None
+
+
+def to_text(values: np.ndarray) -> np.ndarray:
+    """Text cells stripped; blanks become ''. Numbers that are whole print without '.0'."""
+    out = np.empty(values.shape, dtype=object)
+    for index, cell in np.ndenumerate(values):
+        if is_blank(cell):
+            out[index] = ""
+        elif isinstance(cell, float) and cell.is_integer():
+            out[index] = str(int(cell))
+        else:
+            out[index] = str(cell).strip()
+    return out

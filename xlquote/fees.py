@@ -1,0 +1,142 @@
+"""Fee lookups of both price books (SPEC 1.1, 1.2, 2.1, 2.2) on whole columns. Money is int64 yen."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .codes import PLANS, SUPPORT_RANGES, Vocabulary
+from .columns import ErrorMode, RowChecks, broadcast, to_codes, to_ints, to_levels, to_numbers
+from .pricebook import PriceBook, SupportServiceRules, VendorRules, get_pricebook
+
+SUPPORT_PLANS = Vocabulary(
+    "plan", ("annual", "monthly"),
+    {a: c for a, c in PLANS.aliases.items() if c in ("annual", "monthly")},
+)
+CALLCENTER_FIELDS = Vocabulary("field", ("tier", "initial", "monthly"),
+                               {"初期費用": "initial", "月額費用": "monthly", "上限": "tier"},
+                               blank="tier")
+
+
+def incident_fee_table(rules: SupportServiceRules) -> np.ndarray:
+    """int64[plan, level] in SUPPORT_PLANS order."""
+    return np.stack([rules.incident_fees[plan] for plan in SUPPORT_PLANS.codes])
+
+
+def incident_fee(level: Any, plan: Any, support_range: Any = "normal",
+                 pricebook: PriceBook | str | None = None, errors: ErrorMode = "raise") -> Any:
+    """Incident fee in yen for a level (feather/0..10) under an annual or monthly contract
+    (サポート追加料金表). The fee does not depend on the range; it is checked and accepted so
+    that a quote can pass its range column unchanged."""
+    rules = get_pricebook(pricebook).require_support()
+    level_col, plan_col, range_col = broadcast(level, plan, support_range)
+    checks = RowChecks(level_col.shape)
+    levels = to_levels(level_col, "level", checks, blank=-1)
+    checks.flag(levels < 0, "level", level_col, "level is required")
+    plans = to_codes(plan_col, SUPPORT_PLANS, "plan", checks)
+    to_codes(range_col, SUPPORT_RANGES, "support_range", checks)
+    fees = incident_fee_table(rules)[plans, np.clip(levels, 0, 10)]
+    return checks.finish(np.where(checks.bad, 0, fees).astype(np.int64), errors)
+
+
+def annual_base_fee(support_range: Any, pricebook: PriceBook | str | None = None,
+                    errors: ErrorMode = "raise") -> Any:
+    """Yearly base fee of an annual contract (サポート基本料金表, 年額)."""
+    rules = get_pricebook(pricebook).require_support()
+    (range_col,) = broadcast(support_range)
+    checks = RowChecks(range_col.shape)
+    ranges = to_codes(range_col, SUPPORT_RANGES, "support_range", checks)
+    return checks.finish(np.where(checks.bad, 0, rules.annual_base_fee[ranges]), errors)
+
+
+def check_max_incidents(ranges: np.ndarray, max_incidents: np.ndarray, values: np.ndarray,
+                        rules: SupportServiceRules, checks: RowChecks) -> None:
+    offered = rules.monthly_max_incidents[ranges]
+    for index in zip(*np.nonzero(max_incidents > offered), strict=True):
+        code = SUPPORT_RANGES.codes[ranges[index]]
+        checks.add(index, "max_incidents", values[index],
+                   f"range {code} offers 1..{offered[index]} incidents a month")
+
+
+def monthly_base_fee(support_range: Any, max_incidents: Any,
+                     pricebook: PriceBook | str | None = None, errors: ErrorMode = "raise") -> Any:
+    """Monthly fee for a range and the maximum incidents per month (サポート基本料金表, 月額)."""
+    rules = get_pricebook(pricebook).require_support()
+    range_col, max_col = broadcast(support_range, max_incidents)
+    checks = RowChecks(range_col.shape)
+    ranges = to_codes(range_col, SUPPORT_RANGES, "support_range", checks)
+    counts = to_ints(max_col, "max_incidents", checks, default=1, minimum=1)
+    check_max_incidents(ranges, counts, max_col, rules, checks)
+    tiers = np.clip(counts, 1, rules.monthly_fees.shape[1]) - 1
+    fees = rules.monthly_fees[ranges, tiers]
+    return checks.finish(np.where(checks.bad, 0, fees).astype(np.int64), errors)
+
+
+def monthly_fee_for_usage(rules: SupportServiceRules, ranges: np.ndarray,
+                          max_incidents: np.ndarray, counted: np.ndarray
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """(base fee, overage) of a month: the plan's tier, and under the "tier" policy the extra
+    to reach the tier of the incidents actually counted; beyond the top tier each incident adds
+    the top tier's last step (SPEC 2.1 [interpretation])."""
+    top = rules.monthly_max_incidents[ranges]
+    table = rules.monthly_fees
+    base = table[ranges, max_incidents - 1]
+    if rules.overage_policy == "flag_only":
+        return base, np.zeros_like(base)
+    top_fee = table[ranges, top - 1]
+    last_step = top_fee - np.where(top >= 2, table[ranges, np.maximum(top - 2, 0)], 0)
+    used = np.maximum(counted, max_incidents)
+    within = np.minimum(used, top)
+    fee_used = table[ranges, within - 1] + np.maximum(used - top, 0) * last_step
+    return base, (fee_used - base).astype(np.int64)
+
+
+def incident_units(minutes: Any, pricebook: PriceBook | str | None = None,
+                   errors: ErrorMode = "raise") -> Any:
+    """Units consumed: one per started 30 minutes (1–30 → 1, 31–60 → 2, 0 → 0) (SPEC 1.1)."""
+    vendor = get_pricebook(pricebook, default="vendor_support").require_vendor()
+    (minutes_col,) = broadcast(minutes)
+    checks = RowChecks(minutes_col.shape)
+    values = to_numbers(minutes_col, "minutes", checks, default=0, integer=False)
+    return checks.finish(units_for_minutes(values, vendor), errors)
+
+
+def units_for_minutes(minutes: np.ndarray, vendor: VendorRules) -> np.ndarray:
+    return np.ceil(np.round(minutes / vendor.minutes_per_unit, 9)).astype(np.int64)
+
+
+def vendor_annual_fee(licences: Any, pricebook: PriceBook | str | None = None,
+                      errors: ErrorMode = "raise") -> Any:
+    """Annual base fee of paid support: 50,000 + 500 × licences (SPEC 1.1)."""
+    vendor = get_pricebook(pricebook, default="vendor_support").require_vendor()
+    (licence_col,) = broadcast(licences)
+    checks = RowChecks(licence_col.shape)
+    counts = to_ints(licence_col, "licences", checks, default=0, minimum=1)
+    fees = vendor.annual_fixed_fee + vendor.annual_fee_per_licence * counts
+    return checks.finish(np.where(checks.bad, 0, fees).astype(np.int64), errors)
+
+
+def callcenter_tier_index(counts: np.ndarray, values: np.ndarray, vendor: VendorRules,
+                          checks: RowChecks) -> np.ndarray:
+    """Tier position per row; counts above the last bound are flagged as not offered."""
+    tier = np.searchsorted(vendor.callcenter_upper_bounds, counts, side="left")
+    top = int(vendor.callcenter_upper_bounds[-1])
+    checks.flag((tier >= len(vendor.callcenter_upper_bounds)) & ~checks.bad, "licences", values,
+                f"call-centre support is offered for 1..{top:,} licences")
+    return np.minimum(tier, len(vendor.callcenter_upper_bounds) - 1)
+
+
+def callcenter_tier(licences: Any, field: Any = "tier", pricebook: PriceBook | str | None = None,
+                    errors: ErrorMode = "raise") -> Any:
+    """Call-centre tier for a licence count: its upper bound (100, 500, … 50,000), or with
+    ``field="initial"`` / ``"monthly"`` that tier's fee in yen (SPEC 1.2)."""
+    vendor = get_pricebook(pricebook, default="vendor_support").require_vendor()
+    licence_col, field_col = broadcast(licences, field)
+    checks = RowChecks(licence_col.shape)
+    counts = to_ints(licence_col, "licences", checks, default=1, minimum=1)
+    fields = to_codes(field_col, CALLCENTER_FIELDS, "field", checks)
+    tier = callcenter_tier_index(counts, licence_col, vendor, checks)
+    table = np.stack([vendor.callcenter_upper_bounds, vendor.callcenter_initial_fees,
+                      vendor.callcenter_monthly_fees])
+    return checks.finish(np.where(checks.bad, 0, table[fields, tier]).astype(np.int64), errors)

@@ -1,0 +1,170 @@
+"""Support level of an incident (SPEC 2.3), computed on whole columns.
+
+The level is the highest level any measure reaches (round trips, call/chat minutes, sessions,
+on-site visits, investigation, consulting); an explicit override written by staff wins. Every
+threshold comes from the price book; "over" is strictly greater (超), hence ``side="left"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .codes import CHANNELS, CONSULTING, SUPPORT_RANGES
+from .columns import (
+    ErrorMode,
+    RowChecks,
+    broadcast,
+    to_bools,
+    to_codes,
+    to_ints,
+    to_levels,
+    to_numbers,
+)
+from .pricebook import PriceBook, SupportServiceRules, get_pricebook
+
+FEATHER = 0
+# What decided an incident's level, for the statement's "why" column.
+SOURCE_NAMES = ("feather", "round_trips", "minutes", "sessions", "onsite_visits",
+                "investigation", "consulting", "override")
+SOURCE_LABELS_JA = ("フェザー", "往復数", "通話・チャット時間", "複数回の累計時間", "出張回数",
+                    "調査", "コンサルティング", "担当者指定")
+
+
+@dataclass(frozen=True)
+class IncidentMeasures:
+    """Parsed, validated measure columns of incidents (one entry per incident)."""
+
+    channel: np.ndarray  # int64 positions in CHANNELS
+    round_trips: np.ndarray  # int64
+    minutes: np.ndarray  # float64
+    sessions: np.ndarray  # int64 ≥ 1
+    days_open: np.ndarray  # int64
+    onsite_visits: np.ndarray  # int64
+    investigation: np.ndarray  # bool
+    consulting: np.ndarray  # int64 positions in CONSULTING
+    support_range: np.ndarray  # int64 positions in SUPPORT_RANGES
+    level_override: np.ndarray  # int64, -1 = none
+
+
+def parse_measures(channel: Any, round_trips: Any, minutes: Any, sessions: Any, days_open: Any,
+                   onsite_visits: Any, investigation: Any, consulting: Any, support_range: Any,
+                   level_override: Any, checks: RowChecks | None = None
+                   ) -> tuple[IncidentMeasures, RowChecks]:
+    columns = broadcast(channel, round_trips, minutes, sessions, days_open, onsite_visits,
+                        investigation, consulting, support_range, level_override)
+    shape = columns[0].shape
+    checks = checks or RowChecks(shape)
+    (ch, rt, mins, sess, days, visits, inv, cons, rng, override) = columns
+    measures = IncidentMeasures(
+        channel=to_codes(ch, CHANNELS, "channel", checks),
+        round_trips=to_ints(rt, "round_trips", checks),
+        minutes=to_numbers(mins, "minutes", checks, default=0, integer=False),
+        sessions=to_ints(sess, "sessions", checks, default=1, minimum=1),
+        days_open=to_ints(days, "days_open", checks),
+        onsite_visits=to_ints(visits, "onsite_visits", checks),
+        investigation=to_bools(inv, "investigation", checks),
+        consulting=to_codes(cons, CONSULTING, "consulting", checks),
+        support_range=to_codes(rng, SUPPORT_RANGES, "support_range", checks),
+        level_override=to_levels(override, "level_override", checks),
+    )
+    return measures, checks
+
+
+def _monotone(over: np.ndarray) -> np.ndarray:
+    """Thresholds for levels 1..10 made non-decreasing: a level with no figure takes the next
+    level's threshold, so a searchsorted count skips it (chat has no level-5 figure)."""
+    thresholds = over[1:].copy()
+    for i in range(len(thresholds) - 2, -1, -1):
+        thresholds[i] = min(thresholds[i], thresholds[i + 1])
+    return thresholds
+
+
+def compute_levels(m: IncidentMeasures, rules: SupportServiceRules,
+                   checks: RowChecks) -> tuple[np.ndarray, np.ndarray]:
+    """(level, source) per incident; rows with problems get level 0. ``source`` indexes
+    SOURCE_NAMES. Flags an over-long continuous session as that row's problem."""
+    shape = m.channel.shape
+    level = np.zeros(shape, dtype=np.int64)
+    source = np.zeros(shape, dtype=np.int64)
+
+    def raise_to(candidate: np.ndarray, why: int) -> None:
+        higher = candidate > level
+        level[higher] = candidate[higher]
+        source[higher] = why
+
+    visits = m.onsite_visits.copy()
+    rule_index = rules.rule_of_channel[m.channel]
+    factor = rules.time_allowance_factor[m.support_range]
+    for index, rule in enumerate(rules.rules):
+        rows = rule_index == index
+        if not rows.any():
+            continue
+        if rule.implied_onsite_visits:
+            visits[rows] = np.maximum(visits[rows], rule.implied_onsite_visits)
+        if rule.measure == "none":
+            continue
+        measure = (m.round_trips if rule.measure == "round_trips" else m.minutes)[rows]
+        scale = factor[rows] if rule.scales_with_range else np.ones(measure.shape)
+        # Compare measure/scale with unscaled thresholds; rounding keeps 45/1.5 == 30 exact.
+        scaled = np.round(measure / scale, 9)
+        candidate = np.searchsorted(_monotone(rule.over), scaled, side="left").astype(np.int64)
+        for at_level, days in sorted(rule.min_days_open.items(), reverse=True):
+            short = (candidate >= at_level) & (m.days_open[rows] < days)
+            candidate[short] = at_level - 1
+        why = np.full(candidate.shape, 1 if rule.measure == "round_trips" else 2)
+        if rule.measure == "minutes":
+            single = m.sessions[rows] <= 1
+            for at_level, threshold in rule.single_session_over.items():
+                hit = single & (scaled > threshold) & (candidate < at_level)
+                candidate[hit], why[hit] = at_level, 2
+            for at_level, threshold in rule.multi_session_total_over.items():
+                hit = ~single & (scaled > threshold) & (candidate < at_level)
+                candidate[hit], why[hit] = at_level, 3
+            cap = rules.max_continuous_session_minutes
+            too_long = measure > cap * m.sessions[rows]
+            where = np.zeros(shape, dtype=bool)
+            where[rows] = too_long
+            checks.flag(where, "minutes", np.where(where, m.minutes, 0),
+                        f"a continuous session may not exceed {cap:g} minutes "
+                        "(連続上限); record several sessions")
+        full = np.zeros(shape, dtype=np.int64)
+        full[rows] = candidate
+        full_why = np.zeros(shape, dtype=np.int64)
+        full_why[rows] = why
+        higher = full > level
+        level[higher], source[higher] = full[higher], full_why[higher]
+
+    for at_level, count in sorted(rules.onsite_visits_at_least.items()):
+        raise_to(np.where(visits >= count, at_level, 0), 4)
+    raise_to(np.where(m.investigation, rules.investigation_level, 0), 5)
+    consulting_level = np.array(
+        [0] + [rules.consulting_levels[c] for c in CONSULTING.codes[1:]], dtype=np.int64
+    )
+    raise_to(consulting_level[m.consulting], 6)
+
+    overridden = m.level_override >= 0
+    level[overridden] = m.level_override[overridden]
+    source[overridden] = 7
+    level[checks.bad] = 0
+    return level, source
+
+
+def support_level(channel: Any, round_trips: Any = 0, minutes: Any = 0, sessions: Any = 1,
+                  days_open: Any = 0, onsite_visits: Any = 0, investigation: Any = False,
+                  consulting: Any = "", support_range: Any = "normal",
+                  level_override: Any = None, pricebook: PriceBook | str | None = None,
+                  errors: ErrorMode = "raise") -> Any:
+    """Support level per incident: 0 = feather, 1..10 (SPEC 2.3). Arguments broadcast like numpy.
+
+    ``consulting`` is "", "specific" (level 5) or "comprehensive" (level 7). ``errors="mask"``
+    returns ``(levels, messages)`` with a message for each bad row instead of raising.
+    """
+    rules = get_pricebook(pricebook).require_support()
+    measures, checks = parse_measures(channel, round_trips, minutes, sessions, days_open,
+                                      onsite_visits, investigation, consulting, support_range,
+                                      level_override)
+    level, _ = compute_levels(measures, rules, checks)
+    return checks.finish(level, errors)

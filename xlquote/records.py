@@ -1,0 +1,442 @@
+"""Records: the Contracts, Incidents and Packs tables, as typed, validated columns.
+
+The field lists below are the single definition of each table: the workbook sheet headers, the
+UDF table arguments and the batch reader all use them. Parsing collects every bad cell with its
+sheet, row and column before raising one ``InputError``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .codes import (
+    CHANNELS,
+    CONSULTING,
+    KARTE_PAYMENT,
+    LIMIT_DECISIONS,
+    PLANS,
+    PRICEBOOKS,
+    SUPPORT_RANGES,
+    Vocabulary,
+    is_blank,
+    normalize_text,
+)
+from .columns import (
+    RowChecks,
+    to_bools,
+    to_codes,
+    to_dates,
+    to_ints,
+    to_levels,
+    to_numbers,
+    to_text,
+)
+from .errors import Problem
+from .levels import IncidentMeasures
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of a record table."""
+
+    name: str
+    kind: str  # text | code | count | yen | date | bool | level
+    required: bool = False
+    vocabulary: Vocabulary | None = None
+    help: str = ""
+
+
+def _code(name: str, vocabulary: Vocabulary, required: bool, help: str) -> Field:
+    return Field(name, "code", required, vocabulary, help)
+
+
+CONTRACT_FIELDS: tuple[Field, ...] = (
+    Field("contract_id", "text", True, help="契約ID (unique)"),
+    Field("customer", "text", True, help="請求先 (顧客名)"),
+    _code("pricebook", PRICEBOOKS, False, "aki_sie or vendor_support; blank: from the plan"),
+    _code("plan", PLANS, True, "annual 年額 / monthly 月額 / vendor_support / callcenter"),
+    _code("support_range", SUPPORT_RANGES, False, "normal 通常 / technical / advanced / "
+          "mission_critical; blank: normal"),
+    Field("max_incidents", "count", help="monthly plans: maximum incidents per month"),
+    Field("licences", "count", help="vendor_support / callcenter: licences (契約数)"),
+    Field("start_date", "date", True, help="contract start"),
+    Field("end_date", "date", help="contract end (blank: open)"),
+    Field("fee_limit", "yen", help="default incident fee limit in yen (blank: none)"),
+    Field("members_allowed", "text", help="'all' or comma-separated member names"),
+    Field("approver", "text", help="who must approve members' personal use"),
+    Field("sole_proprietor_shared_env", "bool", help="TRUE: no chart needed for the owner"),
+    _code("karte_payment", KARTE_PAYMENT, False, "consume (one incident) or pay (annual L3 fee)"),
+)
+
+INCIDENT_FIELDS: tuple[Field, ...] = (
+    Field("incident_id", "text", True, help="インシデントID (unique)"),
+    Field("contract_id", "text", True, help="契約ID"),
+    Field("opened", "date", True, help="opened on"),
+    Field("closed", "date", help="closed on (blank: still open, not billed)"),
+    _code("channel", CHANNELS, True, "email / dm / reply / phone / skype_call / skype_chat / onsite"),
+    Field("round_trips", "count", help="e-mail / DM / reply round trips (往復)"),
+    Field("minutes", "minutes", help="call or chat minutes (total over sessions)"),
+    Field("sessions", "count", help="number of call/chat sessions (blank: 1)"),
+    Field("days_open", "count", help="days open (blank: closed − opened)"),
+    Field("onsite_visits", "count", help="on-site visits (出張)"),
+    Field("investigation", "bool", help="troubleshooting that needed investigation (調査)"),
+    _code("consulting", CONSULTING, False, "specific / comprehensive / blank"),
+    Field("level_override", "level", help="level set by staff (feather, 1..10); wins"),
+    Field("member", "text", help="member who asked (personal use)"),
+    Field("personal", "bool", help="TRUE: a member's personal use"),
+    Field("approved_by", "text", help="who approved the personal use"),
+    Field("fee_limit", "yen", help="this incident's fee limit (0: feather only)"),
+    _code("limit_decision", LIMIT_DECISIONS, False, "stop 中止 / continue 継続 / blank: pending"),
+    Field("absorbed_into", "text", help="system_building / tutoring when absorbed"),
+    Field("absorbed_fee", "yen", help="fee of the service the incident was absorbed into"),
+    Field("urgent", "bool", help="お急ぎ"),
+    Field("description", "text", help="free text"),
+)
+
+PACK_FIELDS: tuple[Field, ...] = (
+    Field("contract_id", "text", True, help="契約ID (vendor_support)"),
+    Field("purchased", "date", True, help="purchase date; valid for one year"),
+    Field("units", "count", True, help="units bought (a pack is 10)"),
+)
+
+SHEETS: dict[str, tuple[Field, ...]] = {
+    "Contracts": CONTRACT_FIELDS,
+    "Incidents": INCIDENT_FIELDS,
+    "Packs": PACK_FIELDS,
+}
+
+
+def field_names(fields: Sequence[Field]) -> list[str]:
+    return [f.name for f in fields]
+
+
+@dataclass(frozen=True)
+class Contract:
+    contract_id: str
+    customer: str
+    pricebook: str
+    plan: str
+    support_range: str
+    max_incidents: int | None
+    licences: int | None
+    start_date: dt.date
+    end_date: dt.date | None
+    fee_limit: int | None
+    members_allowed: tuple[str, ...] | None  # None: nobody; ("all",): everybody
+    approver: str
+    sole_proprietor_shared_env: bool
+    karte_payment: str
+    row: int | None = None
+
+    def active_in(self, first: dt.date, last: dt.date) -> bool:
+        return self.start_date <= last and (self.end_date is None or self.end_date >= first)
+
+    def covers(self, day: dt.date) -> bool:
+        return self.start_date <= day and (self.end_date is None or day <= self.end_date)
+
+    def member_allowed(self, member: str) -> bool:
+        if not self.members_allowed:
+            return False
+        if "all" in self.members_allowed:
+            return True
+        return normalize_text(member) in {normalize_text(m) for m in self.members_allowed}
+
+
+@dataclass(frozen=True)
+class Pack:
+    contract_id: str
+    purchased: dt.date
+    units: int
+    row: int | None = None
+
+
+@dataclass
+class IncidentTable:
+    """Incidents as columns (one entry per incident); ``row`` is the sheet row number."""
+
+    incident_id: np.ndarray  # object (str)
+    contract_id: np.ndarray  # object (str)
+    opened: np.ndarray  # datetime64[D]
+    closed: np.ndarray  # datetime64[D], NaT = still open
+    measures: IncidentMeasures  # support_range column is filled from the contract when billed
+    member: np.ndarray
+    personal: np.ndarray
+    approved_by: np.ndarray
+    fee_limit: np.ndarray  # int64, -1 = none
+    limit_decision: np.ndarray  # int64 positions in LIMIT_DECISIONS
+    absorbed_into: np.ndarray  # object (str)
+    absorbed_fee: np.ndarray  # int64
+    urgent: np.ndarray
+    description: np.ndarray
+    row: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return len(self.incident_id)
+
+    def take(self, index: np.ndarray) -> IncidentTable:
+        """The incidents at positions ``index``, in that order."""
+        picked = {}
+        for name, value in vars(self).items():
+            if isinstance(value, IncidentMeasures):
+                picked[name] = IncidentMeasures(**{k: v[index] for k, v in vars(value).items()})
+            else:
+                picked[name] = value[index]
+        return IncidentTable(**picked)
+
+
+def _header_index(header: Sequence[Any], fields: Sequence[Field], sheet: str,
+                  header_row: int) -> tuple[dict[str, int], list[Problem]]:
+    """Map each field to its column position; missing required columns are problems."""
+    positions: dict[str, int] = {}
+    problems = []
+    for i, name in enumerate(header):
+        if is_blank(name):
+            continue
+        key = normalize_text(name)
+        if key in positions:
+            problems.append(Problem(header_row, str(name), name, "column appears twice", sheet))
+        positions[key] = i
+    for f in fields:
+        if f.required and f.name not in positions:
+            problems.append(Problem(header_row, f.name, None, "required column is missing", sheet))
+    return positions, problems
+
+
+def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Sequence[Sequence[Any]],
+                 sheet: str, first_row: int = 2) -> tuple[dict[str, np.ndarray], RowChecks]:
+    """Typed columns of a table given as a header and data rows (row numbers start at
+    ``first_row``, the sheet row of the first data row). Problems are collected, not raised."""
+    positions, header_problems = _header_index(header, fields, sheet, first_row - 1)
+    n = len(rows)
+    row_numbers = np.arange(first_row, first_row + n, dtype=np.int64)
+    checks = RowChecks((n,), sheet=sheet, row_numbers=row_numbers)
+    checks.problems.extend(header_problems)
+    width = max((len(r) for r in rows), default=0)
+    padded = [list(r) + [None] * (width - len(r)) for r in rows] if rows else []
+    raw_columns = list(zip(*padded, strict=True)) if padded else []
+    out: dict[str, np.ndarray] = {"row": row_numbers}
+    for f in fields:
+        position = positions.get(f.name)
+        raw = np.empty(n, dtype=object)
+        if position is not None and position < len(raw_columns):
+            raw[:] = raw_columns[position]
+        if f.required:
+            for i in np.flatnonzero([is_blank(v) for v in raw]):
+                if f.kind not in ("date", "code"):  # dates and codes report blanks themselves
+                    checks.add(int(i), f.name, raw[i], f"{f.name} is required")
+        out[f.name] = _convert(f, raw, checks)
+    return out, checks
+
+
+def _convert(f: Field, raw: np.ndarray, checks: RowChecks) -> np.ndarray:
+    if f.kind == "text":
+        return to_text(raw)
+    if f.kind == "code":
+        vocabulary: Vocabulary = f.vocabulary  # type: ignore[assignment]
+        if f.required or vocabulary.blank is not None:
+            return to_codes(raw, vocabulary, f.name, checks)
+        blank = np.array([is_blank(v) for v in raw], dtype=bool)
+        return np.where(blank, -1, to_codes(np.where(blank, vocabulary.codes[0], raw), vocabulary,
+                                            f.name, checks))
+    if f.kind == "count":
+        blank = np.array([is_blank(v) for v in raw], dtype=bool)
+        values = to_ints(raw, f.name, checks, default=0)
+        return np.where(blank, -1, values)
+    if f.kind == "minutes":
+        return to_numbers(raw, f.name, checks, default=0, integer=False)
+    if f.kind == "yen":
+        blank = np.array([is_blank(v) for v in raw], dtype=bool)
+        return np.where(blank, -1, to_ints(raw, f.name, checks, default=0))
+    if f.kind == "date":
+        return to_dates(raw, f.name, checks, required=f.required)
+    if f.kind == "bool":
+        return to_bools(raw, f.name, checks)
+    if f.kind == "level":
+        return to_levels(raw, f.name, checks)
+    raise ValueError(f"unknown field kind {f.kind}")
+
+
+def _rows_from_records(records: Iterable[Mapping[str, Any]], fields: Sequence[Field]
+                       ) -> tuple[list[str], list[list[Any]]]:
+    header = field_names(fields)
+    return header, [[record.get(name) for name in header] for record in records]
+
+
+def _date_or_none(value: np.datetime64) -> dt.date | None:
+    return None if np.isnat(value) else value.astype("datetime64[D]").item()
+
+
+def parse_contracts(header: Sequence[Any], rows: Sequence[Sequence[Any]],
+                    sheet: str = "Contracts", first_row: int = 2) -> list[Contract]:
+    """Contracts from sheet rows; raises InputError naming every bad cell."""
+    cols, checks = read_columns(CONTRACT_FIELDS, header, rows, sheet, first_row)
+    contracts = []
+    seen: dict[str, int] = {}
+    for i in range(len(rows)):
+        plan = PLANS.codes[cols["plan"][i]]
+        book_code = cols["pricebook"][i]
+        pricebook = PRICEBOOKS.codes[book_code] if book_code >= 0 else \
+            ("aki_sie" if plan in ("annual", "monthly") else "vendor_support")
+        contract = Contract(
+            contract_id=cols["contract_id"][i],
+            customer=cols["customer"][i],
+            pricebook=pricebook,
+            plan=plan,
+            support_range=SUPPORT_RANGES.codes[cols["support_range"][i]],
+            max_incidents=None if cols["max_incidents"][i] < 0 else int(cols["max_incidents"][i]),
+            licences=None if cols["licences"][i] < 0 else int(cols["licences"][i]),
+            start_date=_date_or_none(cols["start_date"][i]) or dt.date.min,
+            end_date=_date_or_none(cols["end_date"][i]),
+            fee_limit=None if cols["fee_limit"][i] < 0 else int(cols["fee_limit"][i]),
+            members_allowed=_members(cols["members_allowed"][i]),
+            approver=cols["approver"][i],
+            sole_proprietor_shared_env=bool(cols["sole_proprietor_shared_env"][i]),
+            karte_payment=KARTE_PAYMENT.codes[cols["karte_payment"][i]],
+            row=int(cols["row"][i]),
+        )
+        if checks.message[i] is None:
+            _check_contract(contract, i, checks)
+        if contract.contract_id in seen:
+            checks.add(i, "contract_id", contract.contract_id,
+                       f"duplicate contract_id (also row {seen[contract.contract_id]})")
+        seen.setdefault(contract.contract_id, contract.row or 0)
+        contracts.append(contract)
+    checks.raise_if_any()
+    return contracts
+
+
+def _members(text: str) -> tuple[str, ...] | None:
+    names = tuple(n.strip() for n in text.replace("、", ",").split(",") if n.strip())
+    if not names:
+        return None
+    return ("all",) if any(normalize_text(n) in ("all", "全員") for n in names) else names
+
+
+def _check_contract(c: Contract, i: int, checks: RowChecks) -> None:
+    from .pricebook import get_pricebook
+
+    book = get_pricebook(c.pricebook)
+    if c.plan not in book.plans:
+        checks.add(i, "plan", c.plan, f"price book {c.pricebook} offers {', '.join(book.plans)}")
+        return
+    if c.end_date is not None and c.end_date < c.start_date:
+        checks.add(i, "end_date", c.end_date, "contract ends before it starts")
+    if c.plan == "monthly":
+        rules = book.require_support()
+        offered = int(rules.monthly_max_incidents[SUPPORT_RANGES.codes.index(c.support_range)])
+        if c.max_incidents is None or not 1 <= c.max_incidents <= offered:
+            checks.add(i, "max_incidents", c.max_incidents,
+                       f"a monthly {c.support_range} contract needs max_incidents 1..{offered}")
+    if c.plan in ("vendor_support", "callcenter") and (c.licences is None or c.licences < 1):
+        checks.add(i, "licences", c.licences, f"a {c.plan} contract needs licences ≥ 1")
+    if c.plan == "callcenter" and c.licences is not None:
+        top = int(book.require_vendor().callcenter_upper_bounds[-1])
+        if c.licences > top:
+            checks.add(i, "licences", c.licences,
+                       f"call-centre support is offered for 1..{top:,} licences")
+
+
+def parse_packs(header: Sequence[Any], rows: Sequence[Sequence[Any]], sheet: str = "Packs",
+                first_row: int = 2) -> list[Pack]:
+    cols, checks = read_columns(PACK_FIELDS, header, rows, sheet, first_row)
+    packs = []
+    for i in range(len(rows)):
+        units = int(cols["units"][i])
+        if units == 0:
+            checks.add(i, "units", units, "a pack holds at least one unit")
+        packs.append(Pack(cols["contract_id"][i], _date_or_none(cols["purchased"][i])
+                          or dt.date.min, units, int(cols["row"][i])))
+    checks.raise_if_any()
+    return packs
+
+
+def parse_incidents(header: Sequence[Any], rows: Sequence[Sequence[Any]],
+                    sheet: str = "Incidents", first_row: int = 2) -> IncidentTable:
+    """Incidents from sheet rows as columns; raises InputError naming every bad cell."""
+    cols, checks = read_columns(INCIDENT_FIELDS, header, rows, sheet, first_row)
+    opened, closed = cols["opened"], cols["closed"]
+    derived_days = (closed - opened).astype(np.int64)
+    days_blank = cols["days_open"] < 0
+    has_both = ~np.isnat(opened) & ~np.isnat(closed)
+    backwards = has_both & (closed < opened)
+    checks.flag(backwards, "closed", closed.astype(object), "closed before it was opened")
+    days_open = np.where(days_blank, np.where(has_both & ~backwards, derived_days, 0),
+                         cols["days_open"])
+    absorbed = cols["absorbed_into"]
+    absorbed_fee = cols["absorbed_fee"]
+    checks.flag((absorbed != "") & (absorbed_fee < 0), "absorbed_fee", absorbed_fee,
+                "an absorbed incident needs the fee of the service it went into")
+    _flag_duplicates(cols["incident_id"], checks)
+    checks.raise_if_any()
+    n = len(rows)
+    measures = IncidentMeasures(
+        channel=cols["channel"],
+        round_trips=np.maximum(cols["round_trips"], 0),
+        minutes=cols["minutes"],
+        sessions=np.where(cols["sessions"] < 0, 1, cols["sessions"]),
+        days_open=days_open,
+        onsite_visits=np.maximum(cols["onsite_visits"], 0),
+        investigation=cols["investigation"],
+        consulting=cols["consulting"],
+        support_range=np.zeros(n, dtype=np.int64),
+        level_override=cols["level_override"],
+    )
+    zero_sessions = cols["sessions"] == 0
+    if zero_sessions.any():
+        checks.flag(zero_sessions, "sessions", cols["sessions"], "must be ≥ 1")
+        checks.raise_if_any()
+    return IncidentTable(
+        incident_id=cols["incident_id"], contract_id=cols["contract_id"], opened=opened,
+        closed=closed, measures=measures, member=cols["member"], personal=cols["personal"],
+        approved_by=cols["approved_by"], fee_limit=cols["fee_limit"],
+        limit_decision=cols["limit_decision"], absorbed_into=absorbed,
+        absorbed_fee=np.maximum(absorbed_fee, 0), urgent=cols["urgent"],
+        description=cols["description"], row=cols["row"],
+    )
+
+
+def _flag_duplicates(ids: np.ndarray, checks: RowChecks) -> None:
+    first: dict[str, int] = {}
+    for i, value in enumerate(ids):
+        if value == "":
+            continue
+        if value in first:
+            checks.add(i, "incident_id", value,
+                       f"duplicate incident_id (first on row {checks.row_numbers[first[value]]})")
+        else:
+            first[value] = i
+
+
+def contracts_from_records(records: Iterable[Mapping[str, Any] | Contract]) -> list[Contract]:
+    """Contracts from dicts keyed by field name (or Contract objects, passed through)."""
+    records = list(records)
+    if all(isinstance(r, Contract) for r in records):
+        return list(records)  # type: ignore[arg-type]
+    header, rows = _rows_from_records(records, CONTRACT_FIELDS)  # type: ignore[arg-type]
+    return parse_contracts(header, rows)
+
+
+def incidents_from_records(records: Iterable[Mapping[str, Any]] | IncidentTable) -> IncidentTable:
+    if isinstance(records, IncidentTable):
+        return records
+    header, rows = _rows_from_records(records, INCIDENT_FIELDS)
+    return parse_incidents(header, rows)
+
+
+def packs_from_records(records: Iterable[Mapping[str, Any] | Pack] | None) -> list[Pack]:
+    records = list(records or [])
+    if all(isinstance(r, Pack) for r in records):
+        return list(records)  # type: ignore[arg-type]
+    header, rows = _rows_from_records(records, PACK_FIELDS)  # type: ignore[arg-type]
+    return parse_packs(header, rows)
+
+
+def problem_for_incident(table: IncidentTable, i: int, field: str, value: Any, reason: str,
+                         sheet: str = "Incidents") -> Problem:
+    return Problem(int(table.row[i]), field, value, reason, sheet)
+

@@ -1,0 +1,97 @@
+"""Writing workbooks safely: text stays text, fonts render Japanese, files appear whole.
+
+Every workbook xlquote writes goes through these helpers, so that a customer named
+``=HYPERLINK(...)`` is stored as a text cell (never a formula), and a crash never leaves a
+half-written file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Font
+from openpyxl.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+JAPANESE_FONT = "IPAexGothic"  # Debian fonts-ipaexfont-gothic; Excel substitutes if missing
+YEN_FORMAT = '"¥"#,##0;-"¥"#,##0'
+DATE_FORMAT = "yyyy/mm/dd"
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+def set_text(cell: Cell, text: Any) -> Cell:
+    """Store user text as a text cell, even when it starts like a formula."""
+    value = "" if text is None else str(text)
+    cell.value = value
+    cell.data_type = "s"  # openpyxl would otherwise treat a leading "=" as a formula
+    return cell
+
+
+def set_value(cell: Cell, value: Any, number_format: str | None = None) -> Cell:
+    """Numbers and dates as themselves; any string through ``set_text``."""
+    if isinstance(value, str):
+        return set_text(cell, value)
+    cell.value = value
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def set_formula(cell: Cell, formula: str, number_format: str | None = None) -> Cell:
+    """A formula written by xlquote's own code (never from user text)."""
+    if not formula.startswith("="):
+        raise ValueError(f"not a formula: {formula!r}")
+    cell.value = formula
+    if number_format:
+        cell.number_format = number_format
+    return cell
+
+
+def use_japanese_font(ws: Worksheet, size: float = 10.5) -> None:
+    """Name the font explicitly on every used cell: LibreOffice and Excel render CJK text with
+    it instead of falling back to a font without Japanese glyphs."""
+    for row in ws.iter_rows():
+        for cell in row:
+            font = cell.font
+            cell.font = Font(name=JAPANESE_FONT, size=font.sz or size, bold=font.b,
+                             italic=font.i, color=font.color, underline=font.u)
+
+
+def setup_a4(ws: Worksheet, landscape: bool = False) -> None:
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """A temporary path in the target's folder, renamed over the target only if the block
+    succeeds; on failure the temporary file is removed and the target is untouched."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix,
+                                dir=target.parent)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        yield temp
+        os.replace(temp, target)
+    finally:
+        if temp.exists():
+            temp.unlink()
+
+
+def save_atomic(wb: Workbook, target: str | Path) -> Path:
+    with atomic_path(target) as temp:
+        wb.save(temp)
+    return Path(target)
