@@ -38,6 +38,11 @@ def _is_plain_number_list(value: Any) -> bool:
     )
 
 
+def where_true(mask: np.ndarray) -> list[tuple[int, ...]]:
+    """Indices where ``mask`` holds; works for 0-d (scalar) masks too, unlike np.nonzero."""
+    return [tuple(int(i) for i in index) for index in np.argwhere(mask)]
+
+
 def broadcast(*values: Any) -> list[np.ndarray]:
     """Broadcast the arguments like numpy; a shape mismatch is reported as an input problem."""
     arrays = [as_column(v) for v in values]
@@ -69,7 +74,7 @@ class RowChecks:
         if not mask.any():
             return
         values = np.broadcast_to(values, self.shape)
-        for index in zip(*np.nonzero(mask), strict=True):
+        for index in where_true(mask):
             self.add(index, field, values[index], reason)
 
     def add(self, index: tuple[int, ...] | int, field: str, value: Any, reason: str) -> None:
@@ -181,7 +186,7 @@ def to_codes(values: np.ndarray, vocabulary: Vocabulary, field: str,
              checks: RowChecks) -> np.ndarray:
     positions, unknown = vocabulary.encode(values.ravel())
     positions, unknown = positions.reshape(values.shape), unknown.reshape(values.shape)
-    for index in zip(*np.nonzero(unknown), strict=True):
+    for index in where_true(unknown):
         checks.add(index, field, values[index], vocabulary.unknown_message(values[index]))
     return np.where(unknown, 0, positions)
 

@@ -7,7 +7,16 @@ from typing import Any
 import numpy as np
 
 from .codes import PLANS, SUPPORT_RANGES, Vocabulary
-from .columns import ErrorMode, RowChecks, broadcast, to_codes, to_ints, to_levels, to_numbers
+from .columns import (
+    ErrorMode,
+    RowChecks,
+    broadcast,
+    to_codes,
+    to_ints,
+    to_levels,
+    to_numbers,
+    where_true,
+)
 from .pricebook import PriceBook, SupportServiceRules, VendorRules, get_pricebook
 
 SUPPORT_PLANS = Vocabulary(
@@ -53,7 +62,7 @@ def annual_base_fee(support_range: Any, pricebook: PriceBook | str | None = None
 def check_max_incidents(ranges: np.ndarray, max_incidents: np.ndarray, values: np.ndarray,
                         rules: SupportServiceRules, checks: RowChecks) -> None:
     offered = rules.monthly_max_incidents[ranges]
-    for index in zip(*np.nonzero(max_incidents > offered), strict=True):
+    for index in where_true(max_incidents > offered):
         code = SUPPORT_RANGES.codes[ranges[index]]
         checks.add(index, "max_incidents", values[index],
                    f"range {code} offers 1..{offered[index]} incidents a month")

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .calendar import Month
 from .money import consumption_tax
+from .pricebook import TaxRule
 from .records import Contract
 
 # Flag codes shown on invoices and in the run summary.
@@ -38,7 +39,7 @@ class Line:
     unit_price: int
     amount: int
     incident_id: str = ""
-    tax_rate: int = 10
+    tax_rate: int | None = None  # None: the price book's standard rate, set by Invoice.close
     working: str = ""
 
 
@@ -114,12 +115,15 @@ class Invoice:
         if not self.number:
             self.number = f"{self.month.year:04d}{self.month.month:02d}-{self.contract.contract_id}"
 
-    def close(self, rounding: str) -> Invoice:
-        """Compute the tax once per rate from that rate's subtotal (適格請求書)."""
+    def close(self, tax: TaxRule) -> Invoice:
+        """Give every line its rate, then compute the tax once per rate from that rate's
+        subtotal (適格請求書: 税率ごとに1回の端数処理)."""
+        self.lines = [line if line.tax_rate is not None else replace(line, tax_rate=tax.rate_percent)
+                      for line in self.lines]
         by_rate: dict[int, int] = defaultdict(int)
         for line in self.lines:
-            by_rate[line.tax_rate] += line.amount
-        self.taxes = [TaxSummary(rate, base, consumption_tax(base, rate, rounding))
+            by_rate[int(line.tax_rate or 0)] += line.amount
+        self.taxes = [TaxSummary(rate, base, consumption_tax(base, rate, tax.rounding))
                       for rate, base in sorted(by_rate.items(), reverse=True)]
         return self
 

@@ -12,7 +12,7 @@ import numpy as np
 from ..calendar import Month
 from ..codes import SUPPORT_RANGES, normalize_text
 from ..columns import RowChecks
-from ..errors import InputError
+from ..errors import InputError, Problem
 from ..invoice import Invoice
 from ..levels import compute_levels
 from ..pricebook import PriceBook, get_pricebook
@@ -97,8 +97,9 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
         sub_checks = RowChecks((len(rows),), sheet="Incidents", row_numbers=table.row[rows])
         level[rows], source[rows] = compute_levels(sub, book.support, sub_checks)
         checks.problems.extend(sub_checks.problems)
-    if checks.problems:
-        raise InputError(sorted(checks.problems, key=lambda p: p.row or 0))
+    problems = checks.problems + _pack_problems(contracts, books, pack_list, by_id)
+    if problems:
+        raise InputError(sorted(problems, key=lambda p: (p.sheet or "", p.row or 0)))
 
     # Group this month's history per contract, each in close-date order.
     relevant = np.flatnonzero(closed_by_end & (owner >= 0))
@@ -119,6 +120,24 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
         if not invoice.is_empty:
             run.invoices.append(invoice)
     return run
+
+
+def _pack_problems(contracts: list[Contract], books: Mapping[str, PriceBook], packs: list[Pack],
+                   by_id: Mapping[str, int]) -> list[Problem]:
+    problems = []
+    for p in packs:
+        index = by_id.get(p.contract_id)
+        if index is None:
+            problems.append(Problem(p.row, "contract_id", p.contract_id, "unknown contract", "Packs"))
+            continue
+        vendor = books[contracts[index].pricebook].vendor
+        if vendor is None or contracts[index].plan != "vendor_support":
+            problems.append(Problem(p.row, "contract_id", p.contract_id,
+                                    "packs belong to vendor_support contracts", "Packs"))
+        elif p.units % vendor.pack_units:
+            problems.append(Problem(p.row, "units", p.units,
+                                    f"packs hold multiples of {vendor.pack_units} units", "Packs"))
+    return problems
 
 
 def _check_terms(contracts: list[Contract], table: IncidentTable, owner: np.ndarray,
@@ -174,4 +193,4 @@ def monthly_invoice(contract: Mapping[str, Any] | Contract,
     book = (books or {}).get(parsed.pricebook) or get_pricebook(parsed.pricebook)
     ctx = ContractMonth(parsed, book, month, table.take(mine[:0]), np.zeros(0, np.int64),
                         np.zeros(0, np.int64), [])
-    return ctx.new_invoice().close(book.tax.rounding)
+    return ctx.new_invoice().close(book.tax)

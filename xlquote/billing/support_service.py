@@ -84,7 +84,7 @@ def bill_support_service(ctx: ContractMonth) -> Invoice:
                     int(overage[0]),
                     working=f"月{counted}件の料金との差額 ({rules.overage_policy})"))
     invoice.lines.extend(incident_lines)
-    return invoice.close(ctx.book.tax.rounding)
+    return invoice.close(ctx.book.tax)
 
 
 def _fee_limit(ctx: ContractMonth, i: int) -> int | None:

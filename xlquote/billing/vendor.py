@@ -104,7 +104,7 @@ def bill_paid_support(ctx: ContractMonth) -> Invoice:
         for p in packs
         if p.expires >= month_start and p.purchased <= ctx.month.last_day
     ]
-    return invoice.close(ctx.book.tax.rounding)
+    return invoice.close(ctx.book.tax)
 
 
 def _cover_shortfall(ctx: ContractMonth, rules: VendorRules, packs: list[_PackState],
@@ -165,4 +165,4 @@ def bill_callcenter(ctx: ContractMonth) -> Invoice:
             closed=as_date(t.closed[i]), channel=channel_label(int(t.measures.channel[i])),
             measures=measures_text(t, int(i)), level=0, level_source="", fee=0, full_fee=0,
             description=str(t.description[i]), note="月額費用に含む"))
-    return invoice.close(ctx.book.tax.rounding)
+    return invoice.close(ctx.book.tax)

@@ -1,0 +1,39 @@
+"""Shared test helpers: price books with one setting changed, and compact record builders."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from typing import Any
+
+from xlquote.pricebook import PRICEBOOK_DIR, PriceBook, parse_pricebook
+
+
+def raw_pricebook(name: str) -> dict[str, Any]:
+    return tomllib.loads((PRICEBOOK_DIR / f"{name}.toml").read_text(encoding="utf-8"))
+
+
+def pricebook_with(name: str, **changes: Any) -> PriceBook:
+    """The shipped price book ``name`` with dotted-key settings changed, e.g.
+    ``pricebook_with("aki_sie", **{"tax.rounding": "ceil"})``."""
+    data = copy.deepcopy(raw_pricebook(name))
+    for dotted, value in changes.items():
+        node = data
+        *parents, last = dotted.split(".")
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    return parse_pricebook(data, f"{name}.toml", name)
+
+
+def contract(contract_id: str = "C1", **fields: Any) -> dict[str, Any]:
+    base = {"contract_id": contract_id, "customer": f"{contract_id} 株式会社",
+            "plan": "annual", "support_range": "normal", "start_date": "2026-04-01"}
+    return base | fields
+
+
+def incident(incident_id: str, closed: str = "2026-10-15", contract_id: str = "C1",
+             **fields: Any) -> dict[str, Any]:
+    base = {"incident_id": incident_id, "contract_id": contract_id,
+            "opened": fields.pop("opened", closed), "closed": closed, "channel": "email"}
+    return base | fields
