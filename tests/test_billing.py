@@ -76,14 +76,16 @@ def test_example_4_callcenter_first_and_second_month() -> None:
 
 def test_example_5_absorption_into_tutoring() -> None:
     c = contract("A1", plan="annual", start_date="2026-04-01")
-    # level 8 on an annual contract would cost 80,000; here with a 50,000 limit decided "stop"
-    x = incident("x", "2026-10-20", "A1", channel="onsite", onsite_visits=2,
-                 absorbed_into="家庭教師", absorbed_fee=100000)
+    # level 8 on an annual contract costs 80,000; a 50,000 limit decided "stop" makes the
+    # incident fee 50,000, which the 100,000 of tutoring then absorbs
+    x = incident("x", "2026-10-20", "A1", channel="onsite", onsite_visits=2, fee_limit=50000,
+                 limit_decision="stop", absorbed_into="家庭教師", absorbed_fee=100000)
     inv = monthly_invoice(c, [x], "2026-10")
     assert lines(inv) == [("incident", 1, 0, 0), ("absorbed_service", 1, 100000, 100000)]
     assert "家庭教師に吸収" in inv.lines[0].description
     assert inv.lines[1].description.startswith("家庭教師")
     assert inv.statement[0].fee == 0 and inv.statement[0].full_fee == 80000
+    assert "¥50,000 → 0" in inv.statement[0].note
     assert inv.subtotal == 100000
 
 
