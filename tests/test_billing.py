@@ -433,3 +433,25 @@ def test_pack_rows_are_validated() -> None:
         bill_month([vendor_contract(), contract("A1")], [], "2026-10", packs)
     assert [(p.sheet, p.row, p.field) for p in caught.value.problems] == [
         ("Packs", 2, "units"), ("Packs", 3, "contract_id"), ("Packs", 4, "contract_id")]
+
+
+def test_run_summaries_match_the_built_invoices() -> None:
+    contracts = [contract("M1", plan="monthly", max_incidents=1, members_allowed="all"),
+                 contract("A1", plan="annual", start_date="2025-10-01", fee_limit=3000),
+                 contract("V1", plan="vendor_support", licences=3, start_date="2026-10-01"),
+                 contract("K1", plan="callcenter", licences=50, start_date="2026-10-01")]
+    incidents = [incident("m1", "2026-10-02", "M1", round_trips=8),
+                 incident("m2", "2026-10-03", "M1", channel="phone", minutes=70, urgent=True),
+                 incident("m3", "2026-10-04", "M1", round_trips=3, personal=True, member="x"),
+                 incident("a1", "2026-10-05", "A1", channel="phone", minutes=200),
+                 incident("a2", "2026-10-06", "A1", channel="reply", round_trips=9),
+                 incident("v1", "2026-10-07", "V1", channel="phone", minutes=400, sessions=2)]
+    run = bill_month(contracts, incidents, "2026-10")
+    assert len(run.summaries) == len(run.invoices) == 4
+    for summary, invoice in zip(run.summaries, run.invoices, strict=True):
+        assert (summary.contract, summary.subtotal, summary.tax, summary.total) == (
+            invoice.contract, invoice.subtotal, invoice.tax, invoice.total)
+        assert summary.number == invoice.number
+        assert summary.flags == tuple(invoice.flag_codes())
+        assert summary.incidents == len(invoice.statement)
+    assert run.total == sum(inv.total for inv in run.invoices)

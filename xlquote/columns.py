@@ -119,33 +119,49 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def blank_mask(values: np.ndarray) -> np.ndarray:
+    """True where a cell is blank (None, '', spaces, NaN) — one pass, no per-cell calls."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind != "O":
+        return np.zeros(values.shape, dtype=bool)
+    flat = values.ravel()
+    mask = [v is None or (type(v) is str and not v.strip()) or (type(v) is float and v != v)
+            for v in flat]
+    return np.array(mask, dtype=bool).reshape(values.shape)
+
+
+def _cell_types(flat: np.ndarray) -> set[type]:
+    return set(map(type, flat))
+
+
 def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float,
                integer: bool, minimum: float = 0) -> np.ndarray:
     """Numbers with blanks → ``default``; non-numbers, non-integers (when ``integer``) and values
     below ``minimum`` are problems (the row gets ``default``)."""
+    bad_type = np.zeros(values.shape, dtype=bool)
     if values.dtype.kind in "iuf":
         out = values.astype(np.float64)
-        blank = np.isnan(out)
-        out[blank] = default
-        bad_type = np.zeros(values.shape, dtype=bool)
+    elif _cell_types(values.ravel()) <= {int, float, type(None)}:
+        out = values.astype(np.float64)  # None → NaN: the common case, no per-cell work
     else:
         flat = values.ravel()
         parsed = np.empty(flat.shape, dtype=np.float64)
-        blank_flat = np.zeros(flat.shape, dtype=bool)
         bad_flat = np.zeros(flat.shape, dtype=bool)
         for i, cell in enumerate(flat):
             if is_blank(cell):
-                parsed[i] = default
-                blank_flat[i] = True
+                parsed[i] = np.nan
                 continue
             number = _number(cell)
             if number is None or number != number or number in (np.inf, -np.inf):
-                parsed[i] = default
+                parsed[i] = np.nan
                 bad_flat[i] = True
             else:
                 parsed[i] = number
-        out, blank, bad_type = (a.reshape(values.shape) for a in (parsed, blank_flat, bad_flat))
+        out, bad_type = parsed.reshape(values.shape), bad_flat.reshape(values.shape)
         checks.flag(bad_type, field, values, "expected a number")
+    blank = np.isnan(out) & ~bad_type
+    out[np.isnan(out)] = default
     good = ~bad_type & ~blank
     if integer:
         fractional = good & (out != np.floor(out))
@@ -166,6 +182,8 @@ def to_ints(values: np.ndarray, field: str, checks: RowChecks, default: int = 0,
 def to_bools(values: np.ndarray, field: str, checks: RowChecks) -> np.ndarray:
     if values.dtype.kind == "b":
         return values.astype(bool)
+    if values.dtype.kind == "O" and _cell_types(values.ravel()) <= {bool, type(None)}:
+        return np.asarray(values == True, dtype=bool)  # noqa: E712 - elementwise on objects
     out = np.zeros(values.shape, dtype=bool)
     for index, cell in np.ndenumerate(values):
         if is_blank(cell):
@@ -215,6 +233,12 @@ def to_dates(values: np.ndarray, field: str, checks: RowChecks,
              required: bool) -> np.ndarray:
     """Dates as numpy datetime64[D]; NaT for blank (a problem when ``required``). Accepts date,
     datetime, ISO text (2026-10-01, 2026/10/01) and Excel serial numbers."""
+    if values.dtype.kind == "O" and _cell_types(values.ravel()) <= {dt.date, dt.datetime,
+                                                                     type(None)}:
+        out = values.astype("datetime64[us]").astype("datetime64[D]")
+        if required:
+            checks.flag(np.isnat(out), field, values, "date is required")
+        return out
     out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[D]")
     for index, cell in np.ndenumerate(values):
         if is_blank(cell):
@@ -255,6 +279,9 @@ def parse_date(cell: Any) -> dt.date | None:
 def to_text(values: np.ndarray) -> np.ndarray:
     """Text cells stripped; blanks become ''. Numbers that are whole print without '.0'."""
     out = np.empty(values.shape, dtype=object)
+    if values.dtype.kind == "O" and _cell_types(values.ravel()) <= {str, type(None)}:
+        out.ravel()[:] = ["" if v is None else v.strip() for v in values.ravel()]
+        return out
     for index, cell in np.ndenumerate(values):
         if is_blank(cell):
             out[index] = ""

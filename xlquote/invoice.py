@@ -27,6 +27,11 @@ FLAG_LABELS_JA = {
 }
 
 
+def invoice_number(month: Month, contract_id: str) -> str:
+    """The default 請求番号: billing month and contract, stable across reruns."""
+    return f"{month.year:04d}{month.month:02d}-{contract_id}"
+
+
 @dataclass(frozen=True)
 class Line:
     """One fee on the invoice, with the working that produced it."""
@@ -113,7 +118,7 @@ class Invoice:
 
     def __post_init__(self) -> None:
         if not self.number:
-            self.number = f"{self.month.year:04d}{self.month.month:02d}-{self.contract.contract_id}"
+            self.number = invoice_number(self.month, self.contract.contract_id)
 
     def close(self, tax: TaxRule) -> Invoice:
         """Give every line its rate, then compute the tax once per rate from that rate's

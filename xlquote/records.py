@@ -28,6 +28,7 @@ from .codes import (
 )
 from .columns import (
     RowChecks,
+    blank_mask,
     to_bools,
     to_codes,
     to_dates,
@@ -178,6 +179,10 @@ class IncidentTable:
     def __len__(self) -> int:
         return len(self.incident_id)
 
+    def slice(self, start: int, stop: int) -> IncidentTable:
+        """Rows start..stop as views (no copies)."""
+        return self.take(slice(start, stop))  # type: ignore[arg-type]
+
     def take(self, index: np.ndarray) -> IncidentTable:
         """The incidents at positions ``index``, in that order."""
         picked = {}
@@ -225,32 +230,30 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Sequence[
         raw = np.empty(n, dtype=object)
         if position is not None and position < len(raw_columns):
             raw[:] = raw_columns[position]
+        blank = blank_mask(raw)
         if f.required:
-            for i in np.flatnonzero([is_blank(v) for v in raw]):
+            for i in np.flatnonzero(blank):
                 if f.kind not in ("date", "code"):  # dates and codes report blanks themselves
                     checks.add(int(i), f.name, raw[i], f"{f.name} is required")
-        out[f.name] = _convert(f, raw, checks)
+        out[f.name] = _convert(f, raw, blank, checks)
     return out, checks
 
 
-def _convert(f: Field, raw: np.ndarray, checks: RowChecks) -> np.ndarray:
+def _convert(f: Field, raw: np.ndarray, blank: np.ndarray, checks: RowChecks) -> np.ndarray:
     if f.kind == "text":
         return to_text(raw)
     if f.kind == "code":
         vocabulary: Vocabulary = f.vocabulary  # type: ignore[assignment]
         if f.required or vocabulary.blank is not None:
             return to_codes(raw, vocabulary, f.name, checks)
-        blank = np.array([is_blank(v) for v in raw], dtype=bool)
         return np.where(blank, -1, to_codes(np.where(blank, vocabulary.codes[0], raw), vocabulary,
                                             f.name, checks))
     if f.kind == "count":
-        blank = np.array([is_blank(v) for v in raw], dtype=bool)
         values = to_ints(raw, f.name, checks, default=0)
         return np.where(blank, -1, values)
     if f.kind == "minutes":
         return to_numbers(raw, f.name, checks, default=0, integer=False)
     if f.kind == "yen":
-        blank = np.array([is_blank(v) for v in raw], dtype=bool)
         return np.where(blank, -1, to_ints(raw, f.name, checks, default=0))
     if f.kind == "date":
         return to_dates(raw, f.name, checks, required=f.required)

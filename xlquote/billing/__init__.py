@@ -1,5 +1,7 @@
-"""Monthly billing: one biller per plan kind behind ``bill_month`` / ``monthly_invoice``."""
+"""Monthly billing: prices every incident at once (``pricing``), then one biller per plan kind
+(``BILLERS``) assembles each contract's invoice."""
 
-from .run import BILLERS, BillingRun, bill_month, monthly_invoice
+from .run import BILLERS, BillingRun, InvoiceSummary, bill_month, build_invoice, monthly_invoice
 
-__all__ = ["BILLERS", "BillingRun", "bill_month", "monthly_invoice"]
+__all__ = ["BILLERS", "BillingRun", "InvoiceSummary", "bill_month", "build_invoice",
+           "monthly_invoice"]

@@ -1,17 +1,18 @@
-"""What a plan's biller gets: one contract, its incidents up to the month's end, and the month."""
+"""What a plan's biller gets: one contract, its incidents up to the month's end (in close-date
+order) with their precomputed charges, and the month."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..calendar import Month, due_date, issue_date
 from ..codes import CHANNEL_LABELS_JA, CHANNELS
-from ..invoice import Invoice
+from ..invoice import Flag, Invoice, Line, PackBalance
 from ..pricebook import PriceBook
 from ..records import Contract, IncidentTable, Pack
+from .pricing import IncidentCharges
 
 
 @dataclass
@@ -19,16 +20,15 @@ class ContractMonth:
     contract: Contract
     book: PriceBook
     month: Month
-    incidents: IncidentTable  # this contract's incidents closed by the month's end, by close date
-    level: np.ndarray  # aligned with incidents
-    level_source: np.ndarray
+    incidents: IncidentTable
+    charges: IncidentCharges  # aligned with incidents
     packs: list[Pack]
+    memo: dict[str, object] = field(default_factory=dict)  # work shared by a biller's two steps
 
     @property
     def in_month(self) -> np.ndarray:
         """Incidents closed in the billed month (the ones billed now)."""
-        first = np.datetime64(self.month.first_day, "D")
-        return self.incidents.closed >= first
+        return self.charges.in_month
 
     def new_invoice(self) -> Invoice:
         issued = issue_date(self.month)
@@ -39,8 +39,15 @@ class ContractMonth:
         return self.contract.active_in(self.month.first_day, self.month.last_day)
 
 
-def as_date(value: np.datetime64) -> dt.date:
-    return value.astype("datetime64[D]").item()
+@dataclass
+class ContractPart:
+    """The contract-level part of an invoice: fees not tied to one incident line (base fees,
+    overage, packs), their flags, and pack balances. Cheap to compute for every contract, so
+    the run summary is exact without building every incident line."""
+
+    lines: list[Line] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    packs: list[PackBalance] = field(default_factory=list)
 
 
 def channel_label(position: int) -> str:

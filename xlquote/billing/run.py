@@ -1,20 +1,22 @@
-"""Bill a month: validate the incidents against the contracts, compute every level at once, then
-hand each contract to its plan's biller."""
+"""Bill a month: validate the incidents against the contracts, compute every level and charge
+at once, then let each contract's plan biller assemble its invoice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ..calendar import Month
+from ..calendar import Month, due_date, issue_date
 from ..codes import SUPPORT_RANGES, normalize_text
 from ..columns import RowChecks
 from ..errors import InputError, Problem
-from ..invoice import Invoice
+from ..invoice import Flag, Invoice, Line, StatementEntry, invoice_number
 from ..levels import compute_levels
+from ..money import consumption_tax
 from ..pricebook import PriceBook, get_pricebook
 from ..records import (
     Contract,
@@ -24,27 +26,82 @@ from ..records import (
     incidents_from_records,
     packs_from_records,
 )
-from .context import ContractMonth, as_date
-from .support_service import bill_support_service
-from .vendor import bill_callcenter, bill_paid_support
+from . import support_service, vendor
+from .context import ContractMonth, ContractPart
+from .pricing import flag_codes_by_incident, price_incidents
 
-# One biller per plan; a new plan kind is a new function here.
-BILLERS: dict[str, Callable[[ContractMonth], Invoice]] = {
-    "annual": bill_support_service,
-    "monthly": bill_support_service,
-    "vendor_support": bill_paid_support,
-    "callcenter": bill_callcenter,
+IncidentItems = tuple[list[Line], list[StatementEntry], list[Flag]]
+
+
+@dataclass(frozen=True)
+class Biller:
+    """How one plan kind bills: its contract-level fees, and its incident lines/statement."""
+
+    contract_part: Callable[[ContractMonth], ContractPart]
+    incident_items: Callable[[ContractMonth], IncidentItems]
+
+
+# One biller per plan; a new plan kind is a new entry here.
+BILLERS: dict[str, Biller] = {
+    "annual": Biller(support_service.contract_part, support_service.incident_items),
+    "monthly": Biller(support_service.contract_part, support_service.incident_items),
+    "vendor_support": Biller(vendor.paid_support_part, vendor.paid_support_items),
+    "callcenter": Biller(vendor.callcenter_part, vendor.callcenter_items),
 }
+
+
+def build_invoice(ctx: ContractMonth) -> Invoice:
+    biller = BILLERS[ctx.contract.plan]
+    part = biller.contract_part(ctx)
+    lines, statement, flags = biller.incident_items(ctx)
+    invoice = ctx.new_invoice()
+    invoice.lines = part.lines + lines
+    invoice.statement = statement
+    invoice.flags = part.flags + flags
+    invoice.packs = part.packs
+    return invoice.close(ctx.book.tax)
+
+
+@dataclass(frozen=True)
+class InvoiceSummary:
+    """One billed contract's totals and flags, computed without building its lines."""
+
+    contract: Contract
+    number: str
+    issue_date: dt.date
+    due_date: dt.date
+    subtotal: int
+    tax: int
+    incidents: int
+    flags: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return self.subtotal + self.tax
 
 
 @dataclass
 class BillingRun:
+    """A month's billing. ``summaries`` are exact and cheap; ``invoices`` builds every invoice
+    (lines, statement) on first use; ``contexts`` lets workers build invoices in parallel."""
+
     month: Month
-    invoices: list[Invoice] = field(default_factory=list)
+    contexts: list[ContractMonth] = field(default_factory=list)  # contracts with something due
+    summaries: list[InvoiceSummary] = field(default_factory=list)
+    _invoices: list[Invoice] | None = None
+
+    @property
+    def invoices(self) -> list[Invoice]:
+        if self._invoices is None:
+            self._invoices = [build_invoice(ctx) for ctx in self.contexts]
+        return self._invoices
+
+    def __iter__(self) -> Iterator[Invoice]:
+        return iter(self.invoices)
 
     @property
     def total(self) -> int:
-        return sum(inv.total for inv in self.invoices)
+        return sum(s.total for s in self.summaries)
 
 
 def _books(contracts: list[Contract], pricebooks: Mapping[str, PriceBook] | None
@@ -81,45 +138,77 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
     in_month = closed_by_end & (table.closed >= first)
     _check_terms(contracts, table, owner, in_month, checks)
     _check_absorption(contracts, books, table, owner, in_month, checks)
-
-    ranges = np.array([SUPPORT_RANGES.codes.index(c.support_range) for c in contracts] or [0])
-    measures = replace(table.measures, support_range=ranges[np.maximum(owner, 0)])
-    level = np.zeros(len(table), dtype=np.int64)
-    source = np.zeros(len(table), dtype=np.int64)
-    for name, book in books.items():
-        if book.support is None:
-            continue
-        rows = np.flatnonzero(np.isin(owner, [i for i, c in enumerate(contracts)
-                                              if c.pricebook == name]))
-        if not len(rows):
-            continue
-        sub = replace(measures, **{k: v[rows] for k, v in vars(measures).items()})
-        sub_checks = RowChecks((len(rows),), sheet="Incidents", row_numbers=table.row[rows])
-        level[rows], source[rows] = compute_levels(sub, book.support, sub_checks)
-        checks.problems.extend(sub_checks.problems)
+    level, source = _levels(contracts, books, table, owner, checks)
     problems = checks.problems + _pack_problems(contracts, books, pack_list, by_id)
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.sheet or "", p.row or 0)))
 
-    # Group this month's history per contract, each in close-date order.
+    # This month's history per contract, each in close-date order, contiguous.
     relevant = np.flatnonzero(closed_by_end & (owner >= 0))
     order = relevant[np.lexsort((table.row[relevant], table.closed[relevant], owner[relevant]))]
-    starts = np.searchsorted(owner[order], np.arange(len(contracts) + 1), side="left")
+    ordered, owner = table.take(order), owner[order]
+    charges = price_incidents(contracts, books, owner, ordered, level[order], source[order],
+                              in_month[order])
+    starts = np.searchsorted(owner, np.arange(len(contracts) + 1), side="left")
+    amounts = np.concatenate([[0], np.cumsum(charges.amount())])
+    flag_rows = flag_codes_by_incident(charges, ordered.urgent)
+    flag_counts = {code: np.concatenate([[0], np.cumsum(rows)]) for code, rows in flag_rows.items()}
+    billed_counts = np.concatenate([[0], np.cumsum(charges.in_month)])
     packs_by_contract: dict[str, list[Pack]] = {}
     for p in pack_list:
         if p.purchased <= month.last_day:
             packs_by_contract.setdefault(p.contract_id, []).append(p)
 
     run = BillingRun(month)
+    issued = issue_date(month)
+    due_by_book = {name: due_date(issued, book.calendar) for name, book in books.items()}
     for index, contract in enumerate(contracts):
-        rows = order[starts[index]:starts[index + 1]]
-        ctx = ContractMonth(contract, books[contract.pricebook], month, table.take(rows),
-                            level[rows], source[rows],
+        a, b = int(starts[index]), int(starts[index + 1])
+        book = books[contract.pricebook]
+        ctx = ContractMonth(contract, book, month, ordered.slice(a, b), charges.slice(a, b),
                             packs_by_contract.get(contract.contract_id, []))
-        invoice = BILLERS[contract.plan](ctx)
-        if not invoice.is_empty:
-            run.invoices.append(invoice)
+        part = BILLERS[contract.plan].contract_part(ctx)
+        billed = int(billed_counts[b] - billed_counts[a])
+        if not part.lines and not billed:
+            continue
+        flags = {f.code for f in part.flags} | {
+            code for code, counts in flag_counts.items() if counts[b] > counts[a]}
+        subtotal_by_rate: dict[int, int] = {}
+        for line in part.lines:
+            rate = book.tax.rate_percent if line.tax_rate is None else line.tax_rate
+            subtotal_by_rate[rate] = subtotal_by_rate.get(rate, 0) + line.amount
+        standard = book.tax.rate_percent
+        subtotal_by_rate[standard] = (subtotal_by_rate.get(standard, 0)
+                                      + int(amounts[b] - amounts[a]))
+        tax = sum(consumption_tax(amount, rate, book.tax.rounding)
+                  for rate, amount in subtotal_by_rate.items())
+        run.contexts.append(ctx)
+        run.summaries.append(InvoiceSummary(
+            contract, invoice_number(month, contract.contract_id), issued,
+            due_by_book[contract.pricebook],
+            sum(subtotal_by_rate.values()), tax, billed, tuple(sorted(flags))))
     return run
+
+
+def _levels(contracts: list[Contract], books: Mapping[str, PriceBook], table: IncidentTable,
+            owner: np.ndarray, checks: RowChecks) -> tuple[np.ndarray, np.ndarray]:
+    """Levels of every support-service incident, under its contract's range and price book."""
+    ranges = np.array([SUPPORT_RANGES.codes.index(c.support_range) for c in contracts] or [0])
+    measures = replace(table.measures, support_range=ranges[np.maximum(owner, 0)])
+    level = np.zeros(len(table), dtype=np.int64)
+    source = np.zeros(len(table), dtype=np.int64)
+    book_names = np.array([c.pricebook for c in contracts] or [""], dtype=object)
+    for name, book in books.items():
+        if book.support is None:
+            continue
+        rows = np.flatnonzero((owner >= 0) & (book_names[np.maximum(owner, 0)] == name))
+        if not len(rows):
+            continue
+        sub = replace(measures, **{k: v[rows] for k, v in vars(measures).items()})
+        sub_checks = RowChecks((len(rows),), sheet="Incidents", row_numbers=table.row[rows])
+        level[rows], source[rows] = compute_levels(sub, book.support, sub_checks)
+        checks.problems.extend(sub_checks.problems)
+    return level, source
 
 
 def _pack_problems(contracts: list[Contract], books: Mapping[str, PriceBook], packs: list[Pack],
@@ -130,30 +219,30 @@ def _pack_problems(contracts: list[Contract], books: Mapping[str, PriceBook], pa
         if index is None:
             problems.append(Problem(p.row, "contract_id", p.contract_id, "unknown contract", "Packs"))
             continue
-        vendor = books[contracts[index].pricebook].vendor
-        if vendor is None or contracts[index].plan != "vendor_support":
+        rules = books[contracts[index].pricebook].vendor
+        if rules is None or contracts[index].plan != "vendor_support":
             problems.append(Problem(p.row, "contract_id", p.contract_id,
                                     "packs belong to vendor_support contracts", "Packs"))
-        elif p.units % vendor.pack_units:
+        elif p.units % rules.pack_units:
             problems.append(Problem(p.row, "units", p.units,
-                                    f"packs hold multiples of {vendor.pack_units} units", "Packs"))
+                                    f"packs hold multiples of {rules.pack_units} units", "Packs"))
     return problems
 
 
 def _check_terms(contracts: list[Contract], table: IncidentTable, owner: np.ndarray,
                  in_month: np.ndarray, checks: RowChecks) -> None:
-    for i in np.flatnonzero(in_month & (owner >= 0)):
+    rows = np.flatnonzero(in_month & (owner >= 0))
+    opened, closed = table.opened[rows].tolist(), table.closed[rows].tolist()
+    for i, first_day, last_day in zip(rows.tolist(), opened, closed, strict=True):
         contract = contracts[owner[i]]
-        for column, value in (("opened", table.opened[i]), ("closed", table.closed[i])):
-            if np.isnat(value):
+        for column, day in (("opened", first_day), ("closed", last_day)):
+            if day is None or contract.covers(day):
                 continue
-            day = as_date(value)
-            if not contract.covers(day):
-                term = f"{contract.start_date}〜{contract.end_date or ''}"
-                state = "not yet started" if day < contract.start_date else "ended"
-                checks.add(int(i), column, day.isoformat(),
-                           f"contract {contract.contract_id} {state} (term {term})")
-                break
+            term = f"{contract.start_date}〜{contract.end_date or ''}"
+            state = "not yet started" if day < contract.start_date else "ended"
+            checks.add(i, column, day.isoformat(),
+                       f"contract {contract.contract_id} {state} (term {term})")
+            break
 
 
 def _check_absorption(contracts: list[Contract], books: Mapping[str, PriceBook],
@@ -178,19 +267,16 @@ def monthly_invoice(contract: Mapping[str, Any] | Contract,
                     packs: Iterable[Mapping[str, Any] | Pack] | None = None,
                     pricebook: PriceBook | str | None = None) -> Invoice:
     """One contract's invoice for ``month`` (an empty invoice when nothing is due). Incidents
-    of other contracts in ``incidents`` are ignored; ``pricebook`` overrides the contract's."""
+    and packs of other contracts are ignored; ``pricebook`` overrides the contract's."""
     (parsed,) = contracts_from_records([contract])
     table = incidents_from_records(incidents)
-    mine = np.flatnonzero(table.contract_id == parsed.contract_id)
-    books = None
-    if pricebook is not None:
-        book = get_pricebook(pricebook)
-        books = {parsed.pricebook: book}
-    run = bill_month([parsed], table.take(mine), month, packs, books)
+    mine = table.take(np.flatnonzero(table.contract_id == parsed.contract_id))
+    my_packs = [p for p in packs_from_records(packs) if p.contract_id == parsed.contract_id]
+    books = None if pricebook is None else {parsed.pricebook: get_pricebook(pricebook)}
+    run = bill_month([parsed], mine, month, my_packs, books)
     if run.invoices:
         return run.invoices[0]
-    month = Month.parse(month)
     book = (books or {}).get(parsed.pricebook) or get_pricebook(parsed.pricebook)
-    ctx = ContractMonth(parsed, book, month, table.take(mine[:0]), np.zeros(0, np.int64),
-                        np.zeros(0, np.int64), [])
-    return ctx.new_invoice().close(book.tax)
+    issued = issue_date(Month.parse(month))
+    return Invoice(parsed, Month.parse(month), book.name, issued,
+                   due_date(issued, book.calendar)).close(book.tax)
