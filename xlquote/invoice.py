@@ -102,6 +102,16 @@ class TaxSummary:
     tax: int
 
 
+@dataclass(frozen=True)
+class Correction:
+    """This invoice corrects an issued one (修正インボイス): what the original said."""
+
+    original_number: str
+    original_subtotal: int
+    original_tax: int
+    original_total: int
+
+
 @dataclass
 class Invoice:
     contract: Contract
@@ -115,6 +125,7 @@ class Invoice:
     flags: list[Flag] = field(default_factory=list)
     taxes: list[TaxSummary] = field(default_factory=list)
     number: str = ""
+    correction: Correction | None = None
 
     def __post_init__(self) -> None:
         if not self.number:
@@ -169,6 +180,7 @@ class Invoice:
             "tax": self.tax,
             "total": self.total,
             "flags": [asdict(f) for f in self.flags],
+            "correction": asdict(self.correction) if self.correction else None,
             "statement": [
                 {**asdict(s), "opened": s.opened.isoformat(), "closed": s.closed.isoformat()}
                 for s in self.statement
