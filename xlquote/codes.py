@@ -44,17 +44,19 @@ class Vocabulary:
         return self._index.get(normalize_text(value))  # type: ignore[attr-defined]
 
     def encode(self, values: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised lookup: (int positions with -1 for unknown, boolean mask of unknown)."""
-        cache: dict[object, int] = {}
-        out = []
-        for value in values:
-            key = value if isinstance(value, str | int | float | type(None)) else repr(value)
-            code = cache.get(key)
-            if code is None:
-                found = self.lookup(value)
-                code = cache[key] = -1 if found is None else found
-            out.append(code)
-        positions = np.asarray(out, dtype=np.int64)
+        """Vectorised lookup: (int positions with -1 for unknown, boolean mask of unknown).
+        Each distinct value is normalised once, however many rows repeat it."""
+        keys = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        try:
+            distinct = dict.fromkeys(keys)
+        except TypeError:  # an unhashable cell: compare by its text instead
+            keys = [repr(k) for k in keys]
+            distinct = dict.fromkeys(keys)
+        table = {}
+        for key in distinct:
+            found = self.lookup(key)
+            table[key] = -1 if found is None else found
+        positions = np.fromiter(map(table.__getitem__, keys), dtype=np.int64, count=len(keys))
         return positions, positions < 0
 
     def canonical(self, value: object) -> str:

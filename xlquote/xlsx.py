@@ -83,6 +83,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
                                 dir=target.parent)
     os.close(fd)
     temp = Path(name)
+    os.chmod(temp, 0o644)  # mkstemp makes files private; workbooks are shared documents
     try:
         yield temp
         os.replace(temp, target)

@@ -61,7 +61,7 @@ def snapshot(path: str | Path) -> dict[str, Any]:
                 (str(v.sqref), v.type, v.formula1) for v in ws.data_validations.dataValidation
             ),
             "merged": sorted(str(r) for r in ws.merged_cells.ranges),
-            "tables": sorted((name, t.ref) for name, t in ws.tables.items()),
+            "tables": sorted(ws.tables.items()),
             "charts": len(ws._charts),
             "print": (ws.page_setup.paperSize, ws.page_setup.orientation,
                       str(ws.print_area) if ws.print_area else None),

@@ -1,0 +1,416 @@
+"""Contract comparison (issue 5): hand-checked plan costs, replay, monotonicity, break-even, CLI.
+
+Fees used in the hand checks (price books): annual base normal 25,000 / technical 40,000 /
+mission critical 240,000 (3-year minimum); annual incident fees L1 1,000, L3 4,000, L6 20,000;
+monthly normal tiers 5,000/15,000/25,000/30,000/35,000 (6-month unit, 12-month minimum),
+monthly L6 8,000; paid support 50,000 + 500 × licences a year, packs of 10 units for 30,000.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import openpyxl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xlquote.cli import main
+from xlquote.compare import (
+    ProfileError,
+    UsageProfile,
+    break_even,
+    compare_log,
+    compare_profile,
+    cost_curves,
+    evaluate_plans,
+    monthly_counts,
+    parse_profile,
+    plan_cost,
+)
+from xlquote.compare.profile import DEFAULT_MINUTES_PER_INCIDENT, EXAMPLE_PROFILE, load_profile
+from xlquote.records import CONTRACT_FIELDS, INCIDENT_FIELDS, field_names
+from xlquote.sample import sample_contracts, sample_incidents
+from xlquote.workbooks import compare as compare_workbook
+from xlquote.workbooks import snapshot
+
+ALL_PLANS = (["annual"] * 4 + ["monthly"] * 18 + ["vendor_support", "callcenter"])
+ALL_RANGES = (["normal", "technical", "advanced", "mission_critical"]
+              + ["normal"] * 5 + ["technical"] * 5 + ["advanced"] * 5 + ["mission_critical"] * 3
+              + ["normal", "normal"])
+ALL_MAX = [None] * 4 + [1, 2, 3, 4, 5] * 3 + [1, 2, 3] + [None, None]
+
+
+def usage(**levels: float) -> list[float]:
+    """11 rates feather..10 from keywords f=…, l1=…, l10=…"""
+    out = [0.0] * 11
+    for key, value in levels.items():
+        out[0 if key == "f" else int(key[1:])] = value
+    return out
+
+
+def row(comparison, plan, support_range="", max_incidents=None):
+    return next(r for r in comparison.rows if (r.option.plan, r.option.support_range,
+                                                r.option.max_incidents)
+                == (plan, support_range, max_incidents))
+
+
+# --- hand-checkable cases -------------------------------------------------------------------
+
+def test_light_use_annual_normal_is_cheapest():
+    profile = UsageProfile(np.asarray(usage(f=2, l1=1)), months=12)
+    result = compare_profile(profile)
+    cheapest = result.cheapest
+    assert (cheapest.option.plan, cheapest.option.support_range) == ("annual", "normal")
+    assert cheapest.cost == 25_000 + 12 * 1_000
+    assert cheapest.cost_with_tax == 37_000 + 3_700
+    assert result.rows[1].option.support_range == "technical"  # 40,000 + 12,000
+    assert cheapest.to_next == 52_000 - 37_000
+    assert [r.rank for r in result.rows] == list(range(1, len(result.rows) + 1))
+    assert all(a.cost <= b.cost for a, b in zip(result.rows, result.rows[1:], strict=False))
+    # without licences, price book A plans are listed as not offered
+    assert {e["plan"] for e in result.excluded} == {"vendor_support", "callcenter"}
+
+
+def test_heavy_level_6_use_monthly_wins():
+    profile = UsageProfile(np.asarray(usage(l6=3)), months=12)
+    result = compare_profile(profile)
+    assert result.cheapest.option.plan == "monthly"
+    assert result.cheapest.cost == 12 * 25_000 + 36 * 8_000  # tier of 3 used + L6 fees
+    assert row(result, "annual", "normal").cost == 25_000 + 36 * 20_000
+    # max 1 and max 3 cost the same: the month is billed at the tier actually used
+    assert row(result, "monthly", "normal", 1).cost == row(result, "monthly", "normal", 3).cost
+
+
+def test_minimum_terms_and_contract_units():
+    zero = [0] * 11
+    costs = plan_cost(["monthly", "annual", "monthly", "annual", "monthly", "callcenter"],
+                      ["normal", "normal", "mission_critical", "mission_critical", "normal",
+                       "normal"],
+                      [2, None, 1, None, 1, None], zero, [4, 4, 4, 4, 13, 13], licences=100)
+    assert costs.tolist() == [
+        12 * 15_000,  # 4 months on a monthly plan still pay the 12-month minimum
+        25_000,  # one contract year
+        36 * 60_000,  # mission critical monthly: 3-year minimum
+        3 * 240_000,  # mission critical annual: 3-year minimum
+        18 * 5_000,  # 13 months round up to the 6-month contract unit
+        300_000 + 24 * 1_000_000,  # call centre: 1-year terms, initial fee once
+    ]
+    profile = UsageProfile(np.zeros(11), months=4)
+    result = compare_profile(profile, with_break_even=False)
+    assert row(result, "monthly", "normal", 1).term_months == 12
+    assert row(result, "monthly", "mission_critical", 1).term_months == 36
+
+
+def test_usage_only_within_the_horizon():
+    # one level-1 incident a month over 4 months: incident fees for 4 months only
+    assert plan_cost("annual", "normal", None, usage(l1=1), 4) == 25_000 + 4 * 1_000
+
+
+def test_paid_support_packs_bought_as_needed_and_expire():
+    # 1 level-5 incident (120 min = 4 units) a month: 48 units → 5 packs; 40 licences
+    assert plan_cost("vendor_support", usage=usage(l5=1), months=12, licences=40) == \
+        50_000 + 500 * 40 + 5 * 30_000
+    counts = np.zeros((24, 11), dtype=np.int64)
+    counts[[0, 12], 2] = 1  # 1 unit in month 0 and month 12: the first pack has expired
+    costs, _ = evaluate_plans("vendor_support", months=24, licences=1, counts=counts)
+    assert costs.usage.sum() == 2 * 30_000
+    counts = np.zeros((24, 11), dtype=np.int64)
+    counts[[0, 11], 2] = 1  # month 11 is still within the pack's 12 months
+    costs, _ = evaluate_plans("vendor_support", months=24, licences=1, counts=counts)
+    assert costs.usage.sum() == 30_000
+    assert costs.fixed.sum() == 2 * 50_500  # two contract years
+
+
+def test_charts_for_members():
+    # annual: each chart is a level-3 incident at the annual fee
+    assert plan_cost("annual", "normal", None, usage(), 12, members=2) == 25_000 + 2 * 4_000
+    # monthly, consume: the chart uses one of the month's incidents (month 0 goes to tier 2)
+    consumed = plan_cost("monthly", "normal", 1, usage(l1=1), 12, members=1)
+    assert consumed == 12 * 5_000 + 10_000
+    paid = plan_cost("monthly", "normal", 1, usage(l1=1), 12, members=1, karte_payment="pay")
+    assert paid == 12 * 5_000 + 4_000
+
+
+def test_fractional_rates_spread_over_the_months():
+    counts = monthly_counts(np.asarray(usage(f=2, l4=0.25, l7=1.5)), 12)
+    assert counts.shape == (12, 11)
+    assert counts[:, 0].tolist() == [2] * 12
+    assert counts[:, 4].sum() == 3 and counts[:, 4].max() == 1
+    assert counts[:, 7].sum() == 18 and set(counts[:, 7]) == {1, 2}
+
+
+# --- replay ---------------------------------------------------------------------------------
+
+def test_replay_of_the_sample_month_spec_example_1():
+    # C001, October 2026 (SPEC 5.1): feather e-mail, 25-min call, 100-min chat
+    result = compare_log(sample_contracts(), sample_incidents(), months=1, contract_id="C001")
+    # normal range: call 25 min > 15 → level 2 (2,000), chat 100 min > 60 → level 4 (6,000)
+    assert row(result, "annual", "normal").cost == 25_000 + 2_000 + 6_000
+    assert result.cheapest.option == row(result, "annual", "normal").option
+    # technical (factor 1.5): still level 2 and level 4
+    assert row(result, "annual", "technical").cost == 40_000 + 8_000
+    # the contract's own plan: October as invoiced (22,000), then 11 more months of 20,000
+    own = row(result, "monthly", "technical", 2)
+    assert own.cost == 22_000 + 11 * 20_000
+    assert own.cost_with_tax == 24_200 + 11 * 22_000
+    assert own.fixed == 12 * 20_000 and own.usage == 2_000
+
+
+def test_replay_levels_depend_on_the_range():
+    contract = {"contract_id": "K1", "customer": "K社", "plan": "annual",
+                "start_date": "2026-01-01"}
+    call = {"incident_id": "i1", "contract_id": "K1", "opened": "2026-03-02",
+            "closed": "2026-03-02", "channel": "phone", "minutes": 50}
+    result = compare_log([contract], [call], months=1)
+    # 50 minutes: normal > 45 → level 4 (6,000); technical 50/1.5 = 33.3 > 30 → level 3 (4,000);
+    # advanced 25 > 15 → level 2; mission critical 16.7 > 15 → level 2 (2,000)
+    assert row(result, "annual", "normal").usage == 6_000
+    assert row(result, "annual", "technical").usage == 4_000
+    assert row(result, "annual", "advanced").usage == 2_000
+    assert row(result, "annual", "mission_critical").usage == 2_000
+
+
+def _log_from_counts(counts: np.ndarray, start_year: int = 2026) -> list[dict]:
+    """Incidents closing on the first of each month, with the level set by staff and the
+    profile's default minutes (split into sessions of at most 6 hours)."""
+    out = []
+    for month, level in zip(*np.nonzero(counts), strict=True):
+        for k in range(int(counts[month, level])):
+            minutes = DEFAULT_MINUTES_PER_INCIDENT[level]
+            day = f"{start_year + month // 12}-{month % 12 + 1:02d}-01"
+            out.append({"incident_id": f"m{month}l{level}k{k}", "contract_id": "X",
+                        "opened": day, "closed": day, "channel": "phone", "minutes": minutes,
+                        "sessions": math.ceil(minutes / 360), "level_override": int(level)})
+    return out
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3), min_size=11, max_size=11), min_size=1, max_size=14))
+def test_vectorised_engine_matches_the_billing_engine(per_month):
+    """The profile computation (vectorised) and a replay through bill_month agree to the yen,
+    tax included, on every plan."""
+    counts = np.asarray(per_month, dtype=np.int64)
+    counts[-1, 1] += 1  # the replay window ends with the last month that has an incident
+    months = len(counts)
+    profile = UsageProfile(counts.mean(axis=0), months=months, licences=40, per_month=counts)
+    expected = compare_profile(profile, with_break_even=False)
+    contract = {"contract_id": "X", "customer": "X社", "plan": "annual",
+                "start_date": "2026-01-01", "licences": 40}
+    replayed = compare_log([contract], _log_from_counts(counts), months=months)
+    assert {(r.label, r.cost, r.cost_with_tax, r.fixed) for r in replayed.rows} == \
+        {(r.label, r.cost, r.cost_with_tax, r.fixed) for r in expected.rows}
+
+
+# --- monotonicity and break-even ------------------------------------------------------------
+
+rates = st.lists(st.floats(0, 4, allow_nan=False), min_size=11, max_size=11)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rates, rates, st.integers(1, 30), st.integers(0, 3), st.integers(0, 2))
+def test_more_usage_never_costs_less(base, extra, months, members, more_members):
+    low = np.asarray(base)
+    high = low + np.asarray(extra)
+    args = dict(months=months, licences=120)
+    cheap = plan_cost(ALL_PLANS, ALL_RANGES, ALL_MAX, low, members=members, **args)
+    dear = plan_cost(ALL_PLANS, ALL_RANGES, ALL_MAX, high, members=members + more_members, **args)
+    assert (dear >= cheap).all(), np.flatnonzero(dear < cheap)
+
+
+def test_break_even_is_consistent_with_the_curves():
+    mix = np.asarray(usage(f=1, l1=0.5, l2=0.5, l3=0.5, l4=0.5, l5=0.5, l6=1, l7=0.25))
+    (normal,) = break_even(mix, 12, ("normal",))
+    assert normal.at is not None and normal.annual_cheaper_below is not None
+    grid = np.array([normal.annual_cheaper_below, normal.at])
+    _options, costs = cost_curves(mix, grid, 12, "normal")
+    annual, best_monthly = costs[:, 0], costs[:, 1:].min(axis=1)
+    assert annual[0] < best_monthly[0]  # just before: annual strictly cheaper
+    assert best_monthly[1] <= annual[1]  # at: monthly no more expensive
+    assert normal.monthly_cost == best_monthly[1] and normal.annual_cost == annual[1]
+    # brute force over the same grid: nothing cheaper-or-equal earlier
+    grid = np.arange(0, normal.at - 1e-3, 1 / 12)
+    _options, costs = cost_curves(mix, grid, 12, "normal")
+    assert (costs[:, 1:].min(axis=1) > costs[:, 0]).all()
+    assert normal.crossings[0] == normal.at
+
+
+def test_break_even_light_mix_never_crosses():
+    (normal,) = break_even(np.asarray(usage(l1=1)), 12, ("normal",))
+    assert normal.at is None and normal.crossings == []
+    assert "annual stays cheaper" in normal.describe()
+    assert break_even(np.zeros(11), 12) == []
+
+
+# --- plan_cost: broadcasting and errors -----------------------------------------------------
+
+def test_plan_cost_broadcasts_plans_against_a_usage_block():
+    block = np.array([usage(l1=1), usage(l1=2)])
+    costs = plan_cost(np.array([["annual"], ["annual"]]), "normal", None, block[:, None, :]
+                      .repeat(1, axis=1)[:, 0, :], 12)
+    assert costs.tolist() == [[37_000, 49_000], [37_000, 49_000]]
+    column = np.asarray(usage(l1=1), dtype=object).reshape(11, 1)  # an 11-cell column
+    assert plan_cost(["annual", "monthly"], "normal", [None, 1], column).tolist() == \
+        [37_000, 60_000]
+
+
+def test_plan_cost_masks_bad_rows_with_messages():
+    values, messages = plan_cost(
+        ["annual", "weekly", "monthly", "monthly", "callcenter", "annual"],
+        ["normal", "normal", "normal", "mission_critical", "normal", "normal"],
+        [None, None, None, 4, None, None], usage(l1=1), [12, 12, 12, 12, 12, 0], licences=0,
+        errors="mask")
+    assert values.tolist() == [37_000, 0, 0, 0, 0, 0]
+    assert messages[0] is None
+    assert messages[1].startswith("plan: unknown plan 'weekly'")
+    assert messages[2] == "max_incidents: a monthly plan needs max_incidents"
+    assert messages[3] == "max_incidents: range mission_critical offers 1..3 incidents a month"
+    assert messages[4].startswith("licences: price book A plans")
+    assert messages[5] == "months: must be ≥ 1"
+    _values, messages = plan_cost("annual", usage=usage(l2=-1), errors="mask")
+    assert messages.item() == "usage: level 2 = -1: must be ≥ 0"
+
+
+def test_plan_cost_raises_naming_every_problem():
+    from xlquote.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        plan_cost(["annual", "monthly"], ["normal", "nowhere"], [None, 1], usage())
+    assert [p.field for p in info.value.problems] == ["support_range"]
+    with pytest.raises(InputError, match="expected 11 numbers"):
+        plan_cost("annual", usage=[1, 2, 3])
+
+
+# --- profiles -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("data", "key", "reason"), [
+    ({"incidents_per_month": {"4": "x"}}, "incidents_per_month.4", "expected a number ≥ 0"),
+    ({"incidents_per_month": {"11": 1}}, "incidents_per_month.11", "unknown level"),
+    ({"incidents_per_month": {"feather": -1}}, "incidents_per_month.feather", "≥ 0"),
+    ({}, "incidents_per_month", "missing"),
+    ({"incidents_per_month": {}, "months": 0}, "months", "out of range"),
+    ({"incidents_per_month": {}, "licence": 3}, "licence", "unknown key"),
+    ({"incidents_per_month": {}, "support_ranges": ["normal", "x"]}, "support_ranges[1]",
+     "unknown support range"),
+    ({"per_month": [{"1": 0.5}]}, "per_month[0].1", "whole incidents"),
+    ({"incidents_per_month": {}, "karte_payment": "later"}, "karte_payment", "expected one of"),
+])
+def test_profile_errors_name_the_key(data, key, reason):
+    with pytest.raises(ProfileError) as info:
+        parse_profile(data, "p.toml")
+    assert info.value.key == key
+    assert reason in info.value.reason
+    assert str(info.value).startswith(f"p.toml: {key}: ")
+
+
+def test_example_profile_and_per_month_lists():
+    profile = load_profile(EXAMPLE_PROFILE)
+    assert profile.licences == 40 and profile.rates[4] == 0.5
+    assert profile.minutes_per_incident[4] == 50 and profile.minutes_per_incident[5] == 120
+    listed = parse_profile({"months": 3, "per_month": [{"feather": 2}, {"4": 1, "1": 2}]})
+    assert listed.counts().tolist() == [[2] + [0] * 10, [0, 2, 0, 0, 1] + [0] * 6,
+                                        [2] + [0] * 10]
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+def test_cli_profile_json_and_outputs(tmp_path, capsys):
+    out_xlsx, out_json = tmp_path / "t.xlsx", tmp_path / "t.json"
+    assert main(["compare", "--profile", str(EXAMPLE_PROFILE), "--months", "4", "--json",
+                 "--out", str(out_xlsx)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["months"] == 4 and printed["source"] == "profile"
+    costs = [p["cost"] for p in printed["plans"]]
+    assert costs == sorted(costs) and len(costs) == 24
+    monthly = next(p for p in printed["plans"] if p["plan"] == "monthly")
+    assert monthly["term_months"] == 12
+    sheet = openpyxl.load_workbook(out_xlsx)["比較"]
+    assert sheet["G4"].value == costs[0]  # first data row under the header at row 3
+    assert main(["compare", "--profile", str(EXAMPLE_PROFILE), "--out", str(out_json)]) == 0
+    assert json.loads(out_json.read_text(encoding="utf-8"))["plans"][0]["rank"] == 1
+    assert "年額契約 通常" in capsys.readouterr().out
+
+
+def test_cli_bad_inputs_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[incidents_per_month]\n4 = "many"\n', encoding="utf-8")
+    assert main(["compare", "--profile", str(bad)]) == 2
+    assert "bad.toml: incidents_per_month.4: expected a number ≥ 0" in capsys.readouterr().err
+    assert main(["compare", "--profile", str(EXAMPLE_PROFILE), "--months", "0"]) == 2
+    assert "1..120 months" in capsys.readouterr().err
+    target = tmp_path / "t.csv"
+    assert main(["compare", "--profile", str(EXAMPLE_PROFILE), "--out", str(target)]) == 2
+    assert not target.exists()
+    assert main(["compare", "--profile", str(tmp_path / "none.toml")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def _write_log(path, contracts, incidents):
+    wb = openpyxl.Workbook()
+    for title, fields, records in (("Contracts", CONTRACT_FIELDS, contracts),
+                                   ("Incidents", INCIDENT_FIELDS, incidents)):
+        ws = wb.create_sheet(title)
+        names = field_names(fields)
+        ws.append(names)
+        for record in records:
+            ws.append([record.get(name) for name in names])
+    del wb["Sheet"]
+    wb.save(path)
+
+
+def test_cli_log_replay(tmp_path, capsys):
+    log = tmp_path / "log.xlsx"
+    _write_log(log, sample_contracts(), sample_incidents())
+    assert main(["compare", "--log", str(log), "--months", "1", "--contract", "C001",
+                 "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["source"] == "replay"
+    assert (printed["plans"][0]["plan"], printed["plans"][0]["cost"]) == ("annual", 33_000)
+    assert main(["compare", "--log", str(log)]) == 2  # several customers: which one?
+    assert "--customer or --contract" in capsys.readouterr().err
+    broken = tmp_path / "broken.xlsx"
+    _write_log(broken, sample_contracts()[:1],
+               [{"incident_id": "x", "contract_id": "C001", "opened": "2026-10-01",
+                 "closed": "2026-10-01", "channel": "fax"}])
+    assert main(["compare", "--log", str(broken)]) == 2
+    assert "sheet Incidents, row 2, column channel" in capsys.readouterr().err
+
+
+# --- workbook -------------------------------------------------------------------------------
+
+def test_compare_workbook_shows_engine_values_a_live_formula_and_a_chart(tmp_path):
+    path = compare_workbook.build(tmp_path / compare_workbook.FILENAME)
+    shot = snapshot(path)
+    sheet = shot["sheets"][compare_workbook.SHEET]
+    assert sheet["charts"] == 1
+    assert sheet["print"][1] == "landscape"
+    profile = UsageProfile(np.asarray(compare_workbook.DEFAULT_USAGE, dtype=float))
+    expected = compare_profile(profile, with_break_even=False)
+    top = compare_workbook.TABLE_TOP
+    assert sheet["cells"][f"G{top + 1}"][0] == repr(expected.cheapest.cost)
+    formula = sheet["cells"][f"M{top + 1}"][0]
+    assert "PLAN_COST(C13,D13,E13,compare_usage,compare_months" in formula
+    assert ("compare_usage", f"'{compare_workbook.SHEET}'!$C$10:$M$10") in shot["names"]
+    assert snapshot(compare_workbook.build(tmp_path / "again.xlsx")) == shot  # deterministic
+
+
+def test_plan_cost_grid_takes_excel_shaped_blocks():
+    """What the PLAN_COST UDF passes: 2-D grids, plans as a column."""
+    from xlquote.compare import plan_cost_grid
+    from xlquote.excel_cells import masked
+
+    plans = np.array([["annual"], ["monthly"]], dtype=object)
+    ranges = np.array([["normal"], ["normal"]], dtype=object)
+    maxima = np.array([[None], [1]], dtype=object)
+    row_of_11 = np.array([usage(l1=1)], dtype=object)
+    assert masked(plan_cost_grid, plans, ranges, maxima, row_of_11).tolist() == \
+        [[37_000], [60_000]]
+    per_plan = np.array([usage(l1=1), usage(l1=2)], dtype=object)  # one profile per plan row
+    assert masked(plan_cost_grid, plans, ranges, maxima, per_plan, months=4).tolist() == \
+        [[29_000], [4 * 15_000 + 8 * 5_000]]  # overage while used, then the base tier
+    cells = masked(plan_cost_grid, plans, ranges, np.array([[None], [9]], dtype=object),
+                   row_of_11.T)
+    assert cells[0, 0] == 37_000 and cells[1, 0].startswith("#VALUE! ")
+    assert "offers 1..5 incidents a month" in cells[1, 0]

@@ -1,0 +1,222 @@
+"""The Excel functions called directly with inputs shaped as xlwings hands them over (2-D object
+arrays: floats, None/NaN blanks, text with stray spaces, Japanese codes, datetimes), checked
+against the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+import xlquote
+from udfs import xlquote_udfs as udfs
+from xlquote import excel_cells
+
+
+def column(*cells: object) -> np.ndarray:
+    """A one-column range as xlwings delivers it with ``np.array, ndim=2, dtype=object``."""
+    return np.array([[c] for c in cells], dtype=object)
+
+
+def ints(cells: np.ndarray) -> list[int]:
+    return [int(v) for v in np.ravel(cells)]
+
+
+# --- SUPPORT_LEVEL -------------------------------------------------------------------------
+
+
+def test_support_level_matches_the_engine_on_messy_cells():
+    channel = column(" email ", "電話", "Skype Chat", "dm", "出張", "phone")
+    round_trips = column(2.0, None, None, 30.0, None, np.nan)
+    minutes = column(None, 25.0, 100.0, None, 0.0, 301.0)
+    days_open = column(None, None, None, 9.0, None, None)
+    support_range = column("technical", " 技術的 ", "technical", "normal", "通常", None)
+    got = udfs.SUPPORT_LEVEL(channel, round_trips, minutes, days_open=days_open,
+                             support_range=support_range)
+    expected = xlquote.support_level(
+        ["email", "phone", "skype_chat", "dm", "onsite", "phone"], [2, 0, 0, 30, 0, 0],
+        [0, 25, 100, 0, 0, 301], days_open=[0, 0, 0, 9, 0, 0],
+        support_range=["technical", "technical", "technical", "normal", "normal", "normal"])
+    assert got.shape == (6, 1)
+    assert ints(got) == list(expected)
+    # SPEC example 1 and 2: feather, level 2, level 4; 30 round trips open 9 days → level 6.
+    assert ints(got)[:4] == [0, 2, 4, 6]
+
+
+def test_a_bad_cell_errors_only_its_own_result():
+    got = udfs.SUPPORT_LEVEL(column("phone", "phone", "fax", "email", "phone"),
+                             column(None, None, None, 3.5, None),
+                             column(-1.0, 50.0, 10.0, None, 400.0))
+    assert got[0, 0] == "#VALUE! minutes must be ≥ 0"
+    assert got[1, 0] == xlquote.support_level("phone", 0, 50)
+    assert got[2, 0].startswith("#VALUE! unknown channel 'fax'")
+    assert got[3, 0] == "#VALUE! round_trips must be a whole number"
+    assert got[4, 0].startswith("#VALUE! a continuous session may not exceed 360 minutes")
+    assert all(type(v) in (int, str) for v in got.ravel())  # writable by every Excel bridge
+
+
+def test_whole_floats_are_integers_and_optional_arguments_default():
+    # Office.js turns an omitted or single empty argument into None.
+    assert udfs.SUPPORT_LEVEL("email", 16.0, None)[0, 0] == 4
+    assert udfs.SUPPORT_LEVEL("email", 16.0, None, level_override=column(7.0))[0, 0] == 7
+    assert udfs.SUPPORT_LEVEL("email", None, None, consulting="総合")[0, 0] == 7
+    assert udfs.SUPPORT_LEVEL("email", None, None, investigation=True)[0, 0] == 5
+    assert udfs.SUPPORT_LEVEL(None, None, None)[0, 0] == "#VALUE! channel is required"
+
+
+def test_results_broadcast_like_excel_arrays():
+    # A column of minutes against a row of ranges: a 3×4 block.
+    minutes = column(20.0, 40.0, 100.0)
+    ranges = np.array([["normal", "technical", "advanced", "mission_critical"]], dtype=object)
+    got = udfs.SUPPORT_LEVEL("phone", None, minutes, support_range=ranges)
+    expected = xlquote.support_level("phone", 0, np.array([[20], [40], [100]]),
+                                     support_range=ranges)
+    assert got.shape == (3, 4)
+    assert got.tolist() == expected.tolist()
+
+
+def test_shapes_that_do_not_broadcast_give_one_error_cell_not_an_exception():
+    got = udfs.SUPPORT_LEVEL(column("email", "phone"), column(1.0, 2.0, 3.0), None)
+    assert got.shape == (1, 1)
+    assert got[0, 0].startswith("#VALUE! arguments shapes do not broadcast")
+
+
+# --- fees ----------------------------------------------------------------------------------
+
+
+def test_incident_fee_reads_levels_and_plans_as_typed():
+    levels = column("feather", 0.0, " フェザー ", 4.0, "レベル7", 10.0, 3.5, None)
+    plans = np.array([["annual", " 月額 "]], dtype=object)
+    got = udfs.INCIDENT_FEE(levels, plans)
+    clean = np.array([[0], [0], [0], [4], [7], [10]])
+    expected = xlquote.incident_fee(clean, np.array([["annual", "monthly"]]))
+    assert got[:6].tolist() == expected.tolist()
+    assert got[4].tolist() == [40_000, 20_000]
+    assert got[6, 0] == "#VALUE! expected a level: feather or 1..10"
+    assert got[7, 1] == "#VALUE! level is required"
+
+
+def test_callcenter_tier_fields_and_limits():
+    licences = column(1.0, 100.0, 101.0, 5000.0, 50_000.0, 50_001.0, 0.0, "12,000")
+    fields = np.array([["tier", "initial", "monthly"]], dtype=object)
+    got = udfs.CALLCENTER_TIER(licences, fields)
+    assert got[3].tolist() == [5_000, 1_200_000, 4_000_000]  # SPEC example 4
+    assert got[:5].tolist() == xlquote.callcenter_tier(
+        np.array([[1], [100], [101], [5000], [50_000]]), fields[0]).tolist()
+    assert got[5, 0] == "#VALUE! call-centre support is offered for 1..50,000 licences"
+    assert got[6, 0] == "#VALUE! licences must be ≥ 1"
+    assert got[7, 2] == 6_000_000  # "12,000" typed as text with a thousands separator
+    assert udfs.CALLCENTER_TIER(300.0)[0, 0] == 500  # field omitted → tier
+
+
+def test_base_fee_per_plan():
+    plans = column("annual", "monthly", "年額", "monthly", "monthly", "spot")
+    ranges = column("technical", "technical", "mission_critical", "mission_critical", "normal", None)
+    maxima = column(None, 2.0, None, 4.0, 5.0, None)
+    got = udfs.BASE_FEE(plans, ranges, maxima)
+    assert got[0, 0] == xlquote.annual_base_fee("technical") == 40_000
+    assert got[1, 0] == xlquote.monthly_base_fee("technical", 2) == 20_000
+    assert got[2, 0] == xlquote.annual_base_fee("mission_critical") == 240_000
+    assert got[3, 0] == "#VALUE! max_incidents range mission_critical offers 1..3 incidents a month"
+    assert got[4, 0] == xlquote.monthly_base_fee("normal", 5) == 35_000
+    assert got[5, 0].startswith("#VALUE! unknown plan 'spot'")
+
+
+def test_incident_units_and_vendor_annual_fee():
+    minutes = column(0.0, 1.0, 30.0, 31.0, 95.0, None, "abc")
+    got = udfs.INCIDENT_UNITS(minutes)
+    assert ints(got[:6]) == [0, 1, 1, 2, 4, 0]
+    assert ints(got[:6]) == list(xlquote.incident_units([0, 1, 30, 31, 95, 0]))
+    assert got[6, 0] == "#VALUE! minutes expected a number"
+    fees = udfs.VENDOR_ANNUAL_FEE(column(40.0, 1.0, 2.5))
+    assert fees[:2].tolist() == [[70_000], [50_500]]
+    assert fees[2, 0] == "#VALUE! licences must be a whole number"
+
+
+# --- MONTHLY_INVOICE -----------------------------------------------------------------------
+
+CONTRACTS = [
+    ["contract_id", "customer", "plan", "support_range", "max_incidents", "start_date"],
+    ["M-1", "エム株式会社", "月額", " Technical ", 2.0, dt.datetime(2026, 4, 1)],
+    ["A-1", "エー商店", "annual", "normal", None, dt.datetime(2026, 7, 1)],
+    [1001.0, "数字ID", "annual", "normal", None, dt.datetime(2026, 1, 1)],
+    [None, None, None, None, None, None],  # a generously selected range ends in blank rows
+]
+INCIDENTS = [
+    ["incident_id", "contract_id", "opened", "closed", "channel", "round_trips", "minutes",
+     "days_open"],
+    ["i1", "M-1", dt.datetime(2026, 10, 5), dt.datetime(2026, 10, 5), "メール", 2.0, None, None],
+    ["i2", "M-1", dt.datetime(2026, 10, 6), dt.datetime(2026, 10, 6), "phone", None, 25.0, None],
+    ["i3", "M-1", dt.datetime(2026, 10, 7), dt.datetime(2026, 10, 7), "skype_chat", None, 100.0,
+     None],
+    ["i4", "A-1", dt.datetime(2026, 10, 1), dt.datetime(2026, 10, 10), "email", 30.0, None, None],
+]
+
+
+def as_records(table: list[list[object]]) -> list[dict[str, object]]:
+    header, *rows = table
+    return [dict(zip(header, row, strict=True)) for row in rows if any(v is not None for v in row)]
+
+
+def test_monthly_invoice_totals_match_the_engine():
+    contracts, incidents = np.array(CONTRACTS, dtype=object), np.array(INCIDENTS, dtype=object)
+    ids = column("M-1", " A-1 ", 1001.0)
+    parts = np.array([["subtotal", "tax", "total"]], dtype=object)
+    got = udfs.MONTHLY_INVOICE(ids, "2026-10", contracts, incidents, parts)
+    assert got.tolist() == [[22_000, 2_200, 24_200], [20_000, 2_000, 22_000], [0, 0, 0]]
+    records = as_records(CONTRACTS)
+    for row, contract in zip(got, records, strict=True):
+        invoice = xlquote.monthly_invoice(contract, as_records(INCIDENTS), "2026-10")
+        assert row.tolist() == [invoice.subtotal, invoice.tax, invoice.total]
+
+
+@pytest.mark.parametrize("month", ["2026-10", "2026年10月", dt.datetime(2026, 10, 31),
+                                   46_296.0])  # 46296 = 2026-10-01 as an Excel serial
+def test_monthly_invoice_month_as_text_date_or_serial(month):
+    got = udfs.MONTHLY_INVOICE("M-1", month, np.array(CONTRACTS, dtype=object),
+                               np.array(INCIDENTS, dtype=object))
+    assert got.tolist() == [[24_200]]
+
+
+def test_monthly_invoice_lines_spill_with_a_header():
+    got = udfs.MONTHLY_INVOICE("M-1", "2026-10", np.array(CONTRACTS, dtype=object),
+                               np.array(INCIDENTS, dtype=object), "lines")
+    invoice = xlquote.monthly_invoice(as_records(CONTRACTS)[0], as_records(INCIDENTS), "2026-10")
+    assert tuple(got[0]) == excel_cells.LINE_HEADER
+    assert got.shape == (len(invoice.lines) + 1, len(excel_cells.LINE_HEADER))
+    amounts = list(got[1:, excel_cells.LINE_HEADER.index("amount")])
+    assert amounts == [line.amount for line in invoice.lines]
+    assert sum(amounts) == 22_000
+    several = udfs.MONTHLY_INVOICE(column("M-1", "A-1"), "2026-10", np.array(CONTRACTS),
+                                   np.array(INCIDENTS), "lines")
+    assert several.tolist() == [['#VALUE! part "lines" needs one contract_id and one month']]
+
+
+def test_a_bad_incident_errors_only_its_contracts_cells():
+    incidents = [*INCIDENTS, ["i5", "A-1", dt.datetime(2026, 10, 2), dt.datetime(2026, 10, 3),
+                              "phone", None, -5.0, None]]
+    got = udfs.MONTHLY_INVOICE(column("M-1", "A-1", "nobody", None), "2026-10",
+                               np.array(CONTRACTS, dtype=object),
+                               np.array(incidents, dtype=object))
+    assert got[0, 0] == 24_200
+    # Row 6 of the incidents range (its header is row 1) holds the bad minutes.
+    assert got[1, 0] == "#VALUE! Incidents row 6 minutes must be ≥ 0"
+    assert got[2, 0] == "#VALUE! Contracts contract_id no contract 'nobody' in the contracts range"
+    assert got[3, 0] == "#VALUE! contract_id is required"
+
+
+def test_a_bad_month_or_part_errors_only_its_cell():
+    got = udfs.MONTHLY_INVOICE("M-1", column("2026-10", "someday"), np.array(CONTRACTS),
+                               np.array(INCIDENTS), np.array([["total", "grand"]], dtype=object))
+    assert got[0, 0] == 24_200
+    assert got[1, 0].startswith("#VALUE! month expected a month as YYYY-MM")
+    assert got[0, 1].startswith("#VALUE! unknown part 'grand'")
+
+
+def test_grid_shapes_cells_and_ranges_like_excel():
+    assert excel_cells.grid(None).tolist() == [[None]]  # omitted, or one empty cell
+    assert excel_cells.grid(3.0).tolist() == [[3.0]]
+    assert excel_cells.grid([1.0, "a"]).shape == (2, 1)  # a flat list is a column
+    mixed = excel_cells.grid(column(1.0, " 2 ", True))
+    assert mixed.dtype == object and mixed[2, 0] is True

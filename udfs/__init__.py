@@ -1,0 +1,1 @@
+"""Excel functions (xlwings UDFs) of xlquote; see ``udfs/xlquote_udfs.py`` and docs/EXCEL.md."""
