@@ -1,0 +1,316 @@
+"""``xlquote invoice`` end to end on the sample workbook: the files, the values on chosen
+invoices, the validation report, reruns that replace a month whole, and user text that looks
+like a formula."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+
+from xlquote.cli import main
+from xlquote.errors import InputError
+from xlquote.io import read_invoicing_workbook
+from xlquote.jobs import invoice_run
+from xlquote.jobs.invoice_run import run_invoice_workbook
+from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.workbooks.invoicing import write_invoicing_workbook
+
+MONTH = "2026-10"
+HYPERLINK = '=HYPERLINK("http://example.com","click")'
+
+
+def write_workbook(path: Path, contracts=None, incidents=None, packs=None, settings=None) -> Path:
+    return write_invoicing_workbook(path, sample_contracts() if contracts is None else contracts,
+                                    sample_incidents() if incidents is None else incidents,
+                                    sample_packs() if packs is None else packs,
+                                    settings or sample_settings())
+
+
+def cells(ws) -> dict[str, object]:
+    return {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None}
+
+
+def value_right_of(ws, label: str, column: str = "E"):
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value == label:
+                return ws[f"{column}{cell.row}"].value
+    raise AssertionError(f"no {label!r} on {ws.title}")
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("batch")
+    workbook = write_workbook(folder / "invoicing.xlsx")
+    out = folder / "out"
+    code = main(["invoice", str(workbook), "--month", MONTH, "--out", str(out), "--json"])
+    return workbook, out, code
+
+
+@pytest.fixture(scope="module")
+def result_json(sample_run, tmp_path_factory):
+    workbook, _, _ = sample_run
+    out = tmp_path_factory.mktemp("json")
+    return run_invoice_workbook(workbook, MONTH, out).to_dict()
+
+
+def invoice_book(out: Path, contract_id: str) -> openpyxl.Workbook:
+    (path,) = (out / MONTH).glob(f"2026{MONTH[-2:]}-{contract_id}_*.xlsx")
+    return openpyxl.load_workbook(path)
+
+
+def test_file_set(sample_run):
+    _, out, code = sample_run
+    assert code == 1  # the sample has flags that need attention (pending limit, …)
+    assert [p.name for p in out.iterdir()] == [MONTH]  # no temporary folders left behind
+    names = sorted(p.name for p in (out / MONTH).iterdir())
+    assert len(names) == 20
+    assert "請求一覧_2026-10.xlsx" in names
+    assert "202610-C001_株式会社アオバ商事.xlsx" in names
+    assert not any(name.startswith("202610-C011") for name in names)  # ended in September
+
+
+def test_invoice_sheet_values(sample_run):
+    _, out, _ = sample_run
+    wb = invoice_book(out, "C001")
+    assert wb.sheetnames == ["請求書", "明細"]
+    ws = wb["請求書"]
+    text = cells(ws)
+    assert text["A1"] == "請求書"
+    assert text["A3"] == "株式会社アオバ商事 御中"
+    assert "登録番号 T1234567890123" in text.values()
+    assert value_right_of(ws, "請求番号") == "202610-C001"
+    assert value_right_of(ws, "請求日") == dt.datetime(2026, 11, 2)
+    assert value_right_of(ws, "支払期日") == dt.datetime(2026, 12, 2)
+    assert value_right_of(ws, "10%対象 小計") == 22_000
+    assert value_right_of(ws, "消費税 (10%)") == 2_200
+    assert value_right_of(ws, "合計") == 24_200
+    assert ws["A10"].value == 24_200 and "¥" in ws["A10"].number_format
+    assert any("みずなみ銀行" in str(v) for v in text.values())  # 振込先
+    assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
+    assert ws["A1"].font.name == "IPAexGothic"
+    statement = wb["明細"]
+    rows = list(statement.iter_rows(min_row=5, values_only=True))
+    assert [r[0] for r in rows] == ["I-1001", "I-1002", "I-1003"]
+    assert [r[5] for r in rows] == ["フェザー", "レベル2", "レベル4"]
+    assert rows[2][7] == 2_000
+
+
+def test_limit_pending_is_noted(sample_run):
+    _, out, _ = sample_run
+    ws = invoice_book(out, "C004")["請求書"]
+    assert value_right_of(ws, "合計") == 110_000
+    assert "・インシデント I-1009: 料金リミット到達 — ご判断待ち" in cells(ws).values()
+
+
+def test_units_sheet_for_price_book_a(sample_run):
+    _, out, _ = sample_run
+    wb = invoice_book(out, "V001")
+    assert wb.sheetnames == ["請求書", "明細", "ユニット残高"]
+    (pack,) = wb["ユニット残高"].iter_rows(min_row=5, values_only=True)
+    assert pack[:6] == (dt.datetime(2026, 4, 1), dt.datetime(2027, 3, 31), 10, 4, 4, 2)
+    assert value_right_of(wb["請求書"], "合計") == 0
+    statement = list(wb["明細"].iter_rows(min_row=5, values_only=True))
+    assert statement[0][0] == "I-1025" and statement[0][5] == 4  # units used
+
+
+def test_summary_workbook(sample_run):
+    _, out, _ = sample_run
+    ws = openpyxl.load_workbook(out / MONTH / "請求一覧_2026-10.xlsx")["請求一覧"]
+    rows = list(ws.iter_rows(min_row=4, values_only=True))
+    assert len(rows) == 20
+    assert rows[-1][0] == "合計" and rows[-1][6] == 9_974_800
+    c004 = next(r for r in rows if r[0] == "202610-C004")
+    assert c004[6] == 110_000 and "ご判断待ち" in c004[9]
+
+
+def test_json_result(result_json):
+    data = result_json
+    assert data["invoice_count"] == 19 and data["total"] == 9_974_800
+    assert data["exit_code"] == 1
+    assert {a["code"] for a in data["attention"]} == {"limit_pending", "reply_beyond_limit",
+                                                      "rejected"}
+    by_id = {i["contract_id"]: i for i in data["invoices"]}
+    assert by_id["CC01"]["total"] == 5_720_000
+
+
+def test_cli_json_output(sample_run, tmp_path, capsys):
+    workbook, _, _ = sample_run
+    assert main(["invoice", str(workbook), "--month", MONTH, "--out", str(tmp_path),
+                 "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"] == 9_974_800 and data["status"] == "attention"
+
+
+def test_month_without_attention_exits_0(sample_run, tmp_path, capsys):
+    workbook, _, _ = sample_run
+    assert main(["invoice", str(workbook), "--month", "2026-09", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2026-09 の請求書  9 件" in out and "合計 ¥3,566,200" in out
+
+
+def test_both_readers_agree(sample_run):
+    workbook, _, _ = sample_run
+    fast = read_invoicing_workbook(workbook, "calamine")
+    slow = read_invoicing_workbook(workbook, "openpyxl")
+    assert fast.contracts == slow.contracts and fast.packs == slow.packs
+    assert fast.settings == slow.settings
+    np.testing.assert_array_equal(fast.incidents.closed, slow.incidents.closed)
+    np.testing.assert_array_equal(fast.incidents.opened, slow.incidents.opened)
+    np.testing.assert_array_equal(fast.incidents.measures.minutes, slow.incidents.measures.minutes)
+    np.testing.assert_array_equal(fast.incidents.description, slow.incidents.description)
+
+
+def test_bad_workbook_reports_every_problem_and_writes_nothing(tmp_path, capsys):
+    contracts = sample_contracts()
+    contracts[2]["plan"] = "weekly"  # Contracts row 4
+    incidents = sample_incidents()
+    incidents[0]["channel"] = "fax"  # Incidents row 2
+    incidents[5]["closed"] = dt.date(2026, 1, 1)  # Incidents row 7: before it was opened
+    packs = sample_packs()
+    packs[1]["units"] = "ten"  # Packs row 3
+    settings = sample_settings() | {"registration_number": "1234567890123"}
+    workbook = write_workbook(tmp_path / "bad.xlsx", contracts, incidents, packs, settings)
+    out = tmp_path / "out"
+    assert main(["invoice", str(workbook), "--month", MONTH, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "nothing was written" in err
+    for expected in ("sheet Contracts, row 4, column plan: 'weekly'",
+                     "sheet Incidents, row 2, column channel: 'fax'",
+                     "sheet Incidents, row 7, column closed",
+                     "sheet Packs, row 3, column units: 'ten'",
+                     "sheet Settings, row 3, column registration_number"):
+        assert expected in err, expected
+    assert not out.exists()
+
+
+def test_bad_workbook_json(tmp_path, capsys):
+    unknown = {"incident_id": "I-9999", "contract_id": "NOPE", "opened": dt.date(2026, 10, 1),
+               "closed": dt.date(2026, 10, 1), "channel": "email"}
+    incidents = [*sample_incidents(), unknown]
+    workbook = write_workbook(tmp_path / "bad.xlsx", incidents=incidents)
+    out = tmp_path / "out"
+    assert main(["invoice", str(workbook), "--month", MONTH, "--out", str(out), "--json"]) == 2
+    data = json.loads(capsys.readouterr().out)
+    (problem,) = data["problems"]
+    assert (problem["sheet"], problem["row"], problem["column"]) == (
+        "Incidents", len(incidents) + 1, "contract_id")
+    assert "unknown contract" in problem["reason"]
+    assert not out.exists()
+
+
+def test_not_a_workbook(tmp_path, capsys):
+    fake = tmp_path / "contracts.xlsx"
+    fake.write_text("contract_id,customer\n")
+    assert main(["invoice", str(fake), "--month", MONTH, "--out", str(tmp_path / "out")]) == 2
+    assert "not an Excel workbook" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_sheet_and_header(tmp_path):
+    workbook = write_workbook(tmp_path / "wb.xlsx")
+    wb = openpyxl.load_workbook(workbook)
+    del wb["Packs"]
+    wb["Contracts"]["B1"] = "client"  # the customer header renamed
+    wb.save(workbook)
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook)
+    text = str(caught.value)
+    assert "sheet Packs is missing" in text
+    assert "sheet Contracts, row 1, column customer" in text and "missing" in text
+
+
+def test_blank_rows_are_skipped_and_rows_keep_their_numbers(tmp_path):
+    workbook = write_workbook(tmp_path / "wb.xlsx")
+    wb = openpyxl.load_workbook(workbook)
+    ws = wb["Incidents"]
+    ws.insert_rows(4, amount=2)  # two blank rows between sheet rows 3 and 4
+    ws["E9"] = "fax"  # the incident that was on row 7
+    wb.save(workbook)
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook)
+    (problem,) = caught.value.problems
+    assert (problem.sheet, problem.row, problem.field, problem.value) == (
+        "Incidents", 9, "channel", "fax")
+    ws["E9"] = "email"
+    wb.save(workbook)
+    data = read_invoicing_workbook(workbook)
+    assert len(data.incidents) == len(sample_incidents())
+    assert list(data.incidents.row[:4]) == [2, 3, 6, 7]
+
+
+def test_rerun_replaces_the_month_whole(tmp_path):
+    first = write_workbook(tmp_path / "first.xlsx")
+    out = tmp_path / "out"
+    run_invoice_workbook(first, MONTH, out)
+    run_invoice_workbook(first, "2026-09", out)
+    (out / MONTH / "note-from-last-run.txt").write_text("old")
+    contracts = [c for c in sample_contracts() if c["contract_id"] != "C013"]
+    incidents = [i for i in sample_incidents() if i["contract_id"] != "C013"]
+    second = write_workbook(tmp_path / "second.xlsx", contracts, incidents)
+    result = run_invoice_workbook(second, MONTH, out)
+    names = {p.name for p in (out / MONTH).iterdir()}
+    assert len(names) == 19  # 18 invoices + the summary; nothing of the first run is left
+    assert not any("C013" in n for n in names) and "note-from-last-run.txt" not in names
+    assert len(result.files) == 18
+    assert len(list((out / "2026-09").glob("*.xlsx"))) == 10  # another month is untouched
+    assert sorted(p.name for p in out.iterdir()) == ["2026-09", MONTH]
+
+
+def test_failed_rerun_keeps_the_previous_month(tmp_path, monkeypatch):
+    workbook = write_workbook(tmp_path / "wb.xlsx")
+    out = tmp_path / "out"
+    run_invoice_workbook(workbook, MONTH, out)
+    before = sorted(p.name for p in (out / MONTH).iterdir())
+    calls = []
+    original = invoice_run.write_invoice_workbook
+
+    def failing(invoice, settings, path):
+        calls.append(path)
+        if len(calls) == 5:
+            raise OSError("disk full")
+        return original(invoice, settings, path)
+
+    monkeypatch.setattr(invoice_run, "write_invoice_workbook", failing)
+    with pytest.raises(OSError):
+        run_invoice_workbook(workbook, MONTH, out)
+    assert sorted(p.name for p in (out / MONTH).iterdir()) == before
+    assert [p.name for p in out.iterdir()] == [MONTH]  # the staging folder was removed
+
+
+def test_formula_looking_text_stays_text(tmp_path):
+    contracts = sample_contracts()
+    contracts[0]["customer"] = HYPERLINK
+    incidents = sample_incidents()
+    i1003 = next(i for i in incidents if i["incident_id"] == "I-1003")
+    i1003["description"] = "=1+1"
+    workbook = write_workbook(tmp_path / "wb.xlsx", contracts, incidents)
+    result = run_invoice_workbook(workbook, MONTH, tmp_path / "out")
+    c001 = next(f for f in result.files if f.invoice.contract.contract_id == "C001")
+    assert "/" not in c001.xlsx.name and '"' not in c001.xlsx.name
+    wb = openpyxl.load_workbook(c001.xlsx)
+    customer = wb["請求書"]["A3"]
+    assert customer.data_type == "s" and customer.value == f"{HYPERLINK} 御中"
+    description = wb["明細"]["J7"]
+    assert description.data_type == "s" and description.value == "=1+1"
+    summary = openpyxl.load_workbook(result.summary)["請求一覧"]
+    cell = next(c for row in summary.iter_rows() for c in row if c.value == HYPERLINK)
+    assert cell.data_type == "s"
+
+
+def test_tax_rounding_setting(tmp_path):
+    incidents = sample_incidents()
+    next(i for i in incidents if i["incident_id"] == "I-1010")["absorbed_fee"] = 100_005
+    results = {}
+    for rounding in ("", "切り上げ"):
+        workbook = write_workbook(tmp_path / f"wb{rounding}.xlsx", incidents=incidents,
+                                  settings=sample_settings() | {"tax_rounding": rounding})
+        result = run_invoice_workbook(workbook, MONTH, tmp_path / f"out{rounding}")
+        results[rounding] = next(i for i in result.invoices if i.contract.contract_id == "C005")
+    assert results[""].tax == 10_000  # price book default: round down (切り捨て)
+    assert results["切り上げ"].tax == 10_001

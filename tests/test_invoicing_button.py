@@ -1,0 +1,201 @@
+"""The invoicing workbook and its 請求書作成 button: the built .xlsm (sheets, tables, drop-downs,
+xlwings VBA, the macro button), and the handler driven through xlwings' own Book built from an
+Office.js-style JSON payload (XLWINGS_LICENSE_KEY=noncommercial comes from conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+import xlwings as xw
+from xlwings.server import custom_scripts_call
+
+from udfs import invoicing as handler
+from xlquote.io.read_workbook import SETTINGS_FIELDS
+from xlquote.output.summary import SUMMARY_HEADER
+from xlquote.records import SHEETS, field_names
+from xlquote.workbooks import REPO_WORKBOOKS, builders, differences, snapshot
+from xlquote.workbooks.invoicing import FILENAME, build, xlwings_template
+
+MONTH = "2026-10"
+SUMMARY_TOP = 7
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    return build(tmp_path_factory.mktemp("xlsm") / FILENAME)
+
+
+def test_builder_is_discovered():
+    assert builders()[FILENAME].build is build
+
+
+def test_committed_workbook_is_current(built):
+    committed = REPO_WORKBOOKS / FILENAME
+    assert committed.is_file(), "run `xlquote workbooks` and commit workbooks/invoicing.xlsm"
+    assert differences(snapshot(committed), snapshot(built)) == []
+
+
+def test_sheets_tables_and_dropdowns(built):
+    wb = openpyxl.load_workbook(built, keep_vba=True)
+    assert wb.sheetnames == ["Invoices", "Contracts", "Incidents", "Packs", "Settings",
+                             "xlwings.conf"]
+    for name, fields in SHEETS.items():
+        ws = wb[name]
+        assert [c.value for c in ws[1]] == field_names(fields)
+        (table,) = ws.tables.values()
+        assert table.ref.startswith("A1:")
+    validations = {str(v.sqref): v.formula1 for v in wb["Incidents"].data_validations.dataValidation}
+    assert validations["E2:E5000"] == '"email,dm,reply,phone,skype_call,skype_chat,onsite"'
+    plan = {str(v.sqref): v.formula1 for v in wb["Contracts"].data_validations.dataValidation}
+    assert plan["D2:D5000"] == '"annual,monthly,vendor_support,callcenter"'
+    assert [wb["Settings"].cell(r, 1).value for r in range(2, 2 + len(SETTINGS_FIELDS))] == [
+        f.key for f in SETTINGS_FIELDS]
+    assert wb["Invoices"]["B3"].value == MONTH
+    assert wb["Contracts"].max_row == 21  # the bundled sample: 20 contracts
+    conf = wb["xlwings.conf"]
+    assert conf["A3"].value == "PYTHONPATH" and "udfs" in conf["B3"].value
+
+
+def test_macro_button_and_vba(built):
+    with zipfile.ZipFile(built) as package:
+        names = package.namelist()
+        assert "xl/vbaProject.bin" in names
+        vba = package.read("xl/vbaProject.bin")
+        drawing = package.read("xl/drawings/drawing1.xml").decode()
+        sheet = package.read("xl/worksheets/sheet1.xml").decode()
+        rels = package.read("xl/worksheets/_rels/sheet1.xml.rels").decode()
+        types = package.read("[Content_Types].xml").decode()
+    with zipfile.ZipFile(xlwings_template()) as template:
+        assert vba == template.read("xl/vbaProject.bin")  # xlwings' module and SampleCall
+    assert 'macro="[0]!SampleCall"' in drawing and "<a:t>請求書作成</a:t>" in drawing
+    assert re.search(r'<drawing r:id="rIdButton1"/>', sheet)
+    assert "../drawings/drawing1.xml" in rels
+    assert 'PartName="/xl/drawings/drawing1.xml"' in types
+    assert "macroEnabled" in types
+    # the sheet holding the button is Invoices
+    wb = openpyxl.load_workbook(built, keep_vba=True)
+    assert wb.worksheets[0].title == "Invoices"
+
+
+# --- the handler, through xlwings' Office.js Book ---------------------------------------------
+
+def office_js_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date | dt.datetime):
+        return f"{value:%Y-%m-%dT%H:%M:%S}.000Z"
+    return value
+
+
+def payload(workbook: Path, output_folder: Path, edit=None) -> dict[str, Any]:
+    """What the xlwings Lite / Server client sends: every sheet's values."""
+    wb = openpyxl.load_workbook(workbook, data_only=True, keep_vba=True)
+    sheets = []
+    for ws in wb.worksheets:
+        values = [[office_js_value(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        if ws.title == "Settings":
+            for row in values:
+                if row[0] == "output_folder":
+                    row[1] = str(output_folder)
+        if edit:
+            edit(ws.title, values)
+        sheets.append({"name": ws.title, "values": values or [[""]], "pictures": [],
+                       "tables": []})
+    return {"client": "Office.js", "version": xw.__version__,
+            "book": {"name": FILENAME, "active_sheet_index": 0, "selection": "A1"},
+            "names": [], "sheets": sheets}
+
+
+def written(book: xw.Book) -> dict[tuple[int, int], list[list[Any]]]:
+    """(row, column) 1-based of each setValues action on the Invoices sheet → its values."""
+    return {(a["start_row"] + 1, a["start_column"] + 1): a["values"]
+            for a in book.json()["actions"]
+            if a["func"] == "setValues" and a["sheet_position"] == 0}
+
+
+def status(book: xw.Book) -> str:
+    return written(book)[(5, 2)][0][0]  # B5
+
+
+def test_button_writes_summary_and_files(built, tmp_path):
+    book = xw.Book(json=payload(built, tmp_path))
+    result = handler.run_from_book(book)
+    assert result is not None
+    actions = written(book)
+    table = actions[(7, 1)]  # A7
+    assert table[0] == list(SUMMARY_HEADER)
+    assert len(table) == 1 + 19 + 1
+    c001 = next(row for row in table if row[0] == "202610-C001")
+    assert c001[2] == "株式会社アオバ商事" and c001[6] == 24_200 and c001[7] == "2026-11-02"
+    assert table[-1][0] == "合計" and table[-1][6] == 9_974_800
+    assert "19 件" in status(book) and "¥9,974,800" in status(book)
+    assert "要確認 3 件" in status(book)
+    assert len(list((tmp_path / MONTH).glob("202610-*.xlsx"))) == 19
+
+
+def test_script_for_xlwings_lite(built, tmp_path):
+    book = xw.Book(json=payload(built, tmp_path))
+    returned = asyncio.run(custom_scripts_call(handler, "make_invoices",
+                                               typehint_to_value={xw.Book: book}))
+    table = written(returned)[(7, 1)]
+    assert table[-1][6] == 9_974_800
+
+
+def test_button_reports_bad_rows_in_the_sheet(built, tmp_path):
+    def break_rows(sheet: str, values: list[list[Any]]) -> None:
+        if sheet == "Incidents":
+            values[1][4] = "fax"  # row 2, channel
+            values[3][2] = "someday"  # row 4, opened
+        if sheet == "Invoices":
+            values.extend([["old"] * 3 for _ in range(30)])  # a longer table from before
+
+    book = xw.Book(json=payload(built, tmp_path, break_rows))
+    assert handler.run_from_book(book) is None
+    assert status(book).startswith("入力エラー 2 件")
+    problems = written(book)[(7, 1)]
+    assert problems[0][:5] == handler.PROBLEM_HEADER
+    assert problems[1][:3] == ["Incidents", 2, "channel"] and problems[1][3] == "fax"
+    assert problems[2][:3] == ["Incidents", 4, "opened"]
+    assert all(v is None or v == "" for row in problems[3:] for v in row)  # old rows blanked
+    assert SUMMARY_TOP + len(problems) - 1 >= 5 + 30  # down to the old table's last row
+    assert not (tmp_path / MONTH).exists()
+
+
+def test_button_month_cell_errors(built, tmp_path):
+    def bad_month(sheet: str, values: list[list[Any]]) -> None:
+        if sheet == "Invoices":
+            values[2][1] = "十月"
+
+    book = xw.Book(json=payload(built, tmp_path, bad_month))
+    assert handler.run_from_book(book) is None
+    assert status(book).startswith("入力エラー 1 件")
+    assert written(book)[(7, 1)][1][2] == "month"
+
+
+def test_formula_looking_customer_stays_text(built, tmp_path):
+    def rename(sheet: str, values: list[list[Any]]) -> None:
+        if sheet == "Contracts":
+            values[1][1] = '=HYPERLINK("http://example.com","x")'
+
+    book = xw.Book(json=payload(built, tmp_path, rename))
+    handler.run_from_book(book)
+    c001 = next(r for r in written(book)[(7, 1)] if r[0] == "202610-C001")
+    assert c001[2] == '\'=HYPERLINK("http://example.com","x")'  # apostrophe: Excel keeps text
+
+
+def test_unexpected_error_is_a_message_not_a_traceback(built, tmp_path, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(handler, "run_invoices", explode)
+    book = xw.Book(json=payload(built, tmp_path))
+    assert handler.run_from_book(book) is None
+    message = status(book)
+    assert "予期しないエラー (RuntimeError: boom)" in message and "Traceback" not in message

@@ -1,0 +1,79 @@
+"""The sample data behind ``xlquote demo`` and the invoicing workbook: realistic, deterministic,
+covering every rule the issue lists, and the public worked examples billed exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from xlquote import bill_month
+from xlquote.cli import main
+from xlquote.records import contracts_from_records
+from xlquote.sample import (
+    SAMPLE_MONTH,
+    sample_contracts,
+    sample_incidents,
+    sample_packs,
+    sample_settings,
+)
+
+
+@pytest.fixture(scope="module")
+def october():
+    run = bill_month(sample_contracts(), sample_incidents(), SAMPLE_MONTH, sample_packs())
+    return {inv.contract.contract_id: inv for inv in run.invoices}
+
+
+def test_sample_is_deterministic_and_valid():
+    assert sample_contracts() == sample_contracts()
+    assert sample_incidents() == sample_incidents()
+    contracts = contracts_from_records(sample_contracts())  # raises on any bad row
+    assert 18 <= len(contracts) <= 22
+    assert {c.plan for c in contracts} == {"annual", "monthly", "vendor_support", "callcenter"}
+    assert {c.pricebook for c in contracts} == {"aki_sie", "vendor_support"}
+    assert sample_settings()["registration_number"] == "T1234567890123"
+
+
+def test_incident_log_spans_months():
+    closed = [i["closed"] for i in sample_incidents() if i["closed"]]
+    assert min(closed) < dt.date(2026, 6, 1)
+    assert sum(d >= dt.date(2026, 10, 1) for d in closed) >= 25
+    assert any(i["closed"] is None for i in sample_incidents())  # still open: not billed
+
+
+def test_october_covers_every_rule(october):
+    kinds = {line.kind for inv in october.values() for line in inv.lines}
+    assert {"overage", "absorbed_service", "chart", "pack_topup", "callcenter_initial",
+            "annual_base_fee", "vendor_annual_fee", "pack"} <= kinds
+    flags = {code for inv in october.values() for code in inv.flag_codes()}
+    assert {"limit_pending", "over_monthly_max", "units_topped_up", "rejected"} <= flags
+    feathers = [e for inv in october.values() if inv.pricebook == "aki_sie"
+                for e in inv.statement if e.level == 0]
+    assert len(feathers) >= 4
+    assert "C011" not in october  # the contract ended in September
+
+
+def test_worked_examples_from_the_spec(october):
+    assert october["C001"].total == 24_200  # SPEC 5.1
+    assert october["C002"].total == 22_000  # SPEC 5.2
+    v001 = october["V001"]  # SPEC 5.3
+    assert v001.total == 0
+    assert [(p.used_this_month, p.left, p.expires) for p in v001.packs] == [
+        (4, 2, dt.date(2027, 3, 31))]
+    assert october["CC01"].total == 5_720_000  # SPEC 5.4
+    absorbed = october["C005"].lines  # SPEC 5.5
+    assert [(line.kind, line.amount) for line in absorbed] == [
+        ("incident", 0), ("absorbed_service", 100_000)]
+
+
+def test_demo_without_libreoffice(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.delenv("XLQUOTE_SOFFICE", raising=False)
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    assert "PDFs skipped" in out and "LibreOffice" in out
+    assert (tmp_path / "demo" / "invoicing.xlsm").is_file()
+    month = tmp_path / "demo" / "invoices" / "2026-10"
+    assert len(list(month.glob("202610-*.xlsx"))) == 19
+    assert str(month) in out and "¥9,974,800" in out

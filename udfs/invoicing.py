@@ -1,0 +1,126 @@
+"""The 請求書作成 button of ``workbooks/invoicing.xlsm`` — a thin handler over the shared job.
+
+Desktop Excel: the button runs the template macro ``SampleCall``, i.e.
+``RunPython "import invoicing; invoicing.main()"`` (the module is named after the workbook; the
+workbook's ``xlwings.conf`` sheet puts this ``udfs`` folder on PYTHONPATH). xlwings Lite /
+Server: the same job is the script ``make_invoices``.
+
+The handler reads the sheets through xlwings, calls ``xlquote.jobs.run_invoices`` (the same job
+as ``xlquote invoice``), writes the summary under the month cell of the ``Invoices`` sheet and a
+one-line status. Errors end up in the status cell and the table below it — never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path, PurePath
+from typing import Any
+
+import xlwings as xw
+
+from xlquote.errors import InputError, XlquoteError
+from xlquote.io.read_workbook import (
+    REQUIRED_SHEETS,
+    SheetTable,
+    normalize_cell,
+    parse_invoicing_tables,
+    table_from_grid,
+)
+from xlquote.jobs.invoice_run import ATTENTION_FLAGS, InvoiceRunResult, parse_month, run_invoices
+from xlquote.money import yen
+from xlquote.output.summary import SUMMARY_HEADER, SummaryItem, summary_table, totals_row
+from xlquote.workbooks.invoicing import INVOICES_SHEET, MONTH_CELL, STATUS_CELL, SUMMARY_TOP_ROW
+from xlquote.xlsx import FORMULA_PREFIXES
+
+log = logging.getLogger(__name__)
+PROBLEM_HEADER = ["シート", "行", "列", "値", "理由"]
+SHOWN_PROBLEMS = 500
+
+
+def excel_value(value: Any) -> Any:
+    """Text that Excel would take for a formula gets a leading apostrophe (stored as text)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def read_tables(book: xw.Book) -> dict[str, SheetTable | None]:
+    present = {sheet.name: sheet for sheet in book.sheets}
+    tables: dict[str, SheetTable | None] = {}
+    for name in REQUIRED_SHEETS:
+        sheet = present.get(name)
+        if sheet is None:
+            tables[name] = None
+            continue
+        last = sheet.used_range.last_cell
+        grid = sheet["A1"].resize(last.row, last.column).options(ndim=2).value or []
+        tables[name] = table_from_grid([[normalize_cell(v) for v in row] for row in grid])
+    return tables
+
+
+def output_folder(book: xw.Book, setting: str) -> Path:
+    """Settings' output folder; a relative one is taken from the workbook's own folder."""
+    folder = Path(setting or "invoices").expanduser()
+    if folder.is_absolute():
+        return folder
+    fullname = PurePath(book.fullname or "")
+    base = Path(fullname.parent) if fullname.is_absolute() else Path.cwd()
+    return base / folder
+
+
+def write_block(sheet: xw.Sheet, top: int, rows: list[list[Any]], clear_rows: int) -> None:
+    """Write ``rows`` from column A of row ``top``; blank the rest of the previous table."""
+    width = max(len(SUMMARY_HEADER), len(PROBLEM_HEADER))
+    height = max(len(rows), clear_rows)
+    if height:
+        block = [[excel_value(v) for v in row] + [None] * (width - len(row)) for row in rows]
+        block += [[None] * width for _ in range(height - len(rows))]
+        sheet[f"A{top}"].value = block
+
+
+def run_from_book(book: xw.Book) -> InvoiceRunResult | None:
+    """The button's job on ``book``; returns the result, or None when it reported an error."""
+    sheet = book.sheets[INVOICES_SHEET]
+    used_rows = sheet.used_range.last_cell.row
+    old_rows = max(0, used_rows - SUMMARY_TOP_ROW + 1)
+    try:
+        month = parse_month(sheet[MONTH_CELL].value)
+        data = parse_invoicing_tables(read_tables(book))
+        result = run_invoices(data, month, output_folder(book, data.settings.output_folder))
+    except InputError as exc:
+        sheet[STATUS_CELL].value = (f"入力エラー {len(exc.problems)} 件: 下の一覧を直してから"
+                                    f"もう一度押してください (請求書は作成していません)")
+        rows: list[list[Any]] = [PROBLEM_HEADER] + [
+            [p.sheet or "", p.row or "", p.field, "" if p.value is None else str(p.value),
+             p.reason] for p in exc.problems[:SHOWN_PROBLEMS]]
+        write_block(sheet, SUMMARY_TOP_ROW, rows, old_rows)
+        return None
+    except XlquoteError as exc:
+        sheet[STATUS_CELL].value = f"エラー: {exc}"
+        return None
+    except Exception as exc:  # the clerk gets a message; the details go to the log
+        log.exception("invoice run failed")
+        sheet[STATUS_CELL].value = (f"予期しないエラー ({type(exc).__name__}: {exc})。"
+                                    "管理者に連絡してください")
+        return None
+    items = [SummaryItem(f.invoice, f.xlsx.name) for f in result.files]
+    table = [list(SUMMARY_HEADER), *summary_table(items, ATTENTION_FLAGS), totals_row(items)]
+    write_block(sheet, SUMMARY_TOP_ROW, table, old_rows)
+    attention = len(result.attention())
+    sheet[STATUS_CELL].value = (
+        f"{result.month}: {len(result.files)} 件 合計 {yen(result.total)} → {result.folder}"
+        + (f" (要確認 {attention} 件)" if attention else ""))
+    return result
+
+
+@xw.script(button="[xlwings_button]Invoices!H3")
+def make_invoices(book: xw.Book) -> None:
+    """請求書作成 (xlwings Lite / Server). Lite runs in the browser: the invoice files go to its
+    in-browser file system, so the monthly files come from the desktop button or the server
+    (``xlquote invoice``); the summary here is the same."""
+    run_from_book(book)
+
+
+def main() -> None:
+    """請求書作成 (desktop Excel, via the template macro SampleCall)."""
+    run_from_book(xw.Book.caller())

@@ -1,0 +1,131 @@
+"""``xlquote invoice WORKBOOK --month YYYY-MM --out DIR [--pdf] [--json]``: the month's invoices.
+
+Exit status: 0 everything written, nothing needs attention; 1 written, but an invoice carries a
+flag someone must act on (``xlquote.jobs.ATTENTION_FLAGS``: limit decision pending, public
+reply beyond its level, personal use refused, units short) or the optional PDF step failed;
+2 bad input (every problem listed, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+from ..calendar import Month
+from ..errors import InputError, Problem
+from ..invoice import FLAG_LABELS_JA
+from ..jobs.invoice_run import InvoiceRunResult, run_invoice_workbook
+from ..jobs.invoice_run import Progress as ProgressCallback
+from ..money import yen
+
+SHOWN_ATTENTION = 10  # the summary stays on one screen; the rest is in the summary workbook
+
+
+def month_argument(text: str) -> Month:
+    try:
+        return Month.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    parser = subcommands.add_parser(
+        "invoice", help="make a month's invoices from the invoicing workbook",
+        description="Validate the workbook, bill the month and write one invoice workbook per "
+                    "contract and a summary into DIR/YYYY-MM (replaced as a whole on a rerun). "
+                    "Exit 0 ok, 1 done but flags need attention or PDFs failed, 2 bad input.")
+    parser.add_argument("workbook", type=Path, help="invoicing workbook (.xlsx/.xlsm)")
+    parser.add_argument("--month", required=True, type=month_argument, help="YYYY-MM")
+    parser.add_argument("--out", type=Path, default=Path("out"),
+                        help="output folder; the month goes to OUT/YYYY-MM (default: out)")
+    parser.add_argument("--pdf", action="store_true",
+                        help="also make a PDF of every invoice (LibreOffice)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--reader", choices=("calamine", "openpyxl"), default="calamine",
+                        help="workbook reader (default: calamine, the fast one)")
+    parser.set_defaults(run=run)
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on stderr, or nothing when output is not for a person."""
+    if not enabled:
+        yield None
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+        labels = {"invoices": "請求書を作成中", "pdf": "PDF に変換中 (LibreOffice)"}
+
+        def update(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(labels.get(step, step), total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        yield update
+
+
+def problem_dict(problem: Problem) -> dict[str, Any]:
+    return {"sheet": problem.sheet, "row": problem.row, "column": problem.field,
+            "value": problem.value, "reason": problem.reason, "text": str(problem)}
+
+
+def run(args: argparse.Namespace) -> int:
+    show_progress = not args.json and sys.stderr.isatty()
+    try:
+        with progress_bar(show_progress) as progress:
+            result = run_invoice_workbook(args.workbook, args.month, args.out, pdf=args.pdf,
+                                          engine=args.reader, progress=progress)
+    except InputError as exc:
+        if args.json:
+            print(json.dumps({"status": "invalid", "exit_code": 2,
+                              "problems": [problem_dict(p) for p in exc.problems]},
+                             ensure_ascii=False, indent=2, default=str))
+        else:
+            print(f"xlquote: {args.workbook}: {len(exc.problems)} problem(s); nothing was "
+                  f"written:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print_summary(result, Console(highlight=False, soft_wrap=True))
+    return result.exit_code
+
+
+def print_summary(result: InvoiceRunResult, console: Console) -> None:
+    """One screen: where the files are, how much was billed, what needs attention."""
+    console.print(f"[bold]{result.month} の請求書[/bold]  {len(result.files)} 件  → {result.folder}")
+    console.print(f"  小計 {yen(result.subtotal)}   消費税 {yen(result.tax)}   "
+                  f"[bold]合計 {yen(result.total)}[/bold]")
+    console.print(f"  一覧 {result.summary.name}")
+    if result.pdf_requested:
+        if result.pdf_error:
+            console.print(f"  [red]PDF: not made[/red] — {result.pdf_error}")
+            console.print("  (the .xlsx invoices were written)")
+        else:
+            console.print(f"  PDF {sum(1 for f in result.files if f.pdf)} 件")
+    counts = result.flag_counts()
+    if counts:
+        console.print("  フラグ: " + ", ".join(f"{FLAG_LABELS_JA.get(code, code)} ×{n}"
+                                            for code, n in counts.items()))
+    attention = result.attention()
+    if attention:
+        console.print(f"[yellow]要確認 {len(attention)} 件[/yellow]")
+        for invoice, flag in attention[:SHOWN_ATTENTION]:
+            where = f" {flag.incident_id}" if flag.incident_id else ""
+            console.print(f"  {invoice.number}{where}: {FLAG_LABELS_JA.get(flag.code, flag.code)}"
+                          f" — {flag.message}")
+        if len(attention) > SHOWN_ATTENTION:
+            console.print(f"  … {len(attention) - SHOWN_ATTENTION} more: see sheet 要確認 in "
+                          f"{result.summary.name}")

@@ -1,0 +1,311 @@
+"""Read the invoicing workbook (Contracts, Incidents, Packs, Settings) into validated records.
+
+Two readers give the same cell values: python-calamine (default, several times faster on large
+incident logs, see ``bench/bench_read.py``) and openpyxl in read-only mode. Both read cached
+values, never formula text. Every problem of every sheet is collected first and raised as one
+``InputError`` naming sheet, row and column, so the clerk fixes the workbook in one pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ..codes import Vocabulary, is_blank, normalize_text
+from ..errors import InputError, Problem
+from ..pricebook import ROUNDING_MODES, PriceBook, TaxRule, get_pricebook
+from ..records import (
+    SHEETS,
+    Contract,
+    IncidentTable,
+    Pack,
+    parse_contracts,
+    parse_incidents,
+    parse_packs,
+)
+from .guard import check_workbook_file
+
+Engine = Literal["calamine", "openpyxl"]
+SETTINGS_SHEET = "Settings"
+REQUIRED_SHEETS = (*SHEETS, SETTINGS_SHEET)
+
+TAX_ROUNDING = Vocabulary(
+    "tax_rounding", ROUNDING_MODES,
+    {"切り捨て": "floor", "切捨て": "floor", "切捨": "floor", "round_down": "floor",
+     "四捨五入": "half_up", "切り上げ": "ceil", "切上げ": "ceil", "round_up": "ceil"},
+)
+REGISTRATION_NUMBER = re.compile(r"T\d{13}")
+
+
+@dataclass(frozen=True)
+class SettingField:
+    key: str
+    label_ja: str
+    required: bool
+    help: str
+
+
+SETTINGS_FIELDS: tuple[SettingField, ...] = (
+    SettingField("issuer_name", "発行者名", True, "適格請求書発行事業者の氏名又は名称"),
+    SettingField("registration_number", "登録番号", True, "T + 13桁 (例 T1234567890123)"),
+    SettingField("issuer_address", "住所", False, "請求書に載せる住所"),
+    SettingField("issuer_contact", "連絡先", False, "電話番号・メールアドレス"),
+    SettingField("bank_account", "振込先", True, "銀行名 支店名 種別 口座番号 口座名義"),
+    SettingField("tax_rounding", "消費税の端数処理", False,
+                 "空欄: 料金表どおり (切り捨て) / 切り捨て / 四捨五入 / 切り上げ"),
+    SettingField("output_folder", "出力フォルダ", False,
+                 "ボタンで作る請求書の保存先 (ブックからの相対パス可); 空欄: invoices"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The issuer's details printed on every invoice, and run options."""
+
+    issuer_name: str
+    registration_number: str
+    bank_account: str
+    issuer_address: str = ""
+    issuer_contact: str = ""
+    tax_rounding: str | None = None  # None: each price book's own rounding
+    output_folder: str = "invoices"
+
+
+@dataclass
+class SheetTable:
+    """One sheet's table: header cells, data rows, and each data row's sheet row number."""
+
+    header: list[Any]
+    rows: list[list[Any]]
+    row_numbers: list[int]
+    header_row: int
+
+
+@dataclass
+class InvoicingData:
+    contracts: list[Contract]
+    incidents: IncidentTable
+    packs: list[Pack]
+    settings: Settings
+
+    def pricebooks(self) -> dict[str, PriceBook]:
+        """The price books the contracts use, with the Settings' tax rounding applied."""
+        books = {}
+        for name in sorted({c.pricebook for c in self.contracts}):
+            book = get_pricebook(name)
+            if self.settings.tax_rounding:
+                book = replace(book, tax=TaxRule(book.tax.rate_percent, self.settings.tax_rounding))
+            books[name] = book
+        return books
+
+
+def table_from_grid(grid: Sequence[Sequence[Any]]) -> SheetTable | None:
+    """The first non-blank row is the header; fully blank rows below it are skipped (their
+    row numbers are kept for the others). None when the sheet is empty."""
+    header_index = next((i for i, row in enumerate(grid) if not _blank_row(row)), None)
+    if header_index is None:
+        return None
+    rows, numbers = [], []
+    for i in range(header_index + 1, len(grid)):
+        if not _blank_row(grid[i]):
+            rows.append(list(grid[i]))
+            numbers.append(i + 1)
+    return SheetTable(list(grid[header_index]), rows, numbers, header_index + 1)
+
+
+def _blank_row(row: Sequence[Any]) -> bool:
+    return all(is_blank(v) for v in row)
+
+
+def normalize_cell(value: Any) -> Any:
+    """One cell as every reader should hand it to the parser. calamine and Excel itself (COM,
+    Office.js) give every number as a float and blanks as ''; openpyxl gives date cells as
+    midnight datetimes. Whole numbers become int, '' None, midnight datetimes dates, so that
+    all readers feed the parser the same values."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value == "":
+        return None
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0) and value.tzinfo is None:
+        return value.date()
+    return value
+
+
+def _read_grids_calamine(path: Path, wanted: Sequence[str]) -> dict[str, list[list[Any]]]:
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(path))
+    names = _match_names(book.sheet_names, wanted)
+    return {want: [[normalize_cell(v) for v in row]
+                   for row in book.get_sheet_by_name(actual).to_python(skip_empty_area=False)]
+            for want, actual in names.items()}
+
+
+def _read_grids_openpyxl(path: Path, wanted: Sequence[str]) -> dict[str, list[list[Any]]]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        names = _match_names(book.sheetnames, wanted)
+        grids = {}
+        for want, actual in names.items():
+            ws = book[actual]
+            ws.reset_dimensions()  # trust the cells, not a possibly stale <dimension> element
+            grids[want] = [[normalize_cell(v) for v in row]
+                           for row in ws.iter_rows(values_only=True)]
+        return grids
+    finally:
+        book.close()
+
+
+READERS: dict[str, Callable[[Path, Sequence[str]], dict[str, list[list[Any]]]]] = {
+    "calamine": _read_grids_calamine,
+    "openpyxl": _read_grids_openpyxl,
+}
+
+
+def _match_names(available: Sequence[str], wanted: Sequence[str]) -> dict[str, str]:
+    """Wanted sheet name → the workbook's sheet of that name (exact, else case/width-folded)."""
+    folded = {normalize_text(n): n for n in available}
+    found = {}
+    for name in wanted:
+        if name in available:
+            found[name] = name
+        elif normalize_text(name) in folded:
+            found[name] = folded[normalize_text(name)]
+    return found
+
+
+def read_sheet_tables(path: str | Path, engine: Engine = "calamine",
+                      sheets: Sequence[str] = REQUIRED_SHEETS) -> dict[str, SheetTable | None]:
+    """The tables of ``sheets`` (None for a missing or empty sheet)."""
+    path = Path(path)
+    check_workbook_file(path)  # zip bombs, entity expansion, .xls, not a workbook at all
+    try:
+        grids = READERS[engine](path, sheets)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InputError([Problem(None, "workbook", str(path),
+                                  f"cannot be read as an Excel workbook ({exc})")]) from None
+    except Exception as exc:  # calamine raises its own error types for corrupt files
+        if type(exc).__module__.startswith("python_calamine"):
+            raise InputError([Problem(None, "workbook", str(path),
+                                      f"cannot be read as an Excel workbook ({exc})")]) from None
+        raise
+    return {name: table_from_grid(grids[name]) if name in grids else None for name in sheets}
+
+
+def read_invoicing_workbook(path: str | Path, engine: Engine = "calamine") -> InvoicingData:
+    """Read and validate every sheet; raises one InputError listing all problems."""
+    return parse_invoicing_tables(read_sheet_tables(path, engine))
+
+
+def parse_invoicing_tables(tables: Mapping[str, SheetTable | None]) -> InvoicingData:
+    """Records from sheet tables (from a file, or from xlwings in the button handler)."""
+    problems: list[Problem] = []
+    parsed: dict[str, Any] = {}
+    parsers: dict[str, Callable[..., Any]] = {
+        "Contracts": parse_contracts, "Incidents": parse_incidents, "Packs": parse_packs}
+    for sheet, parse in parsers.items():
+        table = tables.get(sheet)
+        if table is None:
+            problems.append(Problem(None, "(sheet)", sheet,
+                                    f"sheet {sheet} is missing or empty; it needs the header row "
+                                    f"{', '.join(f.name for f in SHEETS[sheet])}", sheet))
+            continue
+        try:
+            parsed[sheet] = _parse_table(parse, table, sheet)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    settings = None
+    try:
+        settings = parse_settings(tables.get(SETTINGS_SHEET))
+    except InputError as exc:
+        problems.extend(exc.problems)
+    if problems or settings is None:
+        raise InputError(problems)
+    return InvoicingData(parsed["Contracts"], parsed["Incidents"], parsed["Packs"], settings)
+
+
+def _parse_table(parse: Callable[..., Any], table: SheetTable, sheet: str) -> Any:
+    """Run a records parser on a table whose data rows may have gaps (skipped blank rows):
+    the parser numbers rows consecutively, so its row numbers are mapped back to the sheet's."""
+    first = table.row_numbers[0] if table.row_numbers else table.header_row + 1
+    consecutive = table.row_numbers == list(range(first, first + len(table.rows)))
+    if consecutive and first == table.header_row + 1:
+        return parse(table.header, table.rows, sheet, first)
+    offset = 1_000_000  # parser row numbers are offset + index: unmistakable when mapping back
+
+    def actual(row: int) -> int:
+        index = row - offset
+        return table.row_numbers[index] if 0 <= index < len(table.row_numbers) else table.header_row
+
+    try:
+        result = parse(table.header, table.rows, sheet, offset)
+    except InputError as exc:
+        raise InputError([replace(p, row=None if p.row is None else actual(p.row),
+                                  reason=re.sub(r"row (\d+)", lambda m: f"row {actual(int(m[1]))}",
+                                                p.reason))
+                          for p in exc.problems]) from None
+    if isinstance(result, IncidentTable):
+        result.row = np.asarray(table.row_numbers, dtype=np.int64)
+        return result
+    return [replace(item, row=actual(item.row)) for item in result]
+
+
+def parse_settings(table: SheetTable | None) -> Settings:
+    """The Settings sheet: one setting per row, key (or its Japanese label) in the first
+    column, value in the second."""
+    sheet = SETTINGS_SHEET
+    if table is None:
+        raise InputError([Problem(None, "(sheet)", sheet, "sheet Settings is missing or empty; it "
+                                  "needs the rows " + ", ".join(f.key for f in SETTINGS_FIELDS),
+                                  sheet)])
+    by_name = {}
+    for f in SETTINGS_FIELDS:
+        by_name[normalize_text(f.key)] = f
+        by_name[normalize_text(f.label_ja)] = f
+    values: dict[str, tuple[Any, int]] = {}
+    for row, number in zip([table.header, *table.rows], [table.header_row, *table.row_numbers],
+                           strict=True):
+        if not row or is_blank(row[0]):
+            continue
+        setting = by_name.get(normalize_text(row[0]))
+        if setting is not None:
+            values[setting.key] = (row[1] if len(row) > 1 else None, number)
+
+    problems: list[Problem] = []
+    out: dict[str, Any] = {}
+    for f in SETTINGS_FIELDS:
+        value, row = values.get(f.key, (None, None))
+        if is_blank(value):
+            if f.required:
+                reason = "required setting is empty" if row else "required setting is missing"
+                problems.append(Problem(row, f.key, value, f"{reason} ({f.label_ja}: {f.help})",
+                                        sheet))
+            continue
+        text = str(value).strip()
+        if f.key == "registration_number":
+            number = re.sub(r"[\s\-‐－]", "", unicodedata.normalize("NFKC", text)).upper()
+            if not REGISTRATION_NUMBER.fullmatch(number):
+                problems.append(Problem(row, f.key, value,
+                                        "a registration number is T followed by 13 digits", sheet))
+            text = number
+        elif f.key == "tax_rounding":
+            found = TAX_ROUNDING.lookup(value)
+            if found is None:
+                problems.append(Problem(row, f.key, value, TAX_ROUNDING.unknown_message(value)
+                                        + " (切り捨て / 四捨五入 / 切り上げ)", sheet))
+                continue
+            text = TAX_ROUNDING.codes[found]
+        out[f.key] = text
+    if problems:
+        raise InputError(problems)
+    return Settings(**out)

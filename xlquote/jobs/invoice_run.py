@@ -1,0 +1,224 @@
+"""The month's invoice run — the one job behind both the workbook button and ``xlquote invoice``.
+
+1. Read and validate everything (every sheet, then the engine's checks of incidents against
+   contracts). Any problem raises one InputError and nothing is written.
+2. Bill the month with the engine.
+3. Write every invoice workbook and the summary (and PDFs when asked) into a temporary folder
+   next to the target ``OUT/YYYY-MM``; only when every invoice was written is that folder
+   swapped in by rename. A rerun for the same month replaces the month's folder as a whole, so
+   old and new files are never mixed. A failed PDF step is reported, the workbooks stay.
+
+Exit rule (``InvoiceRunResult.exit_code``): 0 when everything was written and no invoice carries
+a flag that needs someone to act (``ATTENTION_FLAGS``); 1 when the run finished but such a flag
+is present or an optional step (PDF) failed. Bad input is exit 2 (InputError, raised).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..billing import bill_month
+from ..calendar import Month
+from ..errors import InputError, OutputError, Problem
+from ..invoice import FLAG_LABELS_JA, Flag, Invoice
+from ..io.read_workbook import Engine, InvoicingData, read_invoicing_workbook
+from ..output.invoice_workbook import write_invoice_workbook
+from ..output.pdf import convert_to_pdf
+from ..output.summary import SummaryItem, write_summary_workbook
+
+# Flags someone has to act on before or after sending: a customer's decision is pending, a
+# public reply must move to another channel, a personal use was refused, units were billed
+# beyond the packs. Other flags (urgent, a limit applied by decision, an automatic pack
+# top-up, a monthly maximum exceeded and billed by the price book's policy) are informational.
+ATTENTION_FLAGS = frozenset({"limit_pending", "reply_beyond_limit", "rejected", "units_short"})
+
+Progress = Callable[[str, int, int], None]  # (step, done, total)
+
+
+@dataclass
+class InvoiceFile:
+    invoice: Invoice
+    xlsx: Path
+    pdf: Path | None = None
+
+
+@dataclass
+class InvoiceRunResult:
+    month: Month
+    folder: Path
+    files: list[InvoiceFile]
+    summary: Path
+    pdf_requested: bool = False
+    pdf_error: str | None = None
+    attention_codes: frozenset[str] = field(default=ATTENTION_FLAGS)
+
+    @property
+    def invoices(self) -> list[Invoice]:
+        return [f.invoice for f in self.files]
+
+    @property
+    def subtotal(self) -> int:
+        return sum(i.subtotal for i in self.invoices)
+
+    @property
+    def tax(self) -> int:
+        return sum(i.tax for i in self.invoices)
+
+    @property
+    def total(self) -> int:
+        return sum(i.total for i in self.invoices)
+
+    def attention(self) -> list[tuple[Invoice, Flag]]:
+        return [(i, f) for i in self.invoices for f in i.flags if f.code in self.attention_codes]
+
+    def flag_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for invoice in self.invoices:
+            for flag in invoice.flags:
+                counts[flag.code] = counts.get(flag.code, 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.attention() or self.pdf_error else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": "attention" if self.exit_code else "ok",
+            "exit_code": self.exit_code,
+            "month": str(self.month),
+            "folder": str(self.folder),
+            "summary": str(self.summary),
+            "invoice_count": len(self.files),
+            "subtotal": self.subtotal,
+            "tax": self.tax,
+            "total": self.total,
+            "flags": self.flag_counts(),
+            "attention": [{"number": i.number, "contract_id": i.contract.contract_id,
+                           "incident_id": f.incident_id, "code": f.code,
+                           "label": FLAG_LABELS_JA.get(f.code, f.code), "message": f.message}
+                          for i, f in self.attention()],
+            "pdf": {"requested": self.pdf_requested, "error": self.pdf_error,
+                    "count": sum(1 for f in self.files if f.pdf)},
+            "invoices": [{"number": f.invoice.number, "contract_id": f.invoice.contract.contract_id,
+                          "customer": f.invoice.contract.customer, "plan": f.invoice.contract.plan,
+                          "subtotal": f.invoice.subtotal, "tax": f.invoice.tax,
+                          "total": f.invoice.total, "flags": f.invoice.flag_codes(),
+                          "xlsx": str(f.xlsx), "pdf": str(f.pdf) if f.pdf else None}
+                         for f in self.files],
+        }
+
+
+def parse_month(value: object) -> Month:
+    try:
+        return Month.parse(value)
+    except ValueError as exc:
+        raise InputError([Problem(None, "month", value, str(exc))]) from None
+
+
+def safe_filename(text: str, limit: int = 40) -> str:
+    """A file-name part from user text: letters (any script), digits, '-', '&', '()'; the rest
+    becomes '_' (no path separators, dots or characters Windows refuses)."""
+    cleaned = re.sub(r"[^\w\-&()（）]+", "_", text, flags=re.UNICODE).strip("_")
+    return cleaned[:limit] or "_"
+
+
+def invoice_filename(invoice: Invoice) -> str:
+    return f"{safe_filename(invoice.number)}_{safe_filename(invoice.contract.customer)}.xlsx"
+
+
+def summary_filename(month: Month) -> str:
+    return f"請求一覧_{month}.xlsx"
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path) -> Iterator[Path]:
+    """A fresh temporary folder next to ``target``; on success it replaces ``target`` whole,
+    on failure it is removed and ``target`` is untouched."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-", dir=target.parent))
+    try:
+        yield staging
+        replace_folder(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Swap ``new`` into ``target`` by renames (the old folder is moved aside first and
+    restored if the swap fails), then delete the old folder."""
+    old = None
+    try:
+        if target.exists():
+            old = target.with_name(f".{target.name}-old-{uuid.uuid4().hex[:8]}")
+            os.replace(target, old)
+        os.replace(new, target)
+    except OSError as exc:
+        if old is not None and old.exists() and not target.exists():
+            os.replace(old, target)
+        raise OutputError(f"cannot replace {target} ({exc.strerror or exc}); close any invoice "
+                          f"of that month that is open and run again — the previous files were "
+                          f"kept") from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def run_invoices(data: InvoicingData, month: Month | str, out_dir: str | Path,
+                 pdf: bool = False, progress: Progress | None = None) -> InvoiceRunResult:
+    """Bill ``month`` from validated records and write its folder ``out_dir/YYYY-MM``."""
+    month = parse_month(month)
+    run = bill_month(data.contracts, data.incidents, month, data.packs, data.pricebooks())
+    target = Path(out_dir) / str(month)
+    report = progress or (lambda step, done, total: None)
+    names: dict[str, int] = {}
+    files: list[InvoiceFile] = []
+    pdf_error = None
+    with staged_folder(target) as staging:
+        total = len(run.invoices)
+        report("invoices", 0, total)
+        for done, invoice in enumerate(run.invoices, start=1):
+            name = invoice_filename(invoice)
+            if name in names:  # two customers whose names differ only in refused characters
+                names[name] += 1
+                name = name.replace(".xlsx", f"_{names[name]}.xlsx")
+            names.setdefault(name, 1)
+            write_invoice_workbook(invoice, data.settings, staging / name)
+            files.append(InvoiceFile(invoice, target / name))
+            report("invoices", done, total)
+        items = [SummaryItem(f.invoice, f.xlsx.name,
+                             f.xlsx.with_suffix(".pdf").name if pdf else "") for f in files]
+        write_summary_workbook(month, items, ATTENTION_FLAGS, staging / summary_filename(month))
+        if pdf:
+            report("pdf", 0, 1)
+            try:
+                convert_to_pdf([staging / f.xlsx.name for f in files], staging)
+                for f in files:
+                    f.pdf = f.xlsx.with_suffix(".pdf")
+            except OutputError as exc:
+                pdf_error = str(exc)
+                for stray in staging.glob("*.pdf"):  # all or none: no half set of PDFs
+                    stray.unlink()
+                items = [SummaryItem(f.invoice, f.xlsx.name) for f in files]
+                write_summary_workbook(month, items, ATTENTION_FLAGS,
+                                       staging / summary_filename(month))
+            report("pdf", 1, 1)
+    return InvoiceRunResult(month, target, files, target / summary_filename(month), pdf,
+                            pdf_error)
+
+
+def run_invoice_workbook(workbook: str | Path, month: Month | str, out_dir: str | Path,
+                         pdf: bool = False, engine: Engine = "calamine",
+                         progress: Progress | None = None) -> InvoiceRunResult:
+    """Read ``workbook``, validate it whole, and run the month (the CLI's job)."""
+    month = parse_month(month)
+    data = read_invoicing_workbook(workbook, engine)
+    return run_invoices(data, month, out_dir, pdf, progress)

@@ -1,0 +1,274 @@
+"""One qualified invoice (適格請求書, SPEC 3) as a workbook: the invoice sheet on A4, the incident
+statement, and for price book A the units used and left per pack.
+
+Amounts are the engine's integers written as values (the tax is rounded once per rate by the
+engine; a formula here would restate that rule). Every string goes through ``set_value`` /
+``set_text``, so a customer named ``=HYPERLINK(...)`` stays text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..codes import PLAN_LABELS_JA
+from ..invoice import FLAG_LABELS_JA, Invoice, StatementEntry
+from ..io.read_workbook import Settings
+from ..xlsx import DATE_FORMAT, YEN_FORMAT, save_atomic, set_value, setup_a4, use_japanese_font
+
+INVOICE_SHEET = "請求書"
+STATEMENT_SHEET = "明細"
+UNITS_SHEET = "ユニット残高"
+PRICEBOOK_LABELS_JA = {"aki_sie": "サポートサービス", "vendor_support": "有料サポート"}
+
+THIN = Side(style="thin", color="808080")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+UNDERLINE = Border(bottom=Side(style="medium", color="000000"))
+HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def month_label(invoice: Invoice) -> str:
+    return f"{invoice.month.year}年{invoice.month.month}月"
+
+
+def period_text(invoice: Invoice) -> str:
+    return f"{invoice.month.first_day:%Y/%m/%d}〜{invoice.month.last_day:%Y/%m/%d}"
+
+
+def _put(ws: Worksheet, ref: str, value: Any, number_format: str | None = None, *,
+         bold: bool = False, size: float | None = None, merge_to: str | None = None,
+         align: str | None = None, border: Border | None = None) -> None:
+    cell = ws[ref]
+    set_value(cell, value, number_format)
+    if bold or size:
+        cell.font = Font(bold=bold, size=size or 10.5)
+    if align:
+        cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
+    if border:
+        cell.border = border
+    if merge_to:
+        ws.merge_cells(f"{ref}:{merge_to}")
+
+
+def _header_row(ws: Worksheet, row: int, titles: list[str]) -> None:
+    for column, title in enumerate(titles, start=1):
+        cell = ws.cell(row, column)
+        set_value(cell, title)
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.border = BOX
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def display_width(text: str) -> int:
+    """Width in Excel character units: full-width (East Asian wide) characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fit_row_height(ws: Worksheet, row: int, texts: list[tuple[str, float]]) -> None:
+    """Give a row with wrapped text enough lines: neither Excel nor LibreOffice grows a row that
+    openpyxl wrote, so the height is estimated from each (text, column width)."""
+    lines = max((-(-display_width(text) // max(int(width) - 1, 1)) for text, width in texts
+                 if text), default=1)
+    if lines > 1:
+        ws.row_dimensions[row].height = 15 * lines
+
+
+def _widths(ws: Worksheet, widths: dict[str, float]) -> None:
+    for column, width in widths.items():
+        ws.column_dimensions[column].width = width
+
+
+def write_invoice_sheet(ws: Worksheet, invoice: Invoice, settings: Settings) -> None:
+    contract = invoice.contract
+    _widths(ws, {"A": 5, "B": 46, "C": 7, "D": 14, "E": 15, "F": 7})
+    _put(ws, "A1", "請求書", bold=True, size=20, merge_to="F1", align="center")
+    ws.row_dimensions[1].height = 34
+    _put(ws, "A3", f"{contract.customer} 御中", bold=True, size=14, merge_to="B3",
+         border=UNDERLINE)
+    _put(ws, "A4", f"契約ID {contract.contract_id} ({PLAN_LABELS_JA[contract.plan]}"
+         f"・{PRICEBOOK_LABELS_JA.get(invoice.pricebook, invoice.pricebook)})", merge_to="B4")
+    for row, label, value, number_format in (
+        (3, "請求番号", invoice.number, None),
+        (4, "請求日", invoice.issue_date, DATE_FORMAT),
+        (5, "支払期日", invoice.due_date, DATE_FORMAT),
+        (6, "請求期間", period_text(invoice), None),
+    ):
+        _put(ws, f"D{row}", label, bold=True)
+        _put(ws, f"E{row}", value, number_format, merge_to=f"F{row}", align="right")
+
+    issuer_rows = [(settings.issuer_name, True), (settings.issuer_address, False),
+                   (settings.issuer_contact, False),
+                   (f"登録番号 {settings.registration_number}", False)]
+    row = 8
+    for text, bold in issuer_rows:
+        if text:
+            # C:F, wider than the label column D: a full address fits on one line
+            _put(ws, f"C{row}", text, bold=bold, merge_to=f"F{row}")
+            row += 1
+
+    _put(ws, "A7", f"{month_label(invoice)}ご利用分を下記のとおりご請求申し上げます。",
+         merge_to="B7")
+    _put(ws, "A9", "ご請求金額 (税込)", bold=True, merge_to="B9")
+    _put(ws, "A10", invoice.total, YEN_FORMAT, bold=True, size=18, merge_to="B10",
+         align="left", border=UNDERLINE)
+    ws.row_dimensions[10].height = 30
+
+    row = 14
+    _header_row(ws, row, ["No.", "品目", "数量", "単価", "金額", "税率"])
+    for number, line in enumerate(invoice.lines, start=1):
+        row += 1
+        values: list[tuple[Any, str | None]] = [
+            (number, None), (line.description, None), (line.quantity, "#,##0"),
+            (line.unit_price, YEN_FORMAT), (line.amount, YEN_FORMAT), (f"{line.tax_rate}%", None)]
+        for column, (value, number_format) in enumerate(values, start=1):
+            cell = ws.cell(row, column)
+            set_value(cell, value, number_format)
+            cell.border = BOX
+            cell.alignment = WRAP if column == 2 else Alignment(vertical="top")
+        fit_row_height(ws, row, [(line.description, ws.column_dimensions["B"].width)])
+    if not invoice.lines:
+        row += 1
+        _put(ws, f"B{row}", "当月のご請求はありません (ご利用明細をご確認ください)")
+
+    row += 2
+    for tax in invoice.taxes:
+        _put(ws, f"D{row}", f"{tax.rate_percent}%対象 小計", border=BOX)
+        _put(ws, f"E{row}", tax.taxable, YEN_FORMAT, border=BOX)
+        _put(ws, f"D{row + 1}", f"消費税 ({tax.rate_percent}%)", border=BOX)
+        _put(ws, f"E{row + 1}", tax.tax, YEN_FORMAT, border=BOX)
+        row += 2
+    if not invoice.taxes:
+        _put(ws, f"D{row}", "10%対象 小計", border=BOX)
+        _put(ws, f"E{row}", 0, YEN_FORMAT, border=BOX)
+        row += 1
+    _put(ws, f"D{row}", "合計", bold=True, border=BOX)
+    _put(ws, f"E{row}", invoice.total, YEN_FORMAT, bold=True, border=BOX)
+
+    row += 2
+    _put(ws, f"A{row}", "お振込先", bold=True, merge_to=f"B{row}")
+    _put(ws, f"A{row + 1}", settings.bank_account, merge_to=f"F{row + 1}")
+    _put(ws, f"A{row + 2}", f"お支払方法: 銀行振込 ({invoice.due_date:%Y/%m/%d} までにお振込み"
+         "ください)", merge_to=f"F{row + 2}")
+    row += 4
+    notes = notes_for(invoice)
+    if notes:
+        _put(ws, f"A{row}", "備考", bold=True, merge_to=f"B{row}")
+        for note in notes:
+            row += 1
+            _put(ws, f"A{row}", note, merge_to=f"F{row}")
+    setup_a4(ws)
+    ws.print_area = f"A1:F{row}"
+
+
+def notes_for(invoice: Invoice) -> list[str]:
+    """One note per flagged incident, in Japanese, for the customer and the clerk."""
+    notes = []
+    for flag in invoice.flags:
+        where = f"インシデント {flag.incident_id}: " if flag.incident_id else ""
+        notes.append(f"・{where}{FLAG_LABELS_JA.get(flag.code, flag.code)}")
+    if any(entry.units for entry in invoice.statement) or invoice.packs:
+        notes.append("・ユニットの使用と残高はシート「ユニット残高」をご覧ください")
+    return list(dict.fromkeys(notes))
+
+
+def _statement_columns(invoice: Invoice) -> list[tuple[str, float]]:
+    columns = [("インシデントID", 13), ("受付日", 11), ("完了日", 11), ("窓口", 13),
+               ("対応内容", 20)]
+    if invoice.pricebook == "aki_sie":
+        columns += [("レベル", 9), ("判定", 16), ("料金", 11)]
+    elif invoice.contract.plan == "vendor_support":
+        columns += [("ユニット", 9)]
+    return [*columns, ("備考", 30), ("内容", 30)]
+
+
+def _statement_values(invoice: Invoice, entry: StatementEntry) -> list[tuple[Any, str | None]]:
+    values: list[tuple[Any, str | None]] = [
+        (entry.incident_id, None), (entry.opened, DATE_FORMAT), (entry.closed, DATE_FORMAT),
+        (entry.channel, None), (entry.measures, None)]
+    if invoice.pricebook == "aki_sie":
+        level = "フェザー" if entry.level == 0 else f"レベル{entry.level}"
+        values += [(level, None), (entry.level_source, None),
+                   (entry.fee if entry.billed else "対象外", YEN_FORMAT)]
+    elif invoice.contract.plan == "vendor_support":
+        values += [(entry.units, "#,##0")]
+    remarks = [FLAG_LABELS_JA.get(code, code) for code in entry.flags]
+    if entry.note and entry.billed:
+        remarks.append(entry.note)
+    values += [("; ".join(remarks), None), (entry.description, None)]
+    return values
+
+
+def write_statement_sheet(ws: Worksheet, invoice: Invoice) -> None:
+    _put(ws, "A1", f"ご利用明細 {month_label(invoice)} — {invoice.contract.customer} 御中",
+         bold=True, size=13)
+    _put(ws, "A2", f"請求番号 {invoice.number}  請求期間 {period_text(invoice)}")
+    columns = _statement_columns(invoice)
+    for index, (_, width) in enumerate(columns, start=1):
+        ws.column_dimensions[ws.cell(1, index).column_letter].width = width
+    _header_row(ws, 4, [title for title, _ in columns])
+    row = 4
+    for entry in invoice.statement:
+        row += 1
+        values = _statement_values(invoice, entry)
+        for column, (value, number_format) in enumerate(values, 1):
+            cell = ws.cell(row, column)
+            set_value(cell, value, number_format)
+            cell.border = BOX
+            cell.alignment = WRAP
+        fit_row_height(ws, row, [(value, width) for (value, _), (_, width)
+                                 in zip(values, columns, strict=True) if isinstance(value, str)])
+    if not invoice.statement:
+        _put(ws, "A5", "当月に完了したインシデントはありません")
+    ws.print_title_rows = "4:4"
+    setup_a4(ws, landscape=True)
+
+
+def write_units_sheet(ws: Worksheet, invoice: Invoice) -> None:
+    _put(ws, "A1", f"ユニット残高 {month_label(invoice)} — {invoice.contract.customer} 御中",
+         bold=True, size=13)
+    _put(ws, "A2", f"パックごとのユニットの使用と残り ({invoice.month.last_day:%Y/%m/%d} 時点)")
+    titles = ["購入日", "有効期限", "ユニット数", "前月までの使用", "当月の使用", "残り", "備考"]
+    _widths(ws, dict(zip("ABCDEFG", (12, 12, 10, 14, 11, 9, 22), strict=True)))
+    _header_row(ws, 4, titles)
+    row = 4
+    for pack in invoice.packs:
+        row += 1
+        values: list[tuple[Any, str | None]] = [
+            (pack.purchased, DATE_FORMAT), (pack.expires, DATE_FORMAT), (pack.units, "#,##0"),
+            (pack.used_before, "#,##0"), (pack.used_this_month, "#,##0"), (pack.left, "#,##0"),
+            ("不足のため自動追加" if pack.auto_topup else "", None)]
+        for column, (value, number_format) in enumerate(values, start=1):
+            cell = ws.cell(row, column)
+            set_value(cell, value, number_format)
+            cell.border = BOX
+    if not invoice.packs:
+        _put(ws, "A5", "有効なパックはありません")
+    setup_a4(ws)
+
+
+def invoice_workbook(invoice: Invoice, settings: Settings) -> Workbook:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = INVOICE_SHEET
+    write_invoice_sheet(ws, invoice, settings)
+    write_statement_sheet(wb.create_sheet(STATEMENT_SHEET), invoice)
+    if invoice.contract.plan == "vendor_support":
+        write_units_sheet(wb.create_sheet(UNITS_SHEET), invoice)
+    for sheet in wb.worksheets:
+        use_japanese_font(sheet)
+    wb.properties.creator = settings.issuer_name
+    wb.properties.title = f"請求書 {invoice.number}"
+    wb.properties.created = dt.datetime.combine(invoice.issue_date, dt.time(0))
+    return wb
+
+
+def write_invoice_workbook(invoice: Invoice, settings: Settings, path: str | Path) -> Path:
+    return save_atomic(invoice_workbook(invoice, settings), path)
