@@ -60,19 +60,20 @@ def result_json(sample_run, tmp_path_factory):
 
 
 def invoice_book(out: Path, contract_id: str) -> openpyxl.Workbook:
-    (path,) = (out / MONTH).glob(f"2026{MONTH[-2:]}-{contract_id}_*.xlsx")
+    (path,) = (out / MONTH).glob(f"INV-202610-*_{contract_id}_*.xlsx")
     return openpyxl.load_workbook(path)
 
 
 def test_file_set(sample_run):
     _, out, code = sample_run
     assert code == 1  # the sample has flags that need attention (pending limit, …)
-    assert [p.name for p in out.iterdir()] == [MONTH]  # no temporary folders left behind
+    # no temporary folders left behind; the register numbers the invoices
+    assert sorted(p.name for p in out.iterdir()) == [MONTH, "register.sqlite3"]
     names = sorted(p.name for p in (out / MONTH).iterdir())
     assert len(names) == 20
     assert "請求一覧_2026-10.xlsx" in names
-    assert "202610-C001_株式会社アオバ商事.xlsx" in names
-    assert not any(name.startswith("202610-C011") for name in names)  # ended in September
+    assert "INV-202610-0001_C001_株式会社アオバ商事.xlsx" in names
+    assert not any("_C011_" in name for name in names)  # ended in September
 
 
 def test_invoice_sheet_values(sample_run):
@@ -84,7 +85,7 @@ def test_invoice_sheet_values(sample_run):
     assert text["A1"] == "請求書"
     assert text["A3"] == "株式会社アオバ商事 御中"
     assert "登録番号 T1234567890123" in text.values()
-    assert value_right_of(ws, "請求番号") == "202610-C001"
+    assert value_right_of(ws, "請求番号") == "INV-202610-0001"
     assert value_right_of(ws, "請求日") == dt.datetime(2026, 11, 2)
     assert value_right_of(ws, "支払期日") == dt.datetime(2026, 12, 2)
     assert value_right_of(ws, "10%対象 小計") == 22_000
@@ -125,7 +126,7 @@ def test_summary_workbook(sample_run):
     rows = list(ws.iter_rows(min_row=4, values_only=True))
     assert len(rows) == 20
     assert rows[-1][0] == "合計" and rows[-1][6] == 9_974_800
-    c004 = next(r for r in rows if r[0] == "202610-C004")
+    c004 = next(r for r in rows if r[1] == "C004")
     assert c004[6] == 110_000 and "ご判断待ち" in c004[9]
 
 

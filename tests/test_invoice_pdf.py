@@ -91,7 +91,7 @@ def test_pdf_without_libreoffice(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "PDF: not made" in printed and "LibreOffice (soffice) was not found" in printed
     assert "the .xlsx invoices were written" in printed
-    assert len(list((out / "2026-09").glob("202609-*.xlsx"))) == 9
+    assert len(list((out / "2026-09").glob("INV-202609-*.xlsx"))) == 9
     assert not list((out / "2026-09").glob("*.pdf"))
 
 

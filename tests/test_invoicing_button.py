@@ -132,12 +132,13 @@ def test_button_writes_summary_and_files(built, tmp_path):
     table = actions[(7, 1)]  # A7
     assert table[0] == list(SUMMARY_HEADER)
     assert len(table) == 1 + 19 + 1
-    c001 = next(row for row in table if row[0] == "202610-C001")
+    c001 = next(row for row in table if row[1] == "C001")
+    assert c001[0] == "INV-202610-0001"
     assert c001[2] == "株式会社アオバ商事" and c001[6] == 24_200 and c001[7] == "2026-11-02"
     assert table[-1][0] == "合計" and table[-1][6] == 9_974_800
     assert "19 件" in status(book) and "¥9,974,800" in status(book)
     assert "要確認 3 件" in status(book)
-    assert len(list((tmp_path / MONTH).glob("202610-*.xlsx"))) == 19
+    assert len(list((tmp_path / MONTH).glob("INV-202610-*.xlsx"))) == 19
 
 
 def test_script_for_xlwings_lite(built, tmp_path):
@@ -186,7 +187,7 @@ def test_formula_looking_customer_stays_text(built, tmp_path):
 
     book = xw.Book(json=payload(built, tmp_path, rename))
     handler.run_from_book(book)
-    c001 = next(r for r in written(book)[(7, 1)] if r[0] == "202610-C001")
+    c001 = next(r for r in written(book)[(7, 1)] if r[1] == "C001")
     assert c001[2] == '\'=HYPERLINK("http://example.com","x")'  # apostrophe: Excel keeps text
 
 

@@ -75,5 +75,5 @@ def test_demo_without_libreoffice(tmp_path, monkeypatch, capsys):
     assert "PDFs skipped" in out and "LibreOffice" in out
     assert (tmp_path / "demo" / "invoicing.xlsm").is_file()
     month = tmp_path / "demo" / "invoices" / "2026-10"
-    assert len(list(month.glob("202610-*.xlsx"))) == 19
+    assert len(list(month.glob("INV-202610-*.xlsx"))) == 19
     assert str(month) in out and "¥9,974,800" in out

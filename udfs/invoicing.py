@@ -26,7 +26,13 @@ from xlquote.io.read_workbook import (
     parse_invoicing_tables,
     table_from_grid,
 )
-from xlquote.jobs.invoice_run import ATTENTION_FLAGS, InvoiceRunResult, parse_month, run_invoices
+from xlquote.jobs.invoice_run import (
+    ATTENTION_FLAGS,
+    InvoiceRunResult,
+    default_register,
+    parse_month,
+    run_invoices,
+)
 from xlquote.money import yen
 from xlquote.output.summary import SUMMARY_HEADER, SummaryItem, summary_table, totals_row
 from xlquote.workbooks.invoicing import INVOICES_SHEET, MONTH_CELL, STATUS_CELL, SUMMARY_TOP_ROW
@@ -86,7 +92,8 @@ def run_from_book(book: xw.Book) -> InvoiceRunResult | None:
     try:
         month = parse_month(sheet[MONTH_CELL].value)
         data = parse_invoicing_tables(read_tables(book))
-        result = run_invoices(data, month, output_folder(book, data.settings.output_folder))
+        folder = output_folder(book, data.settings.output_folder)
+        result = run_invoices(data, month, folder, register=default_register(folder))
     except InputError as exc:
         sheet[STATUS_CELL].value = (f"入力エラー {len(exc.problems)} 件: 下の一覧を直してから"
                                     f"もう一度押してください (請求書は作成していません)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -157,11 +158,14 @@ def _cell_types(flat: np.ndarray) -> set[type]:
     return set(map(type, flat))
 
 
+MAXIMUM = 1e12  # beyond any real count or yen amount here; keeps int64 sums far from overflow
+
+
 @_once_for_broadcast_scalar
 def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float,
-               integer: bool, minimum: float = 0) -> np.ndarray:
+               integer: bool, minimum: float = 0, maximum: float = MAXIMUM) -> np.ndarray:
     """Numbers with blanks → ``default``; non-numbers, non-integers (when ``integer``) and values
-    below ``minimum`` are problems (the row gets ``default``)."""
+    outside ``minimum``..``maximum`` are problems (the row gets ``default``)."""
     bad_type = np.zeros(values.shape, dtype=bool)
     if values.dtype.kind in "iuf":
         out = values.astype(np.float64)
@@ -193,7 +197,9 @@ def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float
         good &= ~fractional
     low = good & (out < minimum)
     checks.flag(low, field, values, f"must be ≥ {minimum:g}")
-    out[low] = default
+    high = good & (out > maximum)
+    checks.flag(high, field, values, f"must be ≤ {maximum:,.0f}")
+    out[low | high] = default
     return out
 
 
@@ -307,6 +313,18 @@ def parse_date(cell: Any) -> dt.date | None:
         except ValueError:
             return None
     return None
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def flag_control_characters(text: np.ndarray, field: str, checks: RowChecks) -> None:
+    """Control characters (other than tab and line breaks) cannot be stored in a workbook."""
+    for index, cell in np.ndenumerate(text):
+        found = CONTROL_CHARACTERS.search(cell)
+        if found:
+            checks.add(index, field, cell,
+                       f"contains control character U+{ord(found.group()):04X}; remove it")
 
 
 def to_text(values: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from .codes import (
 from .columns import (
     RowChecks,
     blank_mask,
+    flag_control_characters,
     to_bools,
     to_codes,
     to_dates,
@@ -241,7 +242,9 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Sequence[
 
 def _convert(f: Field, raw: np.ndarray, blank: np.ndarray, checks: RowChecks) -> np.ndarray:
     if f.kind == "text":
-        return to_text(raw)
+        text = to_text(raw)
+        flag_control_characters(text, f.name, checks)
+        return text
     if f.kind == "code":
         vocabulary: Vocabulary = f.vocabulary  # type: ignore[assignment]
         if f.required or vocabulary.blank is not None:

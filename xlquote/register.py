@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS invoices (
     contract_id   TEXT NOT NULL,
     customer      TEXT NOT NULL,
     kind          TEXT NOT NULL CHECK (kind IN ('invoice', 'correction')),
-    corrects      TEXT REFERENCES invoices(number),
+    corrects      TEXT REFERENCES invoices(number),  -- the version this one replaces
     subtotal      INTEGER NOT NULL,
     tax           INTEGER NOT NULL,
     total         INTEGER NOT NULL,
@@ -74,7 +74,8 @@ class Assignment:
 
     number: str
     status: str  # "new" | "unchanged" | "correction"
-    original: Issued | None = None  # the version a correction replaces
+    original: Issued | None = None  # the version in force before this run, if any
+    corrects: Issued | None = None  # the version this invoice's document corrects, if any
 
 
 def content_hash(invoice: Invoice) -> str:
@@ -165,6 +166,11 @@ class RegisterSession:
             (str(month), contract_id)).fetchone()
         return None if row is None else Issued(**dict(row))
 
+    def get(self, number: str) -> Issued | None:
+        row = self.connection.execute("SELECT * FROM invoices WHERE number = ?",
+                                      (number,)).fetchone()
+        return None if row is None else Issued(**dict(row))
+
     def issued_contracts(self, month: Month) -> dict[str, Issued]:
         rows = self.connection.execute(
             "SELECT * FROM invoices WHERE month = ? ORDER BY seq", (str(month),))
@@ -212,20 +218,19 @@ class RegisterSession:
         for invoice, status, previous in decisions:
             if status == "unchanged":
                 assert previous is not None
-                assignments.append(Assignment(previous.number, status, previous))
+                corrected = self.get(previous.corrects) if previous.corrects else None
+                assignments.append(Assignment(previous.number, status, previous, corrected))
                 continue
             seq = self._next_seq(invoice.month)
             number = self.register.number_format.format(year=invoice.month.year,
                                                         month=invoice.month.month, seq=seq)
             self._insert(invoice, number, seq, status, previous)
-            assignments.append(Assignment(number, status, previous))
+            assignments.append(Assignment(number, status, previous, previous))
         return assignments
 
     def _insert(self, invoice: Invoice, number: str, seq: int, status: str,
                 previous: Issued | None) -> None:
-        original = None
-        if previous is not None:
-            original = previous.corrects or previous.number
+        original = previous.number if previous is not None else None
         try:
             self.connection.execute(
                 "INSERT INTO invoices VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -8,8 +8,11 @@ half-written file behind.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
+import re
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,7 +95,30 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             temp.unlink()
 
 
-def save_atomic(wb: Workbook, target: str | Path) -> Path:
+REPRODUCIBLE_STAMP = dt.datetime(2000, 1, 1)
+_CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def make_reproducible(path: Path, stamp: dt.datetime = REPRODUCIBLE_STAMP) -> None:
+    """Rewrite a saved workbook so that the same content gives the same bytes: zip entry times
+    and the document's created/modified dates become ``stamp`` (openpyxl writes "now")."""
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = _CORE_DATES.sub(rb"\g<1>" + iso + rb"\g<2>", data)
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            target.writestr(entry, data)
+
+
+def save_atomic(wb: Workbook, target: str | Path,
+                stamp: dt.datetime = REPRODUCIBLE_STAMP) -> Path:
+    """Save reproducibly (same content → same bytes) and atomically (temp file + rename)."""
     with atomic_path(target) as temp:
         wb.save(temp)
+        make_reproducible(temp, stamp)
     return Path(target)

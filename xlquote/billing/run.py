@@ -117,10 +117,12 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
                incidents: Iterable[Mapping[str, Any]] | IncidentTable,
                month: Month | str,
                packs: Iterable[Mapping[str, Any] | Pack] | None = None,
-               pricebooks: Mapping[str, PriceBook] | None = None) -> BillingRun:
+               pricebooks: Mapping[str, PriceBook] | None = None,
+               today: dt.date | None = None) -> BillingRun:
     """Every contract's invoice for ``month``. Validates first: an incident of an unknown
-    contract, or closed this month outside its contract's term, or with a bad measure, raises
-    InputError listing every such row; nothing is billed then."""
+    contract, dated after ``today`` (a typo, not a fact), closed this month outside its
+    contract's term, or with a bad measure, raises InputError listing every such row; nothing
+    is billed then."""
     month = Month.parse(month)
     contracts = contracts_from_records(contracts)
     table = incidents_from_records(incidents)
@@ -136,6 +138,7 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
     first = np.datetime64(month.first_day, "D")
     closed_by_end = ~np.isnat(table.closed) & (table.closed <= last)
     in_month = closed_by_end & (table.closed >= first)
+    _check_future(table, today or dt.date.today(), checks)
     _check_terms(contracts, table, owner, in_month, checks)
     _check_absorption(contracts, books, table, owner, in_month, checks)
     level, source = _levels(contracts, books, table, owner, checks)
@@ -227,6 +230,14 @@ def _pack_problems(contracts: list[Contract], books: Mapping[str, PriceBook], pa
             problems.append(Problem(p.row, "units", p.units,
                                     f"packs hold multiples of {rules.pack_units} units", "Packs"))
     return problems
+
+
+def _check_future(table: IncidentTable, today: dt.date, checks: RowChecks) -> None:
+    limit = np.datetime64(today, "D")
+    for column in ("opened", "closed"):
+        dates = getattr(table, column)
+        checks.flag(~np.isnat(dates) & (dates > limit), column, dates.astype(object),
+                    f"date is in the future (today is {today})")
 
 
 def _check_terms(contracts: list[Contract], table: IncidentTable, owner: np.ndarray,

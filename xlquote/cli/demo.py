@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ..errors import OutputError
-from ..jobs.invoice_run import run_invoice_workbook
+from ..jobs.invoice_run import default_register, run_invoice_workbook
 from ..output.pdf import find_soffice
 from ..sample import SAMPLE_MONTH
 from ..workbooks import invoicing
@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         pdf, pdf_note = False, f"PDFs skipped: {exc}"
     with progress_bar(sys.stderr.isatty()) as progress:
         result = run_invoice_workbook(workbook, SAMPLE_MONTH, out / "invoices", pdf=pdf,
-                                      progress=progress)
+                                      progress=progress,
+                                      register=default_register(out / "invoices"))
     console.print(f"[bold]Sample invoicing workbook[/bold]: {workbook}")
     console.print("  sheets Contracts / Incidents / Packs / Settings; the 請求書作成 button on "
                   "Invoices (desktop Excel with xlwings, see docs/INVOICING.md)")

@@ -20,11 +20,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
 from ..calendar import Month
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, XlquoteError
 from ..invoice import FLAG_LABELS_JA
-from ..jobs.invoice_run import InvoiceRunResult, run_invoice_workbook
+from ..jobs.invoice_run import InvoiceRunResult, default_register, run_invoice_workbook
 from ..jobs.invoice_run import Progress as ProgressCallback
 from ..money import yen
+from ..register import Register
 
 SHOWN_ATTENTION = 10  # the summary stays on one screen; the rest is in the summary workbook
 
@@ -51,6 +52,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--reader", choices=("calamine", "openpyxl"), default="calamine",
                         help="workbook reader (default: calamine, the fast one)")
+    parser.add_argument("--register", type=Path, default=None, metavar="FILE",
+                        help="invoice register that numbers issued invoices "
+                             "(default: OUT/register.sqlite3)")
+    parser.add_argument("--correct", action="store_true",
+                        help="when an issued invoice's inputs changed, issue a correction "
+                             "invoice (修正インボイス) instead of refusing")
     parser.set_defaults(run=run)
 
 
@@ -83,8 +90,9 @@ def run(args: argparse.Namespace) -> int:
     show_progress = not args.json and sys.stderr.isatty()
     try:
         with progress_bar(show_progress) as progress:
-            result = run_invoice_workbook(args.workbook, args.month, args.out, pdf=args.pdf,
-                                          engine=args.reader, progress=progress)
+            result = run_invoice_workbook(
+                args.workbook, args.month, args.out, pdf=args.pdf, engine=args.reader,
+                progress=progress, register=open_register(args), correct=args.correct)
     except InputError as exc:
         if args.json:
             print(json.dumps({"status": "invalid", "exit_code": 2,
@@ -96,11 +104,24 @@ def run(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(f"  {problem}", file=sys.stderr)
         return 2
+    except XlquoteError as exc:  # the register refused, or an output could not be written
+        if args.json:
+            print(json.dumps({"status": "refused", "exit_code": 2, "message": str(exc)},
+                             ensure_ascii=False, indent=2))
+        else:
+            print(f"xlquote: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
         print_summary(result, Console(highlight=False, soft_wrap=True))
     return result.exit_code
+
+
+def open_register(args: argparse.Namespace) -> Register:
+    if args.register is None:
+        return default_register(args.out)
+    return Register(args.register)
 
 
 def print_summary(result: InvoiceRunResult, console: Console) -> None:
@@ -109,6 +130,11 @@ def print_summary(result: InvoiceRunResult, console: Console) -> None:
     console.print(f"  小計 {yen(result.subtotal)}   消費税 {yen(result.tax)}   "
                   f"[bold]合計 {yen(result.total)}[/bold]")
     console.print(f"  一覧 {result.summary.name}")
+    if result.register is not None:
+        labels = {"new": "新規発行", "unchanged": "発行済み・変更なし", "correction": "修正インボイス"}
+        console.print("  請求番号台帳 " + ", ".join(
+            f"{labels.get(k, k)} {n} 件" for k, n in result.register_statuses.items())
+            + f" ({result.register})")
     if result.pdf_requested:
         if result.pdf_error:
             console.print(f"  [red]PDF: not made[/red] — {result.pdf_error}")

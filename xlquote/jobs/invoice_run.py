@@ -26,14 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..billing import bill_month
+from ..billing import BillingRun, bill_month
 from ..calendar import Month
 from ..errors import InputError, OutputError, Problem
-from ..invoice import FLAG_LABELS_JA, Flag, Invoice
+from ..invoice import FLAG_LABELS_JA, Correction, Flag, Invoice
 from ..io.read_workbook import Engine, InvoicingData, read_invoicing_workbook
 from ..output.invoice_workbook import write_invoice_workbook
 from ..output.pdf import convert_to_pdf
 from ..output.summary import SummaryItem, write_summary_workbook
+from ..register import DEFAULT_NUMBER_FORMAT, Assignment, Register
 
 # Flags someone has to act on before or after sending: a customer's decision is pending, a
 # public reply must move to another channel, a personal use was refused, units were billed
@@ -42,6 +43,7 @@ from ..output.summary import SummaryItem, write_summary_workbook
 ATTENTION_FLAGS = frozenset({"limit_pending", "reply_beyond_limit", "rejected", "units_short"})
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
+REGISTER_FILENAME = "register.sqlite3"
 
 
 @dataclass
@@ -60,6 +62,8 @@ class InvoiceRunResult:
     pdf_requested: bool = False
     pdf_error: str | None = None
     attention_codes: frozenset[str] = field(default=ATTENTION_FLAGS)
+    register: Path | None = None
+    register_statuses: dict[str, int] = field(default_factory=dict)  # new/unchanged/correction
 
     @property
     def invoices(self) -> list[Invoice]:
@@ -107,6 +111,8 @@ class InvoiceRunResult:
                            "incident_id": f.incident_id, "code": f.code,
                            "label": FLAG_LABELS_JA.get(f.code, f.code), "message": f.message}
                           for i, f in self.attention()],
+            "register": {"path": str(self.register) if self.register else None,
+                         **self.register_statuses},
             "pdf": {"requested": self.pdf_requested, "error": self.pdf_error,
                     "count": sum(1 for f in self.files if f.pdf)},
             "invoices": [{"number": f.invoice.number, "contract_id": f.invoice.contract.contract_id,
@@ -133,7 +139,9 @@ def safe_filename(text: str, limit: int = 40) -> str:
 
 
 def invoice_filename(invoice: Invoice) -> str:
-    return f"{safe_filename(invoice.number)}_{safe_filename(invoice.contract.customer)}.xlsx"
+    """``INV-202610-0001_C001_株式会社アオバ商事.xlsx``: number, contract, customer."""
+    parts = (invoice.number, invoice.contract.contract_id, invoice.contract.customer)
+    return "_".join(safe_filename(part) for part in parts) + ".xlsx"
 
 
 def summary_filename(month: Month) -> str:
@@ -145,12 +153,26 @@ def staged_folder(target: Path) -> Iterator[Path]:
     """A fresh temporary folder next to ``target``; on success it replaces ``target`` whole,
     on failure it is removed and ``target`` is untouched."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    recover_folder(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-", dir=target.parent))
     try:
         yield staging
         replace_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def recover_folder(target: Path) -> None:
+    """Clean up after a run that was killed: an unfinished staging folder is dropped, and a
+    month moved aside by an interrupted swap is put back. Runs hold the register's lock, so no
+    other run is using these folders."""
+    for stale in target.parent.glob(f".{target.name}-new-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for old in sorted(target.parent.glob(f".{target.name}-old-*")):
+        if target.exists():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(old, target)
 
 
 def replace_folder(new: Path, target: Path) -> None:
@@ -172,12 +194,48 @@ def replace_folder(new: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def default_register(out_dir: str | Path, number_format: str | None = None) -> Register:
+    """The register kept beside the invoices it numbered: ``OUT/register.sqlite3``."""
+    return Register(Path(out_dir) / REGISTER_FILENAME, number_format or DEFAULT_NUMBER_FORMAT)
+
+
+def number_invoices(invoices: list[Invoice], assignments: list[Assignment]) -> None:
+    """Give each invoice its register number; a correction also names what it corrects."""
+    for invoice, assignment in zip(invoices, assignments, strict=True):
+        invoice.number = assignment.number
+        corrected = assignment.corrects
+        if corrected is not None:
+            invoice.correction = Correction(corrected.number, corrected.subtotal, corrected.tax,
+                                            corrected.total)
+
+
 def run_invoices(data: InvoicingData, month: Month | str, out_dir: str | Path,
-                 pdf: bool = False, progress: Progress | None = None) -> InvoiceRunResult:
-    """Bill ``month`` from validated records and write its folder ``out_dir/YYYY-MM``."""
+                 pdf: bool = False, progress: Progress | None = None,
+                 register: Register | None = None, correct: bool = False) -> InvoiceRunResult:
+    """Bill ``month`` from validated records and write its folder ``out_dir/YYYY-MM``.
+
+    With a ``register``, numbers are handed out (or found again) in one exclusive register
+    session that commits only after the month's folder is in place: a run that fails or is
+    killed leaves both the register and the folder as they were, and a rerun repeats it."""
     month = parse_month(month)
     run = bill_month(data.contracts, data.incidents, month, data.packs, data.pricebooks())
-    target = Path(out_dir) / str(month)
+    with contextlib.ExitStack() as stack:
+        statuses: dict[str, int] = {}
+        if register is not None:
+            session = stack.enter_context(register.session())
+            assignments = session.plan(run.invoices, correct)
+            number_invoices(run.invoices, assignments)
+            for assignment in assignments:
+                statuses[assignment.status] = statuses.get(assignment.status, 0) + 1
+        result = _write_month(run, data, month, Path(out_dir), pdf, progress)
+        result.register = register.path if register is not None else None
+        result.register_statuses = statuses
+    return result
+
+
+def _write_month(run: BillingRun, data: InvoicingData, month: Month, out_dir: Path, pdf: bool,
+                 progress: Progress | None) -> InvoiceRunResult:
+    target = out_dir / str(month)
     report = progress or (lambda step, done, total: None)
     names: dict[str, int] = {}
     files: list[InvoiceFile] = []
@@ -217,8 +275,9 @@ def run_invoices(data: InvoicingData, month: Month | str, out_dir: str | Path,
 
 def run_invoice_workbook(workbook: str | Path, month: Month | str, out_dir: str | Path,
                          pdf: bool = False, engine: Engine = "calamine",
-                         progress: Progress | None = None) -> InvoiceRunResult:
+                         progress: Progress | None = None, register: Register | None = None,
+                         correct: bool = False) -> InvoiceRunResult:
     """Read ``workbook``, validate it whole, and run the month (the CLI's job)."""
     month = parse_month(month)
     data = read_invoicing_workbook(workbook, engine)
-    return run_invoices(data, month, out_dir, pdf, progress)
+    return run_invoices(data, month, out_dir, pdf, progress, register, correct)

@@ -89,8 +89,13 @@ def _widths(ws: Worksheet, widths: dict[str, float]) -> None:
 def write_invoice_sheet(ws: Worksheet, invoice: Invoice, settings: Settings) -> None:
     contract = invoice.contract
     _widths(ws, {"A": 5, "B": 46, "C": 7, "D": 14, "E": 15, "F": 7})
-    _put(ws, "A1", "請求書", bold=True, size=20, merge_to="F1", align="center")
+    title = "請求書" if invoice.correction is None else "請求書 (修正インボイス)"
+    _put(ws, "A1", title, bold=True, size=20, merge_to="F1", align="center")
     ws.row_dimensions[1].height = 34
+    if invoice.correction is not None:
+        c = invoice.correction
+        _put(ws, "A2", f"請求番号 {c.original_number} (合計 ¥{c.original_total:,}) を訂正します。"
+             f" 差額 ¥{invoice.total - c.original_total:+,}", merge_to="F2", align="center")
     _put(ws, "A3", f"{contract.customer} 御中", bold=True, size=14, merge_to="B3",
          border=UNDERLINE)
     _put(ws, "A4", f"契約ID {contract.contract_id} ({PLAN_LABELS_JA[contract.plan]}"

@@ -1,0 +1,175 @@
+"""Hostile and broken input through ``xlquote invoice`` (issue 7): every case is a clear error
+(exit 2, naming what is wrong), never a traceback, in bounded time, and nothing is written."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from xlquote.cli import main
+from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.workbooks.invoicing import write_invoicing_workbook
+
+MONTH = "2026-10"
+Rows = list[dict[str, Any]]
+
+
+def sample_book(path: Path, edit: Callable[[Rows, Rows], None] | None = None) -> Path:
+    contracts, incidents = sample_contracts(), sample_incidents()
+    if edit:
+        edit(contracts, incidents)
+    return write_invoicing_workbook(path, contracts, incidents, sample_packs(),
+                                    sample_settings())
+
+
+def run_json(book: Path, out: Path, capsys) -> tuple[int, dict[str, Any], str]:
+    start = time.perf_counter()
+    code = main(["invoice", str(book), "--month", MONTH, "--out", str(out), "--json"])
+    assert time.perf_counter() - start < 30
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    return code, json.loads(captured.out), captured.err
+
+
+def refused(book: Path, tmp_path: Path, capsys) -> list[dict[str, Any]]:
+    out = tmp_path / "out"
+    code, result, _ = run_json(book, out, capsys)
+    assert code == 2 and result["status"] == "invalid"
+    assert not out.exists()  # nothing written, not even a folder
+    return result["problems"]
+
+
+def rewrite_part(book: Path, target: Path, part: str,
+                 change: Callable[[bytes], bytes] | None = None,
+                 add: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(book) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == part and change:
+                data = change(data)
+            new.writestr(info.filename, data)
+        for name, data in (add or {}).items():
+            new.writestr(name, data)
+    return target
+
+
+def incidents_part(book: Path) -> str:
+    wb = openpyxl.load_workbook(book, read_only=True)
+    index = wb.sheetnames.index("Incidents") + 1
+    return f"xl/worksheets/sheet{index}.xml"
+
+
+def test_not_an_xlsx(tmp_path, capsys):
+    fake = tmp_path / "invoicing.xlsx"
+    fake.write_text("contract_id,customer\nC1,x\n", encoding="utf-8")
+    (problem,) = refused(fake, tmp_path, capsys)
+    assert "not an Excel workbook" in problem["reason"]
+
+
+def test_zip_bomb(tmp_path, capsys):
+    book = sample_book(tmp_path / "ok.xlsx")
+    bomb = rewrite_part(book, tmp_path / "bomb.xlsx", "",
+                        add={"xl/media/image1.bin": b"\0" * (200 * 2**20)})
+    (problem,) = refused(bomb, tmp_path, capsys)
+    assert "zip bomb" in problem["reason"]
+
+
+def test_xml_entity_expansion(tmp_path, capsys):
+    book = sample_book(tmp_path / "ok.xlsx")
+    lol = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+           b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>')
+    evil = rewrite_part(book, tmp_path / "evil.xlsx", incidents_part(book),
+                        lambda xml: lol + re.sub(rb"^<\?xml[^>]*\?>", b"", xml))
+    (problem,) = refused(evil, tmp_path, capsys)
+    assert "DTD or XML entities" in problem["reason"]
+
+
+def test_a_sheet_claiming_a_million_columns(tmp_path, capsys):
+    book = sample_book(tmp_path / "ok.xlsx")
+    wide = rewrite_part(book, tmp_path / "wide.xlsx", incidents_part(book),
+                        lambda xml: re.sub(rb'<dimension ref="[^"]*"',
+                                           b'<dimension ref="A1:BDWGN5"', xml))
+    (problem,) = refused(wide, tmp_path, capsys)
+    assert "1,000,000 columns" in problem["reason"]
+
+
+def test_missing_sheet_and_missing_header(tmp_path, capsys):
+    book = sample_book(tmp_path / "ok.xlsx")
+    wb = openpyxl.load_workbook(book)
+    del wb["Packs"]
+    incidents = wb["Incidents"]
+    for cell in incidents[1]:
+        if cell.value == "channel":
+            cell.value = "kanal"
+    wb.save(tmp_path / "broken.xlsx")
+    problems = refused(tmp_path / "broken.xlsx", tmp_path, capsys)
+    text = " | ".join(f"{p['sheet']} {p['column']} {p['reason']}" for p in problems)
+    assert "Packs" in text and "missing" in text
+    assert "Incidents channel required column is missing" in text
+
+
+CASES: dict[str, tuple[Callable[[Rows, Rows], None], str, str, str]] = {
+    "wrong type": (lambda c, i: i[0].update(minutes="ten"), "Incidents", "minutes",
+                   "expected a number"),
+    "negative": (lambda c, i: i[1].update(round_trips=-3), "Incidents", "round_trips",
+                 "must be ≥ 0"),
+    "huge": (lambda c, i: i[2].update(minutes=1e15), "Incidents", "minutes",
+             "must be ≤ 1,000,000,000,000"),
+    "date as text": (lambda c, i: i[0].update(opened="昨日"), "Incidents", "opened",
+                     "expected a date"),
+    "future date": (lambda c, i: i[0].update(closed="2099-01-01"), "Incidents", "closed",
+                    "date is in the future"),
+    "duplicate id": (lambda c, i: i[3].update(incident_id=i[2]["incident_id"]), "Incidents",
+                     "incident_id", "duplicate incident_id"),
+    "unknown contract": (lambda c, i: i[0].update(contract_id="C999"), "Incidents",
+                         "contract_id", "unknown contract"),
+    "control character": (lambda c, i: c[0].update(customer="株式会社_x0007_テスト"),
+                          "Contracts", "customer", "control character U+0007"),
+    "negative fee limit": (lambda c, i: c[0].update(fee_limit=-100), "Contracts", "fee_limit",
+                           "must be ≥ 0"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_cells_are_named_by_sheet_row_and_column(case, tmp_path, capsys):
+    edit, sheet, field, reason = CASES[case]
+    problems = refused(sample_book(tmp_path / "bad.xlsx", edit), tmp_path, capsys)
+    assert any(p["sheet"] == sheet and p["column"] == field and reason in p["reason"]
+               and isinstance(p["row"], int) and p["row"] >= 2 for p in problems), problems
+
+
+def test_several_bad_rows_are_reported_together(tmp_path, capsys):
+    def edit(contracts: Rows, incidents: Rows) -> None:
+        for case in ("wrong type", "negative", "duplicate id", "unknown contract"):
+            CASES[case][0](contracts, incidents)
+
+    problems = refused(sample_book(tmp_path / "bad.xlsx", edit), tmp_path, capsys)
+    assert {p["column"] for p in problems} >= {"minutes", "round_trips", "incident_id"}
+
+
+def test_formula_looking_text_is_billed_as_text(tmp_path, capsys):
+    def edit(contracts: Rows, incidents: Rows) -> None:
+        contracts[0]["customer"] = "=cmd|' /C calc'!A0"
+        by_id = {row["incident_id"]: row for row in incidents}
+        by_id["I-1001"]["description"] = "@SUM(1+1)"  # C001's October incidents
+        by_id["I-1002"]["description"] = "+81-3-0000-0000 から電話"
+
+    out = tmp_path / "out"
+    code, result, _ = run_json(sample_book(tmp_path / "text.xlsx", edit), out, capsys)
+    assert code == 1 and result["invoice_count"] == 19
+    (path,) = (out / MONTH).glob("*_C001_*.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb["請求書"]["A3"].value == "=cmd|' /C calc'!A0 御中"
+    statement = {c.value for row in wb["明細"].iter_rows() for c in row}
+    assert "@SUM(1+1)" in statement and "+81-3-0000-0000 から電話" in statement
+    for row in wb["明細"].iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", cell.coordinate  # no formula anywhere
