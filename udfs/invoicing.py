@@ -110,7 +110,7 @@ def run_from_book(book: xw.Book) -> InvoiceRunResult | None:
         sheet[STATUS_CELL].value = (f"予期しないエラー ({type(exc).__name__}: {exc})。"
                                     "管理者に連絡してください")
         return None
-    items = [SummaryItem(f.invoice, f.xlsx.name) for f in result.files]
+    items = [SummaryItem.of(f) for f in result.files]
     table = [list(SUMMARY_HEADER), *summary_table(items, ATTENTION_FLAGS), totals_row(items)]
     write_block(sheet, SUMMARY_TOP_ROW, table, old_rows)
     attention = len(result.attention())

@@ -78,6 +78,24 @@ class Assignment:
     corrects: Issued | None = None  # the version this invoice's document corrects, if any
 
 
+@dataclass(frozen=True)
+class IssueRequest:
+    """What the register needs to know of an invoice a run wants to issue."""
+
+    month: Month
+    contract_id: str
+    customer: str
+    subtotal: int
+    tax: int
+    total: int
+    content_hash: str
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> IssueRequest:
+        return cls(invoice.month, invoice.contract.contract_id, invoice.contract.customer,
+                   invoice.subtotal, invoice.tax, invoice.total, content_hash(invoice))
+
+
 def content_hash(invoice: Invoice) -> str:
     """SHA-256 of everything the invoice shows except its number."""
     data = invoice.to_dict()
@@ -182,26 +200,25 @@ class RegisterSession:
             (str(month),)).fetchone()
         return int(seq)
 
-    def plan(self, invoices: list[Invoice], correct: bool) -> list[Assignment]:
+    def plan(self, items: list[IssueRequest] | list[Invoice], correct: bool) -> list[Assignment]:
         """Decide every invoice's number before anything is written. Refuses (RegisterError
         naming the invoices) when issued invoices changed and ``correct`` is False, or when
         an issued invoice of the month is no longer produced."""
-        month = invoices[0].month if invoices else None
-        decisions: list[tuple[Invoice, str, Issued | None]] = []
+        requests = [r if isinstance(r, IssueRequest) else IssueRequest.of(r) for r in items]
+        decisions: list[tuple[IssueRequest, str, Issued | None]] = []
         changed: list[str] = []
-        for invoice in invoices:
-            previous = self.latest(invoice.month, invoice.contract.contract_id)
-            digest = content_hash(invoice)
+        for request in requests:
+            previous = self.latest(request.month, request.contract_id)
             if previous is None:
-                decisions.append((invoice, "new", None))
-            elif previous.content_hash == digest:
-                decisions.append((invoice, "unchanged", previous))
+                decisions.append((request, "new", None))
+            elif previous.content_hash == request.content_hash:
+                decisions.append((request, "unchanged", previous))
             else:
-                changed.append(f"{previous.number} ({invoice.contract.contract_id}, "
-                               f"total {previous.total:,} → {invoice.total:,})")
-                decisions.append((invoice, "correction", previous))
-        if month is not None:
-            produced = {inv.contract.contract_id for inv in invoices}
+                changed.append(f"{previous.number} ({request.contract_id}, "
+                               f"total {previous.total:,} → {request.total:,})")
+                decisions.append((request, "correction", previous))
+        for month in sorted({r.month for r in requests}):
+            produced = {r.contract_id for r in requests if r.month == month}
             gone = [f"{i.number} ({cid})" for cid, i in self.issued_contracts(month).items()
                     if cid not in produced]
             if gone:
@@ -215,28 +232,28 @@ class RegisterSession:
                 + ". Nothing was written. Rerun with --correct to issue correction invoices "
                 "(修正インボイス)")
         assignments = []
-        for invoice, status, previous in decisions:
+        for request, status, previous in decisions:
             if status == "unchanged":
                 assert previous is not None
                 corrected = self.get(previous.corrects) if previous.corrects else None
                 assignments.append(Assignment(previous.number, status, previous, corrected))
                 continue
-            seq = self._next_seq(invoice.month)
-            number = self.register.number_format.format(year=invoice.month.year,
-                                                        month=invoice.month.month, seq=seq)
-            self._insert(invoice, number, seq, status, previous)
+            seq = self._next_seq(request.month)
+            number = self.register.number_format.format(year=request.month.year,
+                                                        month=request.month.month, seq=seq)
+            self._insert(request, number, seq, status, previous)
             assignments.append(Assignment(number, status, previous, previous))
         return assignments
 
-    def _insert(self, invoice: Invoice, number: str, seq: int, status: str,
+    def _insert(self, request: IssueRequest, number: str, seq: int, status: str,
                 previous: Issued | None) -> None:
         original = previous.number if previous is not None else None
         try:
             self.connection.execute(
                 "INSERT INTO invoices VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (number, str(invoice.month), seq, invoice.contract.contract_id,
-                 invoice.contract.customer, "correction" if status == "correction" else "invoice",
-                 original, invoice.subtotal, invoice.tax, invoice.total, content_hash(invoice),
+                (number, str(request.month), seq, request.contract_id, request.customer,
+                 "correction" if status == "correction" else "invoice", original,
+                 request.subtotal, request.tax, request.total, request.content_hash,
                  dt.datetime.now(dt.UTC).isoformat(timespec="seconds")))
         except sqlite3.IntegrityError as exc:
             raise RegisterError(f"invoice number {number!r} is already taken ({exc}); check the "

@@ -16,6 +16,7 @@ is present or an optional step (PDF) failed. Bad input is exit 2 (InputError, ra
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -26,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..billing import BillingRun, bill_month
+from ..billing import BillingRun, InvoiceSummary, bill_month, build_invoice
+from ..billing.context import ContractMonth
 from ..calendar import Month
 from ..errors import InputError, OutputError, Problem
 from ..invoice import FLAG_LABELS_JA, Correction, Flag, Invoice
@@ -34,7 +36,16 @@ from ..io.read_workbook import Engine, InvoicingData, read_invoicing_workbook
 from ..output.invoice_workbook import write_invoice_workbook
 from ..output.pdf import convert_to_pdf
 from ..output.summary import SummaryItem, write_summary_workbook
-from ..register import DEFAULT_NUMBER_FORMAT, Assignment, Register
+from ..records import Contract
+from ..register import (
+    DEFAULT_NUMBER_FORMAT,
+    Assignment,
+    IssueRequest,
+    Register,
+    RegisterSession,
+    content_hash,
+)
+from .parallel import map_indices
 
 # Flags someone has to act on before or after sending: a customer's decision is pending, a
 # public reply must move to another channel, a personal use was refused, units were billed
@@ -48,9 +59,24 @@ REGISTER_FILENAME = "register.sqlite3"
 
 @dataclass
 class InvoiceFile:
-    invoice: Invoice
+    """One written invoice: its run summary, register number and files. ``invoice`` rebuilds the
+    full Invoice on demand (the batch itself never holds every invoice in memory)."""
+
+    context: ContractMonth
+    summary: InvoiceSummary
+    number: str
     xlsx: Path
+    correction: Correction | None = None
+    flags: list[Flag] = field(default_factory=list)
     pdf: Path | None = None
+
+    @property
+    def contract(self) -> Contract:
+        return self.summary.contract
+
+    @functools.cached_property
+    def invoice(self) -> Invoice:
+        return numbered_invoice(self.context, self.number, self.correction)
 
 
 @dataclass
@@ -71,23 +97,24 @@ class InvoiceRunResult:
 
     @property
     def subtotal(self) -> int:
-        return sum(i.subtotal for i in self.invoices)
+        return sum(f.summary.subtotal for f in self.files)
 
     @property
     def tax(self) -> int:
-        return sum(i.tax for i in self.invoices)
+        return sum(f.summary.tax for f in self.files)
 
     @property
     def total(self) -> int:
-        return sum(i.total for i in self.invoices)
+        return sum(f.summary.total for f in self.files)
 
-    def attention(self) -> list[tuple[Invoice, Flag]]:
-        return [(i, f) for i in self.invoices for f in i.flags if f.code in self.attention_codes]
+    def attention(self) -> list[tuple[InvoiceFile, Flag]]:
+        return [(f, flag) for f in self.files for flag in f.flags
+                if flag.code in self.attention_codes]
 
     def flag_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for invoice in self.invoices:
-            for flag in invoice.flags:
+        for f in self.files:
+            for flag in f.flags:
                 counts[flag.code] = counts.get(flag.code, 0) + 1
         return dict(sorted(counts.items()))
 
@@ -107,18 +134,20 @@ class InvoiceRunResult:
             "tax": self.tax,
             "total": self.total,
             "flags": self.flag_counts(),
-            "attention": [{"number": i.number, "contract_id": i.contract.contract_id,
-                           "incident_id": f.incident_id, "code": f.code,
-                           "label": FLAG_LABELS_JA.get(f.code, f.code), "message": f.message}
-                          for i, f in self.attention()],
+            "attention": [{"number": f.number, "contract_id": f.contract.contract_id,
+                           "incident_id": flag.incident_id, "code": flag.code,
+                           "label": FLAG_LABELS_JA.get(flag.code, flag.code),
+                           "message": flag.message}
+                          for f, flag in self.attention()],
             "register": {"path": str(self.register) if self.register else None,
                          **self.register_statuses},
             "pdf": {"requested": self.pdf_requested, "error": self.pdf_error,
                     "count": sum(1 for f in self.files if f.pdf)},
-            "invoices": [{"number": f.invoice.number, "contract_id": f.invoice.contract.contract_id,
-                          "customer": f.invoice.contract.customer, "plan": f.invoice.contract.plan,
-                          "subtotal": f.invoice.subtotal, "tax": f.invoice.tax,
-                          "total": f.invoice.total, "flags": f.invoice.flag_codes(),
+            "invoices": [{"number": f.number, "contract_id": f.contract.contract_id,
+                          "customer": f.contract.customer, "plan": f.contract.plan,
+                          "subtotal": f.summary.subtotal, "tax": f.summary.tax,
+                          "total": f.summary.total, "flags": list(f.summary.flags),
+                          "correction_of": f.correction.original_number if f.correction else None,
                           "xlsx": str(f.xlsx), "pdf": str(f.pdf) if f.pdf else None}
                          for f in self.files],
         }
@@ -136,12 +165,6 @@ def safe_filename(text: str, limit: int = 40) -> str:
     becomes '_' (no path separators, dots or characters Windows refuses)."""
     cleaned = re.sub(r"[^\w\-&()（）]+", "_", text, flags=re.UNICODE).strip("_")
     return cleaned[:limit] or "_"
-
-
-def invoice_filename(invoice: Invoice) -> str:
-    """``INV-202610-0001_C001_株式会社アオバ商事.xlsx``: number, contract, customer."""
-    parts = (invoice.number, invoice.contract.contract_id, invoice.contract.customer)
-    return "_".join(safe_filename(part) for part in parts) + ".xlsx"
 
 
 def summary_filename(month: Month) -> str:
@@ -199,14 +222,39 @@ def default_register(out_dir: str | Path, number_format: str | None = None) -> R
     return Register(Path(out_dir) / REGISTER_FILENAME, number_format or DEFAULT_NUMBER_FORMAT)
 
 
-def number_invoices(invoices: list[Invoice], assignments: list[Assignment]) -> None:
-    """Give each invoice its register number; a correction also names what it corrects."""
-    for invoice, assignment in zip(invoices, assignments, strict=True):
-        invoice.number = assignment.number
-        corrected = assignment.corrects
-        if corrected is not None:
-            invoice.correction = Correction(corrected.number, corrected.subtotal, corrected.tax,
-                                            corrected.total)
+def numbered_invoice(ctx: ContractMonth, number: str,
+                     correction: Correction | None = None) -> Invoice:
+    """The contract's invoice under its register number (and what it corrects, if anything)."""
+    invoice = build_invoice(ctx)
+    invoice.number = number
+    invoice.correction = correction
+    return invoice
+
+
+def invoice_filename(number: str, contract: Contract) -> str:
+    """``INV-202610-0001_C001_株式会社アオバ商事.xlsx``: number, contract, customer."""
+    parts = (number, contract.contract_id, contract.customer)
+    return "_".join(safe_filename(part) for part in parts) + ".xlsx"
+
+
+def _assign_numbers(run: BillingRun, session: RegisterSession | None, correct: bool,
+                    report: Progress) -> tuple[list[Assignment], dict[str, int]]:
+    """Register numbers for every invoice of the run (default numbers without a register).
+    Content hashes are computed in parallel; the register decides in one transaction."""
+    if session is None:
+        return [Assignment(s.number, "new") for s in run.summaries], {}
+    total = len(run.contexts)
+    report("checking", 0, total)
+    hashes = map_indices(lambda i: content_hash(build_invoice(run.contexts[i])), total,
+                         lambda done: report("checking", done, total))
+    requests = [IssueRequest(run.month, s.contract.contract_id, s.contract.customer,
+                             s.subtotal, s.tax, s.total, digest)
+                for s, digest in zip(run.summaries, hashes, strict=True)]
+    assignments = session.plan(requests, correct)
+    statuses: dict[str, int] = {}
+    for assignment in assignments:
+        statuses[assignment.status] = statuses.get(assignment.status, 0) + 1
+    return assignments, statuses
 
 
 def run_invoices(data: InvoicingData, month: Month | str, out_dir: str | Path,
@@ -218,43 +266,49 @@ def run_invoices(data: InvoicingData, month: Month | str, out_dir: str | Path,
     session that commits only after the month's folder is in place: a run that fails or is
     killed leaves both the register and the folder as they were, and a rerun repeats it."""
     month = parse_month(month)
+    report = progress or (lambda step, done, total: None)
     run = bill_month(data.contracts, data.incidents, month, data.packs, data.pricebooks())
     with contextlib.ExitStack() as stack:
-        statuses: dict[str, int] = {}
-        if register is not None:
-            session = stack.enter_context(register.session())
-            assignments = session.plan(run.invoices, correct)
-            number_invoices(run.invoices, assignments)
-            for assignment in assignments:
-                statuses[assignment.status] = statuses.get(assignment.status, 0) + 1
-        result = _write_month(run, data, month, Path(out_dir), pdf, progress)
+        session = stack.enter_context(register.session()) if register is not None else None
+        assignments, statuses = _assign_numbers(run, session, correct, report)
+        result = _write_month(run, assignments, data, month, Path(out_dir), pdf, report)
         result.register = register.path if register is not None else None
         result.register_statuses = statuses
     return result
 
 
-def _write_month(run: BillingRun, data: InvoicingData, month: Month, out_dir: Path, pdf: bool,
-                 progress: Progress | None) -> InvoiceRunResult:
+def _write_month(run: BillingRun, assignments: list[Assignment], data: InvoicingData,
+                 month: Month, out_dir: Path, pdf: bool, report: Progress) -> InvoiceRunResult:
     target = out_dir / str(month)
-    report = progress or (lambda step, done, total: None)
     names: dict[str, int] = {}
     files: list[InvoiceFile] = []
+    for ctx, summary, assignment in zip(run.contexts, run.summaries, assignments, strict=True):
+        name = invoice_filename(assignment.number, summary.contract)
+        if name in names:  # two customers whose names differ only in refused characters
+            names[name] += 1
+            name = name.replace(".xlsx", f"_{names[name]}.xlsx")
+        names.setdefault(name, 1)
+        corrected = assignment.corrects
+        correction = None if corrected is None else Correction(
+            corrected.number, corrected.subtotal, corrected.tax, corrected.total)
+        files.append(InvoiceFile(ctx, summary, assignment.number, target / name, correction))
     pdf_error = None
     with staged_folder(target) as staging:
-        total = len(run.invoices)
+        def write(i: int) -> list[Flag]:
+            f = files[i]
+            invoice = numbered_invoice(f.context, f.number, f.correction)
+            write_invoice_workbook(invoice, data.settings, staging / f.xlsx.name)
+            return invoice.flags
+
+        total = len(files)
         report("invoices", 0, total)
-        for done, invoice in enumerate(run.invoices, start=1):
-            name = invoice_filename(invoice)
-            if name in names:  # two customers whose names differ only in refused characters
-                names[name] += 1
-                name = name.replace(".xlsx", f"_{names[name]}.xlsx")
-            names.setdefault(name, 1)
-            write_invoice_workbook(invoice, data.settings, staging / name)
-            files.append(InvoiceFile(invoice, target / name))
-            report("invoices", done, total)
-        items = [SummaryItem(f.invoice, f.xlsx.name,
-                             f.xlsx.with_suffix(".pdf").name if pdf else "") for f in files]
-        write_summary_workbook(month, items, ATTENTION_FLAGS, staging / summary_filename(month))
+        for f, flags in zip(files, map_indices(write, total,
+                                               lambda done: report("invoices", done, total)),
+                            strict=True):
+            f.flags = flags
+        summary_path = staging / summary_filename(month)
+        write_summary_workbook(month, [SummaryItem.of(f, pdf) for f in files], ATTENTION_FLAGS,
+                               summary_path)
         if pdf:
             report("pdf", 0, 1)
             try:
@@ -265,9 +319,8 @@ def _write_month(run: BillingRun, data: InvoicingData, month: Month, out_dir: Pa
                 pdf_error = str(exc)
                 for stray in staging.glob("*.pdf"):  # all or none: no half set of PDFs
                     stray.unlink()
-                items = [SummaryItem(f.invoice, f.xlsx.name) for f in files]
-                write_summary_workbook(month, items, ATTENTION_FLAGS,
-                                       staging / summary_filename(month))
+                write_summary_workbook(month, [SummaryItem.of(f, False) for f in files],
+                                       ATTENTION_FLAGS, summary_path)
             report("pdf", 1, 1)
     return InvoiceRunResult(month, target, files, target / summary_filename(month), pdf,
                             pdf_error)

@@ -6,6 +6,7 @@ workbook's ``Invoices`` sheet (written by the button) show the same table.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,8 @@ from openpyxl.styles import Font, PatternFill
 
 from ..calendar import Month
 from ..codes import PLAN_LABELS_JA
-from ..invoice import FLAG_LABELS_JA, Invoice
+from ..invoice import FLAG_LABELS_JA, Flag
+from ..records import Contract
 from ..xlsx import DATE_FORMAT, YEN_FORMAT, save_atomic, set_value, setup_a4, use_japanese_font
 
 SUMMARY_HEADER = ("請求番号", "契約ID", "請求先", "プラン", "小計", "消費税", "合計", "請求日",
@@ -28,9 +30,29 @@ DATE_COLUMNS = {"請求日", "支払期日"}
 
 @dataclass(frozen=True)
 class SummaryItem:
-    invoice: Invoice
+    """One invoice's row: what the run knows of it without rebuilding the invoice."""
+
+    number: str
+    contract: Contract
+    subtotal: int
+    tax: int
+    total: int
+    issue_date: dt.date
+    due_date: dt.date
+    flags: tuple[Flag, ...]
     xlsx_name: str
     pdf_name: str = ""
+
+    @classmethod
+    def of(cls, file: Any, pdf: bool = False) -> SummaryItem:
+        """From a job's InvoiceFile (its summary, number, flags and file name)."""
+        s = file.summary
+        return cls(file.number, s.contract, s.subtotal, s.tax, s.total, s.issue_date,
+                   s.due_date, tuple(file.flags), file.xlsx.name,
+                   file.xlsx.with_suffix(".pdf").name if pdf else "")
+
+    def flag_codes(self) -> list[str]:
+        return sorted({flag.code for flag in self.flags})
 
 
 def summary_table(items: Sequence[SummaryItem], attention: frozenset[str]
@@ -38,27 +60,25 @@ def summary_table(items: Sequence[SummaryItem], attention: frozenset[str]
     """Rows under SUMMARY_HEADER. ``attention``: flag codes marked as needing action."""
     rows = []
     for item in items:
-        invoice = item.invoice
-        marks = [FLAG_LABELS_JA.get(code, code) for code in invoice.flag_codes()
+        marks = [FLAG_LABELS_JA.get(code, code) for code in item.flag_codes()
                  if code in attention]
-        rows.append([invoice.number, invoice.contract.contract_id, invoice.contract.customer,
-                     PLAN_LABELS_JA[invoice.contract.plan], invoice.subtotal, invoice.tax,
-                     invoice.total, invoice.issue_date, invoice.due_date, " / ".join(marks),
+        rows.append([item.number, item.contract.contract_id, item.contract.customer,
+                     PLAN_LABELS_JA[item.contract.plan], item.subtotal, item.tax,
+                     item.total, item.issue_date, item.due_date, " / ".join(marks),
                      item.xlsx_name, item.pdf_name])
     return rows
 
 
 def totals_row(items: Sequence[SummaryItem]) -> list[Any]:
-    invoices = [item.invoice for item in items]
-    return ["合計", f"{len(invoices)}件", "", "", sum(i.subtotal for i in invoices),
-            sum(i.tax for i in invoices), sum(i.total for i in invoices), "", "", "", "", ""]
+    return ["合計", f"{len(items)}件", "", "", sum(i.subtotal for i in items),
+            sum(i.tax for i in items), sum(i.total for i in items), "", "", "", "", ""]
 
 
 def flag_table(items: Sequence[SummaryItem], attention: frozenset[str]) -> list[list[Any]]:
-    return [[item.invoice.number, item.invoice.contract.contract_id, flag.incident_id,
+    return [[item.number, item.contract.contract_id, flag.incident_id,
              FLAG_LABELS_JA.get(flag.code, flag.code), flag.message,
              "要対応" if flag.code in attention else ""]
-            for item in items for flag in item.invoice.flags]
+            for item in items for flag in item.flags]
 
 
 def number_format_for(title: str) -> str | None:

@@ -1,0 +1,39 @@
+"""Invoices written over several processes are the same files as written in one."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from xlquote.cli import main
+from xlquote.jobs import parallel
+from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.workbooks.invoicing import write_invoicing_workbook
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_map_indices_keeps_order_and_reports_progress(monkeypatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)
+    monkeypatch.setenv("XLQUOTE_WORKERS", "2")
+    seen: list[int] = []
+    squares = parallel.map_indices(lambda i: i * i, 100, seen.append, chunk=7)
+    assert squares == [i * i for i in range(100)]
+    assert seen[-1] == 100 and seen == sorted(seen)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_parallel_batch_writes_the_same_files(tmp_path, monkeypatch, workers) -> None:
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)
+    monkeypatch.setenv("XLQUOTE_WORKERS", "1")
+    assert main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "a")]) == 1
+    monkeypatch.setenv("XLQUOTE_WORKERS", workers)
+    assert main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "b")]) == 1
+    assert digests(tmp_path / "a" / "2026-10") == digests(tmp_path / "b" / "2026-10")
+    assert len(digests(tmp_path / "b" / "2026-10")) == 20

@@ -1,0 +1,69 @@
+"""Per-contract work spread over the machine's cores.
+
+Workers are forked from the billing process, so they see the month's contracts and charges
+without copying or pickling them; only chunk indices go out and small results come back. Where
+fork is unavailable (Windows, macOS' default) or the batch is small, the same tasks run in
+this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, TypeVar
+
+Result = TypeVar("Result")
+Task = Callable[[int], Result]
+
+MIN_PARALLEL = 64  # below this, starting processes costs more than it saves
+_task: Task[Any] | None = None  # set in the parent just before forking
+
+
+def workers() -> int:
+    """Worker processes to use: XLQUOTE_WORKERS, else the cores this process may run on."""
+    configured = os.environ.get("XLQUOTE_WORKERS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _run_chunk(indices: range) -> list[Any]:
+    assert _task is not None
+    return [_task(i) for i in indices]
+
+
+def map_indices(task: Task[Result], count: int, progress: Callable[[int], None] | None = None,
+                chunk: int = 32) -> list[Result]:
+    """``[task(i) for i in range(count)]``, in parallel when it pays. ``progress(done)`` is
+    called as work completes."""
+    global _task
+    report = progress or (lambda done: None)
+    processes = workers()
+    if (processes <= 1 or count < MIN_PARALLEL
+            or "fork" not in multiprocessing.get_all_start_methods()
+            or multiprocessing.current_process().daemon):  # pool workers may not fork again
+        results = []
+        for i in range(count):
+            results.append(task(i))
+            if i % chunk == chunk - 1:
+                report(i + 1)
+        report(count)
+        return results
+    chunks: Sequence[range] = [range(a, min(a + chunk, count)) for a in range(0, count, chunk)]
+    out: list[Any] = [None] * count
+    _task = task
+    try:
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {pool.submit(_run_chunk, indices): indices for indices in chunks}
+            done = 0
+            for future in as_completed(futures):
+                indices = futures[future]
+                for i, result in zip(indices, future.result(), strict=True):
+                    out[i] = result
+                done += len(indices)
+                report(done)
+    finally:
+        _task = None
+    return out
