@@ -143,15 +143,14 @@ def _once_for_broadcast_scalar(convert: Callable[..., np.ndarray]) -> Callable[.
 
 
 def blank_mask(values: np.ndarray) -> np.ndarray:
-    """True where a cell is blank (None, '', spaces, NaN) — one pass, no per-cell calls."""
+    """True where a cell is empty: None, '' or NaN — compared in numpy, no per-cell Python.
+    (A cell of spaces is text; converters strip it and then treat it as blank.)"""
     if values.dtype.kind == "f":
         return np.isnan(values)
     if values.dtype.kind != "O":
         return np.zeros(values.shape, dtype=bool)
-    flat = values.ravel()
-    mask = [v is None or (type(v) is str and not v.strip()) or (type(v) is float and v != v)
-            for v in flat]
-    return np.array(mask, dtype=bool).reshape(values.shape)
+    return np.asarray((values == None) | (values == "") | (values != values),  # noqa: E711
+                      dtype=bool)
 
 
 def _cell_types(flat: np.ndarray) -> set[type]:
@@ -274,7 +273,11 @@ def to_dates(values: np.ndarray, field: str, checks: RowChecks,
     datetime, ISO text (2026-10-01, 2026/10/01) and Excel serial numbers."""
     if values.dtype.kind == "O" and _cell_types(values.ravel()) <= {dt.date, dt.datetime,
                                                                      type(None)}:
-        out = values.astype("datetime64[us]").astype("datetime64[D]")
+        # toordinal() per cell is ~15x faster than numpy's own object → datetime64 cast
+        ordinals = np.fromiter((-1 if d is None else d.toordinal() for d in values.ravel()),
+                               dtype=np.int64, count=values.size).reshape(values.shape)
+        out = (ordinals - EPOCH_ORDINAL).astype("datetime64[D]")
+        out[ordinals < 0] = np.datetime64("NaT")
         if required:
             checks.flag(np.isnat(out), field, values, "date is required")
         return out
@@ -293,6 +296,7 @@ def to_dates(values: np.ndarray, field: str, checks: RowChecks,
 
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 def parse_date(cell: Any) -> dt.date | None:
@@ -320,6 +324,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def flag_control_characters(text: np.ndarray, field: str, checks: RowChecks) -> None:
     """Control characters (other than tab and line breaks) cannot be stored in a workbook."""
+    if not CONTROL_CHARACTERS.search("\n".join(text.ravel().tolist())):
+        return  # one scan of the whole column; the per-cell search only when something is there
     for index, cell in np.ndenumerate(text):
         found = CONTROL_CHARACTERS.search(cell)
         if found:

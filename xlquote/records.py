@@ -213,30 +213,43 @@ def _header_index(header: Sequence[Any], fields: Sequence[Field], sheet: str,
     return positions, problems
 
 
-def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Sequence[Sequence[Any]],
-                 sheet: str, first_row: int = 2) -> tuple[dict[str, np.ndarray], RowChecks]:
+def as_grid(rows: Sequence[Sequence[Any]] | np.ndarray) -> np.ndarray:
+    """Data rows as a 2-D object array (short rows padded with blanks). A reader that already
+    hands over a 2-D array (calamine) costs nothing here."""
+    if isinstance(rows, np.ndarray) and rows.ndim == 2:
+        return rows
+    width = max((len(r) for r in rows), default=0)
+    grid = np.full((len(rows), width), None, dtype=object)
+    for i, row in enumerate(rows):
+        grid[i, : len(row)] = list(row)
+    return grid
+
+
+def read_columns(fields: Sequence[Field], header: Sequence[Any],
+                 rows: Sequence[Sequence[Any]] | np.ndarray, sheet: str,
+                 first_row: int = 2) -> tuple[dict[str, np.ndarray], RowChecks]:
     """Typed columns of a table given as a header and data rows (row numbers start at
     ``first_row``, the sheet row of the first data row). Problems are collected, not raised."""
     positions, header_problems = _header_index(header, fields, sheet, first_row - 1)
-    n = len(rows)
+    grid = as_grid(rows)
+    n = len(grid)
     row_numbers = np.arange(first_row, first_row + n, dtype=np.int64)
     checks = RowChecks((n,), sheet=sheet, row_numbers=row_numbers)
     checks.problems.extend(header_problems)
-    width = max((len(r) for r in rows), default=0)
-    padded = [list(r) + [None] * (width - len(r)) for r in rows] if rows else []
-    raw_columns = list(zip(*padded, strict=True)) if padded else []
     out: dict[str, np.ndarray] = {"row": row_numbers}
     for f in fields:
         position = positions.get(f.name)
-        raw = np.empty(n, dtype=object)
-        if position is not None and position < len(raw_columns):
-            raw[:] = raw_columns[position]
+        if position is not None and position < grid.shape[1]:
+            raw = grid[:, position].copy()
+            raw[raw == ""] = None  # readers give empty cells as '' (calamine, Excel) or None
+        else:
+            raw = np.full(n, None, dtype=object)
         blank = blank_mask(raw)
-        if f.required:
-            for i in np.flatnonzero(blank):
-                if f.kind not in ("date", "code"):  # dates and codes report blanks themselves
-                    checks.add(int(i), f.name, raw[i], f"{f.name} is required")
         out[f.name] = _convert(f, raw, blank, checks)
+        if f.required and f.kind not in ("date", "code"):  # those report blanks themselves
+            missing = (out[f.name] == "") if f.kind == "text" else blank
+            for i in np.flatnonzero(missing):
+                checks.add(int(i), f.name, raw[i], f"{f.name} is required")
     return out, checks
 
 

@@ -242,18 +242,24 @@ def _check_future(table: IncidentTable, today: dt.date, checks: RowChecks) -> No
 
 def _check_terms(contracts: list[Contract], table: IncidentTable, owner: np.ndarray,
                  in_month: np.ndarray, checks: RowChecks) -> None:
+    """An incident billed this month must lie inside its contract's term (no spot service)."""
     rows = np.flatnonzero(in_month & (owner >= 0))
-    opened, closed = table.opened[rows].tolist(), table.closed[rows].tolist()
-    for i, first_day, last_day in zip(rows.tolist(), opened, closed, strict=True):
-        contract = contracts[owner[i]]
-        for column, day in (("opened", first_day), ("closed", last_day)):
-            if day is None or contract.covers(day):
-                continue
+    if not len(rows):
+        return
+    starts = np.array([c.start_date for c in contracts], dtype="datetime64[D]")[owner[rows]]
+    ends = np.array([c.end_date or dt.date.max for c in contracts],
+                    dtype="datetime64[D]")[owner[rows]]
+    for column in ("opened", "closed"):
+        days = getattr(table, column)[rows]
+        outside = ~np.isnat(days) & ((days < starts) | (days > ends))
+        for i, day in zip(rows[outside].tolist(), days[outside].tolist(), strict=True):
+            if checks.message[i] is not None:
+                continue  # one message per row: the opened date already said it
+            contract = contracts[owner[i]]
             term = f"{contract.start_date}〜{contract.end_date or ''}"
             state = "not yet started" if day < contract.start_date else "ended"
             checks.add(i, column, day.isoformat(),
                        f"contract {contract.contract_id} {state} (term {term})")
-            break
 
 
 def _check_absorption(contracts: list[Contract], books: Mapping[str, PriceBook],

@@ -66,22 +66,29 @@ def _ledger(ctx: ContractMonth) -> _Ledger:
         packs=[_PackState(p.purchased, pack_expiry(p.purchased, rules), p.units, False)
                for p in sorted(ctx.packs, key=lambda p: p.purchased)],
         units=units_for_minutes(t.measures.minutes, rules))
-    closed_dates = t.closed.tolist()
-    for i, closed in enumerate(closed_dates):
+    # Incidents come in close-date order, so a pack that has expired or run empty never serves
+    # again: only the open packs are searched, in the order they are drawn (FIFO by expiry).
+    open_packs = sorted(ledger.packs, key=lambda p: (p.expires, p.purchased))
+    for i, closed in enumerate(t.closed.tolist()):
         now = bool(ctx.in_month[i])
         need = int(ledger.units[i])
-        for pack in sorted((p for p in ledger.packs if p.valid_on(closed) and p.left > 0),
-                           key=lambda p: (p.expires, p.purchased)):
+        open_packs = [p for p in open_packs if p.expires >= closed and p.left > 0]
+        for pack in open_packs:
+            if not need:
+                break
+            if pack.purchased > closed:
+                continue
             take = min(need, pack.left)
             if now:
                 pack.used_this_month += take
             else:
                 pack.used_before += take
             need -= take
-            if not need:
-                break
         if need:
+            added = len(ledger.packs)
             _cover_shortfall(ctx, rules, ledger, i, closed, need, now)
+            open_packs = sorted(open_packs + ledger.packs[added:],
+                                key=lambda p: (p.expires, p.purchased))
     ctx.memo["ledger"] = ledger
     return ledger
 

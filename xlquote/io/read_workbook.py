@@ -84,7 +84,7 @@ class SheetTable:
     """One sheet's table: header cells, data rows, and each data row's sheet row number."""
 
     header: list[Any]
-    rows: list[list[Any]]
+    rows: list[list[Any]] | np.ndarray  # a 2-D object array from the fast reader
     row_numbers: list[int]
     header_row: int
 
@@ -107,9 +107,11 @@ class InvoicingData:
         return books
 
 
-def table_from_grid(grid: Sequence[Sequence[Any]]) -> SheetTable | None:
+def table_from_grid(grid: Sequence[Sequence[Any]] | np.ndarray) -> SheetTable | None:
     """The first non-blank row is the header; fully blank rows below it are skipped (their
     row numbers are kept for the others). None when the sheet is empty."""
+    if isinstance(grid, np.ndarray):
+        return _table_from_array(grid)
     header_index = next((i for i, row in enumerate(grid) if not _blank_row(row)), None)
     if header_index is None:
         return None
@@ -121,8 +123,21 @@ def table_from_grid(grid: Sequence[Sequence[Any]]) -> SheetTable | None:
     return SheetTable(list(grid[header_index]), rows, numbers, header_index + 1)
 
 
+def _table_from_array(grid: np.ndarray) -> SheetTable | None:
+    """``table_from_grid`` for a 2-D object array, blank rows found with one numpy pass."""
+    if grid.size == 0:
+        return None
+    empty = (grid == "") | (grid == None)  # noqa: E711 - elementwise on an object array
+    kept = np.flatnonzero(~empty.all(axis=1))
+    if not len(kept):
+        return None
+    header, data = int(kept[0]), kept[1:]
+    return SheetTable(list(grid[header]), grid[data], [int(i) + 1 for i in data], header + 1)
+
+
 def _blank_row(row: Sequence[Any]) -> bool:
-    return all(is_blank(v) for v in row)
+    """Empty cells only (a cell of spaces is content: the parser then names what is missing)."""
+    return all(v is None or v == "" for v in row)
 
 
 def normalize_cell(value: Any) -> Any:
@@ -139,14 +154,22 @@ def normalize_cell(value: Any) -> Any:
     return value
 
 
-def _read_grids_calamine(path: Path, wanted: Sequence[str]) -> dict[str, list[list[Any]]]:
+def _read_grids_calamine(path: Path, wanted: Sequence[str]) -> dict[str, Any]:
+    """Each sheet as a 2-D object array, cells as calamine gives them ('' for empty, floats
+    for numbers): the record parsers normalise whole columns at once, which is what makes
+    this reader fast on large incident logs."""
     from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_path(str(path))
     names = _match_names(book.sheet_names, wanted)
-    return {want: [[normalize_cell(v) for v in row]
-                   for row in book.get_sheet_by_name(actual).to_python(skip_empty_area=False)]
-            for want, actual in names.items()}
+    grids = {}
+    for want, actual in names.items():
+        rows = book.get_sheet_by_name(actual).to_python(skip_empty_area=False)
+        grid = np.empty((len(rows), max((len(r) for r in rows), default=0)), dtype=object)
+        if rows:
+            grid[:] = rows
+        grids[want] = grid
+    return grids
 
 
 def _read_grids_openpyxl(path: Path, wanted: Sequence[str]) -> dict[str, list[list[Any]]]:
@@ -275,7 +298,7 @@ def parse_settings(table: SheetTable | None) -> Settings:
     values: dict[str, tuple[Any, int]] = {}
     for row, number in zip([table.header, *table.rows], [table.header_row, *table.row_numbers],
                            strict=True):
-        if not row or is_blank(row[0]):
+        if len(row) == 0 or is_blank(row[0]):
             continue
         setting = by_name.get(normalize_text(row[0]))
         if setting is not None:
