@@ -152,6 +152,12 @@ LEVELS = Vocabulary(
     | {f"レベル{n}": str(n) for n in range(1, 11)},
 )
 
+TAX_ROUNDING = Vocabulary(
+    "tax_rounding", ("floor", "half_up", "ceil"),
+    {"切り捨て": "floor", "切捨て": "floor", "切捨": "floor", "round_down": "floor",
+     "四捨五入": "half_up", "切り上げ": "ceil", "切上げ": "ceil", "round_up": "ceil"},
+)
+
 PRICEBOOKS = Vocabulary(
     "price book",
     ("aki_sie", "vendor_support"),

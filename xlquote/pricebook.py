@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from .codes import CHANNELS, SUPPORT_RANGES, is_blank
+from .codes import CHANNELS, SUPPORT_RANGES, TAX_ROUNDING, is_blank
 from .errors import PriceBookError
 
 PRICEBOOK_DIR = Path(__file__).with_name("pricebooks")
 LEVEL_COUNT = 11  # feather (0) and levels 1..10
-ROUNDING_MODES = ("floor", "half_up", "ceil")
+ROUNDING_MODES = TAX_ROUNDING.codes  # floor (切り捨て) | half_up (四捨五入) | ceil (切り上げ)
 DUE_ADJUSTMENTS = ("previous_business_day", "next_business_day", "none")
 OVERAGE_POLICIES = ("tier", "flag_only")
 

@@ -225,15 +225,24 @@ def as_grid(rows: Sequence[Sequence[Any]] | np.ndarray) -> np.ndarray:
     return grid
 
 
-def read_columns(fields: Sequence[Field], header: Sequence[Any],
-                 rows: Sequence[Sequence[Any]] | np.ndarray, sheet: str,
-                 first_row: int = 2) -> tuple[dict[str, np.ndarray], RowChecks]:
-    """Typed columns of a table given as a header and data rows (row numbers start at
-    ``first_row``, the sheet row of the first data row). Problems are collected, not raised."""
-    positions, header_problems = _header_index(header, fields, sheet, first_row - 1)
+Rows = Sequence[Sequence[Any]] | np.ndarray
+
+
+def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, sheet: str,
+                 first_row: int = 2, row_numbers: Sequence[int] | None = None
+                 ) -> tuple[dict[str, np.ndarray], RowChecks]:
+    """Typed columns of a table given as a header and data rows. Rows are numbered from
+    ``first_row`` (the sheet row of the first data row), or by ``row_numbers`` when the reader
+    skipped blank rows (``first_row`` - 1 is then still the header's row). Problems are
+    collected, not raised."""
     grid = as_grid(rows)
     n = len(grid)
-    row_numbers = np.arange(first_row, first_row + n, dtype=np.int64)
+    if row_numbers is None:
+        numbers = np.arange(first_row, first_row + n, dtype=np.int64)
+    else:
+        numbers = np.asarray(row_numbers, dtype=np.int64)
+    positions, header_problems = _header_index(header, fields, sheet, first_row - 1)
+    row_numbers = numbers
     checks = RowChecks((n,), sheet=sheet, row_numbers=row_numbers)
     checks.problems.extend(header_problems)
     out: dict[str, np.ndarray] = {"row": row_numbers}
@@ -290,10 +299,11 @@ def _date_or_none(value: np.datetime64) -> dt.date | None:
     return None if np.isnat(value) else value.astype("datetime64[D]").item()
 
 
-def parse_contracts(header: Sequence[Any], rows: Sequence[Sequence[Any]],
-                    sheet: str = "Contracts", first_row: int = 2) -> list[Contract]:
+def parse_contracts(header: Sequence[Any], rows: Rows, sheet: str = "Contracts",
+                    first_row: int = 2, row_numbers: Sequence[int] | None = None
+                    ) -> list[Contract]:
     """Contracts from sheet rows; raises InputError naming every bad cell."""
-    cols, checks = read_columns(CONTRACT_FIELDS, header, rows, sheet, first_row)
+    cols, checks = read_columns(CONTRACT_FIELDS, header, rows, sheet, first_row, row_numbers)
     contracts = []
     seen: dict[str, int] = {}
     for i in range(len(rows)):
@@ -360,9 +370,9 @@ def _check_contract(c: Contract, i: int, checks: RowChecks) -> None:
                        f"call-centre support is offered for 1..{top:,} licences")
 
 
-def parse_packs(header: Sequence[Any], rows: Sequence[Sequence[Any]], sheet: str = "Packs",
-                first_row: int = 2) -> list[Pack]:
-    cols, checks = read_columns(PACK_FIELDS, header, rows, sheet, first_row)
+def parse_packs(header: Sequence[Any], rows: Rows, sheet: str = "Packs", first_row: int = 2,
+                row_numbers: Sequence[int] | None = None) -> list[Pack]:
+    cols, checks = read_columns(PACK_FIELDS, header, rows, sheet, first_row, row_numbers)
     packs = []
     for i in range(len(rows)):
         units = int(cols["units"][i])
@@ -374,10 +384,11 @@ def parse_packs(header: Sequence[Any], rows: Sequence[Sequence[Any]], sheet: str
     return packs
 
 
-def parse_incidents(header: Sequence[Any], rows: Sequence[Sequence[Any]],
-                    sheet: str = "Incidents", first_row: int = 2) -> IncidentTable:
+def parse_incidents(header: Sequence[Any], rows: Rows, sheet: str = "Incidents",
+                    first_row: int = 2, row_numbers: Sequence[int] | None = None
+                    ) -> IncidentTable:
     """Incidents from sheet rows as columns; raises InputError naming every bad cell."""
-    cols, checks = read_columns(INCIDENT_FIELDS, header, rows, sheet, first_row)
+    cols, checks = read_columns(INCIDENT_FIELDS, header, rows, sheet, first_row, row_numbers)
     opened, closed = cols["opened"], cols["closed"]
     derived_days = (closed - opened).astype(np.int64)
     days_blank = cols["days_open"] < 0

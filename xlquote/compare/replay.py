@@ -165,7 +165,7 @@ def read_log(path: str | Path) -> tuple[list[Contract], IncidentTable]:
     """Contracts and Incidents of an invoicing workbook (validated; InputError names sheet, row
     and column). Uses the invoicing workbook reader; the Settings and Packs sheets are not
     needed for a replay."""
-    from ..io.read_workbook import _parse_table, read_sheet_tables
+    from ..io.read_workbook import parse_table, read_sheet_tables
     from ..records import parse_contracts, parse_incidents
 
     tables = read_sheet_tables(path, "openpyxl", sheets=("Contracts", "Incidents"))
@@ -178,7 +178,7 @@ def read_log(path: str | Path) -> tuple[list[Contract], IncidentTable]:
                                     sheet))
             continue
         try:
-            parsed[sheet] = _parse_table(parse, found, sheet)
+            parsed[sheet] = parse_table(parse, found, sheet)
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:

@@ -19,9 +19,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..codes import Vocabulary, is_blank, normalize_text
+from ..codes import TAX_ROUNDING, is_blank, normalize_text
 from ..errors import InputError, Problem
-from ..pricebook import ROUNDING_MODES, PriceBook, TaxRule, get_pricebook
+from ..pricebook import PriceBook, TaxRule, get_pricebook
 from ..records import (
     SHEETS,
     Contract,
@@ -37,11 +37,6 @@ Engine = Literal["calamine", "openpyxl"]
 SETTINGS_SHEET = "Settings"
 REQUIRED_SHEETS = (*SHEETS, SETTINGS_SHEET)
 
-TAX_ROUNDING = Vocabulary(
-    "tax_rounding", ROUNDING_MODES,
-    {"切り捨て": "floor", "切捨て": "floor", "切捨": "floor", "round_down": "floor",
-     "四捨五入": "half_up", "切り上げ": "ceil", "切上げ": "ceil", "round_up": "ceil"},
-)
 REGISTRATION_NUMBER = re.compile(r"T\d{13}")
 
 
@@ -244,7 +239,7 @@ def parse_invoicing_tables(tables: Mapping[str, SheetTable | None]) -> Invoicing
                                     f"{', '.join(f.name for f in SHEETS[sheet])}", sheet))
             continue
         try:
-            parsed[sheet] = _parse_table(parse, table, sheet)
+            parsed[sheet] = parse_table(parse, table, sheet)
         except InputError as exc:
             problems.extend(exc.problems)
     settings = None
@@ -257,30 +252,10 @@ def parse_invoicing_tables(tables: Mapping[str, SheetTable | None]) -> Invoicing
     return InvoicingData(parsed["Contracts"], parsed["Incidents"], parsed["Packs"], settings)
 
 
-def _parse_table(parse: Callable[..., Any], table: SheetTable, sheet: str) -> Any:
-    """Run a records parser on a table whose data rows may have gaps (skipped blank rows):
-    the parser numbers rows consecutively, so its row numbers are mapped back to the sheet's."""
-    first = table.row_numbers[0] if table.row_numbers else table.header_row + 1
-    consecutive = table.row_numbers == list(range(first, first + len(table.rows)))
-    if consecutive and first == table.header_row + 1:
-        return parse(table.header, table.rows, sheet, first)
-    offset = 1_000_000  # parser row numbers are offset + index: unmistakable when mapping back
-
-    def actual(row: int) -> int:
-        index = row - offset
-        return table.row_numbers[index] if 0 <= index < len(table.row_numbers) else table.header_row
-
-    try:
-        result = parse(table.header, table.rows, sheet, offset)
-    except InputError as exc:
-        raise InputError([replace(p, row=None if p.row is None else actual(p.row),
-                                  reason=re.sub(r"row (\d+)", lambda m: f"row {actual(int(m[1]))}",
-                                                p.reason))
-                          for p in exc.problems]) from None
-    if isinstance(result, IncidentTable):
-        result.row = np.asarray(table.row_numbers, dtype=np.int64)
-        return result
-    return [replace(item, row=actual(item.row)) for item in result]
+def parse_table(parse: Callable[..., Any], table: SheetTable, sheet: str) -> Any:
+    """Run a records parser on a sheet table, with the sheet's own row numbers (blank rows
+    the reader skipped leave gaps)."""
+    return parse(table.header, table.rows, sheet, table.header_row + 1, table.row_numbers)
 
 
 def parse_settings(table: SheetTable | None) -> Settings:
