@@ -61,3 +61,10 @@ def test_tax_rounding_one_yen_cases(subtotal: int, floor: int, half_up: int, cei
 def test_round_ratio_rejects_unknown_mode() -> None:
     with pytest.raises(ValueError, match="unknown rounding"):
         round_ratio(1, 3, "bankers")
+
+
+def test_due_months_setting_is_honoured() -> None:
+    book = pricebook_with("aki_sie", **{"calendar.due_months_after_issue": 2})
+    # 2027-01-02 is a Saturday and 01-01 a holiday: back to Thursday 2026-12-31
+    assert due_date(dt.date(2026, 11, 2), book.calendar) == dt.date(2026, 12, 31)
+    assert due_date(dt.date(2026, 11, 2), RULE) == dt.date(2026, 12, 2)

@@ -103,3 +103,16 @@ def test_damaged_archive(tmp_path: Path) -> None:
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(data[: len(data) // 2])
     assert "not an Excel workbook" in refused(broken) or "damaged" in refused(broken)
+
+
+def test_workbook_part_is_parsed_with_defusedxml(tmp_path: Path) -> None:
+    ok = good_workbook(tmp_path / "ok.xlsx")
+    with zipfile.ZipFile(ok) as z:
+        workbook_xml = z.read("xl/workbook.xml")
+    # a DTD placed after 4 KiB of padding escapes the prologue scan, not the XML parser
+    padded = b'<?xml version="1.0"?>' + b"<!--" + b" " * 5000 + b"-->" + \
+        b'<!DOCTYPE w [<!ENTITY e "x">]>' + re.sub(rb"^<\?xml[^>]*\?>", b"", workbook_xml)
+    evil = rewrite(ok, tmp_path / "evil.xlsx", replace={"xl/workbook.xml": padded})
+    assert "xl/workbook.xml declares a DTD" in refused(evil)
+    broken = rewrite(ok, tmp_path / "broken.xlsx", replace={"xl/workbook.xml": b"<workbook"})
+    assert "not well-formed XML" in refused(broken)

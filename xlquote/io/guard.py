@@ -13,6 +13,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
 from ..errors import InputError, Problem
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and encrypted .xlsx
@@ -72,6 +75,13 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, limits: Limits) -> None
     names = {info.filename for info in infos}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise _refuse(path, "not an Excel workbook (no xl/workbook.xml)")
+    for part in ("[Content_Types].xml", "xl/workbook.xml"):
+        try:  # the parts every reader parses first, through defusedxml's hardened parser
+            SafeET.fromstring(archive.read(part), forbid_dtd=True)
+        except DefusedXmlException as exc:
+            raise _refuse(path, f"part {part} declares a DTD or XML entities ({exc})") from None
+        except SafeET.ParseError as exc:
+            raise _refuse(path, f"part {part} is not well-formed XML ({exc})") from None
     total = sum(info.file_size for info in infos)
     if total > limits.max_uncompressed_bytes:
         raise _refuse(path, f"unpacks to {total:,} bytes; the limit is "
