@@ -87,36 +87,41 @@ def compute_levels(m: IncidentMeasures, rules: SupportServiceRules,
     """(level, source) per incident; rows with problems get level 0. ``source`` indexes
     SOURCE_NAMES. Flags an over-long continuous session as that row's problem."""
     shape = m.channel.shape
-    level = np.zeros(shape, dtype=np.int64)
-    source = np.zeros(shape, dtype=np.int64)
+    level = np.zeros(shape, dtype=np.int64).ravel()
+    source = np.zeros(shape, dtype=np.int64).ravel()
+    flat = {name: np.ravel(value) for name, value in vars(m).items()}
 
-    def raise_to(candidate: np.ndarray, why: int) -> None:
-        higher = candidate > level
-        level[higher] = candidate[higher]
-        source[higher] = why
+    def raise_to(rows: np.ndarray | slice, candidate: np.ndarray, why: np.ndarray | int) -> None:
+        """Raise the level of ``rows`` to ``candidate`` where that is higher."""
+        current = level[rows]
+        higher = candidate > current
+        level[rows] = np.where(higher, candidate, current)
+        source[rows] = np.where(higher, why, source[rows])
 
-    visits = m.onsite_visits.copy()
-    rule_index = rules.rule_of_channel[m.channel]
-    factor = rules.time_allowance_factor[m.support_range]
+    visits = flat["onsite_visits"].copy()
+    rule_index = rules.rule_of_channel[flat["channel"]]
     for index, rule in enumerate(rules.rules):
-        rows = rule_index == index
-        if not rows.any():
+        rows = np.flatnonzero(rule_index == index)
+        if not len(rows):
             continue
         if rule.implied_onsite_visits:
             visits[rows] = np.maximum(visits[rows], rule.implied_onsite_visits)
         if rule.measure == "none":
             continue
-        measure = (m.round_trips if rule.measure == "round_trips" else m.minutes)[rows]
-        scale = factor[rows] if rule.scales_with_range else np.ones(measure.shape)
-        # Compare measure/scale with unscaled thresholds; rounding keeps 45/1.5 == 30 exact.
-        scaled = np.round(measure / scale, 9)
+        measure = flat["round_trips" if rule.measure == "round_trips" else "minutes"][rows]
+        scaled = measure.astype(np.float64)
+        if rule.scales_with_range:
+            # Compare measure/scale with unscaled thresholds; rounding keeps 45/1.5 == 30 exact.
+            factor = rules.time_allowance_factor[flat["support_range"][rows]]
+            scaled = np.round(scaled / factor, 9)
         candidate = np.searchsorted(_monotone(rule.over), scaled, side="left").astype(np.int64)
         for at_level, days in sorted(rule.min_days_open.items(), reverse=True):
-            short = (candidate >= at_level) & (m.days_open[rows] < days)
+            short = (candidate >= at_level) & (flat["days_open"][rows] < days)
             candidate[short] = at_level - 1
         why = np.full(candidate.shape, 1 if rule.measure == "round_trips" else 2)
         if rule.measure == "minutes":
-            single = m.sessions[rows] <= 1
+            sessions = flat["sessions"][rows]
+            single = sessions <= 1
             for at_level, threshold in rule.single_session_over.items():
                 hit = single & (scaled > threshold) & (candidate < at_level)
                 candidate[hit], why[hit] = at_level, 2
@@ -124,32 +129,32 @@ def compute_levels(m: IncidentMeasures, rules: SupportServiceRules,
                 hit = ~single & (scaled > threshold) & (candidate < at_level)
                 candidate[hit], why[hit] = at_level, 3
             cap = rules.max_continuous_session_minutes
-            too_long = measure > cap * m.sessions[rows]
-            where = np.zeros(shape, dtype=bool)
-            where[rows] = too_long
-            checks.flag(where, "minutes", np.where(where, m.minutes, 0),
-                        f"a continuous session may not exceed {cap:g} minutes "
-                        "(連続上限); record several sessions")
-        full = np.zeros(shape, dtype=np.int64)
-        full[rows] = candidate
-        full_why = np.zeros(shape, dtype=np.int64)
-        full_why[rows] = why
-        higher = full > level
-        level[higher], source[higher] = full[higher], full_why[higher]
+            too_long = measure > cap * sessions
+            if too_long.any():
+                where = np.zeros(level.shape, dtype=bool)
+                where[rows[too_long]] = True
+                checks.flag(where.reshape(shape), "minutes", m.minutes,
+                            f"a continuous session may not exceed {cap:g} minutes "
+                            "(連続上限); record several sessions")
+        raise_to(rows, candidate, why)
 
-    for at_level, count in sorted(rules.onsite_visits_at_least.items()):
-        raise_to(np.where(visits >= count, at_level, 0), 4)
-    raise_to(np.where(m.investigation, rules.investigation_level, 0), 5)
+    everyone = slice(None)
+    counts = sorted(rules.onsite_visits_at_least.items(), key=lambda item: item[1])
+    visit_levels = np.array([0] + [lvl for lvl, _ in counts], dtype=np.int64)
+    visit_counts = np.array([count for _, count in counts])
+    raise_to(everyone, visit_levels[np.searchsorted(visit_counts, visits, side="right")], 4)
+    raise_to(everyone, np.where(flat["investigation"], rules.investigation_level, 0), 5)
     consulting_level = np.array(
         [0] + [rules.consulting_levels[c] for c in CONSULTING.codes[1:]], dtype=np.int64
     )
-    raise_to(consulting_level[m.consulting], 6)
+    raise_to(everyone, consulting_level[flat["consulting"]], 6)
 
-    overridden = m.level_override >= 0
-    level[overridden] = m.level_override[overridden]
+    override = flat["level_override"]
+    overridden = override >= 0
+    level[overridden] = override[overridden]
     source[overridden] = 7
-    level[checks.bad] = 0
-    return level, source
+    level[np.ravel(checks.bad)] = 0
+    return level.reshape(shape), source.reshape(shape)
 
 
 def support_level(channel: Any, round_trips: Any = 0, minutes: Any = 0, sessions: Any = 1,
