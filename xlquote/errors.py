@@ -3,7 +3,9 @@ that cell's ``#VALUE! …`` text; the CLI prints sheet/row/column and exits 2.""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -11,12 +13,27 @@ class XlquoteError(Exception):
     """Base class of every error xlquote raises on purpose."""
 
 
-class PriceBookError(XlquoteError):
-    """A price-book file is malformed: names the file, the key path and the reason."""
+class DataFileError(XlquoteError):
+    """A data file is malformed: names the file, the key path and the reason."""
 
     def __init__(self, file: str, key: str, reason: str) -> None:
         self.file, self.key, self.reason = file, key, reason
         super().__init__(f"{file}: {key}: {reason}")
+
+
+class PriceBookError(DataFileError):
+    """A price-book file is malformed."""
+
+
+def load_toml(path: str | Path, error: type[DataFileError]) -> dict[str, Any]:
+    """A TOML data file as a dict; a missing or malformed file raises ``error`` naming it."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(path.name, "-", f"file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error(path.name, "-", f"not valid TOML: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .codes import CHANNELS, SUPPORT_RANGES, TAX_ROUNDING, is_blank
-from .errors import PriceBookError
+from .errors import PriceBookError, load_toml
 
 PRICEBOOK_DIR = Path(__file__).with_name("pricebooks")
 LEVEL_COUNT = 11  # feather (0) and levels 1..10
@@ -377,13 +376,7 @@ def parse_pricebook(data: dict[str, Any], file: str, name: str) -> PriceBook:
 def load_pricebook_file(path: str | Path) -> PriceBook:
     """Load and validate a price-book TOML file (a shipped one or the user's own)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PriceBookError(path.name, "-", f"file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PriceBookError(path.name, "-", f"not valid TOML: {exc}") from None
-    return parse_pricebook(data, path.name, path.stem)
+    return parse_pricebook(load_toml(path, PriceBookError), path.name, path.stem)
 
 
 @functools.cache

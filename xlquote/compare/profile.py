@@ -8,7 +8,6 @@ with its path: ``profile.toml: incidents_per_month.4: expected a number ≥ 0, g
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..codes import KARTE_PAYMENT, LEVELS, SUPPORT_RANGES, is_blank
-from ..errors import XlquoteError
+from ..errors import DataFileError, load_toml
 from ..pricebook import LEVEL_COUNT
 
 EXAMPLE_PROFILE = Path(__file__).with_name("example_profile.toml")
@@ -29,12 +28,8 @@ MAX_HORIZON_MONTHS = 120  # ten years: beyond that a comparison says nothing use
 DEFAULT_MINUTES_PER_INCIDENT: tuple[float, ...] = (5, 10, 20, 40, 55, 120, 240, 300, 420, 660, 900)
 
 
-class ProfileError(XlquoteError):
+class ProfileError(DataFileError):
     """A usage profile is malformed: names the file, the key path and the reason."""
-
-    def __init__(self, file: str, key: str, reason: str) -> None:
-        self.file, self.key, self.reason = file, key, reason
-        super().__init__(f"{file}: {key}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -186,10 +181,4 @@ def parse_profile(data: dict[str, Any], file: str = "profile") -> UsageProfile:
 
 def load_profile(path: str | Path) -> UsageProfile:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(path.name, "-", f"file not found: {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ProfileError(path.name, "-", f"not valid TOML: {exc}") from None
-    return parse_profile(data, path.name)
+    return parse_profile(load_toml(path, ProfileError), path.name)
