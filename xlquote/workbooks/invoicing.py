@@ -48,6 +48,7 @@ from ..xlsx import (
     DATE_FORMAT,
     YEN_FORMAT,
     atomic_path,
+    make_reproducible,
     set_formula,
     set_text,
     set_value,
@@ -120,6 +121,7 @@ def write_invoicing_workbook(path: str | Path, contracts: Sequence[Mapping[str, 
         wb.save(temp)
         if macro:
             add_macro_button(temp, INVOICES_SHEET, BUTTON_MACRO, BUTTON_TEXT, BUTTON_NAME)
+        make_reproducible(temp)
     return path
 
 
