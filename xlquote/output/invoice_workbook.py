@@ -14,13 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..codes import PLAN_LABELS_JA
 from ..invoice import FLAG_LABELS_JA, Invoice, StatementEntry
 from ..io.read_workbook import Settings
-from ..xlsx import DATE_FORMAT, YEN_FORMAT, save_atomic, set_value, setup_a4, use_japanese_font
+from ..xlsx import (
+    DATE_FORMAT,
+    JAPANESE_FONT,
+    YEN_FORMAT,
+    save_atomic,
+    set_value,
+    setup_a4,
+    use_japanese_font,
+)
 
 INVOICE_SHEET = "請求書"
 STATEMENT_SHEET = "明細"
@@ -211,6 +219,22 @@ def _statement_values(invoice: Invoice, entry: StatementEntry) -> list[tuple[Any
     return values
 
 
+def _box_styles(wb: Workbook) -> dict[str | None, str]:
+    """Named styles for the statement's boxed, wrapped cells, one per number format: a named
+    style is looked up once per cell, where setting border/alignment/format re-hashes every
+    style object (seconds for a statement of thousands of incidents)."""
+    names = {}
+    existing = set(wb.named_styles)
+    for number_format in (None, DATE_FORMAT, YEN_FORMAT, "#,##0"):
+        name = f"xlquote_box_{number_format or 'general'}"
+        if name not in existing:
+            wb.add_named_style(NamedStyle(name, border=BOX, alignment=WRAP,
+                                          number_format=number_format or "General",
+                                          font=Font(name=JAPANESE_FONT)))
+        names[number_format] = name
+    return names
+
+
 def write_statement_sheet(ws: Worksheet, invoice: Invoice) -> None:
     _put(ws, "A1", f"ご利用明細 {month_label(invoice)} — {invoice.contract.customer} 御中",
          bold=True, size=13)
@@ -219,15 +243,15 @@ def write_statement_sheet(ws: Worksheet, invoice: Invoice) -> None:
     for index, (_, width) in enumerate(columns, start=1):
         ws.column_dimensions[ws.cell(1, index).column_letter].width = width
     _header_row(ws, 4, [title for title, _ in columns])
+    styles = _box_styles(ws.parent)
     row = 4
     for entry in invoice.statement:
         row += 1
         values = _statement_values(invoice, entry)
         for column, (value, number_format) in enumerate(values, 1):
             cell = ws.cell(row, column)
-            set_value(cell, value, number_format)
-            cell.border = BOX
-            cell.alignment = WRAP
+            set_value(cell, value)
+            cell.style = styles[number_format]
         fit_row_height(ws, row, [(value, width) for (value, _), (_, width)
                                  in zip(values, columns, strict=True) if isinstance(value, str)])
     if not invoice.statement:
