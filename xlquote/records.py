@@ -250,10 +250,11 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
         position = positions.get(f.name)
         if position is not None and position < grid.shape[1]:
             raw = grid[:, position].copy()
-            raw[raw == ""] = None  # readers give empty cells as '' (calamine, Excel) or None
+            blank = blank_mask(raw)
+            raw[blank] = None  # readers give empty cells as '' (calamine, Excel) or None
         else:
             raw = np.full(n, None, dtype=object)
-        blank = blank_mask(raw)
+            blank = np.ones(n, dtype=bool)
         out[f.name] = _convert(f, raw, blank, checks)
         if f.required and f.kind not in ("date", "code"):  # those report blanks themselves
             missing = (out[f.name] == "") if f.kind == "text" else blank
@@ -431,6 +432,8 @@ def parse_incidents(header: Sequence[Any], rows: Rows, sheet: str = "Incidents",
 
 
 def _flag_duplicates(ids: np.ndarray, checks: RowChecks) -> None:
+    if len(set(ids.tolist())) == len(ids):
+        return  # the usual case, found with one set; the loop below names the duplicates
     first: dict[str, int] = {}
     for i, value in enumerate(ids):
         if value == "":

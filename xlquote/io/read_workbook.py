@@ -122,8 +122,15 @@ def _table_from_array(grid: np.ndarray) -> SheetTable | None:
     """``table_from_grid`` for a 2-D object array, blank rows found with one numpy pass."""
     if grid.size == 0:
         return None
-    empty = (grid == "") | (grid == None)  # noqa: E711 - elementwise on an object array
-    kept = np.flatnonzero(~empty.all(axis=1))
+    def empty(cells: np.ndarray) -> np.ndarray:
+        return (cells == "") | (cells == None)  # noqa: E711 - elementwise on an object array
+
+    # Almost every row has its first cell filled: only the others need a full look.
+    maybe_blank = np.flatnonzero(empty(grid[:, 0]))
+    blank = maybe_blank[empty(grid[maybe_blank]).all(axis=1)]
+    keep = np.ones(len(grid), dtype=bool)
+    keep[blank] = False
+    kept = np.flatnonzero(keep)
     if not len(kept):
         return None
     header, data = int(kept[0]), kept[1:]

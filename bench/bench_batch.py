@@ -1,0 +1,268 @@
+"""The month's invoice batch at scale, with ratios measured in the same run.
+
+    python bench/bench_batch.py [--sizes 10000,100000,1000000] [--b-sizes 10000,100000]
+        [--skip-baseline-a] [--skip-baseline-b] [--skip-cli] [--repeat 1] [--profile]
+
+For each size (incident rows; contracts = rows / 100, so the 1M month has 10,000 contracts)
+the month is made once by ``bench/make_month.py`` (seed 1, cached in bench/_data/), then:
+
+1. bare read — python-calamine reads the Incidents sheet into Python values (the floor);
+2. xlquote, in process: read + validate the workbook, price the month (``bill_month``: exact
+   per-contract totals), write the summary workbook from the run's summaries;
+   "compute+summary" is their sum ("build inv": building every invoice's lines, which only
+   the invoice workbooks need, is shown apart);
+   target compute+summary ≤ 1.5 × bare read;
+3. ``xlquote invoice`` end to end in a subprocess (CLI: read, validate, bill, number, write
+   every invoice workbook and the summary), its wall time and peak memory (target < 2 GiB at
+   1M rows): the PSS of the whole process tree (parent and forked workers; shared pages
+   counted once) and the main process's peak RSS;
+4. baseline A (bench/baseline_openpyxl.py, default openpyxl load, one row at a time), totals
+   compared with xlquote's; target xlquote compute+summary ≥ 40 × faster;
+5. baseline B (bench/baseline_formulas.py, spreadsheet formulas recalculated by LibreOffice
+   headless) at ``--b-sizes``; target ≥ 5 × faster, same totals.
+
+Times are the best of ``--repeat`` runs (baselines and the CLI run once). ``--profile`` prints
+cProfile's top functions of xlquote's compute at the largest size. Results are also written to
+bench/_data/bench_batch_<sizes>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+from python_calamine import CalamineWorkbook
+
+sys.path.insert(0, str(Path(__file__).parent))  # the baselines and make_month live beside us
+
+import baseline_formulas
+import baseline_openpyxl
+from make_month import MONTH, make_month
+
+from xlquote.billing import bill_month
+from xlquote.invoice import Flag
+from xlquote.io.read_workbook import read_invoicing_workbook
+from xlquote.jobs.invoice_run import ATTENTION_FLAGS
+from xlquote.output.summary import SummaryItem, write_summary_workbook
+
+DATA = Path(__file__).with_name("_data")
+SEED = 1
+GiB = 1024 ** 3
+
+
+def month_file(rows: int) -> Path:
+    contracts = max(rows // 100, 10)
+    path = DATA / f"month_{rows}_{contracts}_s{SEED}.xlsx"
+    if not path.exists():
+        started = time.perf_counter()
+        make_month(contracts, rows, SEED, path)
+        print(f"  made {path.name} in {time.perf_counter() - started:.1f} s", flush=True)
+    return path
+
+
+def best(repeat: int, action: Callable[[], Any]) -> tuple[float, Any]:
+    seconds, result = float("inf"), None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = action()
+        seconds = min(seconds, time.perf_counter() - started)
+    return seconds, result
+
+
+def bare_read(path: Path) -> int:
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Incidents").to_python()
+    return len(rows)
+
+
+def xlquote_stages(path: Path, repeat: int, workdir: Path) -> dict[str, Any]:
+    read_s, data = best(repeat, lambda: read_invoicing_workbook(path))
+    bill_s, run = best(repeat, lambda: bill_month(data.contracts, data.incidents, MONTH,
+                                                  data.packs, data.pricebooks()))
+    items = [SummaryItem(s.number, s.contract, s.subtotal, s.tax, s.total, s.issue_date,
+                         s.due_date, tuple(Flag(code, code) for code in s.flags),
+                         f"{s.number}.xlsx") for s in run.summaries]
+    summary_s, _ = best(repeat, lambda: write_summary_workbook(
+        run.month, items, ATTENTION_FLAGS, workdir / "summary.xlsx"))
+    build_s, _ = best(1, lambda: run.invoices)
+    totals = {s.contract.contract_id: (s.subtotal, s.tax, s.total) for s in run.summaries}
+    return {"read_validate": read_s, "price": bill_s, "summary_write": summary_s,
+            "build_invoices": build_s, "compute_summary": read_s + bill_s + summary_s,
+            "invoices": len(run.summaries), "total_yen": int(run.total), "totals": totals}
+
+
+def profile_compute(path: Path, top: int = 25) -> str:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    data = read_invoicing_workbook(path)
+    bill_month(data.contracts, data.incidents, MONTH, data.packs, data.pricebooks())
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def run_cli(path: Path, workdir: Path) -> dict[str, Any]:
+    """``xlquote invoice`` in a subprocess: wall time, exit code and peak memory. Forked workers
+    share the parent's pages, so summing RSS over the tree counts them twice; the tree's PSS
+    (each shared page split among its sharers) is the honest total, sampled every ~0.1 s."""
+    out = workdir / "cli_out"
+    command = [sys.executable, "-m", "xlquote", "invoice", str(path), "--month", MONTH,
+               "--out", str(out)]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_rss = peak_pss = 0
+    root = psutil.Process(process.pid)
+    while True:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak_rss = max(peak_rss, sum(p.memory_info().rss for p in tree))
+            peak_pss = max(peak_pss, sum(p.memory_full_info().pss for p in tree))
+        except psutil.Error:
+            pass
+        pid, code, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    status = os.waitstatus_to_exitcode(code)
+    process.returncode = status
+    error = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    written = len(list((out / MONTH).glob("*.xlsx"))) if (out / MONTH).exists() else 0
+    if status not in (0, 1):
+        print(f"  xlquote invoice failed (exit {status}): {error[-2000:]}", flush=True)
+    shutil.rmtree(out, ignore_errors=True)
+    return {"seconds": seconds, "exit": status, "peak_pss_tree": peak_pss,
+            "peak_rss_tree": peak_rss, "peak_rss_main": usage.ru_maxrss * 1024,
+            "files": written}
+
+
+def ratio(slow: float | None, fast: float | None) -> str:
+    return "-" if not slow or not fast else f"{slow / fast:.1f}×"
+
+
+def secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def measure(rows: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    path = month_file(rows)
+    print(f"\n{rows:,} incident rows ({path.name}, {path.stat().st_size / 1e6:.1f} MB)",
+          flush=True)
+    result: dict[str, Any] = {"rows": rows, "file": path.name}
+    result["bare_read"], _ = best(args.repeat, lambda: bare_read(path))
+    print(f"  bare read {result['bare_read']:.2f} s", flush=True)
+    stages = xlquote_stages(path, args.repeat, workdir)
+    reference = stages.pop("totals")
+    result.update(stages)
+    print(f"  xlquote compute+summary {stages['compute_summary']:.2f} s", flush=True)
+    if not args.skip_cli:
+        result["cli"] = run_cli(path, workdir)
+        cli = result["cli"]
+        print(f"  xlquote invoice (CLI) {cli['seconds']:.1f} s, peak memory: PSS of the "
+              f"process tree {cli['peak_pss_tree'] / GiB:.2f} GiB, main process RSS "
+              f"{cli['peak_rss_main'] / GiB:.2f} GiB", flush=True)
+    if not args.skip_baseline_a:
+        seconds, totals = best(1, lambda: baseline_openpyxl.run_baseline(
+            path, MONTH, out=workdir / "baseline_a.xlsx"))
+        result["baseline_a"] = seconds
+        result["baseline_a_mismatches"] = len(baseline_openpyxl.mismatches(totals, reference))
+        print(f"  baseline A {seconds:.1f} s, mismatches {result['baseline_a_mismatches']}",
+              flush=True)
+    if not args.skip_baseline_b and rows in args.b_sizes:
+        totals, seconds, count = baseline_formulas.run_baseline(path, MONTH)
+        result["baseline_b"] = seconds
+        result["baseline_b_formulas"] = count
+        result["baseline_b_mismatches"] = len(baseline_openpyxl.mismatches(totals, reference))
+        print(f"  baseline B {seconds:.1f} s ({count:,} formulas), mismatches "
+              f"{result['baseline_b_mismatches']}", flush=True)
+    return result
+
+
+def print_tables(results: list[dict[str, Any]]) -> None:
+    print("\nxlquote vs the floor (seconds; target compute+summary ≤ 1.5× bare read)")
+    print(f"{'rows':>10} {'bare read':>9} {'read+valid':>10} {'price':>6} {'summary':>7} "
+          f"{'compute+sum':>11} {'/bare':>6} {'build inv':>9} {'CLI e2e':>8} {'invoices':>8} "
+          f"{'files':>6} {'peak PSS':>9} {'main RSS':>9}")
+    for r in results:
+        cli = r.get("cli") or {}
+        pss = f"{cli['peak_pss_tree'] / GiB:.2f} GiB" if cli else "-"
+        rss = f"{cli['peak_rss_main'] / GiB:.2f} GiB" if cli else "-"
+        print(f"{r['rows']:>10,} {r['bare_read']:>9.2f} {r['read_validate']:>10.2f} "
+              f"{r['price']:>6.2f} {r['summary_write']:>7.2f} {r['compute_summary']:>11.2f} "
+              f"{r['compute_summary'] / r['bare_read']:>5.2f}× {r['build_invoices']:>9.2f} "
+              f"{secs(cli.get('seconds')):>8} {r['invoices']:>8,} {cli.get('files', '-'):>6} "
+              f"{pss:>9} {rss:>9}")
+    print("\nxlquote vs the baselines (compute+summary; targets A ≥ 40×, B ≥ 5×, same totals)")
+    print(f"{'rows':>10} {'xlquote':>8} {'baseline A':>10} {'A ratio':>8} {'A diff':>6} "
+          f"{'baseline B':>10} {'B ratio':>8} {'B diff':>6}")
+    for r in results:
+        print(f"{r['rows']:>10,} {r['compute_summary']:>8.2f} {secs(r.get('baseline_a')):>10} "
+              f"{ratio(r.get('baseline_a'), r['compute_summary']):>8} "
+              f"{r.get('baseline_a_mismatches', '-'):>6} {secs(r.get('baseline_b')):>10} "
+              f"{ratio(r.get('baseline_b'), r['compute_summary']):>8} "
+              f"{r.get('baseline_b_mismatches', '-'):>6}")
+    if len(results) > 1:
+        print("\nscaling (seconds per 1,000,000 rows; flat = linear)")
+        for r in results:
+            per = 1e6 / r["rows"]
+            cli = r.get("cli", {}).get("seconds")
+            print(f"{r['rows']:>10,}  bare read {r['bare_read'] * per:7.1f}  "
+                  f"compute+summary {r['compute_summary'] * per:7.1f}  "
+                  f"CLI e2e {secs(cli * per if cli else None):>7}")
+
+
+def machine() -> dict[str, Any]:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return {"cpu": model, "cores": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / GiB, 1),
+            "python": platform.python_version(), "numpy": np.__version__}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--b-sizes", default="10000,100000",
+                        help="sizes at which baseline B (LibreOffice) runs")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--skip-baseline-a", action="store_true")
+    parser.add_argument("--skip-baseline-b", action="store_true")
+    parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    args.b_sizes = {int(s) for s in args.b_sizes.split(",") if s}
+    info = machine()
+    print(f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
+          f"Python {info['python']}, numpy {info['numpy']}")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench_batch_") as work:
+        for rows in sizes:
+            results.append(measure(rows, args, Path(work)))
+    print_tables(results)
+    if args.profile:
+        print(f"\ncProfile of xlquote compute (read+validate+price), {sizes[-1]:,} rows:")
+        print(profile_compute(month_file(sizes[-1])))
+    report = DATA / f"bench_batch_{'_'.join(map(str, sizes))}.json"
+    report.write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    print(f"results: {report}")
+
+
+if __name__ == "__main__":
+    main()
