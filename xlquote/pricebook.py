@@ -384,6 +384,7 @@ def _shipped(name: str) -> PriceBook:
     return load_pricebook_file(PRICEBOOK_DIR / f"{name}.toml")
 
 
+@functools.cache
 def shipped_pricebooks() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in PRICEBOOK_DIR.glob("*.toml")))
 

@@ -167,9 +167,9 @@ def _read_grids_calamine(path: Path, wanted: Sequence[str]) -> dict[str, Any]:
     grids = {}
     for want, actual in names.items():
         rows = book.get_sheet_by_name(actual).to_python(skip_empty_area=False)
-        grid = np.empty((len(rows), max((len(r) for r in rows), default=0)), dtype=object)
+        grid = np.empty((len(rows), len(rows[0]) if rows else 0), dtype=object)
         if rows:
-            grid[:] = rows
+            grid[:] = rows  # calamine's rows are rectangular
         grids[want] = grid
     return grids
 
