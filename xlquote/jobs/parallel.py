@@ -8,6 +8,7 @@ this process.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -54,6 +55,7 @@ def map_indices(task: Task[Result], count: int, progress: Callable[[int], None] 
     chunks: Sequence[range] = [range(a, min(a + chunk, count)) for a in range(0, count, chunk)]
     out: list[Any] = [None] * count
     _task = task
+    gc.freeze()  # forked workers then leave the parent's objects (and their pages) alone
     try:
         with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {pool.submit(_run_chunk, indices): indices for indices in chunks}
@@ -66,4 +68,5 @@ def map_indices(task: Task[Result], count: int, progress: Callable[[int], None] 
                 report(done)
     finally:
         _task = None
+        gc.unfreeze()
     return out
