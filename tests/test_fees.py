@@ -126,3 +126,11 @@ def test_callcenter_fee_never_decreases_with_licences(licences: int, more: int) 
     lower = xlquote.callcenter_tier(licences, "monthly")
     higher = xlquote.callcenter_tier(min(licences + more, 50000), "monthly")
     assert int(higher) >= int(lower)
+
+
+def test_incident_fee_still_checks_its_range_argument() -> None:
+    fees, messages = xlquote.incident_fee(4, "annual", ["normal", " 技術的 ", "bogus", None],
+                                          errors="mask")
+    assert fees.tolist() == [6000, 6000, 0, 6000]
+    assert messages[:2].tolist() == [None, None] and messages[3] is None
+    assert messages[2].startswith("support_range: unknown support range 'bogus'")

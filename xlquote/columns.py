@@ -239,6 +239,22 @@ def to_codes(values: np.ndarray, vocabulary: Vocabulary, field: str,
     return np.where(unknown, 0, positions)
 
 
+def check_codes(values: np.ndarray, vocabulary: Vocabulary, field: str,
+                checks: RowChecks) -> None:
+    """Flag unknown codes without computing every row's position: only the distinct values
+    are looked up (for arguments that are validated but do not change the result)."""
+    if values.dtype.kind != "O":
+        values = values.astype(object)
+    try:
+        distinct = set(values.ravel().tolist())
+    except TypeError:  # an unhashable cell: take the general path
+        to_codes(values, vocabulary, field, checks)
+        return
+    if all(vocabulary.lookup(value) is not None for value in distinct):
+        return
+    to_codes(values, vocabulary, field, checks)
+
+
 @_once_for_broadcast_scalar
 def to_levels(values: np.ndarray, field: str, checks: RowChecks, blank: int = -1) -> np.ndarray:
     """Support levels: feather/フェザー/0 → 0, 1..10; blank → ``blank`` (-1: no level given)."""

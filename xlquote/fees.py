@@ -11,6 +11,7 @@ from .columns import (
     ErrorMode,
     RowChecks,
     broadcast,
+    check_codes,
     to_codes,
     to_ints,
     to_levels,
@@ -44,7 +45,7 @@ def incident_fee(level: Any, plan: Any, support_range: Any = "normal",
     levels = to_levels(level_col, "level", checks, blank=-1)
     checks.flag(levels < 0, "level", level_col, "level is required")
     plans = to_codes(plan_col, SUPPORT_PLANS, "plan", checks)
-    to_codes(range_col, SUPPORT_RANGES, "support_range", checks)
+    check_codes(range_col, SUPPORT_RANGES, "support_range", checks)
     fees = incident_fee_table(rules)[plans, np.clip(levels, 0, 10)]
     return checks.finish(np.where(checks.bad, 0, fees).astype(np.int64), errors)
 
