@@ -127,3 +127,27 @@ def test_a_run_killed_midway_leaves_the_register_unchanged(tmp_path: Path) -> No
     register = Register(path)
     assert register.list() == []
     assert issue(register, month_invoices())[0].number == "INV-202610-0001"
+
+
+def _open_session(path: str, results) -> None:
+    try:
+        with Register(path).session():
+            pass
+        results.put("ok")
+    except RegisterError as exc:
+        results.put(str(exc))
+
+
+def test_runs_creating_the_register_at_the_same_moment_all_succeed(tmp_path: Path) -> None:
+    # SQLite does not retry the journal-mode switch: creation races once made one run fail
+    context = multiprocessing.get_context("fork")
+    for attempt in range(40):
+        path = str(tmp_path / f"register-{attempt}.sqlite3")
+        results = context.Queue()
+        processes = [context.Process(target=_open_session, args=(path, results))
+                     for _ in range(4)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(30)
+        assert [results.get(timeout=5) for _ in processes] == ["ok"] * 4

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,16 +119,31 @@ class Register:
                                 "{year}, {month} and {seq}") from None
 
     def _connect(self) -> sqlite3.Connection:
+        """Open (and on first use create) the register. Two runs creating it at the same
+        moment can see "database is locked" from the journal-mode switch, which SQLite does
+        not retry itself: retried here until the timeout."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")
-            connection.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise RegisterError(f"register {self.path}: {exc}") from None
-        connection.row_factory = sqlite3.Row
-        return connection
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                connection = sqlite3.connect(self.path, timeout=self.timeout,
+                                             isolation_level=None)
+                try:
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    connection.execute("PRAGMA synchronous=FULL")
+                    connection.executescript(SCHEMA)
+                except BaseException:
+                    connection.close()
+                    raise
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                raise RegisterError(f"register {self.path}: {exc}") from None
+            except sqlite3.DatabaseError as exc:
+                raise RegisterError(f"register {self.path}: {exc}") from None
+            connection.row_factory = sqlite3.Row
+            return connection
 
     @contextlib.contextmanager
     def session(self) -> Iterator[RegisterSession]:
