@@ -144,9 +144,12 @@ class Account:
 
 
 def load_rows(ws: Any) -> tuple[list[str], Any]:
+    """Header and data rows, each padded to the header's width (read-only mode leaves out
+    trailing empty cells)."""
     rows = ws.iter_rows(values_only=True)
     header = [str(h) for h in next(rows)]
-    return header, rows
+    width = len(header)
+    return header, (row + (None,) * (width - len(row)) for row in rows)
 
 
 def run_baseline(path: Path, month: str, read_only: bool = False,
@@ -323,6 +326,14 @@ def mismatches(mine: dict[str, tuple[int, int, int]],
                   if mine.get(cid) != reference.get(cid))
 
 
+def check_against_xlquote(label: str, mine: dict[str, tuple[int, int, int]], path: Path,
+                          month: str) -> None:
+    """Print and assert that a baseline's per-contract totals equal xlquote's."""
+    differ = mismatches(mine, xlquote_totals(path, month))
+    print(f"mismatches with xlquote: {len(differ)}" + (f" e.g. {differ[:5]}" if differ else ""))
+    assert not differ, f"{label} disagrees with xlquote"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workbook", type=Path)
@@ -339,9 +350,7 @@ def main() -> None:
     print(f"baseline A: {len(mine):,} invoices, total {sum(t[2] for t in mine.values()):,} yen "
           f"in {elapsed:.1f} s → {out}")
     if not args.no_check:
-        differ = mismatches(mine, xlquote_totals(args.workbook, args.month))
-        print(f"mismatches with xlquote: {len(differ)}" + (f" e.g. {differ[:5]}" if differ else ""))
-        assert not differ, "baseline A disagrees with xlquote"
+        check_against_xlquote("baseline A", mine, args.workbook, args.month)
 
 
 if __name__ == "__main__":
