@@ -467,9 +467,3 @@ def packs_from_records(records: Iterable[Mapping[str, Any] | Pack] | None) -> li
         return list(records)  # type: ignore[arg-type]
     header, rows = _rows_from_records(records, PACK_FIELDS)  # type: ignore[arg-type]
     return parse_packs(header, rows)
-
-
-def problem_for_incident(table: IncidentTable, i: int, field: str, value: Any, reason: str,
-                         sheet: str = "Incidents") -> Problem:
-    return Problem(int(table.row[i]), field, value, reason, sheet)
-

@@ -21,7 +21,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .calendar import Month
 from .errors import XlquoteError
@@ -275,6 +274,3 @@ class RegisterSession:
             raise RegisterError(f"invoice number {number!r} is already taken ({exc}); check the "
                                 "number format setting") from None
 
-
-def issued_to_dict(issued: Issued) -> dict[str, Any]:
-    return dict(vars(issued))
