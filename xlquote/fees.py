@@ -46,8 +46,9 @@ def incident_fee(level: Any, plan: Any, support_range: Any = "normal",
     checks.flag(levels < 0, "level", level_col, "level is required")
     plans = to_codes(plan_col, SUPPORT_PLANS, "plan", checks)
     check_codes(range_col, SUPPORT_RANGES, "support_range", checks)
-    fees = incident_fee_table(rules)[plans, np.clip(levels, 0, 10)]
-    return checks.finish(np.where(checks.bad, 0, fees).astype(np.int64), errors)
+    fees = np.asarray(incident_fee_table(rules)[plans, np.clip(levels, 0, 10)], dtype=np.int64)
+    fees[checks.bad] = 0  # a new array from the lookup (0-d for scalars): zero bad rows in place
+    return checks.finish(fees, errors)
 
 
 def annual_base_fee(support_range: Any, pricebook: PriceBook | str | None = None,

@@ -75,50 +75,66 @@ def parse_measures(channel: Any, round_trips: Any, minutes: Any, sessions: Any, 
 
 def _monotone(over: np.ndarray) -> np.ndarray:
     """Thresholds for levels 1..10 made non-decreasing: a level with no figure takes the next
-    level's threshold, so a searchsorted count skips it (chat has no level-5 figure)."""
+    level's threshold, so a count of thresholds passed skips it (chat has no level-5 figure)."""
     thresholds = over[1:].copy()
     for i in range(len(thresholds) - 2, -1, -1):
         thresholds[i] = min(thresholds[i], thresholds[i + 1])
     return thresholds
 
 
+def _thresholds_passed(thresholds: np.ndarray, measure: np.ndarray) -> np.ndarray:
+    """Per row, how many of the non-decreasing ``thresholds`` the measure is over (超: strictly
+    greater) — the level it reaches. Same as ``searchsorted(side="left")``, but a few compares
+    over the column are ~3x faster than a binary search per row."""
+    passed = np.zeros(measure.shape, dtype=np.int8)  # levels fit a byte
+    for threshold in thresholds[thresholds < np.inf]:  # nothing is over an absent (inf) figure
+        passed += measure > threshold
+    return passed
+
+
 def compute_levels(m: IncidentMeasures, rules: SupportServiceRules,
                    checks: RowChecks) -> tuple[np.ndarray, np.ndarray]:
     """(level, source) per incident; rows with problems get level 0. ``source`` indexes
-    SOURCE_NAMES. Flags an over-long continuous session as that row's problem."""
+    SOURCE_NAMES (a byte per row). Flags an over-long continuous session as that row's problem."""
     shape = m.channel.shape
     level = np.zeros(shape, dtype=np.int64).ravel()
-    source = np.zeros(shape, dtype=np.int64).ravel()
-    flat = {name: np.ravel(value) for name, value in vars(m).items()}
+    source = np.zeros(shape, dtype=np.int8).ravel()
+    # reshape, not ravel: a constant argument stays a zero-stride view instead of a new column
+    flat = {name: value.reshape(-1) for name, value in vars(m).items()}
 
-    def raise_to(rows: np.ndarray | slice, candidate: np.ndarray, why: np.ndarray | int) -> None:
-        """Raise the level of ``rows`` to ``candidate`` where that is higher."""
-        current = level[rows]
-        higher = candidate > current
-        level[rows] = np.where(higher, candidate, current)
-        source[rows] = np.where(higher, why, source[rows])
+    def raise_to(rows: np.ndarray, candidate: np.ndarray, why: np.ndarray | int) -> None:
+        """Raise the level of ``rows`` to ``candidate`` where that is higher. Writes only the
+        raised rows: whole-column temporaries cost page faults on 100,000-row ranges."""
+        higher = candidate > level[rows]
+        if not higher.any():
+            return
+        raised = rows[higher]
+        level[raised] = candidate[higher]
+        source[raised] = why[higher] if isinstance(why, np.ndarray) else why
 
-    visits = flat["onsite_visits"].copy()
-    rule_index = rules.rule_of_channel[flat["channel"]]
+    visits = flat["onsite_visits"]  # copied below only when a channel implies visits
+    rule_index = rules.rule_of_channel.astype(np.int8)[flat["channel"]]  # a byte per row
     for index, rule in enumerate(rules.rules):
-        rows = np.flatnonzero(rule_index == index)
+        rows = np.flatnonzero(rule_index == index)  # row numbers gather ~5x faster than a mask
         if not len(rows):
             continue
         if rule.implied_onsite_visits:
+            if visits is flat["onsite_visits"]:
+                visits = visits.copy()
             visits[rows] = np.maximum(visits[rows], rule.implied_onsite_visits)
         if rule.measure == "none":
             continue
         measure = flat["round_trips" if rule.measure == "round_trips" else "minutes"][rows]
-        scaled = measure.astype(np.float64)
+        scaled = measure  # whole counts compare with the float thresholds as they are
         if rule.scales_with_range:
             # Compare measure/scale with unscaled thresholds; rounding keeps 45/1.5 == 30 exact.
             factor = rules.time_allowance_factor[flat["support_range"][rows]]
-            scaled = np.round(scaled / factor, 9)
-        candidate = np.searchsorted(_monotone(rule.over), scaled, side="left").astype(np.int64)
+            scaled = np.round(measure / factor, 9)
+        candidate = _thresholds_passed(_monotone(rule.over), scaled)
         for at_level, days in sorted(rule.min_days_open.items(), reverse=True):
             short = (candidate >= at_level) & (flat["days_open"][rows] < days)
             candidate[short] = at_level - 1
-        why = np.full(candidate.shape, 1 if rule.measure == "round_trips" else 2)
+        why = np.full(candidate.shape, 1 if rule.measure == "round_trips" else 2, dtype=np.int8)
         if rule.measure == "minutes":
             sessions = flat["sessions"][rows]
             single = sessions <= 1
@@ -136,18 +152,23 @@ def compute_levels(m: IncidentMeasures, rules: SupportServiceRules,
                 checks.flag(where.reshape(shape), "minutes", m.minutes,
                             f"a continuous session may not exceed {cap:g} minutes "
                             "(連続上限); record several sessions")
-        raise_to(rows, candidate, why)
+        # The rules split the rows by channel, so this is each row's first measure: set it.
+        level[rows] = candidate
+        source[rows] = np.where(candidate > 0, why, 0)
 
-    everyone = slice(None)
+    # Visits, investigation and consulting raise only the rows that have them (usually few).
     counts = sorted(rules.onsite_visits_at_least.items(), key=lambda item: item[1])
     visit_levels = np.array([0] + [lvl for lvl, _ in counts], dtype=np.int64)
     visit_counts = np.array([count for _, count in counts])
-    raise_to(everyone, visit_levels[np.searchsorted(visit_counts, visits, side="right")], 4)
-    raise_to(everyone, np.where(flat["investigation"], rules.investigation_level, 0), 5)
+    rows = np.flatnonzero(visits)
+    raise_to(rows, visit_levels[np.searchsorted(visit_counts, visits[rows], side="right")], 4)
+    rows = np.flatnonzero(flat["investigation"])
+    raise_to(rows, np.full(len(rows), rules.investigation_level), 5)
     consulting_level = np.array(
         [0] + [rules.consulting_levels[c] for c in CONSULTING.codes[1:]], dtype=np.int64
     )
-    raise_to(everyone, consulting_level[flat["consulting"]], 6)
+    rows = np.flatnonzero(flat["consulting"])  # position 0 is "none"
+    raise_to(rows, consulting_level[flat["consulting"][rows]], 6)
 
     override = flat["level_override"]
     overridden = override >= 0

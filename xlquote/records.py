@@ -213,6 +213,19 @@ def _header_index(header: Sequence[Any], fields: Sequence[Field], sheet: str,
     return positions, problems
 
 
+@dataclass(frozen=True)
+class ColumnBlock:
+    """Data rows handed over column by column, as a typed reader produces them (float64 with
+    NaN for blanks, datetime64 with NaT, bool, or object), instead of as a grid of cells."""
+
+    columns: tuple[np.ndarray, ...]
+    blanks: tuple[np.ndarray, ...]  # per column: True where the cell is empty
+    length: int
+
+    def __len__(self) -> int:
+        return self.length
+
+
 def as_grid(rows: Sequence[Sequence[Any]] | np.ndarray) -> np.ndarray:
     """Data rows as a 2-D object array (short rows padded with blanks). A reader that already
     hands over a 2-D array (calamine) costs nothing here."""
@@ -225,18 +238,31 @@ def as_grid(rows: Sequence[Sequence[Any]] | np.ndarray) -> np.ndarray:
     return grid
 
 
-Rows = Sequence[Sequence[Any]] | np.ndarray
+def as_columns(rows: Rows) -> tuple[list[np.ndarray], list[np.ndarray | None], int]:
+    """The data rows' columns, their blank masks when the reader knows them, and the number
+    of rows, whatever shape the reader gave."""
+    if isinstance(rows, ColumnBlock):
+        return list(rows.columns), list(rows.blanks), len(rows)
+    grid = as_grid(rows)
+    return [grid[:, j] for j in range(grid.shape[1])], [None] * grid.shape[1], len(grid)
+
+
+Rows = Sequence[Sequence[Any]] | np.ndarray | ColumnBlock
+
+# Column dtypes each field kind converts without a per-cell look; any other column (say dates
+# in a minutes column) goes through the general per-cell path as Python values.
+TYPED_KINDS = {"count": "f", "minutes": "f", "yen": "f", "level": "f", "date": "M", "bool": "b"}
 
 
 def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, sheet: str,
                  first_row: int = 2, row_numbers: Sequence[int] | None = None
                  ) -> tuple[dict[str, np.ndarray], RowChecks]:
-    """Typed columns of a table given as a header and data rows. Rows are numbered from
+    """Typed columns of a table given as a header and data rows (cells, or a reader's typed
+    ``ColumnBlock``: the same conversions apply, mostly without a per-cell look). Rows are numbered from
     ``first_row`` (the sheet row of the first data row), or by ``row_numbers`` when the reader
     skipped blank rows (``first_row`` - 1 is then still the header's row). Problems are
     collected, not raised."""
-    grid = as_grid(rows)
-    n = len(grid)
+    columns, blanks, n = as_columns(rows)
     if row_numbers is None:
         numbers = np.arange(first_row, first_row + n, dtype=np.int64)
     else:
@@ -248,10 +274,15 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
     out: dict[str, np.ndarray] = {"row": row_numbers}
     for f in fields:
         position = positions.get(f.name)
-        if position is not None and position < grid.shape[1]:
-            raw = grid[:, position].copy()
-            blank = blank_mask(raw)
-            raw[blank] = None  # readers give empty cells as '' (calamine, Excel) or None
+        if position is not None and position < len(columns):
+            raw, blank = columns[position], blanks[position]
+            if raw.dtype.kind != "O" and raw.dtype.kind != TYPED_KINDS.get(f.kind):
+                raw = raw.astype(object)
+            if blank is None:
+                blank = blank_mask(raw)
+            if raw.dtype.kind == "O":
+                raw = raw.copy()
+                raw[blank] = None  # readers give empty cells as '' (calamine, Excel) or None
         else:
             raw = np.full(n, None, dtype=object)
             blank = np.ones(n, dtype=bool)

@@ -4,6 +4,7 @@ order) with their precomputed charges, and the month."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -17,13 +18,31 @@ from .pricing import IncidentCharges
 
 @dataclass
 class ContractMonth:
+    """One contract's month. Its incidents are rows ``span`` of the run's incident table (and
+    of the charges aligned with it), sliced only when a biller asks: most contracts' summaries
+    need no incident at all."""
+
     contract: Contract
     book: PriceBook
     month: Month
-    incidents: IncidentTable
-    charges: IncidentCharges  # aligned with incidents
+    all_incidents: IncidentTable
+    all_charges: IncidentCharges
+    span: tuple[int, int]
     packs: list[Pack]
     memo: dict[str, object] = field(default_factory=dict)  # work shared by a biller's two steps
+
+    @cached_property
+    def incidents(self) -> IncidentTable:
+        return self.all_incidents.slice(*self.span)
+
+    @cached_property
+    def charges(self) -> IncidentCharges:
+        return self.all_charges.slice(*self.span)
+
+    def counted_incidents(self) -> int:
+        """Incidents counted against the plan (feathers excluded), without slicing a table."""
+        start, stop = self.span
+        return int(self.all_charges.counts[start:stop].sum())
 
     @property
     def in_month(self) -> np.ndarray:

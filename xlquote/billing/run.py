@@ -168,7 +168,7 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
     for index, contract in enumerate(contracts):
         a, b = int(starts[index]), int(starts[index + 1])
         book = books[contract.pricebook]
-        ctx = ContractMonth(contract, book, month, ordered.slice(a, b), charges.slice(a, b),
+        ctx = ContractMonth(contract, book, month, ordered, charges, (a, b),
                             packs_by_contract.get(contract.contract_id, []))
         part = BILLERS[contract.plan].contract_part(ctx)
         billed = int(billed_counts[b] - billed_counts[a])

@@ -38,7 +38,7 @@ def contract_part(ctx: ContractMonth) -> ContractPart:
             1, fee, fee, working=f"{range_ja}: {yen(fee)}/年, 契約年の初月に請求"))
     if c.plan == "monthly":
         maximum = int(c.max_incidents or 1)
-        counted = int(ctx.charges.counts.sum())
+        counted = ctx.counted_incidents()
         base, overage = monthly_fee_for_usage(
             rules, np.array([range_index]), np.array([maximum]), np.array([counted]))
         part.lines.append(Line(

@@ -67,16 +67,20 @@ def _ledger(ctx: ContractMonth) -> _Ledger:
                for p in sorted(ctx.packs, key=lambda p: p.purchased)],
         units=units_for_minutes(t.measures.minutes, rules))
     # Incidents come in close-date order, so a pack that has expired or run empty never serves
-    # again: only the open packs are searched, in the order they are drawn (FIFO by expiry).
+    # again: packs are drawn in FIFO-by-expiry order, and the used-up ones at the front of that
+    # order are dropped as the dates move on (an empty one further back is just skipped).
     open_packs = sorted(ledger.packs, key=lambda p: (p.expires, p.purchased))
-    for i, closed in enumerate(t.closed.tolist()):
-        now = bool(ctx.in_month[i])
-        need = int(ledger.units[i])
-        open_packs = [p for p in open_packs if p.expires >= closed and p.left > 0]
+    in_month = ctx.in_month.tolist()
+    for i, (closed, need) in enumerate(zip(t.closed.tolist(), ledger.units.tolist(), strict=True)):
+        if not need:
+            continue
+        now = in_month[i]
+        while open_packs and (open_packs[0].expires < closed or open_packs[0].left <= 0):
+            open_packs.pop(0)
         for pack in open_packs:
             if not need:
                 break
-            if pack.purchased > closed:
+            if pack.purchased > closed or pack.left <= 0:
                 continue
             take = min(need, pack.left)
             if now:

@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from ..calendar import Month
 from ..errors import InputError, Problem, XlquoteError
 from ..invoice import FLAG_LABELS_JA
+from ..io.read_workbook import Engine
 from ..jobs.invoice_run import InvoiceRunResult, default_register, run_invoice_workbook
 from ..jobs.invoice_run import Progress as ProgressCallback
 from ..money import yen
@@ -50,8 +51,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--pdf", action="store_true",
                         help="also make a PDF of every invoice (LibreOffice)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--reader", choices=("calamine", "openpyxl"), default="calamine",
-                        help="workbook reader (default: calamine, the fast one)")
+    parser.add_argument("--reader", choices=get_args(Engine), default="fastexcel",
+                        help="workbook reader (default: fastexcel, typed columns where exact; "
+                             "calamine and openpyxl read cell by cell)")
     parser.add_argument("--register", type=Path, default=None, metavar="FILE",
                         help="invoice register that numbers issued invoices "
                              "(default: OUT/register.sqlite3)")

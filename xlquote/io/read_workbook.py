@@ -1,8 +1,10 @@
 """Read the invoicing workbook (Contracts, Incidents, Packs, Settings) into validated records.
 
-Two readers give the same cell values: python-calamine (default, several times faster on large
-incident logs, see ``bench/bench_read.py``) and openpyxl in read-only mode. Both read cached
-values, never formula text. Every problem of every sheet is collected first and raised as one
+Three readers give the same records. ``fastexcel`` (default) reads the record sheets as typed
+columns in Rust (``typed_reader.py``) whenever that is exact, and any other sheet through
+python-calamine cell by cell; ``calamine`` reads every sheet cell by cell; ``openpyxl`` (read-only
+mode) is the slow reference. All read cached values, never formula text (``bench/bench_read.py``
+compares them). Every problem of every sheet is collected first and raised as one
 ``InputError`` naming sheet, row and column, so the clerk fixes the workbook in one pass.
 """
 
@@ -12,7 +14,8 @@ import datetime as dt
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -32,8 +35,10 @@ from ..records import (
     parse_packs,
 )
 from .guard import check_workbook_file
+from .sheet_table import SheetTable
+from .typed_reader import open_reader, read_typed_table
 
-Engine = Literal["calamine", "openpyxl"]
+Engine = Literal["fastexcel", "calamine", "openpyxl"]
 SETTINGS_SHEET = "Settings"
 REQUIRED_SHEETS = (*SHEETS, SETTINGS_SHEET)
 
@@ -72,16 +77,6 @@ class Settings:
     issuer_contact: str = ""
     tax_rounding: str | None = None  # None: each price book's own rounding
     output_folder: str = "invoices"
-
-
-@dataclass
-class SheetTable:
-    """One sheet's table: header cells, data rows, and each data row's sheet row number."""
-
-    header: list[Any]
-    rows: list[list[Any]] | np.ndarray  # a 2-D object array from the fast reader
-    row_numbers: list[int]
-    header_row: int
 
 
 @dataclass
@@ -209,25 +204,52 @@ def _match_names(available: Sequence[str], wanted: Sequence[str]) -> dict[str, s
     return found
 
 
-def read_sheet_tables(path: str | Path, engine: Engine = "calamine",
+def read_sheet_tables(path: str | Path, engine: Engine = "fastexcel",
                       sheets: Sequence[str] = REQUIRED_SHEETS) -> dict[str, SheetTable | None]:
-    """The tables of ``sheets`` (None for a missing or empty sheet)."""
+    """The tables of ``sheets`` (None for a missing or empty sheet). With ``fastexcel`` the
+    record sheets are read as typed columns when that is exact, any other sheet cell by cell."""
     path = Path(path)
     check_workbook_file(path)  # zip bombs, entity expansion, .xls, not a workbook at all
+    with _unreadable_as_input_error(path):
+        tables: dict[str, SheetTable | None] = {}
+        if engine == "fastexcel":
+            tables = _read_typed_tables(path, [name for name in sheets if name in SHEETS])
+        rest = [name for name in sheets if name not in tables]
+        grids = READERS["openpyxl" if engine == "openpyxl" else "calamine"](path, rest)
+    tables.update({name: table_from_grid(grids[name]) if name in grids else None
+                   for name in rest})
+    return {name: tables[name] for name in sheets}
+
+
+def _read_typed_tables(path: Path, sheets: Sequence[str]) -> dict[str, SheetTable]:
+    """The sheets the typed reader can take exactly; the others are left out."""
+    reader = open_reader(path)
+    names = _match_names(reader.sheet_names, sheets)
+    tables = {}
+    for want, actual in names.items():
+        table = read_typed_table(reader, path, actual, SHEETS[want])
+        if table is not None:
+            tables[want] = table
+    return tables
+
+
+@contextmanager
+def _unreadable_as_input_error(path: Path) -> Iterator[None]:
+    """A file the guard let through but a reader cannot parse is the clerk's problem (exit 2,
+    one clear line), not a traceback."""
     try:
-        grids = READERS[engine](path, sheets)
+        yield
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise InputError([Problem(None, "workbook", str(path),
                                   f"cannot be read as an Excel workbook ({exc})")]) from None
-    except Exception as exc:  # calamine raises its own error types for corrupt files
-        if type(exc).__module__.startswith("python_calamine"):
+    except Exception as exc:  # calamine and fastexcel raise their own error types
+        if type(exc).__module__.startswith(("python_calamine", "fastexcel", "_fastexcel")):
             raise InputError([Problem(None, "workbook", str(path),
                                       f"cannot be read as an Excel workbook ({exc})")]) from None
         raise
-    return {name: table_from_grid(grids[name]) if name in grids else None for name in sheets}
 
 
-def read_invoicing_workbook(path: str | Path, engine: Engine = "calamine") -> InvoicingData:
+def read_invoicing_workbook(path: str | Path, engine: Engine = "fastexcel") -> InvoicingData:
     """Read and validate every sheet; raises one InputError listing all problems."""
     return parse_invoicing_tables(read_sheet_tables(path, engine))
 

@@ -327,7 +327,7 @@ def _write_month(run: BillingRun, assignments: list[Assignment], data: Invoicing
 
 
 def run_invoice_workbook(workbook: str | Path, month: Month | str, out_dir: str | Path,
-                         pdf: bool = False, engine: Engine = "calamine",
+                         pdf: bool = False, engine: Engine = "fastexcel",
                          progress: Progress | None = None, register: Register | None = None,
                          correct: bool = False) -> InvoiceRunResult:
     """Read ``workbook``, validate it whole, and run the month (the CLI's job)."""

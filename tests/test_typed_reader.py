@@ -1,0 +1,169 @@
+"""The typed fast path (fastexcel) must give the records parser exactly what the cell-by-cell
+readers give: the same records from a good workbook, the same problems from a bad one, and it
+must step aside (cell-by-cell reading) whenever a column mixes kinds of cells."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openpyxl
+import pytest
+
+from xlquote.errors import InputError
+from xlquote.io.read_workbook import read_invoicing_workbook, read_sheet_tables
+from xlquote.io.typed_reader import first_row_with_values
+from xlquote.records import ColumnBlock
+from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.workbooks.invoicing import write_invoicing_workbook
+
+Rows = list[dict[str, Any]]
+ENGINES = ("fastexcel", "calamine", "openpyxl")
+
+
+def book(path: Path, edit: Callable[[Rows, Rows], None] | None = None) -> Path:
+    contracts, incidents = sample_contracts(), sample_incidents()
+    if edit:
+        edit(contracts, incidents)
+    return write_invoicing_workbook(path, contracts, incidents, sample_packs(),
+                                    sample_settings())
+
+
+def typed_sheets(path: Path) -> set[str]:
+    """The sheets the default reader took as typed columns."""
+    return {name for name, table in read_sheet_tables(path).items()
+            if table is not None and isinstance(table.rows, ColumnBlock)}
+
+
+def incidents_as_lists(data: Any) -> dict[str, list[Any]]:
+    table = data.incidents
+    columns = {k: v for k, v in vars(table).items() if k != "measures"}
+    columns.update({f"measures.{k}": v for k, v in vars(table.measures).items()})
+    return {k: [None if (isinstance(x, float) and x != x) else x for x in v.tolist()]
+            for k, v in columns.items()}
+
+
+def same_records(path: Path) -> None:
+    reads = {engine: read_invoicing_workbook(path, engine) for engine in ENGINES}
+    reference = reads["calamine"]
+    for engine, data in reads.items():
+        assert data.contracts == reference.contracts, engine
+        assert data.packs == reference.packs, engine
+        assert data.settings == reference.settings, engine
+        assert incidents_as_lists(data) == incidents_as_lists(reference), engine
+        for name, column in vars(data.incidents.measures).items():
+            assert column.dtype == getattr(reference.incidents.measures, name).dtype, name
+
+
+def problems(path: Path, engine: str) -> list[tuple[Any, ...]]:
+    with pytest.raises(InputError) as raised:
+        read_invoicing_workbook(path, engine)
+    # values compare by ==: openpyxl hands over -5 where the others give -5.0
+    return sorted(((p.sheet or "", p.row or 0, p.field, p.reason, p.value)
+                   for p in raised.value.problems), key=lambda p: p[:4])
+
+
+def test_the_sample_is_read_as_typed_columns_with_the_same_records(tmp_path):
+    path = book(tmp_path / "sample.xlsx")
+    assert typed_sheets(path) == {"Contracts", "Incidents", "Packs"}
+    same_records(path)
+
+
+def test_header_lower_down_blank_rows_and_folded_header_names(tmp_path):
+    path = book(tmp_path / "sample.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Incidents"]
+    ws.insert_rows(1, 2)  # the table now starts on row 3
+    ws["A1"].style = "Good"  # formatting without a value does not start the table
+    ws.insert_rows(8, 1)  # a blank row inside the table
+    for cell in ws[3]:
+        if cell.value == "minutes":
+            cell.value = "ＭＩＮＵＴＥＳ"  # full width, upper case: the same field
+    ws.cell(3, ws.max_column + 1, "memo")  # an extra column nobody reads
+    ws.cell(4, ws.max_column, "a note")
+    wb.save(path)
+
+    assert first_row_with_values(path, "Incidents") == 3
+    assert typed_sheets(path) == {"Contracts", "Incidents", "Packs"}
+    same_records(path)
+    table = read_sheet_tables(path)["Incidents"]
+    assert table is not None and table.header_row == 3
+    assert table.row_numbers[:6] == [4, 5, 6, 7, 9, 10]  # row 8 is blank
+
+
+BAD_TYPED_CELLS: dict[str, Callable[[Rows, Rows], None]] = {
+    "negative minutes": lambda c, i: i[1].update(minutes=-5),
+    "fractional round trips": lambda c, i: i[2].update(round_trips=3.5),
+    "unknown channel": lambda c, i: i[3].update(channel="fax"),
+    "blank required date": lambda c, i: i[4].update(opened=None),
+    "duplicate id": lambda c, i: i[5].update(incident_id=i[6]["incident_id"]),
+    "huge fee limit": lambda c, i: c[0].update(fee_limit=1e15),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TYPED_CELLS))
+def test_bad_cells_of_the_right_kind_give_the_same_problems(case, tmp_path):
+    path = book(tmp_path / "bad.xlsx", BAD_TYPED_CELLS[case])
+    assert typed_sheets(path) == {"Contracts", "Incidents", "Packs"}  # still the fast path
+    found = problems(path, "fastexcel")
+    assert found and found == problems(path, "calamine") == problems(path, "openpyxl")
+
+
+MIXED_CELLS: dict[str, tuple[Callable[[Rows, Rows], None], str, str]] = {
+    "text in a number column": (lambda c, i: i[0].update(minutes="ten"), "minutes",
+                                "expected a number"),
+    "TRUE in a number column": (lambda c, i: i[1].update(round_trips=True), "round_trips",
+                                "expected a number"),
+    "a date in a number column": (lambda c, i: i[2].update(minutes=dt.date(2026, 10, 1)),
+                                  "minutes", "expected a number"),
+    "text in a TRUE/FALSE column": (lambda c, i: i[3].update(urgent="maybe"), "urgent",
+                                    "expected TRUE or FALSE"),
+}
+
+
+@pytest.mark.parametrize("case", list(MIXED_CELLS))
+def test_a_column_mixing_kinds_of_cells_is_read_cell_by_cell(case, tmp_path):
+    edit, field, reason = MIXED_CELLS[case]
+    path = book(tmp_path / "mixed.xlsx", edit)
+    assert "Incidents" not in typed_sheets(path)
+    assert {"Contracts", "Packs"} <= typed_sheets(path)
+    found = problems(path, "fastexcel")
+    assert found == problems(path, "calamine")
+    assert any(p[2] == field and reason in p[3] for p in found), found
+
+
+def test_text_typed_into_number_and_date_columns_is_read_like_the_other_readers(tmp_path):
+    def edit(contracts: Rows, incidents: Rows) -> None:
+        for row in incidents:
+            if row.get("minutes") is not None:
+                row["minutes"] = str(row["minutes"])
+            row["opened"] = str(row["opened"])
+
+    path = book(tmp_path / "text.xlsx", edit)
+    assert "Incidents" in typed_sheets(path)  # text columns: the general conversion applies
+    same_records(path)
+
+
+def test_a_duplicated_header_is_reported_by_the_cell_by_cell_reader(tmp_path):
+    path = book(tmp_path / "sample.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Incidents"]
+    ws.cell(1, ws.max_column + 1, "minutes")
+    wb.save(path)
+    assert "Incidents" not in typed_sheets(path)
+    found = problems(path, "fastexcel")
+    assert found == problems(path, "calamine")
+    assert any(p[2] == "minutes" and "column appears twice" in p[3] for p in found)
+
+
+def test_typed_columns_keep_their_types(tmp_path):
+    table = read_sheet_tables(book(tmp_path / "sample.xlsx"))["Incidents"]
+    assert table is not None and isinstance(table.rows, ColumnBlock)
+    kinds = {name: column.dtype.kind for name, column in zip(table.header, table.rows.columns,
+                                                               strict=True)}
+    assert kinds["minutes"] == "f" and kinds["opened"] == "M" and kinds["urgent"] == "b"
+    assert kinds["channel"] == "O"
+    assert np.isnan(table.rows.columns[table.header.index("minutes")]).any()  # blanks are NaN

@@ -1,0 +1,175 @@
+"""The fast path for big sheets: fastexcel parses a sheet in Rust straight into typed Arrow
+columns (numbers, dates, booleans, text), with no Python object per cell.
+
+It is taken only when it gives the records parser exactly what the cell-by-cell reader would:
+every column must hold one kind of cell over all its rows (fastexcel's strict type check), the
+header must be plain, and the sheet's first row must be known. Anything else (a stray text cell
+in a number column, a duplicated header, ...) returns None, and the caller reads that sheet cell
+by cell (calamine), which names every bad cell exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import re
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..codes import normalize_text
+from ..records import ColumnBlock, Field
+from .sheet_table import SheetTable
+
+# fastexcel logs a warning for every all-blank column ("Could not determine dtype"); such a
+# column is simply blank here.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
+
+MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+PACKAGE_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+UNNAMED = "__UNNAMED__"
+RENAMED_DUPLICATE = re.compile(r"(.+)_\d+")
+DISTINCT_SAMPLE = 10_000
+
+
+def open_reader(path: Path) -> Any:
+    import fastexcel
+
+    return fastexcel.read_excel(str(path))
+
+
+def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[Field]
+                     ) -> SheetTable | None:
+    """The sheet as typed columns, or None when only the cell-by-cell reader can be trusted."""
+    import fastexcel
+
+    header_row = first_row_with_values(path, sheet_name)
+    if header_row is None:
+        return None
+    try:
+        sheet = reader.load_sheet_by_name(sheet_name, schema_sample_rows=None,
+                                          dtype_coercion="strict")
+        batch = sheet.to_arrow()
+    except fastexcel.FastExcelError:
+        return None
+    header = list(batch.schema.names)
+    if not _plain_header(header, fields):
+        return None
+    arrays = [column_to_numpy(column) for column in batch.columns]
+    blanks = [_blank_cells(column) for column in batch.columns]
+    keep = np.flatnonzero(~np.logical_and.reduce(blanks)) if blanks else np.arange(0)
+    if len(keep) == batch.num_rows:  # no blank row to skip: no copies
+        block = ColumnBlock(tuple(arrays), tuple(blanks), len(keep))
+    else:
+        block = ColumnBlock(tuple(a[keep] for a in arrays), tuple(b[keep] for b in blanks),
+                            len(keep))
+    numbers = (header_row + 1 + keep).tolist()
+    return SheetTable(header, block, numbers, header_row)
+
+
+def _plain_header(header: list[str], fields: Sequence[Field]) -> bool:
+    """Every required field found, no blank or renamed duplicate header cell: otherwise the
+    cell-by-cell reader reports the header's problems in its own words."""
+    names = set(header)
+    for name in header:
+        if name.startswith(UNNAMED):
+            return False
+        duplicate = RENAMED_DUPLICATE.fullmatch(name)
+        if duplicate and duplicate.group(1) in names:
+            return False
+    folded = {normalize_text(name) for name in header}
+    return all(f.name in folded for f in fields if f.required)
+
+
+def column_to_numpy(column: Any) -> np.ndarray:
+    """One Arrow column as numpy: float64 (NaN blank), datetime64 (NaT blank), bool (blank
+    False) or object (None blank)."""
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_floating(kind) or pa.types.is_integer(kind):
+        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        return column.cast(pa.timestamp("ms")).to_numpy(zero_copy_only=False)
+    if pa.types.is_boolean(kind):
+        return column.fill_null(False).to_numpy(zero_copy_only=False)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _text_to_numpy(column)
+    return column.to_numpy(zero_copy_only=False).astype(object)  # durations, all blank, ...
+
+
+def _text_to_numpy(column: Any) -> np.ndarray:
+    """Text as an object array. A column repeating few values (contract ids, channels, members)
+    shares one str per distinct value: far less memory, and later reordering touches a handful
+    of objects instead of a million scattered ones."""
+    import pyarrow.compute as pc
+
+    sample = column.slice(0, DISTINCT_SAMPLE)
+    if len(pc.unique(sample)) > len(sample) // 2:  # mostly distinct (ids, descriptions)
+        return column.to_numpy(zero_copy_only=False)
+    encoded = pc.dictionary_encode(column)
+    values = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object), None)
+    positions = encoded.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
+    return values[positions]
+
+
+def _blank_cells(column: Any) -> np.ndarray:
+    """True where a cell is empty: no value, or empty text (as the other readers see it)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    empty = column.is_null()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        empty = pc.or_(empty, pc.fill_null(pc.equal(column, ""), False))
+    return empty.to_numpy(zero_copy_only=False)
+
+
+def first_row_with_values(path: Path, sheet_name: str) -> int | None:
+    """The sheet row number of the first row holding a value: where fastexcel's table (and so
+    its header) starts. Reads only the start of the sheet's XML. None if it cannot tell."""
+    from defusedxml.ElementTree import fromstring, iterparse
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet_name, fromstring)
+            if part is None:
+                return None
+            with archive.open(part) as stream:
+                expected = 1
+                for _, element in iterparse(stream, events=("end",)):
+                    if element.tag != f"{MAIN_NS}row":
+                        continue
+                    number = int(element.get("r") or expected)
+                    expected = number + 1
+                    if any(_has_value(cell) for cell in element.iter(f"{MAIN_NS}c")):
+                        return number
+                    element.clear()
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError):
+        return None
+    return None
+
+
+def _has_value(cell: Any) -> bool:
+    """A cached value or inline text; a cell that only carries a style (or a formula with no
+    cached result) is empty to calamine too."""
+    value = cell.find(f"{MAIN_NS}v")
+    return (value is not None and bool(value.text)) or cell.find(f"{MAIN_NS}is") is not None
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet_name: str, parse: Any) -> str | None:
+    """The zip member holding the sheet of that name (workbook.xml, then its relationships)."""
+    workbook = parse(archive.read("xl/workbook.xml"))
+    relation = next((s.get(f"{REL_NS}id") for s in workbook.iter(f"{MAIN_NS}sheet")
+                     if s.get("name") == sheet_name), None)
+    rels = parse(archive.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels.iter(f"{PACKAGE_REL_NS}Relationship")
+                   if r.get("Id") == relation), None)
+    if relation is None or target is None:
+        return None
+    part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+        posixpath.join("xl", target))
+    return part if part in archive.namelist() else None
