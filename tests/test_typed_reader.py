@@ -5,6 +5,9 @@ must step aside (cell-by-cell reading) whenever a column mixes kinds of cells.""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import subprocess
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -167,3 +170,20 @@ def test_typed_columns_keep_their_types(tmp_path):
     assert kinds["minutes"] == "f" and kinds["opened"] == "M" and kinds["urgent"] == "b"
     assert kinds["channel"] == "O"
     assert np.isnan(table.rows.columns[table.header.index("minutes")]).any()  # blanks are NaN
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="needs LibreOffice (installed by .ci/run)")
+def test_a_workbook_saved_by_another_program_reads_the_same(tmp_path):
+    """LibreOffice writes text as shared strings and its own styles: still the typed path,
+    and still the same records."""
+    original = book(tmp_path / "sample.xlsx")
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
+                    str(tmp_path / "saved"), str(original)],
+                   check=True, capture_output=True, timeout=180)
+    saved = tmp_path / "saved" / "sample.xlsx"
+    with zipfile.ZipFile(saved) as archive:
+        assert "xl/sharedStrings.xml" in archive.namelist()
+    assert typed_sheets(saved) == {"Contracts", "Incidents", "Packs"}
+    same_records(saved)
+    assert read_invoicing_workbook(saved).contracts == read_invoicing_workbook(original).contracts
