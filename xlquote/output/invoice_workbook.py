@@ -267,6 +267,7 @@ def write_units_sheet(ws: Worksheet, invoice: Invoice) -> None:
     titles = ["購入日", "有効期限", "ユニット数", "前月までの使用", "当月の使用", "残り", "備考"]
     _widths(ws, dict(zip("ABCDEFG", (12, 12, 10, 14, 11, 9, 22), strict=True)))
     _header_row(ws, 4, titles)
+    styles = _box_styles(ws.parent)
     row = 4
     for pack in invoice.packs:
         row += 1
@@ -276,8 +277,8 @@ def write_units_sheet(ws: Worksheet, invoice: Invoice) -> None:
             ("不足のため自動追加" if pack.auto_topup else "", None)]
         for column, (value, number_format) in enumerate(values, start=1):
             cell = ws.cell(row, column)
-            set_value(cell, value, number_format)
-            cell.border = BOX
+            set_value(cell, value)
+            cell.style = styles[number_format]
     if not invoice.packs:
         _put(ws, "A5", "有効なパックはありません")
     setup_a4(ws)
