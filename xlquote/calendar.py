@@ -97,10 +97,8 @@ class Month:
 @functools.lru_cache(maxsize=65536)  # pure; a month's batch asks for the same few dates often
 def add_months(day: dt.date, months: int) -> dt.date:
     """Same day ``months`` later, clamped to the month's end (1/31 + 1 month → 2/28)."""
-    total = day.year * 12 + day.month - 1 + months
-    year, month = divmod(total, 12)
-    last = _calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(day.day, last))
+    target = Month(day.year, day.month).plus(months)
+    return dt.date(target.year, target.month, min(day.day, target.last_day.day))
 
 
 def months_between(start: dt.date, month: Month) -> int:

@@ -69,10 +69,8 @@ def use_japanese_font(ws: Worksheet) -> None:
     cell of ``ws`` uses: LibreOffice and Excel then render CJK text with it instead of falling
     back to a font without Japanese glyphs. Works on font ids, so a sheet of thousands of rows
     costs milliseconds (assigning ``cell.font`` per cell re-hashes every style)."""
-    wb = ws.parent
-    fonts = wb._fonts
-    if fonts[0].name != JAPANESE_FONT:
-        wb._fonts = fonts = IndexedList([_japanese(fonts[0]), *fonts[1:]])
+    use_japanese_default_font(ws.parent)
+    fonts = ws.parent._fonts
     renamed: dict[int, int] = {}
     for row in ws.iter_rows():
         for cell in row:
