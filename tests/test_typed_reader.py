@@ -104,6 +104,8 @@ BAD_TYPED_CELLS: dict[str, Callable[[Rows, Rows], None]] = {
     "blank required date": lambda c, i: i[4].update(opened=None),
     "duplicate id": lambda c, i: i[5].update(incident_id=i[6]["incident_id"]),
     "huge fee limit": lambda c, i: c[0].update(fee_limit=1e15),
+    "blank required text": lambda c, i: i[7].update(incident_id=None),
+    "spaces for a required text": lambda c, i: i[7].update(incident_id="\u3000 "),
 }
 
 
@@ -187,3 +189,59 @@ def test_a_workbook_saved_by_another_program_reads_the_same(tmp_path):
     assert typed_sheets(saved) == {"Contracts", "Incidents", "Packs"}
     same_records(saved)
     assert read_invoicing_workbook(saved).contracts == read_invoicing_workbook(original).contracts
+
+
+def test_problems_of_every_sheet_come_together_in_sheet_order(tmp_path):
+    """The Incidents sheet loads on its own thread while the other sheets are parsed: the
+    clerk still gets every sheet's problems in one error, Contracts before Incidents before
+    Settings, whichever sheet finished first."""
+    contracts, incidents = sample_contracts(), sample_incidents()
+    contracts[0]["licences"] = -3
+    incidents[0]["minutes"] = "ten"
+    path = write_invoicing_workbook(tmp_path / "bad.xlsx", contracts, incidents, sample_packs(),
+                                    {**sample_settings(), "registration_number": "123"})
+    for engine in ENGINES:
+        with pytest.raises(InputError) as raised:
+            read_invoicing_workbook(path, engine)
+        found = [(p.sheet, p.field) for p in raised.value.problems]
+        assert found == [("Contracts", "licences"), ("Incidents", "minutes"),
+                         ("Settings", "registration_number")], engine
+
+
+def test_text_the_parser_would_change_is_not_taken_as_plain(tmp_path):
+    """Plain text columns skip the per-cell clean-up; a column with one cell to strip (an
+    ideographic space, a trailing line break) goes through it and reads like the others, and
+    so does a column of mostly distinct values (ids), which is cheaper to check per cell."""
+    def pad(contracts: Rows, incidents: Rows) -> None:
+        incidents[0]["member"] = "\u3000山田 "
+        incidents[1]["description"] = "調査中\n"
+
+    path = book(tmp_path / "padded.xlsx", pad)
+    table = read_sheet_tables(path)["Incidents"]
+    plain = dict(zip(table.header, table.rows.plain_text, strict=True))
+    assert plain["contract_id"] and plain["approved_by"]
+    assert not plain["member"] and not plain["description"] and not plain["incident_id"]
+    same_records(path)
+    data = read_invoicing_workbook(path)
+    assert data.incidents.member[0] == "山田" and data.incidents.description[1] == "調査中"
+
+
+@pytest.mark.parametrize(("cells", "plain"), [
+    (["A-1", None, "山田 太郎"], True),
+    ([" A-1"], False), (["A-1\u3000"], False), (["A\x1f"], False), (["a\x01b"], False),
+    (["line\nbreak", "tab\tinside"], True), ([None, None], True),
+])
+def test_plain_text_check(cells, plain):
+    import pyarrow as pa
+
+    from xlquote.io.typed_reader import _is_plain_text
+
+    assert _is_plain_text(pa.chunked_array([pa.array(cells, pa.string())])) is plain
+
+
+def test_whitespace_is_what_str_strip_removes():
+    import sys
+
+    from xlquote.columns import WHITESPACE
+
+    assert WHITESPACE == "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())

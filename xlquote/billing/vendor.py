@@ -70,13 +70,27 @@ def _ledger(ctx: ContractMonth) -> _Ledger:
     # again: packs are drawn in FIFO-by-expiry order, and the used-up ones at the front of that
     # order are dropped as the dates move on (an empty one further back is just skipped).
     open_packs = sorted(ledger.packs, key=lambda p: (p.expires, p.purchased))
-    in_month = ctx.in_month.tolist()
-    for i, (closed, need) in enumerate(zip(t.closed.tolist(), ledger.units.tolist(), strict=True)):
-        if not need:
-            continue
-        now = in_month[i]
+    in_month = ctx.in_month
+    drawn = np.concatenate([[0], np.cumsum(ledger.units)])  # units of incidents [0, i)
+    drawn_now = np.concatenate([[0], np.cumsum(np.where(in_month, ledger.units, 0))])
+    i, count = 0, len(ledger.units)
+    while i < count:
+        closed: dt.date = t.closed[i].item()
         while open_packs and (open_packs[0].expires < closed or open_packs[0].left <= 0):
             open_packs.pop(0)
+        # The run of incidents the front pack serves whole (until it runs short or expires)
+        # draws from it alone: take them at once instead of one by one.
+        front = open_packs[0] if open_packs else None
+        if front is not None and front.purchased <= closed:
+            stop = min(int(np.searchsorted(drawn, drawn[i] + front.left, "right")) - 1,
+                       int(np.searchsorted(t.closed, np.datetime64(front.expires), "right")))
+            if stop > i:
+                now = int(drawn_now[stop] - drawn_now[i])
+                front.used_this_month += now
+                front.used_before += int(drawn[stop] - drawn[i]) - now
+                i = stop
+                continue
+        need, now = int(ledger.units[i]), bool(in_month[i])
         for pack in open_packs:
             if not need:
                 break
@@ -93,6 +107,7 @@ def _ledger(ctx: ContractMonth) -> _Ledger:
             _cover_shortfall(ctx, rules, ledger, i, closed, need, now)
             open_packs = sorted(open_packs + ledger.packs[added:],
                                 key=lambda p: (p.expires, p.purchased))
+        i += 1
     ctx.memo["ledger"] = ledger
     return ledger
 

@@ -1,0 +1,89 @@
+"""The paid-support ledger draws whole runs of incidents from a pack at once; it must give
+exactly what replaying the incidents one by one gives (the reference below is that replay)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from helpers import contract, incident, pricebook_with
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xlquote import bill_month
+from xlquote.billing.context import ContractMonth
+from xlquote.billing.vendor import _cover_shortfall, _Ledger, _ledger, _PackState, pack_expiry
+from xlquote.fees import units_for_minutes
+
+
+def replay_one_by_one(ctx: ContractMonth) -> _Ledger:
+    """Every incident in close-date order, drawn from the valid packs oldest expiry first."""
+    rules = ctx.book.require_vendor()
+    t = ctx.incidents
+    ledger = _Ledger(
+        packs=[_PackState(p.purchased, pack_expiry(p.purchased, rules), p.units, False)
+               for p in sorted(ctx.packs, key=lambda p: p.purchased)],
+        units=units_for_minutes(t.measures.minutes, rules))
+    for i, (closed, need) in enumerate(zip(t.closed.tolist(), ledger.units.tolist(),
+                                           strict=True)):
+        now = bool(ctx.in_month[i])
+        for pack in sorted(ledger.packs, key=lambda p: (p.expires, p.purchased)):
+            if not need:
+                break
+            if not pack.purchased <= closed <= pack.expires or pack.left <= 0:
+                continue
+            take = min(need, pack.left)
+            if now:
+                pack.used_this_month += take
+            else:
+                pack.used_before += take
+            need -= take
+        if need:
+            _cover_shortfall(ctx, rules, ledger, i, closed, need, now)
+    return ledger
+
+
+def state(ledger: _Ledger) -> tuple:
+    return ([vars(p) for p in ledger.packs], sorted(ledger.topped_up),
+            [(line.kind, line.quantity, line.amount, line.incident_id) for line in ledger.lines],
+            [(f.code, f.incident_id) for f in ledger.flags])
+
+
+DAYS = st.integers(min_value=0, max_value=600)  # from 2025-06-01 to 2027-01-22
+
+
+def day(offset: int) -> str:
+    return (dt.date(2025, 6, 1) + dt.timedelta(days=offset)).isoformat()
+
+
+@settings(max_examples=150, deadline=None)
+@given(closes=st.lists(st.tuples(DAYS, st.integers(min_value=0, max_value=400)), max_size=40),
+       packs=st.lists(st.tuples(DAYS, st.sampled_from([10, 20, 30])), max_size=4),
+       auto_topup=st.booleans(), month=st.sampled_from(["2026-03", "2026-10", "2027-01"]))
+def test_ledger_matches_the_one_by_one_replay(closes, packs, auto_topup, month) -> None:
+    book = pricebook_with("vendor_support", **{"paid_support.auto_topup": auto_topup})
+    incidents = [incident(f"x{n}", day(closed), "V1", opened=day(closed), channel="phone",
+                          minutes=minutes) for n, (closed, minutes) in enumerate(closes)]
+    records = [{"contract_id": "V1", "purchased": day(bought), "units": units}
+               for bought, units in packs]
+    c = contract("V1", plan="vendor_support", licences=40, start_date="2025-06-01")
+    run = bill_month([c], incidents, month, records, {"vendor_support": book},
+                     today=dt.date(2027, 12, 31))
+    for ctx in run.contexts:
+        assert state(_ledger(ctx)) == state(replay_one_by_one(ctx))
+
+
+def test_a_run_of_incidents_fills_a_pack_exactly_then_tops_up() -> None:
+    """10 units in a pack: incidents of 4 + 6 units use it up whole, the next opens a pack."""
+    incidents = [incident("a", "2026-10-02", "V1", channel="phone", minutes=100),  # 4 units
+                 incident("b", "2026-10-03", "V1", channel="phone", minutes=180),  # 6 units
+                 incident("c", "2026-10-04", "V1", channel="phone", minutes=25)]  # 1 unit
+    c = contract("V1", plan="vendor_support", licences=40, start_date="2026-04-01")
+    run = bill_month([c], incidents, "2026-10",
+                     [{"contract_id": "V1", "purchased": "2026-04-01", "units": 10}],
+                     today=dt.date(2026, 11, 1))
+    ledger = _ledger(run.contexts[0])
+    first, topped = ledger.packs
+    assert (first.used_this_month, first.left) == (10, 0)
+    assert (topped.purchased, topped.used_this_month, topped.auto_topup) == (
+        dt.date(2026, 10, 4), 1, True)
+    assert ledger.topped_up == {2}
