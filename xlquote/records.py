@@ -221,9 +221,16 @@ class ColumnBlock:
     columns: tuple[np.ndarray, ...]
     blanks: tuple[np.ndarray, ...]  # per column: True where the cell is empty
     length: int
+    # Per column: the reader has checked that it holds only text the parser would keep as it
+    # is (blanks as '', nothing to strip, no control character), so the per-cell pass is
+    # skipped. Empty: no column is known to be plain.
+    plain_text: tuple[bool, ...] = ()
 
     def __len__(self) -> int:
         return self.length
+
+    def is_plain_text(self, position: int) -> bool:
+        return position < len(self.plain_text) and self.plain_text[position]
 
 
 def as_grid(rows: Sequence[Sequence[Any]] | np.ndarray) -> np.ndarray:
@@ -245,6 +252,10 @@ def as_columns(rows: Rows) -> tuple[list[np.ndarray], list[np.ndarray | None], i
         return list(rows.columns), list(rows.blanks), len(rows)
     grid = as_grid(rows)
     return [grid[:, j] for j in range(grid.shape[1])], [None] * grid.shape[1], len(grid)
+
+
+def _plain_text_columns(rows: Rows) -> ColumnBlock | None:
+    return rows if isinstance(rows, ColumnBlock) and rows.plain_text else None
 
 
 Rows = Sequence[Sequence[Any]] | np.ndarray | ColumnBlock
@@ -272,9 +283,14 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
     checks = RowChecks((n,), sheet=sheet, row_numbers=row_numbers)
     checks.problems.extend(header_problems)
     out: dict[str, np.ndarray] = {"row": row_numbers}
+    plain = _plain_text_columns(rows)
     for f in fields:
         position = positions.get(f.name)
-        if position is not None and position < len(columns):
+        if (f.kind == "text" and plain is not None and position is not None
+                and plain.is_plain_text(position)):
+            raw, blank = columns[position], blanks[position]
+            out[f.name] = raw  # the reader checked: to_text would give it back unchanged
+        elif position is not None and position < len(columns):
             raw, blank = columns[position], blanks[position]
             if raw.dtype.kind != "O" and raw.dtype.kind != TYPED_KINDS.get(f.kind):
                 raw = raw.astype(object)
@@ -286,11 +302,13 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
         else:
             raw = np.full(n, None, dtype=object)
             blank = np.ones(n, dtype=bool)
-        out[f.name] = _convert(f, raw, blank, checks)
+        if f.name not in out:
+            out[f.name] = _convert(f, raw, blank, checks)
         if f.required and f.kind not in ("date", "code"):  # those report blanks themselves
             missing = (out[f.name] == "") if f.kind == "text" else blank
             for i in np.flatnonzero(missing):
-                checks.add(int(i), f.name, raw[i], f"{f.name} is required")
+                value = None if raw[i] == "" else raw[i]  # a plain text column's blank is ''
+                checks.add(int(i), f.name, value, f"{f.name} is required")
     return out, checks
 
 

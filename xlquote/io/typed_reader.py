@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..codes import normalize_text
+from ..columns import CONTROL_CHARACTERS, WHITESPACE
 from ..records import ColumnBlock, Field
 from .sheet_table import SheetTable
 
@@ -34,6 +35,17 @@ PACKAGE_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}
 UNNAMED = "__UNNAMED__"
 RENAMED_DUPLICATE = re.compile(r"(.+)_\d+")
 DISTINCT_SAMPLE = 10_000
+
+
+def _re2_class(characters: str) -> str:
+    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in characters) + "]"
+
+
+# A text cell the records parser would change (surrounding whitespace to strip) or report (a
+# control character), in the syntax of Arrow's regex engine (RE2).
+NOT_PLAIN_TEXT = "|".join((
+    f"^{_re2_class(WHITESPACE)}", f"{_re2_class(WHITESPACE)}$",
+    _re2_class("".join(c for c in map(chr, range(128)) if CONTROL_CHARACTERS.match(c)))))
 
 
 def open_reader(path: Path) -> Any:
@@ -59,14 +71,16 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
     header = list(batch.schema.names)
     if not _plain_header(header, fields):
         return None
-    arrays = [column_to_numpy(column) for column in batch.columns]
     blanks = [_blank_cells(column) for column in batch.columns]
+    converted = [column_to_numpy(column) for column in batch.columns]
+    arrays = [array for array, _ in converted]
+    plain = tuple(is_plain for _, is_plain in converted)
     keep = np.flatnonzero(~np.logical_and.reduce(blanks)) if blanks else np.arange(0)
     if len(keep) == batch.num_rows:  # no blank row to skip: no copies
-        block = ColumnBlock(tuple(arrays), tuple(blanks), len(keep))
+        block = ColumnBlock(tuple(arrays), tuple(blanks), len(keep), plain)
     else:
         block = ColumnBlock(tuple(a[keep] for a in arrays), tuple(b[keep] for b in blanks),
-                            len(keep))
+                            len(keep), plain)
     numbers = (header_row + 1 + keep).tolist()
     return SheetTable(header, block, numbers, header_row)
 
@@ -85,36 +99,48 @@ def _plain_header(header: list[str], fields: Sequence[Field]) -> bool:
     return all(f.name in folded for f in fields if f.required)
 
 
-def column_to_numpy(column: Any) -> np.ndarray:
+def column_to_numpy(column: Any) -> tuple[np.ndarray, bool]:
     """One Arrow column as numpy: float64 (NaN blank), datetime64 (NaT blank), bool (blank
-    False) or object (None blank)."""
+    False) or object (None blank; '' when plain text); and whether it is plain text (see
+    ``ColumnBlock.plain_text``)."""
     import pyarrow as pa
 
     kind = column.type
     if pa.types.is_floating(kind) or pa.types.is_integer(kind):
-        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return column.cast(pa.float64()).to_numpy(zero_copy_only=False), False
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        return column.cast(pa.timestamp("ms")).to_numpy(zero_copy_only=False)
+        return column.cast(pa.timestamp("ms")).to_numpy(zero_copy_only=False), False
     if pa.types.is_boolean(kind):
-        return column.fill_null(False).to_numpy(zero_copy_only=False)
+        return column.fill_null(False).to_numpy(zero_copy_only=False), False
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return _text_to_numpy(column)
-    return column.to_numpy(zero_copy_only=False).astype(object)  # durations, all blank, ...
+    # durations, all blank, ...
+    return column.to_numpy(zero_copy_only=False).astype(object), False
 
 
-def _text_to_numpy(column: Any) -> np.ndarray:
+def _text_to_numpy(column: Any) -> tuple[np.ndarray, bool]:
     """Text as an object array. A column repeating few values (contract ids, channels, members)
-    shares one str per distinct value: far less memory, and later reordering touches a handful
-    of objects instead of a million scattered ones."""
+    shares one str per distinct value: far less memory, later reordering touches a handful of
+    objects instead of a million scattered ones, and whether the parser would change any
+    cell is answered by looking at the distinct values alone."""
     import pyarrow.compute as pc
 
     sample = column.slice(0, DISTINCT_SAMPLE)
-    if len(pc.unique(sample)) > len(sample) // 2:  # mostly distinct (ids, descriptions)
-        return column.to_numpy(zero_copy_only=False)
+    if len(pc.unique(sample)) > len(sample) // 2:  # mostly distinct (ids): the parser checks
+        return column.to_numpy(zero_copy_only=False), False
     encoded = pc.dictionary_encode(column)
-    values = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object), None)
+    plain = _is_plain_text(encoded.dictionary)
+    values = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object),
+                       "" if plain else None)
     positions = encoded.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
-    return values[positions]
+    return values[positions], plain
+
+
+def _is_plain_text(texts: Any) -> bool:
+    """No text the parser would change: nothing to strip, no control character."""
+    import pyarrow.compute as pc
+
+    return not pc.any(pc.match_substring_regex(texts, NOT_PLAIN_TEXT)).as_py()
 
 
 def _blank_cells(column: Any) -> np.ndarray:
