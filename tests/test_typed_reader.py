@@ -244,4 +244,4 @@ def test_whitespace_is_what_str_strip_removes():
 
     from xlquote.columns import WHITESPACE
 
-    assert WHITESPACE == "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+    assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == WHITESPACE

@@ -14,11 +14,11 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from openpyxl.cell.cell import Cell, WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.workbook import Workbook
@@ -92,27 +92,6 @@ def use_japanese_default_font(wb: Workbook) -> None:
         wb._fonts = IndexedList([_japanese(wb._fonts[0]), *wb._fonts[1:]])
 
 
-def styled_cell(ws: Any, value: Any, number_format: str | None = None, font: Font | None = None,
-                fill: Any = None) -> WriteOnlyCell:
-    """A cell for a write-only sheet, text kept as text (``set_value``)."""
-    cell = set_value(WriteOnlyCell(ws), value, number_format)
-    if font is not None:
-        cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    return cell
-
-
-def write_only_row(ws: Any, values: Sequence[Any], number_formats: Sequence[str | None]
-                   ) -> list[Any]:
-    """A row for a write-only sheet: plain values where openpyxl needs nothing more (the fast
-    path), a styled cell where a number format applies or text starts like a formula."""
-    return [styled_cell(ws, value, number_format)
-            if number_format or (isinstance(value, str) and value.startswith(FORMULA_PREFIXES))
-            else value
-            for value, number_format in zip(values, number_formats, strict=True)]
-
-
 def setup_a4(ws: Worksheet, landscape: bool = False) -> None:
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
@@ -169,3 +148,4 @@ def save_atomic(wb: Workbook, target: str | Path,
         wb.save(temp)
         make_reproducible(temp, stamp)
     return Path(target)
+

@@ -6,29 +6,29 @@ workbook's ``Invoices`` sheet (written by the button) show the same table.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
+from xlsxwriter import Workbook
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from ..calendar import Month
 from ..codes import PLAN_LABELS_JA
+from ..fast_xlsx import (
+    close_xlsxwriter,
+    setup_a4_xlsxwriter,
+    write_xlsxwriter_row,
+    xlsxwriter_workbook,
+)
 from ..invoice import FLAG_LABELS_JA, Flag
 from ..records import Contract
-from ..xlsx import (
-    DATE_FORMAT,
-    JAPANESE_FONT,
-    YEN_FORMAT,
-    save_atomic,
-    setup_a4,
-    styled_cell,
-    use_japanese_default_font,
-    write_only_row,
-)
+from ..xlsx import DATE_FORMAT, YEN_FORMAT, atomic_path
 
 SUMMARY_HEADER = ("請求番号", "契約ID", "請求先", "プラン", "小計", "消費税", "合計", "請求日",
                   "支払期日", "要確認", "請求書ファイル", "PDF")
@@ -98,40 +98,72 @@ def number_format_for(title: str) -> str | None:
     return None
 
 
-HEADER_FONT = Font(name=JAPANESE_FONT, bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+SUMMARY_WIDTHS = (16, 9, 30, 14, 12, 11, 13, 11, 11, 28, 34, 34)
+FLAG_WIDTHS = (16, 9, 12, 30, 60, 8)
+HEADER_STYLE = {"bold": True, "bg_color": "#DDE4EE"}
+TITLE_STYLE = {"bold": True, "font_size": 14}
+TABLE_TOP = 2  # 0-based row of 請求一覧's header: the title, a blank row, then the table
 
 
-def _append_table(ws: Any, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    ws.append([styled_cell(ws, title, font=HEADER_FONT, fill=HEADER_FILL) for title in header])
-    formats = [number_format_for(title) for title in header]
-    for row in rows:
-        ws.append(write_only_row(ws, row, formats))
+def _formats(wb: Workbook, header: Sequence[str], extra: dict[str, Any] | None = None
+             ) -> list[Format | None]:
+    """One XlsxWriter format per column (None where the default will do); ``extra`` adds to
+    every column's style (bold for the totals row). The fonts come from the workbook's default."""
+    formats: list[Format | None] = []
+    for title in header:
+        style = dict(extra or {})
+        number_format = number_format_for(title)
+        if number_format:
+            style["num_format"] = number_format
+        formats.append(wb.add_format(style) if style else None)
+    return formats
+
+
+def _write_table(wb: Workbook, ws: Worksheet, top: int, header: Sequence[str], widths: Sequence[int],
+                 rows: Sequence[Sequence[Any]]) -> int:
+    """Header at row ``top``, then ``rows``; returns the next free row."""
+    for col, width in enumerate(widths):
+        ws.set_column(col, col, width)
+    write_xlsxwriter_row(ws, top, header, [wb.add_format(HEADER_STYLE)] * len(header))
+    formats = _formats(wb, header)
+    for row, values in enumerate(rows, start=top + 1):
+        write_xlsxwriter_row(ws, row, values, formats)
+    return top + 1 + len(rows)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while writing: XlsxWriter allocates an object per
+    cell (~150,000 for a 10,000-contract month), which sets off full collections that walk the
+    whole heap — a month's data included — for ~15% of the write. Nothing written forms
+    cycles, so nothing waits to be collected; the collector is restored as it was."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def write_summary_workbook(month: Month, items: Sequence[SummaryItem],
                            attention: frozenset[str], path: str | Path) -> Path:
-    """The summary as a write-only (streamed) workbook: a month has as many rows as contracts,
-    and streaming writes them several times faster than building cells in memory."""
-    wb = Workbook(write_only=True)
-    use_japanese_default_font(wb)
-    ws = wb.create_sheet("請求一覧")
-    for letter, width in zip("ABCDEFGHIJKL", (16, 9, 30, 14, 12, 11, 13, 11, 11, 28, 34, 34),
-                             strict=True):
-        ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A4"
-    setup_a4(ws, landscape=True)
-    ws.append([styled_cell(ws, f"請求一覧 {month.year}年{month.month}月",
-                           font=Font(name=JAPANESE_FONT, bold=True, size=14))])
-    ws.append([])
-    _append_table(ws, SUMMARY_HEADER, summary_table(items, attention))
-    formats = [number_format_for(title) for title in SUMMARY_HEADER]
-    ws.append([styled_cell(ws, value, number_format, font=HEADER_FONT)
-               for value, number_format in zip(totals_row(items), formats, strict=True)])
+    """The summary, written by XlsxWriter: a month has as many rows as contracts, and its typed
+    writers are about twice as fast as openpyxl's write-only mode. Atomic (a temp file renamed
+    into place) and reproducible (same content, same bytes)."""
+    with atomic_path(path) as temp, _collector_paused():
+        wb = xlsxwriter_workbook(temp)
+        ws = wb.add_worksheet("請求一覧")
+        ws.write_string(0, 0, f"請求一覧 {month.year}年{month.month}月", wb.add_format(TITLE_STYLE))
+        end = _write_table(wb, ws, TABLE_TOP, SUMMARY_HEADER, SUMMARY_WIDTHS,
+                           summary_table(items, attention))
+        write_xlsxwriter_row(ws, end, totals_row(items),
+                             _formats(wb, SUMMARY_HEADER, {"bold": True}))
+        ws.freeze_panes(TABLE_TOP + 1, 0)
+        setup_a4_xlsxwriter(ws, landscape=True)
 
-    flags = wb.create_sheet("要確認")
-    for letter, width in zip("ABCDEF", (16, 9, 12, 30, 60, 8), strict=True):
-        flags.column_dimensions[letter].width = width
-    setup_a4(flags, landscape=True)
-    _append_table(flags, FLAG_HEADER, flag_table(items, attention))
-    return save_atomic(wb, path)
+        flags = wb.add_worksheet("要確認")
+        _write_table(wb, flags, 0, FLAG_HEADER, FLAG_WIDTHS, flag_table(items, attention))
+        setup_a4_xlsxwriter(flags, landscape=True)
+        close_xlsxwriter(wb)
+    return Path(path)
