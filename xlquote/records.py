@@ -444,7 +444,8 @@ def parse_incidents(header: Sequence[Any], rows: Rows, sheet: str = "Incidents",
     days_blank = cols["days_open"] < 0
     has_both = ~np.isnat(opened) & ~np.isnat(closed)
     backwards = has_both & (closed < opened)
-    checks.flag(backwards, "closed", closed.astype(object), "closed before it was opened")
+    if backwards.any():
+        checks.flag(backwards, "closed", closed.astype(object), "closed before it was opened")
     days_open = np.where(days_blank, np.where(has_both & ~backwards, derived_days, 0),
                          cols["days_open"])
     absorbed = cols["absorbed_into"]

@@ -119,15 +119,17 @@ def column_to_numpy(column: Any) -> tuple[np.ndarray, bool]:
 
 
 def _text_to_numpy(column: Any) -> tuple[np.ndarray, bool]:
-    """Text as an object array. A column repeating few values (contract ids, channels, members)
-    shares one str per distinct value: far less memory, later reordering touches a handful of
-    objects instead of a million scattered ones, and whether the parser would change any
-    cell is answered by looking at the distinct values alone."""
+    """Text as an object array, and whether it is plain (checked in Arrow: a regex pass costs
+    far less than the parser's per-cell strip). A column repeating few values (contract ids,
+    channels, members) shares one str per distinct value: far less memory, later reordering
+    touches a handful of objects instead of a million scattered ones, and only the distinct
+    values need checking."""
     import pyarrow.compute as pc
 
     sample = column.slice(0, DISTINCT_SAMPLE)
-    if len(pc.unique(sample)) > len(sample) // 2:  # mostly distinct (ids): the parser checks
-        return column.to_numpy(zero_copy_only=False), False
+    if len(pc.unique(sample)) > len(sample) // 2:  # mostly distinct (ids): one str per cell
+        plain = _is_plain_text(column)
+        return (column.fill_null("") if plain else column).to_numpy(zero_copy_only=False), plain
     encoded = pc.dictionary_encode(column)
     plain = _is_plain_text(encoded.dictionary)
     values = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object),
