@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from xlquote import parallel
 from xlquote.cli import main
-from xlquote.jobs import parallel
 from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
 from xlquote.workbooks.invoicing import write_invoicing_workbook
 
@@ -37,3 +37,21 @@ def test_parallel_batch_writes_the_same_files(tmp_path, monkeypatch, workers) ->
     assert main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "b")]) == 1
     assert digests(tmp_path / "a" / "2026-10") == digests(tmp_path / "b" / "2026-10")
     assert len(digests(tmp_path / "b" / "2026-10")) == 20
+
+
+def test_month_billed_over_several_processes_gives_the_same_summaries(monkeypatch) -> None:
+    """bill_month spreads the contracts' totals over worker processes: the same summaries,
+    in the same order, as one process, and the contexts still build the same invoices."""
+    from xlquote import bill_month
+
+    def bill(workers: str):
+        monkeypatch.setenv("XLQUOTE_WORKERS", workers)
+        return bill_month(sample_contracts(), sample_incidents(), "2026-10", sample_packs())
+
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)
+    monkeypatch.setattr("xlquote.billing.run.TOTALS_CHUNK", 3)
+    alone, spread = bill("1"), bill("2")
+    assert len(spread.summaries) == 19
+    assert spread.summaries == alone.summaries
+    assert [i.to_dict() for i in spread.invoices] == [i.to_dict() for i in alone.invoices]
+    assert [s.total for s in spread.summaries] == [i.total for i in spread.invoices]

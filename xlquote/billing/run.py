@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from ..errors import InputError, Problem
 from ..invoice import Flag, Invoice, Line, StatementEntry, invoice_number
 from ..levels import compute_levels
 from ..money import consumption_tax
+from ..parallel import map_indices
 from ..pricebook import PriceBook, get_pricebook
 from ..records import (
     Contract,
@@ -78,6 +79,16 @@ class InvoiceSummary:
     @property
     def total(self) -> int:
         return self.subtotal + self.tax
+
+
+class _Totals(NamedTuple):
+    subtotal: int
+    tax: int
+    incidents: int
+    flags: tuple[str, ...]
+
+
+TOTALS_CHUNK = 256  # contracts per task sent to a worker
 
 
 @dataclass
@@ -170,18 +181,19 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
         if p.purchased <= month.last_day:
             packs_by_contract.setdefault(p.contract_id, []).append(p)
 
-    run = BillingRun(month)
-    issued = issue_date(month)
-    due_by_book = {name: due_date(issued, book.calendar) for name, book in books.items()}
-    for index, contract in enumerate(contracts):
-        a, b = int(starts[index]), int(starts[index + 1])
-        book = books[contract.pricebook]
-        ctx = ContractMonth(contract, book, month, ordered, charges, (a, b),
-                            packs_by_contract.get(contract.contract_id, []))
-        part = BILLERS[contract.plan].contract_part(ctx)
+    contexts = [ContractMonth(contract, books[contract.pricebook], month, ordered, charges,
+                              (int(starts[i]), int(starts[i + 1])),
+                              packs_by_contract.get(contract.contract_id, []))
+                for i, contract in enumerate(contracts)]
+
+    def totals(index: int) -> _Totals | None:
+        """The contract's invoice totals, or None when nothing is due this month."""
+        ctx = contexts[index]
+        (a, b), book = ctx.span, ctx.book
+        part = BILLERS[ctx.contract.plan].contract_part(ctx)
         billed = int(billed_counts[b] - billed_counts[a])
         if not part.lines and not billed:
-            continue
+            return None
         flags = {f.code for f in part.flags} | {
             code for code, counts in flag_counts.items() if counts[b] > counts[a]}
         subtotal_by_rate: dict[int, int] = {}
@@ -193,11 +205,22 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
                                       + int(amounts[b] - amounts[a]))
         tax = sum(consumption_tax(amount, rate, book.tax.rounding)
                   for rate, amount in subtotal_by_rate.items())
+        return _Totals(sum(subtotal_by_rate.values()), tax, billed, tuple(sorted(flags)))
+
+    run = BillingRun(month)
+    issued = issue_date(month)
+    due_by_book = {name: due_date(issued, book.calendar) for name, book in books.items()}
+    # Each contract's totals are independent: spread over the cores (forked workers see the
+    # month's arrays without copying them; only the small totals come back).
+    for ctx, result in zip(contexts, map_indices(totals, len(contexts), chunk=TOTALS_CHUNK),
+                           strict=True):
+        if result is None:
+            continue
+        contract = ctx.contract
         run.contexts.append(ctx)
         run.summaries.append(InvoiceSummary(
             contract, invoice_number(month, contract.contract_id), issued,
-            due_by_book[contract.pricebook],
-            sum(subtotal_by_rate.values()), tax, billed, tuple(sorted(flags))))
+            due_by_book[contract.pricebook], *result))
     return run
 
 

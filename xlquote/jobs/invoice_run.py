@@ -36,6 +36,7 @@ from ..io.read_workbook import Engine, InvoicingData, read_invoicing_workbook
 from ..output.invoice_workbook import write_invoice_workbook
 from ..output.pdf import convert_to_pdf
 from ..output.summary import SummaryItem, write_summary_workbook
+from ..parallel import map_indices
 from ..records import Contract
 from ..register import (
     DEFAULT_NUMBER_FORMAT,
@@ -45,7 +46,6 @@ from ..register import (
     RegisterSession,
     content_hash,
 )
-from .parallel import map_indices
 
 # Flags someone has to act on before or after sending: a customer's decision is pending, a
 # public reply must move to another channel, a personal use was refused, units were billed

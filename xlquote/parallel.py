@@ -1,9 +1,9 @@
-"""Per-contract work spread over the machine's cores.
+"""Per-contract work spread over the machine's cores (billing the month, writing invoices).
 
 Workers are forked from the billing process, so they see the month's contracts and charges
 without copying or pickling them; only chunk indices go out and small results come back. Where
-fork is unavailable (Windows, macOS' default) or the batch is small, the same tasks run in
-this process.
+fork is unavailable (Windows, macOS' default, the browser's Pyodide) or the batch is small,
+the same tasks run in this process.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def map_indices(task: Task[Result], count: int, progress: Callable[[int], None] 
     global _task
     report = progress or (lambda done: None)
     processes = workers()
-    if (processes <= 1 or count < MIN_PARALLEL
+    if (processes <= 1 or count < MIN_PARALLEL or not hasattr(os, "fork")
             or "fork" not in multiprocessing.get_all_start_methods()
             or multiprocessing.current_process().daemon):  # pool workers may not fork again
         results = []
