@@ -50,6 +50,7 @@ def test_month_billed_over_several_processes_gives_the_same_summaries(monkeypatc
 
     monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)
     monkeypatch.setattr("xlquote.billing.run.TOTALS_CHUNK", 3)
+    monkeypatch.setattr("xlquote.billing.run.TOTALS_MIN_PARALLEL", 1)
     alone, spread = bill("1"), bill("2")
     assert len(spread.summaries) == 19
     assert spread.summaries == alone.summaries

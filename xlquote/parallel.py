@@ -36,13 +36,15 @@ def _run_chunk(indices: range) -> list[Any]:
 
 
 def map_indices(task: Task[Result], count: int, progress: Callable[[int], None] | None = None,
-                chunk: int = 32) -> list[Result]:
-    """``[task(i) for i in range(count)]``, in parallel when it pays. ``progress(done)`` is
-    called as work completes."""
+                chunk: int = 32, min_parallel: int | None = None) -> list[Result]:
+    """``[task(i) for i in range(count)]``, in parallel when it pays: at least ``min_parallel``
+    tasks (default MIN_PARALLEL; cheap tasks need many more to pay for starting processes).
+    ``progress(done)`` is called as work completes."""
     global _task
     report = progress or (lambda done: None)
     processes = workers()
-    if (processes <= 1 or count < MIN_PARALLEL or not hasattr(os, "fork")
+    if (processes <= 1 or count < (MIN_PARALLEL if min_parallel is None else min_parallel)
+            or not hasattr(os, "fork")
             or "fork" not in multiprocessing.get_all_start_methods()
             or multiprocessing.current_process().daemon):  # pool workers may not fork again
         results = []

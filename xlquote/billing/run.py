@@ -89,6 +89,7 @@ class _Totals(NamedTuple):
 
 
 TOTALS_CHUNK = 256  # contracts per task sent to a worker
+TOTALS_MIN_PARALLEL = 2_000  # a contract's totals take ~0.2 ms: fewer are quicker in-process
 
 
 @dataclass
@@ -212,7 +213,8 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
     due_by_book = {name: due_date(issued, book.calendar) for name, book in books.items()}
     # Each contract's totals are independent: spread over the cores (forked workers see the
     # month's arrays without copying them; only the small totals come back).
-    for ctx, result in zip(contexts, map_indices(totals, len(contexts), chunk=TOTALS_CHUNK),
+    for ctx, result in zip(contexts, map_indices(totals, len(contexts), chunk=TOTALS_CHUNK,
+                                                       min_parallel=TOTALS_MIN_PARALLEL),
                            strict=True):
         if result is None:
             continue
