@@ -4,6 +4,7 @@ maximum. One pass of numpy over every incident; invoices and the summary both re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,13 @@ class IncidentCharges:
         """What each incident adds to its invoice this month (incident + service + chart)."""
         absorbed_fee = np.where(self.absorbed, self.absorbed_fee, 0)
         return np.where(self.in_month, self.charged + absorbed_fee + self.chart_fee, 0)
+
+
+def book_positions(contracts: list[Contract], books: Mapping[str, PriceBook]) -> np.ndarray:
+    """Each contract's price book as its position in ``books``: incidents compare small ints,
+    not a million book names."""
+    names = list(books)
+    return np.array([names.index(c.pricebook) for c in contracts] or [-1], dtype=np.int64)
 
 
 def _rejections(contracts: list[Contract], owner: np.ndarray, t: IncidentTable) -> dict[int, str]:
@@ -97,13 +105,13 @@ def price_incidents(contracts: list[Contract], books: dict[str, PriceBook], owne
     contract_limit = np.array([NO_LIMIT if c.fee_limit is None else c.fee_limit
                                for c in contracts] or [NO_LIMIT], dtype=np.int64)[owner]
     pay_chart = np.array([c.karte_payment == "pay" for c in contracts] or [False])[owner]
-    book_of = np.array([c.pricebook for c in contracts] or [""], dtype=object)[owner]
-    for name, book in books.items():
+    book_of = book_positions(contracts, books)[owner]
+    for position, book in enumerate(books.values()):
         rules = book.support
         if rules is None:
             continue
         for plan_code in ("annual", "monthly"):
-            rows = (book_of == name) & (plan == PLANS.codes.index(plan_code))
+            rows = (book_of == position) & (plan == PLANS.codes.index(plan_code))
             if not rows.any():
                 continue
             supported |= rows

@@ -29,7 +29,7 @@ from ..records import (
 )
 from . import support_service, vendor
 from .context import ContractMonth, ContractPart
-from .pricing import flag_codes_by_incident, price_incidents
+from .pricing import book_positions, flag_codes_by_incident, price_incidents
 
 IncidentItems = tuple[list[Line], list[StatementEntry], list[Flag]]
 
@@ -233,11 +233,11 @@ def _levels(contracts: list[Contract], books: Mapping[str, PriceBook], table: In
     measures = replace(table.measures, support_range=ranges[np.maximum(owner, 0)])
     level = np.zeros(len(table), dtype=np.int64)
     source = np.zeros(len(table), dtype=np.int64)
-    book_names = np.array([c.pricebook for c in contracts] or [""], dtype=object)
-    for name, book in books.items():
+    book_of = book_positions(contracts, books)[np.maximum(owner, 0)]
+    for position, book in enumerate(books.values()):
         if book.support is None:
             continue
-        rows = np.flatnonzero((owner >= 0) & (book_names[np.maximum(owner, 0)] == name))
+        rows = np.flatnonzero((owner >= 0) & (book_of == position))
         if not len(rows):
             continue
         sub = replace(measures, **{k: v[rows] for k, v in vars(measures).items()})
@@ -269,8 +269,10 @@ def _check_future(table: IncidentTable, today: dt.date, checks: RowChecks) -> No
     limit = np.datetime64(today, "D")
     for column in ("opened", "closed"):
         dates = getattr(table, column)
-        checks.flag(~np.isnat(dates) & (dates > limit), column, dates.astype(object),
-                    f"date is in the future (today is {today})")
+        future = ~np.isnat(dates) & (dates > limit)
+        if future.any():  # the object copy only when there is something to report
+            checks.flag(future, column, dates.astype(object),
+                        f"date is in the future (today is {today})")
 
 
 def _check_terms(contracts: list[Contract], table: IncidentTable, owner: np.ndarray,
