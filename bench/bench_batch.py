@@ -298,7 +298,9 @@ def main() -> None:
             results.append(measure(rows, args, Path(work)))
     print_tables(results)
     if args.profile:
-        print(f"\ncProfile of xlquote compute (read+validate+price), {sizes[-1]:,} rows:")
+        print(f"\ncProfile of xlquote compute (read+validate+price), {sizes[-1]:,} rows (the main "
+              "thread: the wait for the Incidents sheet's reader thread shows as lock acquire; "
+              "the billing workers' time as fork and the wait for them):")
         print(profile_compute(month_file(sizes[-1])))
     report = DATA / f"bench_batch_{'_'.join(map(str, sizes))}.json"
     report.write_text(json.dumps({"machine": info, "results": results}, indent=2))
