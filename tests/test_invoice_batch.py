@@ -95,6 +95,13 @@ def test_invoice_sheet_values(sample_run):
     assert any("みずなみ銀行" in str(v) for v in text.values())  # 振込先
     assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
     assert ws["A1"].font.name == "IPAexGothic"
+    line = ws[15]  # the first fee line under the header of row 14: boxed, formatted, font named
+    assert [c.value for c in line[:6]] == [1, "月額基本料金 (技術的・月2件まで) 2026-10", 1,
+                                           20_000, 20_000, "10%"]
+    assert "¥" in line[3].number_format and "¥" in line[4].number_format
+    assert line[2].number_format == "#,##0"
+    assert all(c.border.left.style == "thin" and c.alignment.vertical == "top" for c in line[:6])
+    assert line[1].alignment.wrap_text and line[1].font.name == "IPAexGothic"
     statement = wb["明細"]
     rows = list(statement.iter_rows(min_row=5, values_only=True))
     assert [r[0] for r in rows] == ["I-1001", "I-1002", "I-1003"]

@@ -136,6 +136,7 @@ def write_invoice_sheet(ws: Worksheet, invoice: Invoice, settings: Settings) -> 
 
     row = 14
     _header_row(ws, row, ["No.", "品目", "数量", "単価", "金額", "税率"])
+    styles = _box_styles(ws.parent)
     for number, line in enumerate(invoice.lines, start=1):
         row += 1
         values: list[tuple[Any, str | None]] = [
@@ -143,9 +144,8 @@ def write_invoice_sheet(ws: Worksheet, invoice: Invoice, settings: Settings) -> 
             (line.unit_price, YEN_FORMAT), (line.amount, YEN_FORMAT), (f"{line.tax_rate}%", None)]
         for column, (value, number_format) in enumerate(values, start=1):
             cell = ws.cell(row, column)
-            set_value(cell, value, number_format)
-            cell.border = BOX
-            cell.alignment = WRAP if column == 2 else Alignment(vertical="top")
+            set_value(cell, value)
+            cell.style = styles[number_format]  # boxed, top-aligned; only 品目 is long enough to wrap
         fit_row_height(ws, row, [(line.description, ws.column_dimensions["B"].width)])
     if not invoice.lines:
         row += 1
