@@ -9,10 +9,8 @@ the same tasks run in this process.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
 Result = TypeVar("Result")
@@ -35,6 +33,18 @@ def _run_chunk(indices: range) -> list[Any]:
     return [_task(i) for i in indices]
 
 
+def _can_fork() -> bool:
+    """Fork is there (not on Windows, not in the browser's Pyodide, whose multiprocessing
+    imports but cannot start a process) and allowed (pool workers may not fork again). The
+    multiprocessing import waits until then: the Excel functions never need it."""
+    if not hasattr(os, "fork"):
+        return False
+    import multiprocessing
+
+    return ("fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon)
+
+
 def map_indices(task: Task[Result], count: int, progress: Callable[[int], None] | None = None,
                 chunk: int = 32, min_parallel: int | None = None) -> list[Result]:
     """``[task(i) for i in range(count)]``, in parallel when it pays: at least ``min_parallel``
@@ -44,9 +54,7 @@ def map_indices(task: Task[Result], count: int, progress: Callable[[int], None] 
     report = progress or (lambda done: None)
     processes = workers()
     if (processes <= 1 or count < (MIN_PARALLEL if min_parallel is None else min_parallel)
-            or not hasattr(os, "fork")
-            or "fork" not in multiprocessing.get_all_start_methods()
-            or multiprocessing.current_process().daemon):  # pool workers may not fork again
+            or not _can_fork()):
         results = []
         for i in range(count):
             results.append(task(i))
@@ -54,6 +62,9 @@ def map_indices(task: Task[Result], count: int, progress: Callable[[int], None] 
                 report(i + 1)
         report(count)
         return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     chunks: Sequence[range] = [range(a, min(a + chunk, count)) for a in range(0, count, chunk)]
     out: list[Any] = [None] * count
     _task = task
