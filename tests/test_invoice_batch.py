@@ -95,6 +95,11 @@ def test_invoice_sheet_values(sample_run):
     assert any("みずなみ銀行" in str(v) for v in text.values())  # 振込先
     assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
     assert ws["A1"].font.name == "IPAexGothic"
+    header = ws[14][:6]
+    assert [c.value for c in header] == ["No.", "品目", "数量", "単価", "金額", "税率"]
+    assert all(c.font.b and c.font.name == "IPAexGothic" and c.fill.fgColor.rgb == "00DDE4EE"
+               and c.border.bottom.style == "thin" and c.alignment.horizontal == "center"
+               for c in header)
     line = ws[15]  # the first fee line under the header of row 14: boxed, formatted, font named
     assert [c.value for c in line[:6]] == [1, "月額基本料金 (技術的・月2件まで) 2026-10", 1,
                                            20_000, 20_000, "10%"]

@@ -65,14 +65,20 @@ def _put(ws: Worksheet, ref: str, value: Any, number_format: str | None = None, 
         ws.merge_cells(f"{ref}:{merge_to}")
 
 
+HEADER_STYLE = "xlquote_header"
+
+
 def _header_row(ws: Worksheet, row: int, titles: list[str]) -> None:
+    """Bold, shaded, boxed and centred titles: one named style (assigning font, fill, border
+    and alignment to each cell would re-hash every style object each time)."""
+    if HEADER_STYLE not in ws.parent.named_styles:
+        ws.parent.add_named_style(NamedStyle(
+            HEADER_STYLE, font=Font(name=JAPANESE_FONT, bold=True), fill=HEADER_FILL, border=BOX,
+            alignment=Alignment(horizontal="center", vertical="center", wrap_text=True)))
     for column, title in enumerate(titles, start=1):
         cell = ws.cell(row, column)
         set_value(cell, title)
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.border = BOX
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.style = HEADER_STYLE
 
 
 def display_width(text: str) -> int:
