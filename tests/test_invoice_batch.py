@@ -97,7 +97,7 @@ def test_invoice_sheet_values(sample_run):
     assert ws["A1"].font.name == "IPAexGothic"
     header = ws[14][:6]
     assert [c.value for c in header] == ["No.", "品目", "数量", "単価", "金額", "税率"]
-    assert all(c.font.b and c.font.name == "IPAexGothic" and c.fill.fgColor.rgb == "00DDE4EE"
+    assert all(c.font.b and c.font.name == "IPAexGothic" and c.fill.fgColor.rgb[-6:] == "DDE4EE"
                and c.border.bottom.style == "thin" and c.alignment.horizontal == "center"
                for c in header)
     line = ws[15]  # the first fee line under the header of row 14: boxed, formatted, font named

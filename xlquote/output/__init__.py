@@ -1,6 +1,6 @@
 """What a billing run writes: invoice workbooks, the month's summary, and PDFs."""
 
-from .invoice_workbook import invoice_workbook, write_invoice_workbook
+from .invoice_workbook import write_invoice_workbook
 from .pdf import convert_to_pdf, find_soffice
 from .summary import SUMMARY_HEADER, SummaryItem, summary_table, write_summary_workbook
 
@@ -9,7 +9,6 @@ __all__ = [
     "SummaryItem",
     "convert_to_pdf",
     "find_soffice",
-    "invoice_workbook",
     "summary_table",
     "write_invoice_workbook",
     "write_summary_workbook",

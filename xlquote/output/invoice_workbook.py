@@ -1,118 +1,163 @@
 """One qualified invoice (適格請求書, SPEC 3) as a workbook: the invoice sheet on A4, the incident
 statement, and for price book A the units used and left per pack.
 
-Amounts are the engine's integers written as values (the tax is rounded once per rate by the
-engine; a formula here would restate that rule). Every string goes through ``set_value`` /
-``set_text``, so a customer named ``=HYPERLINK(...)`` stays text.
+Written with XlsxWriter (~3× faster than openpyxl; a month writes ~10,000 of them). What the
+sheets say (texts, notes, statement columns, row heights) comes from ``invoice_layout.py``;
+this module only puts it on sheets. Amounts are the engine's integers written as values (the
+tax is rounded once per rate by the engine; a formula here would restate that rule). Every
+string goes through ``write_string``, so a customer named ``=HYPERLINK(...)`` stays text.
+tests/reference_invoice_workbook.py is the first, openpyxl version: the tests hold this one to
+it cell for cell.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-from openpyxl.worksheet.worksheet import Worksheet
+from xlsxwriter import Workbook
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_cell_to_rowcol
+from xlsxwriter.worksheet import Worksheet
 
 from ..codes import PLAN_LABELS_JA
-from ..invoice import FLAG_LABELS_JA, Invoice, StatementEntry
+from ..fast_xlsx import (
+    close_xlsxwriter,
+    collector_paused,
+    setup_a4_xlsxwriter,
+    xlsxwriter_workbook,
+)
+from ..invoice import Invoice
 from ..io.read_workbook import Settings
-from ..xlsx import (
-    DATE_FORMAT,
-    JAPANESE_FONT,
-    YEN_FORMAT,
-    save_atomic,
-    set_value,
-    setup_a4,
-    use_japanese_font,
+from ..xlsx import DATE_FORMAT, REPRODUCIBLE_STAMP, YEN_FORMAT, atomic_path
+from .invoice_layout import (
+    INVOICE_SHEET,
+    PRICEBOOK_LABELS_JA,
+    STATEMENT_SHEET,
+    UNITS_SHEET,
+    month_label,
+    notes_for,
+    period_text,
+    row_height,
+    statement_columns,
+    statement_values,
 )
 
-INVOICE_SHEET = "請求書"
-STATEMENT_SHEET = "明細"
-UNITS_SHEET = "ユニット残高"
-PRICEBOOK_LABELS_JA = {"aki_sie": "サポートサービス", "vendor_support": "有料サポート"}
-
-THIN = Side(style="thin", color="808080")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-UNDERLINE = Border(bottom=Side(style="medium", color="000000"))
-HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
-WRAP = Alignment(wrap_text=True, vertical="top")
-
-
-def month_label(invoice: Invoice) -> str:
-    return f"{invoice.month.year}年{invoice.month.month}月"
+# The invoice's styles in XlsxWriter's terms (grey thin box, medium black underline,
+# the shaded header, the statement's boxed top-aligned wrapped cells).
+BOX = {"border": 1, "border_color": "#808080"}
+UNDERLINE = {"bottom": 2, "bottom_color": "#000000"}
+HEADER = {**BOX, "bold": True, "bg_color": "#DDE4EE", "align": "center", "valign": "vcenter",
+          "text_wrap": True}
+WRAP = {**BOX, "text_wrap": True, "valign": "top"}
+LABEL_FONT_SIZE = 10.5  # the size of a label set in bold without a size
+POINTS_PER_PIXEL = 0.75  # XlsxWriter keeps row heights in pixels (96 dpi)
+PIXELS_PER_CHARACTER = 7  # XlsxWriter's max digit width (Calibri 11) in pixels
 
 
-def period_text(invoice: Invoice) -> str:
-    return f"{invoice.month.first_day:%Y/%m/%d}〜{invoice.month.last_day:%Y/%m/%d}"
+class Styles:
+    """XlsxWriter formats made once per workbook and per distinct style."""
+
+    def __init__(self, wb: Workbook) -> None:
+        self._wb = wb
+        self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
+
+    def get(self, **properties: Any) -> Format:
+        key = tuple(sorted(properties.items()))
+        found = self._formats.get(key)
+        if found is None:
+            found = self._formats[key] = self._wb.add_format(properties)
+        return found
+
+    def box(self, number_format: str | None) -> Format:
+        return self.get(**WRAP, **({"num_format": number_format} if number_format else {}))
 
 
-def _put(ws: Worksheet, ref: str, value: Any, number_format: str | None = None, *,
-         bold: bool = False, size: float | None = None, merge_to: str | None = None,
-         align: str | None = None, border: Border | None = None) -> None:
-    cell = ws[ref]
-    set_value(cell, value, number_format)
+def _write(ws: Worksheet, row: int, col: int, value: Any, cell_format: Format | None) -> None:
+    """One cell by its type (as ``xlsx.set_value``): text always as text; an empty or missing
+    value with a format is a styled blank cell, as openpyxl writes it."""
+    if isinstance(value, str) and value:
+        ws.write_string(row, col, value, cell_format)
+    elif value is None or isinstance(value, str):
+        if cell_format is not None:
+            ws.write_blank(row, col, None, cell_format)
+    elif isinstance(value, dt.date):
+        ws.write_datetime(row, col, value, cell_format)
+    else:
+        ws.write_number(row, col, value, cell_format)
+
+
+def _put(ws: Worksheet, styles: Styles, ref: str, value: Any, number_format: str | None = None,
+         *, bold: bool = False, size: float | None = None, merge_to: str | None = None,
+         align: str | None = None, border: dict[str, Any] | None = None) -> None:
+    """One labelled cell: value, format, font, alignment, border, and a merge to ``merge_to``."""
+    style: dict[str, Any] = {}
+    if number_format and not isinstance(value, str):  # set_value formats only non-text
+        style["num_format"] = number_format
     if bold or size:
-        cell.font = Font(bold=bold, size=size or 10.5)
+        style.update(bold=bold, font_size=size or LABEL_FONT_SIZE)
     if align:
-        cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
+        style.update(align=align, valign="vcenter", text_wrap=True)
     if border:
-        cell.border = border
+        style.update(border)
+    cell_format = styles.get(**style) if style else None
+    row, col = xl_cell_to_rowcol(ref)
     if merge_to:
-        ws.merge_cells(f"{ref}:{merge_to}")
+        last_row, last_col = xl_cell_to_rowcol(merge_to)
+        ws.merge_range(row, col, last_row, last_col, None, cell_format)  # blank, formatted
+    _write(ws, row, col, value, cell_format)
 
 
-HEADER_STYLE = "xlquote_header"
+def _set_widths(ws: Worksheet, widths: list[float]) -> None:
+    """Column widths stored exactly as openpyxl stores them (``set_column`` would add 0.71 of
+    padding, making every column a little wider than the widths chosen here)."""
+    for col, width in enumerate(widths):
+        ws.set_column_pixels(col, col, round(width * PIXELS_PER_CHARACTER))
 
 
-def _header_row(ws: Worksheet, row: int, titles: list[str]) -> None:
-    """Bold, shaded, boxed and centred titles: one named style (assigning font, fill, border
-    and alignment to each cell would re-hash every style object each time)."""
-    if HEADER_STYLE not in ws.parent.named_styles:
-        ws.parent.add_named_style(NamedStyle(
-            HEADER_STYLE, font=Font(name=JAPANESE_FONT, bold=True), fill=HEADER_FILL, border=BOX,
-            alignment=Alignment(horizontal="center", vertical="center", wrap_text=True)))
-    for column, title in enumerate(titles, start=1):
-        cell = ws.cell(row, column)
-        set_value(cell, title)
-        cell.style = HEADER_STYLE
+def _fit_row_height(ws: Worksheet, row: int, texts: list[tuple[str, float]]) -> None:
+    """Give a row of wrapped text the lines it needs (0-based ``row``)."""
+    height = row_height(texts)
+    if height is not None:
+        _set_height(ws, row, height)
 
 
-def display_width(text: str) -> int:
-    """Width in Excel character units: full-width (East Asian wide) characters count 2."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+def _set_height(ws: Worksheet, row: int, points: float) -> None:
+    """A row height in points, stored as given: ``set_row`` rounds it to whole pixels (34 pt
+    would become 33.75)."""
+    ws.set_row_pixels(row, points / POINTS_PER_PIXEL)
 
 
-def fit_row_height(ws: Worksheet, row: int, texts: list[tuple[str, float]]) -> None:
-    """Give a row with wrapped text enough lines: neither Excel nor LibreOffice grows a row that
-    openpyxl wrote, so the height is estimated from each (text, column width)."""
-    lines = max((-(-display_width(text) // max(int(width) - 1, 1)) for text, width in texts
-                 if text), default=1)
-    if lines > 1:
-        ws.row_dimensions[row].height = 15 * lines
+def _setup_a4(ws: Worksheet, landscape: bool = False) -> None:
+    """``xlsx.setup_a4`` including the margins openpyxl leaves at its defaults (top/bottom 1",
+    header/footer 0.5"), which differ from XlsxWriter's."""
+    setup_a4_xlsxwriter(ws, landscape)
+    ws.set_margins(left=0.5, right=0.5, top=1, bottom=1)
+    ws.margin_header = ws.margin_footer = 0.5
 
 
-def _widths(ws: Worksheet, widths: dict[str, float]) -> None:
-    for column, width in widths.items():
-        ws.column_dimensions[column].width = width
+def _header_row(ws: Worksheet, styles: Styles, row: int, titles: list[str]) -> None:
+    header = styles.get(**HEADER)
+    for col, title in enumerate(titles):
+        _write(ws, row, col, title, header)
 
 
-def write_invoice_sheet(ws: Worksheet, invoice: Invoice, settings: Settings) -> None:
+def write_invoice_sheet(ws: Worksheet, styles: Styles, invoice: Invoice,
+                        settings: Settings) -> None:
     contract = invoice.contract
-    _widths(ws, {"A": 5, "B": 46, "C": 7, "D": 14, "E": 15, "F": 7})
+    widths = [5, 46, 7, 14, 15, 7]
+    _set_widths(ws, widths)
     title = "請求書" if invoice.correction is None else "請求書 (修正インボイス)"
-    _put(ws, "A1", title, bold=True, size=20, merge_to="F1", align="center")
-    ws.row_dimensions[1].height = 34
+    _put(ws, styles, "A1", title, bold=True, size=20, merge_to="F1", align="center")
+    _set_height(ws, 0, 34)
     if invoice.correction is not None:
         c = invoice.correction
-        _put(ws, "A2", f"請求番号 {c.original_number} (合計 ¥{c.original_total:,}) を訂正します。"
-             f" 差額 ¥{invoice.total - c.original_total:+,}", merge_to="F2", align="center")
-    _put(ws, "A3", f"{contract.customer} 御中", bold=True, size=14, merge_to="B3",
+        _put(ws, styles, "A2", f"請求番号 {c.original_number} (合計 ¥{c.original_total:,}) を訂正"
+             f"します。 差額 ¥{invoice.total - c.original_total:+,}", merge_to="F2", align="center")
+    _put(ws, styles, "A3", f"{contract.customer} 御中", bold=True, size=14, merge_to="B3",
          border=UNDERLINE)
-    _put(ws, "A4", f"契約ID {contract.contract_id} ({PLAN_LABELS_JA[contract.plan]}"
+    _put(ws, styles, "A4", f"契約ID {contract.contract_id} ({PLAN_LABELS_JA[contract.plan]}"
          f"・{PRICEBOOK_LABELS_JA.get(invoice.pricebook, invoice.pricebook)})", merge_to="B4")
     for row, label, value, number_format in (
         (3, "請求番号", invoice.number, None),
@@ -120,8 +165,8 @@ def write_invoice_sheet(ws: Worksheet, invoice: Invoice, settings: Settings) -> 
         (5, "支払期日", invoice.due_date, DATE_FORMAT),
         (6, "請求期間", period_text(invoice), None),
     ):
-        _put(ws, f"D{row}", label, bold=True)
-        _put(ws, f"E{row}", value, number_format, merge_to=f"F{row}", align="right")
+        _put(ws, styles, f"D{row}", label, bold=True)
+        _put(ws, styles, f"E{row}", value, number_format, merge_to=f"F{row}", align="right")
 
     issuer_rows = [(settings.issuer_name, True), (settings.issuer_address, False),
                    (settings.issuer_contact, False),
@@ -129,182 +174,117 @@ def write_invoice_sheet(ws: Worksheet, invoice: Invoice, settings: Settings) -> 
     row = 8
     for text, bold in issuer_rows:
         if text:
-            # C:F, wider than the label column D: a full address fits on one line
-            _put(ws, f"C{row}", text, bold=bold, merge_to=f"F{row}")
+            _put(ws, styles, f"C{row}", text, bold=bold, merge_to=f"F{row}")
             row += 1
 
-    _put(ws, "A7", f"{month_label(invoice)}ご利用分を下記のとおりご請求申し上げます。",
+    _put(ws, styles, "A7", f"{month_label(invoice)}ご利用分を下記のとおりご請求申し上げます。",
          merge_to="B7")
-    _put(ws, "A9", "ご請求金額 (税込)", bold=True, merge_to="B9")
-    _put(ws, "A10", invoice.total, YEN_FORMAT, bold=True, size=18, merge_to="B10",
+    _put(ws, styles, "A9", "ご請求金額 (税込)", bold=True, merge_to="B9")
+    _put(ws, styles, "A10", invoice.total, YEN_FORMAT, bold=True, size=18, merge_to="B10",
          align="left", border=UNDERLINE)
-    ws.row_dimensions[10].height = 30
+    _set_height(ws, 9, 30)
 
-    row = 14
-    _header_row(ws, row, ["No.", "品目", "数量", "単価", "金額", "税率"])
-    styles = _box_styles(ws.parent)
+    row = 14  # 1-based: the fee table's header row
+    _header_row(ws, styles, row - 1, ["No.", "品目", "数量", "単価", "金額", "税率"])
     for number, line in enumerate(invoice.lines, start=1):
         row += 1
         values: list[tuple[Any, str | None]] = [
             (number, None), (line.description, None), (line.quantity, "#,##0"),
             (line.unit_price, YEN_FORMAT), (line.amount, YEN_FORMAT), (f"{line.tax_rate}%", None)]
-        for column, (value, number_format) in enumerate(values, start=1):
-            cell = ws.cell(row, column)
-            set_value(cell, value)
-            cell.style = styles[number_format]  # boxed, top-aligned; only 品目 is long enough to wrap
-        fit_row_height(ws, row, [(line.description, ws.column_dimensions["B"].width)])
+        for col, (value, number_format) in enumerate(values):
+            _write(ws, row - 1, col, value, styles.box(number_format))
+        _fit_row_height(ws, row - 1, [(line.description, widths[1])])
     if not invoice.lines:
         row += 1
-        _put(ws, f"B{row}", "当月のご請求はありません (ご利用明細をご確認ください)")
+        _put(ws, styles, f"B{row}", "当月のご請求はありません (ご利用明細をご確認ください)")
 
     row += 2
     for tax in invoice.taxes:
-        _put(ws, f"D{row}", f"{tax.rate_percent}%対象 小計", border=BOX)
-        _put(ws, f"E{row}", tax.taxable, YEN_FORMAT, border=BOX)
-        _put(ws, f"D{row + 1}", f"消費税 ({tax.rate_percent}%)", border=BOX)
-        _put(ws, f"E{row + 1}", tax.tax, YEN_FORMAT, border=BOX)
+        _put(ws, styles, f"D{row}", f"{tax.rate_percent}%対象 小計", border=BOX)
+        _put(ws, styles, f"E{row}", tax.taxable, YEN_FORMAT, border=BOX)
+        _put(ws, styles, f"D{row + 1}", f"消費税 ({tax.rate_percent}%)", border=BOX)
+        _put(ws, styles, f"E{row + 1}", tax.tax, YEN_FORMAT, border=BOX)
         row += 2
     if not invoice.taxes:
-        _put(ws, f"D{row}", "10%対象 小計", border=BOX)
-        _put(ws, f"E{row}", 0, YEN_FORMAT, border=BOX)
+        _put(ws, styles, f"D{row}", "10%対象 小計", border=BOX)
+        _put(ws, styles, f"E{row}", 0, YEN_FORMAT, border=BOX)
         row += 1
-    _put(ws, f"D{row}", "合計", bold=True, border=BOX)
-    _put(ws, f"E{row}", invoice.total, YEN_FORMAT, bold=True, border=BOX)
+    _put(ws, styles, f"D{row}", "合計", bold=True, border=BOX)
+    _put(ws, styles, f"E{row}", invoice.total, YEN_FORMAT, bold=True, border=BOX)
 
     row += 2
-    _put(ws, f"A{row}", "お振込先", bold=True, merge_to=f"B{row}")
-    _put(ws, f"A{row + 1}", settings.bank_account, merge_to=f"F{row + 1}")
-    _put(ws, f"A{row + 2}", f"お支払方法: 銀行振込 ({invoice.due_date:%Y/%m/%d} までにお振込み"
-         "ください)", merge_to=f"F{row + 2}")
+    _put(ws, styles, f"A{row}", "お振込先", bold=True, merge_to=f"B{row}")
+    _put(ws, styles, f"A{row + 1}", settings.bank_account, merge_to=f"F{row + 1}")
+    _put(ws, styles, f"A{row + 2}", f"お支払方法: 銀行振込 ({invoice.due_date:%Y/%m/%d} までにお振"
+         "込みください)", merge_to=f"F{row + 2}")
     row += 4
     notes = notes_for(invoice)
     if notes:
-        _put(ws, f"A{row}", "備考", bold=True, merge_to=f"B{row}")
+        _put(ws, styles, f"A{row}", "備考", bold=True, merge_to=f"B{row}")
         for note in notes:
             row += 1
-            _put(ws, f"A{row}", note, merge_to=f"F{row}")
-    setup_a4(ws)
-    ws.print_area = f"A1:F{row}"
+            _put(ws, styles, f"A{row}", note, merge_to=f"F{row}")
+    _setup_a4(ws)
+    ws.print_area(0, 0, row - 1, 5)
 
 
-def notes_for(invoice: Invoice) -> list[str]:
-    """One note per flagged incident, in Japanese, for the customer and the clerk."""
-    notes = []
-    for flag in invoice.flags:
-        where = f"インシデント {flag.incident_id}: " if flag.incident_id else ""
-        notes.append(f"・{where}{FLAG_LABELS_JA.get(flag.code, flag.code)}")
-    if any(entry.units for entry in invoice.statement) or invoice.packs:
-        notes.append("・ユニットの使用と残高はシート「ユニット残高」をご覧ください")
-    return list(dict.fromkeys(notes))
-
-
-def _statement_columns(invoice: Invoice) -> list[tuple[str, float]]:
-    columns = [("インシデントID", 13), ("受付日", 11), ("完了日", 11), ("窓口", 13),
-               ("対応内容", 20)]
-    if invoice.pricebook == "aki_sie":
-        columns += [("レベル", 9), ("判定", 16), ("料金", 11)]
-    elif invoice.contract.plan == "vendor_support":
-        columns += [("ユニット", 9)]
-    return [*columns, ("備考", 30), ("内容", 30)]
-
-
-def _statement_values(invoice: Invoice, entry: StatementEntry) -> list[tuple[Any, str | None]]:
-    values: list[tuple[Any, str | None]] = [
-        (entry.incident_id, None), (entry.opened, DATE_FORMAT), (entry.closed, DATE_FORMAT),
-        (entry.channel, None), (entry.measures, None)]
-    if invoice.pricebook == "aki_sie":
-        level = "フェザー" if entry.level == 0 else f"レベル{entry.level}"
-        values += [(level, None), (entry.level_source, None),
-                   (entry.fee if entry.billed else "対象外", YEN_FORMAT)]
-    elif invoice.contract.plan == "vendor_support":
-        values += [(entry.units, "#,##0")]
-    remarks = [FLAG_LABELS_JA.get(code, code) for code in entry.flags]
-    if entry.note and entry.billed:
-        remarks.append(entry.note)
-    values += [("; ".join(remarks), None), (entry.description, None)]
-    return values
-
-
-def _box_styles(wb: Workbook) -> dict[str | None, str]:
-    """Named styles for the statement's boxed, wrapped cells, one per number format: a named
-    style is looked up once per cell, where setting border/alignment/format re-hashes every
-    style object (seconds for a statement of thousands of incidents)."""
-    names = {}
-    existing = set(wb.named_styles)
-    for number_format in (None, DATE_FORMAT, YEN_FORMAT, "#,##0"):
-        name = f"xlquote_box_{number_format or 'general'}"
-        if name not in existing:
-            wb.add_named_style(NamedStyle(name, border=BOX, alignment=WRAP,
-                                          number_format=number_format or "General",
-                                          font=Font(name=JAPANESE_FONT)))
-        names[number_format] = name
-    return names
-
-
-def write_statement_sheet(ws: Worksheet, invoice: Invoice) -> None:
-    _put(ws, "A1", f"ご利用明細 {month_label(invoice)} — {invoice.contract.customer} 御中",
+def write_statement_sheet(ws: Worksheet, styles: Styles, invoice: Invoice) -> None:
+    _put(ws, styles, "A1", f"ご利用明細 {month_label(invoice)} — {invoice.contract.customer} 御中",
          bold=True, size=13)
-    _put(ws, "A2", f"請求番号 {invoice.number}  請求期間 {period_text(invoice)}")
-    columns = _statement_columns(invoice)
-    for index, (_, width) in enumerate(columns, start=1):
-        ws.column_dimensions[ws.cell(1, index).column_letter].width = width
-    _header_row(ws, 4, [title for title, _ in columns])
-    styles = _box_styles(ws.parent)
-    row = 4
+    _put(ws, styles, "A2", f"請求番号 {invoice.number}  請求期間 {period_text(invoice)}")
+    columns = statement_columns(invoice)
+    _set_widths(ws, [width for _, width in columns])
+    _header_row(ws, styles, 3, [title for title, _ in columns])
+    formats: dict[str | None, Format] = {}
+    row = 4  # 0-based: the first row under the header
     for entry in invoice.statement:
+        values = statement_values(invoice, entry)
+        for col, (value, number_format) in enumerate(values):
+            cell_format = formats.get(number_format)
+            if cell_format is None:
+                cell_format = formats[number_format] = styles.box(number_format)
+            _write(ws, row, col, value, cell_format)
+        _fit_row_height(ws, row, [(value, width) for (value, _), (_, width)
+                                  in zip(values, columns, strict=True) if isinstance(value, str)])
         row += 1
-        values = _statement_values(invoice, entry)
-        for column, (value, number_format) in enumerate(values, 1):
-            cell = ws.cell(row, column)
-            set_value(cell, value)
-            cell.style = styles[number_format]
-        fit_row_height(ws, row, [(value, width) for (value, _), (_, width)
-                                 in zip(values, columns, strict=True) if isinstance(value, str)])
     if not invoice.statement:
-        _put(ws, "A5", "当月に完了したインシデントはありません")
-    ws.print_title_rows = "4:4"
-    setup_a4(ws, landscape=True)
+        _put(ws, styles, "A5", "当月に完了したインシデントはありません")
+    ws.repeat_rows(3)
+    _setup_a4(ws, landscape=True)
 
 
-def write_units_sheet(ws: Worksheet, invoice: Invoice) -> None:
-    _put(ws, "A1", f"ユニット残高 {month_label(invoice)} — {invoice.contract.customer} 御中",
+def write_units_sheet(ws: Worksheet, styles: Styles, invoice: Invoice) -> None:
+    _put(ws, styles, "A1", f"ユニット残高 {month_label(invoice)} — {invoice.contract.customer} 御中",
          bold=True, size=13)
-    _put(ws, "A2", f"パックごとのユニットの使用と残り ({invoice.month.last_day:%Y/%m/%d} 時点)")
+    _put(ws, styles, "A2",
+         f"パックごとのユニットの使用と残り ({invoice.month.last_day:%Y/%m/%d} 時点)")
     titles = ["購入日", "有効期限", "ユニット数", "前月までの使用", "当月の使用", "残り", "備考"]
-    _widths(ws, dict(zip("ABCDEFG", (12, 12, 10, 14, 11, 9, 22), strict=True)))
-    _header_row(ws, 4, titles)
-    styles = _box_styles(ws.parent)
-    row = 4
-    for pack in invoice.packs:
-        row += 1
+    _set_widths(ws, [12, 12, 10, 14, 11, 9, 22])
+    _header_row(ws, styles, 3, titles)
+    for row, pack in enumerate(invoice.packs, start=4):
         values: list[tuple[Any, str | None]] = [
             (pack.purchased, DATE_FORMAT), (pack.expires, DATE_FORMAT), (pack.units, "#,##0"),
             (pack.used_before, "#,##0"), (pack.used_this_month, "#,##0"), (pack.left, "#,##0"),
             ("不足のため自動追加" if pack.auto_topup else "", None)]
-        for column, (value, number_format) in enumerate(values, start=1):
-            cell = ws.cell(row, column)
-            set_value(cell, value)
-            cell.style = styles[number_format]
+        for col, (value, number_format) in enumerate(values):
+            _write(ws, row, col, value, styles.box(number_format))
     if not invoice.packs:
-        _put(ws, "A5", "有効なパックはありません")
-    setup_a4(ws)
-
-
-def invoice_workbook(invoice: Invoice, settings: Settings) -> Workbook:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = INVOICE_SHEET
-    write_invoice_sheet(ws, invoice, settings)
-    write_statement_sheet(wb.create_sheet(STATEMENT_SHEET), invoice)
-    if invoice.contract.plan == "vendor_support":
-        write_units_sheet(wb.create_sheet(UNITS_SHEET), invoice)
-    for sheet in wb.worksheets:
-        use_japanese_font(sheet)
-    wb.properties.creator = settings.issuer_name
-    wb.properties.title = f"請求書 {invoice.number}"
-    wb.properties.created = dt.datetime.combine(invoice.issue_date, dt.time(0))
-    return wb
+        _put(ws, styles, "A5", "有効なパックはありません")
+    _setup_a4(ws)
 
 
 def write_invoice_workbook(invoice: Invoice, settings: Settings, path: str | Path) -> Path:
-    return save_atomic(invoice_workbook(invoice, settings), path)
+    """The invoice workbook, atomically (temp file renamed into place) and reproducibly (same
+    content, same bytes: created/modified are REPRODUCIBLE_STAMP, as for every workbook we
+    write)."""
+    with atomic_path(path) as temp, collector_paused():
+        wb = xlsxwriter_workbook(temp, REPRODUCIBLE_STAMP)
+        wb.set_properties({"author": settings.issuer_name, "title": f"請求書 {invoice.number}",
+                           "created": REPRODUCIBLE_STAMP})
+        styles = Styles(wb)
+        write_invoice_sheet(wb.add_worksheet(INVOICE_SHEET), styles, invoice, settings)
+        write_statement_sheet(wb.add_worksheet(STATEMENT_SHEET), styles, invoice)
+        if invoice.contract.plan == "vendor_support":
+            write_units_sheet(wb.add_worksheet(UNITS_SHEET), styles, invoice)
+        close_xlsxwriter(wb)
+    return Path(path)

@@ -6,10 +6,8 @@ workbook's ``Invoices`` sheet (written by the button) show the same table.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from ..calendar import Month
 from ..codes import PLAN_LABELS_JA
 from ..fast_xlsx import (
     close_xlsxwriter,
+    collector_paused,
     setup_a4_xlsxwriter,
     write_xlsxwriter_row,
     xlsxwriter_workbook,
@@ -131,27 +130,12 @@ def _write_table(wb: Workbook, ws: Worksheet, top: int, header: Sequence[str], w
     return top + 1 + len(rows)
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while writing: XlsxWriter allocates an object per
-    cell (~150,000 for a 10,000-contract month), which sets off full collections that walk the
-    whole heap — a month's data included — for ~15% of the write. Nothing written forms
-    cycles, so nothing waits to be collected; the collector is restored as it was."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def write_summary_workbook(month: Month, items: Sequence[SummaryItem],
                            attention: frozenset[str], path: str | Path) -> Path:
     """The summary, written by XlsxWriter: a month has as many rows as contracts, and its typed
     writers are about twice as fast as openpyxl's write-only mode. Atomic (a temp file renamed
     into place) and reproducible (same content, same bytes)."""
-    with atomic_path(path) as temp, _collector_paused():
+    with atomic_path(path) as temp, collector_paused():
         wb = xlsxwriter_workbook(temp)
         ws = wb.add_worksheet("請求一覧")
         ws.write_string(0, 0, f"請求一覧 {month.year}年{month.month}月", wb.add_format(TITLE_STYLE))
