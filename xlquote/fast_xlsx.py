@@ -27,7 +27,7 @@ def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAM
     """An XlsxWriter workbook with xlquote's guarantees built in:
 
     - user text stays text: ``write()`` never turns a string into a formula, URL or number
-      (and ``write_xlsxwriter_row`` calls ``write_string`` anyway);
+      (and ``write_xlsxwriter_cell`` calls ``write_string`` anyway);
     - every format names the Japanese font: the default format does and ``add_format`` starts
       from it. Scheme "none": a font tied to the theme's scheme is drawn by Excel with the
       theme's font (Calibri), whatever name it carries;
@@ -50,25 +50,29 @@ def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAM
     return wb
 
 
+def write_xlsxwriter_cell(ws: XlsxWriterSheet, row: int, col: int, value: Any,
+                          cell_format: XlsxWriterFormat | None) -> None:
+    """One cell by its type: text through ``write_string`` (stored as text whatever it starts
+    with: "=", "http", "123"), dates as dates, numbers as numbers. ``None`` and empty text are
+    blank cells, written only when they have a format (no cell costs nothing)."""
+    if isinstance(value, str) and value:
+        ws.write_string(row, col, value, cell_format)
+    elif value is None or isinstance(value, str):
+        if cell_format is not None:  # a styled empty cell, not an empty string
+            ws.write_blank(row, col, None, cell_format)
+    elif isinstance(value, bool):  # before numbers: a bool is an int
+        ws.write_boolean(row, col, value, cell_format)
+    elif isinstance(value, dt.date):
+        ws.write_datetime(row, col, value, cell_format)
+    else:
+        ws.write_number(row, col, value, cell_format)
+
+
 def write_xlsxwriter_row(ws: XlsxWriterSheet, row: int, values: Sequence[Any],
                          formats: Sequence[XlsxWriterFormat | None]) -> None:
-    """One row, each value by its type: text through ``write_string`` (stored as text whatever
-    it starts with: "=", "http", "123"), dates as dates, numbers as numbers. ``None`` and empty
-    text are blank cells (written only when they have a format: no cell costs nothing)."""
+    """One row of cells (``write_xlsxwriter_cell``), each with its column's format."""
     for col, (value, cell_format) in enumerate(zip(values, formats, strict=True)):
-        if isinstance(value, str):
-            if value:
-                ws.write_string(row, col, value, cell_format)
-            elif cell_format is not None:  # a styled empty cell, not an empty string
-                ws.write_blank(row, col, None, cell_format)
-        elif value is None:
-            continue
-        elif isinstance(value, bool):  # before numbers: a bool is an int
-            ws.write_boolean(row, col, value, cell_format)
-        elif isinstance(value, dt.date):
-            ws.write_datetime(row, col, value, cell_format)
-        else:
-            ws.write_number(row, col, value, cell_format)
+        write_xlsxwriter_cell(ws, row, col, value, cell_format)
 
 
 def setup_a4_xlsxwriter(ws: XlsxWriterSheet, landscape: bool = False) -> None:
@@ -100,7 +104,7 @@ def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while writing: XlsxWriter allocates an object per
     cell, which sets off full collections that walk the whole heap — a month's data included —
     for ~15–20% of a write. Nothing written forms cycles that must go at once; the collector is
-    restored as it was. (The same as summary.py's ``_collector_paused``, shared from here.)"""
+    restored as it was."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

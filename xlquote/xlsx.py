@@ -69,8 +69,10 @@ def use_japanese_font(ws: Worksheet) -> None:
     cell of ``ws`` uses: LibreOffice and Excel then render CJK text with it instead of falling
     back to a font without Japanese glyphs. Works on font ids, so a sheet of thousands of rows
     costs milliseconds (assigning ``cell.font`` per cell re-hashes every style)."""
-    use_japanese_default_font(ws.parent)
-    fonts = ws.parent._fonts
+    wb = ws.parent
+    fonts = wb._fonts
+    if fonts[0].name != JAPANESE_FONT:  # the default font: cells without a font of their own
+        wb._fonts = fonts = IndexedList([_japanese(fonts[0]), *fonts[1:]])
     renamed: dict[int, int] = {}
     for row in ws.iter_rows():
         for cell in row:
@@ -82,14 +84,6 @@ def use_japanese_font(ws: Worksheet) -> None:
             if font_id not in renamed:
                 renamed[font_id] = fonts.add(_japanese(fonts[font_id]))
             cell._style.fontId = renamed[font_id]
-
-
-def use_japanese_default_font(wb: Workbook) -> None:
-    """The workbook's default font (cells without a font of their own) names the Japanese
-    font. For write-only workbooks, whose cells cannot be revisited: give the fonts of styled
-    cells ``name=JAPANESE_FONT`` when making them."""
-    if wb._fonts[0].name != JAPANESE_FONT:
-        wb._fonts = IndexedList([_japanese(wb._fonts[0]), *wb._fonts[1:]])
 
 
 def setup_a4(ws: Worksheet, landscape: bool = False) -> None:
@@ -148,4 +142,3 @@ def save_atomic(wb: Workbook, target: str | Path,
         wb.save(temp)
         make_reproducible(temp, stamp)
     return Path(target)
-

@@ -12,7 +12,6 @@ it cell for cell.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from ..fast_xlsx import (
     close_xlsxwriter,
     collector_paused,
     setup_a4_xlsxwriter,
+    write_xlsxwriter_cell,
     xlsxwriter_workbook,
 )
 from ..invoice import Invoice
@@ -62,6 +62,7 @@ class Styles:
     def __init__(self, wb: Workbook) -> None:
         self._wb = wb
         self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
+        self._boxes: dict[str | None, Format] = {}  # by number format: asked for per cell
 
     def get(self, **properties: Any) -> Format:
         key = tuple(sorted(properties.items()))
@@ -71,21 +72,12 @@ class Styles:
         return found
 
     def box(self, number_format: str | None) -> Format:
-        return self.get(**WRAP, **({"num_format": number_format} if number_format else {}))
-
-
-def _write(ws: Worksheet, row: int, col: int, value: Any, cell_format: Format | None) -> None:
-    """One cell by its type (as ``xlsx.set_value``): text always as text; an empty or missing
-    value with a format is a styled blank cell, as openpyxl writes it."""
-    if isinstance(value, str) and value:
-        ws.write_string(row, col, value, cell_format)
-    elif value is None or isinstance(value, str):
-        if cell_format is not None:
-            ws.write_blank(row, col, None, cell_format)
-    elif isinstance(value, dt.date):
-        ws.write_datetime(row, col, value, cell_format)
-    else:
-        ws.write_number(row, col, value, cell_format)
+        """A boxed, top-aligned, wrapped cell with ``number_format``."""
+        found = self._boxes.get(number_format)
+        if found is None:
+            found = self._boxes[number_format] = self.get(
+                **WRAP, **({"num_format": number_format} if number_format else {}))
+        return found
 
 
 def _put(ws: Worksheet, styles: Styles, ref: str, value: Any, number_format: str | None = None,
@@ -106,7 +98,7 @@ def _put(ws: Worksheet, styles: Styles, ref: str, value: Any, number_format: str
     if merge_to:
         last_row, last_col = xl_cell_to_rowcol(merge_to)
         ws.merge_range(row, col, last_row, last_col, None, cell_format)  # blank, formatted
-    _write(ws, row, col, value, cell_format)
+    write_xlsxwriter_cell(ws, row, col, value, cell_format)
 
 
 def _set_widths(ws: Worksheet, widths: list[float]) -> None:
@@ -140,7 +132,7 @@ def _setup_a4(ws: Worksheet, landscape: bool = False) -> None:
 def _header_row(ws: Worksheet, styles: Styles, row: int, titles: list[str]) -> None:
     header = styles.get(**HEADER)
     for col, title in enumerate(titles):
-        _write(ws, row, col, title, header)
+        write_xlsxwriter_cell(ws, row, col, title, header)
 
 
 def write_invoice_sheet(ws: Worksheet, styles: Styles, invoice: Invoice,
@@ -192,7 +184,7 @@ def write_invoice_sheet(ws: Worksheet, styles: Styles, invoice: Invoice,
             (number, None), (line.description, None), (line.quantity, "#,##0"),
             (line.unit_price, YEN_FORMAT), (line.amount, YEN_FORMAT), (f"{line.tax_rate}%", None)]
         for col, (value, number_format) in enumerate(values):
-            _write(ws, row - 1, col, value, styles.box(number_format))
+            write_xlsxwriter_cell(ws, row - 1, col, value, styles.box(number_format))
         _fit_row_height(ws, row - 1, [(line.description, widths[1])])
     if not invoice.lines:
         row += 1
@@ -235,15 +227,11 @@ def write_statement_sheet(ws: Worksheet, styles: Styles, invoice: Invoice) -> No
     columns = statement_columns(invoice)
     _set_widths(ws, [width for _, width in columns])
     _header_row(ws, styles, 3, [title for title, _ in columns])
-    formats: dict[str | None, Format] = {}
     row = 4  # 0-based: the first row under the header
     for entry in invoice.statement:
         values = statement_values(invoice, entry)
         for col, (value, number_format) in enumerate(values):
-            cell_format = formats.get(number_format)
-            if cell_format is None:
-                cell_format = formats[number_format] = styles.box(number_format)
-            _write(ws, row, col, value, cell_format)
+            write_xlsxwriter_cell(ws, row, col, value, styles.box(number_format))
         _fit_row_height(ws, row, [(value, width) for (value, _), (_, width)
                                   in zip(values, columns, strict=True) if isinstance(value, str)])
         row += 1
@@ -267,7 +255,7 @@ def write_units_sheet(ws: Worksheet, styles: Styles, invoice: Invoice) -> None:
             (pack.used_before, "#,##0"), (pack.used_this_month, "#,##0"), (pack.left, "#,##0"),
             ("不足のため自動追加" if pack.auto_topup else "", None)]
         for col, (value, number_format) in enumerate(values):
-            _write(ws, row, col, value, styles.box(number_format))
+            write_xlsxwriter_cell(ws, row, col, value, styles.box(number_format))
     if not invoice.packs:
         _put(ws, styles, "A5", "有効なパックはありません")
     _setup_a4(ws)
