@@ -22,8 +22,8 @@ from .xlsx import DATE_FORMAT, JAPANESE_FONT, REPRODUCIBLE_STAMP
 A4_PAPER = 9  # the OOXML paper-size code for A4 (XlsxWriter's set_paper)
 
 
-def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAMP
-                        ) -> xlsxwriter.Workbook:
+def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAMP,
+                        **properties: str) -> xlsxwriter.Workbook:
     """An XlsxWriter workbook with xlquote's guarantees built in:
 
     - user text stays text: ``write()`` never turns a string into a formula, URL or number
@@ -46,7 +46,9 @@ def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAM
         "default_format_properties": {"font_name": JAPANESE_FONT, "font_size": 11,
                                       "font_scheme": "none"},
     })
-    wb.set_properties({"created": stamp})  # XlsxWriter writes it as created and modified
+    # Document properties (author, title, ...) in one call: set_properties replaces them all.
+    # XlsxWriter writes ``created`` as both created and modified.
+    wb.set_properties({**properties, "created": stamp})
     return wb
 
 

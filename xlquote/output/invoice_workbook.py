@@ -30,7 +30,7 @@ from ..fast_xlsx import (
 )
 from ..invoice import Invoice
 from ..io.read_workbook import Settings
-from ..xlsx import DATE_FORMAT, REPRODUCIBLE_STAMP, YEN_FORMAT, atomic_path
+from ..xlsx import DATE_FORMAT, YEN_FORMAT, atomic_path
 from .invoice_layout import (
     INVOICE_SHEET,
     PRICEBOOK_LABELS_JA,
@@ -266,9 +266,8 @@ def write_invoice_workbook(invoice: Invoice, settings: Settings, path: str | Pat
     content, same bytes: created/modified are REPRODUCIBLE_STAMP, as for every workbook we
     write)."""
     with atomic_path(path) as temp, collector_paused():
-        wb = xlsxwriter_workbook(temp, REPRODUCIBLE_STAMP)
-        wb.set_properties({"author": settings.issuer_name, "title": f"請求書 {invoice.number}",
-                           "created": REPRODUCIBLE_STAMP})
+        wb = xlsxwriter_workbook(temp, author=settings.issuer_name,
+                                 title=f"請求書 {invoice.number}")
         styles = Styles(wb)
         write_invoice_sheet(wb.add_worksheet(INVOICE_SHEET), styles, invoice, settings)
         write_statement_sheet(wb.add_worksheet(STATEMENT_SHEET), styles, invoice)
