@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -157,9 +157,19 @@ class Pack:
     row: int | None = None
 
 
+# Text columns of the incident table a reordering copies only when first read: pricing reads
+# a few of them (and those at few rows), so grouping a million incidents by contract need not
+# copy a million scattered Python strings per column (a third of the whole copy's cost).
+DEFERRED_COLUMNS = frozenset(
+    {"incident_id", "contract_id", "member", "approved_by", "absorbed_into", "description"})
+
+
 @dataclass
 class IncidentTable:
-    """Incidents as columns (one entry per incident); ``row`` is the sheet row number."""
+    """Incidents as columns (one entry per incident); ``row`` is the sheet row number.
+
+    A table made by ``take`` holds its text columns (``DEFERRED_COLUMNS``) as the source column
+    plus the positions to pick, and picks them on first read."""
 
     incident_id: np.ndarray  # object (str)
     contract_id: np.ndarray  # object (str)
@@ -178,21 +188,45 @@ class IncidentTable:
     row: np.ndarray  # int64
 
     def __len__(self) -> int:
-        return len(self.incident_id)
+        return len(self.row)
+
+    def __getattr__(self, name: str) -> Any:
+        """A deferred column, picked now (called only for attributes not yet set)."""
+        deferred = self.__dict__.get("_deferred")
+        if not deferred or name not in deferred:
+            raise AttributeError(name)
+        source, index = deferred.pop(name)
+        value = source[index]
+        setattr(self, name, value)
+        return value
 
     def slice(self, start: int, stop: int) -> IncidentTable:
         """Rows start..stop as views (no copies)."""
         return self.take(slice(start, stop))  # type: ignore[arg-type]
 
     def take(self, index: np.ndarray) -> IncidentTable:
-        """The incidents at positions ``index``, in that order."""
-        picked = {}
-        for name, value in vars(self).items():
-            if isinstance(value, IncidentMeasures):
-                picked[name] = IncidentMeasures(**{k: v[index] for k, v in vars(value).items()})
-            else:
-                picked[name] = value[index]
-        return IncidentTable(**picked)
+        """The incidents at positions ``index``, in that order (text columns deferred)."""
+        table = object.__new__(IncidentTable)
+        deferred = {}
+        pending = self.__dict__.get("_deferred", {})
+        for name in INCIDENT_TABLE_COLUMNS:
+            if name in self.__dict__:
+                value = self.__dict__[name]
+                if name in DEFERRED_COLUMNS and not isinstance(index, slice):
+                    deferred[name] = (value, index)  # a slice is a view: nothing to defer
+                elif isinstance(value, IncidentMeasures):
+                    table.measures = IncidentMeasures(
+                        **{k: v[index] for k, v in vars(value).items()})
+                else:
+                    setattr(table, name, value[index])
+            else:  # still deferred here: pick from the same source, positions composed
+                source, positions = pending[name]
+                deferred[name] = (source, positions[index])
+        table._deferred = deferred
+        return table
+
+
+INCIDENT_TABLE_COLUMNS = tuple(f.name for f in fields(IncidentTable))
 
 
 def _header_index(header: Sequence[Any], fields: Sequence[Field], sheet: str,

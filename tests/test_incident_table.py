@@ -1,0 +1,71 @@
+"""Reordering the incident table defers its text columns until they are read; every way of
+reading, re-taking, slicing or replacing a column must give what an eager copy gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xlquote.records import (
+    DEFERRED_COLUMNS,
+    INCIDENT_TABLE_COLUMNS,
+    IncidentTable,
+    incidents_from_records,
+)
+from xlquote.sample import sample_incidents
+
+
+@pytest.fixture
+def table() -> IncidentTable:
+    return incidents_from_records(sample_incidents())
+
+
+def eager(table: IncidentTable, index: np.ndarray) -> dict[str, list]:
+    """What each column holds at ``index``, read straight from the source table."""
+    out = {}
+    for name in INCIDENT_TABLE_COLUMNS:
+        value = getattr(table, name)
+        if name == "measures":
+            out.update({f"measures.{k}": v[index].tolist() for k, v in vars(value).items()})
+        else:
+            out[name] = value[index].tolist()
+    return out
+
+
+def columns(table: IncidentTable) -> dict[str, list]:
+    return eager(table, np.arange(len(table)))
+
+
+def test_take_defers_text_columns_until_read(table: IncidentTable) -> None:
+    order = np.arange(len(table))[::-1].copy()
+    taken = table.take(order)
+    assert len(taken) == len(table)
+    assert not DEFERRED_COLUMNS & set(vars(taken)), "text columns copied by take"
+    assert taken.description.tolist() == table.description[order].tolist()
+    assert "description" in vars(taken) and "incident_id" not in vars(taken)
+    assert columns(taken) == eager(table, order)
+
+
+def test_take_of_a_take_and_slices_compose_positions(table: IncidentTable) -> None:
+    rng = np.random.default_rng(7)
+    first = rng.permutation(len(table))
+    second = rng.permutation(len(table))[: len(table) // 2]
+    twice = table.take(first).take(second)
+    assert columns(twice) == eager(table, first[second])
+    part = table.take(first).slice(3, 9)
+    assert columns(part) == eager(table, first[3:9])
+    # A slice of the source is a view; a take of that view still picks the right rows.
+    assert columns(table.slice(2, 12).take(np.array([4, 0, 9]))) == eager(table, np.array([6, 2, 11]))
+
+
+def test_an_assigned_column_wins_over_the_deferred_one(table: IncidentTable) -> None:
+    taken = table.take(np.arange(len(table)))
+    taken.contract_id = np.full(len(table), "plan-1", dtype=object)
+    assert set(taken.contract_id) == {"plan-1"}
+    assert set(taken.take(np.array([0, 1])).contract_id) == {"plan-1"}
+
+
+def test_an_unknown_attribute_is_still_an_attribute_error(table: IncidentTable) -> None:
+    taken = table.take(np.arange(3))
+    with pytest.raises(AttributeError):
+        taken.no_such_column  # noqa: B018
