@@ -1,17 +1,12 @@
-"""Reordering the incident table defers its text columns until they are read; every way of
-reading, re-taking, slicing or replacing a column must give what an eager copy gives."""
+"""Reordering or slicing the incident table picks each column only when it is read; every way
+of reading, re-taking, slicing or replacing a column must give what an eager copy gives."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from xlquote.records import (
-    DEFERRED_COLUMNS,
-    INCIDENT_TABLE_COLUMNS,
-    IncidentTable,
-    incidents_from_records,
-)
+from xlquote.records import INCIDENT_TABLE_COLUMNS, IncidentTable, incidents_from_records
 from xlquote.sample import sample_incidents
 
 
@@ -36,14 +31,24 @@ def columns(table: IncidentTable) -> dict[str, list]:
     return eager(table, np.arange(len(table)))
 
 
-def test_take_defers_text_columns_until_read(table: IncidentTable) -> None:
+def test_take_picks_a_column_when_it_is_read(table: IncidentTable) -> None:
     order = np.arange(len(table))[::-1].copy()
     taken = table.take(order)
     assert len(taken) == len(table)
-    assert not DEFERRED_COLUMNS & set(vars(taken)), "text columns copied by take"
+    assert not set(INCIDENT_TABLE_COLUMNS) & set(vars(taken)), "columns copied by take"
     assert taken.description.tolist() == table.description[order].tolist()
     assert "description" in vars(taken) and "incident_id" not in vars(taken)
     assert columns(taken) == eager(table, order)
+
+
+def test_a_slice_picks_views(table: IncidentTable) -> None:
+    part = table.take(np.arange(len(table))).slice(2, 7)
+    assert len(part) == 5
+    closed = part.slice(1, 3).closed
+    assert closed.tolist() == table.closed[3:5].tolist()
+    source = table.slice(2, 7)
+    assert np.shares_memory(source.closed, table.closed)
+    assert np.shares_memory(source.slice(1, 3).measures.minutes, table.measures.minutes)
 
 
 def test_take_of_a_take_and_slices_compose_positions(table: IncidentTable) -> None:

@@ -157,19 +157,14 @@ class Pack:
     row: int | None = None
 
 
-# Text columns of the incident table a reordering copies only when first read: pricing reads
-# a few of them (and those at few rows), so grouping a million incidents by contract need not
-# copy a million scattered Python strings per column (a third of the whole copy's cost).
-DEFERRED_COLUMNS = frozenset(
-    {"incident_id", "contract_id", "member", "approved_by", "absorbed_into", "description"})
-
-
 @dataclass
 class IncidentTable:
     """Incidents as columns (one entry per incident); ``row`` is the sheet row number.
 
-    A table made by ``take`` holds its text columns (``DEFERRED_COLUMNS``) as the source column
-    plus the positions to pick, and picks them on first read."""
+    A table made by ``take`` or ``slice`` copies nothing at first: each column is picked from
+    its source when first read. Grouping a million incidents by contract then copies only the
+    columns pricing reads (not the ids and descriptions, a million scattered strings each),
+    and a contract's slice costs nothing until its biller reads a column."""
 
     incident_id: np.ndarray  # object (str)
     contract_id: np.ndarray  # object (str)
@@ -188,42 +183,61 @@ class IncidentTable:
     row: np.ndarray  # int64
 
     def __len__(self) -> int:
-        return len(self.row)
+        return self.__dict__["_length"] if "_length" in self.__dict__ else len(self.row)
 
     def __getattr__(self, name: str) -> Any:
-        """A deferred column, picked now (called only for attributes not yet set)."""
+        """A column not picked yet, picked now (called only for attributes not set)."""
         deferred = self.__dict__.get("_deferred")
         if not deferred or name not in deferred:
             raise AttributeError(name)
-        source, index = deferred.pop(name)
-        value = source[index]
+        source, positions = deferred.pop(name)
+        value = _pick(source, positions)
         setattr(self, name, value)
         return value
 
     def slice(self, start: int, stop: int) -> IncidentTable:
-        """Rows start..stop as views (no copies)."""
+        """Rows start..stop (their columns are views when picked)."""
         return self.take(slice(start, stop))  # type: ignore[arg-type]
 
     def take(self, index: np.ndarray) -> IncidentTable:
-        """The incidents at positions ``index``, in that order (text columns deferred)."""
+        """The incidents at positions ``index`` (integers, or a slice), in that order."""
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            index = range(start, stop) if step == 1 else np.arange(start, stop, step)
         table = object.__new__(IncidentTable)
-        deferred = {}
         pending = self.__dict__.get("_deferred", {})
+        deferred = {}
         for name in INCIDENT_TABLE_COLUMNS:
-            if name in self.__dict__:
-                value = self.__dict__[name]
-                if name in DEFERRED_COLUMNS and not isinstance(index, slice):
-                    deferred[name] = (value, index)  # a slice is a view: nothing to defer
-                elif isinstance(value, IncidentMeasures):
-                    table.measures = IncidentMeasures(
-                        **{k: v[index] for k, v in vars(value).items()})
-                else:
-                    setattr(table, name, value[index])
-            else:  # still deferred here: pick from the same source, positions composed
+            if name in self.__dict__:  # picked or assigned here
+                deferred[name] = (self.__dict__[name], index)
+            else:  # not picked here either: pick from the same source, positions composed
                 source, positions = pending[name]
-                deferred[name] = (source, positions[index])
+                deferred[name] = (source, _compose(positions, index))
         table._deferred = deferred
+        table._length = len(index)
         return table
+
+
+# Which rows of a source column a deferred column picks: a range is a contiguous run (picked
+# as a view), an array any positions (picked as a copy).
+Positions = range | np.ndarray
+
+
+def _compose(positions: Positions, index: Positions) -> Positions:
+    """The source positions of rows ``index`` of a table that picks ``positions``."""
+    if isinstance(index, range):
+        return positions[index.start:index.stop]
+    if isinstance(positions, range):
+        return np.arange(positions.start, positions.stop)[index]
+    return positions[index]
+
+
+def _pick(source: Any, positions: Positions) -> Any:
+    if isinstance(positions, range):
+        positions = slice(positions.start, positions.stop)  # type: ignore[assignment]
+    if isinstance(source, IncidentMeasures):
+        return IncidentMeasures(**{k: v[positions] for k, v in vars(source).items()})
+    return source[positions]
 
 
 INCIDENT_TABLE_COLUMNS = tuple(f.name for f in fields(IncidentTable))
