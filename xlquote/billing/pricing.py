@@ -55,33 +55,35 @@ def book_positions(contracts: list[Contract], books: Mapping[str, PriceBook]) ->
     return np.array([names.index(c.pricebook) for c in contracts] or [-1], dtype=np.int64)
 
 
-def _rejections(contracts: list[Contract], owner: np.ndarray, t: IncidentTable) -> dict[int, str]:
-    """Why each refused personal-use incident is refused (SPEC 2.6)."""
+def _rejections(contracts: list[Contract], owner: np.ndarray, personal: np.ndarray,
+                t: IncidentTable) -> dict[int, str]:
+    """Why each refused personal-use incident is refused (SPEC 2.6). ``t``: the incidents at
+    positions ``personal``."""
     reasons = {}
-    for i in np.flatnonzero(t.personal):
+    for i, member, approved_by in zip(personal.tolist(), t.member.tolist(),
+                                      t.approved_by.tolist(), strict=True):
         c = contracts[owner[i]]
-        member = t.member[i]
         if not member:
-            reasons[int(i)] = "personal use needs the member's name"
+            reasons[i] = "personal use needs the member's name"
         elif not c.member_allowed(member):
             allowed = ", ".join(c.members_allowed or ()) or "nobody"
-            reasons[int(i)] = (f"member {member!r} may not use this contract personally "
-                               f"(allowed: {allowed})")
-        elif c.approver and normalize_text(t.approved_by[i]) != normalize_text(c.approver):
-            reasons[int(i)] = f"personal use needs approval by {c.approver!r}"
+            reasons[i] = (f"member {member!r} may not use this contract personally "
+                          f"(allowed: {allowed})")
+        elif c.approver and normalize_text(approved_by) != normalize_text(c.approver):
+            reasons[i] = f"personal use needs approval by {c.approver!r}"
     return reasons
 
 
-def _first_personal_use(contracts: list[Contract], owner: np.ndarray, t: IncidentTable,
-                        rejected: dict[int, str]) -> np.ndarray:
+def _first_personal_use(contracts: list[Contract], owner: np.ndarray, personal: np.ndarray,
+                        t: IncidentTable, rejected: dict[int, str], n: int) -> np.ndarray:
     """The incident of each member's first accepted personal use per contract (incidents are
-    in close-date order within a contract)."""
-    first = np.zeros(len(t), dtype=bool)
+    in close-date order within a contract). ``t``: the incidents at positions ``personal``."""
+    first = np.zeros(n, dtype=bool)
     seen: set[tuple[int, str]] = set()
-    for i in np.flatnonzero(t.personal):
-        if int(i) in rejected or contracts[owner[i]].sole_proprietor_shared_env:
+    for i, member in zip(personal.tolist(), t.member.tolist(), strict=True):
+        if i in rejected or contracts[owner[i]].sole_proprietor_shared_env:
             continue
-        key = (int(owner[i]), normalize_text(t.member[i]))
+        key = (int(owner[i]), normalize_text(member))
         if key not in seen:
             seen.add(key)
             first[i] = True
@@ -99,8 +101,11 @@ def price_incidents(contracts: list[Contract], books: dict[str, PriceBook], owne
     limit = np.full(n, NO_LIMIT, dtype=np.int64)
     reply_beyond = np.zeros(n, dtype=bool)
     supported = np.zeros(n, dtype=bool)
-    rejected = _rejections(contracts, owner, t)
-    chart = _first_personal_use(contracts, owner, t, rejected) & in_month
+    # Only personal-use incidents are looked at by member: their rows alone are picked.
+    personal = np.flatnonzero(t.personal)
+    personal_use = t.take(personal)
+    rejected = _rejections(contracts, owner, personal, personal_use)
+    chart = _first_personal_use(contracts, owner, personal, personal_use, rejected, n) & in_month
 
     contract_limit = np.array([NO_LIMIT if c.fee_limit is None else c.fee_limit
                                for c in contracts] or [NO_LIMIT], dtype=np.int64)[owner]
