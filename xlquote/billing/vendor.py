@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,27 +72,32 @@ def _ledger(ctx: ContractMonth) -> _Ledger:
     # again: packs are drawn in FIFO-by-expiry order, and the used-up ones at the front of that
     # order are dropped as the dates move on (an empty one further back is just skipped).
     open_packs = sorted(ledger.packs, key=lambda p: (p.expires, p.purchased))
-    in_month = ctx.in_month
-    drawn = np.concatenate([[0], np.cumsum(ledger.units)])  # units of incidents [0, i)
-    drawn_now = np.concatenate([[0], np.cumsum(np.where(in_month, ledger.units, 0))])
-    i, count = 0, len(ledger.units)
+    # Python lists and bisect: the loop below steps a few times per contract, where numpy's
+    # per-call overhead would dominate.
+    in_month = ctx.in_month.tolist()
+    units = ledger.units.tolist()
+    closes: list[dt.date] = t.closed.tolist()
+    drawn = [0, *itertools.accumulate(units)]  # units of incidents [0, i)
+    drawn_now = [0, *itertools.accumulate(u if now else 0
+                                          for u, now in zip(units, in_month, strict=True))]
+    i, count = 0, len(units)
     while i < count:
-        closed: dt.date = t.closed[i].item()
+        closed = closes[i]
         while open_packs and (open_packs[0].expires < closed or open_packs[0].left <= 0):
             open_packs.pop(0)
         # The run of incidents the front pack serves whole (until it runs short or expires)
         # draws from it alone: take them at once instead of one by one.
         front = open_packs[0] if open_packs else None
         if front is not None and front.purchased <= closed:
-            stop = min(int(np.searchsorted(drawn, drawn[i] + front.left, "right")) - 1,
-                       int(np.searchsorted(t.closed, np.datetime64(front.expires), "right")))
+            stop = min(bisect.bisect_right(drawn, drawn[i] + front.left) - 1,
+                       bisect.bisect_right(closes, front.expires))
             if stop > i:
-                now = int(drawn_now[stop] - drawn_now[i])
+                now = drawn_now[stop] - drawn_now[i]
                 front.used_this_month += now
-                front.used_before += int(drawn[stop] - drawn[i]) - now
+                front.used_before += drawn[stop] - drawn[i] - now
                 i = stop
                 continue
-        need, now = int(ledger.units[i]), bool(in_month[i])
+        need, now = units[i], in_month[i]
         for pack in open_packs:
             if not need:
                 break
