@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,22 @@ def test_map_indices_keeps_order_and_reports_progress(monkeypatch) -> None:
     squares = parallel.map_indices(lambda i: i * i, 100, seen.append, chunk=7)
     assert squares == [i * i for i in range(100)]
     assert seen[-1] == 100 and seen == sorted(seen)
+
+
+def test_this_process_works_beside_its_workers(monkeypatch) -> None:
+    """With two cores, one worker is forked and this process takes chunks from the back."""
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)
+    monkeypatch.setenv("XLQUOTE_WORKERS", "2")
+
+    def slow_pid(i: int) -> tuple[int, int]:
+        time.sleep(0.01)
+        return i, os.getpid()
+
+    results = parallel.map_indices(slow_pid, 60, chunk=3)
+    assert [i for i, _ in results] == list(range(60))
+    pids = [pid for _, pid in results]
+    assert pids[-1] == os.getpid() and len(set(pids)) == 2
+    assert pids[0] != os.getpid()
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

@@ -67,18 +67,33 @@ def map_indices(task: Task[Result], count: int, progress: Callable[[int], None] 
 
     chunks: Sequence[range] = [range(a, min(a + chunk, count)) for a in range(0, count, chunk)]
     out: list[Any] = [None] * count
+    done = 0
+
+    def finish(indices: range, results: list[Any]) -> None:
+        nonlocal done
+        out[indices.start:indices.stop] = results
+        done += len(indices)
+        report(done)
+
     _task = task
     gc.freeze()  # forked workers then leave the parent's objects (and their pages) alone
     try:
-        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {pool.submit(_run_chunk, indices): indices for indices in chunks}
-            done = 0
-            for future in as_completed(futures):
-                indices = futures[future]
-                for i, result in zip(indices, future.result(), strict=True):
-                    out[i] = result
-                done += len(indices)
-                report(done)
+        # This process works too (one process fewer to fork, none waiting idle): the workers
+        # take chunks from the front, this process from the back, each chunk taken only while
+        # no worker has started it (a started future cannot be cancelled).
+        with ProcessPoolExecutor(processes - 1,
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_run_chunk, indices) for indices in chunks]
+            collected, theirs = 0, len(futures)  # futures[:collected] are in ``out``
+            while theirs > collected and futures[theirs - 1].cancel():
+                theirs -= 1
+                finish(chunks[theirs], [task(i) for i in chunks[theirs]])
+                while collected < theirs and futures[collected].done():  # their progress
+                    finish(chunks[collected], futures[collected].result())
+                    collected += 1
+            position = {futures[k]: k for k in range(collected, theirs)}
+            for future in as_completed(position):
+                finish(chunks[position[future]], future.result())
     finally:
         _task = None
         gc.unfreeze()
