@@ -63,6 +63,13 @@ def test_take_of_a_take_and_slices_compose_positions(table: IncidentTable) -> No
     assert columns(table.slice(2, 12).take(np.array([4, 0, 9]))) == eager(table, np.array([6, 2, 11]))
 
 
+def test_a_mask_picks_its_true_rows(table: IncidentTable) -> None:
+    mask = np.arange(len(table)) % 3 == 0
+    taken = table.take(mask)
+    assert len(taken) == mask.sum()
+    assert columns(taken) == eager(table, np.flatnonzero(mask))
+
+
 def test_an_assigned_column_wins_over_the_deferred_one(table: IncidentTable) -> None:
     taken = table.take(np.arange(len(table)))
     taken.contract_id = np.full(len(table), "plan-1", dtype=object)

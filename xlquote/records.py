@@ -200,10 +200,12 @@ class IncidentTable:
         return self.take(slice(start, stop))  # type: ignore[arg-type]
 
     def take(self, index: np.ndarray) -> IncidentTable:
-        """The incidents at positions ``index`` (integers, or a slice), in that order."""
+        """The incidents at positions ``index`` (integers, a slice or a mask), in that order."""
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self))
             index = range(start, stop) if step == 1 else np.arange(start, stop, step)
+        elif np.asarray(index).dtype == bool:
+            index = np.flatnonzero(index)
         table = object.__new__(IncidentTable)
         pending = self.__dict__.get("_deferred", {})
         deferred = {}
