@@ -314,7 +314,8 @@ def main() -> None:
     if args.profile:
         print(f"\ncProfile of xlquote compute (read+validate+price), {sizes[-1]:,} rows (the main "
               "thread: the wait for the Incidents sheet's reader thread shows as lock acquire; "
-              "the billing workers' time as fork and the wait for them):")
+              "the billing worker's share as fork and the wait for it; this process's own share "
+              "as its own calls):")
         print(profile_compute(month_file(sizes[-1])))
     report = DATA / f"bench_batch_{'_'.join(map(str, sizes))}.json"
     report.write_text(json.dumps({"machine": info, "results": results}, indent=2))
