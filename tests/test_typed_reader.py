@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,21 @@ def test_the_sample_is_read_as_typed_columns_with_the_same_records(tmp_path):
     path = book(tmp_path / "sample.xlsx")
     assert typed_sheets(path) == {"Contracts", "Incidents", "Packs"}
     same_records(path)
+
+
+def test_columns_converted_on_two_threads_give_the_same_records(tmp_path, monkeypatch):
+    """A big sheet's columns are converted on two threads; any sheet is, with the threshold
+    at one row."""
+    monkeypatch.setattr("xlquote.io.typed_reader.PARALLEL_CONVERSION_ROWS", 1)
+    calls = []
+    monkeypatch.setattr("xlquote.io.typed_reader.ThreadPoolExecutor",
+                        lambda **kw: calls.append(kw) or ThreadPoolExecutor(**kw))
+    path = book(tmp_path / "sample.xlsx")
+    assert typed_sheets(path) == {"Contracts", "Incidents", "Packs"}
+    assert len(calls) == 3
+    same_records(path)
+    bad = book(tmp_path / "bad.xlsx", BAD_TYPED_CELLS["negative minutes"])
+    assert problems(bad, "fastexcel") == problems(bad, "calamine")
 
 
 def test_header_lower_down_blank_rows_and_folded_header_names(tmp_path):

@@ -15,6 +15,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ PACKAGE_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}
 UNNAMED = "__UNNAMED__"
 RENAMED_DUPLICATE = re.compile(r"(.+)_\d+")
 DISTINCT_SAMPLE = 10_000
+PARALLEL_CONVERSION_ROWS = 50_000  # fewer rows convert faster than a thread pool starts
 
 
 def _re2_class(characters: str) -> str:
@@ -71,10 +73,10 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
     header = list(batch.schema.names)
     if not _plain_header(header, fields):
         return None
-    blanks = [_blank_cells(column) for column in batch.columns]
-    converted = [column_to_numpy(column) for column in batch.columns]
-    arrays = [array for array, _ in converted]
-    plain = tuple(is_plain for _, is_plain in converted)
+    converted = _convert_columns(batch.columns)
+    arrays = [array for array, _, _ in converted]
+    plain = tuple(is_plain for _, is_plain, _ in converted)
+    blanks = [blank for _, _, blank in converted]
     keep = np.flatnonzero(~np.logical_and.reduce(blanks)) if blanks else np.arange(0)
     if len(keep) == batch.num_rows:  # no blank row to skip: no copies
         block = ColumnBlock(tuple(arrays), tuple(blanks), len(keep), plain)
@@ -83,6 +85,19 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
                             len(keep), plain)
     numbers = (header_row + 1 + keep).tolist()
     return SheetTable(header, block, numbers, header_row)
+
+
+def _convert_columns(columns: Sequence[Any]) -> list[tuple[np.ndarray, bool, np.ndarray]]:
+    """Each column as numpy, whether it is plain text, and its blank cells. A big sheet's
+    columns are converted on two threads: Arrow's kernels release the GIL, so one thread's
+    kernels run while the other makes Python strings (a million incident ids take 0.3 s)."""
+    def convert(column: Any) -> tuple[np.ndarray, bool, np.ndarray]:
+        return (*column_to_numpy(column), _blank_cells(column))
+
+    if not columns or len(columns[0]) < PARALLEL_CONVERSION_ROWS:
+        return [convert(column) for column in columns]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlquote-columns") as pool:
+        return list(pool.map(convert, columns))
 
 
 def _plain_header(header: list[str], fields: Sequence[Field]) -> bool:
