@@ -21,7 +21,8 @@ _task: Task[Any] | None = None  # set in the parent just before forking
 
 
 def workers() -> int:
-    """Worker processes to use: XLQUOTE_WORKERS, else the cores this process may run on."""
+    """Processes to work with, this one included: XLQUOTE_WORKERS, else the cores this
+    process may run on."""
     configured = os.environ.get("XLQUOTE_WORKERS", "")
     if configured.isdigit() and int(configured) > 0:
         return int(configured)
