@@ -304,10 +304,6 @@ def as_columns(rows: Rows) -> tuple[list[np.ndarray], list[np.ndarray | None], i
     return [grid[:, j] for j in range(grid.shape[1])], [None] * grid.shape[1], len(grid)
 
 
-def _plain_text_columns(rows: Rows) -> ColumnBlock | None:
-    return rows if isinstance(rows, ColumnBlock) and rows.plain_text else None
-
-
 Rows = Sequence[Sequence[Any]] | np.ndarray | ColumnBlock
 
 # Column dtypes each field kind converts without a per-cell look; any other column (say dates
@@ -333,11 +329,10 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
     checks = RowChecks((n,), sheet=sheet, row_numbers=row_numbers)
     checks.problems.extend(header_problems)
     out: dict[str, np.ndarray] = {"row": row_numbers}
-    plain = _plain_text_columns(rows)
     for f in fields:
         position = positions.get(f.name)
-        if (f.kind == "text" and plain is not None and position is not None
-                and plain.is_plain_text(position)):
+        if (f.kind == "text" and position is not None and isinstance(rows, ColumnBlock)
+                and rows.is_plain_text(position)):
             raw, blank = columns[position], blanks[position]
             out[f.name] = raw  # the reader checked: to_text would give it back unchanged
         elif position is not None and position < len(columns):

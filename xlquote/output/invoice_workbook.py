@@ -26,6 +26,7 @@ from ..fast_xlsx import (
     collector_paused,
     setup_a4_xlsxwriter,
     write_xlsxwriter_cell,
+    write_xlsxwriter_row,
     xlsxwriter_workbook,
 )
 from ..invoice import Invoice
@@ -130,9 +131,7 @@ def _setup_a4(ws: Worksheet, landscape: bool = False) -> None:
 
 
 def _header_row(ws: Worksheet, styles: Styles, row: int, titles: list[str]) -> None:
-    header = styles.get(**HEADER)
-    for col, title in enumerate(titles):
-        write_xlsxwriter_cell(ws, row, col, title, header)
+    write_xlsxwriter_row(ws, row, titles, [styles.get(**HEADER)] * len(titles))
 
 
 def write_invoice_sheet(ws: Worksheet, styles: Styles, invoice: Invoice,
