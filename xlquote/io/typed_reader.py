@@ -25,6 +25,7 @@ from ..codes import normalize_text
 from ..columns import CONTROL_CHARACTERS, WHITESPACE
 from ..records import ColumnBlock, Field
 from .sheet_table import SheetTable
+from .split_sheet import read_split_sheet
 
 # fastexcel logs a warning for every all-blank column ("Could not determine dtype"); such a
 # column is simply blank here.
@@ -61,15 +62,21 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
     """The sheet as typed columns, or None when only the cell-by-cell reader can be trusted."""
     import fastexcel
 
-    header_row = first_row_with_values(path, sheet_name)
-    if header_row is None:
+    start = _sheet_start(path, sheet_name)
+    if start is None:
         return None
-    try:
-        # eager: straight into Arrow, ~10 % faster than a lazy sheet's to_arrow, same peak
-        batch = reader.load_sheet(sheet_name, schema_sample_rows=None, dtype_coercion="strict",
-                                  eager=True)
-    except fastexcel.FastExcelError:
-        return None
+    part, header_row = start
+    split = read_split_sheet(path, part, sheet_name, header_row)  # a big sheet, on all cores
+    if split is not None:
+        batch, row_numbers = split
+    else:
+        try:
+            # eager: straight into Arrow, ~10 % faster than a lazy sheet's to_arrow, same peak
+            batch = reader.load_sheet(sheet_name, schema_sample_rows=None,
+                                      dtype_coercion="strict", eager=True)
+        except fastexcel.FastExcelError:
+            return None
+        row_numbers = np.arange(header_row + 1, header_row + 1 + batch.num_rows)
     header = list(batch.schema.names)
     if not _plain_header(header, fields):
         return None
@@ -83,7 +90,7 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
     else:
         block = ColumnBlock(tuple(a[keep] for a in arrays), tuple(b[keep] for b in blanks),
                             len(keep), plain)
-    numbers = (header_row + 1 + keep).tolist()
+    numbers = row_numbers[keep].tolist()
     return SheetTable(header, block, numbers, header_row)
 
 
@@ -174,6 +181,12 @@ def _blank_cells(column: Any) -> np.ndarray:
 def first_row_with_values(path: Path, sheet_name: str) -> int | None:
     """The sheet row number of the first row holding a value: where fastexcel's table (and so
     its header) starts. Reads only the start of the sheet's XML. None if it cannot tell."""
+    start = _sheet_start(path, sheet_name)
+    return None if start is None else start[1]
+
+
+def _sheet_start(path: Path, sheet_name: str) -> tuple[str, int] | None:
+    """The sheet's zip member and its first row holding a value; None if it cannot tell."""
     from defusedxml.ElementTree import fromstring, iterparse
 
     try:
@@ -189,7 +202,7 @@ def first_row_with_values(path: Path, sheet_name: str) -> int | None:
                     number = int(element.get("r") or expected)
                     expected = number + 1
                     if any(_has_value(cell) for cell in element.iter(f"{MAIN_NS}c")):
-                        return number
+                        return part, number
                     element.clear()
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError):
         return None
