@@ -23,6 +23,7 @@ from tests.test_typed_reader import (
     MIXED_CELLS,
     Rows,
     book,
+    incidents_as_lists,
     problems,
     same_records,
 )
@@ -203,14 +204,28 @@ UNSAFE_XML = {
 }
 
 
+def row_moved(xml: bytes, old: int, new: int) -> bytes:
+    """Row ``old`` renumbered as ``new`` where it stands (rows out of order), the row that
+    had the number ``new`` removed."""
+    xml = re.sub(rb'<row r="%d".*?</row>' % new, b"", xml, flags=re.S)
+    return re.sub(rb'<row r="%d".*?</row>' % old,
+                  lambda m: re.sub(rb'(r="[A-Z]*)%d"' % old, rb'\g<1>%d"' % new, m.group(0)),
+                  xml, flags=re.S)
+
+
+UNSAFE_XML["a row numbered ahead"] = lambda xml: row_moved(xml, 10, 40)
+UNSAFE_XML["a row numbered back"] = lambda xml: row_moved(xml, 30, 5)
+
+
 @pytest.mark.parametrize("case", list(UNSAFE_XML))
 def test_a_sheet_the_cuts_cannot_vouch_for_is_read_whole(case, tmp_path, cut_small):
     path = book(tmp_path / "odd.xlsx")
-    reference = read_invoicing_workbook(path, "calamine")
     rewrite_sheet(path, "Incidents", UNSAFE_XML[case])
     assert split_read(path, "Incidents") is None
-    assert len(read_invoicing_workbook(path).incidents) == len(reference.incidents)
-    same_records(path)
+    read, reference = read_invoicing_workbook(path), read_invoicing_workbook(path, "calamine")
+    assert len(read.incidents) >= 41
+    # (openpyxl keeps rows out of order as they stand: only calamine is the reference here)
+    assert incidents_as_lists(read) == incidents_as_lists(reference)
 
 
 def test_a_damaged_sheet_is_not_cut(tmp_path):
