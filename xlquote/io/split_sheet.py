@@ -25,7 +25,7 @@ import struct
 import zipfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -96,8 +96,9 @@ def read_split_sheet(path: Path, part: str, sheet_name: str, header_row: int
 
 def _read_pieces(pieces: Iterator[SheetPiece], sheet_name: str, threads: int
                  ) -> list[tuple[SheetPiece, Any]]:
-    """Each piece with its record batch, in order; pieces are cut while earlier ones are read,
-    at most ``threads`` + 1 waiting, so only a few are held at once."""
+    """Each piece (its workbook dropped) with its record batch, in order. Pieces are cut while
+    earlier ones are read, at most ``threads`` + 1 waiting, so only a few workbooks are held at
+    once; a piece that fails stops the cutting."""
     import fastexcel
 
     def read(piece: SheetPiece) -> Any:
@@ -107,21 +108,23 @@ def _read_pieces(pieces: Iterator[SheetPiece], sheet_name: str, threads: int
         except fastexcel.FastExcelError as exc:  # a mixed column, ...: the whole read decides
             raise CannotSplit(str(exc)) from None
 
-    submitted: list[tuple[SheetPiece, Future[Any]]] = []
+    read_so_far: list[tuple[SheetPiece, Future[Any]]] = []
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="xlquote-piece") as pool:
         try:
             for piece in pieces:
-                waiting = [f for _, f in submitted if not f.done()]
+                waiting = [future for _, future in read_so_far if not future.done()]
                 if len(waiting) > threads:
                     waiting[0].result()
-                submitted.append((piece, pool.submit(read, piece)))
-            results = [(piece, future.result()) for piece, future in submitted]
+                for _, future in read_so_far[-threads - 2:]:
+                    if future.done():
+                        future.result()  # raises the failure of a piece read meanwhile
+                # the pool's work item holds the workbook until it is read, this list does not
+                read_so_far.append((replace(piece, workbook=b""), pool.submit(read, piece)))
+                del piece
+            return [(piece, future.result()) for piece, future in read_so_far]
         finally:
-            for _, future in submitted:
+            for _, future in read_so_far:
                 future.cancel()
-    # the workbooks are no longer needed: only the record batches are kept
-    return [(SheetPiece(b"", piece.first_row, piece.row_slots), batch)
-            for piece, batch in results]
 
 
 def split_sheet(path: Path, info: zipfile.ZipInfo, opening_parts: dict[str, bytes],

@@ -5,7 +5,8 @@ It is taken only when it gives the records parser exactly what the cell-by-cell 
 every column must hold one kind of cell over all its rows (fastexcel's strict type check), the
 header must be plain, and the sheet's first row must be known. Anything else (a stray text cell
 in a number column, a duplicated header, ...) returns None, and the caller reads that sheet cell
-by cell (calamine), which names every bad cell exactly.
+by cell (calamine), which names every bad cell exactly. A big sheet is read in pieces on all
+cores (``split_sheet.py``) when the pieces say exactly what one read of it would.
 """
 
 from __future__ import annotations
