@@ -43,6 +43,7 @@ SPLIT_FROM_BYTES = 32 * 2**20  # a smaller sheet (~70,000 rows) reads whole abou
 PIECE_BYTES = 12 * 2**20
 SHARED_STRINGS_SHARE = 0.25  # each piece re-reads the shared strings: at most this much extra
 INFLATE_BLOCK = 2**20  # compressed bytes inflated per step
+MAX_THREADS = 8  # one thread cuts the pieces: beyond this many readers it could not keep up
 MAX_OPENING = 2**20  # the sheet's XML before <sheetData>: views, columns, ...
 
 ROW_START = b"<row "
@@ -75,7 +76,7 @@ def read_split_sheet(path: Path, part: str, sheet_name: str, header_row: int
     """The sheet as one Arrow record batch and each of its rows' sheet row numbers, read in
     pieces on several threads; None when the sheet is small, cannot be cut safely, or its
     pieces do not agree (the caller then reads it whole)."""
-    threads = workers()
+    threads = min(workers(), MAX_THREADS)
     if threads < 2:
         return None
     try:
