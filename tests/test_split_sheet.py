@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -256,3 +258,20 @@ def test_the_invoicing_read_takes_the_pieces(tmp_path, cut_small, monkeypatch):
     path = book(tmp_path / "sample.xlsx")
     same_records(path)
     assert len(taken) == 3 and max(taken) > 3  # Contracts, Incidents, Packs
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="needs LibreOffice (installed by .ci/run)")
+def test_a_workbook_saved_by_another_program_is_cut_the_same(tmp_path, cut_small):
+    """LibreOffice writes shared strings, row attributes of its own (heights, spans) and a
+    dimension: the pieces still say what one read says."""
+    original = book(tmp_path / "sample.xlsx")
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
+                    str(tmp_path / "saved"), str(original)],
+                   check=True, capture_output=True, timeout=180)
+    saved = tmp_path / "saved" / "sample.xlsx"
+    with zipfile.ZipFile(saved) as archive:
+        assert "xl/sharedStrings.xml" in archive.namelist()
+    assert piece_count(saved, "Incidents") > 3
+    assert_same_as_whole(saved)
+    same_records(saved)
