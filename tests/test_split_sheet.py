@@ -230,13 +230,19 @@ def test_a_sheet_the_cuts_cannot_vouch_for_is_read_whole(case, tmp_path, cut_sma
     assert incidents_as_lists(read) == incidents_as_lists(reference)
 
 
-def test_a_damaged_sheet_is_not_cut(tmp_path):
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda info, size: setattr(info, "CRC", info.CRC ^ 1), "CRC"),
+    (lambda info, size: setattr(info, "header_offset", size - 10), "damaged"),
+    (lambda info, size: setattr(info, "header_offset", info.header_offset + 1), "damaged"),
+    (lambda info, size: setattr(info, "compress_size", size), "cut short"),
+])
+def test_a_damaged_sheet_is_not_cut(damage, message, tmp_path):
     path = book(tmp_path / "sample.xlsx")
     part, _ = _sheet_start(path, "Incidents")
     with zipfile.ZipFile(path) as archive:
         info = archive.getinfo(part)
-    info.CRC ^= 1
-    with pytest.raises(split_sheet.CannotSplit, match="CRC"):
+    damage(info, path.stat().st_size)
+    with pytest.raises(split_sheet.CannotSplit, match=message):
         list(split_sheet._inflate(path, info))
 
 

@@ -256,8 +256,10 @@ def _inflate(path: Path, info: zipfile.ZipInfo) -> Iterator[bytes]:
         raise CannotSplit("encrypted or an unusual compression")
     with path.open("rb") as handle:
         handle.seek(info.header_offset)
-        signature, name_length, extra_length = LOCAL_HEADER.unpack(
-            handle.read(LOCAL_HEADER.size))
+        header = handle.read(LOCAL_HEADER.size)
+        if len(header) < LOCAL_HEADER.size:
+            raise CannotSplit("a damaged zip entry")
+        signature, name_length, extra_length = LOCAL_HEADER.unpack(header)
         if signature != LOCAL_HEADER_SIGNATURE:
             raise CannotSplit("a damaged zip entry")
         handle.seek(name_length + extra_length, io.SEEK_CUR)
