@@ -66,7 +66,7 @@ from xlquote.billing import bill_month
 from xlquote.invoice import Flag
 from xlquote.io.read_workbook import read_invoicing_workbook
 from xlquote.io.split_sheet import read_split_sheet
-from xlquote.io.typed_reader import _sheet_start
+from xlquote.io.typed_reader import sheet_start
 from xlquote.jobs.invoice_run import ATTENTION_FLAGS
 from xlquote.output.summary import SummaryItem, write_summary_workbook
 from xlquote.records import INCIDENT_FIELDS
@@ -121,7 +121,7 @@ def read_fastexcel_unchecked(path: Path) -> int:
 def read_pieces(path: Path) -> int:
     """xlquote's own read of a big sheet, nothing else: the sheet cut into pieces read by
     fastexcel on all cores (``xlquote/io/split_sheet.py``); one read when it cannot be cut."""
-    part, header_row = _sheet_start(path, "Incidents")
+    part, header_row = sheet_start(path, "Incidents")
     split = read_split_sheet(path, part, "Incidents", header_row)
     return read_fastexcel_checked(path) if split is None else split[0].num_rows
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -28,10 +27,11 @@ from tests.test_typed_reader import (
     incidents_as_lists,
     problems,
     same_records,
+    saved_by_libreoffice,
 )
 from xlquote.io import split_sheet
 from xlquote.io.read_workbook import read_invoicing_workbook
-from xlquote.io.typed_reader import _sheet_start
+from xlquote.io.typed_reader import sheet_start
 
 
 @pytest.fixture
@@ -44,19 +44,19 @@ def cut_small(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def whole_read(path: Path, sheet: str) -> tuple[Any, np.ndarray]:
-    _, header_row = _sheet_start(path, sheet)
+    _, header_row = sheet_start(path, sheet)
     batch = fastexcel.read_excel(str(path)).load_sheet(
         sheet, schema_sample_rows=None, dtype_coercion="strict", eager=True)
     return batch, np.arange(header_row + 1, header_row + 1 + batch.num_rows)
 
 
 def split_read(path: Path, sheet: str) -> tuple[Any, np.ndarray] | None:
-    part, header_row = _sheet_start(path, sheet)
+    part, header_row = sheet_start(path, sheet)
     return split_sheet.read_split_sheet(path, part, sheet, header_row)
 
 
 def piece_count(path: Path, sheet: str) -> int:
-    part, header_row = _sheet_start(path, sheet)
+    part, header_row = sheet_start(path, sheet)
     with zipfile.ZipFile(path) as archive:
         info = archive.getinfo(part)
     return len(list(split_sheet.split_sheet(path, info, {}, header_row, split_sheet.PIECE_BYTES)))
@@ -109,7 +109,7 @@ def test_blank_rows_anywhere_a_header_lower_down_and_columns_blank_in_some_piece
     for row in (6, 12, 13, 20, 31, 32, 33):
         ws.insert_rows(row, 1)
     wb.save(path)
-    assert _sheet_start(path, "Incidents")[1] == 3
+    assert sheet_start(path, "Incidents")[1] == 3
     for piece_bytes in range(200, 4000, 97):  # cuts at every kind of place
         monkeypatch.setattr(split_sheet, "PIECE_BYTES", piece_bytes)
         assert_same_as_whole(path)
@@ -190,7 +190,7 @@ def test_a_column_mixing_kinds_across_pieces_is_read_whole_then_cell_by_cell(cas
 
 def rewrite_sheet(path: Path, sheet: str, edit: Any) -> None:
     """Replace the sheet's XML by ``edit(xml)``, every other part kept."""
-    part, _ = _sheet_start(path, sheet)
+    part, _ = sheet_start(path, sheet)
     with zipfile.ZipFile(path) as archive:
         parts = {info: archive.read(info) for info in archive.infolist()}
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -238,7 +238,7 @@ def test_a_sheet_the_cuts_cannot_vouch_for_is_read_whole(case, tmp_path, cut_sma
 ])
 def test_a_damaged_sheet_is_not_cut(damage, message, tmp_path):
     path = book(tmp_path / "sample.xlsx")
-    part, _ = _sheet_start(path, "Incidents")
+    part, _ = sheet_start(path, "Incidents")
     with zipfile.ZipFile(path) as archive:
         info = archive.getinfo(part)
     damage(info, path.stat().st_size)
@@ -270,14 +270,7 @@ def test_the_invoicing_read_takes_the_pieces(tmp_path, cut_small, monkeypatch):
 def test_a_workbook_saved_by_another_program_is_cut_the_same(tmp_path, cut_small):
     """LibreOffice writes shared strings, row attributes of its own (heights, spans) and a
     dimension: the pieces still say what one read says."""
-    original = book(tmp_path / "sample.xlsx")
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
-                    str(tmp_path / "saved"), str(original)],
-                   check=True, capture_output=True, timeout=180)
-    saved = tmp_path / "saved" / "sample.xlsx"
-    with zipfile.ZipFile(saved) as archive:
-        assert "xl/sharedStrings.xml" in archive.namelist()
+    saved = saved_by_libreoffice(book(tmp_path / "sample.xlsx"), tmp_path)
     assert piece_count(saved, "Incidents") > 3
     assert_same_as_whole(saved)
     same_records(saved)

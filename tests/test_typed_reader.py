@@ -19,7 +19,7 @@ import pytest
 
 from xlquote.errors import InputError
 from xlquote.io.read_workbook import read_invoicing_workbook, read_sheet_tables
-from xlquote.io.typed_reader import first_row_with_values
+from xlquote.io.typed_reader import sheet_start
 from xlquote.records import ColumnBlock
 from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
 from xlquote.workbooks.invoicing import write_invoicing_workbook
@@ -105,7 +105,7 @@ def test_header_lower_down_blank_rows_and_folded_header_names(tmp_path):
     ws.cell(4, ws.max_column, "a note")
     wb.save(path)
 
-    assert first_row_with_values(path, "Incidents") == 3
+    assert sheet_start(path, "Incidents")[1] == 3
     assert typed_sheets(path) == {"Contracts", "Incidents", "Packs"}
     same_records(path)
     table = read_sheet_tables(path)["Incidents"]
@@ -190,18 +190,25 @@ def test_typed_columns_keep_their_types(tmp_path):
     assert np.isnan(table.rows.columns[table.header.index("minutes")]).any()  # blanks are NaN
 
 
+def saved_by_libreoffice(original: Path, tmp_path: Path) -> Path:
+    """The workbook as LibreOffice saves it: text as shared strings, its own styles and row
+    attributes."""
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
+                    str(tmp_path / "saved"), str(original)],
+                   check=True, capture_output=True, timeout=180)
+    saved = tmp_path / "saved" / original.name
+    with zipfile.ZipFile(saved) as archive:
+        assert "xl/sharedStrings.xml" in archive.namelist()
+    return saved
+
+
 @pytest.mark.skipif(not shutil.which("soffice"), reason="needs LibreOffice (installed by .ci/run)")
 def test_a_workbook_saved_by_another_program_reads_the_same(tmp_path):
     """LibreOffice writes text as shared strings and its own styles: still the typed path,
     and still the same records."""
     original = book(tmp_path / "sample.xlsx")
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
-                    str(tmp_path / "saved"), str(original)],
-                   check=True, capture_output=True, timeout=180)
-    saved = tmp_path / "saved" / "sample.xlsx"
-    with zipfile.ZipFile(saved) as archive:
-        assert "xl/sharedStrings.xml" in archive.namelist()
+    saved = saved_by_libreoffice(original, tmp_path)
     assert typed_sheets(saved) == {"Contracts", "Incidents", "Packs"}
     same_records(saved)
     assert read_invoicing_workbook(saved).contracts == read_invoicing_workbook(original).contracts

@@ -20,7 +20,6 @@ comments or CDATA sections: a sheet holding either is read whole.
 from __future__ import annotations
 
 import io
-import posixpath
 import re
 import struct
 import zipfile
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..parallel import workers
+from .package import WORKBOOK, WORKBOOK_RELATIONSHIPS, workbook_part, workbook_relationships
 
 try:  # the same API as zlib, ~5× faster at inflating; zlib where no wheel is available
     from zlib_ng import zlib_ng as zlib
@@ -58,7 +58,6 @@ MAX_BANGS = 100_000  # '!' per inflated block worth checking one by one
 LOCAL_HEADER = struct.Struct("<4s22xHH")
 LOCAL_HEADER_SIGNATURE = b"PK\x03\x04"
 OPENING_PART_TYPES = ("/styles", "/sharedStrings")
-PACKAGE_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
 class CannotSplit(Exception):
@@ -288,13 +287,10 @@ def _opening_parts(archive: zipfile.ZipFile, sheet_part: str) -> dict[str, bytes
     The other sheets, pictures, macros, ... are left out."""
     from defusedxml.ElementTree import fromstring
 
-    names = ["[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"]
-    relations = fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    for relation in relations.iter(f"{PACKAGE_REL_NS}Relationship"):
-        target = relation.get("Target") or ""
-        if (relation.get("Type") or "").endswith(OPENING_PART_TYPES):
-            names.append(target.lstrip("/") if target.startswith("/")
-                         else posixpath.normpath(posixpath.join("xl", target)))
+    names = ["[Content_Types].xml", "_rels/.rels", WORKBOOK, WORKBOOK_RELATIONSHIPS]
+    names += [workbook_part(relation.get("Target") or "")
+              for relation in workbook_relationships(archive, fromstring)
+              if (relation.get("Type") or "").endswith(OPENING_PART_TYPES)]
     return {name: archive.read(name) for name in names if name != sheet_part}
 
 

@@ -12,7 +12,6 @@ cores (``split_sheet.py``) when the pieces say exactly what one read of it would
 from __future__ import annotations
 
 import logging
-import posixpath
 import re
 import zipfile
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ import numpy as np
 from ..codes import normalize_text
 from ..columns import CONTROL_CHARACTERS, WHITESPACE
 from ..records import ColumnBlock, Field
+from .package import MAIN_NS, sheet_part
 from .sheet_table import SheetTable
 from .split_sheet import read_split_sheet
 
@@ -32,9 +32,6 @@ from .split_sheet import read_split_sheet
 # column is simply blank here.
 logging.getLogger("fastexcel").setLevel(logging.ERROR)
 
-MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-PACKAGE_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 UNNAMED = "__UNNAMED__"
 RENAMED_DUPLICATE = re.compile(r"(.+)_\d+")
 DISTINCT_SAMPLE = 10_000
@@ -63,7 +60,7 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
     """The sheet as typed columns, or None when only the cell-by-cell reader can be trusted."""
     import fastexcel
 
-    start = _sheet_start(path, sheet_name)
+    start = sheet_start(path, sheet_name)
     if start is None:
         return None
     part, header_row = start
@@ -179,20 +176,15 @@ def _blank_cells(column: Any) -> np.ndarray:
     return empty.to_numpy(zero_copy_only=False)
 
 
-def first_row_with_values(path: Path, sheet_name: str) -> int | None:
-    """The sheet row number of the first row holding a value: where fastexcel's table (and so
-    its header) starts. Reads only the start of the sheet's XML. None if it cannot tell."""
-    start = _sheet_start(path, sheet_name)
-    return None if start is None else start[1]
-
-
-def _sheet_start(path: Path, sheet_name: str) -> tuple[str, int] | None:
-    """The sheet's zip member and its first row holding a value; None if it cannot tell."""
+def sheet_start(path: Path, sheet_name: str) -> tuple[str, int] | None:
+    """The sheet's zip member and the sheet row number of its first row holding a value: where
+    fastexcel's table (and so its header) starts. Reads only the start of the sheet's XML.
+    None if it cannot tell."""
     from defusedxml.ElementTree import fromstring, iterparse
 
     try:
         with zipfile.ZipFile(path) as archive:
-            part = _sheet_part(archive, sheet_name, fromstring)
+            part = sheet_part(archive, sheet_name, fromstring)
             if part is None:
                 return None
             with archive.open(part) as stream:
@@ -215,18 +207,3 @@ def _has_value(cell: Any) -> bool:
     cached result) is empty to calamine too."""
     value = cell.find(f"{MAIN_NS}v")
     return (value is not None and bool(value.text)) or cell.find(f"{MAIN_NS}is") is not None
-
-
-def _sheet_part(archive: zipfile.ZipFile, sheet_name: str, parse: Any) -> str | None:
-    """The zip member holding the sheet of that name (workbook.xml, then its relationships)."""
-    workbook = parse(archive.read("xl/workbook.xml"))
-    relation = next((s.get(f"{REL_NS}id") for s in workbook.iter(f"{MAIN_NS}sheet")
-                     if s.get("name") == sheet_name), None)
-    rels = parse(archive.read("xl/_rels/workbook.xml.rels"))
-    target = next((r.get("Target") for r in rels.iter(f"{PACKAGE_REL_NS}Relationship")
-                   if r.get("Id") == relation), None)
-    if relation is None or target is None:
-        return None
-    part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-        posixpath.join("xl", target))
-    return part if part in archive.namelist() else None
