@@ -1,4 +1,4 @@
-"""The month's summary workbook (請求一覧 + 要確認), written by XlsxWriter: read back with
+"""The month's summary workbook (請求一覧 + 要確認), written by ``table_xlsx``: read back with
 openpyxl, as a user's spreadsheet program would see it."""
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def expected(value: object) -> object:
 
 
 def column_widths(ws) -> list[float]:
-    """Stored widths by column; XlsxWriter writes neighbours of one width as one range."""
+    """Stored widths by column (a writer may store neighbours of one width as one range)."""
     widths: dict[int, float] = {}
     for dimension in ws.column_dimensions.values():
         for col in range(dimension.min, dimension.max + 1):
@@ -132,7 +132,7 @@ def test_header_style_and_layout(written):
         for cell in ws[header_row]:
             assert cell.font.b and cell.fill.fill_type == "solid", cell.coordinate
             assert cell.fill.fgColor.rgb[-6:] == "DDE4EE", cell.coordinate
-        # XlsxWriter stores Excel's displayed width plus the cell padding (0.71 of a digit).
+        # Stored: Excel's displayed width plus the cell padding (0.71 of a digit).
         assert column_widths(ws) == pytest.approx([w + 0.71 for w in widths], abs=0.01)
         setup, margins = ws.page_setup, ws.page_margins
         assert setup.paperSize == int(ws.PAPERSIZE_A4) and setup.orientation == "landscape"

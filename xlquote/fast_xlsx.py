@@ -1,5 +1,5 @@
-"""Workbooks a run writes by the thousand (invoices) or by the ten thousand rows (the month's
-summary), written fast with XlsxWriter with the guarantees of ``xlsx.py``: text stays text, the
+"""Workbooks a run writes by the thousand (the invoices), written fast with XlsxWriter with the
+guarantees of ``xlsx.py``: text stays text, the
 Japanese font everywhere, same content → same bytes, A4. openpyxl stays the writer for the
 workbooks users open and edit (quote, invoicing, plan comparison)."""
 
@@ -17,9 +17,7 @@ from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format as XlsxWriterFormat
 from xlsxwriter.worksheet import Worksheet as XlsxWriterSheet
 
-from .xlsx import DATE_FORMAT, JAPANESE_FONT, REPRODUCIBLE_STAMP
-
-A4_PAPER = 9  # the OOXML paper-size code for A4 (XlsxWriter's set_paper)
+from .xlsx import A4_PAPER, A4_SIDE_MARGIN, DATE_FORMAT, JAPANESE_FONT, REPRODUCIBLE_STAMP
 
 
 def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAMP,
@@ -86,7 +84,7 @@ def setup_a4_xlsxwriter(ws: XlsxWriterSheet, landscape: bool = False) -> None:
         ws.set_portrait()
     ws.fit_to_pages(1, 0)
     ws.center_horizontally()
-    ws.set_margins(left=0.5, right=0.5)
+    ws.set_margins(left=A4_SIDE_MARGIN, right=A4_SIDE_MARGIN)
 
 
 def close_xlsxwriter(wb: xlsxwriter.Workbook) -> None:

@@ -28,6 +28,8 @@ JAPANESE_FONT = "IPAexGothic"  # Debian fonts-ipaexfont-gothic; Excel substitute
 YEN_FORMAT = '"¥"#,##0;-"¥"#,##0'
 DATE_FORMAT = "yyyy/mm/dd"
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+A4_PAPER = 9  # the OOXML paper-size code for A4
+A4_SIDE_MARGIN = 0.5  # inches, left and right: a wide table keeps its columns on the page
 
 
 def set_text(cell: Cell, text: Any) -> Cell:
@@ -87,13 +89,13 @@ def use_japanese_font(ws: Worksheet) -> None:
 
 
 def setup_a4(ws: Worksheet, landscape: bool = False) -> None:
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.paperSize = A4_PAPER
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_margins.left = ws.page_margins.right = A4_SIDE_MARGIN
 
 
 @contextlib.contextmanager

@@ -12,21 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter import Workbook
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
-
 from ..calendar import Month
 from ..codes import PLAN_LABELS_JA
-from ..fast_xlsx import (
-    close_xlsxwriter,
-    collector_paused,
-    setup_a4_xlsxwriter,
-    write_xlsxwriter_row,
-    xlsxwriter_workbook,
-)
+from ..fast_xlsx import collector_paused
 from ..invoice import FLAG_LABELS_JA, Flag
 from ..records import Contract
+from ..table_xlsx import CellStyle, TableSheet, TableWorkbook
 from ..xlsx import DATE_FORMAT, YEN_FORMAT, atomic_path
 
 SUMMARY_HEADER = ("請求番号", "契約ID", "請求先", "プラン", "小計", "消費税", "合計", "請求日",
@@ -99,55 +90,41 @@ def number_format_for(title: str) -> str | None:
 
 SUMMARY_WIDTHS = (16, 9, 30, 14, 12, 11, 13, 11, 11, 28, 34, 34)
 FLAG_WIDTHS = (16, 9, 12, 30, 60, 8)
-HEADER_STYLE = {"bold": True, "bg_color": "#DDE4EE"}
-TITLE_STYLE = {"bold": True, "font_size": 14}
+HEADER_STYLE = CellStyle(bold=True, fill="DDE4EE")
+TITLE_STYLE = CellStyle(bold=True, size=14)
 TABLE_TOP = 2  # 0-based row of 請求一覧's header: the title, a blank row, then the table
 
 
-def _formats(wb: Workbook, header: Sequence[str], extra: dict[str, Any] | None = None
-             ) -> list[Format | None]:
-    """One XlsxWriter format per column (None where the default will do); ``extra`` adds to
-    every column's style (bold for the totals row). The fonts come from the workbook's default."""
-    formats: list[Format | None] = []
+def _styles(header: Sequence[str], bold: bool = False) -> list[CellStyle | None]:
+    """One style per column (None where the plain style will do)."""
+    styles: list[CellStyle | None] = []
     for title in header:
-        style = dict(extra or {})
         number_format = number_format_for(title)
-        if number_format:
-            style["num_format"] = number_format
-        formats.append(wb.add_format(style) if style else None)
-    return formats
+        styles.append(CellStyle(bold=bold, number_format=number_format)
+                      if bold or number_format else None)
+    return styles
 
 
-def _write_table(wb: Workbook, ws: Worksheet, top: int, header: Sequence[str], widths: Sequence[int],
+def _write_table(sheet: TableSheet, top: int, header: Sequence[str],
                  rows: Sequence[Sequence[Any]]) -> int:
     """Header at row ``top``, then ``rows``; returns the next free row."""
-    for col, width in enumerate(widths):
-        ws.set_column(col, col, width)
-    write_xlsxwriter_row(ws, top, header, [wb.add_format(HEADER_STYLE)] * len(header))
-    formats = _formats(wb, header)
-    for row, values in enumerate(rows, start=top + 1):
-        write_xlsxwriter_row(ws, row, values, formats)
+    sheet.write_row(top, header, [HEADER_STYLE] * len(header))
+    sheet.write_rows(top + 1, rows, _styles(header))
     return top + 1 + len(rows)
 
 
 def write_summary_workbook(month: Month, items: Sequence[SummaryItem],
                            attention: frozenset[str], path: str | Path) -> Path:
-    """The summary, written by XlsxWriter: a month has as many rows as contracts, and its typed
-    writers are about twice as fast as openpyxl's write-only mode. Atomic (a temp file renamed
-    into place) and reproducible (same content, same bytes)."""
+    """The summary: a month has as many rows as contracts, so it is written straight as
+    SpreadsheetML (``table_xlsx``, ~5× XlsxWriter's speed). Atomic (a temp file renamed into
+    place) and reproducible (same content, same bytes)."""
     with atomic_path(path) as temp, collector_paused():
-        wb = xlsxwriter_workbook(temp)
-        ws = wb.add_worksheet("請求一覧")
-        ws.write_string(0, 0, f"請求一覧 {month.year}年{month.month}月", wb.add_format(TITLE_STYLE))
-        end = _write_table(wb, ws, TABLE_TOP, SUMMARY_HEADER, SUMMARY_WIDTHS,
-                           summary_table(items, attention))
-        write_xlsxwriter_row(ws, end, totals_row(items),
-                             _formats(wb, SUMMARY_HEADER, {"bold": True}))
-        ws.freeze_panes(TABLE_TOP + 1, 0)
-        setup_a4_xlsxwriter(ws, landscape=True)
-
-        flags = wb.add_worksheet("要確認")
-        _write_table(wb, flags, 0, FLAG_HEADER, FLAG_WIDTHS, flag_table(items, attention))
-        setup_a4_xlsxwriter(flags, landscape=True)
-        close_xlsxwriter(wb)
+        wb = TableWorkbook()
+        ws = wb.add_sheet("請求一覧", SUMMARY_WIDTHS, frozen_rows=TABLE_TOP + 1, landscape=True)
+        ws.write_row(0, [f"請求一覧 {month.year}年{month.month}月"], [TITLE_STYLE])
+        end = _write_table(ws, TABLE_TOP, SUMMARY_HEADER, summary_table(items, attention))
+        ws.write_row(end, totals_row(items), _styles(SUMMARY_HEADER, bold=True))
+        flags = wb.add_sheet("要確認", FLAG_WIDTHS, landscape=True)
+        _write_table(flags, 0, FLAG_HEADER, flag_table(items, attention))
+        wb.save(temp)
     return Path(path)
