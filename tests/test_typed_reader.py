@@ -267,3 +267,27 @@ def test_whitespace_is_what_str_strip_removes():
     from xlquote.columns import WHITESPACE
 
     assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == WHITESPACE
+
+
+@pytest.mark.parametrize(("cells", "distinct"), [
+    (["A-1", "A-2", None, None], True),  # blanks aside
+    (["A-1", "A-2", "A-1"], False), (["", ""], False), (["A-1", "", None], True),
+])
+def test_distinct_check(cells, distinct):
+    import pyarrow as pa
+
+    from xlquote.io.typed_reader import _no_repeats
+
+    assert _no_repeats(pa.chunked_array([pa.array(cells, pa.string())])) is distinct
+
+
+def test_only_unique_fields_are_checked_for_repeats(tmp_path):
+    """The reader vouches that incident ids do not repeat (the parser then skips its own
+    look); no other column is looked at, and a repeated id is not vouched for."""
+    table = read_sheet_tables(book(tmp_path / "sample.xlsx"))["Incidents"]
+    assert isinstance(table.rows, ColumnBlock)
+    vouched = [name for name, distinct in zip(table.header, table.rows.distinct, strict=True)
+               if distinct]
+    assert vouched == ["incident_id"]
+    repeated = book(tmp_path / "bad.xlsx", BAD_TYPED_CELLS["duplicate id"])
+    assert not any(read_sheet_tables(repeated)["Incidents"].rows.distinct)

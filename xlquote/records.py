@@ -51,6 +51,7 @@ class Field:
     required: bool = False
     vocabulary: Vocabulary | None = None
     help: str = ""
+    unique: bool = False  # no two rows may share a value (blanks aside)
 
 
 def _code(name: str, vocabulary: Vocabulary, required: bool, help: str) -> Field:
@@ -76,7 +77,7 @@ CONTRACT_FIELDS: tuple[Field, ...] = (
 )
 
 INCIDENT_FIELDS: tuple[Field, ...] = (
-    Field("incident_id", "text", True, help="インシデントID (unique)"),
+    Field("incident_id", "text", True, help="インシデントID (unique)", unique=True),
     Field("contract_id", "text", True, help="契約ID"),
     Field("opened", "date", True, help="opened on"),
     Field("closed", "date", help="closed on (blank: still open, not billed)"),
@@ -275,12 +276,18 @@ class ColumnBlock:
     # is (blanks as '', nothing to strip, no control character), so the per-cell pass is
     # skipped. Empty: no column is known to be plain.
     plain_text: tuple[bool, ...] = ()
+    # Per column: the reader has checked that no two of its cells hold the same value, so a
+    # unique field of plain text needs no look for duplicates. Empty: none is known.
+    distinct: tuple[bool, ...] = ()
 
     def __len__(self) -> int:
         return self.length
 
     def is_plain_text(self, position: int) -> bool:
         return position < len(self.plain_text) and self.plain_text[position]
+
+    def is_distinct(self, position: int) -> bool:
+        return position < len(self.distinct) and self.distinct[position]
 
 
 def as_grid(rows: Sequence[Sequence[Any]] | np.ndarray) -> np.ndarray:
@@ -349,6 +356,9 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
             blank = np.ones(n, dtype=bool)
         if f.name not in out:
             out[f.name] = _convert(f, raw, blank, checks)
+        if f.unique and not (position is not None and isinstance(rows, ColumnBlock)
+                             and rows.is_plain_text(position) and rows.is_distinct(position)):
+            _flag_duplicates(out[f.name], f.name, checks)
         if f.required and f.kind not in ("date", "code"):  # those report blanks themselves
             missing = (out[f.name] == "") if f.kind == "text" else blank
             for i in np.flatnonzero(missing):
@@ -497,7 +507,6 @@ def parse_incidents(header: Sequence[Any], rows: Rows, sheet: str = "Incidents",
     absorbed_fee = cols["absorbed_fee"]
     checks.flag((absorbed != "") & (absorbed_fee < 0), "absorbed_fee", absorbed_fee,
                 "an absorbed incident needs the fee of the service it went into")
-    _flag_duplicates(cols["incident_id"], checks)
     checks.raise_if_any()
     n = len(rows)
     measures = IncidentMeasures(
@@ -526,16 +535,17 @@ def parse_incidents(header: Sequence[Any], rows: Rows, sheet: str = "Incidents",
     )
 
 
-def _flag_duplicates(ids: np.ndarray, checks: RowChecks) -> None:
-    if len(set(ids.tolist())) == len(ids):
+def _flag_duplicates(values: np.ndarray, field: str, checks: RowChecks) -> None:
+    """Every repeat of a value of a unique column (blanks aside), naming the first row."""
+    if len(set(values.tolist())) == len(values):
         return  # the usual case, found with one set; the loop below names the duplicates
     first: dict[str, int] = {}
-    for i, value in enumerate(ids):
+    for i, value in enumerate(values):
         if value == "":
             continue
         if value in first:
-            checks.add(i, "incident_id", value,
-                       f"duplicate incident_id (first on row {checks.row_numbers[first[value]]})")
+            checks.add(i, field, value,
+                       f"duplicate {field} (first on row {checks.row_numbers[first[value]]})")
         else:
             first[value] = i
 

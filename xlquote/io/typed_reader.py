@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -78,31 +78,54 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
     header = list(batch.schema.names)
     if not _plain_header(header, fields):
         return None
-    converted = _convert_columns(batch.columns)
-    arrays = [array for array, _, _ in converted]
-    plain = tuple(is_plain for _, is_plain, _ in converted)
-    blanks = [blank for _, _, blank in converted]
+    unique = {f.name for f in fields if f.unique}
+    converted = _convert_columns(batch.columns, [normalize_text(name) in unique
+                                                 for name in header])
+    arrays = [c.array for c in converted]
+    plain = tuple(c.plain for c in converted)
+    distinct = tuple(c.distinct for c in converted)
+    blanks = [c.blank for c in converted]
     keep = np.flatnonzero(~np.logical_and.reduce(blanks)) if blanks else np.arange(0)
     if len(keep) == batch.num_rows:  # no blank row to skip: no copies
-        block = ColumnBlock(tuple(arrays), tuple(blanks), len(keep), plain)
+        block = ColumnBlock(tuple(arrays), tuple(blanks), len(keep), plain, distinct)
     else:
         block = ColumnBlock(tuple(a[keep] for a in arrays), tuple(b[keep] for b in blanks),
-                            len(keep), plain)
+                            len(keep), plain, distinct)
     numbers = row_numbers[keep].tolist()
     return SheetTable(header, block, numbers, header_row)
 
 
-def _convert_columns(columns: Sequence[Any]) -> list[tuple[np.ndarray, bool, np.ndarray]]:
-    """Each column as numpy, whether it is plain text, and its blank cells. A big sheet's
+class ConvertedColumn(NamedTuple):
+    array: np.ndarray
+    plain: bool  # plain text (``ColumnBlock.plain_text``)
+    distinct: bool  # plain text and no value repeats (``ColumnBlock.distinct``), if asked
+    blank: np.ndarray
+
+
+def _convert_columns(columns: Sequence[Any], check_distinct: Sequence[bool]
+                     ) -> list[ConvertedColumn]:
+    """Each column as numpy, whether it is plain text, whether its values are distinct (where
+    ``check_distinct`` asks: the columns of unique fields), and its blank cells. A big sheet's
     columns are converted on two threads: Arrow's kernels release the GIL, so one thread's
-    kernels run while the other makes Python strings (a million incident ids take 0.3 s)."""
-    def convert(column: Any) -> tuple[np.ndarray, bool, np.ndarray]:
-        return (*column_to_numpy(column), _blank_cells(column))
+    kernels (the distinct check among them) run while the other makes Python strings (a
+    million incident ids take 0.3 s)."""
+    def convert(column: Any, check: bool) -> ConvertedColumn:
+        array, plain = column_to_numpy(column)
+        return ConvertedColumn(array, plain, check and plain and _no_repeats(column),
+                               _blank_cells(column))
 
     if not columns or len(columns[0]) < PARALLEL_CONVERSION_ROWS:
-        return [convert(column) for column in columns]
+        return list(map(convert, columns, check_distinct))
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlquote-columns") as pool:
-        return list(pool.map(convert, columns))
+        return list(pool.map(convert, columns, check_distinct))
+
+
+def _no_repeats(column: Any) -> bool:
+    """No two cells hold the same value (blanks aside; empty text counts as a value)."""
+    import pyarrow.compute as pc
+
+    values = len(pc.unique(column)) - (column.null_count > 0)  # unique() lists null once
+    return values == len(column) - column.null_count
 
 
 def _plain_header(header: list[str], fields: Sequence[Field]) -> bool:
