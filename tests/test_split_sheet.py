@@ -7,6 +7,7 @@ The thresholds are lowered here so that the sample's 42 incidents are cut into m
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import shutil
 import zipfile
@@ -274,3 +275,20 @@ def test_a_workbook_saved_by_another_program_is_cut_the_same(tmp_path, cut_small
     assert piece_count(saved, "Incidents") > 3
     assert_same_as_whole(saved)
     same_records(saved)
+
+
+def test_a_piece_is_a_stored_zip_any_zip_reader_checks_and_reads():
+    parts = split_sheet.StoredParts({"[Content_Types].xml": b"<Types/>", "xl/styles.xml": b""})
+    body = bytearray(b"<row r=\"2\"/>" * 1000)
+    with memoryview(body) as view:
+        data = parts.with_part("xl/worksheets/シート.xml", (b"<worksheet>", view[:120], b"</ws>"))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None  # every CRC matches
+        assert archive.namelist() == ["[Content_Types].xml", "xl/styles.xml",
+                                      "xl/worksheets/シート.xml"]
+        assert archive.read("xl/worksheets/シート.xml") == b"<worksheet>" + bytes(body[:120]) + b"</ws>"
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    again = parts.with_part("xl/worksheets/sheet1.xml", (b"<w/>",))  # the opening parts reused
+    with zipfile.ZipFile(io.BytesIO(again)) as archive:
+        assert archive.testzip() is None and archive.read("xl/worksheets/sheet1.xml") == b"<w/>"
