@@ -78,6 +78,8 @@ def test_overage_bills_the_tier_used(support_range, maximum, counted, base, over
     r = ["normal", "technical", "advanced", "mission_critical"].index(support_range)
     b, o = monthly_fee_for_usage(rules, np.array([r]), np.array([maximum]), np.array([counted]))
     assert (int(b[0]), int(o[0])) == (base, overage)
+    b, o = monthly_fee_for_usage(rules, r, maximum, counted)  # one contract's single values
+    assert (int(b), int(o)) == (base, overage)
 
 
 @pytest.mark.parametrize(("minutes", "units"),

@@ -84,12 +84,12 @@ def monthly_base_fee(support_range: Any, max_incidents: Any,
     return checks.finish(np.where(checks.bad, 0, fees).astype(np.int64), errors)
 
 
-def monthly_fee_for_usage(rules: SupportServiceRules, ranges: np.ndarray,
-                          max_incidents: np.ndarray, counted: np.ndarray
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def monthly_fee_for_usage(rules: SupportServiceRules, ranges: Any, max_incidents: Any,
+                          counted: Any) -> tuple[Any, Any]:
     """(base fee, overage) of a month: the plan's tier, and under the "tier" policy the extra
     to reach the tier of the incidents actually counted; beyond the top tier each incident adds
-    the top tier's last step (SPEC 2.1 [interpretation])."""
+    the top tier's last step (SPEC 2.1 [interpretation]). Columns (int arrays) or one
+    contract's single values alike."""
     top = rules.monthly_max_incidents[ranges]
     table = rules.monthly_fees
     base = table[ranges, max_incidents - 1]

@@ -39,19 +39,20 @@ def contract_part(ctx: ContractMonth) -> ContractPart:
     if c.plan == "monthly":
         maximum = int(c.max_incidents or 1)
         counted = ctx.counted_incidents()
-        base, overage = monthly_fee_for_usage(
-            rules, np.array([range_index]), np.array([maximum]), np.array([counted]))
+        # one contract: single values (numpy's scalars cost half of one-element arrays)
+        fees = monthly_fee_for_usage(rules, range_index, maximum, counted)
+        base, overage = int(fees[0]), int(fees[1])
         part.lines.append(Line(
             "monthly_fee", f"月額基本料金 ({range_ja}・月{maximum}件まで) {ctx.month}",
-            1, int(base[0]), int(base[0]),
+            1, base, base,
             working=f"{counted}件利用 (フェザーを除く) / 月{maximum}件"))
         if counted > maximum:
             part.flags.append(Flag("over_monthly_max",
                                    f"{counted} incidents counted, plan allows {maximum}"))
-            if overage[0]:
+            if overage:
                 part.lines.append(Line(
-                    "overage", f"上限超過 ({counted}件利用 / 月{maximum}件)", 1, int(overage[0]),
-                    int(overage[0]), working=f"月{counted}件の料金との差額 ({rules.overage_policy})"))
+                    "overage", f"上限超過 ({counted}件利用 / 月{maximum}件)", 1, overage,
+                    overage, working=f"月{counted}件の料金との差額 ({rules.overage_policy})"))
     return part
 
 

@@ -83,7 +83,7 @@ class SheetPiece:
 
 def read_split_sheet(path: Path, part: str, sheet_name: str, header_row: int
                      ) -> tuple[Any, np.ndarray] | None:
-    """The sheet as one Arrow record batch and each of its rows' sheet row numbers, read in
+    """The sheet as one Arrow table and each of its rows' sheet row numbers, read in
     pieces on several threads; None when the sheet is small, cannot be cut safely, or its
     pieces do not agree (the caller then reads it whole)."""
     threads = min(workers(), MAX_THREADS)
@@ -344,9 +344,11 @@ def _opening_parts(archive: zipfile.ZipFile, sheet_part: str) -> dict[str, bytes
 
 
 def combine_pieces(pieces: Sequence[tuple[SheetPiece, Any]]) -> tuple[Any, np.ndarray] | None:
-    """One record batch from the pieces' batches, and each row's sheet row number; None when
-    they disagree on the header or on a column's kind of cell (a column mixing kinds across
-    pieces is a mixed column of the whole sheet), or a piece has rows beyond its share."""
+    """One table of the pieces' batches (each column chunked by piece: nothing is copied,
+    and no second copy of the sheet's cells is made), and each row's sheet row number; None
+    when they disagree on the header or on a column's kind of cell (a column mixing kinds
+    across pieces is a mixed column of the whole sheet), or a piece has rows beyond its
+    share."""
     import pyarrow as pa
 
     first = pieces[0][1]
@@ -368,11 +370,10 @@ def combine_pieces(pieces: Sequence[tuple[SheetPiece, Any]]) -> tuple[Any, np.nd
         if kind is None:
             return None
         try:
-            columns.append(pa.concat_arrays([chunk.cast(kind) for chunk in chunks]))
+            columns.append(pa.chunked_array([chunk.cast(kind) for chunk in chunks], kind))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
-    batch = pa.RecordBatch.from_arrays(columns, names=names)
-    return batch, np.concatenate(numbers)
+    return pa.Table.from_arrays(columns, names=names), np.concatenate(numbers)
 
 
 def _common_type(types: set[Any]) -> Any:

@@ -173,12 +173,28 @@ def _text_to_numpy(column: Any) -> tuple[np.ndarray, bool]:
     if len(pc.unique(sample)) > len(sample) // 2:  # mostly distinct (ids): one str per cell
         plain = _is_plain_text(column)
         return (column.fill_null("") if plain else column).to_numpy(zero_copy_only=False), plain
-    encoded = pc.dictionary_encode(column)
-    plain = _is_plain_text(encoded.dictionary)
-    values = np.append(encoded.dictionary.to_numpy(zero_copy_only=False).astype(object),
+    dictionary, indices = _dictionary_encoded(column)
+    plain = _is_plain_text(dictionary)
+    values = np.append(dictionary.to_numpy(zero_copy_only=False).astype(object),
                        "" if plain else None)
-    positions = encoded.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
+    positions = indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False)
     return values[positions], plain
+
+
+def _dictionary_encoded(column: Any) -> tuple[Any, Any]:
+    """The column's distinct values and each cell's position among them (null: blank). A
+    column of a sheet read in pieces comes chunked: its chunks are given one dictionary."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1:
+        column = column.chunk(0)
+    if isinstance(column, pa.ChunkedArray):
+        encoded = pc.dictionary_encode(column).unify_dictionaries()
+        return (encoded.chunk(0).dictionary,
+                pa.chunked_array([chunk.indices for chunk in encoded.chunks]))
+    encoded = pc.dictionary_encode(column)
+    return encoded.dictionary, encoded.indices
 
 
 def _is_plain_text(texts: Any) -> bool:
