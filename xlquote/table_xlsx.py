@@ -21,11 +21,15 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from .ooxml import (
+    OFFICE_RELATIONSHIPS,
+    PACKAGE_RELATIONSHIPS,
+    SPREADSHEET_MAIN,
+    WORKBOOK,
+    WORKBOOK_RELATIONSHIPS,
+)
 from .xlsx import A4_PAPER, A4_SIDE_MARGIN, DATE_FORMAT, JAPANESE_FONT, REPRODUCIBLE_STAMP
 
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 OFFICE_TYPE = "application/vnd.openxmlformats-officedocument"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can carry: no build time in the file
@@ -167,7 +171,7 @@ class TableSheet:
         orientation = "landscape" if self.landscape else "portrait"
         selection = ' tabSelected="1"' if selected else ""
         return "".join((
-            XML_DECLARATION, f'<worksheet xmlns="{MAIN}" xmlns:r="{RELS}">',
+            XML_DECLARATION, f'<worksheet xmlns="{SPREADSHEET_MAIN}" xmlns:r="{OFFICE_RELATIONSHIPS}">',
             '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',
             f'<dimension ref="A1{last}"/>',
             f'<sheetViews><sheetView{selection} workbookViewId="0">{pane}</sheetView>'
@@ -229,16 +233,17 @@ class TableWorkbook:
         parts = {
             "[Content_Types].xml": self._content_types(),
             "_rels/.rels": _relationships([
-                ("officeDocument", "xl/workbook.xml", RELS),
-                ("metadata/core-properties", "docProps/core.xml", PACKAGE_RELS),
-                ("extended-properties", "docProps/app.xml", RELS)]),
+                (f"{OFFICE_RELATIONSHIPS}/officeDocument", WORKBOOK),
+                (f"{PACKAGE_RELATIONSHIPS}/metadata/core-properties", "docProps/core.xml"),
+                (f"{OFFICE_RELATIONSHIPS}/extended-properties", "docProps/app.xml")]),
             "docProps/core.xml": _core_properties(stamp),
             "docProps/app.xml": self._app_properties(),
-            "xl/workbook.xml": self._workbook(),
-            "xl/_rels/workbook.xml.rels": _relationships(
-                [("worksheet", f"worksheets/sheet{i}.xml", RELS)
+            WORKBOOK: self._workbook(),
+            WORKBOOK_RELATIONSHIPS: _relationships(
+                [(f"{OFFICE_RELATIONSHIPS}/worksheet", f"worksheets/sheet{i}.xml")
                  for i in range(1, len(self.sheets) + 1)]
-                + [("styles", "styles.xml", RELS), ("sharedStrings", "sharedStrings.xml", RELS)]),
+                + [(f"{OFFICE_RELATIONSHIPS}/styles", "styles.xml"),
+                   (f"{OFFICE_RELATIONSHIPS}/sharedStrings", "sharedStrings.xml")]),
             "xl/styles.xml": self._stylesheet(),
             "xl/sharedStrings.xml": self._shared_strings(),
         }
@@ -274,7 +279,7 @@ class TableWorkbook:
     def _workbook(self) -> str:
         sheets = "".join(f'<sheet name={quoteattr(xml_text(s.name))} sheetId="{i}" r:id="rId{i}"/>'
                          for i, s in enumerate(self.sheets, start=1))
-        return (f'{XML_DECLARATION}<workbook xmlns="{MAIN}" xmlns:r="{RELS}">'
+        return (f'{XML_DECLARATION}<workbook xmlns="{SPREADSHEET_MAIN}" xmlns:r="{OFFICE_RELATIONSHIPS}">'
                 '<bookViews><workbookView/></bookViews>'
                 f'<sheets>{sheets}</sheets><calcPr fullCalcOnLoad="1"/></workbook>')
 
@@ -297,7 +302,7 @@ class TableWorkbook:
 
         return "".join((
             XML_DECLARATION,
-            f'<sst xmlns="{MAIN}" count="{self._string_cells}" '
+            f'<sst xmlns="{SPREADSHEET_MAIN}" count="{self._string_cells}" '
             f'uniqueCount="{len(self._strings)}">',
             *map(item, self._strings), "</sst>"))
 
@@ -329,7 +334,7 @@ class TableWorkbook:
             *(f'<fill><patternFill patternType="solid"><fgColor rgb="FF{colour}"/>'
               '<bgColor indexed="64"/></patternFill></fill>' for colour in fills)))
         return "".join((
-            XML_DECLARATION, f'<styleSheet xmlns="{MAIN}">',
+            XML_DECLARATION, f'<styleSheet xmlns="{SPREADSHEET_MAIN}">',
             f'<numFmts count="{len(formats)}">{number_formats}</numFmts>' if formats else "",
             f'<fonts count="{len(fonts)}">{font_xml}</fonts>',
             f'<fills count="{2 + len(fills)}">{fill_xml}</fills>',
@@ -342,11 +347,12 @@ class TableWorkbook:
             "</cellStyles></styleSheet>"))
 
 
-def _relationships(targets: Sequence[tuple[str, str, str]]) -> str:
-    """A relationships part: (type, target, namespace of the type) per relationship."""
-    items = "".join(f'<Relationship Id="rId{i}" Type="{base}/{kind}" Target="{target}"/>'
-                    for i, (kind, target, base) in enumerate(targets, start=1))
-    return f'{XML_DECLARATION}<Relationships xmlns="{PACKAGE_RELS}">{items}</Relationships>'
+def _relationships(targets: Sequence[tuple[str, str]]) -> str:
+    """A relationships part: (type, target) per relationship."""
+    items = "".join(f'<Relationship Id="rId{i}" Type="{kind}" Target="{target}"/>'
+                    for i, (kind, target) in enumerate(targets, start=1))
+    return (f'{XML_DECLARATION}<Relationships xmlns="{PACKAGE_RELATIONSHIPS}">{items}'
+            "</Relationships>")
 
 
 def _core_properties(stamp: dt.datetime) -> str:

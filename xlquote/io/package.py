@@ -6,11 +6,21 @@ import posixpath
 import zipfile
 from typing import Any
 
-MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-PACKAGE_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-WORKBOOK = "xl/workbook.xml"
-WORKBOOK_RELATIONSHIPS = "xl/_rels/workbook.xml.rels"
+from ..ooxml import (
+    OFFICE_RELATIONSHIPS,
+    PACKAGE_RELATIONSHIPS,
+    SPREADSHEET_MAIN,
+    WORKBOOK,
+    WORKBOOK_RELATIONSHIPS,
+)
+
+__all__ = ["WORKBOOK", "WORKBOOK_RELATIONSHIPS", "sheet_part", "workbook_part",
+           "workbook_relationships"]
+
+# ElementTree's names: {namespace}tag
+MAIN_NS = f"{{{SPREADSHEET_MAIN}}}"
+REL_NS = f"{{{OFFICE_RELATIONSHIPS}}}"
+PACKAGE_REL_NS = f"{{{PACKAGE_RELATIONSHIPS}}}"
 
 
 def workbook_part(target: str) -> str:
