@@ -183,7 +183,9 @@ def _text_to_numpy(column: Any) -> tuple[np.ndarray, bool]:
 
 def _dictionary_encoded(column: Any) -> tuple[Any, Any]:
     """The column's distinct values and each cell's position among them (null: blank). A
-    column of a sheet read in pieces comes chunked: its chunks are given one dictionary."""
+    column of a sheet read in pieces comes chunked: its chunks must share one dictionary
+    (Arrow's encoding of a chunked column gives them one; ``unify_dictionaries`` makes sure,
+    a few milliseconds when they already do)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
