@@ -36,6 +36,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..codes import LEVELS
 from ..io.read_workbook import SETTINGS_FIELDS, SETTINGS_SHEET
+from ..ooxml import OFFICE_RELATIONSHIPS, PACKAGE_RELATIONSHIPS, WORKBOOK, WORKBOOK_RELATIONSHIPS
 from ..records import SHEETS, Field
 from ..sample import (
     SAMPLE_MONTH,
@@ -219,7 +220,7 @@ def _xlwings_conf(ws: Worksheet) -> None:
 # --- the button: a DrawingML shape with a macro, added to the saved package -----------------
 
 DRAWING_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.drawing+xml"
-DRAWING_REL_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/drawing"
+DRAWING_REL_TYPE = f"{OFFICE_RELATIONSHIPS}/drawing"
 # Elements that follow <drawing> in a worksheet (ECMA-376 CT_Worksheet order).
 AFTER_DRAWING = ("<legacyDrawing", "<legacyDrawingHF", "<picture", "<oleObjects", "<controls",
                  "<webPublishItems", "<tableParts", "<extLst", "</worksheet>")
@@ -257,12 +258,12 @@ def button_drawing_xml(macro: str, text: str, name: str,
 
 def _sheet_part(files: Mapping[str, bytes], sheet: str) -> str:
     """The zip path of the worksheet named ``sheet``."""
-    workbook = files["xl/workbook.xml"].decode()
+    workbook = files[WORKBOOK].decode()
     match = re.search(rf'<sheet [^>]*name="{re.escape(escape(sheet))}"[^>]*r:id="([^"]+)"',
                       workbook)
     if not match:
         raise ValueError(f"no sheet {sheet} in the workbook")
-    rels = files["xl/_rels/workbook.xml.rels"].decode()
+    rels = files[WORKBOOK_RELATIONSHIPS].decode()
     target = re.search(rf'<Relationship [^>]*Id="{match[1]}"[^>]*Target="([^"]+)"', rels) or \
         re.search(rf'<Relationship [^>]*Target="([^"]+)"[^>]*Id="{match[1]}"', rels)
     if not target:
@@ -288,7 +289,7 @@ def add_macro_button(path: Path, sheet: str, macro: str, text: str, name: str) -
 
     rels = files.get(rels_name, b"").decode() or (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
-        'xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>')
+        f'xmlns="{PACKAGE_RELATIONSHIPS}"></Relationships>')
     rel_id = "rIdButton1"
     rels = rels.replace("</Relationships>", f'<Relationship Id="{rel_id}" Type="{DRAWING_REL_TYPE}" '
                         f'Target="../drawings/drawing{number}.xml"/></Relationships>')
@@ -297,8 +298,7 @@ def add_macro_button(path: Path, sheet: str, macro: str, text: str, name: str) -
     position = min(i for i in (sheet_xml.find(tag) for tag in AFTER_DRAWING) if i >= 0)
     if 'xmlns:r="' not in sheet_xml[:sheet_xml.find(">", sheet_xml.find("<worksheet"))]:
         sheet_xml = sheet_xml.replace(
-            "<worksheet ", '<worksheet xmlns:r="http://schemas.openxmlformats.org/officeDocument/'
-            '2006/relationships" ', 1)
+            "<worksheet ", f'<worksheet xmlns:r="{OFFICE_RELATIONSHIPS}" ', 1)
         position = min(i for i in (sheet_xml.find(tag) for tag in AFTER_DRAWING) if i >= 0)
     files[part] = (sheet_xml[:position] + f'<drawing r:id="{rel_id}"/>'
                    + sheet_xml[position:]).encode()
