@@ -27,11 +27,11 @@ from .ooxml import (
     SPREADSHEET_MAIN,
     WORKBOOK,
     WORKBOOK_RELATIONSHIPS,
+    XML_DECLARATION,
 )
 from .xlsx import A4_PAPER, A4_SIDE_MARGIN, DATE_FORMAT, JAPANESE_FONT, REPRODUCIBLE_STAMP
 
 OFFICE_TYPE = "application/vnd.openxmlformats-officedocument"
-XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip entry can carry: no build time in the file
 COMPRESS_LEVEL = 3  # 15 % bigger than zlib's default 6, in less than half the time
 MAX_COLUMNS = 16_384

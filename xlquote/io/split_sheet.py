@@ -344,8 +344,8 @@ def _opening_parts(archive: zipfile.ZipFile, sheet_part: str) -> dict[str, bytes
 
 
 def combine_pieces(pieces: Sequence[tuple[SheetPiece, Any]]) -> tuple[Any, np.ndarray] | None:
-    """One table of the pieces' batches (each column chunked by piece: nothing is copied,
-    and no second copy of the sheet's cells is made), and each row's sheet row number; None
+    """One table of the pieces' batches (each column chunked by piece, not concatenated: the
+    sheet's cells are not copied a second time), and each row's sheet row number; None
     when they disagree on the header or on a column's kind of cell (a column mixing kinds
     across pieces is a mixed column of the whole sheet), or a piece has rows beyond its
     share."""

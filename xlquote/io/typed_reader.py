@@ -189,8 +189,6 @@ def _dictionary_encoded(column: Any) -> tuple[Any, Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1:
-        column = column.chunk(0)
     if isinstance(column, pa.ChunkedArray):
         encoded = pc.dictionary_encode(column).unify_dictionaries()
         return (encoded.chunk(0).dictionary,

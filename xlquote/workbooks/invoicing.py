@@ -36,7 +36,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..codes import LEVELS
 from ..io.read_workbook import SETTINGS_FIELDS, SETTINGS_SHEET
-from ..ooxml import OFFICE_RELATIONSHIPS, PACKAGE_RELATIONSHIPS, WORKBOOK, WORKBOOK_RELATIONSHIPS
+from ..ooxml import (
+    OFFICE_RELATIONSHIPS,
+    PACKAGE_RELATIONSHIPS,
+    WORKBOOK,
+    WORKBOOK_RELATIONSHIPS,
+    XML_DECLARATION,
+)
 from ..records import SHEETS, Field
 from ..sample import (
     SAMPLE_MONTH,
@@ -232,7 +238,7 @@ def button_drawing_xml(macro: str, text: str, name: str,
     to_row) that runs ``macro`` when clicked."""
     col1, row1, col2, row2 = cells
     return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'{XML_DECLARATION}'
         '<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
         'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
         '<xdr:twoCellAnchor editAs="absolute">'
@@ -288,7 +294,7 @@ def add_macro_button(path: Path, sheet: str, macro: str, text: str, name: str) -
     files[drawing] = button_drawing_xml(macro, text, name).encode()
 
     rels = files.get(rels_name, b"").decode() or (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+        f'{XML_DECLARATION}<Relationships '
         f'xmlns="{PACKAGE_RELATIONSHIPS}"></Relationships>')
     rel_id = "rIdButton1"
     rels = rels.replace("</Relationships>", f'<Relationship Id="{rel_id}" Type="{DRAWING_REL_TYPE}" '
