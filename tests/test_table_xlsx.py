@@ -131,6 +131,7 @@ def test_styles(tmp_path):
     assert (int(setup.paperSize), setup.orientation, setup.fitToHeight) == (9, "landscape", 0)
     assert wb["empty"].page_setup.orientation == "portrait"
     assert ws.freeze_panes == "A2" and wb["empty"].freeze_panes is None
+    assert ws.sheet_view.tabSelected and not wb["empty"].sheet_view.tabSelected  # opens on 1st
 
 
 def test_column_widths_as_xlsxwriter_stores_them(tmp_path):
