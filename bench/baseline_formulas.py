@@ -38,12 +38,12 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from xlquote.calendar import Month
-from xlquote.codes import SUPPORT_RANGES
-from xlquote.io.read_workbook import normalize_cell
-from xlquote.pricebook import get_pricebook
-from xlquote.records import CONTRACT_FIELDS, INCIDENT_FIELDS, PACK_FIELDS, field_names
-from xlquote.xlsx import DATE_FORMAT
+from xlquote.engine.codes import SUPPORT_RANGES
+from xlquote.engine.dates import Month
+from xlquote.engine.pricebook import get_pricebook
+from xlquote.engine.records import CONTRACT_FIELDS, INCIDENT_FIELDS, PACK_FIELDS, field_names
+from xlquote.readers.workbook import normalize_cell
+from xlquote.writers.xlsx import DATE_FORMAT
 
 PROFILE = Path(__file__).with_name("_data") / "lo_profile"
 RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>

@@ -311,11 +311,13 @@ def write_summary(path: Path, accounts: dict[str, Account],
 
 
 def xlquote_totals(path: Path, month: str) -> dict[str, tuple[int, int, int]]:
-    from xlquote.billing import bill_month
-    from xlquote.io.read_workbook import read_invoicing_workbook
+    from xlquote.app.invoice_run import contract_totals_mapper
+    from xlquote.engine.billing import bill_month
+    from xlquote.readers.workbook import read_invoicing_workbook
 
     data = read_invoicing_workbook(path)
-    run = bill_month(data.contracts, data.incidents, month, data.packs, data.pricebooks())
+    run = bill_month(data.contracts, data.incidents, month, data.packs, data.pricebooks(),
+                     map_tasks=contract_totals_mapper)
     return {s.contract.contract_id: (s.subtotal, s.tax, s.total) for s in run.summaries}
 
 

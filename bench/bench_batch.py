@@ -10,8 +10,6 @@ the month is made once by ``bench/make_month.py`` (seed 1, cached in bench/_data
    fastexcel into typed columns with every column's kind of cell checked over all rows (the
    floor: the fastest read that can still name a wrong cell); fastexcel with the types
    declared and no check (faster, but it silently blanks or coerces a wrong cell; shown only);
-   xlquote's own read of a big sheet, cut into pieces read on all cores (shown only: no one
-   else has this reader, so the floor stays the fastest reader available);
 2. xlquote, in process: read + validate the workbook, price the month (``bill_month``: exact
    per-contract totals), write the summary workbook from the run's summaries;
    "compute+summary" is their sum ("build inv": building every invoice's lines, which only
@@ -64,14 +62,12 @@ import baseline_formulas
 import baseline_openpyxl
 from make_month import MONTH, make_month
 
-from xlquote.billing import bill_month
-from xlquote.invoice import Flag
-from xlquote.io.read_workbook import read_invoicing_workbook
-from xlquote.io.split_sheet import read_split_sheet
-from xlquote.io.typed_reader import sheet_start
-from xlquote.jobs.invoice_run import ATTENTION_FLAGS
-from xlquote.output.summary import SummaryItem, write_summary_workbook
-from xlquote.records import INCIDENT_FIELDS
+from xlquote.app.invoice_run import ATTENTION_FLAGS, contract_totals_mapper
+from xlquote.engine.billing import bill_month
+from xlquote.engine.invoice import Flag
+from xlquote.engine.records import INCIDENT_FIELDS
+from xlquote.readers.workbook import read_invoicing_workbook
+from xlquote.writers.summary import SummaryItem, write_summary_workbook
 
 DATA = Path(__file__).with_name("_data")
 SEED = 1
@@ -120,25 +116,18 @@ def read_fastexcel_unchecked(path: Path) -> int:
     return batch.num_rows
 
 
-def read_pieces(path: Path) -> int:
-    """xlquote's own read of a big sheet, nothing else: the sheet cut into pieces read by
-    fastexcel on all cores (``xlquote/io/split_sheet.py``); one read when it cannot be cut."""
-    part, header_row = sheet_start(path, "Incidents")
-    split = read_split_sheet(path, part, "Incidents", header_row)
-    return read_fastexcel_checked(path) if split is None else split[0].num_rows
-
-
 INCIDENT_DTYPES = {f.name: {"date": "datetime", "bool": "boolean", "text": "string",
                             "code": "string"}.get(f.kind, "float") for f in INCIDENT_FIELDS}
 READS = {"calamine": read_calamine, "fastexcel": read_fastexcel_checked,
-         "fastexcel_unchecked": read_fastexcel_unchecked, "pieces": read_pieces}
+         "fastexcel_unchecked": read_fastexcel_unchecked}
 
 
 def xlquote_stages(path: Path, workdir: Path, build: bool) -> dict[str, Any]:
     """One timed run of each xlquote stage (``build``: also build every invoice, once)."""
     read_s, data = best(1, lambda: read_invoicing_workbook(path))
     bill_s, run = best(1, lambda: bill_month(data.contracts, data.incidents, MONTH,
-                                             data.packs, data.pricebooks()))
+                                             data.packs, data.pricebooks(),
+                                             map_tasks=contract_totals_mapper))
     items = [SummaryItem(s.number, s.contract, s.subtotal, s.tax, s.total, s.issue_date,
                          s.due_date, tuple(Flag(code, code) for code in s.flags),
                          f"{s.number}.xlsx") for s in run.summaries]
@@ -160,7 +149,8 @@ def profile_compute(path: Path, top: int = 25) -> str:
     profiler = cProfile.Profile()
     profiler.enable()
     data = read_invoicing_workbook(path)
-    bill_month(data.contracts, data.incidents, MONTH, data.packs, data.pricebooks())
+    bill_month(data.contracts, data.incidents, MONTH, data.packs, data.pricebooks(),
+               map_tasks=contract_totals_mapper)
     profiler.disable()
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
@@ -282,18 +272,15 @@ def measure(rows: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any
 
 def print_tables(results: list[dict[str, Any]]) -> None:
     print("\nthe floor: bare reads of the Incidents sheet (seconds)")
-    print("  (pieces: xlquote's own read, the sheet cut into pieces read on all cores; not a "
-          "reader anyone else has, so not the floor)")
-    print(f"{'rows':>10} {'calamine':>9} {'fastexcel':>9} {'unchecked':>9} {'pieces':>9}")
+    print(f"{'rows':>10} {'calamine':>9} {'fastexcel':>9} {'unchecked':>9}")
     for r in results:
         print(f"{r['rows']:>10,} {r['read_calamine']:>9.2f} {r['read_fastexcel']:>9.2f} "
-              f"{r['read_fastexcel_unchecked']:>9.2f} {r['read_pieces']:>9.2f}")
+              f"{r['read_fastexcel_unchecked']:>9.2f}")
     print("\nxlquote vs the floor (seconds; bare = fastexcel checked read; target compute+summary "
           "≤ 1.5× bare read)\n  /bare: whole run (read+valid + price + summary) / bare; "
-          "beyond: what the run adds to the read (compute+summary − bare) / bare; "
-          "/pieces: whole run / xlquote's own bare read")
+          "beyond: what the run adds to the read (compute+summary − bare) / bare")
     print(f"{'rows':>10} {'bare read':>9} {'read+valid':>10} {'price':>6} {'summary':>7} "
-          f"{'compute+sum':>11} {'/bare':>6} {'beyond':>6} {'/pieces':>7} {'/calam':>6} {'build inv':>9} "
+          f"{'compute+sum':>11} {'/bare':>6} {'beyond':>6} {'/calam':>6} {'build inv':>9} "
           f"{'CLI e2e':>8} {'invoices':>8} {'files':>6} {'peak PSS':>9} {'peak RSS':>9}")
     for r in results:
         cli = r.get("cli") or {}
@@ -303,7 +290,6 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         print(f"{r['rows']:>10,} {bare:>9.2f} {r['read_validate']:>10.2f} "
               f"{r['price']:>6.2f} {r['summary_write']:>7.2f} {total:>11.2f} "
               f"{total / bare:>5.2f}× {(total - bare) / bare:>5.2f}× "
-              f"{total / r['read_pieces']:>6.2f}× "
               f"{total / r['read_calamine']:>5.2f}× {r['build_invoices']:>9.2f} "
               f"{secs(cli.get('seconds')):>8} {r['invoices']:>8,} {cli.get('files', '-'):>6} "
               f"{pss:>9} {rss:>9}")

@@ -1,4 +1,4 @@
-"""Reading a large incident log: the three readers of ``xlquote.io.read_workbook``.
+"""Reading a large incident log: the three readers of ``xlquote.readers.workbook``.
 
     python bench/bench_read.py [--rows 50000] [--repeat 3]
 
@@ -19,9 +19,9 @@ import numpy as np
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from xlquote.codes import CHANNELS
-from xlquote.io.read_workbook import parse_table, read_sheet_tables
-from xlquote.records import INCIDENT_FIELDS, field_names, parse_incidents
+from xlquote.engine.codes import CHANNELS
+from xlquote.engine.records import INCIDENT_FIELDS, field_names, parse_incidents
+from xlquote.readers.workbook import parse_table, read_sheet_tables
 
 DATA = Path(__file__).with_name("_data")
 

@@ -4,7 +4,7 @@
         --out bench/_data/month_1m.xlsx
 
 The workbook has the sheets, headers and Settings of the sample invoicing workbook
-(``xlquote.records`` field lists, ``xlquote.sample.sample_settings``), so ``xlquote invoice
+(``xlquote.engine.records`` field lists, ``xlquote.app.sample.sample_settings``), so ``xlquote invoice
 WORKBOOK --month 2026-10`` accepts it. Everything is drawn from ``--seed`` (same seed, same
 file). The incident log covers April–October 2026: ~10 % history (read for packs, first
 personal use), ~1 % still open, the rest closed in the billed month (October 2026).
@@ -36,10 +36,10 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from xlquote.io.read_workbook import SETTINGS_FIELDS, SETTINGS_SHEET
-from xlquote.records import CONTRACT_FIELDS, INCIDENT_FIELDS, PACK_FIELDS, field_names
-from xlquote.sample import sample_settings
-from xlquote.xlsx import DATE_FORMAT
+from xlquote.app.sample import sample_settings
+from xlquote.engine.records import CONTRACT_FIELDS, INCIDENT_FIELDS, PACK_FIELDS, field_names
+from xlquote.readers.workbook import SETTINGS_FIELDS, SETTINGS_SHEET
+from xlquote.writers.xlsx import DATE_FORMAT
 
 MONTH = "2026-10"
 LOG_START = dt.date(2026, 4, 1)

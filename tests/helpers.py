@@ -6,7 +6,7 @@ import copy
 import tomllib
 from typing import Any
 
-from xlquote.pricebook import PRICEBOOK_DIR, PriceBook, parse_pricebook
+from xlquote.engine.pricebook import PRICEBOOK_DIR, PriceBook, parse_pricebook
 
 
 def raw_pricebook(name: str) -> dict[str, Any]:

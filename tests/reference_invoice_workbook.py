@@ -20,10 +20,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xlquote.codes import PLAN_LABELS_JA
-from xlquote.invoice import Invoice
-from xlquote.io.read_workbook import Settings
-from xlquote.output.invoice_layout import (
+from xlquote.engine.codes import PLAN_LABELS_JA
+from xlquote.engine.invoice import Invoice
+from xlquote.readers.workbook import Settings
+from xlquote.writers.invoice_layout import (
     INVOICE_SHEET,
     PRICEBOOK_LABELS_JA,
     STATEMENT_SHEET,
@@ -35,7 +35,7 @@ from xlquote.output.invoice_layout import (
     statement_columns,
     statement_values,
 )
-from xlquote.xlsx import (
+from xlquote.writers.xlsx import (
     DATE_FORMAT,
     JAPANESE_FONT,
     YEN_FORMAT,

@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from helpers import pricebook_with
 
-from xlquote.calendar import Month, add_months, due_date, is_business_day, issue_date
-from xlquote.money import consumption_tax, round_ratio
-from xlquote.pricebook import get_pricebook
+from xlquote.engine.dates import Month, add_months, due_date, is_business_day, issue_date
+from xlquote.engine.money import consumption_tax, round_ratio
+from xlquote.engine.pricebook import get_pricebook
 
 RULE = get_pricebook("aki_sie").calendar
 

@@ -17,8 +17,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xlquote.app.sample import sample_contracts, sample_incidents
+from xlquote.app.workbooks import compare as compare_workbook
+from xlquote.app.workbooks import snapshot
 from xlquote.cli import main
-from xlquote.compare import (
+from xlquote.engine.compare import (
     ProfileError,
     UsageProfile,
     break_even,
@@ -30,11 +33,8 @@ from xlquote.compare import (
     parse_profile,
     plan_cost,
 )
-from xlquote.compare.profile import DEFAULT_MINUTES_PER_INCIDENT, EXAMPLE_PROFILE, load_profile
-from xlquote.records import CONTRACT_FIELDS, INCIDENT_FIELDS, field_names
-from xlquote.sample import sample_contracts, sample_incidents
-from xlquote.workbooks import compare as compare_workbook
-from xlquote.workbooks import snapshot
+from xlquote.engine.compare.profile import DEFAULT_MINUTES_PER_INCIDENT, EXAMPLE_PROFILE, load_profile
+from xlquote.engine.records import CONTRACT_FIELDS, INCIDENT_FIELDS, field_names
 
 ALL_PLANS = (["annual"] * 4 + ["monthly"] * 18 + ["vendor_support", "callcenter"])
 ALL_RANGES = (["normal", "technical", "advanced", "mission_critical"]
@@ -274,7 +274,7 @@ def test_plan_cost_masks_bad_rows_with_messages():
 
 
 def test_plan_cost_raises_naming_every_problem():
-    from xlquote.errors import InputError
+    from xlquote.engine.errors import InputError
 
     with pytest.raises(InputError) as info:
         plan_cost(["annual", "monthly"], ["normal", "nowhere"], [None, 1], usage())
@@ -398,8 +398,8 @@ def test_compare_workbook_shows_engine_values_a_live_formula_and_a_chart(tmp_pat
 
 def test_plan_cost_grid_takes_excel_shaped_blocks():
     """What the PLAN_COST UDF passes: 2-D grids, plans as a column."""
-    from xlquote.compare import plan_cost_grid
-    from xlquote.excel_cells import masked
+    from xlquote.app.excel_cells import masked
+    from xlquote.engine.compare import plan_cost_grid
 
     plans = np.array([["annual"], ["monthly"]], dtype=object)
     ranges = np.array([["normal"], ["normal"]], dtype=object)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlquote.workbooks import compare as compare_workbook
+from xlquote.app.workbooks import compare as compare_workbook
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(tool) for tool in ("soffice", "pdftotext", "pdftoppm")),

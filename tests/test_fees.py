@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import xlquote
-from xlquote.fees import monthly_fee_for_usage
-from xlquote.pricebook import get_pricebook
+from xlquote.engine.fees import monthly_fee_for_usage
+from xlquote.engine.pricebook import get_pricebook
 
 MONTHLY = [0, 0, 0, 0, 2000, 4000, 8000, 20000, 40000, 80000, 160000]
 ANNUAL = [0, 1000, 2000, 4000, 6000, 10000, 20000, 40000, 80000, 160000, 320000]

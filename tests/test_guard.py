@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlquote.errors import InputError
-from xlquote.io.guard import Limits, check_workbook_file
+from xlquote.engine.errors import InputError
+from xlquote.readers.guard import Limits, check_workbook_file
 
 
 def good_workbook(path: Path) -> Path:

@@ -14,9 +14,9 @@ from typing import Any
 import openpyxl
 import pytest
 
+from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.app.workbooks.invoicing import write_invoicing_workbook
 from xlquote.cli import main
-from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
-from xlquote.workbooks.invoicing import write_invoicing_workbook
 
 MONTH = "2026-10"
 Rows = list[dict[str, Any]]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xlquote.records import INCIDENT_TABLE_COLUMNS, IncidentTable, incidents_from_records
-from xlquote.sample import sample_incidents
+from xlquote.app.sample import sample_incidents
+from xlquote.engine.records import INCIDENT_TABLE_COLUMNS, IncidentTable, incidents_from_records
 
 
 @pytest.fixture

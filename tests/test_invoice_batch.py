@@ -12,13 +12,13 @@ import numpy as np
 import openpyxl
 import pytest
 
+from xlquote.app import invoice_run
+from xlquote.app.invoice_run import run_invoice_workbook
+from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.app.workbooks.invoicing import write_invoicing_workbook
 from xlquote.cli import main
-from xlquote.errors import InputError
-from xlquote.io import read_invoicing_workbook
-from xlquote.jobs import invoice_run
-from xlquote.jobs.invoice_run import run_invoice_workbook
-from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
-from xlquote.workbooks.invoicing import write_invoicing_workbook
+from xlquote.engine.errors import InputError
+from xlquote.readers import read_invoicing_workbook
 
 MONTH = "2026-10"
 HYPERLINK = '=HYPERLINK("http://example.com","click")'

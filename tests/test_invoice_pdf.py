@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from xlquote.app.invoice_run import run_invoice_workbook
+from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.app.workbooks.invoicing import write_invoicing_workbook
 from xlquote.cli import main
-from xlquote.errors import OutputError
-from xlquote.jobs.invoice_run import run_invoice_workbook
-from xlquote.output.pdf import convert_to_pdf, find_soffice
-from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
-from xlquote.workbooks.invoicing import write_invoicing_workbook
+from xlquote.engine.errors import OutputError
+from xlquote.writers.pdf import convert_to_pdf, find_soffice
 
 MONTH = "2026-10"
 needs_tools = pytest.mark.skipif(

@@ -15,13 +15,13 @@ import openpyxl
 import pytest
 
 from xlquote import bill_month
-from xlquote.invoice import Correction, Invoice
-from xlquote.io.read_workbook import Settings, parse_settings
-from xlquote.io.sheet_table import SheetTable
-from xlquote.jobs.invoice_run import numbered_invoice
-from xlquote.output import invoice_workbook as xlsxwriter_writer
-from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
-from xlquote.xlsx import JAPANESE_FONT
+from xlquote.app.invoice_run import numbered_invoice
+from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.engine.invoice import Correction, Invoice
+from xlquote.readers.sheet_table import SheetTable
+from xlquote.readers.workbook import Settings, parse_settings
+from xlquote.writers import invoice_workbook as xlsxwriter_writer
+from xlquote.writers.xlsx import JAPANESE_FONT
 
 MONTH = "2026-10"
 openpyxl_writer = importlib.import_module("reference_invoice_workbook")  # tests/, the first writer
@@ -226,7 +226,7 @@ def test_failed_write_leaves_no_file(invoices, settings, tmp_path, monkeypatch):
 @pytest.mark.skipif(not shutil.which("soffice") or not shutil.which("pdftotext"),
                     reason="needs LibreOffice and poppler-utils")
 def test_pdf_text_and_fonts_match(invoices, settings, tmp_path):
-    from xlquote.output.pdf import convert_to_pdf
+    from xlquote.writers.pdf import convert_to_pdf
 
     invoice = next(inv for inv in invoices if inv.contract.plan == "vendor_support")
     old, new = write_both(invoice, settings, tmp_path, "pdf")

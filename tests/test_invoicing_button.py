@@ -17,11 +17,11 @@ import xlwings as xw
 from xlwings.server import custom_scripts_call
 
 from udfs import invoicing as handler
-from xlquote.io.read_workbook import SETTINGS_FIELDS
-from xlquote.output.summary import SUMMARY_HEADER
-from xlquote.records import SHEETS, field_names
-from xlquote.workbooks import REPO_WORKBOOKS, builders, differences, snapshot
-from xlquote.workbooks.invoicing import FILENAME, build, xlwings_template
+from xlquote.app.workbooks import REPO_WORKBOOKS, builders, differences, snapshot
+from xlquote.app.workbooks.invoicing import FILENAME, build, xlwings_template
+from xlquote.engine.records import SHEETS, field_names
+from xlquote.readers.workbook import SETTINGS_FIELDS
+from xlquote.writers.summary import SUMMARY_HEADER
 
 MONTH = "2026-10"
 SUMMARY_TOP = 7

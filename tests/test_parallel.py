@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from xlquote import parallel
+from xlquote.app import parallel
+from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.app.workbooks.invoicing import write_invoicing_workbook
 from xlquote.cli import main
-from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
-from xlquote.workbooks.invoicing import write_invoicing_workbook
 
 
 def digests(folder: Path) -> dict[str, str]:
@@ -60,15 +60,18 @@ def test_parallel_batch_writes_the_same_files(tmp_path, monkeypatch, workers) ->
 def test_month_billed_over_several_processes_gives_the_same_summaries(monkeypatch) -> None:
     """bill_month spreads the contracts' totals over worker processes: the same summaries,
     in the same order, as one process, and the contexts still build the same invoices."""
+    import functools
+
     from xlquote import bill_month
+
+    mapper = functools.partial(parallel.map_indices, chunk=3, min_parallel=1)
 
     def bill(workers: str):
         monkeypatch.setenv("XLQUOTE_WORKERS", workers)
-        return bill_month(sample_contracts(), sample_incidents(), "2026-10", sample_packs())
+        return bill_month(sample_contracts(), sample_incidents(), "2026-10", sample_packs(),
+                          map_tasks=mapper)
 
     monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)
-    monkeypatch.setattr("xlquote.billing.run.TOTALS_CHUNK", 3)
-    monkeypatch.setattr("xlquote.billing.run.TOTALS_MIN_PARALLEL", 1)
     alone, spread = bill("1"), bill("2")
     assert len(spread.summaries) == 19
     assert spread.summaries == alone.summaries

@@ -7,7 +7,7 @@ import pytest
 from helpers import pricebook_with, raw_pricebook
 
 import xlquote
-from xlquote.pricebook import get_pricebook, load_pricebook_file, parse_pricebook
+from xlquote.engine.pricebook import get_pricebook, load_pricebook_file, parse_pricebook
 
 
 def test_shipped_books_load_with_spec_tables() -> None:
@@ -78,7 +78,7 @@ def test_callcenter_tier_gap_is_reported() -> None:
 
 def test_user_pricebook_file_is_used(tmp_path) -> None:
     text = (get_pricebook("aki_sie").file and
-            (xlquote.pricebook.PRICEBOOK_DIR / "aki_sie.toml").read_text(encoding="utf-8"))
+            (xlquote.engine.pricebook.PRICEBOOK_DIR / "aki_sie.toml").read_text(encoding="utf-8"))
     custom = tmp_path / "my_book.toml"
     custom.write_text(text.replace("annual_base_fee = 25000", "annual_base_fee = 27000"),
                       encoding="utf-8")

@@ -18,9 +18,9 @@ from formulas.functions import replace_empty, wrap_func  # noqa: E402
 
 import xlquote  # noqa: E402
 from udfs import xlquote_udfs  # noqa: E402
-from xlquote.codes import PLANS, SUPPORT_RANGES  # noqa: E402
-from xlquote.money import consumption_tax  # noqa: E402
-from xlquote.workbooks import quote  # noqa: E402
+from xlquote.app.workbooks import quote  # noqa: E402
+from xlquote.engine.codes import PLANS, SUPPORT_RANGES  # noqa: E402
+from xlquote.engine.money import consumption_tax  # noqa: E402
 
 UDF_NAMES = ("SUPPORT_LEVEL", "INCIDENT_FEE", "CALLCENTER_TIER", "BASE_FEE", "INCIDENT_UNITS",
              "VENDOR_ANNUAL_FEE", "MONTHLY_INVOICE")

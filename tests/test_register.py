@@ -12,7 +12,7 @@ import pytest
 from helpers import contract, incident
 
 from xlquote import bill_month
-from xlquote.register import Register, RegisterError, content_hash
+from xlquote.app.register import Register, RegisterError, content_hash
 
 CONTRACTS = [contract("A1", start_date="2026-07-01"), contract("A2", start_date="2026-07-01"),
              contract("M1", plan="monthly", max_incidents=2)]

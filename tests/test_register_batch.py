@@ -16,10 +16,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from xlquote.app.register import Register
+from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.app.workbooks.invoicing import write_invoicing_workbook
 from xlquote.cli import main
-from xlquote.register import Register
-from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
-from xlquote.workbooks.invoicing import write_invoicing_workbook
 
 MONTH = "2026-10"
 
@@ -119,7 +119,7 @@ def test_two_runs_at_once_never_share_a_number(tmp_path):
 CRASH = """
 import os, sys
 from xlquote.cli import main
-from xlquote.jobs import invoice_run
+from xlquote.app import invoice_run
 point = sys.argv[1]
 if point == "writing":  # die while the invoice files are being written
     original, calls = invoice_run.write_invoice_workbook, []

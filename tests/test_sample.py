@@ -8,15 +8,15 @@ import datetime as dt
 import pytest
 
 from xlquote import bill_month
-from xlquote.cli import main
-from xlquote.records import contracts_from_records
-from xlquote.sample import (
+from xlquote.app.sample import (
     SAMPLE_MONTH,
     sample_contracts,
     sample_incidents,
     sample_packs,
     sample_settings,
 )
+from xlquote.cli import main
+from xlquote.engine.records import contracts_from_records
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The month's summary workbook (請求一覧 + 要確認), written by ``table_xlsx``: read back with
+"""The month's summary workbook (請求一覧 + 要確認), written by XlsxWriter: read back with
 openpyxl, as a user's spreadsheet program would see it."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xlquote.calendar import Month
-from xlquote.invoice import Flag
-from xlquote.jobs.invoice_run import ATTENTION_FLAGS
-from xlquote.output import summary
-from xlquote.output.summary import (
+from xlquote.app.invoice_run import ATTENTION_FLAGS
+from xlquote.engine.dates import Month
+from xlquote.engine.invoice import Flag
+from xlquote.engine.records import Contract
+from xlquote.writers import summary
+from xlquote.writers.summary import (
     FLAG_HEADER,
     SUMMARY_HEADER,
     SummaryItem,
@@ -22,8 +23,7 @@ from xlquote.output.summary import (
     summary_table,
     write_summary_workbook,
 )
-from xlquote.records import Contract
-from xlquote.xlsx import DATE_FORMAT, JAPANESE_FONT, YEN_FORMAT
+from xlquote.writers.xlsx import DATE_FORMAT, JAPANESE_FONT, YEN_FORMAT
 
 MONTH = Month(2026, 10)
 ISSUED, DUE = dt.date(2026, 11, 2), dt.date(2026, 12, 2)

@@ -17,12 +17,12 @@ import numpy as np
 import openpyxl
 import pytest
 
-from xlquote.errors import InputError
-from xlquote.io.read_workbook import read_invoicing_workbook, read_sheet_tables
-from xlquote.io.typed_reader import sheet_start
-from xlquote.records import ColumnBlock
-from xlquote.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
-from xlquote.workbooks.invoicing import write_invoicing_workbook
+from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.app.workbooks.invoicing import write_invoicing_workbook
+from xlquote.engine.errors import InputError
+from xlquote.engine.records import ColumnBlock
+from xlquote.readers.typed_reader import sheet_start
+from xlquote.readers.workbook import read_invoicing_workbook, read_sheet_tables
 
 Rows = list[dict[str, Any]]
 ENGINES = ("fastexcel", "calamine", "openpyxl")
@@ -79,9 +79,9 @@ def test_the_sample_is_read_as_typed_columns_with_the_same_records(tmp_path):
 def test_columns_converted_on_two_threads_give_the_same_records(tmp_path, monkeypatch):
     """A big sheet's columns are converted on two threads; any sheet is, with the threshold
     at one row."""
-    monkeypatch.setattr("xlquote.io.typed_reader.PARALLEL_CONVERSION_ROWS", 1)
+    monkeypatch.setattr("xlquote.readers.typed_reader.PARALLEL_CONVERSION_ROWS", 1)
     calls = []
-    monkeypatch.setattr("xlquote.io.typed_reader.ThreadPoolExecutor",
+    monkeypatch.setattr("xlquote.readers.typed_reader.ThreadPoolExecutor",
                         lambda **kw: calls.append(kw) or ThreadPoolExecutor(**kw))
     path = book(tmp_path / "sample.xlsx")
     assert typed_sheets(path) == {"Contracts", "Incidents", "Packs"}
@@ -256,7 +256,7 @@ def test_text_the_parser_would_change_is_not_taken_as_plain(tmp_path):
 def test_plain_text_check(cells, plain):
     import pyarrow as pa
 
-    from xlquote.io.typed_reader import _is_plain_text
+    from xlquote.readers.typed_reader import _is_plain_text
 
     assert _is_plain_text(pa.chunked_array([pa.array(cells, pa.string())])) is plain
 
@@ -264,7 +264,7 @@ def test_plain_text_check(cells, plain):
 def test_whitespace_is_what_str_strip_removes():
     import sys
 
-    from xlquote.columns import WHITESPACE
+    from xlquote.engine.columns import WHITESPACE
 
     assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == WHITESPACE
 
@@ -276,7 +276,7 @@ def test_whitespace_is_what_str_strip_removes():
 def test_distinct_check(cells, distinct):
     import pyarrow as pa
 
-    from xlquote.io.typed_reader import _no_repeats
+    from xlquote.readers.typed_reader import _no_repeats
 
     assert _no_repeats(pa.chunked_array([pa.array(cells, pa.string())])) is distinct
 

@@ -11,9 +11,9 @@ import pytest
 
 import xlquote
 from udfs import xlquote_udfs as udfs
-from xlquote.codes import CHANNELS, Vocabulary
-from xlquote.columns import RowChecks, to_ints, to_levels, to_numbers
-from xlquote.levels import _thresholds_passed
+from xlquote.engine.codes import CHANNELS, Vocabulary
+from xlquote.engine.columns import RowChecks, to_ints, to_levels, to_numbers
+from xlquote.engine.levels import _thresholds_passed
 
 ROWS = 500
 

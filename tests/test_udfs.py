@@ -11,7 +11,7 @@ import pytest
 
 import xlquote
 from udfs import xlquote_udfs as udfs
-from xlquote import excel_cells
+from xlquote.app import excel_cells
 
 
 def column(*cells: object) -> np.ndarray:

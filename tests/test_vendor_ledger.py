@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xlquote import bill_month
-from xlquote.billing.context import ContractMonth
-from xlquote.billing.vendor import _cover_shortfall, _Ledger, _ledger, _PackState, pack_expiry
-from xlquote.fees import units_for_minutes
+from xlquote.engine.billing.context import ContractMonth
+from xlquote.engine.billing.vendor import _cover_shortfall, _Ledger, _ledger, _PackState, pack_expiry
+from xlquote.engine.fees import units_for_minutes
 
 
 def replay_one_by_one(ctx: ContractMonth) -> _Ledger:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xlquote.workbooks import REPO_WORKBOOKS, builders, differences, snapshot
+from xlquote.app.workbooks import REPO_WORKBOOKS, builders, differences, snapshot
 
 BUILDERS = builders()
 

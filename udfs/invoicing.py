@@ -5,7 +5,7 @@ Desktop Excel: the button runs the template macro ``SampleCall``, i.e.
 workbook's ``xlwings.conf`` sheet puts this ``udfs`` folder on PYTHONPATH). xlwings Lite /
 Server: the same job is the script ``make_invoices``.
 
-The handler reads the sheets through xlwings, calls ``xlquote.jobs.run_invoices`` (the same job
+The handler reads the sheets through xlwings, calls ``xlquote.app.run_invoices`` (the same job
 as ``xlquote invoice``), writes the summary under the month cell of the ``Invoices`` sheet and a
 one-line status. Errors end up in the status cell and the table below it — never a traceback.
 """
@@ -18,25 +18,25 @@ from typing import Any
 
 import xlwings as xw
 
-from xlquote.errors import InputError, XlquoteError
-from xlquote.io.read_workbook import (
-    REQUIRED_SHEETS,
-    SheetTable,
-    normalize_cell,
-    parse_invoicing_tables,
-    table_from_grid,
-)
-from xlquote.jobs.invoice_run import (
+from xlquote.app.invoice_run import (
     ATTENTION_FLAGS,
     InvoiceRunResult,
     default_register,
     parse_month,
     run_invoices,
 )
-from xlquote.money import yen
-from xlquote.output.summary import SUMMARY_HEADER, SummaryItem, summary_table, totals_row
-from xlquote.workbooks.invoicing import INVOICES_SHEET, MONTH_CELL, STATUS_CELL, SUMMARY_TOP_ROW
-from xlquote.xlsx import FORMULA_PREFIXES
+from xlquote.app.workbooks.invoicing import INVOICES_SHEET, MONTH_CELL, STATUS_CELL, SUMMARY_TOP_ROW
+from xlquote.engine.errors import InputError, XlquoteError
+from xlquote.engine.money import yen
+from xlquote.readers.workbook import (
+    REQUIRED_SHEETS,
+    SheetTable,
+    normalize_cell,
+    parse_invoicing_tables,
+    table_from_grid,
+)
+from xlquote.writers.summary import SUMMARY_HEADER, SummaryItem, summary_table, totals_row
+from xlquote.writers.xlsx import FORMULA_PREFIXES
 
 log = logging.getLogger(__name__)
 PROBLEM_HEADER = ["シート", "行", "列", "値", "理由"]

@@ -5,7 +5,7 @@ One module for every Excel front end: the classic xlwings add-in (desktop Excel 
 with ``XLWINGS_ON_SERVER`` set before xlwings is imported, xlwings Lite / Server (Office.js), where
 the same decorators register the functions with Office.js. Each function is one call into the
 engine (``xlquote``); the conversions between cells and engine arguments live in
-``xlquote.excel_cells``. Every argument may be a cell or a block; the result has the broadcast
+``xlquote.app.excel_cells``. Every argument may be a cell or a block; the result has the broadcast
 shape and spills. A bad cell turns only its own result into text like
 ``#VALUE! minutes must be ≥ 0``.
 
@@ -17,8 +17,8 @@ import numpy as np
 import xlwings as xw
 
 import xlquote as _xlquote
-from xlquote import excel_cells as _cells
-from xlquote.compare import plan_cost_grid as _plan_cost_grid
+from xlquote.app import excel_cells as _cells
+from xlquote.engine.compare import plan_cost_grid as _plan_cost_grid
 
 
 def _block(name, doc):

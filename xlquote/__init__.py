@@ -6,10 +6,10 @@ Public API (every argument broadcasts like numpy; money is int64 yen)::
     vendor_annual_fee, callcenter_tier, monthly_invoice, bill_month
 """
 
-from .billing import BillingRun, bill_month, monthly_invoice
-from .calendar import Month
-from .errors import InputError, OutputError, PriceBookError, Problem, XlquoteError
-from .fees import (
+from .engine.billing import BillingRun, bill_month, monthly_invoice
+from .engine.dates import Month
+from .engine.errors import InputError, OutputError, PriceBookError, Problem, XlquoteError
+from .engine.fees import (
     annual_base_fee,
     callcenter_tier,
     incident_fee,
@@ -17,9 +17,9 @@ from .fees import (
     monthly_base_fee,
     vendor_annual_fee,
 )
-from .invoice import Invoice, Line
-from .levels import support_level
-from .pricebook import PriceBook, get_pricebook, load_pricebook_file
+from .engine.invoice import Invoice, Line
+from .engine.levels import support_level
+from .engine.pricebook import PriceBook, get_pricebook, load_pricebook_file
 
 __version__ = "0.1.0"
 

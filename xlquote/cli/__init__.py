@@ -10,7 +10,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from ..errors import InputError, XlquoteError
+from ..engine.errors import InputError, XlquoteError
 
 
 def build_parser() -> argparse.ArgumentParser:

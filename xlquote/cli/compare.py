@@ -6,9 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..compare import compare_log, compare_profile, load_profile, read_log
-from ..compare.export import to_json, to_text, write_comparison
-from ..compare.profile import EXAMPLE_PROFILE
+from ..engine.compare import compare_log, compare_profile, load_profile
+from ..engine.compare.profile import EXAMPLE_PROFILE
+from ..readers.workbook import read_log
+from ..writers.comparison import to_json, to_text, write_comparison
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -16,7 +17,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "compare", help="cost of every plan for a usage profile or a past incident log",
         description="Cost of every plan over a horizon, cheapest first. A profile (TOML) gives "
                     f"expected incidents per month by level; see {EXAMPLE_PROFILE.name} in "
-                    "xlquote/compare/. A log replays the incidents of an invoicing workbook.")
+                    "xlquote/engine/compare/. A log replays the incidents of an invoicing workbook.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--profile", type=Path, metavar="FILE", help="usage profile (TOML)")
     source.add_argument("--log", type=Path, metavar="WORKBOOK",

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..errors import OutputError
-from ..jobs.invoice_run import default_register, run_invoice_workbook
-from ..output.pdf import find_soffice
-from ..sample import SAMPLE_MONTH
-from ..workbooks import invoicing
+from ..app.invoice_run import default_register, run_invoice_workbook
+from ..app.sample import SAMPLE_MONTH
+from ..app.workbooks import invoicing
+from ..engine.errors import OutputError
+from ..writers.pdf import find_soffice
 from .invoice import print_summary, progress_bar
 
 

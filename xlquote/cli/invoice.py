@@ -1,7 +1,7 @@
 """``xlquote invoice WORKBOOK --month YYYY-MM --out DIR [--pdf] [--json]``: the month's invoices.
 
 Exit status: 0 everything written, nothing needs attention; 1 written, but an invoice carries a
-flag someone must act on (``xlquote.jobs.ATTENTION_FLAGS``: limit decision pending, public
+flag someone must act on (``xlquote.app.ATTENTION_FLAGS``: limit decision pending, public
 reply beyond its level, personal use refused, units short) or the optional PDF step failed;
 2 bad input (every problem listed, nothing written).
 """
@@ -19,14 +19,14 @@ from typing import Any, get_args
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from ..calendar import Month
-from ..errors import InputError, Problem, XlquoteError
-from ..invoice import FLAG_LABELS_JA
-from ..io.read_workbook import Engine
-from ..jobs.invoice_run import InvoiceRunResult, default_register, run_invoice_workbook
-from ..jobs.invoice_run import Progress as ProgressCallback
-from ..money import yen
-from ..register import Register
+from ..app.invoice_run import InvoiceRunResult, default_register, run_invoice_workbook
+from ..app.invoice_run import Progress as ProgressCallback
+from ..app.register import Register
+from ..engine.dates import Month
+from ..engine.errors import InputError, Problem, XlquoteError
+from ..engine.invoice import FLAG_LABELS_JA
+from ..engine.money import yen
+from ..readers.workbook import Engine
 
 SHOWN_ATTENTION = 10  # the summary stays on one screen; the rest is in the summary workbook
 

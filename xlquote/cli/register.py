@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ..jobs.invoice_run import REGISTER_FILENAME
-from ..money import yen
-from ..register import Issued, Register, RegisterError
+from ..app.invoice_run import REGISTER_FILENAME
+from ..app.register import Issued, Register, RegisterError
+from ..engine.money import yen
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..workbooks import REPO_WORKBOOKS, build_all
+from ..app.workbooks import REPO_WORKBOOKS, build_all
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:

@@ -1,0 +1,267 @@
+"""Excel cells ⇄ engine arguments, for the Excel functions in ``udfs/xlquote_udfs.py``.
+
+xlwings (classic add-in or Office.js) hands a function one cell as a scalar and a range as a 2-D
+block: numbers as floats, blank cells as None/NaN/'', dates as datetimes or serial numbers, text
+with stray spaces. This module turns such blocks into engine arguments and the engine's answers
+back into cells: a bad row becomes that cell's ``#VALUE! …`` text, never an exception, so one bad
+cell does not error a whole spilled column. No xlwings import here: the conversions are plain
+Python and are tested without Excel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..engine import fees, records
+from ..engine.billing import monthly_invoice
+from ..engine.codes import Vocabulary, is_blank, normalize_text
+from ..engine.columns import RowChecks, broadcast, parse_date, to_codes, to_text
+from ..engine.dates import Month
+from ..engine.errors import InputError, Problem, XlquoteError
+from ..engine.invoice import Invoice, Line
+
+ERROR_PREFIX = "#VALUE! "
+
+INVOICE_PARTS = Vocabulary(
+    "part", ("total", "subtotal", "tax", "lines"),
+    {"合計": "total", "小計": "subtotal", "消費税": "tax", "税": "tax", "明細": "lines"},
+    blank="total",
+)
+LINE_HEADER: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Line))
+
+
+def grid(value: Any) -> np.ndarray:
+    """One argument as a 2-D array. An omitted argument or a single empty cell (None) is one
+    blank cell; a scalar is 1×1; a flat list is a column. Cells are passed on as they are: the
+    engine's column parsing recognises all-number blocks itself."""
+    if value is None:
+        return np.full((1, 1), None, dtype=object)
+    array = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
+    if array.ndim == 0:
+        array = array.reshape(1, 1)
+    elif array.ndim == 1:
+        array = array.reshape(-1, 1)
+    elif array.ndim > 2:
+        raise InputError([Problem(None, "arguments", array.shape, "expected a cell or a range")])
+    return array
+
+
+def error_text(message: str) -> str:
+    """``"minutes: must be ≥ 0"`` → ``"#VALUE! minutes must be ≥ 0"``. The field is left out when
+    the reason already names it (``"plan: unknown plan 'x'"`` → ``"#VALUE! unknown plan 'x'"``)."""
+    field, sep, reason = message.partition(": ")
+    if not sep or field.replace("_", " ") in reason:
+        return ERROR_PREFIX + (reason if sep else message)
+    return f"{ERROR_PREFIX}{field} {reason}"
+
+
+def problems_text(problems: Sequence[Problem]) -> str:
+    """The first problem as one cell's text, e.g. ``#VALUE! Incidents row 3 minutes must be ≥ 0
+    (+2 more)``; the row is counted within the range, its header being row 1."""
+    if not problems:
+        return ERROR_PREFIX + "bad input"
+    first = problems[0]
+    where = " ".join(part for part in (first.sheet, f"row {first.row}" if first.row else "")
+                     if part)
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    text = error_text(f"{first.field}: {first.reason}")
+    return f"{ERROR_PREFIX}{where + ' ' if where else ''}{text[len(ERROR_PREFIX):]}{more}"
+
+
+def exception_text(exc: Exception) -> str:
+    if isinstance(exc, InputError):
+        return problems_text(exc.problems)
+    return ERROR_PREFIX + str(exc)
+
+
+def to_cells(values: np.ndarray, messages: np.ndarray) -> np.ndarray:
+    """Engine results as cells: Python ints, and the ``#VALUE! …`` text where a row is bad."""
+    if messages.ravel().tolist().count(None) == messages.size:
+        return values  # every row good: counting Nones is ~2x faster than comparing each cell
+    bad = messages != None  # noqa: E711 - elementwise comparison on an object array
+    out = values.astype(object)  # int64 → Python int, which every Excel bridge can write
+    out[bad] = [error_text(m) for m in messages[bad]]
+    return out
+
+
+def error_cell(exc: Exception) -> np.ndarray:
+    return np.array([[exception_text(exc)]], dtype=object)
+
+
+def masked(function: Callable[..., Any], *args: Any, **optional: Any) -> np.ndarray:
+    """Call an engine function with ``errors="mask"`` on grids of the arguments. Optional
+    arguments that are None (omitted in Excel) are left out, so the engine's default applies.
+    A problem with the call as a whole (shapes that do not broadcast) is one error cell."""
+    try:
+        grids = [grid(a) for a in args]
+        extra = {name: grid(v) for name, v in optional.items() if v is not None}
+        values, messages = function(*grids, **extra, errors="mask")
+    except (XlquoteError, ValueError) as exc:
+        return error_cell(exc)
+    return to_cells(values, messages)
+
+
+def support_base_fee(plan: Any, support_range: Any, max_incidents: Any = None,
+                     errors: str = "mask") -> tuple[np.ndarray, np.ndarray]:
+    """Base fee of price book B per row: the yearly fee for an annual plan, the monthly fee for
+    the range and max incidents for a monthly plan. Composes the engine's two fee functions."""
+    plan_col, range_col, max_col = broadcast(plan, support_range, max_incidents)
+    checks = RowChecks(plan_col.shape)
+    plans = to_codes(plan_col, fees.SUPPORT_PLANS, "plan", checks)
+    annual, annual_problems = fees.annual_base_fee(range_col, errors="mask")
+    monthly, monthly_problems = fees.monthly_base_fee(range_col, max_col, errors="mask")
+    is_annual = plans == fees.SUPPORT_PLANS.codes.index("annual")
+    values = np.where(checks.bad, 0, np.where(is_annual, annual, monthly)).astype(np.int64)
+    messages = np.where(checks.bad, checks.message,
+                        np.where(is_annual, annual_problems, monthly_problems))
+    return values, messages
+
+
+# --- tables (a range whose first row is the header of records.CONTRACT_FIELDS etc.) ---------
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """A range with a header row. ``row_numbers`` count within the range (header = row 1), so
+    messages point at the row the user sees when the range starts at the top of its sheet."""
+
+    sheet: str
+    header: list[Any]
+    rows: list[list[Any]]
+    row_numbers: list[int]
+
+    @classmethod
+    def from_range(cls, value: Any, sheet: str) -> Table:
+        """Blank rows (a range selected generously, e.g. A1:V1000) are dropped."""
+        cells = grid(value).astype(object)
+        header = list(cells[0]) if len(cells) else []
+        rows, numbers = [], []
+        for offset, row in enumerate(cells[1:], start=2):
+            if not all(is_blank(v) for v in row):
+                rows.append(list(row))
+                numbers.append(offset)
+        return cls(sheet, header, rows, numbers)
+
+    def where_contract(self, contract_id: str) -> Table:
+        """Only the rows of one contract (matched as text, so 1001 and "1001" agree)."""
+        keys = ["" if is_blank(h) else normalize_text(h) for h in self.header]
+        if "contract_id" not in keys:
+            return dataclasses.replace(self, rows=[], row_numbers=[])
+        column = keys.index("contract_id")
+        ids = to_text(np.array([r[column] if column < len(r) else None for r in self.rows],
+                               dtype=object))
+        keep = [i for i, value in enumerate(ids) if value == contract_id]
+        return dataclasses.replace(self, rows=[self.rows[i] for i in keep],
+                                   row_numbers=[self.row_numbers[i] for i in keep])
+
+    def parse(self, parser: Callable[..., Any]) -> Any:
+        """``records.parse_*`` on these rows; problems name the rows of the range."""
+        try:
+            return parser(self.header, self.rows, sheet=self.sheet, first_row=2)
+        except InputError as exc:
+            raise InputError([dataclasses.replace(p, row=self.range_row(p.row))
+                              for p in exc.problems]) from None
+
+    def range_row(self, parsed_row: int | None) -> int | None:
+        """Row number given by the parser (data rows from 2) → row within the range."""
+        if parsed_row is None or parsed_row < 2:
+            return parsed_row
+        return self.row_numbers[parsed_row - 2]
+
+
+def contract_invoice(contract_id: str, month: Month, contracts: Table, incidents: Table,
+                     packs: Table | None) -> Invoice:
+    """The engine's invoice of one contract, parsing only that contract's rows: a bad row of
+    another contract does not turn this contract's cells into errors."""
+    found = contracts.where_contract(contract_id)
+    if not found.rows:
+        raise InputError([Problem(None, "contract_id", contract_id,
+                                  f"no contract {contract_id!r} in the contracts range",
+                                  contracts.sheet)])
+    contract = found.parse(records.parse_contracts)[0]  # the parser refuses duplicate ids
+    contract = dataclasses.replace(contract, row=found.range_row(contract.row))
+    mine = incidents.where_contract(contract_id)
+    table = mine.parse(records.parse_incidents)
+    table.row = np.array([mine.range_row(int(r)) for r in table.row], dtype=np.int64)
+    pack_list = None
+    if packs is not None:
+        pack_rows = packs.where_contract(contract_id)
+        pack_list = [dataclasses.replace(p, row=pack_rows.range_row(p.row))
+                     for p in pack_rows.parse(records.parse_packs)]
+    return monthly_invoice(contract, table, month, pack_list)
+
+
+def parse_month(cell: Any) -> Month:
+    """A month from '2026-10', '2026年10月', a date, a datetime or an Excel date serial."""
+    if is_blank(cell):
+        raise ValueError("month is required (YYYY-MM or a date)")
+    if not isinstance(cell, str):
+        day = parse_date(cell)
+        if day is not None:
+            return Month(day.year, day.month)
+    return Month.parse(cell)
+
+
+def invoice_lines(invoice: Invoice) -> np.ndarray:
+    """The invoice lines with a header row, as cells."""
+    out = np.empty((len(invoice.lines) + 1, len(LINE_HEADER)), dtype=object)
+    out[0] = LINE_HEADER
+    for i, line in enumerate(invoice.lines, start=1):
+        out[i] = [getattr(line, name) for name in LINE_HEADER]
+    return out
+
+
+def invoice_cells(contract_id: Any, month: Any, contracts_range: Any, incidents_range: Any,
+                  part: Any = None, packs_range: Any = None) -> np.ndarray:
+    """MONTHLY_INVOICE: total / subtotal / tax per (contract_id, month, part) cell, or the lines
+    of one invoice. Each distinct contract and month is billed once per call."""
+    try:
+        contracts = Table.from_range(contracts_range, "Contracts")
+        incidents = Table.from_range(incidents_range, "Incidents")
+        packs = None if packs_range is None else Table.from_range(packs_range, "Packs")
+        ids, months, parts = broadcast(grid(contract_id), grid(month), grid(part))
+    except (XlquoteError, ValueError) as exc:
+        return error_cell(exc)
+    id_text = to_text(ids)
+    checks = RowChecks(parts.shape)
+    part_codes = to_codes(parts, INVOICE_PARTS, "part", checks)
+    wants_lines = part_codes == INVOICE_PARTS.codes.index("lines")
+    if wants_lines.any() and parts.size > 1:
+        return np.array([[ERROR_PREFIX + 'part "lines" needs one contract_id and one month']],
+                        dtype=object)
+    billed: dict[tuple[str, Any], Invoice | str] = {}
+    out = np.empty(parts.shape, dtype=object)
+    for index in np.ndindex(parts.shape):
+        if checks.message[index] is not None:
+            out[index] = error_text(checks.message[index])
+            continue
+        result = _bill(id_text[index], months[index], contracts, incidents, packs, billed)
+        if isinstance(result, str):
+            out[index] = result
+        elif wants_lines[index]:
+            return invoice_lines(result)
+        else:
+            out[index] = int(getattr(result, INVOICE_PARTS.codes[part_codes[index]]))
+    return out
+
+
+def _bill(contract_id: str, month_cell: Any, contracts: Table, incidents: Table,
+          packs: Table | None, billed: dict[tuple[str, Any], Invoice | str]) -> Invoice | str:
+    """The invoice, or the error text of its cell; cached per (contract, month)."""
+    if not contract_id:
+        return ERROR_PREFIX + "contract_id is required"
+    try:
+        month = parse_month(month_cell)
+    except ValueError as exc:
+        return f"{ERROR_PREFIX}month {exc}"
+    key = (contract_id, str(month))
+    if key not in billed:
+        try:
+            billed[key] = contract_invoice(contract_id, month, contracts, incidents, packs)
+        except (XlquoteError, ValueError) as exc:
+            billed[key] = exception_text(exc)
+    return billed[key]

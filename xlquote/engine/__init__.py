@@ -1,0 +1,1 @@
+"""The pure layer: pricing rules on whole columns (numpy + holidays only)."""

@@ -1,0 +1,330 @@
+"""Cost of a plan over a horizon, on whole columns of plans at once (the PLAN_COST computation).
+
+Every fee comes from the price books through xlquote.engine.fees; this module only lays the fees out
+month by month. The model of a horizon of H months:
+
+- usage happens in months 0..H-1 (``counts[..., month, level]``); all incidents of a month are
+  taken to close on its first day (so a pack bought in month m serves months m..m+11);
+- fixed fees are paid for the committed term: H rounded up to the plan's contract unit and at
+  least its minimum term (a monthly ``normal`` plan for 4 months still pays 12 monthly fees;
+  mission critical 36 months; the annual base fee once per started contract year);
+- members' first personal uses (charts, カルテ) fall one per month from the first month
+  (member j in month j mod H).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..codes import KARTE_PAYMENT, PLANS, SUPPORT_RANGES, is_blank
+from ..columns import ErrorMode, RowChecks, broadcast, to_codes, to_ints, to_numbers
+from ..errors import InputError, Problem
+from ..fees import (
+    callcenter_tier,
+    check_max_incidents,
+    monthly_fee_for_usage,
+    units_for_minutes,
+    vendor_annual_fee,
+)
+from ..money import consumption_tax
+from ..pricebook import LEVEL_COUNT, PriceBook, get_pricebook
+from .profile import DEFAULT_MINUTES_PER_INCIDENT, MAX_HORIZON_MONTHS, monthly_counts
+
+ANNUAL, MONTHLY, VENDOR, CALLCENTER = (PLANS.codes.index(p) for p in
+                                       ("annual", "monthly", "vendor_support", "callcenter"))
+FEE_PERIOD_MONTHS = 12  # annual base fees (both books) are "per year" by their definition
+PricebookArg = PriceBook | str | Iterable[PriceBook | str] | dict[str, PriceBook] | None
+
+
+def resolve_books(pricebook: PricebookArg) -> dict[str, PriceBook]:
+    """Plan code → price book: each plan uses the first given book that offers it, else the
+    shipped default for that plan (aki_sie: annual/monthly, vendor_support: the rest)."""
+    if isinstance(pricebook, dict):
+        return pricebook
+    given: list[PriceBook] = []
+    if pricebook is not None:
+        items = [pricebook] if isinstance(pricebook, PriceBook | str) else list(pricebook)
+        given = [get_pricebook(item) for item in items]
+    books = {}
+    for plan in PLANS.codes:
+        found = next((b for b in given if plan in b.plans), None)
+        books[plan] = found or get_pricebook(
+            None, default="aki_sie" if plan in ("annual", "monthly") else "vendor_support")
+    return books
+
+
+@dataclass(frozen=True)
+class PlanCosts:
+    """Per row: the month-by-month bill over the committed term and its totals (int64 yen)."""
+
+    fixed: np.ndarray  # [..., month] base/annual/call-centre fees
+    usage: np.ndarray  # [..., month] incident fees, overage, charts, packs
+    term_months: np.ndarray  # [...]
+    tax_rate: np.ndarray  # [...] percent
+    tax_rounding: np.ndarray  # [...] object: rounding mode
+
+    @property
+    def monthly(self) -> np.ndarray:
+        return self.fixed + self.usage
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.monthly.sum(axis=-1)
+
+    def tax(self) -> np.ndarray:
+        """Consumption tax as the invoices would charge it: rounded once per monthly invoice."""
+        out = np.zeros(self.term_months.shape, dtype=np.int64)
+        for index in np.ndindex(out.shape):
+            rate, mode = int(self.tax_rate[index]), str(self.tax_rounding[index])
+            out[index] = sum(consumption_tax(int(v), rate, mode) for v in self.monthly[index] if v)
+        return out
+
+
+def committed_months(plan: np.ndarray, ranges: np.ndarray, horizon: np.ndarray,
+                     books: dict[str, PriceBook]) -> np.ndarray:
+    """Months paid for: the horizon rounded up to the contract unit, at least the minimum term."""
+    support = books["annual"].require_support()
+    monthly_rules = books["monthly"].require_support()
+    callcenter = books["callcenter"].require_vendor()
+
+    def round_up(unit: np.ndarray | int) -> np.ndarray:
+        return -(-horizon // unit) * unit
+
+    return np.select(
+        [plan == ANNUAL, plan == MONTHLY, plan == VENDOR],
+        [np.maximum(round_up(FEE_PERIOD_MONTHS), support.annual_minimum_term_months[ranges]),
+         np.maximum(round_up(monthly_rules.monthly_contract_unit_months[ranges]),
+                    monthly_rules.monthly_minimum_term_months[ranges]),
+         round_up(FEE_PERIOD_MONTHS)],
+        round_up(callcenter.callcenter_term_months),
+    ).astype(np.int64)
+
+
+def month_costs(plan: np.ndarray, ranges: np.ndarray, max_incidents: np.ndarray,
+                counts: np.ndarray, horizon: np.ndarray, licences: np.ndarray,
+                members: np.ndarray, karte_pay: np.ndarray, minutes: np.ndarray,
+                books: dict[str, PriceBook], checks: RowChecks) -> PlanCosts:
+    """The bill of every row month by month. Arrays broadcast to one shape S; ``counts`` is
+    int64[S..., months ≥ horizon, 11]. Rows already flagged in ``checks`` cost 0."""
+    shape = plan.shape
+    term = committed_months(plan, ranges, horizon, books)
+    width = int(term.max()) if term.size else 0
+    month = np.arange(width)
+    in_term = month < term[..., None]
+    in_horizon = month < horizon[..., None]
+    year_start = in_term & (month % FEE_PERIOD_MONTHS == 0)
+    used = np.zeros((*shape, width, LEVEL_COUNT), dtype=np.int64)
+    used[..., : counts.shape[-2], :] = counts[..., :width, :]
+    used *= in_horizon[..., None]
+    # member j's first personal use falls in month j mod H
+    charts = (members // horizon)[..., None] + (month < (members % horizon)[..., None])
+    charts = np.where(in_horizon, charts, 0).astype(np.int64)
+
+    fixed = np.zeros((*shape, width), dtype=np.int64)
+    usage = np.zeros((*shape, width), dtype=np.int64)
+    is_plan = {code: plan == code for code in (ANNUAL, MONTHLY, VENDOR, CALLCENTER)}
+
+    support = books["annual"].require_support()
+    annual_fees = support.incident_fees["annual"]
+    chart_fee = int(annual_fees[support.chart_level])
+    rows = is_plan[ANNUAL]
+    fixed[rows] = np.where(year_start[rows], support.annual_base_fee[ranges[rows]][:, None], 0)
+    usage[rows] = used[rows] @ annual_fees + charts[rows] * chart_fee
+
+    rules = books["monthly"].require_support()
+    rows = is_plan[MONTHLY]
+    if rows.any():
+        counting = np.arange(LEVEL_COUNT) >= (0 if rules.feather_counts else 1)
+        consumes = ~karte_pay[rows][:, None]
+        counted = used[rows] @ counting.astype(np.int64) + charts[rows] * consumes
+        r = np.broadcast_to(ranges[rows][:, None], counted.shape)
+        offered = rules.monthly_max_incidents[ranges[rows]]
+        limit = np.broadcast_to(np.clip(max_incidents[rows], 1, offered)[:, None], counted.shape)
+        base, overage = monthly_fee_for_usage(rules, r, limit, counted)
+        paid_chart = int(rules.incident_fees[rules.chart_pay_fee_plan][rules.chart_level])
+        consumed_chart = int(rules.incident_fees["monthly"][rules.chart_level])
+        fixed[rows] = np.where(in_term[rows], base, 0)
+        usage[rows] = np.where(in_term[rows], overage, 0) + used[rows] @ rules.incident_fees[
+            "monthly"] + charts[rows] * np.where(consumes, consumed_chart, paid_chart)
+
+    rows = is_plan[VENDOR]
+    if rows.any():
+        vendor = books["vendor_support"].require_vendor()
+        annual = vendor_annual_fee(np.maximum(licences[rows], 1), pricebook=books["vendor_support"])
+        fixed[rows] = np.where(year_start[rows], annual[:, None], 0)
+        units = used[rows] @ units_for_minutes(minutes, vendor)
+        usage[rows] = _pack_purchases(units, vendor)
+
+    rows = is_plan[CALLCENTER]
+    if rows.any():
+        book = books["callcenter"]
+        bounded = np.clip(licences[rows], 1, int(book.require_vendor().callcenter_upper_bounds[-1]))
+        initial = callcenter_tier(bounded, "initial", pricebook=book)
+        monthly = callcenter_tier(bounded, "monthly", pricebook=book)
+        fixed[rows] = np.where(in_term[rows], monthly[:, None], 0) + np.where(
+            month == 0, initial[:, None], 0)
+
+    bad = checks.bad
+    fixed[bad], usage[bad] = 0, 0
+    plan_book = [books[p] for p in PLANS.codes]
+    rates = np.array([b.tax.rate_percent for b in plan_book])[plan]
+    rounding = np.array([b.tax.rounding for b in plan_book], dtype=object)[plan]
+    return PlanCosts(fixed, usage, np.where(bad, 0, term), rates, rounding)
+
+
+def _pack_purchases(units: np.ndarray, vendor: Any) -> np.ndarray:
+    """Yen spent on packs per month for units needed per month (int64[rows, months]): units are
+    drawn from the oldest unexpired pack first; a shortfall buys new packs that month (auto
+    top-up) or, without auto top-up, is billed per unit — as the paid-support biller does."""
+    months = units.shape[1]
+    spent = np.zeros_like(units)
+    left = np.zeros_like(units)  # units left in the packs bought in each month
+    for m in range(months):
+        need = units[:, m].copy()
+        for k in range(max(0, m - vendor.pack_valid_months + 1), m):
+            take = np.minimum(need, left[:, k])
+            left[:, k] -= take
+            need -= take
+        if vendor.auto_topup:
+            packs = -(-need // vendor.pack_units)
+            left[:, m] = packs * vendor.pack_units - need
+            spent[:, m] = packs * vendor.pack_price
+        else:
+            spent[:, m] = need * vendor.unit_price
+    return spent
+
+
+def _usage_block(usage: Any, checks_shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Usage as an array whose last axis is the 11 levels; an 11×1 column is one profile."""
+    array = np.asarray(usage, dtype=object) if not isinstance(usage, np.ndarray) else usage
+    if array.ndim == 2 and array.shape == (LEVEL_COUNT, 1):
+        array = array[:, 0]
+    if array.ndim == 0 or array.shape[-1] != LEVEL_COUNT:
+        raise InputError([Problem(None, "usage", f"shape {array.shape}",
+                                  "expected 11 numbers per profile: feather, levels 1..10")])
+    return array
+
+
+def plan_cost(plan: Any, support_range: Any = "normal", max_incidents: Any = None,
+              usage: Any = (0,) * LEVEL_COUNT, months: Any = 12, licences: Any = 0,
+              members: Any = 0, karte_payment: Any = "consume",
+              minutes_per_incident: Any = DEFAULT_MINUTES_PER_INCIDENT,
+              pricebook: PricebookArg = None, errors: ErrorMode = "raise",
+              tax_included: bool = False) -> Any:
+    """Cost in yen (tax-exclusive unless ``tax_included``) of each plan over ``months``.
+
+    ``plan`` (annual / monthly / vendor_support / callcenter), ``support_range``,
+    ``max_incidents`` (monthly plans), ``months``, ``licences`` (price book A plans) and
+    ``members`` (charts) broadcast like numpy against the leading axes of ``usage``, whose last
+    axis is the expected incidents per month at feather, 1..10 (11 numbers; an n×11 block gives
+    one profile per row). ``errors="mask"`` returns ``(values, messages)``.
+    """
+    costs, checks = evaluate_plans(plan, support_range, max_incidents, usage, months, licences,
+                                   members, karte_payment, minutes_per_incident, pricebook)
+    total = costs.total + (costs.tax() if tax_included else 0)
+    return checks.finish(np.where(checks.bad, 0, total).astype(np.int64), errors)
+
+
+def plan_cost_grid(plan: Any, support_range: Any = "normal", max_incidents: Any = None,
+                   usage: Any = (0,) * LEVEL_COUNT, months: Any = 12, licences: Any = 0,
+                   members: Any = 0, pricebook: PricebookArg = None,
+                   errors: ErrorMode = "raise") -> Any:
+    """``plan_cost`` for 2-D cell blocks, as the PLAN_COST UDF passes them (plans as a column):
+    11 usage cells in a row or a column are one profile for every plan; a block of k rows × 11
+    gives one profile per plan row."""
+    block = usage if isinstance(usage, np.ndarray) else np.asarray(usage, dtype=object)
+    if block.ndim == 2 and block.shape == (LEVEL_COUNT, 1):
+        block = block.T
+    if block.ndim == 2 and block.shape[0] > 1:
+        block = block[:, None, :]  # row i of the block goes with row i of the plan column
+    return plan_cost(plan, support_range, max_incidents, block, months, licences, members,
+                     pricebook=pricebook, errors=errors)
+
+
+def evaluate_plans(plan: Any, support_range: Any = "normal", max_incidents: Any = None,
+                   usage: Any = (0,) * LEVEL_COUNT, months: Any = 12, licences: Any = 0,
+                   members: Any = 0, karte_payment: Any = "consume",
+                   minutes_per_incident: Any = DEFAULT_MINUTES_PER_INCIDENT,
+                   pricebook: PricebookArg = None, counts: np.ndarray | None = None
+                   ) -> tuple[PlanCosts, RowChecks]:
+    """``plan_cost`` with the month-by-month detail; problems stay in the returned checks.
+    ``counts`` (int[months, 11], shared by every row) replaces ``usage`` with explicit
+    per-month incident counts."""
+    block = _usage_block(usage)
+    cols = broadcast(plan, support_range, max_incidents, months, licences, members,
+                     karte_payment, np.empty(block.shape[:-1], dtype=object))
+    plan_col, range_col, max_col, months_col, licence_col, member_col, karte_col, _ = cols
+    shape = plan_col.shape
+    checks = RowChecks(shape)
+    plans = to_codes(plan_col, PLANS, "plan", checks)
+    ranges = to_codes(range_col, SUPPORT_RANGES, "support_range", checks)
+    horizon = to_ints(months_col, "months", checks, default=12, minimum=1)
+    too_long = horizon > MAX_HORIZON_MONTHS
+    checks.flag(too_long, "months", months_col, f"at most {MAX_HORIZON_MONTHS} months")
+    horizon = np.where(too_long, 1, horizon)
+    licence_counts = to_ints(licence_col, "licences", checks, default=0)
+    member_counts = to_ints(member_col, "members", checks, default=0)
+    paying = KARTE_PAYMENT.codes.index("pay")
+    karte = to_codes(karte_col, KARTE_PAYMENT, "karte_payment", checks) == paying
+    books = resolve_books(pricebook)
+    maximum = _check_plan_rows(plans, ranges, max_col, licence_counts, books, checks)
+    minutes = np.broadcast_to(np.asarray(minutes_per_incident, dtype=np.float64), (LEVEL_COUNT,))
+    if counts is None:
+        rates = _check_usage(block, shape, checks)
+        counts = monthly_counts(rates, horizon)
+    else:
+        if counts.shape[0] < int(horizon.max(initial=0)):
+            raise ValueError("explicit counts must cover the longest horizon")
+        counts = np.broadcast_to(counts, (*shape, *counts.shape))
+    costs = month_costs(plans, ranges, maximum, counts, horizon, licence_counts, member_counts,
+                        karte, minutes, books, checks)
+    return costs, checks
+
+
+def _check_usage(block: np.ndarray, shape: tuple[int, ...], checks: RowChecks) -> np.ndarray:
+    """Rates ≥ 0 per level, broadcast to the rows; a bad profile flags every row using it."""
+    usage_checks = RowChecks(block.shape)
+    rates = to_numbers(block, "usage", usage_checks, default=0, integer=False)
+    first = np.empty(block.shape[:-1], dtype=object)
+    for index in np.ndindex(first.shape):
+        bad = [level for level, m in enumerate(usage_checks.message[index]) if m is not None]
+        if bad:
+            level = bad[0]
+            reason = str(usage_checks.message[index][level]).removeprefix("usage: ")
+            name = "feather" if level == 0 else f"level {level}"
+            first[index] = f"{name} = {block[index][level]!r}: {reason}"
+    spread = np.broadcast_to(first, shape)
+    for index in np.ndindex(shape):
+        if spread[index] is not None:
+            checks.add(index, "usage", None, spread[index])
+    return np.broadcast_to(rates, (*shape, LEVEL_COUNT))
+
+
+def _check_plan_rows(plans: np.ndarray, ranges: np.ndarray, max_col: np.ndarray,
+                     licences: np.ndarray, books: dict[str, PriceBook],
+                     checks: RowChecks) -> np.ndarray:
+    """Per-plan requirements: monthly needs max_incidents within the range's tiers; price book
+    A plans need licences (call centre: within its tiers). Returns max_incidents (0 elsewhere)."""
+    monthly = plans == MONTHLY
+    blank_max = np.array([is_blank(v) for v in max_col.ravel()], dtype=bool).reshape(plans.shape)
+    checks.flag(monthly & blank_max, "max_incidents", max_col, "a monthly plan needs max_incidents")
+    maximum = np.where(monthly & ~blank_max,
+                       to_ints(np.where(monthly, max_col, 1), "max_incidents", checks, default=1,
+                               minimum=1), 0)
+    sub = RowChecks(plans.shape)
+    check_max_incidents(ranges, np.where(monthly, maximum, 0), max_col,
+                        books["monthly"].require_support(), sub)
+    for problem_index in np.argwhere(sub.bad):
+        index = tuple(int(i) for i in problem_index)
+        checks.add(index, "max_incidents", max_col[index], str(sub.message[index]).split(": ", 1)[1])
+    vendor_plan = (plans == VENDOR) | (plans == CALLCENTER)
+    checks.flag(vendor_plan & (licences < 1), "licences", licences,
+                "price book A plans (vendor_support, callcenter) need licences ≥ 1")
+    top = int(books["callcenter"].require_vendor().callcenter_upper_bounds[-1])
+    checks.flag((plans == CALLCENTER) & (licences > top), "licences", licences,
+                f"call-centre support is offered for 1..{top:,} licences")
+    return maximum

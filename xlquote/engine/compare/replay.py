@@ -1,0 +1,160 @@
+"""Replay a real incident log: what would the last N months have cost on each plan?
+
+Each candidate plan becomes a hypothetical contract of the customer, starting on the first day
+of the window and running for the plan's committed term; the billing engine (``bill_month``)
+then bills it month by month exactly as it bills real contracts. So every incident's level is
+computed for the plan's range (the range's time allowance factor), and fee limits, charts,
+absorption, overage and pack top-ups all apply as on a real invoice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..billing import bill_month
+from ..codes import normalize_text
+from ..dates import Month, add_months
+from ..errors import InputError, Problem
+from ..money import consumption_tax
+from ..records import Contract, IncidentTable, contracts_from_records, incidents_from_records
+from .comparison import check_horizon
+from .cost import PricebookArg, committed_months, resolve_books
+from .table import Comparison, PlanOption, PlanResult, candidate_plans, ranked
+
+# Invoice lines that are the plan's fixed price; every other line is usage.
+FIXED_LINE_KINDS = frozenset({"annual_base_fee", "monthly_fee", "vendor_annual_fee",
+                              "callcenter_initial", "callcenter_monthly"})
+OUTSIDE_PLAN = frozenset({"absorbed_service"})
+
+
+def pick_contracts(contracts: list[Contract], contract_id: str | None,
+                   customer: str | None) -> list[Contract]:
+    """The customer's contracts: by id, by customer name, or the only customer in the log."""
+    if contract_id:
+        chosen = [c for c in contracts if c.contract_id == contract_id]
+        if not chosen:
+            raise InputError([Problem(None, "contract_id", contract_id, "no such contract",
+                                      "Contracts")])
+        return chosen
+    customers = sorted({c.customer for c in contracts})
+    if customer:
+        chosen = [c for c in contracts if normalize_text(c.customer) == normalize_text(customer)]
+        if not chosen:
+            raise InputError([Problem(None, "customer", customer,
+                                      f"no such customer; the log has {', '.join(customers)}",
+                                      "Contracts")])
+        return chosen
+    if len(customers) != 1:
+        shown = ", ".join(customers[:10]) + (" …" if len(customers) > 10 else "")
+        raise InputError([Problem(None, "customer", None,
+                                  f"the log has {len(customers)} customers ({shown}); pick one "
+                                  "with --customer or --contract", "Contracts")])
+    return contracts
+
+
+def replay_window(table: IncidentTable, months: int, until: Month | str | None) -> Month:
+    """First month of the window: ``months`` months ending with ``until`` (default: the month
+    of the last closed incident)."""
+    if until is not None:
+        return Month.parse(until).plus(-(months - 1))
+    closed = table.closed[~np.isnat(table.closed)]
+    if not len(closed):
+        raise InputError([Problem(None, "closed", None, "no closed incident to replay",
+                                  "Incidents")])
+    last = closed.max().astype("datetime64[D]").item()
+    return Month(last.year, last.month).plus(-(months - 1))
+
+
+def compare_log(contracts: Iterable[Mapping[str, Any] | Contract],
+                incidents: Iterable[Mapping[str, Any]] | IncidentTable, months: int = 12,
+                contract_id: str | None = None, customer: str | None = None,
+                until: Month | str | None = None, licences: int | None = None,
+                pricebook: PricebookArg = None) -> Comparison:
+    """Replay the customer's incidents of the window on every plan that can serve them."""
+    horizon = check_horizon(months)
+    chosen = pick_contracts(contracts_from_records(contracts), contract_id, customer)
+    table = incidents_from_records(incidents)
+    ids = {c.contract_id for c in chosen}
+    mine = table.take(np.flatnonzero([cid in ids for cid in table.contract_id]))
+    start = replay_window(mine, horizon, until)
+    first = np.datetime64(start.first_day, "D")
+    last = np.datetime64(start.plus(horizon - 1).last_day, "D")
+    window = mine.take(np.flatnonzero(~np.isnat(mine.closed) & (mine.closed >= first)
+                                      & (mine.closed <= last)))
+    # Incidents opened before the window are taken as opened on its first day (the
+    # hypothetical contract starts then); days_open was already derived from the real dates.
+    window.opened = np.maximum(window.opened, first)
+
+    template = chosen[0]
+    seats = licences if licences is not None else max((c.licences or 0) for c in chosen)
+    books = resolve_books(pricebook)
+    options, excluded = candidate_plans(books, licences=seats)
+    terms = committed_months(
+        np.array([("annual", "monthly", "vendor_support", "callcenter").index(o.plan)
+                  for o in options]),
+        np.array([_range_index(o) for o in options]), np.full(len(options), horizon), books)
+    hypothetical = [_contract_for(template, o, i, start, int(terms[i]), seats, books)
+                    for i, o in enumerate(options)]
+    copies = _incidents_for(window, [c.contract_id for c in hypothetical],
+                            [o.plan in ("annual", "monthly") for o in options])
+
+    subtotal = np.zeros(len(options), dtype=np.int64)
+    total = np.zeros(len(options), dtype=np.int64)
+    fixed = np.zeros(len(options), dtype=np.int64)
+    by_id = {c.contract_id: i for i, c in enumerate(hypothetical)}
+    by_name = {b.name: b for b in books.values()}
+    for offset in range(int(terms.max())):
+        run = bill_month(hypothetical, copies, start.plus(offset), pricebooks=by_name,
+                         today=dt.date.max)  # a hypothetical replay may run into the future
+        for invoice in run.invoices:
+            i = by_id[invoice.contract.contract_id]
+            # A service the incident was absorbed into is billed whatever the plan: not a cost
+            # of the plan (its incident line is 0 on support-service plans).
+            amount = sum(line.amount for line in invoice.lines if line.kind not in OUTSIDE_PLAN)
+            tax = by_name[invoice.pricebook].tax
+            subtotal[i] += amount
+            total[i] += amount + consumption_tax(amount, tax.rate_percent, tax.rounding)
+            fixed[i] += sum(line.amount for line in invoice.lines if line.kind in FIXED_LINE_KINDS)
+
+    names = books["annual"].require_support().range_names_ja
+    results = [PlanResult(o, o.label(names, seats), int(terms[i]), int(subtotal[i]),
+                          int(total[i]), int(fixed[i]), int(subtotal[i] - fixed[i]))
+               for i, o in enumerate(options)]
+    notes = [f"replay of {len(window)} incident(s) closed {start}〜{start.plus(horizon - 1)} "
+             f"(contracts {', '.join(sorted(ids))}); fixed fees for each plan's committed term",
+             "tax-inclusive: each monthly invoice's tax as billed; services an incident was "
+             "absorbed into (SPEC 2.5) are billed whatever the plan and left out"]
+    return Comparison("replay", horizon, seats, ranked(results), excluded, notes=notes)
+
+
+def _range_index(option: PlanOption) -> int:
+    from ..codes import SUPPORT_RANGES
+
+    return SUPPORT_RANGES.codes.index(option.support_range or "normal")
+
+
+def _contract_for(template: Contract, option: PlanOption, index: int, start: Month, term: int,
+                  licences: int, books: Mapping[str, Any]) -> Contract:
+    begin = start.first_day
+    return replace(template, contract_id=f"plan-{index + 1}", pricebook=books[option.plan].name,
+                   plan=option.plan, support_range=option.support_range or "normal",
+                   max_incidents=option.max_incidents, licences=licences or None,
+                   start_date=begin, end_date=add_months(begin, term) - dt.timedelta(days=1),
+                   row=None)
+
+
+def _incidents_for(window: IncidentTable, contract_ids: list[str],
+                   support_plans: list[bool]) -> IncidentTable:
+    """One copy of the window's incidents per hypothetical contract."""
+    n = len(window)
+    copies = window.take(np.tile(np.arange(n), len(contract_ids)))
+    copies.contract_id = np.repeat(np.array(contract_ids, dtype=object), n)
+    vendor = np.repeat(np.array([not support for support in support_plans]), n)
+    # Absorption into another service exists on support-service plans only (SPEC 2.5).
+    copies.absorbed_into = np.where(vendor, "", copies.absorbed_into).astype(object)
+    return copies

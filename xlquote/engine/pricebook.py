@@ -1,0 +1,406 @@
+"""Price books: TOML data files loaded into validated numpy lookup tables.
+
+The engine knows no price book; everything it needs to bill (fees, thresholds, settings) is read
+here from ``xlquote/engine/pricebooks/<name>.toml`` or a user's own file. A malformed file fails with
+``PriceBookError("aki_sie.toml", "levels.rules.call.over[3]", "threshold 30 ≤ previous 45")``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .codes import CHANNELS, SUPPORT_RANGES, TAX_ROUNDING, is_blank
+from .errors import PriceBookError, load_toml
+
+PRICEBOOK_DIR = Path(__file__).with_name("pricebooks")
+LEVEL_COUNT = 11  # feather (0) and levels 1..10
+ROUNDING_MODES = TAX_ROUNDING.codes  # floor (切り捨て) | half_up (四捨五入) | ceil (切り上げ)
+DUE_ADJUSTMENTS = ("previous_business_day", "next_business_day", "none")
+OVERAGE_POLICIES = ("tier", "flag_only")
+
+
+@dataclass(frozen=True)
+class TaxRule:
+    rate_percent: int
+    rounding: str  # one of ROUNDING_MODES
+
+
+@dataclass(frozen=True)
+class CalendarRule:
+    due_months_after_issue: int
+    due_date_adjust: str  # one of DUE_ADJUSTMENTS
+
+
+@dataclass(frozen=True)
+class LevelRule:
+    """Thresholds of one channel group. ``over[l]`` (l = 1..10): the measure reaches level l when
+    strictly greater than it (inf: never). ``over[1]`` is the feather maximum."""
+
+    name: str
+    channels: tuple[str, ...]
+    measure: str  # "round_trips" | "minutes" | "none"
+    scales_with_range: bool
+    over: np.ndarray  # float64[11], index 0 unused
+    min_days_open: dict[int, int]
+    single_session_over: dict[int, float]
+    multi_session_total_over: dict[int, float]
+    implied_onsite_visits: int
+
+
+@dataclass(frozen=True)
+class SupportServiceRules:
+    """Price book B: annual / monthly contracts, ranges, levels, incident fees."""
+
+    range_names_ja: tuple[str, ...]  # in SUPPORT_RANGES order
+    annual_base_fee: np.ndarray  # int64[range]
+    annual_minimum_term_months: np.ndarray  # int64[range]
+    monthly_fees: np.ndarray  # int64[range, max tier]; -1 where the tier is not offered
+    monthly_max_incidents: np.ndarray  # int64[range]
+    monthly_contract_unit_months: np.ndarray
+    monthly_minimum_term_months: np.ndarray
+    time_allowance_factor: np.ndarray  # float64[range]
+    incident_fees: dict[str, np.ndarray]  # plan -> int64[11]
+    feather_counts: bool
+    overage_policy: str
+    default_fee_cap: int | None
+    chart_level: int
+    chart_pay_fee_plan: str
+    reply_max_level: dict[str, int]
+    absorption_services: dict[str, str]
+    rules: tuple[LevelRule, ...]
+    rule_of_channel: np.ndarray  # int64[channel] -> index into rules
+    max_continuous_session_minutes: float
+    investigation_level: int
+    consulting_levels: dict[str, int]
+    onsite_visits_at_least: dict[int, int]
+
+
+@dataclass(frozen=True)
+class VendorRules:
+    """Price book A: paid support in units and packs, and the call centre."""
+
+    annual_fixed_fee: int
+    annual_fee_per_licence: int
+    unit_price: int
+    minutes_per_unit: int
+    pack_units: int
+    pack_price: int
+    pack_valid_months: int
+    auto_topup: bool
+    bill_recorded_packs: bool
+    callcenter_upper_bounds: np.ndarray  # int64[tier]
+    callcenter_initial_fees: np.ndarray
+    callcenter_monthly_fees: np.ndarray
+    callcenter_term_months: int
+    callcenter_service_hours: str
+
+
+@dataclass(frozen=True)
+class PriceBook:
+    name: str
+    file: str
+    title: str
+    model: str
+    plans: tuple[str, ...]
+    tax: TaxRule
+    calendar: CalendarRule
+    support: SupportServiceRules | None = None
+    vendor: VendorRules | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def require_support(self) -> SupportServiceRules:
+        if self.support is None:
+            raise PriceBookError(self.file, "levels", "this price book has no support-service rules")
+        return self.support
+
+    def require_vendor(self) -> VendorRules:
+        if self.vendor is None:
+            raise PriceBookError(self.file, "paid_support", "this price book has no vendor rules")
+        return self.vendor
+
+
+class _Reader:
+    """Typed access to the parsed TOML that names file and key path in every error."""
+
+    def __init__(self, file: str, data: dict[str, Any]) -> None:
+        self.file, self.data = file, data
+
+    def fail(self, key: str, reason: str) -> PriceBookError:
+        return PriceBookError(self.file, key, reason)
+
+    def get(self, key: str, default: Any = ...) -> Any:
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                if default is ...:
+                    raise self.fail(key, "missing")
+                return default
+            node = node[part]
+        return node
+
+    def integer(self, key: str, minimum: int = 0, default: Any = ...) -> int:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"expected a whole number, got {value!r}")
+        if value < minimum:
+            raise self.fail(key, f"{value} is below {minimum}" if minimum else f"negative value {value}")
+        return value
+
+    def number(self, key: str, minimum: float = 0.0) -> float:
+        value = self.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise self.fail(key, f"expected a number, got {value!r}")
+        if value <= minimum:
+            raise self.fail(key, f"{value} must be greater than {minimum}")
+        return float(value)
+
+    def boolean(self, key: str) -> bool:
+        value = self.get(key)
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {value!r}")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        value = self.get(key)
+        if value not in choices:
+            raise self.fail(key, f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def fees(self, key: str, length: int | None = None, nondecreasing: bool = False) -> list[int]:
+        values = self.get(key)
+        if not isinstance(values, list) or not values:
+            raise self.fail(key, "expected a non-empty list of yen amounts")
+        if length is not None and len(values) != length:
+            raise self.fail(key, f"expected {length} entries, got {len(values)}")
+        for i, value in enumerate(values):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.fail(f"{key}[{i}]", f"expected whole yen, got {value!r}")
+            if value < 0:
+                raise self.fail(f"{key}[{i}]", f"negative fee {value}")
+            if nondecreasing and i and value < values[i - 1]:
+                raise self.fail(f"{key}[{i}]", f"fee {value} < previous {values[i - 1]}")
+        return values
+
+    def level_map(self, key: str, default: Any = ...) -> dict[int, float]:
+        """A ``{level = threshold}`` table; thresholds must rise with the level."""
+        table = self.get(key, default)
+        if not isinstance(table, dict):
+            raise self.fail(key, "expected a table of level = threshold")
+        out: dict[int, float] = {}
+        for raw_level, threshold in table.items():
+            level = _level_key(self, f"{key}.{raw_level}", raw_level)
+            if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+                raise self.fail(f"{key}[{level}]", f"expected a number, got {threshold!r}")
+            if threshold < 0:
+                raise self.fail(f"{key}[{level}]", f"negative threshold {threshold}")
+            out[level] = float(threshold)
+        previous: tuple[int, float] | None = None
+        for level in sorted(out):
+            if previous is not None and out[level] <= previous[1]:
+                raise self.fail(
+                    f"{key}[{level}]", f"threshold {out[level]:g} ≤ previous {previous[1]:g}"
+                )
+            previous = (level, out[level])
+        return out
+
+
+def _level_key(reader: _Reader, key: str, raw: str) -> int:
+    try:
+        level = int(raw)
+    except ValueError:
+        raise reader.fail(key, "level must be 1..10") from None
+    if not 1 <= level <= 10:
+        raise reader.fail(key, "level must be 1..10")
+    return level
+
+
+def _load_support(r: _Reader) -> SupportServiceRules:
+    ranges = SUPPORT_RANGES.codes
+    for code in ranges:
+        r.get(f"ranges.{code}")
+    max_tiers = max(len(r.get(f"ranges.{c}.monthly_fees")) for c in ranges)
+    monthly = np.full((len(ranges), max_tiers), -1, dtype=np.int64)
+    for i, code in enumerate(ranges):
+        tiers = r.fees(f"ranges.{code}.monthly_fees", nondecreasing=True)
+        monthly[i, : len(tiers)] = tiers
+    incident_fees = {}
+    for plan in ("monthly", "annual"):
+        fees = r.fees(f"incident_fees.{plan}", length=LEVEL_COUNT, nondecreasing=True)
+        incident_fees[plan] = np.asarray(fees, dtype=np.int64)
+
+    rules = []
+    rule_of_channel = np.full(len(CHANNELS.codes), -1, dtype=np.int64)
+    for name, _table in r.get("levels.rules").items():
+        key = f"levels.rules.{name}"
+        channels = r.get(f"{key}.channels")
+        for channel in channels:
+            if channel not in CHANNELS.codes:
+                raise r.fail(f"{key}.channels", f"unknown channel {channel!r}")
+            if rule_of_channel[CHANNELS.codes.index(channel)] >= 0:
+                raise r.fail(f"{key}.channels", f"channel {channel!r} has two rules")
+            rule_of_channel[CHANNELS.codes.index(channel)] = len(rules)
+        measure = r.choice(f"{key}.measure", ("round_trips", "minutes", "none"))
+        over = np.full(LEVEL_COUNT, np.inf)
+        if measure != "none":
+            feather_max = r.integer(f"{key}.feather_max")
+            levels = r.level_map(f"{key}.over")
+            if any(t < feather_max for t in levels.values()):
+                raise r.fail(f"{key}.over", f"thresholds must not be below feather_max {feather_max}")
+            over[1] = feather_max
+            for level, threshold in levels.items():
+                over[level] = threshold
+        rules.append(
+            LevelRule(
+                name=name,
+                channels=tuple(channels),
+                measure=measure,
+                scales_with_range=bool(r.get(f"{key}.scales_with_range", False)),
+                over=over,
+                min_days_open={k: int(v) for k, v in r.level_map(f"{key}.min_days_open", {}).items()},
+                single_session_over=r.level_map(f"{key}.single_session_over", {}),
+                multi_session_total_over=r.level_map(f"{key}.multi_session_total_over", {}),
+                implied_onsite_visits=r.integer(f"{key}.implied_onsite_visits", default=0),
+            )
+        )
+    missing = [CHANNELS.codes[i] for i in np.flatnonzero(rule_of_channel < 0)]
+    if missing:
+        raise r.fail("levels.rules", f"no level rule for channel(s) {', '.join(missing)}")
+
+    visits = {k: int(v) for k, v in r.level_map("levels.onsite_visits_at_least").items()}
+    consulting = r.get("levels.consulting")
+    for kind in ("specific", "comprehensive"):
+        _level_key(r, f"levels.consulting.{kind}", str(consulting.get(kind, "missing")))
+    cap = r.get("fee_limit.default_fee_cap", "")
+    if not is_blank(cap) and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+        raise r.fail("fee_limit.default_fee_cap", f"expected empty or whole yen ≥ 0, got {cap!r}")
+    reply = r.get("reply_channel.max_level")
+    for plan in ("monthly", "annual"):
+        r.integer(f"reply_channel.max_level.{plan}")
+    return SupportServiceRules(
+        range_names_ja=tuple(r.get(f"ranges.{c}.name_ja") for c in ranges),
+        annual_base_fee=np.asarray([r.integer(f"ranges.{c}.annual_base_fee") for c in ranges]),
+        annual_minimum_term_months=np.asarray(
+            [r.integer(f"ranges.{c}.annual_minimum_term_months", 1) for c in ranges]
+        ),
+        monthly_fees=monthly,
+        monthly_max_incidents=(monthly >= 0).sum(axis=1).astype(np.int64),
+        monthly_contract_unit_months=np.asarray(
+            [r.integer(f"ranges.{c}.monthly_contract_unit_months", 1) for c in ranges]
+        ),
+        monthly_minimum_term_months=np.asarray(
+            [r.integer(f"ranges.{c}.monthly_minimum_term_months", 1) for c in ranges]
+        ),
+        time_allowance_factor=np.asarray(
+            [r.number(f"ranges.{c}.time_allowance_factor") for c in ranges]
+        ),
+        incident_fees=incident_fees,
+        feather_counts=r.boolean("monthly_allowance.feather_counts"),
+        overage_policy=r.choice("monthly_allowance.overage_policy", OVERAGE_POLICIES),
+        default_fee_cap=None if is_blank(cap) else int(cap),
+        chart_level=r.integer("chart.level", 1),
+        chart_pay_fee_plan=r.choice("chart.pay_fee_plan", ("annual", "monthly")),
+        reply_max_level={plan: int(reply[plan]) for plan in ("monthly", "annual")},
+        absorption_services=dict(r.get("absorption.services")),
+        rules=tuple(rules),
+        rule_of_channel=rule_of_channel,
+        max_continuous_session_minutes=r.number("levels.max_continuous_session_minutes"),
+        investigation_level=_level_key(r, "levels.investigation_level",
+                                       str(r.get("levels.investigation_level"))),
+        consulting_levels={k: int(consulting[k]) for k in ("specific", "comprehensive")},
+        onsite_visits_at_least=visits,
+    )
+
+
+def _load_vendor(r: _Reader) -> VendorRules:
+    bounds = r.fees("callcenter.licence_upper_bounds")
+    for i in range(1, len(bounds)):
+        if bounds[i] <= bounds[i - 1]:
+            raise r.fail(
+                f"callcenter.licence_upper_bounds[{i}]",
+                f"tier gap or overlap: bound {bounds[i]} ≤ previous {bounds[i - 1]}",
+            )
+    if bounds[0] < 1:
+        raise r.fail("callcenter.licence_upper_bounds[0]", "the first tier must cover 1 licence")
+    initial = r.fees("callcenter.initial_fees", length=len(bounds))
+    monthly = r.fees("callcenter.monthly_fees", length=len(bounds))
+    return VendorRules(
+        annual_fixed_fee=r.integer("paid_support.annual_fixed_fee"),
+        annual_fee_per_licence=r.integer("paid_support.annual_fee_per_licence"),
+        unit_price=r.integer("paid_support.unit_price"),
+        minutes_per_unit=r.integer("paid_support.minutes_per_unit", 1),
+        pack_units=r.integer("paid_support.pack_units", 1),
+        pack_price=r.integer("paid_support.pack_price"),
+        pack_valid_months=r.integer("paid_support.pack_valid_months", 1),
+        auto_topup=r.boolean("paid_support.auto_topup"),
+        bill_recorded_packs=r.boolean("paid_support.bill_recorded_packs"),
+        callcenter_upper_bounds=np.asarray(bounds, dtype=np.int64),
+        callcenter_initial_fees=np.asarray(initial, dtype=np.int64),
+        callcenter_monthly_fees=np.asarray(monthly, dtype=np.int64),
+        callcenter_term_months=r.integer("callcenter.term_months", 1),
+        callcenter_service_hours=str(r.get("callcenter.service_hours", "")),
+    )
+
+
+def parse_pricebook(data: dict[str, Any], file: str, name: str) -> PriceBook:
+    """Validate parsed TOML ``data`` into a PriceBook; ``file`` is used in error messages."""
+    r = _Reader(file, data)
+    model = r.choice("model", ("support_service", "vendor_support"))
+    plans = tuple(r.get("plans"))
+    rate = r.integer("tax.rate_percent")
+    if rate > 100:
+        raise r.fail("tax.rate_percent", f"{rate} is not a percentage")
+    book = PriceBook(
+        name=name,
+        file=file,
+        title=str(r.get("title", name)),
+        model=model,
+        plans=plans,
+        tax=TaxRule(rate, r.choice("tax.rounding", ROUNDING_MODES)),
+        calendar=CalendarRule(
+            r.integer("calendar.due_months_after_issue"),
+            r.choice("calendar.due_date_adjust", DUE_ADJUSTMENTS),
+        ),
+        support=_load_support(r) if model == "support_service" else None,
+        vendor=_load_vendor(r) if model == "vendor_support" else None,
+        raw=data,
+    )
+    return book
+
+
+def load_pricebook_file(path: str | Path) -> PriceBook:
+    """Load and validate a price-book TOML file (a shipped one or the user's own)."""
+    path = Path(path)
+    return parse_pricebook(load_toml(path, PriceBookError), path.name, path.stem)
+
+
+@functools.cache
+def _shipped(name: str) -> PriceBook:
+    return load_pricebook_file(PRICEBOOK_DIR / f"{name}.toml")
+
+
+@functools.cache
+def shipped_pricebooks() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in PRICEBOOK_DIR.glob("*.toml")))
+
+
+def get_pricebook(pricebook: PriceBook | str | Path | None, default: str = "aki_sie") -> PriceBook:
+    """Resolve a price-book argument: None (the default book), a shipped name, a file path, or a
+    PriceBook already loaded."""
+    if isinstance(pricebook, PriceBook):
+        return pricebook
+    if pricebook is None or is_blank(pricebook):
+        return _shipped(default)
+    text = str(pricebook).strip()
+    if text in shipped_pricebooks():
+        return _shipped(text)
+    if text.endswith(".toml") or "/" in text or "\\" in text:
+        return load_pricebook_file(text)
+    raise PriceBookError(
+        text, "-", f"unknown price book; shipped: {', '.join(shipped_pricebooks())}, or a .toml path"
+    )

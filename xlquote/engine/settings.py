@@ -1,0 +1,83 @@
+"""The issuer's settings printed on every invoice (適格請求書の記載事項) and the run options,
+with the rules a value must follow. Readers hand over what the Settings sheet says."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .codes import TAX_ROUNDING, is_blank
+from .errors import InputError, Problem
+
+REGISTRATION_NUMBER = re.compile(r"T\d{13}")
+
+
+@dataclass(frozen=True)
+class SettingField:
+    key: str
+    label_ja: str
+    required: bool
+    help: str
+
+
+SETTINGS_FIELDS: tuple[SettingField, ...] = (
+    SettingField("issuer_name", "発行者名", True, "適格請求書発行事業者の氏名又は名称"),
+    SettingField("registration_number", "登録番号", True, "T + 13桁 (例 T1234567890123)"),
+    SettingField("issuer_address", "住所", False, "請求書に載せる住所"),
+    SettingField("issuer_contact", "連絡先", False, "電話番号・メールアドレス"),
+    SettingField("bank_account", "振込先", True, "銀行名 支店名 種別 口座番号 口座名義"),
+    SettingField("tax_rounding", "消費税の端数処理", False,
+                 "空欄: 料金表どおり (切り捨て) / 切り捨て / 四捨五入 / 切り上げ"),
+    SettingField("output_folder", "出力フォルダ", False,
+                 "ボタンで作る請求書の保存先 (ブックからの相対パス可); 空欄: invoices"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The issuer's details printed on every invoice, and run options."""
+
+    issuer_name: str
+    registration_number: str
+    bank_account: str
+    issuer_address: str = ""
+    issuer_contact: str = ""
+    tax_rounding: str | None = None  # None: each price book's own rounding
+    output_folder: str = "invoices"
+
+
+def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: str = "Settings"
+                         ) -> Settings:
+    """Settings from ``key → (value, row)`` as found on the Settings sheet (row None: the key
+    is not there). Raises InputError naming every missing or malformed setting."""
+    problems: list[Problem] = []
+    out: dict[str, Any] = {}
+    for f in SETTINGS_FIELDS:
+        value, row = values.get(f.key, (None, None))
+        if is_blank(value):
+            if f.required:
+                reason = "required setting is empty" if row else "required setting is missing"
+                problems.append(Problem(row, f.key, value, f"{reason} ({f.label_ja}: {f.help})",
+                                        sheet))
+            continue
+        text = str(value).strip()
+        if f.key == "registration_number":
+            number = re.sub(r"[\s\-‐－]", "", unicodedata.normalize("NFKC", text)).upper()
+            if not REGISTRATION_NUMBER.fullmatch(number):
+                problems.append(Problem(row, f.key, value,
+                                        "a registration number is T followed by 13 digits", sheet))
+            text = number
+        elif f.key == "tax_rounding":
+            found = TAX_ROUNDING.lookup(value)
+            if found is None:
+                problems.append(Problem(row, f.key, value, TAX_ROUNDING.unknown_message(value)
+                                        + " (切り捨て / 四捨五入 / 切り上げ)", sheet))
+                continue
+            text = TAX_ROUNDING.codes[found]
+        out[f.key] = text
+    if problems:
+        raise InputError(problems)
+    return Settings(**out)

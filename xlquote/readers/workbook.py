@@ -1,0 +1,325 @@
+"""Read the invoicing workbook (Contracts, Incidents, Packs, Settings) into validated records.
+
+Three readers give the same records. ``fastexcel`` (default) reads the record sheets as typed
+columns in Rust (``typed_reader.py``) whenever that is exact, and any other sheet through
+python-calamine cell by cell; ``calamine`` reads every sheet cell by cell; ``openpyxl`` (read-only
+mode) is the slow reference. All read cached values, never formula text (``bench/bench_read.py``
+compares them). Every problem of every sheet is collected first and raised as one
+``InputError`` naming sheet, row and column, so the clerk fixes the workbook in one pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ..engine.codes import is_blank, normalize_text
+from ..engine.errors import InputError, Problem
+from ..engine.pricebook import PriceBook, TaxRule, get_pricebook
+from ..engine.records import (
+    SHEETS,
+    Contract,
+    IncidentTable,
+    Pack,
+    parse_contracts,
+    parse_incidents,
+    parse_packs,
+)
+from ..engine.settings import SETTINGS_FIELDS, Settings, settings_from_values
+from .guard import check_workbook_file
+from .sheet_table import SheetTable
+from .typed_reader import open_reader, read_typed_table
+
+Engine = Literal["fastexcel", "calamine", "openpyxl"]
+SETTINGS_SHEET = "Settings"
+REQUIRED_SHEETS = (*SHEETS, SETTINGS_SHEET)
+
+@dataclass
+class InvoicingData:
+    contracts: list[Contract]
+    incidents: IncidentTable
+    packs: list[Pack]
+    settings: Settings
+
+    def pricebooks(self) -> dict[str, PriceBook]:
+        """The price books the contracts use, with the Settings' tax rounding applied."""
+        books = {}
+        for name in sorted({c.pricebook for c in self.contracts}):
+            book = get_pricebook(name)
+            if self.settings.tax_rounding:
+                book = replace(book, tax=TaxRule(book.tax.rate_percent, self.settings.tax_rounding))
+            books[name] = book
+        return books
+
+
+def table_from_grid(grid: Sequence[Sequence[Any]] | np.ndarray) -> SheetTable | None:
+    """The first non-blank row is the header; fully blank rows below it are skipped (their
+    row numbers are kept for the others). None when the sheet is empty."""
+    if isinstance(grid, np.ndarray):
+        return _table_from_array(grid)
+    header_index = next((i for i, row in enumerate(grid) if not _blank_row(row)), None)
+    if header_index is None:
+        return None
+    rows, numbers = [], []
+    for i in range(header_index + 1, len(grid)):
+        if not _blank_row(grid[i]):
+            rows.append(list(grid[i]))
+            numbers.append(i + 1)
+    return SheetTable(list(grid[header_index]), rows, numbers, header_index + 1)
+
+
+def _table_from_array(grid: np.ndarray) -> SheetTable | None:
+    """``table_from_grid`` for a 2-D object array, blank rows found with one numpy pass."""
+    if grid.size == 0:
+        return None
+    def empty(cells: np.ndarray) -> np.ndarray:
+        return (cells == "") | (cells == None)  # noqa: E711 - elementwise on an object array
+
+    # Almost every row has its first cell filled: only the others need a full look.
+    maybe_blank = np.flatnonzero(empty(grid[:, 0]))
+    blank = maybe_blank[empty(grid[maybe_blank]).all(axis=1)]
+    keep = np.ones(len(grid), dtype=bool)
+    keep[blank] = False
+    kept = np.flatnonzero(keep)
+    if not len(kept):
+        return None
+    header, data = int(kept[0]), kept[1:]
+    return SheetTable(list(grid[header]), grid[data], [int(i) + 1 for i in data], header + 1)
+
+
+def _blank_row(row: Sequence[Any]) -> bool:
+    """Empty cells only (a cell of spaces is content: the parser then names what is missing)."""
+    return all(v is None or v == "" for v in row)
+
+
+def normalize_cell(value: Any) -> Any:
+    """One cell as every reader should hand it to the parser. calamine and Excel itself (COM,
+    Office.js) give every number as a float and blanks as ''; openpyxl gives date cells as
+    midnight datetimes. Whole numbers become int, '' None, midnight datetimes dates, so that
+    all readers feed the parser the same values."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value == "":
+        return None
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0) and value.tzinfo is None:
+        return value.date()
+    return value
+
+
+def _read_grids_calamine(path: Path, wanted: Sequence[str]) -> dict[str, Any]:
+    """Each sheet as a 2-D object array, cells as calamine gives them ('' for empty, floats
+    for numbers): the record parsers normalise whole columns at once, which is what makes
+    this reader fast on large incident logs."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(path))
+    names = _match_names(book.sheet_names, wanted)
+    grids = {}
+    for want, actual in names.items():
+        rows = book.get_sheet_by_name(actual).to_python(skip_empty_area=False)
+        grid = np.empty((len(rows), len(rows[0]) if rows else 0), dtype=object)
+        if rows:
+            grid[:] = rows  # calamine's rows are rectangular
+        grids[want] = grid
+    return grids
+
+
+def _read_grids_openpyxl(path: Path, wanted: Sequence[str]) -> dict[str, list[list[Any]]]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        names = _match_names(book.sheetnames, wanted)
+        grids = {}
+        for want, actual in names.items():
+            ws = book[actual]
+            ws.reset_dimensions()  # trust the cells, not a possibly stale <dimension> element
+            grids[want] = [[normalize_cell(v) for v in row]
+                           for row in ws.iter_rows(values_only=True)]
+        return grids
+    finally:
+        book.close()
+
+
+READERS: dict[str, Callable[[Path, Sequence[str]], dict[str, list[list[Any]]]]] = {
+    "calamine": _read_grids_calamine,
+    "openpyxl": _read_grids_openpyxl,
+}
+
+
+def _match_names(available: Sequence[str], wanted: Sequence[str]) -> dict[str, str]:
+    """Wanted sheet name → the workbook's sheet of that name (exact, else case/width-folded)."""
+    folded = {normalize_text(n): n for n in available}
+    found = {}
+    for name in wanted:
+        if name in available:
+            found[name] = name
+        elif normalize_text(name) in folded:
+            found[name] = folded[normalize_text(name)]
+    return found
+
+
+def read_sheet_tables(path: str | Path, engine: Engine = "fastexcel",
+                      sheets: Sequence[str] = REQUIRED_SHEETS) -> dict[str, SheetTable | None]:
+    """The tables of ``sheets`` (None for a missing or empty sheet). With ``fastexcel`` the
+    record sheets are read as typed columns when that is exact, any other sheet cell by cell."""
+    path = Path(path)
+    check_workbook_file(path)  # zip bombs, entity expansion, .xls, not a workbook at all
+    return _read_checked_tables(path, engine, sheets)
+
+
+def _read_checked_tables(path: Path, engine: Engine, sheets: Sequence[str]
+                         ) -> dict[str, SheetTable | None]:
+    """``read_sheet_tables`` for a file the guard has passed."""
+    with _unreadable_as_input_error(path):
+        tables: dict[str, SheetTable | None] = {}
+        if engine == "fastexcel":
+            tables = _read_typed_tables(path, [name for name in sheets if name in SHEETS])
+        rest = [name for name in sheets if name not in tables]
+        grids = READERS["openpyxl" if engine == "openpyxl" else "calamine"](path, rest)
+    tables.update({name: table_from_grid(grids[name]) if name in grids else None
+                   for name in rest})
+    return {name: tables[name] for name in sheets}
+
+
+def _read_typed_tables(path: Path, sheets: Sequence[str]) -> dict[str, SheetTable]:
+    """The sheets the typed reader can take exactly; the others are left out."""
+    reader = open_reader(path)
+    names = _match_names(reader.sheet_names, sheets)
+    tables = {}
+    for want, actual in names.items():
+        table = read_typed_table(reader, path, actual, SHEETS[want])
+        if table is not None:
+            tables[want] = table
+    return tables
+
+
+@contextmanager
+def _unreadable_as_input_error(path: Path) -> Iterator[None]:
+    """A file the guard let through but a reader cannot parse is the clerk's problem (exit 2,
+    one clear line), not a traceback."""
+    try:
+        yield
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InputError([Problem(None, "workbook", str(path),
+                                  f"cannot be read as an Excel workbook ({exc})")]) from None
+    except Exception as exc:  # calamine and fastexcel raise their own error types
+        if type(exc).__module__.startswith(("python_calamine", "fastexcel", "_fastexcel")):
+            raise InputError([Problem(None, "workbook", str(path),
+                                      f"cannot be read as an Excel workbook ({exc})")]) from None
+        raise
+
+
+def read_invoicing_workbook(path: str | Path, engine: Engine = "fastexcel") -> InvoicingData:
+    """Read and validate every sheet; raises one InputError listing all problems.
+
+    The Incidents sheet, by far the biggest, loads on a second thread while this one reads and
+    parses the other sheets: the typed reader parses in Rust without holding the GIL, so on a
+    machine with two cores the small sheets cost no extra time."""
+    path = Path(path)
+    check_workbook_file(path)  # zip bombs, entity expansion, .xls, not a workbook at all
+    big, small = ("Incidents",), tuple(name for name in REQUIRED_SHEETS if name != "Incidents")
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-read") as pool:
+        loading = pool.submit(_read_checked_tables, path, engine, big)
+        parsed = _parse_sheets(_read_checked_tables(path, engine, small))
+        parsed.update(_parse_sheets(loading.result()))
+    return _invoicing_data(parsed)
+
+
+def parse_invoicing_tables(tables: Mapping[str, SheetTable | None]) -> InvoicingData:
+    """Records from sheet tables (from a file, or from xlwings in the button handler)."""
+    return _invoicing_data(_parse_sheets({name: tables.get(name) for name in REQUIRED_SHEETS}))
+
+
+SheetResult = tuple[Any, list[Problem]]  # the sheet's records (None if unusable), its problems
+RECORD_PARSERS: dict[str, Callable[..., Any]] = {
+    "Contracts": parse_contracts, "Incidents": parse_incidents, "Packs": parse_packs}
+
+
+def _parse_sheets(tables: Mapping[str, SheetTable | None]) -> dict[str, SheetResult]:
+    """Each sheet of ``tables`` parsed on its own; problems are kept, not raised, so that every
+    sheet's problems reach the clerk together."""
+    results: dict[str, SheetResult] = {}
+    for sheet, table in tables.items():
+        try:
+            if sheet == SETTINGS_SHEET:
+                results[sheet] = (parse_settings(table), [])
+            elif table is None:
+                results[sheet] = (None, [Problem(
+                    None, "(sheet)", sheet, f"sheet {sheet} is missing or empty; it needs the "
+                    f"header row {', '.join(f.name for f in SHEETS[sheet])}", sheet)])
+            else:
+                results[sheet] = (parse_table(RECORD_PARSERS[sheet], table, sheet), [])
+        except InputError as exc:
+            results[sheet] = (None, list(exc.problems))
+    return results
+
+
+def _invoicing_data(results: Mapping[str, SheetResult]) -> InvoicingData:
+    """The records of every sheet, or one InputError with the problems of all sheets (in the
+    order Contracts, Incidents, Packs, Settings)."""
+    problems = [p for sheet in REQUIRED_SHEETS for p in results[sheet][1]]
+    if problems:
+        raise InputError(problems)
+    records = {sheet: result[0] for sheet, result in results.items()}
+    return InvoicingData(records["Contracts"], records["Incidents"], records["Packs"],
+                         records[SETTINGS_SHEET])
+
+
+def parse_table(parse: Callable[..., Any], table: SheetTable, sheet: str) -> Any:
+    """Run a records parser on a sheet table, with the sheet's own row numbers (blank rows
+    the reader skipped leave gaps)."""
+    return parse(table.header, table.rows, sheet, table.header_row + 1, table.row_numbers)
+
+
+def parse_settings(table: SheetTable | None) -> Settings:
+    """The Settings sheet: one setting per row, key (or its Japanese label) in the first
+    column, value in the second."""
+    sheet = SETTINGS_SHEET
+    if table is None:
+        raise InputError([Problem(None, "(sheet)", sheet, "sheet Settings is missing or empty; it "
+                                  "needs the rows " + ", ".join(f.key for f in SETTINGS_FIELDS),
+                                  sheet)])
+    by_name = {}
+    for f in SETTINGS_FIELDS:
+        by_name[normalize_text(f.key)] = f
+        by_name[normalize_text(f.label_ja)] = f
+    values: dict[str, tuple[Any, int]] = {}
+    for row, number in zip([table.header, *table.rows], [table.header_row, *table.row_numbers],
+                           strict=True):
+        if len(row) == 0 or is_blank(row[0]):
+            continue
+        setting = by_name.get(normalize_text(row[0]))
+        if setting is not None:
+            values[setting.key] = (row[1] if len(row) > 1 else None, number)
+
+    return settings_from_values(values, sheet)
+
+
+def read_log(path: str | Path) -> tuple[list[Contract], IncidentTable]:
+    """Contracts and Incidents of an invoicing workbook (validated; InputError names sheet, row
+    and column), for replaying the log; the Settings and Packs sheets are not needed."""
+    tables = read_sheet_tables(path, "openpyxl", sheets=("Contracts", "Incidents"))
+    problems: list[Problem] = []
+    parsed: dict[str, Any] = {}
+    for sheet, parse in (("Contracts", parse_contracts), ("Incidents", parse_incidents)):
+        found = tables.get(sheet)
+        if found is None:
+            problems.append(Problem(None, "(sheet)", sheet, f"sheet {sheet} is missing or empty",
+                                    sheet))
+            continue
+        try:
+            parsed[sheet] = parse_table(parse, found, sheet)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return parsed["Contracts"], parsed["Incidents"]
