@@ -4,7 +4,7 @@
         [--read-only] [--out summary.xlsx] [--no-check]
 
 NOT part of xlquote. It exists only to measure xlquote against (bench/bench_batch.py). It
-re-types the rules of SPEC.md the way a clerk's script would: the price lists as constants,
+re-types the rules of RULES.md the way a clerk's script would: the price lists as constants,
 level thresholds as if/elif chains, one pass over the Incidents rows with
 ``openpyxl.load_workbook(path)`` in its default mode (what a typical user calls; ``--read-only``
 gives the faster streaming mode for a stricter comparison), then per-contract totals written
@@ -35,7 +35,7 @@ from typing import Any
 
 import openpyxl
 
-# --- the price lists, typed in from the documents (SPEC.md) -------------------------------
+# --- the price lists, typed in from the documents (RULES.md) -------------------------------
 ANNUAL_BASE = {"normal": 25000, "technical": 40000, "advanced": 80000, "mission_critical": 240000}
 MONTHLY_FEES = {"normal": [5000, 15000, 25000, 30000, 35000],
                 "technical": [10000, 20000, 30000, 35000, 40000],
@@ -71,7 +71,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def level_of(row: dict[str, Any], support_range: str) -> int:
-    """The support level of one incident (SPEC 2.3), by hand."""
+    """The support level of one incident (RULES 2.3), by hand."""
     override = row["level_override"]
     if override is not None and override != "":
         return 0 if override == "feather" else int(override)

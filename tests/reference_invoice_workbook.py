@@ -2,7 +2,7 @@
 product's XlsxWriter writer (xlquote/output/invoice_workbook.py) must match cell for cell. The
 layout (texts, notes, statement columns, row heights) comes from invoice_layout.py, as there.
 
-One qualified invoice (適格請求書, SPEC 3) as a workbook: the invoice sheet on A4, the incident
+One qualified invoice (適格請求書, RULES 3) as a workbook: the invoice sheet on A4, the incident
 statement, and for price book A the units used and left per pack.
 
 Amounts are the engine's integers written as values (the tax is rounded once per rate by the

@@ -1,4 +1,4 @@
-"""monthly_invoice / bill_month: SPEC 2.1–2.7, 1.1–1.2 and the worked examples of SPEC 5."""
+"""monthly_invoice / bill_month: RULES 2.1–2.7, 1.1–1.2 and the worked examples of RULES 5."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def lines(invoice) -> list[tuple[str, int, int, int]]:
     return [(line.kind, line.quantity, line.unit_price, line.amount) for line in invoice.lines]
 
 
-# --- SPEC 5 worked examples -------------------------------------------------------------
+# --- RULES 5 worked examples -------------------------------------------------------------
 
 def test_example_1_monthly_technical() -> None:
     c = contract("M1", plan="monthly", support_range="technical", max_incidents=2)
@@ -132,7 +132,7 @@ def test_monthly_fee_every_month_of_the_term_only() -> None:
     assert monthly_invoice(c, [], "2026-03").is_empty
 
 
-# --- fee limits (SPEC 2.4) -------------------------------------------------------------
+# --- fee limits (RULES 2.4) -------------------------------------------------------------
 
 @pytest.mark.parametrize(("decision", "charged", "flag"),
                          [("", 10000, "limit_pending"), ("中止", 10000, "limit_applied"),
@@ -194,7 +194,7 @@ def test_override_is_shown_as_such() -> None:
     assert inv.subtotal == 10000
 
 
-# --- members' personal use and charts (SPEC 2.6) -----------------------------------------
+# --- members' personal use and charts (RULES 2.6) -----------------------------------------
 
 def test_chart_on_first_personal_use_monthly_consume() -> None:
     c = monthly_normal(1, members_allowed="all", approver="社長")

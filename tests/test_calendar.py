@@ -1,4 +1,4 @@
-"""SPEC 2.7: issue date = first business day of the next month; due = +1 month, back to a
+"""RULES 2.7: issue date = first business day of the next month; due = +1 month, back to a
 business day. Business days skip weekends and Japanese public holidays."""
 
 from __future__ import annotations

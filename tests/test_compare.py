@@ -145,7 +145,7 @@ def test_fractional_rates_spread_over_the_months():
 # --- replay ---------------------------------------------------------------------------------
 
 def test_replay_of_the_sample_month_spec_example_1():
-    # C001, October 2026 (SPEC 5.1): feather e-mail, 25-min call, 100-min chat
+    # C001, October 2026 (RULES 5.1): feather e-mail, 25-min call, 100-min chat
     result = compare_log(sample_contracts(), sample_incidents(), months=1, contract_id="C001")
     # normal range: call 25 min > 15 → level 2 (2,000), chat 100 min > 60 → level 4 (6,000)
     assert row(result, "annual", "normal").cost == 25_000 + 2_000 + 6_000

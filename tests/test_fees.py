@@ -1,4 +1,4 @@
-"""SPEC 1.1, 1.2, 2.1, 2.2: every number of the fee tables, tier edges and bad input."""
+"""RULES 1.1, 1.2, 2.1, 2.2: every number of the fee tables, tier edges and bad input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC 2.3: support levels, both sides of every threshold, ranges, overrides and bad rows."""
+"""RULES 2.3: support levels, both sides of every threshold, ranges, overrides and bad rows."""
 
 from __future__ import annotations
 

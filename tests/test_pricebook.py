@@ -1,4 +1,4 @@
-"""Price books load, carry every number of SPEC's tables, and refuse malformed files clearly."""
+"""Price books load, carry every number of RULES.md's tables, and refuse malformed files clearly."""
 
 from __future__ import annotations
 

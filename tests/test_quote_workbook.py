@@ -69,7 +69,7 @@ def test_sample_quote_prices_spec_example_1_with_the_engines_numbers(model):
     counts = np.array([cells[f"B{r}"] for r in LEVEL_ROWS])
     base = xlquote.monthly_base_fee("technical", 2)
     assert cells["B40"] == base == 20_000
-    # One month of the sample is SPEC example 1 as the engine bills it: 22,000.
+    # One month of the sample is RULES.md example 1 as the engine bills it: 22,000.
     example = xlquote.monthly_invoice(
         {"contract_id": "Q", "customer": "見積", "plan": "monthly", "support_range": "technical",
          "max_incidents": 2, "start_date": "2026-10-01"},

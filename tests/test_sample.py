@@ -55,14 +55,14 @@ def test_october_covers_every_rule(october):
 
 
 def test_worked_examples_from_the_spec(october):
-    assert october["C001"].total == 24_200  # SPEC 5.1
-    assert october["C002"].total == 22_000  # SPEC 5.2
-    v001 = october["V001"]  # SPEC 5.3
+    assert october["C001"].total == 24_200  # RULES 5.1
+    assert october["C002"].total == 22_000  # RULES 5.2
+    v001 = october["V001"]  # RULES 5.3
     assert v001.total == 0
     assert [(p.used_this_month, p.left, p.expires) for p in v001.packs] == [
         (4, 2, dt.date(2027, 3, 31))]
-    assert october["CC01"].total == 5_720_000  # SPEC 5.4
-    absorbed = october["C005"].lines  # SPEC 5.5
+    assert october["CC01"].total == 5_720_000  # RULES 5.4
+    absorbed = october["C005"].lines  # RULES 5.5
     assert [(line.kind, line.amount) for line in absorbed] == [
         ("incident", 0), ("absorbed_service", 100_000)]
 

@@ -40,7 +40,7 @@ def test_support_level_matches_the_engine_on_messy_cells():
         support_range=["technical", "technical", "technical", "normal", "normal", "normal"])
     assert got.shape == (6, 1)
     assert ints(got) == list(expected)
-    # SPEC example 1 and 2: feather, level 2, level 4; 30 round trips open 9 days → level 6.
+    # RULES.md example 1 and 2: feather, level 2, level 4; 30 round trips open 9 days → level 6.
     assert ints(got)[:4] == [0, 2, 4, 6]
 
 
@@ -101,7 +101,7 @@ def test_callcenter_tier_fields_and_limits():
     licences = column(1.0, 100.0, 101.0, 5000.0, 50_000.0, 50_001.0, 0.0, "12,000")
     fields = np.array([["tier", "initial", "monthly"]], dtype=object)
     got = udfs.CALLCENTER_TIER(licences, fields)
-    assert got[3].tolist() == [5_000, 1_200_000, 4_000_000]  # SPEC example 4
+    assert got[3].tolist() == [5_000, 1_200_000, 4_000_000]  # RULES.md example 4
     assert got[:5].tolist() == xlquote.callcenter_tier(
         np.array([[1], [100], [101], [5000], [50_000]]), fields[0]).tolist()
     assert got[5, 0] == "#VALUE! call-centre support is offered for 1..50,000 licences"

@@ -1,9 +1,9 @@
 """Realistic, deterministic sample data for ``xlquote demo``, the invoicing workbook and tests.
 
 Twenty contracts over both price books and every plan kind, and an incident log from April to
-October 2026. October 2026 (``SAMPLE_MONTH``) exercises every rule of SPEC.md: feathers, an
+October 2026. October 2026 (``SAMPLE_MONTH``) exercises every rule of RULES.md: feathers, an
 overage, a fee limit waiting for the customer's decision, absorption into tutoring, a chart fee,
-a pack top-up, a call centre's first month, and the public worked examples (SPEC 5) as the
+a pack top-up, a call centre's first month, and the public worked examples (RULES 5) as the
 contracts C001, C002, V001 and CC01. Records are plain dicts keyed by the sheet headers
 (``xlquote.engine.records`` field names).
 """
@@ -46,8 +46,8 @@ def sample_contracts() -> list[Record]:
     return [
         # Price book B (Aki SIE), monthly and annual contracts
         c("C001", "株式会社アオバ商事", "monthly", "2026-04-01", support_range="technical",
-          max_incidents=2),  # SPEC 5.1
-        c("C002", "有限会社カワセミ工房", "annual", "2026-07-01"),  # SPEC 5.2
+          max_incidents=2),  # RULES 5.1
+        c("C002", "有限会社カワセミ工房", "annual", "2026-07-01"),  # RULES 5.2
         c("C003", "ミナト設計事務所", "monthly", "2026-01-01", max_incidents=2),  # overage
         c("C004", "株式会社ヒバリ物流", "annual", "2025-10-01", support_range="advanced",
           fee_limit=20000),  # new contract year + a limit waiting for a decision
@@ -74,13 +74,13 @@ def sample_contracts() -> list[Record]:
         c("C015", "Nakamura & Partners 合同会社", "annual", "2026-01-15",
           support_range="technical"),
         # Price book A (software vendor): paid support in units and packs, and the call centre
-        c("V001", "東都精機株式会社", "vendor_support", "2026-04-01", licences=40),  # SPEC 5.3
+        c("V001", "東都精機株式会社", "vendor_support", "2026-04-01", licences=40),  # RULES 5.3
         c("V002", "株式会社ナギサ医療", "vendor_support", "2025-10-01",
           licences=120),  # new contract year + pack top-up
         c("V003", "みらい教育サービス株式会社", "vendor_support", "2026-10-01",
           licences=10),  # first month: annual fee and a pack
         c("CC01", "グローバル物産株式会社", "callcenter", "2026-10-01",
-          licences=5000),  # SPEC 5.4: call centre's first month
+          licences=5000),  # RULES 5.4: call centre's first month
         c("CC02", "株式会社ひまわり保険サービス", "callcenter", "2026-03-01", licences=800,
           end_date="2027-02-28"),
     ]
@@ -122,14 +122,14 @@ def sample_incidents() -> list[Record]:
           description="操作方法のお問い合わせ"),
     ]
     october = [
-        # SPEC 5.1: feather e-mail, level-2 call (included), level-4 chat (2,000).
+        # RULES 5.1: feather e-mail, level-2 call (included), level-4 chat (2,000).
         i("I-1001", "C001", "2026-10-02", "2026-10-02", "email", round_trips=2,
           description="ログイン方法の確認"),
         i("I-1002", "C001", "2026-10-06", "2026-10-06", "phone", minutes=25,
           description="プリンタ共有の設定"),
         i("I-1003", "C001", "2026-10-14", "2026-10-14", "skype_chat", minutes=100,
           description="ファイルサーバーの権限整理"),
-        # SPEC 5.2: 30 round trips over 9 days → level 6.
+        # RULES 5.2: 30 round trips over 9 days → level 6.
         i("I-1004", "C002", "2026-10-05", "2026-10-14", "email", round_trips=30,
           description="会計ソフトの移行相談"),
         # C003: 3 counted incidents on a 2-incident plan → overage; one feather.
@@ -144,7 +144,7 @@ def sample_incidents() -> list[Record]:
         # C004: level 7 on-site visit, 40,000 over the contract's 20,000 limit, no decision yet.
         i("I-1009", "C004", "2026-10-19", "2026-10-20", "onsite", onsite_visits=1,
           description="倉庫端末の入れ替え"),
-        # C005: investigation (level 5) absorbed into tutoring (SPEC 2.5).
+        # C005: investigation (level 5) absorbed into tutoring (RULES 2.5).
         i("I-1010", "C005", "2026-10-09", "2026-10-21", "email", round_trips=12,
           investigation=True, absorbed_into="tutoring", absorbed_fee=100000,
           description="社内向け操作研修へ移行"),
@@ -187,7 +187,7 @@ def sample_incidents() -> list[Record]:
         # C015: two chat sessions, 200 minutes in total.
         i("I-1024", "C015", "2026-10-19", "2026-10-20", "skype_chat", minutes=200,
           sessions=2, description="Excel マクロの不具合調査"),
-        # SPEC 5.3: 95 minutes → 4 units from the pack that has 6 left.
+        # RULES 5.3: 95 minutes → 4 units from the pack that has 6 left.
         i("I-1025", "V001", "2026-10-21", "2026-10-21", "phone", minutes=95,
           description="サーバー版へのアップグレード"),
         # V002: 90 minutes → 3 units, the pack has 2 left → a new pack is added.

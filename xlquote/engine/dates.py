@@ -1,4 +1,4 @@
-"""Billing calendar: months, contract years and Japanese business days (SPEC 1.2, 2.7).
+"""Billing calendar: months, contract years and Japanese business days (RULES 1.2, 2.7).
 
 Public holidays come from the maintained ``holidays`` package (内閣府の「国民の祝日」), never a
 hand-written list.

@@ -1,4 +1,4 @@
-"""Fee lookups of both price books (SPEC 1.1, 1.2, 2.1, 2.2) on whole columns. Money is int64 yen."""
+"""Fee lookups of both price books (RULES 1.1, 1.2, 2.1, 2.2) on whole columns. Money is int64 yen."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def monthly_fee_for_usage(rules: SupportServiceRules, ranges: Any, max_incidents
                           counted: Any) -> tuple[Any, Any]:
     """(base fee, overage) of a month: the plan's tier, and under the "tier" policy the extra
     to reach the tier of the incidents actually counted; beyond the top tier each incident adds
-    the top tier's last step (SPEC 2.1 [interpretation]). Columns (int arrays) or one
+    the top tier's last step (RULES 2.1 [interpretation]). Columns (int arrays) or one
     contract's single values alike."""
     top = rules.monthly_max_incidents[ranges]
     table = rules.monthly_fees
@@ -105,7 +105,7 @@ def monthly_fee_for_usage(rules: SupportServiceRules, ranges: Any, max_incidents
 
 def incident_units(minutes: Any, pricebook: PriceBook | str | None = None,
                    errors: ErrorMode = "raise") -> Any:
-    """Units consumed: one per started 30 minutes (1–30 → 1, 31–60 → 2, 0 → 0) (SPEC 1.1)."""
+    """Units consumed: one per started 30 minutes (1–30 → 1, 31–60 → 2, 0 → 0) (RULES 1.1)."""
     vendor = get_pricebook(pricebook, default="vendor_support").require_vendor()
     (minutes_col,) = broadcast(minutes)
     checks = RowChecks(minutes_col.shape)
@@ -119,7 +119,7 @@ def units_for_minutes(minutes: np.ndarray, vendor: VendorRules) -> np.ndarray:
 
 def vendor_annual_fee(licences: Any, pricebook: PriceBook | str | None = None,
                       errors: ErrorMode = "raise") -> Any:
-    """Annual base fee of paid support: 50,000 + 500 × licences (SPEC 1.1)."""
+    """Annual base fee of paid support: 50,000 + 500 × licences (RULES 1.1)."""
     vendor = get_pricebook(pricebook, default="vendor_support").require_vendor()
     (licence_col,) = broadcast(licences)
     checks = RowChecks(licence_col.shape)
@@ -141,7 +141,7 @@ def callcenter_tier_index(counts: np.ndarray, values: np.ndarray, vendor: Vendor
 def callcenter_tier(licences: Any, field: Any = "tier", pricebook: PriceBook | str | None = None,
                     errors: ErrorMode = "raise") -> Any:
     """Call-centre tier for a licence count: its upper bound (100, 500, … 50,000), or with
-    ``field="initial"`` / ``"monthly"`` that tier's fee in yen (SPEC 1.2)."""
+    ``field="initial"`` / ``"monthly"`` that tier's fee in yen (RULES 1.2)."""
     vendor = get_pricebook(pricebook, default="vendor_support").require_vendor()
     licence_col, field_col = broadcast(licences, field)
     checks = RowChecks(licence_col.shape)

@@ -102,6 +102,13 @@ class TaxSummary:
     tax: int
 
 
+# What kind of document an Invoice is drawn as. Only "invoice" and "correction" are numbered
+# qualified invoices (適格請求書); a draft (下書き) waits for a decision and carries no number; a
+# statement (明細) reports a month with nothing to pay.
+INVOICE, CORRECTION, DRAFT, STATEMENT = "invoice", "correction", "draft", "statement"
+DOCUMENT_KINDS = (INVOICE, CORRECTION, DRAFT, STATEMENT)
+
+
 @dataclass(frozen=True)
 class Correction:
     """This invoice corrects an issued one (修正インボイス): what the original said."""
@@ -110,6 +117,23 @@ class Correction:
     original_subtotal: int
     original_tax: int
     original_total: int
+    original_issue_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """An issued invoice cancelled because it should not have been issued (取消): the number
+    stays taken; the cancelling document refers to the original by number and date."""
+
+    number: str  # the cancelled invoice's number
+    contract: Contract
+    month: Month
+    original_issue_date: dt.date
+    original_subtotal: int
+    original_tax: int
+    original_total: int
+    cancelled_on: dt.date
+    reason: str
 
 
 @dataclass
@@ -126,6 +150,7 @@ class Invoice:
     taxes: list[TaxSummary] = field(default_factory=list)
     number: str = ""
     correction: Correction | None = None
+    kind: str = INVOICE  # one of DOCUMENT_KINDS
 
     def __post_init__(self) -> None:
         if not self.number:

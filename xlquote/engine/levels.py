@@ -1,4 +1,4 @@
-"""Support level of an incident (SPEC 2.3), computed on whole columns.
+"""Support level of an incident (RULES 2.3), computed on whole columns.
 
 The level is the highest level any measure reaches (round trips, call/chat minutes, sessions,
 on-site visits, investigation, consulting); an explicit override written by staff wins. Every
@@ -183,7 +183,7 @@ def support_level(channel: Any, round_trips: Any = 0, minutes: Any = 0, sessions
                   consulting: Any = "", support_range: Any = "normal",
                   level_override: Any = None, pricebook: PriceBook | str | None = None,
                   errors: ErrorMode = "raise") -> Any:
-    """Support level per incident: 0 = feather, 1..10 (SPEC 2.3). Arguments broadcast like numpy.
+    """Support level per incident: 0 = feather, 1..10 (RULES 2.3). Arguments broadcast like numpy.
 
     ``consulting`` is "", "specific" (level 5) or "comprehensive" (level 7). ``errors="mask"``
     returns ``(levels, messages)`` with a message for each bad row instead of raising.

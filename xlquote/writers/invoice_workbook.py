@@ -1,4 +1,4 @@
-"""One qualified invoice (適格請求書, SPEC 3) as a workbook: the invoice sheet on A4, the incident
+"""One qualified invoice (適格請求書, RULES 3) as a workbook: the invoice sheet on A4, the incident
 statement, and for price book A the units used and left per pack.
 
 Written with XlsxWriter (~3× faster than openpyxl; a month writes ~10,000 of them). What the

@@ -5,7 +5,7 @@ incidents expected per level and the term; the sheet prices each fee with xlquot
 functions (udfs/xlquote_udfs.py) and totals the term with native formulas. Every list and number
 that is not typed by the salesperson comes from the package: drop-downs from ``xlquote.engine.codes``,
 minimum terms, tax and pack sizes from the price books (on the hidden ``リスト`` sheet). The
-sample inputs are SPEC example 1 (monthly, technical, 2 incidents: 22,000 a month).
+sample inputs are RULES.md example 1 (monthly, technical, 2 incidents: 22,000 a month).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ NAMES = {
     "MinimumTerm": "B13", "QuoteMonths": "B14", "ContractYears": "B15",
 }
 LEVEL_FIRST_ROW = 19  # feather .. level 10 on rows 19..29
-SAMPLE_COUNTS = {"feather": 1, "2": 1, "4": 1}  # SPEC example 1
+SAMPLE_COUNTS = {"feather": 1, "2": 1, "4": 1}  # RULES.md example 1
 VENDOR_MINUTES, VENDOR_COUNT, VENDOR_UNITS, VENDOR_PACKS = "B33", "B34", "B35", "B37"
 LINES_FIRST_ROW = 40
 SUBTOTAL, TAX, TOTAL = "E47", "E48", "E49"

@@ -1,4 +1,4 @@
-"""Incident charges for a whole month at once (SPEC 2.2, 2.4, 2.5, 2.6): fee by plan and level,
+"""Incident charges for a whole month at once (RULES 2.2, 2.4, 2.5, 2.6): fee by plan and level,
 fee limits, absorption, personal-use checks and chart fees, and what counts against a monthly
 maximum. One pass of numpy over every incident; invoices and the summary both read from it."""
 
@@ -57,7 +57,7 @@ def book_positions(contracts: list[Contract], books: Mapping[str, PriceBook]) ->
 
 def _rejections(contracts: list[Contract], owner: np.ndarray, personal: np.ndarray,
                 t: IncidentTable) -> dict[int, str]:
-    """Why each refused personal-use incident is refused (SPEC 2.6). ``t``: the incidents at
+    """Why each refused personal-use incident is refused (RULES 2.6). ``t``: the incidents at
     positions ``personal``."""
     reasons = {}
     for i, member, approved_by in zip(personal.tolist(), t.member.tolist(),

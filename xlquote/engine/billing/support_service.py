@@ -1,4 +1,4 @@
-"""Price book B (Aki SIE): annual and monthly contracts (SPEC 2). Incident charges come
+"""Price book B (Aki SIE): annual and monthly contracts (RULES 2). Incident charges come
 precomputed from ``pricing``; this module turns them into lines and statement entries."""
 
 from __future__ import annotations

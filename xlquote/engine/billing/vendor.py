@@ -1,4 +1,4 @@
-"""Price book A: paid support in units and packs (SPEC 1.1) and the call centre (SPEC 1.2)."""
+"""Price book A: paid support in units and packs (RULES 1.1) and the call centre (RULES 1.2)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ EXAMPLE_PROFILE = Path(__file__).with_name("example_profile.toml")
 MAX_HORIZON_MONTHS = 120  # ten years: beyond that a comparison says nothing useful
 
 # Paid support (price book A) bills minutes, a level-based profile has none: assume a typical
-# call length inside each level's band of the range-"normal" call table (SPEC 2.3: feather ≤ 5,
+# call length inside each level's band of the range-"normal" call table (RULES 2.3: feather ≤ 5,
 # level 2 > 15, 3 > 30, 4 > 45, 5 > 60, 6 > 180 minutes; 7..10 multi-session totals > 180, 360,
 # 600, 840). A profile overrides it with [minutes_per_incident]. Not a fee, so not in a price book.
 DEFAULT_MINUTES_PER_INCIDENT: tuple[float, ...] = (5, 10, 20, 40, 55, 120, 240, 300, 420, 660, 900)

@@ -128,7 +128,7 @@ def compare_log(contracts: Iterable[Mapping[str, Any] | Contract],
     notes = [f"replay of {len(window)} incident(s) closed {start}〜{start.plus(horizon - 1)} "
              f"(contracts {', '.join(sorted(ids))}); fixed fees for each plan's committed term",
              "tax-inclusive: each monthly invoice's tax as billed; services an incident was "
-             "absorbed into (SPEC 2.5) are billed whatever the plan and left out"]
+             "absorbed into (RULES 2.5) are billed whatever the plan and left out"]
     return Comparison("replay", horizon, seats, ranked(results), excluded, notes=notes)
 
 
@@ -155,6 +155,6 @@ def _incidents_for(window: IncidentTable, contract_ids: list[str],
     copies = window.take(np.tile(np.arange(n), len(contract_ids)))
     copies.contract_id = np.repeat(np.array(contract_ids, dtype=object), n)
     vendor = np.repeat(np.array([not support for support in support_plans]), n)
-    # Absorption into another service exists on support-service plans only (SPEC 2.5).
+    # Absorption into another service exists on support-service plans only (RULES 2.5).
     copies.absorbed_into = np.where(vendor, "", copies.absorbed_into).astype(object)
     return copies
