@@ -1,4 +1,4 @@
-"""Contract comparison (issue 5): hand-checked plan costs, replay, monotonicity, break-even, CLI.
+"""Contract comparison: hand-checked plan costs, replay, monotonicity, break-even, CLI.
 
 Fees used in the hand checks (price books): annual base normal 25,000 / technical 40,000 /
 mission critical 240,000 (3-year minimum); annual incident fees L1 1,000, L3 4,000, L6 20,000;

@@ -1,4 +1,4 @@
-"""Hostile and broken input through ``xlquote invoice`` (issue 7): every case is a clear error
+"""Hostile and broken input through ``xlquote invoice``: every case is a clear error
 (exit 2, naming what is wrong), never a traceback, in bounded time, and nothing is written."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Issued invoices through the batch: stable numbers, identical reruns, refusals, corrections,
-concurrent runs and runs killed mid-way (issue 7)."""
+concurrent runs and runs killed mid-way."""
 
 from __future__ import annotations
 

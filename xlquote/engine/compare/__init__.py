@@ -1,4 +1,4 @@
-"""Contract comparison (issue 5): which plan is cheapest for a customer, and from what usage
+"""Contract comparison: which plan is cheapest for a customer, and from what usage
 monthly beats annual. One computation behind three surfaces: ``plan_cost`` (the PLAN_COST UDF),
 ``xlquote compare`` and ``workbooks/compare.xlsx``. See docs/COMPARE.md."""
 
