@@ -1,6 +1,8 @@
-"""What a billing run writes: invoice workbooks, the month's summary, and PDFs."""
+"""What a billing run writes: invoice documents (workbook and PDF, drawn from one layout), the
+notice cancelling an invoice, the month's summary."""
 
-from .invoice_workbook import write_invoice_workbook
+from .invoice_pdf import write_cancellation_pdf, write_invoice_pdf
+from .invoice_workbook import write_cancellation_workbook, write_invoice_workbook
 from .pdf import convert_to_pdf, find_soffice
 from .summary import SUMMARY_HEADER, SummaryItem, summary_table, write_summary_workbook
 
@@ -10,6 +12,9 @@ __all__ = [
     "convert_to_pdf",
     "find_soffice",
     "summary_table",
+    "write_cancellation_pdf",
+    "write_cancellation_workbook",
+    "write_invoice_pdf",
     "write_invoice_workbook",
     "write_summary_workbook",
 ]

@@ -1,13 +1,13 @@
-"""One qualified invoice (適格請求書, RULES 3) as a workbook: the invoice sheet on A4, the incident
-statement, and for price book A the units used and left per pack.
+"""An invoice document as a workbook (XlsxWriter): the first sheet on A4 (請求書, or ご利用明細書
+for a statement), the incident statement, and for paid support the units used and left per
+pack; and the one-sheet notice that cancels an issued invoice.
 
-Written with XlsxWriter (~3× faster than openpyxl; a month writes ~10,000 of them). What the
-sheets say (texts, notes, statement columns, row heights) comes from ``invoice_layout.py``;
-this module only puts it on sheets. Amounts are the engine's integers written as values (the
-tax is rounded once per rate by the engine; a formula here would restate that rule). Every
-string goes through ``write_string``, so a customer named ``=HYPERLINK(...)`` stays text.
-tests/reference_invoice_workbook.py is the first, openpyxl version: the tests hold this one to
-it cell for cell.
+What the sheets say comes from ``invoice_layout.py`` (one document model, also drawn as PDF by
+``invoice_pdf.py``); this module only puts it on sheets. Amounts are the engine's integers
+written as values (the tax is rounded once per rate by the engine; a formula here would restate
+that rule). Every string goes through ``write_string``, so a customer named ``=HYPERLINK(...)``
+stays text. A draft is marked on every sheet: its title, a red banner, a red tab and a printed
+header 「下書き（未発行）」.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_cell_to_rowcol
 from xlsxwriter.worksheet import Worksheet
 
-from ..engine.codes import PLAN_LABELS_JA
-from ..engine.invoice import Invoice
+from ..engine.invoice import Cancellation, Invoice
 from ..engine.settings import Settings
 from .fast_xlsx import (
     close_xlsxwriter,
@@ -32,18 +31,26 @@ from .fast_xlsx import (
     xlsxwriter_workbook,
 )
 from .invoice_layout import (
-    INVOICE_SHEET,
-    PRICEBOOK_LABELS_JA,
+    CANCELLATION_SHEET,
+    COUNT,
+    DATE,
     STATEMENT_SHEET,
     UNITS_SHEET,
-    month_label,
-    notes_for,
-    period_text,
+    YEN,
+    CancellationDocument,
+    Field,
+    FirstPage,
+    Table,
+    cancellation_document,
+    invoice_document,
     row_height,
-    statement_columns,
-    statement_values,
 )
 from .xlsx import DATE_FORMAT, YEN_FORMAT, atomic_path
+
+NUMBER_FORMATS = {YEN: YEN_FORMAT, DATE: DATE_FORMAT, COUNT: "#,##0"}  # other kinds: General
+DRAFT_COLOR = "#C00000"
+DRAFT_HEADER = '&C&"-,Bold"&16&KC00000下書き（未発行）'
+INVOICE_WIDTHS = [5, 46, 7, 14, 15, 7]  # the first page's columns A–F
 
 # The invoice's styles in XlsxWriter's terms (grey thin box, medium black underline,
 # the shaded header, the statement's boxed top-aligned wrapped cells).
@@ -134,143 +141,176 @@ def _header_row(ws: Worksheet, styles: Styles, row: int, titles: list[str]) -> N
     write_xlsxwriter_row(ws, row, titles, [styles.get(**HEADER)] * len(titles))
 
 
-def write_invoice_sheet(ws: Worksheet, styles: Styles, invoice: Invoice,
-                        settings: Settings) -> None:
-    contract = invoice.contract
-    widths = [5, 46, 7, 14, 15, 7]
-    _set_widths(ws, widths)
-    title = "請求書" if invoice.correction is None else "請求書 (修正インボイス)"
+def _number_format(field: Field) -> str | None:
+    return NUMBER_FORMATS.get(field.kind)
+
+
+def _mark_draft(ws: Worksheet) -> None:
+    """Every sheet of a draft says so: a red tab and a printed header."""
+    ws.set_tab_color(DRAFT_COLOR)
+    ws.set_header(DRAFT_HEADER)
+
+
+def _put_lines(ws: Worksheet, styles: Styles, first_row: int, texts: tuple[str, ...], *,
+               color: str | None = None) -> None:
+    """Centred lines under the title (a draft's warning, a correction's reference), one
+    merged, wrapped cell per line (1-based ``first_row``)."""
+    for offset, text in enumerate(texts):
+        row = first_row + offset
+        if color:
+            cell_format = styles.get(bold=True, font_size=11, font_color=color, align="center",
+                                     valign="vcenter", text_wrap=True)
+            ws.merge_range(row - 1, 0, row - 1, 5, None, cell_format)
+            write_xlsxwriter_cell(ws, row - 1, 0, text, cell_format)
+        else:
+            _put(ws, styles, f"A{row}", text, merge_to=f"F{row}", align="center")
+        _fit_row_height(ws, row - 1, [(text, sum(INVOICE_WIDTHS))])
+
+
+def _put_header_block(ws: Worksheet, styles: Styles, title: str, addressee: str,
+                      contract: str, meta: tuple[Field, ...]) -> None:
+    """Title (row 1), addressee and contract (rows 3–4, left), meta fields (from row 3,
+    right): the same on the invoice and the cancellation notice."""
+    _set_widths(ws, INVOICE_WIDTHS)
     _put(ws, styles, "A1", title, bold=True, size=20, merge_to="F1", align="center")
     _set_height(ws, 0, 34)
-    if invoice.correction is not None:
-        c = invoice.correction
-        _put(ws, styles, "A2", f"請求番号 {c.original_number} (合計 ¥{c.original_total:,}) を訂正"
-             f"します。 差額 ¥{invoice.total - c.original_total:+,}", merge_to="F2", align="center")
-    _put(ws, styles, "A3", f"{contract.customer} 御中", bold=True, size=14, merge_to="B3",
-         border=UNDERLINE)
-    _put(ws, styles, "A4", f"契約ID {contract.contract_id} ({PLAN_LABELS_JA[contract.plan]}"
-         f"・{PRICEBOOK_LABELS_JA.get(invoice.pricebook, invoice.pricebook)})", merge_to="B4")
-    for row, label, value, number_format in (
-        (3, "請求番号", invoice.number, None),
-        (4, "請求日", invoice.issue_date, DATE_FORMAT),
-        (5, "支払期日", invoice.due_date, DATE_FORMAT),
-        (6, "請求期間", period_text(invoice), None),
-    ):
-        _put(ws, styles, f"D{row}", label, bold=True)
-        _put(ws, styles, f"E{row}", value, number_format, merge_to=f"F{row}", align="right")
+    _put(ws, styles, "A3", addressee, bold=True, size=14, merge_to="B3", border=UNDERLINE)
+    _put(ws, styles, "A4", contract, merge_to="B4")
+    for row, field in enumerate(meta, start=3):
+        _put(ws, styles, f"D{row}", field.label, bold=True)
+        _put(ws, styles, f"E{row}", field.value, _number_format(field), merge_to=f"F{row}",
+             align="right")
 
-    issuer_rows = [(settings.issuer_name, True), (settings.issuer_address, False),
-                   (settings.issuer_contact, False),
-                   (f"登録番号 {settings.registration_number}", False)]
-    row = 8
-    for text, bold in issuer_rows:
-        if text:
-            _put(ws, styles, f"C{row}", text, bold=bold, merge_to=f"F{row}")
-            row += 1
 
-    _put(ws, styles, "A7", f"{month_label(invoice)}ご利用分を下記のとおりご請求申し上げます。",
-         merge_to="B7")
-    _put(ws, styles, "A9", "ご請求金額 (税込)", bold=True, merge_to="B9")
-    _put(ws, styles, "A10", invoice.total, YEN_FORMAT, bold=True, size=18, merge_to="B10",
-         align="left", border=UNDERLINE)
-    _set_height(ws, 9, 30)
+def _put_issuer(ws: Worksheet, styles: Styles, issuer: tuple[tuple[str, bool], ...],
+                row: int = 8) -> int:
+    for text, bold in issuer:
+        _put(ws, styles, f"C{row}", text, bold=bold, merge_to=f"F{row}")
+        row += 1
+    return row
+
+
+def write_first_sheet(ws: Worksheet, styles: Styles, page: FirstPage, draft: bool) -> None:
+    """請求書 (or ご利用明細書): header, issuer, amount due, the lines with tax per rate and the
+    total, bank, notes."""
+    _put_header_block(ws, styles, page.title, page.addressee, page.contract_line, page.meta)
+    if page.banner:
+        _put_lines(ws, styles, 2, page.banner, color=DRAFT_COLOR if draft else None)
+    _put_issuer(ws, styles, page.issuer)
+    _put(ws, styles, "A7", page.intro, merge_to="B7")
+    if page.amount_due is not None:
+        _put(ws, styles, "A9", page.amount_due.label, bold=True, merge_to="B9")
+        _put(ws, styles, "A10", page.amount_due.value, YEN_FORMAT, bold=True, size=18,
+             merge_to="B10", align="left", border=UNDERLINE)
+        _set_height(ws, 9, 30)
 
     row = 14  # 1-based: the fee table's header row
-    _header_row(ws, styles, row - 1, ["No.", "品目", "数量", "単価", "金額", "税率"])
-    for number, line in enumerate(invoice.lines, start=1):
-        row += 1
-        values: list[tuple[Any, str | None]] = [
-            (number, None), (line.description, None), (line.quantity, "#,##0"),
-            (line.unit_price, YEN_FORMAT), (line.amount, YEN_FORMAT), (f"{line.tax_rate}%", None)]
-        for col, (value, number_format) in enumerate(values):
-            write_xlsxwriter_cell(ws, row - 1, col, value, styles.box(number_format))
-        _fit_row_height(ws, row - 1, [(line.description, widths[1])])
-    if not invoice.lines:
-        row += 1
-        _put(ws, styles, f"B{row}", "当月のご請求はありません (ご利用明細をご確認ください)")
-
-    row += 2
-    for tax in invoice.taxes:
-        _put(ws, styles, f"D{row}", f"{tax.rate_percent}%対象 小計", border=BOX)
-        _put(ws, styles, f"E{row}", tax.taxable, YEN_FORMAT, border=BOX)
-        _put(ws, styles, f"D{row + 1}", f"消費税 ({tax.rate_percent}%)", border=BOX)
-        _put(ws, styles, f"E{row + 1}", tax.tax, YEN_FORMAT, border=BOX)
+    if page.lines is not None:
+        table = page.lines
+        _header_row(ws, styles, row - 1, [column.title for column in table.columns])
+        for values in table.rows:
+            row += 1
+            _put_table_row(ws, styles, row - 1, table, values)
+        if not table.rows:
+            row += 1
+            _put(ws, styles, f"B{row}", table.empty_text)
         row += 2
-    if not invoice.taxes:
-        _put(ws, styles, f"D{row}", "10%対象 小計", border=BOX)
-        _put(ws, styles, f"E{row}", 0, YEN_FORMAT, border=BOX)
+    else:
+        row = 12
+    for field in page.taxes:
+        _put(ws, styles, f"D{row}", field.label, border=BOX)
+        _put(ws, styles, f"E{row}", field.value, YEN_FORMAT, border=BOX)
         row += 1
-    _put(ws, styles, f"D{row}", "合計", bold=True, border=BOX)
-    _put(ws, styles, f"E{row}", invoice.total, YEN_FORMAT, bold=True, border=BOX)
-
-    row += 2
-    _put(ws, styles, f"A{row}", "お振込先", bold=True, merge_to=f"B{row}")
-    _put(ws, styles, f"A{row + 1}", settings.bank_account, merge_to=f"F{row + 1}")
-    _put(ws, styles, f"A{row + 2}", f"お支払方法: 銀行振込 ({invoice.due_date:%Y/%m/%d} までにお振"
-         "込みください)", merge_to=f"F{row + 2}")
-    row += 4
-    notes = notes_for(invoice)
-    if notes:
+    if page.total is not None:
+        _put(ws, styles, f"D{row}", page.total.label, bold=True, border=BOX)
+        _put(ws, styles, f"E{row}", page.total.value, YEN_FORMAT, bold=True, border=BOX)
+        row += 2
+    if page.bank:
+        heading, *details = page.bank
+        _put(ws, styles, f"A{row}", heading, bold=True, merge_to=f"B{row}")
+        for offset, text in enumerate(details, start=1):
+            _put(ws, styles, f"A{row + offset}", text, merge_to=f"F{row + offset}")
+        row += len(page.bank) + 1
+    if page.notes:
         _put(ws, styles, f"A{row}", "備考", bold=True, merge_to=f"B{row}")
-        for note in notes:
+        for note in page.notes:
             row += 1
             _put(ws, styles, f"A{row}", note, merge_to=f"F{row}")
     _setup_a4(ws)
     ws.print_area(0, 0, row - 1, 5)
 
 
-def write_statement_sheet(ws: Worksheet, styles: Styles, invoice: Invoice) -> None:
-    _put(ws, styles, "A1", f"ご利用明細 {month_label(invoice)} — {invoice.contract.customer} 御中",
-         bold=True, size=13)
-    _put(ws, styles, "A2", f"請求番号 {invoice.number}  請求期間 {period_text(invoice)}")
-    columns = statement_columns(invoice)
-    _set_widths(ws, [width for _, width in columns])
-    _header_row(ws, styles, 3, [title for title, _ in columns])
-    row = 4  # 0-based: the first row under the header
-    for entry in invoice.statement:
-        values = statement_values(invoice, entry)
-        for col, (value, number_format) in enumerate(values):
-            write_xlsxwriter_cell(ws, row, col, value, styles.box(number_format))
-        _fit_row_height(ws, row, [(value, width) for (value, _), (_, width)
-                                  in zip(values, columns, strict=True) if isinstance(value, str)])
-        row += 1
-    if not invoice.statement:
-        _put(ws, styles, "A5", "当月に完了したインシデントはありません")
+def _put_table_row(ws: Worksheet, styles: Styles, row: int, table: Table,
+                   values: tuple[Any, ...]) -> None:
+    """One boxed, wrapped row (0-based ``row``), as tall as its longest text needs."""
+    for col, (value, column) in enumerate(zip(values, table.columns, strict=True)):
+        write_xlsxwriter_cell(ws, row, col, value, styles.box(NUMBER_FORMATS.get(column.kind)))
+    _fit_row_height(ws, row, [(value, column.width) for value, column
+                              in zip(values, table.columns, strict=True) if isinstance(value, str)])
+
+
+def write_table_sheet(ws: Worksheet, styles: Styles, table: Table, landscape: bool) -> None:
+    """A titled table (明細, ユニット残高) whose header repeats on every printed page."""
+    _put(ws, styles, "A1", table.title, bold=True, size=13)
+    _put(ws, styles, "A2", table.subtitle)
+    _set_widths(ws, [column.width for column in table.columns])
+    _header_row(ws, styles, 3, [column.title for column in table.columns])
+    for row, values in enumerate(table.rows, start=4):  # 0-based: the rows under the header
+        _put_table_row(ws, styles, row, table, values)
+    if not table.rows:
+        _put(ws, styles, "A5", table.empty_text)
     ws.repeat_rows(3)
-    _setup_a4(ws, landscape=True)
+    _setup_a4(ws, landscape=landscape)
 
 
-def write_units_sheet(ws: Worksheet, styles: Styles, invoice: Invoice) -> None:
-    _put(ws, styles, "A1", f"ユニット残高 {month_label(invoice)} — {invoice.contract.customer} 御中",
-         bold=True, size=13)
-    _put(ws, styles, "A2",
-         f"パックごとのユニットの使用と残り ({invoice.month.last_day:%Y/%m/%d} 時点)")
-    titles = ["購入日", "有効期限", "ユニット数", "前月までの使用", "当月の使用", "残り", "備考"]
-    _set_widths(ws, [12, 12, 10, 14, 11, 9, 22])
-    _header_row(ws, styles, 3, titles)
-    for row, pack in enumerate(invoice.packs, start=4):
-        values: list[tuple[Any, str | None]] = [
-            (pack.purchased, DATE_FORMAT), (pack.expires, DATE_FORMAT), (pack.units, "#,##0"),
-            (pack.used_before, "#,##0"), (pack.used_this_month, "#,##0"), (pack.left, "#,##0"),
-            ("不足のため自動追加" if pack.auto_topup else "", None)]
-        for col, (value, number_format) in enumerate(values):
-            write_xlsxwriter_cell(ws, row, col, value, styles.box(number_format))
-    if not invoice.packs:
-        _put(ws, styles, "A5", "有効なパックはありません")
+def write_cancellation_sheet(ws: Worksheet, styles: Styles, doc: CancellationDocument) -> None:
+    _put_header_block(ws, styles, doc.heading, doc.addressee, doc.contract_line, doc.meta)
+    row = _put_issuer(ws, styles, doc.issuer) + 1
+    _put(ws, styles, "A6", doc.intro, merge_to="F6")
+    for field in doc.cancelled:
+        _put(ws, styles, f"A{row}", field.label, bold=True, merge_to=f"B{row}", border=BOX)
+        _put(ws, styles, f"C{row}", field.value, _number_format(field), merge_to=f"F{row}",
+             align="left", border=BOX)
+        if field.kind == "text":
+            _fit_row_height(ws, row - 1, [(str(field.value), sum(INVOICE_WIDTHS[2:]))])
+        row += 1
+    row += 1
+    for text in doc.closing:
+        _put(ws, styles, f"A{row}", text, merge_to=f"F{row}")
+        row += 1
     _setup_a4(ws)
+    ws.print_area(0, 0, row - 1, 5)
 
 
 def write_invoice_workbook(invoice: Invoice, settings: Settings, path: str | Path) -> Path:
-    """The invoice workbook, atomically (temp file renamed into place) and reproducibly (same
-    content, same bytes: created/modified are REPRODUCIBLE_STAMP, as for every workbook we
-    write)."""
+    """The invoice workbook for any kind of invoice document (``Invoice.kind``), atomically
+    (temp file renamed into place) and reproducibly (same content, same bytes: created and
+    modified are REPRODUCIBLE_STAMP, as for every workbook we write). Raises OutputError for a
+    document that cannot be drawn truthfully (``invoice_document``)."""
+    doc = invoice_document(invoice, settings)
     with atomic_path(path) as temp, collector_paused():
-        wb = xlsxwriter_workbook(temp, author=settings.issuer_name,
-                                 title=f"請求書 {invoice.number}")
+        wb = xlsxwriter_workbook(temp, author=doc.author, title=doc.title)
         styles = Styles(wb)
-        write_invoice_sheet(wb.add_worksheet(INVOICE_SHEET), styles, invoice, settings)
-        write_statement_sheet(wb.add_worksheet(STATEMENT_SHEET), styles, invoice)
-        if invoice.contract.plan == "vendor_support":
-            write_units_sheet(wb.add_worksheet(UNITS_SHEET), styles, invoice)
+        sheets = [wb.add_worksheet(doc.first_page.sheet), wb.add_worksheet(STATEMENT_SHEET)]
+        write_first_sheet(sheets[0], styles, doc.first_page, doc.draft)
+        write_table_sheet(sheets[1], styles, doc.statement, landscape=True)
+        if doc.units is not None:
+            sheets.append(wb.add_worksheet(UNITS_SHEET))
+            write_table_sheet(sheets[-1], styles, doc.units, landscape=False)
+        if doc.draft:
+            for ws in sheets:
+                _mark_draft(ws)
+        close_xlsxwriter(wb)
+    return Path(path)
+
+
+def write_cancellation_workbook(cancellation: Cancellation, settings: Settings,
+                                path: str | Path) -> Path:
+    """The one-sheet notice that an issued invoice is cancelled (請求書取消のお知らせ),
+    atomically and reproducibly."""
+    doc = cancellation_document(cancellation, settings)
+    with atomic_path(path) as temp, collector_paused():
+        wb = xlsxwriter_workbook(temp, author=doc.author, title=doc.title)
+        write_cancellation_sheet(wb.add_worksheet(CANCELLATION_SHEET), Styles(wb), doc)
         close_xlsxwriter(wb)
     return Path(path)
