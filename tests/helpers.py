@@ -7,6 +7,7 @@ import tomllib
 from typing import Any
 
 from xlquote.engine.pricebook import PRICEBOOK_DIR, PriceBook, parse_pricebook
+from xlquote.engine.settings import Settings, settings_from_values
 
 
 def raw_pricebook(name: str) -> dict[str, Any]:
@@ -37,3 +38,11 @@ def incident(incident_id: str, closed: str = "2026-10-15", contract_id: str = "C
     base = {"incident_id": incident_id, "contract_id": contract_id,
             "opened": fields.pop("opened", closed), "closed": closed, "channel": "email"}
     return base | fields
+
+
+def demo_settings() -> Settings:
+    """The demo's issuer settings (xlquote.app.sample), as the Settings sheet gives them."""
+    from xlquote.app.sample import sample_settings
+
+    return settings_from_values({key: (value, row) for row, (key, value)
+                                 in enumerate(sample_settings().items(), start=2)})

@@ -118,7 +118,9 @@ def test_limit_pending_is_noted(sample_run):
     _, out, _ = sample_run
     ws = invoice_book(out, "C004")["請求書"]
     assert value_right_of(ws, "合計") == 110_000
-    assert "・インシデント I-1009: 料金リミット到達 — ご判断待ち" in cells(ws).values()
+    texts = cells(ws).values()
+    assert "・インシデント I-1009: 料金リミットを適用してご請求しています" in texts
+    assert not any("ご判断待ち" in str(text) for text in texts)  # the staff's label stays in-house
 
 
 def test_units_sheet_for_price_book_a(sample_run):

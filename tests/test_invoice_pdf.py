@@ -60,7 +60,7 @@ def test_pdf_page_one_shows_the_invoice(pdf_run):
     assert "株式会社ヒバリ物流 御中" in text
     assert "¥110,000" in text  # 合計 (80,000 + 20,000 + tax 10,000)
     assert "登録番号 T1234567890123" in text
-    assert "料金リミット到達" in text
+    assert "料金リミットを適用してご請求しています" in text
 
 
 @needs_tools

@@ -81,9 +81,8 @@ def test_correct_issues_a_correction_invoice(issued, tmp_path, capsys):
     assert result["register"]["correction"] == 1 and result["register"]["unchanged"] == 18
     (path,) = (out / MONTH).glob("INV-202610-0020_C001_*.xlsx")
     ws = openpyxl.load_workbook(path)["請求書"]
-    assert ws["A1"].value == "請求書 (修正インボイス)"
-    assert ws["A2"].value == ("請求番号 INV-202610-0001 (合計 ¥24,200) を訂正します。"
-                              " 差額 ¥+6,600")
+    assert ws["A1"].value == "請求書（修正インボイス）"
+    assert ws["A2"].value == "請求書 INV-202610-0001 （合計 ¥24,200）を修正します。差額 ¥+6,600"
     assert not list((out / MONTH).glob("INV-202610-0001_*"))  # the month shows what is in force
     assert main(["register", "--out", str(out), "show", "INV-202610-0001"]) == 0
     shown = capsys.readouterr().out

@@ -17,7 +17,14 @@ from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format as XlsxWriterFormat
 from xlsxwriter.worksheet import Worksheet as XlsxWriterSheet
 
-from .xlsx import A4_PAPER, A4_SIDE_MARGIN, DATE_FORMAT, JAPANESE_FONT, REPRODUCIBLE_STAMP
+from .xlsx import (
+    A4_PAPER,
+    A4_SIDE_MARGIN,
+    DATE_FORMAT,
+    JAPANESE_FONT,
+    REPRODUCIBLE_STAMP,
+    fit_cell_text,
+)
 
 
 def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAMP,
@@ -54,9 +61,10 @@ def write_xlsxwriter_cell(ws: XlsxWriterSheet, row: int, col: int, value: Any,
                           cell_format: XlsxWriterFormat | None) -> None:
     """One cell by its type: text through ``write_string`` (stored as text whatever it starts
     with: "=", "http", "123"), dates as dates, numbers as numbers. ``None`` and empty text are
-    blank cells, written only when they have a format (no cell costs nothing)."""
+    blank cells, written only when they have a format (no cell costs nothing). Text longer than
+    a cell holds ends with a visible marker (``fit_cell_text``)."""
     if isinstance(value, str) and value:
-        ws.write_string(row, col, value, cell_format)
+        ws.write_string(row, col, fit_cell_text(value), cell_format)
     elif value is None or isinstance(value, str):
         if cell_format is not None:  # a styled empty cell, not an empty string
             ws.write_blank(row, col, None, cell_format)

@@ -30,11 +30,29 @@ DATE_FORMAT = "yyyy/mm/dd"
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 A4_PAPER = 9  # the OOXML paper-size code for A4
 A4_SIDE_MARGIN = 0.5  # inches, left and right: a wide table keeps its columns on the page
+CELL_MAX_CHARS = 32_767  # what an Excel cell holds (UTF-16 code units)
+
+
+def fit_cell_text(text: str) -> str:
+    """``text`` as a cell can hold it: longer text is cut and ends with a visible marker saying
+    how many characters were left out (Excel refuses a longer cell; XlsxWriter would cut it
+    silently)."""
+    if len(text) <= CELL_MAX_CHARS // 2 or _utf16_length(text) <= CELL_MAX_CHARS:
+        return text
+    room = CELL_MAX_CHARS - 40  # what is left besides the marker
+    kept = room
+    while (excess := _utf16_length(text[:kept]) - room) > 0:
+        kept -= (excess + 1) // 2  # a character takes at most two code units
+    return f"{text[:kept]}…（以下 {len(text) - kept:,} 文字省略）"
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def set_text(cell: Cell, text: Any) -> Cell:
     """Store user text as a text cell, even when it starts like a formula."""
-    value = "" if text is None else str(text)
+    value = "" if text is None else fit_cell_text(str(text))
     cell.value = value
     cell.data_type = "s"  # openpyxl would otherwise treat a leading "=" as a formula
     return cell

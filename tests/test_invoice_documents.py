@@ -1,0 +1,365 @@
+"""Invoice documents drawn from one layout by two renderers, the workbook and the PDF: the
+demo month's invoices as PDFs (text read back with poppler's pdftotext, fonts with pdffonts),
+reproducible and made without LibreOffice; every document kind in both renderers; and no staff
+workflow label on anything a customer receives."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from helpers import demo_settings
+
+from xlquote import bill_month
+from xlquote.app.invoice_run import numbered_invoice
+from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs
+from xlquote.engine.errors import OutputError
+from xlquote.engine.invoice import (
+    CORRECTION,
+    DRAFT,
+    FLAG_LABELS_JA,
+    STATEMENT,
+    Cancellation,
+    Correction,
+    Invoice,
+)
+from xlquote.writers import (
+    invoice_pdf,
+    write_cancellation_pdf,
+    write_cancellation_workbook,
+    write_invoice_pdf,
+    write_invoice_workbook,
+)
+from xlquote.writers.invoice_layout import CUSTOMER_FLAG_WORDING, yen_text
+from xlquote.writers.pdf_pages import FONT_ENV
+
+MONTH = "2026-10"
+PDFTOTEXT, PDFFONTS, PDFINFO = (shutil.which(tool) for tool in ("pdftotext", "pdffonts", "pdfinfo"))
+assert PDFTOTEXT and PDFFONTS and PDFINFO, "poppler-utils (pdftotext, pdffonts, pdfinfo): .ci/run"
+
+
+@pytest.fixture(scope="module")
+def settings():
+    return demo_settings()
+
+
+@pytest.fixture(scope="module")
+def invoices() -> list[Invoice]:
+    run = bill_month(sample_contracts(), sample_incidents(), MONTH, sample_packs())
+    return [numbered_invoice(ctx, f"INV-202610-{i:04d}") for i, ctx in enumerate(run.contexts)]
+
+
+@pytest.fixture(scope="module")
+def pdfs(invoices, settings, tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("pdf")
+    return {inv.number: write_invoice_pdf(inv, settings, folder / f"{inv.number}.pdf")
+            for inv in invoices}
+
+
+def by_contract(invoices: list[Invoice], contract_id: str) -> Invoice:
+    return next(inv for inv in invoices if inv.contract.contract_id == contract_id)
+
+
+def pdf_text(pdf: Path, page: int | None = None, *options: str) -> str:
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    return subprocess.run([PDFTOTEXT, *options, *pages, str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def flat(text: str) -> str:
+    """Text without line breaks or spaces: a sentence wrapped on the page reads whole."""
+    return re.sub(r"\s+", "", text)
+
+
+def pdf_fonts(pdf: Path) -> list[list[str]]:
+    lines = subprocess.run([PDFFONTS, str(pdf)], capture_output=True, text=True,
+                           check=True).stdout.splitlines()[2:]
+    return [line.split() for line in lines]
+
+
+def pdf_info(pdf: Path) -> dict[str, str]:
+    lines = subprocess.run([PDFINFO, "-isodates", str(pdf)], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    return dict(re.split(r":\s*", line, maxsplit=1) for line in lines if ":" in line)
+
+
+def workbook_text(path: Path) -> str:
+    """Every value a reader of the workbook sees, sheet names and printed headers included."""
+    wb = openpyxl.load_workbook(path)
+    parts: list[str] = []
+    for ws in wb.worksheets:
+        parts += [ws.title, ws.oddHeader.center.text or ""]
+        for row in ws.iter_rows(values_only=True):
+            parts += [_shown(value) for value in row if value is not None]
+    return "\n".join(parts)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y/%m/%d}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{yen_text(value)} {value}"  # as a yen amount and as a count
+    return str(value)
+
+
+def render(kind: str, document: Invoice | Cancellation, settings, folder: Path) -> str:
+    """The document drawn by the ``kind`` renderer, as the text a reader sees."""
+    if isinstance(document, Cancellation):
+        if kind == "pdf":
+            return pdf_text(write_cancellation_pdf(document, settings, folder / "c.pdf"))
+        return workbook_text(write_cancellation_workbook(document, settings, folder / "c.xlsx"))
+    if kind == "pdf":
+        return pdf_text(write_invoice_pdf(document, settings, folder / "i.pdf"))
+    return workbook_text(write_invoice_workbook(document, settings, folder / "i.xlsx"))
+
+
+RENDERERS = ["pdf", "xlsx"]
+
+
+# -- the demo month as PDFs ---------------------------------------------------------------------
+
+def test_every_demo_invoice_pdf_carries_the_qualified_invoice_fields(invoices, pdfs, settings):
+    assert len(pdfs) == 19
+    for invoice in invoices:
+        text = pdf_text(pdfs[invoice.number])
+        expected = [invoice.number, yen_text(invoice.total), f"登録番号 {settings.registration_number}",
+                    settings.issuer_name, invoice.contract.customer, f"{invoice.due_date:%Y/%m/%d}",
+                    f"{invoice.issue_date:%Y/%m/%d}", settings.bank_account, "2026/10/01〜2026/10/31",
+                    *(yen_text(line.amount) for line in invoice.lines),
+                    *(yen_text(tax.tax) for tax in invoice.taxes),
+                    *(entry.incident_id for entry in invoice.statement)]
+        missing = [item for item in expected if item not in text]
+        assert not missing, (invoice.number, missing)
+
+
+def test_every_font_is_an_embedded_subset(pdfs):
+    for number, pdf in pdfs.items():
+        fonts = pdf_fonts(pdf)
+        assert fonts, number
+        for name, *_, emb, sub, uni, _obj, _gen in fonts:
+            assert (emb, sub, uni) == ("yes", "yes", "yes"), (number, name)
+            assert re.fullmatch(r"[A-Z]{6}\+IPAexGothic", name), (number, name)
+
+
+def test_pdf_is_reproducible_dated_by_the_invoice(invoices, pdfs, settings, tmp_path):
+    invoice = by_contract(invoices, "V002")
+    again = write_invoice_pdf(invoice, settings, tmp_path / "again.pdf")
+    assert again.read_bytes() == pdfs[invoice.number].read_bytes()
+    info = pdf_info(again)
+    assert info["CreationDate"].startswith("2026-11-02T00:00:00+09")
+    assert info["ModDate"] == info["CreationDate"]
+    renumbered = write_invoice_pdf(dataclasses.replace(invoice, number="INV-202610-9999"),
+                                   settings, tmp_path / "renumbered.pdf")
+    file_id = re.compile(rb"/ID\s*\[<([0-9a-f]+)>")
+    assert file_id.search(renumbered.read_bytes())[1] != file_id.search(again.read_bytes())[1]
+
+
+def test_pdfs_are_made_without_libreoffice(invoices, settings, tmp_path, monkeypatch):
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.delenv("XLQUOTE_SOFFICE", raising=False)
+    assert shutil.which("soffice") is None and shutil.which("libreoffice") is None
+    invoice = by_contract(invoices, "C004")
+    pdf = write_invoice_pdf(invoice, settings, tmp_path / "no-soffice.pdf")
+    assert invoice.number in pdf_text(pdf)
+
+
+def test_the_pages_statement_and_units(invoices, pdfs):
+    pdf = pdfs[by_contract(invoices, "V002").number]
+    assert pdf_info(pdf)["Pages"] == "3"
+    assert "請求書" in pdf_text(pdf, 1)
+    assert "ご利用明細" in pdf_text(pdf, 2) and "I-1026" in pdf_text(pdf, 2)
+    units = pdf_text(pdf, 3)
+    assert "ユニット残高" in units and "2027/10/06" in units  # the topped-up pack's expiry
+    first = pdf_text(pdf, 1)
+    assert "別紙「ユニット残高」" in first and "シート" not in first
+    assert "契約ID V002 (有料サポート)" in first  # said once, not 有料サポート・有料サポート
+    page_sizes = re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", subprocess.run(
+        [PDFINFO, "-f", "1", "-l", "3", str(pdf)], capture_output=True, text=True).stdout)
+    assert [float(w) < float(h) for w, h in page_sizes] == [True, False, True]  # A4 / landscape
+
+
+def test_a_long_statement_runs_over_pages_with_its_header(invoices, settings, tmp_path):
+    invoice = by_contract(invoices, "C004")
+    entries = [dataclasses.replace(invoice.statement[0], incident_id=f"I-{9000 + i}")
+               for i in range(120)]
+    pdf = write_invoice_pdf(dataclasses.replace(invoice, statement=entries), settings,
+                            tmp_path / "long.pdf")
+    pages = int(pdf_info(pdf)["Pages"])
+    assert pages >= 4
+    seen = []
+    for page in range(2, pages + 1):
+        text = pdf_text(pdf, page)
+        assert "受付日" in text and "完了日" in text, page  # the header, repeated
+        seen += re.findall(r"I-9\d{3}", text)
+    assert seen == [f"I-{9000 + i}" for i in range(120)]
+
+
+def test_text_too_long_for_a_page_is_cut_with_a_marker(invoices, settings, tmp_path):
+    invoice = by_contract(invoices, "C004")
+    entry = dataclasses.replace(invoice.statement[0], description="長い説明" * 10_000)
+    pdf = write_invoice_pdf(dataclasses.replace(invoice, statement=[entry]), settings,
+                            tmp_path / "long-text.pdf")
+    assert "以下省略" in pdf_text(pdf, 2)
+    assert int(pdf_info(pdf)["Pages"]) == 2
+
+
+def test_failed_pdf_leaves_no_file(invoices, settings, tmp_path, monkeypatch):
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("renderer on fire")
+
+    monkeypatch.setattr(invoice_pdf, "_table_pages", broken)
+    target = tmp_path / "out" / "invoice.pdf"
+    target.parent.mkdir()
+    with pytest.raises(RuntimeError):
+        write_invoice_pdf(invoices[0], settings, target)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_an_unusable_font_is_an_output_error(invoices, settings, tmp_path, monkeypatch):
+    bad = tmp_path / "not-a-font.ttf"
+    bad.write_bytes(b"no font here")
+    monkeypatch.setenv(FONT_ENV, str(bad))
+    with pytest.raises(OutputError, match=rf"{FONT_ENV}=.*not-a-font.ttf cannot be used"):
+        write_invoice_pdf(invoices[0], settings, tmp_path / "x.pdf")
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_configured_font_is_used(invoices, settings, tmp_path, monkeypatch):
+    font = tmp_path / "fonts" / "other.ttf"
+    font.parent.mkdir()
+    shutil.copy(invoice_pdf.__file__.replace("invoice_pdf.py", "fonts/ipaexg.ttf"), font)
+    monkeypatch.setenv(FONT_ENV, str(font))
+    pdf = write_invoice_pdf(invoices[0], settings, tmp_path / "other.pdf")
+    assert invoices[0].number in pdf_text(pdf)
+
+
+# -- every kind, in both renderers ------------------------------------------------------------------
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_a_draft_has_no_number_and_says_so(invoices, settings, tmp_path, renderer):
+    invoice = by_contract(invoices, "C004")
+    text = render(renderer, dataclasses.replace(invoice, kind=DRAFT), settings, tmp_path)
+    assert "下書き" in text and "未採番" in text
+    assert invoice.number not in text and "INV-" not in text
+    assert yen_text(invoice.total) in text  # otherwise the full content, to be checked
+    assert f"登録番号 {settings.registration_number}" in text
+
+
+def test_a_draft_workbook_is_marked_on_every_sheet(invoices, settings, tmp_path):
+    invoice = dataclasses.replace(by_contract(invoices, "V002"), kind=DRAFT)
+    wb = openpyxl.load_workbook(write_invoice_workbook(invoice, settings, tmp_path / "d.xlsx"))
+    assert wb["請求書"]["A1"].value == "請求書（下書き）"
+    for ws in wb.worksheets:
+        assert "下書き" in ws.oddHeader.center.text, ws.title
+        assert ws.sheet_properties.tabColor.rgb.endswith("C00000"), ws.title
+
+
+def test_a_draft_pdf_is_stamped_on_every_page(invoices, settings, tmp_path):
+    invoice = dataclasses.replace(by_contract(invoices, "V002"), kind=DRAFT)
+    pdf = write_invoice_pdf(invoice, settings, tmp_path / "d.pdf")
+    for page in (1, 2, 3):  # the stamp is drawn first, under the content
+        assert flat(pdf_text(pdf, page, "-raw")).startswith("下書き"), page
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_a_statement_is_not_an_invoice(invoices, settings, tmp_path, renderer):
+    invoice = by_contract(invoices, "V001")  # paid support, units used, nothing to pay
+    assert invoice.total == 0
+    text = render(renderer, dataclasses.replace(invoice, kind=STATEMENT), settings, tmp_path)
+    assert "ご利用明細書" in text and "当月のご請求はありません" in flat(text)
+    for absent in (invoice.number, "INV-", "請求番号", "請求書", "ご請求金額", "お振込先",
+                   "登録番号", settings.bank_account):
+        assert absent not in text, absent
+    assert "I-1025" in text and "ユニット残高" in text  # statement and units as usual
+
+
+def test_a_statement_with_something_to_pay_is_refused(invoices, settings, tmp_path):
+    invoice = dataclasses.replace(by_contract(invoices, "C001"), kind=STATEMENT)
+    for write in (write_invoice_pdf, write_invoice_workbook):
+        with pytest.raises(OutputError, match=r"statement .* nothing to pay"):
+            write(invoice, settings, tmp_path / "s.out")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_a_correction_refers_to_the_original(invoices, settings, tmp_path, renderer):
+    invoice = dataclasses.replace(
+        by_contract(invoices, "C004"), kind=CORRECTION, number="INV-202611-0001",
+        issue_date=dt.date(2026, 11, 16), due_date=dt.date(2026, 12, 16),
+        correction=Correction("INV-202610-0003", 90000, 9000, 99000, dt.date(2026, 11, 2)))
+    text = render(renderer, invoice, settings, tmp_path)
+    assert "請求書（修正インボイス）" in text
+    assert ("2026/11/02 発行の請求書 INV-202610-0003 （合計 ¥99,000）を修正します。差額 ¥+11,000"
+            in text)
+    assert "INV-202611-0001" in text and "2026/11/16" in text and "2026/12/16" in text
+    assert all(yen_text(line.amount) in text for line in invoice.lines)
+
+
+def test_a_correction_must_name_its_original(invoices, settings, tmp_path):
+    invoice = dataclasses.replace(by_contract(invoices, "C004"), kind=CORRECTION)
+    with pytest.raises(OutputError, match="must say which invoice it corrects"):
+        write_invoice_pdf(invoice, settings, tmp_path / "c.pdf")
+
+
+def test_an_unknown_kind_is_refused(invoices, settings, tmp_path):
+    with pytest.raises(OutputError, match="unknown document kind 'quote'"):
+        write_invoice_workbook(dataclasses.replace(invoices[0], kind="quote"), settings,
+                               tmp_path / "q.xlsx")
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_a_cancellation_names_the_invoice_it_voids(invoices, settings, tmp_path, renderer):
+    invoice = by_contract(invoices, "C004")
+    cancellation = Cancellation(invoice.number, invoice.contract, invoice.month,
+                                invoice.issue_date, invoice.subtotal, invoice.tax, invoice.total,
+                                dt.date(2026, 11, 10), "請求先の誤り")
+    text = render(renderer, cancellation, settings, tmp_path)
+    for expected in ("請求書取消のお知らせ", invoice.number, "2026/11/02", "2026/11/10",
+                     "請求先の誤り", yen_text(invoice.subtotal), yen_text(invoice.tax),
+                     yen_text(invoice.total), f"{invoice.contract.customer} 御中",
+                     settings.issuer_name, f"登録番号 {settings.registration_number}", "無効",
+                     "使用いたしません"):
+        assert expected in text, expected
+
+
+# -- what the customer reads ---------------------------------------------------------------------------
+
+# The staff's labels a customer must not read: all but the plain phrases that the customer's
+# wording also uses (お急ぎ対応, ユニット不足).
+STAFF_LABELS = [label for label in FLAG_LABELS_JA.values()
+                if not any(label in (text or "") for wording in CUSTOMER_FLAG_WORDING.values()
+                           for text in wording)]
+
+
+def test_every_flag_has_customer_wording():
+    assert set(CUSTOMER_FLAG_WORDING) == set(FLAG_LABELS_JA)
+    assert len(STAFF_LABELS) == 6 and not any("ご判断待ち" in text for wording
+                                              in CUSTOMER_FLAG_WORDING.values()
+                                              for text in wording if text)
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_no_staff_label_on_customer_documents(invoices, pdfs, settings, tmp_path, renderer):
+    flagged = [inv for inv in invoices if inv.flags]
+    assert {code for inv in flagged for code in inv.flag_codes()} >= {
+        "limit_pending", "reply_beyond_limit", "rejected", "units_topped_up"}
+    for invoice in flagged:
+        text = (pdf_text(pdfs[invoice.number]) if renderer == "pdf"
+                else render(renderer, invoice, settings, tmp_path))
+        for label in STAFF_LABELS:
+            assert label not in text, (invoice.number, label)
+        assert "ご判断待ち" not in text, invoice.number
+        assert not re.search(r"decision pending|may not use|move to DM", text), invoice.number
+    pending = by_contract(invoices, "C004")
+    text = render(renderer, pending, settings, tmp_path)
+    assert "料金リミットを適用してご請求しています" in flat(text)
+    assert "リミット ¥20,000 適用" in text
