@@ -155,10 +155,16 @@ def test_pdf_is_reproducible_dated_by_the_invoice(invoices, pdfs, settings, tmp_
     info = pdf_info(again)
     assert info["CreationDate"].startswith("2026-11-02T00:00:00+09")
     assert info["ModDate"] == info["CreationDate"]
+    file_id = re.compile(rb"/ID\s*\[<([0-9a-f]{32})>")
     renumbered = write_invoice_pdf(dataclasses.replace(invoice, number="INV-202610-9999"),
                                    settings, tmp_path / "renumbered.pdf")
-    file_id = re.compile(rb"/ID\s*\[<([0-9a-f]+)>")
     assert file_id.search(renumbered.read_bytes())[1] != file_id.search(again.read_bytes())[1]
+    # unnumbered documents too: each draft has its own ID, the same on every rerun
+    drafts = [write_invoice_pdf(dataclasses.replace(by_contract(invoices, contract_id), kind=DRAFT),
+                                settings, tmp_path / f"{contract_id}-{round}.pdf")
+              for contract_id in ("C001", "C002") for round in (1, 2)]
+    ids = [file_id.search(pdf.read_bytes())[1] for pdf in drafts]
+    assert ids[0] == ids[1] != ids[2] == ids[3]
 
 
 def test_pdfs_are_made_without_libreoffice(invoices, settings, tmp_path, monkeypatch):
@@ -222,6 +228,20 @@ def test_failed_pdf_leaves_no_file(invoices, settings, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         write_invoice_pdf(invoices[0], settings, target)
     assert list(target.parent.iterdir()) == []
+
+
+def test_a_pdf_cut_short_while_written_leaves_nothing(invoices, settings, tmp_path,
+                                                       monkeypatch):
+    """Atomic: the file appears whole under its name or not at all (temp file, then rename)."""
+    def half_written(self: Path, data: bytes) -> int:
+        with open(self, "wb") as file:
+            file.write(data[:100])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", half_written)
+    with pytest.raises(OSError, match="No space left"):
+        write_invoice_pdf(invoices[0], settings, tmp_path / "full.pdf")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_unusable_font_is_an_output_error(invoices, settings, tmp_path, monkeypatch):

@@ -30,11 +30,12 @@ from .invoice_layout import (
     invoice_document,
     yen_text,
 )
-from .pdf_pages import CELL_PAD, Pages, TableColumn, render_pdf, scaled_columns, text_width
+from .pdf_pages import CELL_PAD, MARGIN, Pages, TableColumn, render_pdf, scaled_columns, text_width
 from .xlsx import atomic_path
 
 DRAFT_RED = (0.75, 0, 0)
 STAMP_GREY = (0.88, 0.88, 0.88)
+FOOTER_GREY = (0.4, 0.4, 0.4)
 RIGHT_ALIGNED = (YEN, COUNT, NUMBER)
 TABLE_SIZE = 8.5  # points: the statement's and units' text
 LINES_SIZE = 9.5  # the fee lines on the first page
@@ -92,6 +93,12 @@ def _stamp(pages: Pages) -> None:
     c.rotate(35)
     pages.text(0, -40, DRAFT_MARK, 130, align="center", color=STAMP_GREY)
     c.restoreState()
+
+
+def _footer(pages: Pages, title: str) -> None:
+    """Which document and which page, at the foot of every page (pages travel apart)."""
+    pages.text(pages.right, MARGIN / 2, f"{title} — {pages.canvas.getPageNumber()}", 7.5,
+               align="right", color=FOOTER_GREY)
 
 
 def _meta(pages: Pages, fields: tuple[Field, ...], x: float, right: float, top: float) -> float:
@@ -204,8 +211,12 @@ def invoice_pdf_bytes(invoice: Invoice, settings: Settings) -> bytes:
     doc: InvoiceDocument = invoice_document(invoice, settings)
 
     def draw(pages: Pages) -> None:
-        if doc.draft:
-            pages.on_new_page = _stamp
+        def page_start(p: Pages) -> None:
+            if doc.draft:
+                _stamp(p)
+            _footer(p, doc.title)
+
+        pages.on_new_page = page_start
         pages.new_page(False)
         _first_page(pages, doc.first_page, doc.draft, doc.title)
         _table_pages(pages, doc.statement, landscape_page=True)
