@@ -51,6 +51,11 @@ def _entry(incident_id: str, day: int, channel: str, measures: str, description:
                           measures, description=description, **(base | fields))  # type: ignore[arg-type]
 
 
+def _line(kind: str, description: str, amount: int, incident_id: str = "") -> Line:
+    """One of a fee: quantity 1, at the standard rate."""
+    return Line(kind, description, 1, amount, amount, incident_id, tax_rate=10)
+
+
 def _invoice(contract: Contract, number: str, lines: list[Line], **fields: object) -> Invoice:
     subtotal = sum(line.amount for line in lines)
     taxes = [TaxSummary(10, subtotal, subtotal // 10)] if lines else []
@@ -64,10 +69,8 @@ def annual() -> Invoice:
     contract = _contract("C004", "株式会社ヒバリ物流", "aki_sie", "annual",
                          support_range="advanced", fee_limit=20000)
     return _invoice(contract, "INV-202610-0004", [
-        Line("annual_base_fee", "年額基本料金 (高度に技術的) 2026/10〜2027/09", 1, 80000, 80000,
-             tax_rate=10),
-        Line("incident", "インシデント I-1009 レベル7 (出張)", 1, 20000, 20000, "I-1009",
-             tax_rate=10)],
+        _line("annual_base_fee", "年額基本料金 (高度に技術的) 2026/10〜2027/09", 80000),
+        _line("incident", "インシデント I-1009 レベル7 (出張)", 20000, "I-1009")],
         statement=[_entry("I-1009", 19, "出張", "出張1回 1日", "倉庫端末の入れ替え", level=7,
                           level_source="出張回数", fee=20000, full_fee=40000,
                           flags=("limit_pending",), note="リミット ¥20,000 適用 (ご判断待ち)")],
@@ -81,10 +84,8 @@ def monthly() -> Invoice:
     contract = _contract("C012", "アカツキ食品株式会社", "aki_sie", "monthly",
                          support_range="technical", max_incidents=4)
     return _invoice(contract, "INV-202610-0012", [
-        Line("monthly_fee", "月額基本料金 (技術的・月4件まで) 2026-10", 1, 35000, 35000,
-             tax_rate=10),
-        Line("chart", "カルテ作成 (鈴木 花子) レベル3 — 年額契約料金", 1, 4000, 4000, "I-1019",
-             tax_rate=10)],
+        _line("monthly_fee", "月額基本料金 (技術的・月4件まで) 2026-10", 35000),
+        _line("chart", "カルテ作成 (鈴木 花子) レベル3 — 年額契約料金", 4000, "I-1019")],
         statement=[
             _entry("I-1019", 6, "メール", "3往復", "=個人PCのウイルス対策", level=1,
                    level_source="往復数", flags=("urgent",)),
@@ -101,10 +102,9 @@ def vendor() -> Invoice:
     contract = _contract("V002", "株式会社ナギサ医療", "vendor_support", "vendor_support",
                          licences=120)
     return _invoice(contract, "INV-202610-0015", [
-        Line("vendor_annual_fee", "有料サポート年額基本料金 2026/10〜2027/09 (120ライセンス)", 1,
-             110000, 110000, tax_rate=10),
-        Line("pack_topup", "インシデントパック自動追加 10ユニット × 1口 (2026/10/07, インシデント "
-             "I-1026)", 1, 30000, 30000, "I-1026", tax_rate=10)],
+        _line("vendor_annual_fee", "有料サポート年額基本料金 2026/10〜2027/09 (120ライセンス)", 110000),
+        _line("pack_topup", "インシデントパック自動追加 10ユニット × 1口 (2026/10/07, インシデント "
+             "I-1026)", 30000, "I-1026")],
         statement=[_entry("I-1026", 7, "電話", "90分", "ライセンス異動 (部署統合)", units=3,
                           flags=("units_topped_up",))],
         packs=[PackBalance(dt.date(2026, 5, 10), dt.date(2027, 5, 9), 10, 8, 2),
@@ -116,10 +116,8 @@ def callcentre() -> Invoice:
     contract = _contract("CC01", "グローバル物産株式会社", "vendor_support", "callcenter",
                          licences=5000, start_date=dt.date(2026, 10, 1))
     return _invoice(contract, "INV-202610-0017", [
-        Line("callcenter_initial", "コールセンター初期費用 (5,000ライセンスまで)", 1, 1200000,
-             1200000, tax_rate=10),
-        Line("callcenter_monthly", "コールセンター月額費用 (5,000ライセンスまで) 2026-10", 1,
-             4000000, 4000000, tax_rate=10)],
+        _line("callcenter_initial", "コールセンター初期費用 (5,000ライセンスまで)", 1200000),
+        _line("callcenter_monthly", "コールセンター月額費用 (5,000ライセンスまで) 2026-10", 4000000)],
         statement=[_entry("I-1029", 26, "電話", "15分", "導入初日の問い合わせ",
                           note="月額費用に含む")])
 
