@@ -101,7 +101,7 @@ def test_invoice_sheet_values(sample_run):
                and c.border.bottom.style == "thin" and c.alignment.horizontal == "center"
                for c in header)
     line = ws[15]  # the first fee line under the header of row 14: boxed, formatted, font named
-    assert [c.value for c in line[:6]] == [1, "月額基本料金 (技術的・月2件まで) 2026-10", 1,
+    assert [c.value for c in line[:6]] == [1, "月額基本料金 (技術的・月2件まで) 2026/10", 1,
                                            20_000, 20_000, "10%"]
     assert "¥" in line[3].number_format and "¥" in line[4].number_format
     assert line[2].number_format == "#,##0"

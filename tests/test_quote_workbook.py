@@ -132,7 +132,7 @@ def test_dropdowns_conf_sheet_fonts_and_print_setup(tmp_path):
     conf = wb[quote.CONF]
     assert (conf["A1"].value, conf["B1"].value) == ("UDF Modules", "xlquote_udfs")
     assert (Path(xlquote_udfs.__file__).stem) == quote.UDF_MODULE
-    assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4) and ws.print_area == "'見積書'!$A$1:$E$52"
+    assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4) and ws.print_area == "'見積書'!$A$1:$E$60"
     assert {c.font.name for row in ws.iter_rows() for c in row if c.value is not None} == \
         {"IPAexGothic"}
     assert all(ws[ref].number_format == '"¥"#,##0;-"¥"#,##0' for ref in
@@ -141,8 +141,32 @@ def test_dropdowns_conf_sheet_fonts_and_print_setup(tmp_path):
     assert wb[quote.LISTS].sheet_state == "hidden"
 
 
-@pytest.mark.parametrize(("term", "months", "years"), [(6, 12, 1), (24, 24, 2), (30, 30, 3)])
+@pytest.mark.parametrize(("term", "months", "years"), [(6, 12, 1), (24, 24, 2), (30, 30, 3),
+                                                     (13, 18, 2)])
 def test_a_typed_term_never_goes_below_the_minimum(model, term, months, years):
+    # monthly: at least 1 year, in 6-month contract units (004_de71e10344ea06c0.txt:139, 223)
     cells = evaluate(model, TermMonths=term)
-    assert (cells["B14"], cells["B15"]) == (months, years)
+    assert (cells["B14"], cells["B15"], cells["B16"]) == (months, years, 6)
     assert cells["E47"] == months * 22_000
+
+
+@pytest.mark.parametrize(("plan", "support_range", "term", "months"), [
+    ("annual", "normal", 13, 24),            # 契約単位 1年 (004_de71e10344ea06c0.txt:217)
+    ("annual", "mission_critical", 40, 48),  # 最低 3年, then whole years (004_…:220)
+    ("monthly", "mission_critical", 37, 39),  # 3-month units, 3-year minimum (004_…:238)
+    ("callcenter", "normal", 5, 12),         # 1年単位 (000_0e7793dec93ec3cc.txt:170)
+])
+def test_quote_term_is_rounded_up_to_whole_contract_units(model, plan, support_range, term,
+                                                          months):
+    cells = evaluate(model, Plan=plan, SupportRange=support_range, TermMonths=term,
+                     Licences=5000)
+    assert cells["B14"] == months
+
+
+def test_quote_states_the_contract_terms(tmp_path):
+    ws = openpyxl.load_workbook(quote.build(tmp_path / quote.FILENAME))[quote.QUOTE]
+    notes = " ".join(str(ws[f"A{r}"].value) for r in range(quote.NOTES_ROW, 61))
+    for words in ("6か月単位・最低12か月", "ミッションクリティカル 3か月単位・最低36か月",
+                  "上限額に達したとき", "メール 2営業日", "Skype チャット 3営業日",
+                  "出張サポート (オプション・別料金): 料金は別途お見積り", "有効期限が30日以内"):
+        assert words in notes

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from xlquote import bill_month
 from xlquote.engine.billing.context import ContractMonth
-from xlquote.engine.billing.vendor import _cover_shortfall, _Ledger, _ledger, _PackState, pack_expiry
+from xlquote.engine.billing.vendor import (
+    _Ledger,
+    _ledger,
+    _open_packs,
+    _PackState,
+    _shortfall_line,
+    pack_expiry,
+)
 from xlquote.engine.fees import units_for_minutes
 
 
@@ -38,7 +45,11 @@ def replay_one_by_one(ctx: ContractMonth) -> _Ledger:
                 pack.used_before += take
             need -= take
         if need:
-            _cover_shortfall(ctx, rules, ledger, i, closed, need, now)
+            if rules.auto_topup:
+                _open_packs(ledger.packs, rules, closed, need, now)
+                ledger.topped_up.add(i)
+            if now:
+                _shortfall_line(ctx, rules, ledger, i, closed, need)
     return ledger
 
 
@@ -70,6 +81,11 @@ def test_ledger_matches_the_one_by_one_replay(closes, packs, auto_topup, month) 
                      today=dt.date(2027, 12, 31))
     for ctx in run.contexts:
         assert state(_ledger(ctx)) == state(replay_one_by_one(ctx))
+        # asking for the balance after every incident (the units_used notices) draws the same
+        every = set(range(len(ctx.incidents)))
+        tracked = _ledger(ctx, every)
+        assert state(tracked) == state(_ledger(ctx))
+        assert set(tracked.left_after) == every
 
 
 def test_a_run_of_incidents_fills_a_pack_exactly_then_tops_up() -> None:

@@ -13,7 +13,11 @@ import re
 
 import holidays
 
+from .closed_days import ClosedDays
 from .pricebook import CalendarRule
+
+NO_CLOSED_DAYS = ClosedDays()
+MONTHS_PER_YEAR = 12  # a contract year, and the period of every yearly (年額) fee
 
 
 @functools.cache
@@ -21,21 +25,32 @@ def _japanese_holidays(year: int) -> frozenset[dt.date]:
     return frozenset(holidays.country_holidays("JP", years=year))
 
 
-def is_business_day(day: dt.date) -> bool:
-    """Weekdays that are not Japanese public holidays (incl. substitute holidays)."""
-    return day.weekday() < 5 and day not in _japanese_holidays(day.year)
+def is_business_day(day: dt.date, closed: ClosedDays = NO_CLOSED_DAYS) -> bool:
+    """Weekdays that are neither Japanese public holidays (incl. substitute holidays) nor the
+    company's own ``closed`` days (年末年始 …)."""
+    return (day.weekday() < 5 and day not in _japanese_holidays(day.year)
+            and (not closed or day not in closed))
 
 
-def next_business_day(day: dt.date) -> dt.date:
+def next_business_day(day: dt.date, closed: ClosedDays = NO_CLOSED_DAYS) -> dt.date:
     """``day`` itself when it is a business day, else the next one."""
-    while not is_business_day(day):
+    while not is_business_day(day, closed):
         day += dt.timedelta(days=1)
     return day
 
 
-def previous_business_day(day: dt.date) -> dt.date:
-    while not is_business_day(day):
+def previous_business_day(day: dt.date, closed: ClosedDays = NO_CLOSED_DAYS) -> dt.date:
+    while not is_business_day(day, closed):
         day -= dt.timedelta(days=1)
+    return day
+
+
+def business_days_after(day: dt.date, count: int, closed: ClosedDays = NO_CLOSED_DAYS
+                        ) -> dt.date:
+    """The ``count``-th business day after ``day`` (``day`` itself not counted): received on a
+    Friday with a target of 2 → the following Tuesday, holidays and closed days skipped."""
+    for _ in range(count):
+        day = next_business_day(day + dt.timedelta(days=1), closed)
     return day
 
 
@@ -106,16 +121,17 @@ def months_between(start: dt.date, month: Month) -> int:
     return month.index() - Month(start.year, start.month).index()
 
 
-def issue_date(month: Month) -> dt.date:
+def issue_date(month: Month, rule: CalendarRule | None = None) -> dt.date:
     """First business day of the month after the billed month (月末締め翌月請求)."""
-    return next_business_day(month.plus(1).first_day)
+    closed = rule.closed_days if rule is not None else NO_CLOSED_DAYS
+    return next_business_day(month.plus(1).first_day, closed)
 
 
 def due_date(issued: dt.date, rule: CalendarRule) -> dt.date:
     """Issue date + N months, moved to a business day as the price book says."""
     due = add_months(issued, rule.due_months_after_issue)
     if rule.due_date_adjust == "previous_business_day":
-        return previous_business_day(due)
+        return previous_business_day(due, rule.closed_days)
     if rule.due_date_adjust == "next_business_day":
-        return next_business_day(due)
+        return next_business_day(due, rule.closed_days)
     return due

@@ -103,6 +103,18 @@ def monthly_fee_for_usage(rules: SupportServiceRules, ranges: Any, max_incidents
     return base, (fee_used - base).astype(np.int64)
 
 
+def vendor_annual_amount(vendor: VendorRules, licences: Any) -> Any:
+    """Paid support's yearly fee for a licence count (scalar or column): 50,000 + 500 × licences."""
+    return vendor.annual_fixed_fee + vendor.annual_fee_per_licence * np.asarray(licences)
+
+
+def callcenter_amounts(vendor: VendorRules, licences: Any) -> tuple[Any, Any, Any]:
+    """(tier's upper bound, initial fee, monthly fee) for licence counts within the tiers."""
+    tier = np.searchsorted(vendor.callcenter_upper_bounds, licences, side="left")
+    return (vendor.callcenter_upper_bounds[tier], vendor.callcenter_initial_fees[tier],
+            vendor.callcenter_monthly_fees[tier])
+
+
 def incident_units(minutes: Any, pricebook: PriceBook | str | None = None,
                    errors: ErrorMode = "raise") -> Any:
     """Units consumed: one per started 30 minutes (1–30 → 1, 31–60 → 2, 0 → 0) (RULES 1.1)."""
@@ -124,7 +136,7 @@ def vendor_annual_fee(licences: Any, pricebook: PriceBook | str | None = None,
     (licence_col,) = broadcast(licences)
     checks = RowChecks(licence_col.shape)
     counts = to_ints(licence_col, "licences", checks, default=0, minimum=1)
-    fees = vendor.annual_fixed_fee + vendor.annual_fee_per_licence * counts
+    fees = vendor_annual_amount(vendor, counts)
     return checks.finish(np.where(checks.bad, 0, fees).astype(np.int64), errors)
 
 
@@ -147,7 +159,9 @@ def callcenter_tier(licences: Any, field: Any = "tier", pricebook: PriceBook | s
     checks = RowChecks(licence_col.shape)
     counts = to_ints(licence_col, "licences", checks, default=1, minimum=1)
     fields = to_codes(field_col, CALLCENTER_FIELDS, "field", checks)
-    tier = callcenter_tier_index(counts, licence_col, vendor, checks)
-    table = np.stack([vendor.callcenter_upper_bounds, vendor.callcenter_initial_fees,
-                      vendor.callcenter_monthly_fees])
-    return checks.finish(np.where(checks.bad, 0, table[fields, tier]).astype(np.int64), errors)
+    callcenter_tier_index(counts, licence_col, vendor, checks)
+    top = int(vendor.callcenter_upper_bounds[-1])
+    table = np.stack(callcenter_amounts(vendor, np.clip(counts, 1, top)))
+    picked = np.take_along_axis(table, fields[None, ...], axis=0)[0] if table.ndim > 1 else \
+        table[fields]
+    return checks.finish(np.where(checks.bad, 0, picked).astype(np.int64), errors)

@@ -5,12 +5,11 @@ workbooks and PDFs by ``xlquote.writers``."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .dates import Month
-from .money import consumption_tax
+from .money import tax_by_rate
 from .pricebook import TaxRule
 from .records import Contract
 
@@ -161,11 +160,8 @@ class Invoice:
         subtotal (適格請求書: 税率ごとに1回の端数処理)."""
         self.lines = [line if line.tax_rate is not None else replace(line, tax_rate=tax.rate_percent)
                       for line in self.lines]
-        by_rate: dict[int, int] = defaultdict(int)
-        for line in self.lines:
-            by_rate[int(line.tax_rate or 0)] += line.amount
-        self.taxes = [TaxSummary(rate, base, consumption_tax(base, rate, tax.rounding))
-                      for rate, base in sorted(by_rate.items(), reverse=True)]
+        self.taxes = [TaxSummary(*by_rate) for by_rate in tax_by_rate(
+            ((int(line.tax_rate or 0), line.amount) for line in self.lines), tax.rounding)]
         return self
 
     @property

@@ -3,6 +3,8 @@ and rate from the subtotal of that rate (適格請求書: 税率ごとに1回の
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 def round_ratio(numerator: int, denominator: int, mode: str) -> int:
     """numerator / denominator rounded to whole yen: floor (切り捨て), half_up (四捨五入,
@@ -22,6 +24,18 @@ def round_ratio(numerator: int, denominator: int, mode: str) -> int:
 def consumption_tax(subtotal: int, rate_percent: int, rounding: str) -> int:
     """Consumption tax of one rate's subtotal, rounded once."""
     return round_ratio(int(subtotal) * int(rate_percent), 100, rounding)
+
+
+def tax_by_rate(amounts: Iterable[tuple[int, int]], rounding: str) -> list[tuple[int, int, int]]:
+    """The tax of one invoice: ``amounts`` are (rate percent, amount) pairs, one per line;
+    returns (rate, taxable, tax) per rate, highest rate first, each rate's subtotal rounded
+    once (適格請求書: 税率ごとに1回の端数処理). The invoice, the month's totals and the plan
+    comparison all compute tax here."""
+    by_rate: dict[int, int] = {}
+    for rate, amount in amounts:
+        by_rate[int(rate)] = by_rate.get(int(rate), 0) + int(amount)
+    return [(rate, taxable, consumption_tax(taxable, rate, rounding))
+            for rate, taxable in sorted(by_rate.items(), reverse=True)]
 
 
 def yen(amount: int) -> str:

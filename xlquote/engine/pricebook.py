@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .codes import CHANNELS, SUPPORT_RANGES, TAX_ROUNDING, is_blank
+from .closed_days import ClosedDays
+from .codes import CHANNELS, PLANS, SUPPORT_RANGES, TAX_ROUNDING, is_blank
 from .errors import PriceBookError, load_toml
 
 PRICEBOOK_DIR = Path(__file__).with_name("pricebooks")
@@ -23,6 +24,7 @@ LEVEL_COUNT = 11  # feather (0) and levels 1..10
 ROUNDING_MODES = TAX_ROUNDING.codes  # floor (切り捨て) | half_up (四捨五入) | ceil (切り上げ)
 DUE_ADJUSTMENTS = ("previous_business_day", "next_business_day", "none")
 OVERAGE_POLICIES = ("tier", "flag_only")
+TERM_POLICIES = ("error", "flag")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,16 @@ class TaxRule:
 class CalendarRule:
     due_months_after_issue: int
     due_date_adjust: str  # one of DUE_ADJUSTMENTS
+    closed_days: ClosedDays = field(default_factory=ClosedDays)  # Settings 休業日 (年末年始 …)
+
+
+@dataclass(frozen=True)
+class PlanTerms:
+    """Contract unit and minimum term of one plan, in months, per support range (SUPPORT_RANGES
+    order; plans without ranges repeat one value)."""
+
+    contract_unit_months: np.ndarray  # int64[range]
+    minimum_term_months: np.ndarray  # int64[range]
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,7 @@ class SupportServiceRules:
     investigation_level: int
     consulting_levels: dict[str, int]
     onsite_visits_at_least: dict[int, int]
+    onsite_fee: int | None = None  # per visit; None: no price, visits are flagged for a quote
 
 
 @dataclass(frozen=True)
@@ -97,7 +110,6 @@ class VendorRules:
     callcenter_upper_bounds: np.ndarray  # int64[tier]
     callcenter_initial_fees: np.ndarray
     callcenter_monthly_fees: np.ndarray
-    callcenter_term_months: int
     callcenter_service_hours: str
 
 
@@ -112,7 +124,15 @@ class PriceBook:
     calendar: CalendarRule
     support: SupportServiceRules | None = None
     vendor: VendorRules | None = None
+    terms: dict[str, PlanTerms] = field(default_factory=dict)  # plan → its terms
+    term_policy: str = "error"  # one of TERM_POLICIES
+    response_targets: dict[str, int] = field(default_factory=dict)  # channel → business days
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def plan_terms(self, plan: str) -> PlanTerms:
+        if plan not in self.terms:
+            raise PriceBookError(self.file, "plans", f"this price book does not offer {plan!r}")
+        return self.terms[plan]
 
     def require_support(self) -> SupportServiceRules:
         if self.support is None:
@@ -279,6 +299,10 @@ def _load_support(r: _Reader) -> SupportServiceRules:
     cap = r.get("fee_limit.default_fee_cap", "")
     if not is_blank(cap) and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
         raise r.fail("fee_limit.default_fee_cap", f"expected empty or whole yen ≥ 0, got {cap!r}")
+    onsite_fee = r.get("onsite.onsite_fee", "")
+    if not is_blank(onsite_fee) and (isinstance(onsite_fee, bool) or not isinstance(onsite_fee, int)
+                                     or onsite_fee < 0):
+        raise r.fail("onsite.onsite_fee", f"expected empty or whole yen ≥ 0, got {onsite_fee!r}")
     reply = r.get("reply_channel.max_level")
     for plan in ("monthly", "annual"):
         r.integer(f"reply_channel.max_level.{plan}")
@@ -314,6 +338,7 @@ def _load_support(r: _Reader) -> SupportServiceRules:
                                        str(r.get("levels.investigation_level"))),
         consulting_levels={k: int(consulting[k]) for k in ("specific", "comprehensive")},
         onsite_visits_at_least=visits,
+        onsite_fee=None if is_blank(onsite_fee) else int(onsite_fee),
     )
 
 
@@ -342,9 +367,49 @@ def _load_vendor(r: _Reader) -> VendorRules:
         callcenter_upper_bounds=np.asarray(bounds, dtype=np.int64),
         callcenter_initial_fees=np.asarray(initial, dtype=np.int64),
         callcenter_monthly_fees=np.asarray(monthly, dtype=np.int64),
-        callcenter_term_months=r.integer("callcenter.term_months", 1),
         callcenter_service_hours=str(r.get("callcenter.service_hours", "")),
     )
+
+
+def _terms(r: _Reader, model: str, plans: tuple[str, ...]) -> dict[str, PlanTerms]:
+    """Each plan's contract unit and minimum term; the minimum must be whole units."""
+    ranges = SUPPORT_RANGES.codes
+    keys: dict[str, tuple[list[str], list[str]]] = {}
+    if model == "support_service":
+        for plan in ("annual", "monthly"):
+            keys[plan] = ([f"ranges.{c}.{plan}_contract_unit_months" for c in ranges],
+                          [f"ranges.{c}.{plan}_minimum_term_months" for c in ranges])
+    else:
+        for plan, table in (("vendor_support", "paid_support"), ("callcenter", "callcenter")):
+            keys[plan] = ([f"{table}.contract_unit_months"] * len(ranges),
+                          [f"{table}.minimum_term_months"] * len(ranges))
+    terms = {}
+    for plan in plans:
+        if plan not in keys:
+            raise r.fail("plans", f"{plan!r} is not a plan of a {model} price book")
+        unit_keys, minimum_keys = keys[plan]
+        units = [r.integer(key, 1) for key in unit_keys]
+        minima = [r.integer(key, 1) for key in minimum_keys]
+        for key, unit, minimum in zip(minimum_keys, units, minima, strict=True):
+            if minimum % unit:
+                raise r.fail(key, f"minimum term {minimum} is not a whole number of contract "
+                                  f"units ({unit} months)")
+        terms[plan] = PlanTerms(np.asarray(units, dtype=np.int64),
+                                np.asarray(minima, dtype=np.int64))
+    return terms
+
+
+def _response_targets(r: _Reader) -> dict[str, int]:
+    table = r.get("response_targets", {})
+    if not isinstance(table, dict):
+        raise r.fail("response_targets", "expected a table of channel = business days")
+    targets = {}
+    for channel in table:
+        if channel not in CHANNELS.codes:
+            raise r.fail(f"response_targets.{channel}", f"unknown channel; expected one of "
+                                                        f"{', '.join(CHANNELS.codes)}")
+        targets[channel] = r.integer(f"response_targets.{channel}", 1)
+    return targets
 
 
 def parse_pricebook(data: dict[str, Any], file: str, name: str) -> PriceBook:
@@ -352,6 +417,9 @@ def parse_pricebook(data: dict[str, Any], file: str, name: str) -> PriceBook:
     r = _Reader(file, data)
     model = r.choice("model", ("support_service", "vendor_support"))
     plans = tuple(r.get("plans"))
+    for i, plan in enumerate(plans):
+        if plan not in PLANS.codes:
+            raise r.fail(f"plans[{i}]", f"unknown plan {plan!r}")
     rate = r.integer("tax.rate_percent")
     if rate > 100:
         raise r.fail("tax.rate_percent", f"{rate} is not a percentage")
@@ -368,6 +436,9 @@ def parse_pricebook(data: dict[str, Any], file: str, name: str) -> PriceBook:
         ),
         support=_load_support(r) if model == "support_service" else None,
         vendor=_load_vendor(r) if model == "vendor_support" else None,
+        terms=_terms(r, model, plans),
+        term_policy=r.choice("term_policy", TERM_POLICIES) if "term_policy" in data else "error",
+        response_targets=_response_targets(r),
         raw=data,
     )
     return book

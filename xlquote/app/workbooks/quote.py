@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -49,7 +50,7 @@ COUNT_FORMAT = "#,##0"
 NAMES = {
     "Customer": "B3", "QuoteDate": "B4", "ValidDays": "B5", "PriceBookCode": "B7", "Plan": "B8",
     "SupportRange": "B9", "MaxIncidents": "B10", "Licences": "B11", "TermMonths": "B12",
-    "MinimumTerm": "B13", "QuoteMonths": "B14", "ContractYears": "B15",
+    "MinimumTerm": "B13", "QuoteMonths": "B14", "ContractYears": "B15", "ContractUnit": "B16",
 }
 LEVEL_FIRST_ROW = 19  # feather .. level 10 on rows 19..29
 SAMPLE_COUNTS = {"feather": 1, "2": 1, "4": 1}  # RULES.md example 1
@@ -89,6 +90,8 @@ def _absolute(sheet: str, ref: str, end: str | None = None) -> str:
 PLAN_TABLE = ("A2", "K5")  # plan, label, price book, tax %, rounding, pack units, pack price,
 #                            minimum term per range (H..K)
 RANGE_TABLE = ("L2", "M5")  # support range, Japanese name
+UNIT_TABLE = ("N2", "Q5")  # contract unit per plan (rows as PLAN_TABLE) and range
+NOTES_ROW = 54  # the terms the quote is made under, below the totals
 
 
 def _lists_sheet(ws: Worksheet, support: PriceBook, vendor: PriceBook) -> None:
@@ -97,21 +100,18 @@ def _lists_sheet(ws: Worksheet, support: PriceBook, vendor: PriceBook) -> None:
     for column, text in enumerate(header, start=1):
         set_text(ws.cell(1, column), text)
     rules, vendor_rules = support.require_support(), vendor.require_vendor()
+    for column, code in enumerate(SUPPORT_RANGES.codes, start=14):
+        set_text(ws.cell(1, column), f"unit_{code}")
     for row, plan in enumerate(PLANS.codes, start=2):
         book = support if plan in support.plans else vendor
-        if plan == "annual":
-            terms = [int(t) for t in rules.annual_minimum_term_months]
-        elif plan == "monthly":
-            terms = [int(t) for t in rules.monthly_minimum_term_months]
-        elif plan == "callcenter":
-            terms = [vendor_rules.callcenter_term_months] * len(SUPPORT_RANGES.codes)
-        else:  # paid support: the base fee is yearly, so a quote covers at least one year
-            terms = [12] * len(SUPPORT_RANGES.codes)
+        terms = book.plan_terms(plan)
         values = (plan, PLAN_LABELS_JA[plan], book.name, book.tax.rate_percent,
                   ROUNDING_CHOICE[book.tax.rounding], vendor_rules.pack_units,
-                  vendor_rules.pack_price, *terms)
+                  vendor_rules.pack_price, *(int(t) for t in terms.minimum_term_months))
         for column, value in enumerate(values, start=1):
             set_value(ws.cell(row, column), value)
+        for column, unit in enumerate(terms.contract_unit_months.tolist(), start=14):
+            set_value(ws.cell(row, column), int(unit))
     set_text(ws["L1"], "support_range")
     set_text(ws["M1"], "label")
     for row, code in enumerate(SUPPORT_RANGES.codes, start=2):
@@ -135,10 +135,11 @@ def _quote_sheet(ws: Worksheet) -> None:
     _vendor_usage(ws)
     _fee_lines(ws)
     _totals(ws)
+    last = _terms_notes(ws, get_pricebook("aki_sie"), get_pricebook("vendor_support"))
     for column, width in zip("ABCDEF", (30, 16, 14, 8, 16, 4), strict=True):
         ws.column_dimensions[column].width = width
     setup_a4(ws)
-    ws.print_area = "A1:E52"
+    ws.print_area = f"A1:E{last}"
 
 
 def _title(ws: Worksheet) -> None:
@@ -182,7 +183,7 @@ def _inputs(ws: Worksheet) -> None:
         ("A7", "価格表"), ("A8", "契約種別"), ("A9", "サポート範囲"),
         ("A10", "月の最大インシデント数 (月額契約)"), ("A11", "契約数 (ライセンス)"),
         ("A12", "契約期間 (月, 空欄: 最低期間)"), ("A13", "最低契約期間 (月)"),
-        ("A14", "見積期間 (月)"), ("A15", "契約年数"),
+        ("A14", "見積期間 (月, 契約単位に切り上げ)"), ("A15", "契約年数"), ("A16", "契約単位 (月)"),
     )
     for ref, text in rows:
         _label(ws, ref, text)
@@ -203,7 +204,10 @@ def _inputs(ws: Worksheet) -> None:
     plans = _absolute(LISTS, "A2", "A5")
     ranges = _absolute(LISTS, "L2", "L5")
     set_formula(ws["B13"], f"=INDEX({terms},MATCH(Plan,{plans},0),MATCH(SupportRange,{ranges},0))")
-    set_formula(ws["B14"], "=MAX(TermMonths,MinimumTerm)")
+    units = _absolute(LISTS, *UNIT_TABLE)
+    set_formula(ws["B16"], f"=INDEX({units},MATCH(Plan,{plans},0),MATCH(SupportRange,{ranges},0))")
+    # at least the minimum term, in whole contract units (契約単位)
+    set_formula(ws["B14"], "=ROUNDUP(MAX(TermMonths,MinimumTerm)/ContractUnit,0)*ContractUnit")
     set_formula(ws["B15"], "=ROUNDUP(QuoteMonths/12,0)")
     _list_validation(ws, "B8", PLANS.codes, "契約種別")
     _list_validation(ws, "B9", SUPPORT_RANGES.codes, "サポート範囲")
@@ -306,6 +310,51 @@ def _totals(ws: Worksheet) -> None:
     set_formula(ws["A51"], '="見積期間 "&QuoteMonths&"か月 (最低契約期間 "&MinimumTerm'
                            '&"か月) の合計、税別単価。"')
     set_formula(ws["A52"], '="本見積の有効期限: "&TEXT(QuoteDate+ValidDays,"yyyy/mm/dd")')
+
+
+def _terms_notes(ws: Worksheet, support: PriceBook, vendor: PriceBook) -> int:
+    """What the contract terms, fee limits, response targets, the on-site option and unit
+    notices mean for the customer (from the price books); returns the last row written."""
+    rules = support.require_support()
+    annual, monthly = support.plan_terms("annual"), support.plan_terms("monthly")
+    names = dict(zip(SUPPORT_RANGES.codes, rules.range_names_ja, strict=True))
+
+    def terms_text(terms: Any) -> str:
+        groups: dict[tuple[int, int], list[str]] = {}
+        for code, unit, minimum in zip(SUPPORT_RANGES.codes, terms.contract_unit_months.tolist(),
+                                       terms.minimum_term_months.tolist(), strict=True):
+            groups.setdefault((unit, minimum), []).append(names[code])
+        return "、".join(f"{'・'.join(ranges)} {unit}か月単位・最低{minimum}か月"
+                        for (unit, minimum), ranges in groups.items())
+
+    channel_names = {"email": "メール", "phone": "お電話の折り返し (時間のご指定がない場合)",
+                     "reply": "Twitter リプライ", "dm": "Twitter DM", "skype_chat": "Skype チャット"}
+    targets = "、".join(f"{channel_names.get(ch, ch)} {days}営業日"
+                       for ch, days in support.response_targets.items())
+    onsite = (f"1回 ¥{rules.onsite_fee:,} (税別)" if rules.onsite_fee is not None
+              else "料金は別途お見積り")
+    paid, center = vendor.plan_terms("vendor_support"), vendor.plan_terms("callcenter")
+    notes = (
+        f"契約単位・最低契約期間: 年額契約 {terms_text(annual)}; 月額契約 {terms_text(monthly)}; "
+        f"有料サポート {int(paid.contract_unit_months[0])}か月単位; コールセンター "
+        f"{int(center.contract_unit_months[0])}か月単位。見積期間はこれに合わせて切り上げています。",
+        "月額料金・年額料金は契約開始日から数えた契約月・契約年ごとに、その初日が属する月に"
+        "請求します (例: 4/15 開始の1年契約は 4月〜翌3月の12回)。",
+        "インシデント料金リミット: 金額 (円) またはレベル (フェザー、L3 など) で指定できます。"
+        "料金が上限額に達したとき、またはレベルが指定を超えたときにお知らせし、中止か継続かを"
+        "お選びいただくまで料金は上限で止めます (フェザーはリミットに達しません)。",
+        f"応答目標: {targets} (受付日の翌営業日から数えます。土日祝と弊社休業日を除く)。"
+        "月額契約は年額契約より優先して対応します。",
+        f"出張サポート (オプション・別料金): {onsite}。",
+        "有料サポート: 対応の都度、消化したユニット数と残りユニット・有効期限をお知らせし、"
+        "有効期限が30日以内に迫ったユニットもご連絡します。",
+    )
+    set_text(ws[f"A{NOTES_ROW}"], "ご契約条件").font = Font(bold=True)
+    for row, text in enumerate(notes, start=NOTES_ROW + 1):
+        ws.merge_cells(f"A{row}:E{row}")
+        set_text(ws[f"A{row}"], text).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[row].height = 45
+    return NOTES_ROW + len(notes)
 
 
 # --- xlwings.conf ---------------------------------------------------------------------------

@@ -3,16 +3,18 @@ order) with their precomputed charges, and the month."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 from ..codes import CHANNEL_LABELS_JA, CHANNELS
-from ..dates import Month, due_date, issue_date
+from ..dates import Month, add_months, due_date, issue_date
 from ..invoice import Flag, Invoice, Line, PackBalance
 from ..pricebook import PriceBook
 from ..records import Contract, IncidentTable, Pack
+from ..terms import contract_months, month_index, starts_contract_month
 from .pricing import IncidentCharges
 
 
@@ -50,12 +52,40 @@ class ContractMonth:
         return self.charges.in_month
 
     def new_invoice(self) -> Invoice:
-        issued = issue_date(self.month)
+        issued = issue_date(self.month, self.book.calendar)
         return Invoice(self.contract, self.month, self.book.name, issued,
                        due_date(issued, self.book.calendar))
 
     def active(self) -> bool:
+        """The contract covers at least one day of the month."""
         return self.contract.active_in(self.month.first_day, self.month.last_day)
+
+    @cached_property
+    def month_index(self) -> int:
+        """The contract month that starts in this calendar month (RULES 2.7)."""
+        return month_index(self.contract.start_date, self.month)
+
+    @cached_property
+    def month_count(self) -> int:
+        """How many contract months the contract bills (terms.OPEN_ENDED when open)."""
+        return contract_months(self.contract.start_date, self.contract.end_date)
+
+    def starts_contract_month(self) -> bool:
+        return bool(starts_contract_month(self.month_index, self.month_count))
+
+    def period_text(self, months: int) -> str:
+        """The ``months`` months from this contract month, cut at the contract's end: months
+        when they run from the 1st (2026/10〜2027/09), else days (2026/04/15〜2027/04/14)."""
+        start, index = self.contract.start_date, self.month_index
+        first = add_months(start, index)
+        last = add_months(start, index + months) - dt.timedelta(days=1)
+        if self.contract.end_date is not None:
+            last = min(last, self.contract.end_date)
+        if first.day == 1 and last == Month(last.year, last.month).last_day:
+            if (first.year, first.month) == (last.year, last.month):
+                return f"{first:%Y/%m}"
+            return f"{first:%Y/%m}〜{last:%Y/%m}"
+        return f"{first:%Y/%m/%d}〜{last:%Y/%m/%d}"
 
 
 @dataclass

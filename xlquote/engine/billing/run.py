@@ -16,7 +16,7 @@ from ..dates import Month, due_date, issue_date
 from ..errors import InputError, Problem
 from ..invoice import Flag, Invoice, Line, StatementEntry, invoice_number
 from ..levels import compute_levels
-from ..money import consumption_tax
+from ..money import tax_by_rate
 from ..pricebook import PriceBook, get_pricebook
 from ..records import (
     Contract,
@@ -202,16 +202,12 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
             return None
         flags = {f.code for f in part.flags} | {
             code for code, counts in flag_counts.items() if counts[b] > counts[a]}
-        subtotal_by_rate: dict[int, int] = {}
-        for line in part.lines:
-            rate = book.tax.rate_percent if line.tax_rate is None else line.tax_rate
-            subtotal_by_rate[rate] = subtotal_by_rate.get(rate, 0) + line.amount
         standard = book.tax.rate_percent
-        subtotal_by_rate[standard] = (subtotal_by_rate.get(standard, 0)
-                                      + int(amounts[b] - amounts[a]))
-        tax = sum(consumption_tax(amount, rate, book.tax.rounding)
-                  for rate, amount in subtotal_by_rate.items())
-        return _Totals(sum(subtotal_by_rate.values()), tax, billed, tuple(sorted(flags)))
+        taxes = tax_by_rate([(standard if line.tax_rate is None else line.tax_rate, line.amount)
+                             for line in part.lines]
+                            + [(standard, int(amounts[b] - amounts[a]))], book.tax.rounding)
+        return _Totals(sum(t[1] for t in taxes), sum(t[2] for t in taxes), billed,
+                       tuple(sorted(flags)))
 
     run = BillingRun(month)
     issued = issue_date(month)

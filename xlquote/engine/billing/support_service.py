@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..codes import PLAN_LABELS_JA, SUPPORT_RANGES, normalize_text
-from ..dates import add_months, months_between
-from ..fees import monthly_fee_for_usage
+from ..dates import MONTHS_PER_YEAR
 from ..invoice import Flag, Line, StatementEntry
 from ..levels import SOURCE_LABELS_JA
 from ..money import yen
 from .context import ContractMonth, ContractPart, channel_label, measures_text
 from .pricing import CONTINUED, PENDING, STOPPED
+from .schedule import annual_base_fee_due, monthly_fee_due
 
 
 def level_label(level: int) -> str:
@@ -20,32 +20,32 @@ def level_label(level: int) -> str:
 
 
 def contract_part(ctx: ContractMonth) -> ContractPart:
-    """Annual base fee in the first month of each contract year; the monthly fee every month
-    of the term, and the overage when more incidents were counted than the plan allows."""
+    """Annual base fee in the first month of each contract year; the monthly fee in every
+    contract month, and the overage when more incidents were counted than the plan allows."""
     c, rules = ctx.contract, ctx.book.require_support()
     part = ContractPart()
     if not ctx.active():
         return part
     range_index = SUPPORT_RANGES.codes.index(c.support_range)
     range_ja = rules.range_names_ja[range_index]
-    elapsed = months_between(c.start_date, ctx.month)
-    if c.plan == "annual" and elapsed % 12 == 0:
-        year_start = add_months(c.start_date, elapsed)
-        fee = int(rules.annual_base_fee[range_index])
-        part.lines.append(Line(
-            "annual_base_fee",
-            f"年額基本料金 ({range_ja}) {year_start:%Y/%m}〜{add_months(year_start, 12):%Y/%m}",
-            1, fee, fee, working=f"{range_ja}: {yen(fee)}/年, 契約年の初月に請求"))
+    index, count = ctx.month_index, ctx.month_count
+    if c.plan == "annual":
+        fee = int(annual_base_fee_due(rules, range_index, index, count))
+        if fee:
+            part.lines.append(Line(
+                "annual_base_fee",
+                f"年額基本料金 ({range_ja}) {ctx.period_text(MONTHS_PER_YEAR)}",
+                1, fee, fee, working=f"{range_ja}: {yen(fee)}/年, 契約年の初月に請求"))
     if c.plan == "monthly":
         maximum = int(c.max_incidents or 1)
         counted = ctx.counted_incidents()
-        # one contract: single values (numpy's scalars cost half of one-element arrays)
-        fees = monthly_fee_for_usage(rules, range_index, maximum, counted)
+        fees = monthly_fee_due(rules, range_index, maximum, counted, index, count, True)
         base, overage = int(fees[0]), int(fees[1])
-        part.lines.append(Line(
-            "monthly_fee", f"月額基本料金 ({range_ja}・月{maximum}件まで) {ctx.month}",
-            1, base, base,
-            working=f"{counted}件利用 (フェザーを除く) / 月{maximum}件"))
+        if ctx.starts_contract_month():
+            part.lines.append(Line(
+                "monthly_fee", f"月額基本料金 ({range_ja}・月{maximum}件まで) {ctx.period_text(1)}",
+                1, base, base,
+                working=f"{counted}件利用 (フェザーを除く) / 月{maximum}件"))
         if counted > maximum:
             part.flags.append(Flag("over_monthly_max",
                                    f"{counted} incidents counted, plan allows {maximum}"))

@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..dates import add_months, months_between
+from ..dates import MONTHS_PER_YEAR, add_months
 from ..fees import units_for_minutes
 from ..invoice import Flag, Line, PackBalance, StatementEntry
 from ..money import yen
 from ..pricebook import VendorRules
+from ..records import Pack
 from .context import ContractMonth, ContractPart, channel_label, measures_text
+from .schedule import callcenter_fees_due, shortfall_cost, vendor_annual_fee_due
 
 
 @dataclass
@@ -43,6 +45,7 @@ class _Ledger:
     topped_up: set[int] = field(default_factory=set)  # incident positions that opened packs
     lines: list[Line] = field(default_factory=list)  # this month's top-ups / shortfalls
     flags: list[Flag] = field(default_factory=list)
+    left_after: dict[int, list[PackLeft]] = field(default_factory=dict)
 
 
 def pack_expiry(purchased: dt.date, rules: VendorRules) -> dt.date:
@@ -50,36 +53,37 @@ def pack_expiry(purchased: dt.date, rules: VendorRules) -> dt.date:
     return add_months(purchased, rules.pack_valid_months) - dt.timedelta(days=1)
 
 
-def _contract_year_start(ctx: ContractMonth) -> dt.date | None:
-    elapsed = months_between(ctx.contract.start_date, ctx.month)
-    if not ctx.active() or elapsed % 12:
-        return None
-    return add_months(ctx.contract.start_date, elapsed)
+PackLeft = tuple[dt.date, dt.date, int]  # (purchased, expires, units left)
 
 
-def _ledger(ctx: ContractMonth) -> _Ledger:
-    """Units drawn oldest-expiry-first from packs valid on the close date; a shortfall opens
-    new packs (auto top-up, invoiced in their month) or is billed per unit."""
-    if "ledger" in ctx.memo:
-        return ctx.memo["ledger"]  # type: ignore[return-value]
-    rules = ctx.book.require_vendor()
-    t = ctx.incidents
-    ledger = _Ledger(
-        packs=[_PackState(p.purchased, pack_expiry(p.purchased, rules), p.units, False)
-               for p in sorted(ctx.packs, key=lambda p: p.purchased)],
-        units=units_for_minutes(t.measures.minutes, rules))
+@dataclass
+class UnitDraws:
+    """What ``draw_units`` found: units each draw could not take from the packs (new packs
+    were opened for them with auto top-up), and, for the draws asked for, what the valid packs
+    held right after it."""
+
+    shortfalls: dict[int, int] = field(default_factory=dict)  # draw position → units short
+    left_after: dict[int, list[PackLeft]] = field(default_factory=dict)
+
+
+def draw_units(packs: list[_PackState], closes: list[dt.date], units: list[int],
+               in_month: list[bool], rules: VendorRules,
+               snapshots: set[int] | frozenset[int] = frozenset()) -> UnitDraws:
+    """Draw each incident's units, in close-date order, oldest-expiry-first from the packs
+    valid on its close date (RULES 1.1). A shortfall opens new packs on that date with auto
+    top-up (appended to ``packs``), or is left to be billed per unit. The one definition of
+    pack consumption: the monthly invoice and the plan comparison both draw through it."""
+    draws = UnitDraws()
     # Incidents come in close-date order, so a pack that has expired or run empty never serves
     # again: packs are drawn in FIFO-by-expiry order, and the used-up ones at the front of that
     # order are dropped as the dates move on (an empty one further back is just skipped).
-    open_packs = sorted(ledger.packs, key=lambda p: (p.expires, p.purchased))
+    open_packs = sorted(packs, key=lambda p: (p.expires, p.purchased))
     # Python lists and bisect: the loop below steps a few times per contract, where numpy's
     # per-call overhead would dominate.
-    in_month = ctx.in_month.tolist()
-    units = ledger.units.tolist()
-    closes: list[dt.date] = t.closed.tolist()
     drawn = [0, *itertools.accumulate(units)]  # units of incidents [0, i)
     drawn_now = [0, *itertools.accumulate(u if now else 0
                                           for u, now in zip(units, in_month, strict=True))]
+    wanted = sorted(snapshots)
     i, count = 0, len(units)
     while i < count:
         closed = closes[i]
@@ -91,11 +95,17 @@ def _ledger(ctx: ContractMonth) -> _Ledger:
         if front is not None and front.purchased <= closed:
             stop = min(bisect.bisect_right(drawn, drawn[i] + front.left) - 1,
                        bisect.bisect_right(closes, front.expires))
+            if wanted:  # stop right after the next incident whose balance is asked for
+                after = bisect.bisect_left(wanted, i)
+                if after < len(wanted):
+                    stop = min(stop, wanted[after] + 1)
             if stop > i:
                 now = drawn_now[stop] - drawn_now[i]
                 front.used_this_month += now
                 front.used_before += drawn[stop] - drawn[i] - now
                 i = stop
+                if stop - 1 in snapshots:
+                    draws.left_after[stop - 1] = _left(packs, closes[stop - 1])
                 continue
         need, now = units[i], in_month[i]
         for pack in open_packs:
@@ -110,41 +120,81 @@ def _ledger(ctx: ContractMonth) -> _Ledger:
                 pack.used_before += take
             need -= take
         if need:
-            added = len(ledger.packs)
-            _cover_shortfall(ctx, rules, ledger, i, closed, need, now)
-            open_packs = sorted(open_packs + ledger.packs[added:],
-                                key=lambda p: (p.expires, p.purchased))
+            draws.shortfalls[i] = need
+            if rules.auto_topup:
+                added = _open_packs(packs, rules, closed, need, now)
+                open_packs = sorted(open_packs + added, key=lambda p: (p.expires, p.purchased))
+        if i in snapshots:
+            draws.left_after[i] = _left(packs, closed)
         i += 1
-    ctx.memo["ledger"] = ledger
+    return draws
+
+
+def _left(packs: list[_PackState], day: dt.date) -> list[PackLeft]:
+    return [(p.purchased, p.expires, p.left) for p in packs if p.valid_on(day) and p.left > 0]
+
+
+def _open_packs(packs: list[_PackState], rules: VendorRules, closed: dt.date, short: int,
+                now: bool) -> list[_PackState]:
+    """New packs bought on ``closed`` for ``short`` units, drawn at once (auto top-up)."""
+    count = shortfall_cost(rules, short)[0]
+    added = []
+    for _ in range(count):
+        take = min(short, rules.pack_units)
+        pack = _PackState(closed, pack_expiry(closed, rules), rules.pack_units, True)
+        if now:
+            pack.used_this_month = take
+        else:
+            pack.used_before = take
+        added.append(pack)
+        short -= take
+    packs.extend(added)
+    return added
+
+
+def recorded_packs(packs: list[Pack], rules: VendorRules) -> list[_PackState]:
+    return [_PackState(p.purchased, pack_expiry(p.purchased, rules), p.units, False)
+            for p in sorted(packs, key=lambda p: p.purchased)]
+
+
+def _ledger(ctx: ContractMonth, snapshots: set[int] | frozenset[int] = frozenset()) -> _Ledger:
+    """Units drawn oldest-expiry-first from packs valid on the close date; a shortfall opens
+    new packs (auto top-up, invoiced in their month) or is billed per unit."""
+    if "ledger" in ctx.memo and not snapshots:
+        return ctx.memo["ledger"]  # type: ignore[return-value]
+    rules = ctx.book.require_vendor()
+    t = ctx.incidents
+    ledger = _Ledger(packs=recorded_packs(ctx.packs, rules),
+                     units=units_for_minutes(t.measures.minutes, rules))
+    in_month = ctx.in_month.tolist()
+    closes: list[dt.date] = t.closed.tolist()
+    draws = draw_units(ledger.packs, closes, ledger.units.tolist(), in_month, rules, snapshots)
+    ledger.left_after = draws.left_after
+    for i, short in draws.shortfalls.items():
+        if rules.auto_topup:
+            ledger.topped_up.add(i)
+        if in_month[i]:
+            _shortfall_line(ctx, rules, ledger, i, closes[i], short)
+    if not snapshots:
+        ctx.memo["ledger"] = ledger
     return ledger
 
 
-def _cover_shortfall(ctx: ContractMonth, rules: VendorRules, ledger: _Ledger, i: int,
-                     closed: dt.date, short: int, now: bool) -> None:
+def _shortfall_line(ctx: ContractMonth, rules: VendorRules, ledger: _Ledger, i: int,
+                    closed: dt.date, short: int) -> None:
     incident_id = str(ctx.incidents.incident_id[i])
+    count, amount = (int(v) for v in shortfall_cost(rules, short))
     if rules.auto_topup:
-        count = -(-short // rules.pack_units)
-        for _ in range(count):
-            take = min(short, rules.pack_units)
-            pack = _PackState(closed, pack_expiry(closed, rules), rules.pack_units, True)
-            if now:
-                pack.used_this_month = take
-            else:
-                pack.used_before = take
-            ledger.packs.append(pack)
-            short -= take
-        ledger.topped_up.add(i)
-        if now:
-            ledger.lines.append(Line(
-                "pack_topup", f"インシデントパック自動追加 {rules.pack_units}ユニット × {count}口 "
-                              f"({closed:%Y/%m/%d}, インシデント {incident_id})",
-                count, rules.pack_price, count * rules.pack_price, incident_id,
-                working="残ユニット不足のため新しいパックを購入 (auto_topup)"))
-            ledger.flags.append(Flag("units_topped_up", f"{count} pack(s) added", incident_id))
-    elif now:
+        ledger.lines.append(Line(
+            "pack_topup", f"インシデントパック自動追加 {rules.pack_units}ユニット × {count}口 "
+                          f"({closed:%Y/%m/%d}, インシデント {incident_id})",
+            count, rules.pack_price, amount, incident_id,
+            working="残ユニット不足のため新しいパックを購入 (auto_topup)"))
+        ledger.flags.append(Flag("units_topped_up", f"{count} pack(s) added", incident_id))
+    else:
         ledger.lines.append(Line(
             "unit_shortfall", f"ユニット不足分 (インシデント {incident_id})", short,
-            rules.unit_price, short * rules.unit_price, incident_id,
+            rules.unit_price, amount, incident_id,
             working="auto_topup = false: 不足ユニットを単価で請求"))
         ledger.flags.append(Flag("units_short", f"{short} unit(s) beyond the packs", incident_id))
 
@@ -153,13 +203,12 @@ def paid_support_part(ctx: ContractMonth) -> ContractPart:
     """Annual fee each contract year, packs bought this month, top-ups, pack balances."""
     rules = ctx.book.require_vendor()
     part = ContractPart()
-    year_start = _contract_year_start(ctx)
-    if year_start is not None:
-        licences = int(ctx.contract.licences or 0)
-        fee = rules.annual_fixed_fee + rules.annual_fee_per_licence * licences
+    licences = int(ctx.contract.licences or 0)
+    fee = int(vendor_annual_fee_due(rules, licences, ctx.month_index, ctx.month_count))
+    if fee:
         part.lines.append(Line(
-            "vendor_annual_fee", f"有料サポート年額基本料金 {year_start:%Y/%m}〜"
-                                 f"{add_months(year_start, 12):%Y/%m} ({licences:,}ライセンス)",
+            "vendor_annual_fee", f"有料サポート年額基本料金 {ctx.period_text(MONTHS_PER_YEAR)} "
+                                 f"({licences:,}ライセンス)",
             1, fee, fee, working=f"{yen(rules.annual_fixed_fee)} + "
                                  f"{yen(rules.annual_fee_per_licence)} × {licences:,}"))
     month_start, month_end = ctx.month.first_day, ctx.month.last_day
@@ -193,20 +242,18 @@ def callcenter_part(ctx: ContractMonth) -> ContractPart:
     """Initial fee in the contract's first month, the tier's monthly fee every month."""
     rules = ctx.book.require_vendor()
     part = ContractPart()
-    if not ctx.active():
+    if not ctx.starts_contract_month():
         return part
     licences = int(ctx.contract.licences or 0)
-    tier = int(np.searchsorted(rules.callcenter_upper_bounds, licences, side="left"))
-    bound = int(rules.callcenter_upper_bounds[tier])
-    if months_between(ctx.contract.start_date, ctx.month) == 0:
-        fee = int(rules.callcenter_initial_fees[tier])
+    bound, initial, monthly = (int(v) for v in callcenter_fees_due(
+        rules, licences, ctx.month_index, ctx.month_count))
+    if initial:
         part.lines.append(Line("callcenter_initial",
-                               f"コールセンター初期費用 ({bound:,}ライセンスまで)", 1, fee, fee,
-                               working=f"{licences:,}ライセンス"))
-    fee = int(rules.callcenter_monthly_fees[tier])
+                               f"コールセンター初期費用 ({bound:,}ライセンスまで)", 1, initial,
+                               initial, working=f"{licences:,}ライセンス"))
     part.lines.append(Line("callcenter_monthly",
-                           f"コールセンター月額費用 ({bound:,}ライセンスまで) {ctx.month}", 1, fee,
-                           fee, working=f"{licences:,}ライセンス"))
+                           f"コールセンター月額費用 ({bound:,}ライセンスまで) {ctx.period_text(1)}",
+                           1, monthly, monthly, working=f"{licences:,}ライセンス"))
     return part
 
 

@@ -1,42 +1,54 @@
 """Cost of a plan over a horizon, on whole columns of plans at once (the PLAN_COST computation).
 
-Every fee comes from the price books through xlquote.engine.fees; this module only lays the fees out
-month by month. The model of a horizon of H months:
+Every fee is computed by the functions the monthly invoice is built from
+(``xlquote.engine.billing.schedule``: fees per contract month; ``billing.vendor.draw_units``: pack
+consumption; ``money.tax_by_rate``: tax); this module only lays the plan's contract months out
+side by side. The model of a horizon of H months:
 
-- usage happens in months 0..H-1 (``counts[..., month, level]``); all incidents of a month are
-  taken to close on its first day (so a pack bought in month m serves months m..m+11);
+- the plan is a contract starting on a month's first day; its contract months 0..term-1 are the
+  columns; usage happens in months 0..H-1 (``counts[..., month, level]``); all incidents of a
+  month are taken to close on its first day (so a pack bought in month m serves months m..m+11);
 - fixed fees are paid for the committed term: H rounded up to the plan's contract unit and at
-  least its minimum term (a monthly ``normal`` plan for 4 months still pays 12 monthly fees;
-  mission critical 36 months; the annual base fee once per started contract year);
+  least its minimum term (``terms.rounded_term``: a monthly ``normal`` plan for 4 months still
+  pays 12 monthly fees; mission critical 36 months; the annual base fee once per contract year);
 - members' first personal uses (charts, カルテ) fall one per month from the first month
   (member j in month j mod H).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..billing.schedule import (
+    annual_base_fee_due,
+    callcenter_fees_due,
+    chart_fee,
+    counts_against_maximum,
+    monthly_fee_due,
+    shortfall_cost,
+    vendor_annual_fee_due,
+)
+from ..billing.vendor import draw_units
 from ..codes import KARTE_PAYMENT, PLANS, SUPPORT_RANGES, is_blank
 from ..columns import ErrorMode, RowChecks, broadcast, to_codes, to_ints, to_numbers
+from ..dates import add_months
 from ..errors import InputError, Problem
-from ..fees import (
-    callcenter_tier,
-    check_max_incidents,
-    monthly_fee_for_usage,
-    units_for_minutes,
-    vendor_annual_fee,
-)
-from ..money import consumption_tax
-from ..pricebook import LEVEL_COUNT, PriceBook, get_pricebook
+from ..fees import check_max_incidents, units_for_minutes
+from ..money import tax_by_rate
+from ..pricebook import LEVEL_COUNT, PriceBook, VendorRules, get_pricebook
+from ..terms import rounded_term
 from .profile import DEFAULT_MINUTES_PER_INCIDENT, MAX_HORIZON_MONTHS, monthly_counts
 
 ANNUAL, MONTHLY, VENDOR, CALLCENTER = (PLANS.codes.index(p) for p in
                                        ("annual", "monthly", "vendor_support", "callcenter"))
-FEE_PERIOD_MONTHS = 12  # annual base fees (both books) are "per year" by their definition
+# The first day of a plan's hypothetical contract: only the months' order matters (a pack
+# bought in contract month m is valid through month m + 11).
+PLAN_START = dt.date(2000, 1, 1)
 PricebookArg = PriceBook | str | Iterable[PriceBook | str] | dict[str, PriceBook] | None
 
 
@@ -80,28 +92,23 @@ class PlanCosts:
         out = np.zeros(self.term_months.shape, dtype=np.int64)
         for index in np.ndindex(out.shape):
             rate, mode = int(self.tax_rate[index]), str(self.tax_rounding[index])
-            out[index] = sum(consumption_tax(int(v), rate, mode) for v in self.monthly[index] if v)
+            out[index] = sum(tax for amount in self.monthly[index].tolist() if amount
+                             for _rate, _taxable, tax in tax_by_rate([(rate, amount)], mode))
         return out
 
 
 def committed_months(plan: np.ndarray, ranges: np.ndarray, horizon: np.ndarray,
                      books: dict[str, PriceBook]) -> np.ndarray:
     """Months paid for: the horizon rounded up to the contract unit, at least the minimum term."""
-    support = books["annual"].require_support()
-    monthly_rules = books["monthly"].require_support()
-    callcenter = books["callcenter"].require_vendor()
-
-    def round_up(unit: np.ndarray | int) -> np.ndarray:
-        return -(-horizon // unit) * unit
-
-    return np.select(
-        [plan == ANNUAL, plan == MONTHLY, plan == VENDOR],
-        [np.maximum(round_up(FEE_PERIOD_MONTHS), support.annual_minimum_term_months[ranges]),
-         np.maximum(round_up(monthly_rules.monthly_contract_unit_months[ranges]),
-                    monthly_rules.monthly_minimum_term_months[ranges]),
-         round_up(FEE_PERIOD_MONTHS)],
-        round_up(callcenter.callcenter_term_months),
-    ).astype(np.int64)
+    units = np.ones(plan.shape, dtype=np.int64)
+    minima = np.ones(plan.shape, dtype=np.int64)
+    for code, name in enumerate(PLANS.codes):
+        rows = plan == code
+        if rows.any():
+            terms = books[name].plan_terms(name)
+            units[rows] = terms.contract_unit_months[ranges[rows]]
+            minima[rows] = terms.minimum_term_months[ranges[rows]]
+    return np.asarray(rounded_term(horizon, units, minima), dtype=np.int64)
 
 
 def month_costs(plan: np.ndarray, ranges: np.ndarray, max_incidents: np.ndarray,
@@ -113,60 +120,57 @@ def month_costs(plan: np.ndarray, ranges: np.ndarray, max_incidents: np.ndarray,
     shape = plan.shape
     term = committed_months(plan, ranges, horizon, books)
     width = int(term.max()) if term.size else 0
-    month = np.arange(width)
-    in_term = month < term[..., None]
-    in_horizon = month < horizon[..., None]
-    year_start = in_term & (month % FEE_PERIOD_MONTHS == 0)
+    index = np.arange(width)  # the contract month of each column
+    in_term = index < term[..., None]
+    in_horizon = index < horizon[..., None]
     used = np.zeros((*shape, width, LEVEL_COUNT), dtype=np.int64)
     used[..., : counts.shape[-2], :] = counts[..., :width, :]
     used *= in_horizon[..., None]
     # member j's first personal use falls in month j mod H
-    charts = (members // horizon)[..., None] + (month < (members % horizon)[..., None])
+    charts = (members // horizon)[..., None] + (index < (members % horizon)[..., None])
     charts = np.where(in_horizon, charts, 0).astype(np.int64)
 
     fixed = np.zeros((*shape, width), dtype=np.int64)
     usage = np.zeros((*shape, width), dtype=np.int64)
     is_plan = {code: plan == code for code in (ANNUAL, MONTHLY, VENDOR, CALLCENTER)}
 
-    support = books["annual"].require_support()
-    annual_fees = support.incident_fees["annual"]
-    chart_fee = int(annual_fees[support.chart_level])
     rows = is_plan[ANNUAL]
-    fixed[rows] = np.where(year_start[rows], support.annual_base_fee[ranges[rows]][:, None], 0)
-    usage[rows] = used[rows] @ annual_fees + charts[rows] * chart_fee
+    if rows.any():
+        support = books["annual"].require_support()
+        fee, _consumes = chart_fee(support, "annual", False)
+        fixed[rows] = annual_base_fee_due(support, ranges[rows][:, None], index,
+                                          term[rows][:, None])
+        usage[rows] = used[rows] @ support.incident_fees["annual"] + charts[rows] * int(fee)
 
-    rules = books["monthly"].require_support()
     rows = is_plan[MONTHLY]
     if rows.any():
-        counting = np.arange(LEVEL_COUNT) >= (0 if rules.feather_counts else 1)
-        consumes = ~karte_pay[rows][:, None]
-        counted = used[rows] @ counting.astype(np.int64) + charts[rows] * consumes
+        rules = books["monthly"].require_support()
+        counting = counts_against_maximum(rules, np.arange(LEVEL_COUNT)).astype(np.int64)
+        fee, consumes = chart_fee(rules, "monthly", karte_pay[rows][:, None])
+        counted = used[rows] @ counting + charts[rows] * consumes
         r = np.broadcast_to(ranges[rows][:, None], counted.shape)
         offered = rules.monthly_max_incidents[ranges[rows]]
         limit = np.broadcast_to(np.clip(max_incidents[rows], 1, offered)[:, None], counted.shape)
-        base, overage = monthly_fee_for_usage(rules, r, limit, counted)
-        paid_chart = int(rules.incident_fees[rules.chart_pay_fee_plan][rules.chart_level])
-        consumed_chart = int(rules.incident_fees["monthly"][rules.chart_level])
-        fixed[rows] = np.where(in_term[rows], base, 0)
-        usage[rows] = np.where(in_term[rows], overage, 0) + used[rows] @ rules.incident_fees[
-            "monthly"] + charts[rows] * np.where(consumes, consumed_chart, paid_chart)
+        base, overage = monthly_fee_due(rules, r, limit, counted, index, term[rows][:, None],
+                                        in_term[rows])
+        fixed[rows] = base
+        usage[rows] = overage + used[rows] @ rules.incident_fees["monthly"] + charts[rows] * fee
 
     rows = is_plan[VENDOR]
     if rows.any():
         vendor = books["vendor_support"].require_vendor()
-        annual = vendor_annual_fee(np.maximum(licences[rows], 1), pricebook=books["vendor_support"])
-        fixed[rows] = np.where(year_start[rows], annual[:, None], 0)
+        fixed[rows] = vendor_annual_fee_due(vendor, np.maximum(licences[rows], 1)[:, None],
+                                            index, term[rows][:, None])
         units = used[rows] @ units_for_minutes(minutes, vendor)
         usage[rows] = _pack_purchases(units, vendor)
 
     rows = is_plan[CALLCENTER]
     if rows.any():
-        book = books["callcenter"]
-        bounded = np.clip(licences[rows], 1, int(book.require_vendor().callcenter_upper_bounds[-1]))
-        initial = callcenter_tier(bounded, "initial", pricebook=book)
-        monthly = callcenter_tier(bounded, "monthly", pricebook=book)
-        fixed[rows] = np.where(in_term[rows], monthly[:, None], 0) + np.where(
-            month == 0, initial[:, None], 0)
+        vendor = books["callcenter"].require_vendor()
+        bounded = np.clip(licences[rows], 1, int(vendor.callcenter_upper_bounds[-1]))
+        _bound, initial, monthly = callcenter_fees_due(vendor, bounded[:, None], index,
+                                                       term[rows][:, None])
+        fixed[rows] = initial + monthly
 
     bad = checks.bad
     fixed[bad], usage[bad] = 0, 0
@@ -176,26 +180,23 @@ def month_costs(plan: np.ndarray, ranges: np.ndarray, max_incidents: np.ndarray,
     return PlanCosts(fixed, usage, np.where(bad, 0, term), rates, rounding)
 
 
-def _pack_purchases(units: np.ndarray, vendor: Any) -> np.ndarray:
-    """Yen spent on packs per month for units needed per month (int64[rows, months]): units are
-    drawn from the oldest unexpired pack first; a shortfall buys new packs that month (auto
-    top-up) or, without auto top-up, is billed per unit — as the paid-support biller does."""
-    months = units.shape[1]
-    spent = np.zeros_like(units)
-    left = np.zeros_like(units)  # units left in the packs bought in each month
-    for m in range(months):
-        need = units[:, m].copy()
-        for k in range(max(0, m - vendor.pack_valid_months + 1), m):
-            take = np.minimum(need, left[:, k])
-            left[:, k] -= take
-            need -= take
-        if vendor.auto_topup:
-            packs = -(-need // vendor.pack_units)
-            left[:, m] = packs * vendor.pack_units - need
-            spent[:, m] = packs * vendor.pack_price
-        else:
-            spent[:, m] = need * vendor.unit_price
-    return spent
+def _pack_purchases(units: np.ndarray, vendor: VendorRules) -> np.ndarray:
+    """Yen spent on packs per month for units needed per month (int64[rows, months]), drawn as
+    the paid-support biller draws them (``draw_units``: oldest unexpired pack first, a
+    shortfall opens packs that month or is billed per unit). Rows with the same usage are drawn
+    once: a PLAN_COST column usually repeats one profile."""
+    if not units.size:
+        return np.zeros_like(units)
+    days = [add_months(PLAN_START, m) for m in range(units.shape[1])]
+    distinct, inverse = np.unique(units, axis=0, return_inverse=True)
+    spent = np.zeros_like(distinct)
+    for position, row in enumerate(distinct.tolist()):
+        months = [m for m, need in enumerate(row) if need]
+        draws = draw_units([], [days[m] for m in months], [row[m] for m in months],
+                           [True] * len(months), vendor)
+        for draw, short in draws.shortfalls.items():
+            spent[position, months[draw]] = shortfall_cost(vendor, short)[1]
+    return spent[inverse.ravel()]
 
 
 def _usage_block(usage: Any, checks_shape: tuple[int, ...] | None = None) -> np.ndarray:

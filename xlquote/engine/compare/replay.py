@@ -20,7 +20,7 @@ from ..billing import bill_month
 from ..codes import normalize_text
 from ..dates import Month, add_months
 from ..errors import InputError, Problem
-from ..money import consumption_tax
+from ..money import tax_by_rate
 from ..records import Contract, IncidentTable, contracts_from_records, incidents_from_records
 from .comparison import check_horizon
 from .cost import PricebookArg, committed_months, resolve_books
@@ -115,10 +115,12 @@ def compare_log(contracts: Iterable[Mapping[str, Any] | Contract],
             i = by_id[invoice.contract.contract_id]
             # A service the incident was absorbed into is billed whatever the plan: not a cost
             # of the plan (its incident line is 0 on support-service plans).
-            amount = sum(line.amount for line in invoice.lines if line.kind not in OUTSIDE_PLAN)
-            tax = by_name[invoice.pricebook].tax
+            taxes = tax_by_rate([(int(line.tax_rate or 0), line.amount) for line in invoice.lines
+                                 if line.kind not in OUTSIDE_PLAN],
+                                by_name[invoice.pricebook].tax.rounding)
+            amount = sum(t[1] for t in taxes)
             subtotal[i] += amount
-            total[i] += amount + consumption_tax(amount, tax.rate_percent, tax.rounding)
+            total[i] += amount + sum(t[2] for t in taxes)
             fixed[i] += sum(line.amount for line in invoice.lines if line.kind in FIXED_LINE_KINDS)
 
     names = books["annual"].require_support().range_names_ja

@@ -1,0 +1,84 @@
+"""The company's own closed days (休業日, e.g. 年末年始), from the Settings sheet.
+
+Business days are weekdays that are neither Japanese public holidays nor closed days; invoice
+issue and due dates and response due dates all count them (RULES 2.7, 2.8).
+
+Written as entries separated by commas (or 、 ; and line breaks), each one of
+- ``12/29-1/3`` (or ``12/29〜1/3``): every year, a range that may wrap over the year's end;
+- ``8/13``: every year, one day;
+- ``2026-08-14`` or ``2026-08-13〜2026-08-16``: those dates only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+ENTRY_SEPARATORS = re.compile(r"[,、;\n]+")
+RANGE_SEPARATORS = re.compile(r"\s*[〜~～]\s*")
+MONTH_DAY = re.compile(r"(\d{1,2})\s*[/月]\s*(\d{1,2})\s*日?")
+FULL_DATE = re.compile(r"(\d{4})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})\s*日?")
+MonthDay = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ClosedDays:
+    """Yearly ranges of (month, day) pairs and ranges of dates, both ends included."""
+
+    yearly: tuple[tuple[MonthDay, MonthDay], ...] = ()
+    dated: tuple[tuple[dt.date, dt.date], ...] = ()
+    text: str = ""
+
+    def __contains__(self, day: object) -> bool:
+        if not isinstance(day, dt.date):
+            return False
+        key = (day.month, day.day)
+        for first, last in self.yearly:
+            if (first <= key <= last) if first <= last else (key >= first or key <= last):
+                return True
+        return any(first <= day <= last for first, last in self.dated)
+
+    def __bool__(self) -> bool:
+        return bool(self.yearly or self.dated)
+
+    @classmethod
+    def parse(cls, text: object) -> ClosedDays:
+        """Raises ValueError naming the entry that is not understood."""
+        raw = unicodedata.normalize("NFKC", "" if text is None else str(text)).strip()
+        yearly: list[tuple[MonthDay, MonthDay]] = []
+        dated: list[tuple[dt.date, dt.date]] = []
+        for entry in filter(None, (e.strip() for e in ENTRY_SEPARATORS.split(raw))):
+            parts = RANGE_SEPARATORS.split(entry)
+            if len(parts) == 1 and re.fullmatch(r"\d{1,2}/\d{1,2}\s*-\s*\d{1,2}/\d{1,2}", entry):
+                parts = re.split(r"\s*-\s*", entry)
+            if len(parts) > 2:
+                raise ValueError(f"closed days: {entry!r} has more than one range separator")
+            ends = [_parse_end(part, entry) for part in parts]
+            first, last = ends[0], ends[-1]
+            if isinstance(first, dt.date) != isinstance(last, dt.date):
+                raise ValueError(f"closed days: {entry!r} mixes a date with a yearly day")
+            if isinstance(first, dt.date):
+                if last < first:  # type: ignore[operator]
+                    raise ValueError(f"closed days: {entry!r} ends before it starts")
+                dated.append((first, last))  # type: ignore[arg-type]
+            else:
+                yearly.append((first, last))  # type: ignore[arg-type]
+        return cls(tuple(yearly), tuple(dated), raw)
+
+
+def _parse_end(part: str, entry: str) -> dt.date | MonthDay:
+    full = FULL_DATE.fullmatch(part)
+    try:
+        if full:
+            return dt.date(int(full[1]), int(full[2]), int(full[3]))
+        month_day = MONTH_DAY.fullmatch(part)
+        if month_day:
+            month, day = int(month_day[1]), int(month_day[2])
+            dt.date(2024, month, day)  # a leap year: 2/29 is a valid yearly day
+            return month, day
+    except ValueError:
+        raise ValueError(f"closed days: {entry!r}: no such day") from None
+    raise ValueError(f"closed days: {entry!r} is not understood; write e.g. 12/29-1/3, 8/13 "
+                     "or 2026-08-14")
