@@ -149,7 +149,7 @@ def test_json_result(result_json):
     assert data["invoice_count"] == 19 and data["total"] == 9_974_800
     assert data["exit_code"] == 1
     assert {a["code"] for a in data["attention"]} == {"limit_pending", "reply_beyond_limit",
-                                                      "rejected"}
+                                                      "rejected", "onsite_quote"}
     by_id = {i["contract_id"]: i for i in data["invoices"]}
     assert by_id["CC01"]["total"] == 5_720_000
 

@@ -137,7 +137,7 @@ def test_button_writes_summary_and_files(built, tmp_path):
     assert c001[2] == "株式会社アオバ商事" and c001[6] == 24_200 and c001[7] == "2026-11-02"
     assert table[-1][0] == "合計" and table[-1][6] == 9_974_800
     assert "19 件" in status(book) and "¥9,974,800" in status(book)
-    assert "要確認 3 件" in status(book)
+    assert "要確認 5 件" in status(book)  # incl. two on-site visits to quote
     assert len(list((tmp_path / MONTH).glob("INV-202610-*.xlsx"))) == 19
 
 

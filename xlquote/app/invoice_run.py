@@ -49,9 +49,11 @@ from .register import (
 
 # Flags someone has to act on before or after sending: a customer's decision is pending, a
 # public reply must move to another channel, a personal use was refused, units were billed
-# beyond the packs. Other flags (urgent, a limit applied by decision, an automatic pack
+# beyond the packs, an on-site visit needs a quote, a contract breaks its terms (with
+# term_policy = "flag"). Other flags (urgent, a limit applied by decision, an automatic pack
 # top-up, a monthly maximum exceeded and billed by the price book's policy) are informational.
-ATTENTION_FLAGS = frozenset({"limit_pending", "reply_beyond_limit", "rejected", "units_short"})
+ATTENTION_FLAGS = frozenset({"limit_pending", "reply_beyond_limit", "rejected", "units_short",
+                             "onsite_quote", "term_minimum", "term_unit"})
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 REGISTER_FILENAME = "register.sqlite3"

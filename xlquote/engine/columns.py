@@ -305,6 +305,49 @@ def to_levels(values: np.ndarray, field: str, checks: RowChecks, blank: int = -1
     return out
 
 
+LIMIT_LEVEL_PREFIX = ("l", "lv", "level", "レベル")
+
+
+def to_limits(values: np.ndarray, field: str, checks: RowChecks) -> tuple[np.ndarray, np.ndarray]:
+    """Fee limits (RULES 2.4): (yen, level) per cell, -1 where not given. A number is yen
+    (> 0; 0 means feather only, as a level); text names a level: feather / フェザー, L3, レベル3,
+    level_3 (a plain number is always yen, never a level)."""
+    yen = np.full(values.shape, -1, dtype=np.int64)
+    level = np.full(values.shape, -1, dtype=np.int64)
+    if values.dtype.kind in "iuf" or (values.dtype.kind == "O"
+                                      and _cell_types(values.ravel()) <= {int, float, type(None)}):
+        numbers = to_numbers(values, field, checks, default=np.nan, integer=True)
+        given = ~np.isnan(numbers)
+        yen[given & (numbers > 0)] = numbers[given & (numbers > 0)].astype(np.int64)
+        level[given & (numbers == 0)] = 0
+        return yen, level
+    for index, cell in np.ndenumerate(values):
+        if is_blank(cell):
+            continue
+        number = _number(cell)
+        if number is not None and not isinstance(cell, bool | np.bool_):
+            if number != number or number < 0 or number != int(number) or number > MAXIMUM:
+                checks.add(index, field, cell, "a fee limit is whole yen > 0, or a level "
+                                               "(feather, L1..L10)")
+            elif number == 0:
+                level[index] = 0
+            else:
+                yen[index] = int(number)
+            continue
+        text = normalize_text(cell)
+        for prefix in LIMIT_LEVEL_PREFIX:
+            if text.startswith(prefix) and text[len(prefix):].lstrip("_").isdigit():
+                text = f"level_{text[len(prefix):].lstrip('_')}"
+                break
+        found = None if text.isdigit() else LEVELS.lookup(text)
+        if found is None:
+            checks.add(index, field, cell, "a fee limit is whole yen > 0, or a level "
+                                           "(feather, L1..L10)")
+        else:
+            level[index] = found
+    return yen, level
+
+
 def to_dates(values: np.ndarray, field: str, checks: RowChecks,
              required: bool) -> np.ndarray:
     """Dates as numpy datetime64[D]; NaT for blank (a problem when ``required``). Accepts date,

@@ -23,6 +23,9 @@ FLAG_LABELS_JA = {
     "rejected": "請求対象外 (個人利用の要件不足)",
     "units_topped_up": "ユニット不足 — パック自動追加",
     "units_short": "ユニット不足",
+    "term_minimum": "最低契約期間に満たない契約",
+    "term_unit": "契約単位に合わない契約期間",
+    "onsite_quote": "出張 — 料金のお見積りが必要",
 }
 
 
@@ -37,7 +40,7 @@ class Line:
 
     kind: str  # annual_base_fee | monthly_fee | overage | incident | absorbed_service | chart |
     #            vendor_annual_fee | pack | pack_topup | unit_shortfall | callcenter_initial |
-    #            callcenter_monthly
+    #            callcenter_monthly | onsite
     description: str
     quantity: int
     unit_price: int

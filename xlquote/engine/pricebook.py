@@ -297,8 +297,8 @@ def _load_support(r: _Reader) -> SupportServiceRules:
     for kind in ("specific", "comprehensive"):
         _level_key(r, f"levels.consulting.{kind}", str(consulting.get(kind, "missing")))
     cap = r.get("fee_limit.default_fee_cap", "")
-    if not is_blank(cap) and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
-        raise r.fail("fee_limit.default_fee_cap", f"expected empty or whole yen ≥ 0, got {cap!r}")
+    if not is_blank(cap) and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+        raise r.fail("fee_limit.default_fee_cap", f"expected empty or whole yen > 0, got {cap!r}")
     onsite_fee = r.get("onsite.onsite_fee", "")
     if not is_blank(onsite_fee) and (isinstance(onsite_fee, bool) or not isinstance(onsite_fee, int)
                                      or onsite_fee < 0):

@@ -35,6 +35,7 @@ from .columns import (
     to_dates,
     to_ints,
     to_levels,
+    to_limits,
     to_numbers,
     to_text,
 )
@@ -47,7 +48,7 @@ class Field:
     """One column of a record table."""
 
     name: str
-    kind: str  # text | code | count | yen | date | bool | level
+    kind: str  # text | code | count | yen | date | bool | level | limit
     required: bool = False
     vocabulary: Vocabulary | None = None
     help: str = ""
@@ -69,7 +70,8 @@ CONTRACT_FIELDS: tuple[Field, ...] = (
     Field("licences", "count", help="vendor_support / callcenter: licences (契約数)"),
     Field("start_date", "date", True, help="contract start"),
     Field("end_date", "date", help="contract end (blank: open)"),
-    Field("fee_limit", "yen", help="default incident fee limit in yen (blank: none)"),
+    Field("fee_limit", "limit", help="default incident fee limit: yen, or a level (feather, L3 …); "
+          "blank: none"),
     Field("members_allowed", "text", help="'all' or comma-separated member names"),
     Field("approver", "text", help="who must approve members' personal use"),
     Field("sole_proprietor_shared_env", "bool", help="TRUE: no chart needed for the owner"),
@@ -93,12 +95,17 @@ INCIDENT_FIELDS: tuple[Field, ...] = (
     Field("member", "text", help="member who asked (personal use)"),
     Field("personal", "bool", help="TRUE: a member's personal use"),
     Field("approved_by", "text", help="who approved the personal use"),
-    Field("fee_limit", "yen", help="this incident's fee limit (0: feather only)"),
+    Field("fee_limit", "limit", help="this incident's fee limit: yen, or a level (feather or 0, "
+          "L3 …)"),
     _code("limit_decision", LIMIT_DECISIONS, False, "stop 中止 / continue 継続 / blank: pending"),
     Field("absorbed_into", "text", help="system_building / tutoring when absorbed"),
     Field("absorbed_fee", "yen", help="fee of the service the incident was absorbed into"),
     Field("urgent", "bool", help="お急ぎ"),
     Field("description", "text", help="free text"),
+    Field("first_response", "date", help="first reply to the customer (blank: not yet); "
+          "checked against the channel's response target"),
+    Field("response_agreed", "date", help="phone: the call-back date agreed with the customer "
+          "(it replaces the response target)"),
 )
 
 PACK_FIELDS: tuple[Field, ...] = (
@@ -135,6 +142,7 @@ class Contract:
     sole_proprietor_shared_env: bool
     karte_payment: str
     row: int | None = None
+    fee_limit_level: int | None = None  # a limit given as a level (0 = feather), else None
 
     def active_in(self, first: dt.date, last: dt.date) -> bool:
         return self.start_date <= last and (self.end_date is None or self.end_date >= first)
@@ -175,12 +183,15 @@ class IncidentTable:
     member: np.ndarray
     personal: np.ndarray
     approved_by: np.ndarray
-    fee_limit: np.ndarray  # int64, -1 = none
+    fee_limit: np.ndarray  # int64 yen, -1 = none (or a level limit)
+    limit_level: np.ndarray  # int64 level of a limit given as a level (0 = feather), -1 = none
     limit_decision: np.ndarray  # int64 positions in LIMIT_DECISIONS
     absorbed_into: np.ndarray  # object (str)
     absorbed_fee: np.ndarray  # int64
     urgent: np.ndarray
     description: np.ndarray
+    first_response: np.ndarray  # datetime64[D], NaT = not recorded
+    response_agreed: np.ndarray  # datetime64[D], NaT = none
     row: np.ndarray  # int64
 
     def __len__(self) -> int:
@@ -315,7 +326,8 @@ Rows = Sequence[Sequence[Any]] | np.ndarray | ColumnBlock
 
 # Column dtypes each field kind converts without a per-cell look; any other column (say dates
 # in a minutes column) goes through the general per-cell path as Python values.
-TYPED_KINDS = {"count": "f", "minutes": "f", "yen": "f", "level": "f", "date": "M", "bool": "b"}
+TYPED_KINDS = {"count": "f", "minutes": "f", "yen": "f", "level": "f", "limit": "f", "date": "M",
+               "bool": "b"}
 
 
 def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, sheet: str,
@@ -354,7 +366,9 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
         else:
             raw = np.full(n, None, dtype=object)
             blank = np.ones(n, dtype=bool)
-        if f.name not in out:
+        if f.kind == "limit":
+            out[f.name], out[f"{f.name}_level"] = to_limits(raw, f.name, checks)
+        elif f.name not in out:
             out[f.name] = _convert(f, raw, blank, checks)
         if f.unique and not (position is not None and isinstance(rows, ColumnBlock)
                              and rows.is_plain_text(position) and rows.is_distinct(position)):
@@ -427,6 +441,8 @@ def parse_contracts(header: Sequence[Any], rows: Rows, sheet: str = "Contracts",
             start_date=_date_or_none(cols["start_date"][i]) or dt.date.min,
             end_date=_date_or_none(cols["end_date"][i]),
             fee_limit=None if cols["fee_limit"][i] < 0 else int(cols["fee_limit"][i]),
+            fee_limit_level=(None if cols["fee_limit_level"][i] < 0
+                             else int(cols["fee_limit_level"][i])),
             members_allowed=_members(cols["members_allowed"][i]),
             approver=cols["approver"][i],
             sole_proprietor_shared_env=bool(cols["sole_proprietor_shared_env"][i]),
@@ -529,9 +545,10 @@ def parse_incidents(header: Sequence[Any], rows: Rows, sheet: str = "Incidents",
         incident_id=cols["incident_id"], contract_id=cols["contract_id"], opened=opened,
         closed=closed, measures=measures, member=cols["member"], personal=cols["personal"],
         approved_by=cols["approved_by"], fee_limit=cols["fee_limit"],
-        limit_decision=cols["limit_decision"], absorbed_into=absorbed,
-        absorbed_fee=np.maximum(absorbed_fee, 0), urgent=cols["urgent"],
-        description=cols["description"], row=cols["row"],
+        limit_level=cols["fee_limit_level"], limit_decision=cols["limit_decision"],
+        absorbed_into=absorbed, absorbed_fee=np.maximum(absorbed_fee, 0), urgent=cols["urgent"],
+        description=cols["description"], first_response=cols["first_response"],
+        response_agreed=cols["response_agreed"], row=cols["row"],
     )
 
 

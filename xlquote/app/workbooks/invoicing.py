@@ -178,7 +178,7 @@ def _record_sheet(ws: Worksheet, name: str, fields: Sequence[Field],
         cell.comment = Comment(f"{f.help}" + (" (必須)" if f.required else ""), "xlquote")
         letter = get_column_letter(column)
         ws.column_dimensions[letter].width = max(11, len(f.name) + 3)
-        number_format = {"date": DATE_FORMAT, "yen": YEN_FORMAT}.get(f.kind)
+        number_format = {"date": DATE_FORMAT, "yen": YEN_FORMAT, "limit": YEN_FORMAT}.get(f.kind)
         for row, record in enumerate(records, start=2):
             value = record.get(f.name)
             if value is not None:

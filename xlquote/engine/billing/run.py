@@ -26,6 +26,7 @@ from ..records import (
     incidents_from_records,
     packs_from_records,
 )
+from ..terms import term_problems
 from . import support_service, vendor
 from .context import ContractMonth, ContractPart
 from .pricing import book_positions, flag_codes_by_incident, price_incidents
@@ -50,9 +51,20 @@ BILLERS: dict[str, Biller] = {
 }
 
 
+def contract_part(ctx: ContractMonth) -> ContractPart:
+    """The plan biller's contract-level part, with the flags of the contract's terms when the
+    price book bills a contract that breaks them (``term_policy = "flag"``)."""
+    part = BILLERS[ctx.contract.plan].contract_part(ctx)
+    if ctx.book.term_policy == "flag" and ctx.active():
+        c = ctx.contract
+        part.flags.extend(Flag(code, message) for code, message in term_problems(
+            c.start_date, c.end_date, c.plan, c.support_range, ctx.book))
+    return part
+
+
 def build_invoice(ctx: ContractMonth) -> Invoice:
     biller = BILLERS[ctx.contract.plan]
-    part = biller.contract_part(ctx)
+    part = contract_part(ctx)
     lines, statement, flags = biller.incident_items(ctx)
     invoice = ctx.new_invoice()
     invoice.lines = part.lines + lines
@@ -167,7 +179,8 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
     _check_terms(contracts, table, owner, in_month, checks)
     _check_absorption(contracts, books, table, owner, in_month, checks)
     level, source = _levels(contracts, books, table, owner, checks)
-    problems = checks.problems + _pack_problems(contracts, books, pack_list, by_id)
+    problems = (checks.problems + _pack_problems(contracts, books, pack_list, by_id)
+                + _term_problems(contracts, books, month))
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.sheet or "", p.row or 0)))
 
@@ -196,7 +209,7 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
         """The contract's invoice totals, or None when nothing is due this month."""
         ctx = contexts[index]
         (a, b), book = ctx.span, ctx.book
-        part = BILLERS[ctx.contract.plan].contract_part(ctx)
+        part = contract_part(ctx)
         billed = int(billed_counts[b] - billed_counts[a])
         if not part.lines and not billed:
             return None
@@ -260,6 +273,22 @@ def _pack_problems(contracts: list[Contract], books: Mapping[str, PriceBook], pa
         elif p.units % rules.pack_units:
             problems.append(Problem(p.row, "units", p.units,
                                     f"packs hold multiples of {rules.pack_units} units", "Packs"))
+    return problems
+
+
+def _term_problems(contracts: list[Contract], books: Mapping[str, PriceBook], month: Month
+                   ) -> list[Problem]:
+    """Contracts billed this month that break their price book's minimum term or contract
+    unit, where the book refuses them (``term_policy = "error"``)."""
+    problems = []
+    for c in contracts:
+        book = books[c.pricebook]
+        if book.term_policy != "error" or not c.active_in(month.first_day, month.last_day):
+            continue
+        for code, message in term_problems(c.start_date, c.end_date, c.plan, c.support_range,
+                                           book):
+            problems.append(Problem(c.row, "end_date", c.end_date.isoformat() if c.end_date
+                                    else None, f"{code}: {message}", "Contracts"))
     return problems
 
 

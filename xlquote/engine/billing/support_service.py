@@ -19,6 +19,11 @@ def level_label(level: int) -> str:
     return "フェザー" if level == 0 else f"レベル{level}"
 
 
+def limit_label(yen_limit: int, level_limit: int) -> str:
+    """A fee limit as the invoice and the notices say it: ¥20,000 or レベル3 / フェザー."""
+    return level_label(level_limit) if level_limit >= 0 else yen(yen_limit)
+
+
 def contract_part(ctx: ContractMonth) -> ContractPart:
     """Annual base fee in the first month of each contract year; the monthly fee in every
     contract month, and the overage when more incidents were counted than the plan allows."""
@@ -91,21 +96,24 @@ def incident_items(ctx: ContractMonth) -> tuple[list[Line], list[StatementEntry]
                               f"this incident is {level_label(level)}: move to DM or e-mail",
                               incident_id))
         note = ""
-        state, limit = int(ch.limit_state[i]), int(ch.limit[i])
+        state = int(ch.limit_state[i])
+        limit = limit_label(int(ch.limit[i]), int(ch.limit_level[i]))
         if state == CONTINUED:
-            note = f"リミット {yen(limit)} 超過、継続のご判断により全額"
+            note = f"リミット {limit} 到達、継続のご判断により全額"
         elif state in (PENDING, STOPPED):
             code = "limit_pending" if state == PENDING else "limit_applied"
-            note = f"リミット {yen(limit)} 適用" + (" (ご判断待ち)" if state == PENDING else "")
+            note = f"リミット {limit} 適用" + (" (ご判断待ち)" if state == PENDING else "")
             codes.append(code)
-            flags.append(Flag(code, f"fee {yen(full_fee)} reached the limit {yen(limit)}"
-                              + ("; decision pending" if state == PENDING else ""), incident_id))
+            flags.append(Flag(code, f"{level_label(level)}, fee {yen(full_fee)} reached the "
+                                    f"limit {limit}" + ("; decision pending"
+                                                        if state == PENDING else ""),
+                              incident_id))
 
         title = f"インシデント {incident_id} {level_label(level)} ({channel})"
         working = f"{level_label(level)} ← {source}; {plan_ja} {yen(full_fee)}"
         if ch.absorbed[i]:
             service = _service_name(rules.absorption_services, t.absorbed_into[i])
-            before = limit if state in (PENDING, STOPPED) else full_fee
+            before = int(ch.limited_fee[i])
             note = f"{service}に吸収 ({yen(before)} → 0)"
             lines.append(Line("incident", f"{title} → {service}に吸収", 1, 0, 0, incident_id,
                               working=f"{working}; {note}"))
@@ -116,6 +124,17 @@ def incident_items(ctx: ContractMonth) -> tuple[list[Line], list[StatementEntry]
         elif charged:
             lines.append(Line("incident", title, 1, charged, charged, incident_id,
                               working=working + (f"; {note}" if note else "")))
+        visits, onsite_fee = int(ch.visits[i]), int(ch.onsite_fee[i])
+        if onsite_fee:
+            lines.append(Line("onsite", f"出張サポート (インシデント {incident_id}) {visits}回",
+                              visits, onsite_fee // visits, onsite_fee, incident_id,
+                              working="出張はオプション (別料金): onsite_fee × 回数"))
+        elif visits:
+            codes.append("onsite_quote")
+            flags.append(Flag("onsite_quote", f"{visits} on-site visit(s): the price book has no "
+                                              "on-site fee, quote the option (出張は別料金)",
+                              incident_id))
+            note = (note + "; " if note else "") + f"出張{visits}回 — 料金は別途お見積り"
         statement.append(StatementEntry(fee=charged, flags=tuple(codes), note=note, **entry))
         if ch.chart[i]:
             lines.append(_chart_line(ctx, i))
