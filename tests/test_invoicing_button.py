@@ -58,7 +58,7 @@ def test_sheets_tables_and_dropdowns(built):
     assert [wb["Settings"].cell(r, 1).value for r in range(2, 2 + len(SETTINGS_FIELDS))] == [
         f.key for f in SETTINGS_FIELDS]
     assert wb["Invoices"]["B3"].value == MONTH
-    assert wb["Contracts"].max_row == 21  # the bundled sample: 20 contracts
+    assert wb["Contracts"].max_row == 22  # the bundled sample: 21 contracts
     conf = wb["xlwings.conf"]
     assert conf["A3"].value == "PYTHONPATH" and "udfs" in conf["B3"].value
 

@@ -1,11 +1,14 @@
 """Realistic, deterministic sample data for ``xlquote demo``, the invoicing workbook and tests.
 
-Twenty contracts over both price books and every plan kind, and an incident log from April to
+Twenty-one contracts over both price books and every plan kind, and an incident log from April to
 October 2026. October 2026 (``SAMPLE_MONTH``) exercises every rule of RULES.md: feathers, an
 overage, a fee limit waiting for the customer's decision, absorption into tutoring, a chart fee,
 a pack top-up, a call centre's first month, and the public worked examples (RULES 5) as the
-contracts C001, C002, V001 and CC01. Records are plain dicts keyed by the sheet headers
-(``xlquote.engine.records`` field names).
+contracts C001, C002, V001 and CC01. Its notices (``xlquote notices``) hold one of each kind: units
+used after every paid-support response, a fee limit reached (closed I-1009, and I-1033 still
+open), units of V004's pack expiring in November; open incidents with their response due dates
+(I-1032 of a monthly contract is overdue); first replies met and missed (対応状況). Records
+are plain dicts keyed by the sheet headers (``xlquote.engine.records`` field names).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ def sample_settings() -> dict[str, str]:
         "bank_account": "みずなみ銀行 本店営業部 普通 1234567 アキシーサポート(カ",
         "tax_rounding": "",
         "output_folder": "invoices",
+        "closed_days": "12/29-1/3",
     }
 
 
@@ -83,6 +87,8 @@ def sample_contracts() -> list[Record]:
           licences=5000),  # RULES 5.4: call centre's first month
         c("CC02", "株式会社ひまわり保険サービス", "callcenter", "2026-03-01", licences=800,
           end_date="2027-02-28"),
+        c("V004", "株式会社ユキワリ印刷", "vendor_support", "2025-11-17",
+          licences=20),  # no invoice in October; its unused pack expires 2026-11-16
     ]
 
 
@@ -124,13 +130,14 @@ def sample_incidents() -> list[Record]:
     october = [
         # RULES 5.1: feather e-mail, level-2 call (included), level-4 chat (2,000).
         i("I-1001", "C001", "2026-10-02", "2026-10-02", "email", round_trips=2,
-          description="ログイン方法の確認"),
+          first_response=_d("2026-10-02"), description="ログイン方法の確認"),
         i("I-1002", "C001", "2026-10-06", "2026-10-06", "phone", minutes=25,
           description="プリンタ共有の設定"),
         i("I-1003", "C001", "2026-10-14", "2026-10-14", "skype_chat", minutes=100,
           description="ファイルサーバーの権限整理"),
         # RULES 5.2: 30 round trips over 9 days → level 6.
         i("I-1004", "C002", "2026-10-05", "2026-10-14", "email", round_trips=30,
+          first_response=_d("2026-10-08"),  # due 10/07 (2 business days): missed
           description="会計ソフトの移行相談"),
         # C003: 3 counted incidents on a 2-incident plan → overage; one feather.
         i("I-1005", "C003", "2026-10-01", "2026-10-01", "phone", minutes=4,
@@ -204,6 +211,12 @@ def sample_incidents() -> list[Record]:
         # Still open at the month's end: not billed yet.
         i("I-1030", "C015", "2026-10-30", None, "email", round_trips=3,
           description="データ復旧のご相談 (対応中)"),
+        # Still open: a monthly contract's call-back due 10/30, not made by the month's end.
+        i("I-1032", "C003", "2026-10-28", None, "phone", minutes=0,
+          description="複合機のスキャン設定 (折り返し待ち)"),
+        # Still open: its 12 round trips so far (level 3) reach the incident's own limit L2.
+        i("I-1033", "C005", "2026-10-26", None, "email", round_trips=12, fee_limit="L2",
+          first_response=_d("2026-10-27"), description="基幹システムの権限設計 (対応中)"),
     ]
     return history + october
 
@@ -213,4 +226,5 @@ def sample_packs() -> list[Record]:
         {"contract_id": "V001", "purchased": _d("2026-04-01"), "units": 10},
         {"contract_id": "V002", "purchased": _d("2026-05-10"), "units": 10},
         {"contract_id": "V003", "purchased": _d("2026-10-01"), "units": 10},
+        {"contract_id": "V004", "purchased": _d("2025-11-17"), "units": 10},
     ]

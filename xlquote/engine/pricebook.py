@@ -107,6 +107,7 @@ class VendorRules:
     pack_valid_months: int
     auto_topup: bool
     bill_recorded_packs: bool
+    expiry_notice_days: int  # tell the customer of units expiring within this many days
     callcenter_upper_bounds: np.ndarray  # int64[tier]
     callcenter_initial_fees: np.ndarray
     callcenter_monthly_fees: np.ndarray
@@ -364,6 +365,7 @@ def _load_vendor(r: _Reader) -> VendorRules:
         pack_valid_months=r.integer("paid_support.pack_valid_months", 1),
         auto_topup=r.boolean("paid_support.auto_topup"),
         bill_recorded_packs=r.boolean("paid_support.bill_recorded_packs"),
+        expiry_notice_days=r.integer("paid_support.expiry_notice_days", 0, default=30),
         callcenter_upper_bounds=np.asarray(bounds, dtype=np.int64),
         callcenter_initial_fees=np.asarray(initial, dtype=np.int64),
         callcenter_monthly_fees=np.asarray(monthly, dtype=np.int64),

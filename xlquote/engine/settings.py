@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from .closed_days import ClosedDays
 from .codes import TAX_ROUNDING, is_blank
 from .errors import InputError, Problem
 
@@ -33,6 +34,9 @@ SETTINGS_FIELDS: tuple[SettingField, ...] = (
                  "空欄: 料金表どおり (切り捨て) / 切り捨て / 四捨五入 / 切り上げ"),
     SettingField("output_folder", "出力フォルダ", False,
                  "ボタンで作る請求書の保存先 (ブックからの相対パス可); 空欄: invoices"),
+    SettingField("closed_days", "休業日", False,
+                 "土日祝のほかの休業日 (例: 12/29-1/3, 8/13-8/16, 2026-05-01); 請求日・支払期日と"
+                 "対応期限の営業日計算に使います。空欄: なし"),
 )
 
 
@@ -47,6 +51,7 @@ class Settings:
     issuer_contact: str = ""
     tax_rounding: str | None = None  # None: each price book's own rounding
     output_folder: str = "invoices"
+    closed_days: ClosedDays = field(default_factory=ClosedDays)  # besides weekends and holidays
 
 
 def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: str = "Settings"
@@ -77,6 +82,12 @@ def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: st
                                         + " (切り捨て / 四捨五入 / 切り上げ)", sheet))
                 continue
             text = TAX_ROUNDING.codes[found]
+        elif f.key == "closed_days":
+            try:
+                out[f.key] = ClosedDays.parse(value)
+            except ValueError as exc:
+                problems.append(Problem(row, f.key, value, str(exc), sheet))
+            continue
         out[f.key] = text
     if problems:
         raise InputError(problems)

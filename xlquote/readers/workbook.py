@@ -50,12 +50,16 @@ class InvoicingData:
     settings: Settings
 
     def pricebooks(self) -> dict[str, PriceBook]:
-        """The price books the contracts use, with the Settings' tax rounding applied."""
+        """The price books the contracts use, with the Settings' tax rounding and closed days
+        applied."""
         books = {}
         for name in sorted({c.pricebook for c in self.contracts}):
             book = get_pricebook(name)
             if self.settings.tax_rounding:
                 book = replace(book, tax=TaxRule(book.tax.rate_percent, self.settings.tax_rounding))
+            if self.settings.closed_days:  # the company's closed days count for every date
+                book = replace(book, calendar=replace(book.calendar,
+                                                      closed_days=self.settings.closed_days))
             books[name] = book
         return books
 

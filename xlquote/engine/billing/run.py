@@ -118,6 +118,7 @@ class BillingRun:
     contexts: list[ContractMonth] = field(default_factory=list)  # contracts with something due
     summaries: list[InvoiceSummary] = field(default_factory=list)
     _invoices: list[Invoice] | None = None
+    every_context: list[ContractMonth] = field(default_factory=list)  # every contract's month
 
     @property
     def invoices(self) -> list[Invoice]:
@@ -178,7 +179,7 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
     _check_future(table, today or dt.date.today(), checks)
     _check_terms(contracts, table, owner, in_month, checks)
     _check_absorption(contracts, books, table, owner, in_month, checks)
-    level, source = _levels(contracts, books, table, owner, checks)
+    level, source = incident_levels(contracts, books, table, owner, checks)
     problems = (checks.problems + _pack_problems(contracts, books, pack_list, by_id)
                 + _term_problems(contracts, books, month))
     if problems:
@@ -222,9 +223,10 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
         return _Totals(sum(t[1] for t in taxes), sum(t[2] for t in taxes), billed,
                        tuple(sorted(flags)))
 
-    run = BillingRun(month)
-    issued = issue_date(month)
-    due_by_book = {name: due_date(issued, book.calendar) for name, book in books.items()}
+    run = BillingRun(month, every_context=contexts)
+    issued_by_book = {name: issue_date(month, book.calendar) for name, book in books.items()}
+    due_by_book = {name: due_date(issued_by_book[name], book.calendar)
+                   for name, book in books.items()}
     # Each contract's totals are independent: ``map_tasks`` may spread them over the cores.
     for ctx, result in zip(contexts, map_tasks(totals, len(contexts)), strict=True):
         if result is None:
@@ -232,13 +234,14 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
         contract = ctx.contract
         run.contexts.append(ctx)
         run.summaries.append(InvoiceSummary(
-            contract, invoice_number(month, contract.contract_id), issued,
-            due_by_book[contract.pricebook], *result))
+            contract, invoice_number(month, contract.contract_id),
+            issued_by_book[contract.pricebook], due_by_book[contract.pricebook], *result))
     return run
 
 
-def _levels(contracts: list[Contract], books: Mapping[str, PriceBook], table: IncidentTable,
-            owner: np.ndarray, checks: RowChecks) -> tuple[np.ndarray, np.ndarray]:
+def incident_levels(contracts: list[Contract], books: Mapping[str, PriceBook],
+                    table: IncidentTable, owner: np.ndarray, checks: RowChecks
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Levels of every support-service incident, under its contract's range and price book."""
     ranges = np.array([SUPPORT_RANGES.codes.index(c.support_range) for c in contracts] or [0])
     measures = replace(table.measures, support_range=ranges[np.maximum(owner, 0)])
@@ -356,6 +359,6 @@ def monthly_invoice(contract: Mapping[str, Any] | Contract,
     if run.invoices:
         return run.invoices[0]
     book = (books or {}).get(parsed.pricebook) or get_pricebook(parsed.pricebook)
-    issued = issue_date(Month.parse(month))
+    issued = issue_date(Month.parse(month), book.calendar)
     return Invoice(parsed, Month.parse(month), book.name, issued,
                    due_date(issued, book.calendar)).close(book.tax)

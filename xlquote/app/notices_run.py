@@ -1,0 +1,113 @@
+"""The notices job behind ``xlquote notices`` and the お知らせ作成 button.
+
+Reads and validates the invoicing workbook as the month's run does, asks the engine for the
+notices due as of a date, leaves out those already written (the record ``OUT/notices_record.json``
+says which, by kind and incident or pack) unless asked again, and writes the new ones as
+``お知らせ一覧_<date>.xlsx`` and ``.json`` into OUT. The record is updated only after both files are
+in place, so a failed run writes nothing twice and loses nothing; a rerun on the same day adds a
+numbered file instead of replacing one that was already sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..engine.dates import Month
+from ..engine.errors import InputError, OutputError, Problem
+from ..engine.notices import NoticeReport, notices_due
+from ..readers.workbook import Engine, InvoicingData, read_invoicing_workbook
+from ..writers.notices import write_notices_workbook
+from .invoice_run import parse_month
+
+RECORD_FILENAME = "notices_record.json"
+RECORD_VERSION = 1
+
+
+@dataclass
+class NoticesRunResult:
+    report: NoticeReport  # the notices written by this run (new ones, or all with ``again``)
+    already_written: int  # notices due but left out: an earlier run wrote them
+    workbook: Path
+    json_file: Path
+    record: Path
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.report.to_dict()
+
+
+def notices_filename(as_of: dt.date, folder: Path) -> Path:
+    """``お知らせ一覧_2026-10-31.xlsx``; a second run for the same day gets ``_2`` and so on."""
+    base = f"お知らせ一覧_{as_of.isoformat()}"
+    path, number = folder / f"{base}.xlsx", 1
+    while path.exists() or path.with_suffix(".json").exists():
+        number += 1
+        path = folder / f"{base}_{number}.xlsx"
+    return path
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {"version": RECORD_VERSION, "written": {}}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(record.get("written"), dict):
+            raise ValueError("no 'written' table")
+        return record
+    except (ValueError, OSError, AttributeError) as exc:
+        raise InputError([Problem(None, "record", str(path),
+                                  f"the notices record cannot be read ({exc}); move it away to "
+                                  "start a new record")]) from None
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(data, out, ensure_ascii=False, indent=2)
+        os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path} ({exc.strerror or exc})") from None
+
+
+def run_notices(data: InvoicingData, month: Month | str, out_dir: str | Path,
+                as_of: dt.date | None = None, since: dt.date | None = None,
+                again: bool = False) -> NoticesRunResult:
+    month = parse_month(month)
+    report = notices_due(data.contracts, data.incidents, month, data.packs, data.pricebooks(),
+                         as_of=as_of, since=since)
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    record_path = folder / RECORD_FILENAME
+    record = read_record(record_path)
+    written = record["written"]
+    new = [n for n in report.notices if again or n.key not in written]
+    skipped = len(report.notices) - len(new)
+    report.notices = new
+    workbook = notices_filename(report.as_of, folder)
+    json_file = workbook.with_suffix(".json")
+    write_notices_workbook(report, workbook)
+    write_json_atomic(json_file, report.to_dict())
+    for notice in new:
+        written[notice.key] = {"kind": notice.kind, "date": notice.date.isoformat(),
+                               "file": workbook.name}
+    write_json_atomic(record_path, record)
+    counts: dict[str, int] = {}
+    for notice in new:
+        counts[notice.kind] = counts.get(notice.kind, 0) + 1
+    return NoticesRunResult(report, skipped, workbook, json_file, record_path, counts)
+
+
+def run_notices_workbook(workbook: str | Path, month: Month | str, out_dir: str | Path,
+                         as_of: dt.date | None = None, since: dt.date | None = None,
+                         again: bool = False, engine: Engine = "fastexcel") -> NoticesRunResult:
+    month = parse_month(month)
+    data = read_invoicing_workbook(workbook, engine)
+    return run_notices(data, month, out_dir, as_of, since, again)

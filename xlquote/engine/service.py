@@ -1,0 +1,98 @@
+"""Response targets and service order (RULES 2.8): when the first reply to an incident is due,
+whether it was met, and which open incidents come first.
+
+A channel's target (price-book data, ``[response_targets]``) is a number of business days after
+the day the incident was received (``opened``): e-mail 2, a phone call-back 2 unless a time was
+agreed (``response_agreed`` then is the due date), Twitter reply and DM 2, Skype chat 3
+(004_de71e10344ea06c0.txt:101, 105, 111, 119). Business days skip weekends, Japanese public
+holidays and the company's closed days (Settings 休業日). Monthly contracts are served before
+annual ones (004_de71e10344ea06c0.txt:149).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .codes import CHANNELS
+from .dates import Month, business_days_after
+from .pricebook import PriceBook
+from .records import Contract, IncidentTable
+
+NAT = np.datetime64("NaT", "D")
+PHONE = CHANNELS.codes.index("phone")
+
+
+def response_due(t: IncidentTable, owner: np.ndarray, contracts: Sequence[Contract],
+                 books: Mapping[str, PriceBook]) -> np.ndarray:
+    """datetime64[D] per incident: the day its first reply is due (NaT: no target). Whole
+    columns: each distinct (day received, target, price book) is counted out once."""
+    names = list(books)
+    targets = np.array([[books[name].response_targets.get(channel, -1)
+                         for channel in CHANNELS.codes] for name in names] or [[-1]],
+                       dtype=np.int64)  # [book, channel] → business days, -1: none
+    book_of = np.array([names.index(c.pricebook) for c in contracts] or [0],
+                       dtype=np.int64)[np.maximum(owner, 0)]
+    days = np.where(owner >= 0, targets[book_of, t.measures.channel], -1)
+    due = np.full(len(t), NAT, dtype="datetime64[D]")
+    counted = (days >= 0) & ~np.isnat(t.opened)
+    if counted.any():
+        opened = t.opened[counted].astype("datetime64[D]").astype(np.int64)
+        keys = np.stack([opened, days[counted], book_of[counted]], axis=1)
+        distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
+        epoch = dt.date(1970, 1, 1)
+        found = np.array([np.datetime64(business_days_after(
+            epoch + dt.timedelta(days=int(day)), int(count),
+            books[names[int(book)]].calendar.closed_days), "D")
+            for day, count, book in distinct.tolist()], dtype="datetime64[D]")
+        due[counted] = found[inverse.ravel()]
+    agreed = (t.measures.channel == PHONE) & ~np.isnat(t.response_agreed) & (owner >= 0)
+    due[agreed] = t.response_agreed[agreed]
+    return due
+
+
+@dataclass(frozen=True)
+class ResponseRow:
+    """One contract's first replies to the incidents received in a month (対応状況)."""
+
+    contract: Contract
+    received: int  # incidents opened in the month
+    with_target: int
+    met: int  # first reply on or before its due date
+    missed: int  # first reply after it
+    not_recorded: int  # no first reply recorded (yet)
+    overdue: int  # of those, due before the month's end
+
+
+def response_report(contracts: Sequence[Contract], t: IncidentTable,
+                    books: Mapping[str, PriceBook], month: Month) -> list[ResponseRow]:
+    """Per contract with incidents received in ``month``: targets met and missed."""
+    by_id = {c.contract_id: i for i, c in enumerate(contracts)}
+    owner = np.fromiter((by_id.get(cid, -1) for cid in t.contract_id.tolist()), np.int64,
+                        len(t))
+    first, last = np.datetime64(month.first_day, "D"), np.datetime64(month.last_day, "D")
+    rows = np.flatnonzero((owner >= 0) & (t.opened >= first) & (t.opened <= last))
+    mine = t.take(rows)
+    due = response_due(mine, owner[rows], contracts, books)
+    answered = mine.first_response
+    has_target = ~np.isnat(due)
+    met = has_target & ~np.isnat(answered) & (answered <= due)
+    missed = has_target & ~np.isnat(answered) & (answered > due)
+    waiting = has_target & np.isnat(answered)
+    overdue = waiting & (due < last)
+    out = []
+    for index in np.unique(owner[rows]).tolist():
+        of = owner[rows] == index
+        out.append(ResponseRow(contracts[index], int(of.sum()), int((has_target & of).sum()),
+                               int((met & of).sum()), int((missed & of).sum()),
+                               int((waiting & of).sum()), int((overdue & of).sum())))
+    return out
+
+
+def service_order(plan: str, due: dt.date | None, opened: dt.date, incident_id: str
+                  ) -> tuple[int, dt.date, dt.date, str]:
+    """Sort key of open work: monthly contracts first, then by due date (none last)."""
+    return (0 if plan == "monthly" else 1, due or dt.date.max, opened, incident_id)
