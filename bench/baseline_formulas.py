@@ -19,7 +19,10 @@ Simplifications (each holds for every month ``bench/make_month.py`` writes; see 
   at the month's end — exact because every recorded pack is valid for the whole log, so the
   oldest-first order cannot change how many packs a shortfall opens;
 - codes are the canonical ones (``email``, ``annual`` …) and names are written exactly as on
-  the contract (xlquote also accepts aliases and width/case variants).
+  the contract (xlquote also accepts aliases and width/case variants);
+- fee limits are yen or 0 (feather only), never a level written as text (L3);
+- contracts start on the 1st or the 15th, where "a contract month starts on or before the end
+  date" is ``EDATE(start, months) <= end`` (no month-end clamping to read).
 """
 
 from __future__ import annotations
@@ -73,9 +76,9 @@ def letters(fields: list[str], extra: list[str]) -> dict[str, str]:
 
 
 INCIDENT_HELPERS = ["ci", "plan", "aki", "inmonth", "byend", "days", "sm", "ses", "mlevel",
-                    "tlevel", "visits", "level", "fee", "limit", "charged0", "rejected", "key",
+                    "tlevel", "visits", "level", "fee", "limit", "held", "charged0", "rejected", "key",
                     "chart", "paying", "chartfee", "absorbed", "amount", "counts", "units"]
-CONTRACT_HELPERS = ["range_key", "range_row", "factor", "limit", "active", "elapsed",
+CONTRACT_HELPERS = ["range_key", "range_row", "factor", "limit", "active", "elapsed", "starts",
                     "incident_amount", "counted", "billed", "annual_fee", "used", "top",
                     "monthly_fee", "vendor_fee", "packs_bought", "recorded_units",
                     "units_before", "units_by_end", "topups", "callcenter", "part", "subtotal",
@@ -129,8 +132,13 @@ def incident_formulas(i: dict[str, str], c: dict[str, str], n_contracts: int, n:
         "fee": f'=IF({col("plan")}="annual",INDEX({ANNUAL_FEE},{col("level")}+1),'
                f'IF({col("plan")}="monthly",INDEX({MONTHLY_FEE},{col("level")}+1),0))',
         "limit": f'=IF({col("fee_limit")}<>"",{col("fee_limit")},{contract("limit")})',
-        "charged0": f'=IF(AND({col("limit")}>=0,{col("fee")}>{col("limit")},'
-                    f'{col("limit_decision")}<>"continue"),{col("limit")},{col("fee")})',
+        # a 0 limit is feather only: any level above feather is held at the feather's fee
+        # (and counts as a feather); a yen limit is reached by a fee at or above it
+        "held": f'=IF({col("limit_decision")}="continue",0,IF({col("limit")}=0,'
+                f'IF({col("level")}>0,1,0),IF(AND({col("limit")}>0,{col("fee")}>={col("limit")}),'
+                f'1,0)))',
+        "charged0": f'=IF({col("held")}=1,IF({col("limit")}=0,IF({col("plan")}="annual",'
+                    f'INDEX({ANNUAL_FEE},1),INDEX({MONTHLY_FEE},1)),{col("limit")}),{col("fee")})',
         "rejected": f'=IF({col("personal")}=TRUE(),IF({col("member")}="",1,'
                     f'IF(AND({members}<>"all",ISERROR(SEARCH(", "&{col("member")}&",",'
                     f'", "&{members}&","))),1,IF(AND({approver}<>"",'
@@ -148,7 +156,8 @@ def incident_formulas(i: dict[str, str], c: dict[str, str], n_contracts: int, n:
                   f"IF({col('absorbed')}=1,{col('absorbed_fee')},{col('charged0')})"
                   f"+{col('chartfee')})",
         "counts": f'=IF(AND({col("inmonth")}=1,{col("plan")}="monthly",{col("rejected")}=0),'
-                  f"IF({col('level')}>=1,1,0)+IF(AND({col('chart')}=1,{col('paying')}=0),1,0),0)",
+                  f"IF(AND({col('level')}>=1,NOT(AND({col('held')}=1,{col('limit')}=0))),1,0)"
+                  f"+IF(AND({col('chart')}=1,{col('paying')}=0),1,0),0)",
         "units": f'=IF(AND({col("plan")}="vendor_support",{col("byend")}=1),'
                  f"ROUNDUP(ROUND(N({col('minutes')})/{V_MINUTES},9),0),0)",
     }
@@ -181,17 +190,22 @@ def contract_formulas(c: dict[str, str], i: dict[str, str], p: dict[str, str], n
                   f'{col("end_date")}>={FIRST})),1,0)',
         "elapsed": f"=(YEAR({FIRST})-YEAR({col('start_date')}))*12+MONTH({FIRST})"
                    f"-MONTH({col('start_date')})",
+        # a contract month starts this month, on or before the end date
+        "starts": f'=IF(AND({col("active")}=1,{col("elapsed")}>=0,OR({col("end_date")}="",'
+                  f'EDATE({col("start_date")},{col("elapsed")})<={col("end_date")})),1,0)',
         "incident_amount": f"=SUMIF({inc('contract_id')},{cid},{inc('amount')})",
         "counted": f"=SUMIF({inc('contract_id')},{cid},{inc('counts')})",
         "billed": f"=COUNTIFS({inc('contract_id')},{cid},{inc('inmonth')},1)",
-        "annual_fee": f'=IF(AND({plan}="annual",{col("active")}=1,{year_start}),'
+        "annual_fee": f'=IF(AND({plan}="annual",{col("starts")}=1,{year_start}),'
                       f"INDEX({BASE},{rr}),0)",
         "used": f'=MAX({col("counted")},IF({col("max_incidents")}="",1,{col("max_incidents")}))',
         "top": f"=INDEX({TOP},{rr})",
+        # the tier used; in the last days of a contract (no contract month starts) the overage only
         "monthly_fee": f'=IF(AND({plan}="monthly",{col("active")}=1),'
                        f"INDEX({TIERS},{rr},MIN({used},{top}))+MAX({used}-{top},0)*"
-                       f"(INDEX({TIERS},{rr},{top})-IF({top}>=2,INDEX({TIERS},{rr},{top}-1),0)),0)",
-        "vendor_fee": f'=IF(AND({plan}="vendor_support",{col("active")}=1,{year_start}),'
+                       f"(INDEX({TIERS},{rr},{top})-IF({top}>=2,INDEX({TIERS},{rr},{top}-1),0))"
+                       f"-IF({col('starts')}=1,0,INDEX({TIERS},{rr},{col('max_incidents')})),0)",
+        "vendor_fee": f'=IF(AND({plan}="vendor_support",{col("starts")}=1,{year_start}),'
                       f"{V_FIXED}+{V_PER}*{col('licences')},0)",
         "packs_bought": f'=SUMIFS({pack("units")},{pack("contract_id")},{cid},'
                         f'{pack("purchased")},">="&{FIRST},{pack("purchased")},"<="&{LAST})'
@@ -204,7 +218,7 @@ def contract_formulas(c: dict[str, str], i: dict[str, str], p: dict[str, str], n
         "topups": f'=IF({plan}="vendor_support",(ROUNDUP(MAX(0,{col("units_by_end")}'
                   f'-{col("recorded_units")})/{P_UNITS},0)-ROUNDUP(MAX(0,{col("units_before")}'
                   f'-{col("recorded_units")})/{P_UNITS},0))*{P_PRICE},0)',
-        "callcenter": f'=IF(AND({plan}="callcenter",{col("active")}=1),INDEX({CC_MONTHLY},'
+        "callcenter": f'=IF(AND({plan}="callcenter",{col("starts")}=1),INDEX({CC_MONTHLY},'
                       f"{tier})+IF({col('elapsed')}=0,INDEX({CC_INITIAL},{tier}),0),0)",
         "part": "=" + "+".join(col(k) for k in ("annual_fee", "monthly_fee", "vendor_fee",
                                                 "packs_bought", "topups", "callcenter")),

@@ -12,13 +12,17 @@ to a summary workbook.
 
 Rules covered: levels (round trips with the one-week condition, call/chat minutes scaled by the
 range allowance factor, single/multi-session hours, on-site visits, investigation,
-consulting, staff override), incident fees by plan, fee limits and decisions, absorption,
-members' personal use (refusals, the chart on a first use, "pay" or "consume"), the monthly
-allowance with tier overage, the annual base fee in the first month of each contract year,
-paid support (annual fee, packs bought this month, oldest-first unit consumption with
-automatic pack top-ups) and the call centre (initial and monthly fee by tier). Tax: 10 %,
-rounded down once per invoice. Simplification: the workbook is assumed valid (xlquote
-validates it; ``bench/make_month.py`` writes valid data), so no error handling.
+consulting, staff override), incident fees by plan, fee limits and decisions (a fee at or
+above a yen limit; a 0 limit is feather only: any level above feather is held at the feather
+fee and counts as a feather), absorption, members' personal use (refusals, the chart on a first
+use, "pay" or "consume"), the monthly allowance with tier overage, contract months (a month's
+fee when its contract month starts on or before the end date; the last days of a contract that
+ends mid-month pay only their overage), the annual base fee in the first month of each
+contract year that starts before the end, paid support (annual fee, packs bought this month,
+oldest-first unit consumption with automatic pack top-ups) and the call centre (initial and
+monthly fee by tier). Tax: 10 %, rounded down once per invoice. Simplification: the workbook
+is assumed valid (xlquote validates it; ``bench/make_month.py`` writes valid data), so no
+error handling.
 
 With the check on (default) it also bills the month with xlquote and prints how many contracts'
 totals differ (it must be 0).
@@ -217,25 +221,33 @@ def run_baseline(path: Path, month: str, read_only: bool = False,
         if refused:
             continue
         level = level_of(row, c["support_range"])
-        fee = (FEE_ANNUAL if c["plan"] == "annual" else FEE_MONTHLY)[level]
+        table = FEE_ANNUAL if c["plan"] == "annual" else FEE_MONTHLY
+        fee = table[level]
+        counted_level = level
         limit = row["fee_limit"] if row["fee_limit"] is not None else c["fee_limit"]
-        if limit is not None and fee > limit and row["limit_decision"] != "continue":
-            fee = limit
+        if limit is not None and row["limit_decision"] != "continue":
+            if limit == 0 and level > 0:  # feather only: held at the feather's fee and count
+                fee, counted_level = table[0], 0
+            elif limit > 0 and fee >= limit:
+                fee = limit
         if row["absorbed_into"]:
             fee = row["absorbed_fee"]  # the incident shows 0, the service is billed instead
         paying = c["plan"] == "annual" or c["karte_payment"] == "pay"
         if chart:
             fee += FEE_ANNUAL[CHART_LEVEL] if paying else FEE_MONTHLY[CHART_LEVEL]
         if c["plan"] == "monthly":
-            account.counted += (level >= 1) + (chart and not paying)
+            account.counted += (counted_level >= 1) + (chart and not paying)
         account.incident_amount += fee
 
     results: dict[str, tuple[int, int, int]] = {}
     for cid, account in accounts.items():
         part = contract_fees(account.contract, first, last) + pack_bills[cid] \
             + account.topup_amount
-        if account.contract["plan"] == "monthly" and is_active(account.contract, first, last):
-            part += monthly_fee(account.contract, account.counted)
+        c = account.contract
+        if c["plan"] == "monthly" and is_active(c, first, last):
+            part += monthly_fee(c, account.counted)
+            if not contract_month_starts(c, first):  # the last days: overage only
+                part -= MONTHLY_FEES[c["support_range"]][c["max_incidents"] - 1]
         if part == 0 and account.billed == 0:
             continue
         subtotal = part + account.incident_amount
@@ -271,9 +283,16 @@ def is_active(c: dict[str, Any], first: dt.date, last: dt.date) -> bool:
     return c["start_date"] <= last and (c["end_date"] is None or c["end_date"] >= first)
 
 
+def contract_month_starts(c: dict[str, Any], first: dt.date) -> bool:
+    """A contract month starts in this calendar month, on or before the end date."""
+    elapsed = (first.year - c["start_date"].year) * 12 + first.month - c["start_date"].month
+    starts = add_months(c["start_date"], elapsed)
+    return elapsed >= 0 and (c["end_date"] is None or starts <= c["end_date"])
+
+
 def contract_fees(c: dict[str, Any], first: dt.date, last: dt.date) -> int:
     """Fees of the contract itself this month (not tied to an incident), except monthly."""
-    if not is_active(c, first, last):
+    if not is_active(c, first, last) or not contract_month_starts(c, first):
         return 0
     elapsed = (first.year - c["start_date"].year) * 12 + first.month - c["start_date"].month
     if c["plan"] == "annual":

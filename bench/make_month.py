@@ -18,6 +18,10 @@ investigation, 0.7 % consulting, 0.5 % staff overrides, 1 % urgent, 1 % incident
 absorbed into tutoring / system building, members' personal use on contracts that allow it
 (a few refused: not allowed or without approval).
 
+Terms are valid: a contract with an end date runs a whole number of its plan's contract units,
+at least the minimum term (RULES 2.1); starts are on the 1st or the 15th, so some contracts end
+inside the billed month. Incident fee limits are yen or 0 (feather only).
+
 Guarantees the baselines rely on (see bench/README.md): rows are in close-date order (the
 log is appended as incidents close; open ones last), every recorded pack of a contract is
 valid for the whole log (bought Nov 2025–Mar 2026, or on the start date of a contract that
@@ -37,7 +41,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from xlquote.app.sample import sample_settings
+from xlquote.engine.dates import add_months
+from xlquote.engine.pricebook import get_pricebook
 from xlquote.engine.records import CONTRACT_FIELDS, INCIDENT_FIELDS, PACK_FIELDS, field_names
+from xlquote.engine.terms import contract_months, plan_terms, term_end
 from xlquote.readers.workbook import SETTINGS_FIELDS, SETTINGS_SHEET
 from xlquote.writers.xlsx import DATE_FORMAT
 
@@ -98,14 +105,26 @@ def make_contracts(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     new = rng.random(n) < 0.10
     new_month = np.datetime64("2026-04", "M") + rng.integers(0, 7, size=n)
     start = np.where(new, to_day(new_month), start)
-    # Ends: 3 % ended before the billed month (history only), 12 % end later, the rest open.
+    # Ends: 3 % end July–October 2026 (mostly history only; some inside the billed month),
+    # 12 % end later, the rest open.
     end = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     ended = (rng.random(n) < 0.03) & ~new
-    ended_month = np.datetime64("2026-07", "M") + rng.integers(0, 3, size=n)  # Jul..Sep
+    ended_month = np.datetime64("2026-07", "M") + rng.integers(0, 4, size=n)  # Jul..Oct
     end[ended] = to_day(ended_month[ended] + 1)[:] - 1  # last day of that month
     later = ~ended & (rng.random(n) < 0.12)
     later_month = np.datetime64("2027-03", "M") + rng.integers(0, 13, size=n)
     end[later] = to_day(later_month[later] + 1) - 1
+    end = valid_terms(plan, support_range, start, end)
+    # 2 % end inside the billed month after whole units: from the 15th (the month's last days
+    # belong to the final contract month: no fee, overage only) or from the 1st.
+    ending = ~new & ~ended & ~later & (rng.random(n) < 0.02)
+    books = {"aki_sie": get_pricebook("aki_sie"), "vendor_support": get_pricebook("vendor_support")}
+    for i in np.flatnonzero(ending):
+        book = books["aki_sie" if plan[i] in ("annual", "monthly") else "vendor_support"]
+        _unit, minimum = plan_terms(book, str(plan[i]), support_range[i] or "normal")
+        first = dt.date(2026, 10, 15) if rng.random() < 0.7 else dt.date(2026, 11, 1)
+        begin = add_months(first, -minimum)
+        start[i], end[i] = np.datetime64(begin, "D"), np.datetime64(term_end(begin, minimum), "D")
 
     licences = np.full(n, -1, dtype=np.int64)
     vendor = plan == "vendor_support"
@@ -144,6 +163,23 @@ def make_contracts(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
             "end_date": end, "fee_limit": fee_limit, "members_allowed": members,
             "approver": approver, "sole_proprietor_shared_env": shared_env,
             "karte_payment": karte}
+
+
+def valid_terms(plan: np.ndarray, support_range: np.ndarray, start: np.ndarray,
+                end: np.ndarray) -> np.ndarray:
+    """Each end date moved to the nearest end of a whole number of the plan's contract units,
+    at least its minimum term (xlquote refuses other terms): a contract from the 15th ends on
+    the 14th, so some of them end inside the billed month, before their next contract month."""
+    books = {"aki_sie": get_pricebook("aki_sie"), "vendor_support": get_pricebook("vendor_support")}
+    out = end.copy()  # (the books' terms, not a list of our own)
+    for i in np.flatnonzero(~np.isnat(end)):
+        book = books["aki_sie" if plan[i] in ("annual", "monthly") else "vendor_support"]
+        unit, minimum = plan_terms(book, str(plan[i]), support_range[i] or "normal")
+        first, wished = start[i].astype(dt.date), end[i].astype(dt.date)
+        months = contract_months(first, wished)
+        units = max(-(-minimum // unit), round(months / unit))
+        out[i] = np.datetime64(term_end(first, units * unit), "D")
+    return out
 
 
 def make_packs(rng: np.random.Generator, c: dict[str, np.ndarray]) -> list[dict[str, object]]:

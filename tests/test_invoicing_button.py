@@ -44,8 +44,8 @@ def test_committed_workbook_is_current(built):
 
 def test_sheets_tables_and_dropdowns(built):
     wb = openpyxl.load_workbook(built, keep_vba=True)
-    assert wb.sheetnames == ["Invoices", "Contracts", "Incidents", "Packs", "Settings",
-                             "xlwings.conf"]
+    assert wb.sheetnames == ["Invoices", "Notices", "Contracts", "Incidents", "Packs",
+                             "Settings", "xlwings.conf"]
     for name, fields in SHEETS.items():
         ws = wb[name]
         assert [c.value for c in ws[1]] == field_names(fields)
@@ -200,3 +200,44 @@ def test_unexpected_error_is_a_message_not_a_traceback(built, tmp_path, monkeypa
     assert handler.run_from_book(book) is None
     message = status(book)
     assert "予期しないエラー (RuntimeError: boom)" in message and "Traceback" not in message
+
+
+# --- the お知らせ作成 button (RULES 2.9) -----------------------------------------------------
+
+def notices_written(book: xw.Book) -> dict[tuple[int, int], list[list[Any]]]:
+    return {(a["start_row"] + 1, a["start_column"] + 1): a["values"]
+            for a in book.json()["actions"]
+            if a["func"] == "setValues" and a["sheet_position"] == 1}
+
+
+def test_notices_button_is_on_the_notices_sheet(built):
+    with zipfile.ZipFile(built) as package:
+        drawings = [package.read(n).decode() for n in package.namelist()
+                    if n.startswith("xl/drawings/drawing")]
+    assert sorted(re.search(r"<a:t>(.+?)</a:t>", d)[1] for d in drawings) == ["お知らせ作成",
+                                                                              "請求書作成"]
+    assert all('macro="[0]!SampleCall"' in d for d in drawings)
+    wb = openpyxl.load_workbook(built, keep_vba=True)
+    assert wb["Notices"]["B3"].value == MONTH
+
+
+def test_notices_button_writes_the_notices_once(built, tmp_path):
+    book = xw.Book(json=payload(built, tmp_path))
+    result = handler.run_notices_from_book(book)
+    assert result is not None and result.workbook.parent == tmp_path / "notices"
+    table = notices_written(book)[(8, 1)]
+    assert table[0][:6] == handler.NOTICE_HEADER
+    assert {row[1] for row in table[1:]} == {"ユニット消化のご連絡", "料金リミット到達のお知らせ",
+                                             "ユニット有効期限のお知らせ"}
+    status = notices_written(book)[(6, 2)][0][0]
+    assert status.startswith("2026-10 (2026-10-31 時点): 新しいお知らせ 6 件")
+    again = xw.Book(json=payload(built, tmp_path))
+    handler.run_notices_from_book(again)
+    assert "送付済み 6 件は省略" in notices_written(again)[(6, 2)][0][0]
+
+
+def test_notices_script_for_xlwings_lite(built, tmp_path):
+    book = xw.Book(json=payload(built, tmp_path))
+    returned = asyncio.run(custom_scripts_call(handler, "make_notices",
+                                               typehint_to_value={xw.Book: book}))
+    assert notices_written(returned)[(8, 1)][0][:6] == handler.NOTICE_HEADER

@@ -1,4 +1,5 @@
-"""The 請求書作成 button of ``workbooks/invoicing.xlsm`` — a thin handler over the shared job.
+"""The 請求書作成 and お知らせ作成 buttons of ``workbooks/invoicing.xlsm`` — thin handlers over the
+shared jobs (``xlquote invoice`` and ``xlquote notices``).
 
 Desktop Excel: the button runs the template macro ``SampleCall``, i.e.
 ``RunPython "import invoicing; invoicing.main()"`` (the module is named after the workbook; the
@@ -25,9 +26,22 @@ from xlquote.app.invoice_run import (
     parse_month,
     run_invoices,
 )
-from xlquote.app.workbooks.invoicing import INVOICES_SHEET, MONTH_CELL, STATUS_CELL, SUMMARY_TOP_ROW
-from xlquote.engine.errors import InputError, XlquoteError
+from xlquote.app.notices_run import NoticesRunResult, run_notices
+from xlquote.app.workbooks.invoicing import (
+    INVOICES_SHEET,
+    MONTH_CELL,
+    NOTICES_DATE_CELL,
+    NOTICES_MONTH_CELL,
+    NOTICES_SHEET,
+    NOTICES_STATUS_CELL,
+    NOTICES_TOP_ROW,
+    STATUS_CELL,
+    SUMMARY_TOP_ROW,
+)
+from xlquote.engine.columns import parse_date
+from xlquote.engine.errors import InputError, Problem, XlquoteError
 from xlquote.engine.money import yen
+from xlquote.engine.notices import NOTICE_LABELS_JA
 from xlquote.readers.workbook import (
     REQUIRED_SHEETS,
     SheetTable,
@@ -120,6 +134,59 @@ def run_from_book(book: xw.Book) -> InvoiceRunResult | None:
     return result
 
 
+NOTICE_HEADER = ["日付", "種類", "契約ID", "お客様", "インシデント", "本文"]
+NOTICES_FOLDER = "notices"  # inside the Settings' output folder
+
+
+def run_notices_from_book(book: xw.Book) -> NoticesRunResult | None:
+    """The お知らせ作成 button on ``book``: the notices due, written once into
+    ``<output folder>/notices`` and listed below the month cell."""
+    sheet = book.sheets[NOTICES_SHEET]
+    old_rows = max(0, sheet.used_range.last_cell.row - NOTICES_TOP_ROW + 1)
+    try:
+        month = parse_month(sheet[NOTICES_MONTH_CELL].value)
+        as_of_cell = sheet[NOTICES_DATE_CELL].value
+        as_of = None if as_of_cell in (None, "") else parse_date(as_of_cell)
+        if as_of_cell not in (None, "") and as_of is None:
+            raise InputError([Problem(None, "date", as_of_cell, "expected a date (YYYY-MM-DD)",
+                                      NOTICES_SHEET)])
+        data = parse_invoicing_tables(read_tables(book))
+        folder = output_folder(book, data.settings.output_folder) / NOTICES_FOLDER
+        result = run_notices(data, month, folder, as_of=as_of)
+    except InputError as exc:
+        sheet[NOTICES_STATUS_CELL].value = (f"入力エラー {len(exc.problems)} 件: 下の一覧を直して"
+                                            "からもう一度押してください (お知らせは作成していません)")
+        write_block(sheet, NOTICES_TOP_ROW, [PROBLEM_HEADER] + [
+            [p.sheet or "", p.row or "", p.field, "" if p.value is None else str(p.value),
+             p.reason] for p in exc.problems[:SHOWN_PROBLEMS]], old_rows)
+        return None
+    except XlquoteError as exc:
+        sheet[NOTICES_STATUS_CELL].value = f"エラー: {exc}"
+        return None
+    except Exception as exc:  # the clerk gets a message; the details go to the log
+        log.exception("notices run failed")
+        sheet[NOTICES_STATUS_CELL].value = (f"予期しないエラー ({type(exc).__name__}: {exc})。"
+                                            "管理者に連絡してください")
+        return None
+    rows = [NOTICE_HEADER] + [[n.date.isoformat(), NOTICE_LABELS_JA[n.kind], n.contract_id,
+                               n.customer, n.incident_id or "", n.text]
+                              for n in result.report.notices]
+    write_block(sheet, NOTICES_TOP_ROW, rows, old_rows)
+    overdue = sum(1 for o in result.report.open_incidents if o.overdue)
+    sheet[NOTICES_STATUS_CELL].value = (
+        f"{result.report.month} ({result.report.as_of} 時点): 新しいお知らせ "
+        f"{len(result.report.notices)} 件 → {result.workbook}"
+        + (f" (送付済み {result.already_written} 件は省略)" if result.already_written else "")
+        + (f"; 応答期限超過 {overdue} 件" if overdue else ""))
+    return result
+
+
+@xw.script(button="[notices_button]Notices!E3")
+def make_notices(book: xw.Book) -> None:
+    """お知らせ作成 (xlwings Lite / Server)."""
+    run_notices_from_book(book)
+
+
 @xw.script(button="[xlwings_button]Invoices!H3")
 def make_invoices(book: xw.Book) -> None:
     """請求書作成 (xlwings Lite / Server). Lite runs in the browser: the invoice files go to its
@@ -129,5 +196,11 @@ def make_invoices(book: xw.Book) -> None:
 
 
 def main() -> None:
-    """請求書作成 (desktop Excel, via the template macro SampleCall)."""
-    run_from_book(xw.Book.caller())
+    """Both buttons of desktop Excel run the template macro SampleCall; a button can only be
+    clicked on the sheet that is active, so that sheet says which job: お知らせ作成 on Notices,
+    請求書作成 otherwise."""
+    book = xw.Book.caller()
+    if book.sheets.active.name == NOTICES_SHEET:
+        run_notices_from_book(book)
+    else:
+        run_from_book(book)

@@ -33,6 +33,7 @@ from ..engine.dates import Month
 from ..engine.errors import InputError, OutputError, Problem
 from ..engine.invoice import FLAG_LABELS_JA, Correction, Flag, Invoice
 from ..engine.records import Contract
+from ..engine.service import response_report
 from ..readers.workbook import Engine, InvoicingData, read_invoicing_workbook
 from ..writers.invoice_workbook import write_invoice_workbook
 from ..writers.pdf import convert_to_pdf
@@ -316,8 +317,9 @@ def _write_month(run: BillingRun, assignments: list[Assignment], data: Invoicing
                             strict=True):
             f.flags = flags
         summary_path = staging / summary_filename(month)
+        responses = response_report(data.contracts, data.incidents, data.pricebooks(), month)
         write_summary_workbook(month, [SummaryItem.of(f, pdf) for f in files], ATTENTION_FLAGS,
-                               summary_path)
+                               summary_path, responses)
         if pdf:
             report("pdf", 0, 1)
             try:
@@ -329,7 +331,7 @@ def _write_month(run: BillingRun, assignments: list[Assignment], data: Invoicing
                 for stray in staging.glob("*.pdf"):  # all or none: no half set of PDFs
                     stray.unlink()
                 write_summary_workbook(month, [SummaryItem.of(f, False) for f in files],
-                                       ATTENTION_FLAGS, summary_path)
+                                       ATTENTION_FLAGS, summary_path, responses)
             report("pdf", 1, 1)
     return InvoiceRunResult(month, target, files, target / summary_filename(month), pdf,
                             pdf_error)

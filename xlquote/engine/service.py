@@ -63,8 +63,8 @@ class ResponseRow:
     with_target: int
     met: int  # first reply on or before its due date
     missed: int  # first reply after it
-    not_recorded: int  # no first reply recorded (yet)
-    overdue: int  # of those, due before the month's end
+    not_recorded: int  # no first reply recorded
+    overdue: int  # still open at the month's end, no first reply, and past its due date
 
 
 def response_report(contracts: Sequence[Contract], t: IncidentTable,
@@ -82,14 +82,14 @@ def response_report(contracts: Sequence[Contract], t: IncidentTable,
     met = has_target & ~np.isnat(answered) & (answered <= due)
     missed = has_target & ~np.isnat(answered) & (answered > due)
     waiting = has_target & np.isnat(answered)
-    overdue = waiting & (due < last)
-    out = []
-    for index in np.unique(owner[rows]).tolist():
-        of = owner[rows] == index
-        out.append(ResponseRow(contracts[index], int(of.sum()), int((has_target & of).sum()),
-                               int((met & of).sum()), int((missed & of).sum()),
-                               int((waiting & of).sum()), int((overdue & of).sum())))
-    return out
+    still_open = np.isnat(mine.closed) | (mine.closed > last)
+    overdue = waiting & still_open & (due < last)
+    owners = owner[rows]
+    size = len(contracts)
+    counts = [np.bincount(owners, weights=mask, minlength=size).astype(np.int64).tolist()
+              for mask in (np.ones(len(rows)), has_target, met, missed, waiting, overdue)]
+    return [ResponseRow(contracts[i], *(column[i] for column in counts))
+            for i in np.flatnonzero(counts[0]).tolist()]
 
 
 def service_order(plan: str, due: dt.date | None, opened: dt.date, incident_id: str

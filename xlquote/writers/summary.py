@@ -20,6 +20,7 @@ from ..engine.codes import PLAN_LABELS_JA
 from ..engine.dates import Month
 from ..engine.invoice import FLAG_LABELS_JA, Flag
 from ..engine.records import Contract
+from ..engine.service import ResponseRow
 from .fast_xlsx import (
     close_xlsxwriter,
     collector_paused,
@@ -32,6 +33,10 @@ from .xlsx import DATE_FORMAT, YEN_FORMAT, atomic_path
 SUMMARY_HEADER = ("請求番号", "契約ID", "請求先", "プラン", "小計", "消費税", "合計", "請求日",
                   "支払期日", "要確認", "請求書ファイル", "PDF")
 FLAG_HEADER = ("請求番号", "契約ID", "インシデント", "内容", "詳細", "要対応")
+RESPONSE_SHEET = "対応状況"
+RESPONSE_HEADER = ("契約ID", "請求先", "プラン", "受付", "応答目標あり", "期限内", "期限超過",
+                   "応答日未記録", "未応答で期限超過")
+RESPONSE_WIDTHS = (9, 30, 14, 8, 12, 8, 9, 12, 15)
 MONEY_COLUMNS = {"小計", "消費税", "合計"}
 DATE_COLUMNS = {"請求日", "支払期日"}
 
@@ -130,8 +135,16 @@ def _write_table(wb: Workbook, ws: Worksheet, top: int, header: Sequence[str], w
     return top + 1 + len(rows)
 
 
+def response_table(rows: Sequence[ResponseRow]) -> list[list[Any]]:
+    """Rows under RESPONSE_HEADER: per contract, first replies to the month's incidents."""
+    return [[r.contract.contract_id, r.contract.customer, PLAN_LABELS_JA[r.contract.plan],
+             r.received, r.with_target, r.met, r.missed, r.not_recorded, r.overdue]
+            for r in rows]
+
+
 def write_summary_workbook(month: Month, items: Sequence[SummaryItem],
-                           attention: frozenset[str], path: str | Path) -> Path:
+                           attention: frozenset[str], path: str | Path,
+                           responses: Sequence[ResponseRow] | None = None) -> Path:
     """The summary, written by XlsxWriter: a month has as many rows as contracts, and its typed
     writers are about twice as fast as openpyxl's write-only mode. Atomic (a temp file renamed
     into place) and reproducible (same content, same bytes)."""
@@ -149,5 +162,9 @@ def write_summary_workbook(month: Month, items: Sequence[SummaryItem],
         flags = wb.add_worksheet("要確認")
         _write_table(wb, flags, 0, FLAG_HEADER, FLAG_WIDTHS, flag_table(items, attention))
         setup_a4_xlsxwriter(flags, landscape=True)
+        if responses is not None:  # first replies against the response targets (RULES 2.8)
+            sheet = wb.add_worksheet(RESPONSE_SHEET)
+            _write_table(wb, sheet, 0, RESPONSE_HEADER, RESPONSE_WIDTHS, response_table(responses))
+            setup_a4_xlsxwriter(sheet, landscape=True)
         close_xlsxwriter(wb)
     return Path(path)

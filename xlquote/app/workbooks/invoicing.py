@@ -70,6 +70,11 @@ SUMMARY_TOP_ROW = 7  # the run writes its summary table from A7
 BUTTON_MACRO = "SampleCall"  # the template's macro: RunPython "import invoicing; invoicing.main()"
 BUTTON_NAME = "xlwings_button"
 BUTTON_TEXT = "請求書作成"
+NOTICES_SHEET = "Notices"  # お知らせ作成: the notices due (``xlquote notices``)
+NOTICES_MONTH_CELL, NOTICES_DATE_CELL, NOTICES_STATUS_CELL = "B3", "B4", "B6"
+NOTICES_TOP_ROW = 8  # the run writes its notices from A8
+NOTICES_BUTTON_NAME = "notices_button"
+NOTICES_BUTTON_TEXT = "お知らせ作成"
 VALIDATED_ROWS = 5000  # drop-downs reach this far below the header
 XLWINGS_CONF_SHEET = "xlwings.conf"
 # <folder of this workbook>/../udfs, with the separator of the platform Excel runs on.
@@ -111,6 +116,7 @@ def write_invoicing_workbook(path: str | Path, contracts: Sequence[Mapping[str, 
         invoices = wb.active
         invoices.title = INVOICES_SHEET
     _invoices_sheet(invoices, month, macro)
+    _notices_sheet(wb.create_sheet(NOTICES_SHEET), month, macro)
     records = {"Contracts": contracts, "Incidents": incidents, "Packs": packs}
     for name, fields in SHEETS.items():
         _record_sheet(wb.create_sheet(name), name, fields, records[name])
@@ -128,6 +134,9 @@ def write_invoicing_workbook(path: str | Path, contracts: Sequence[Mapping[str, 
         wb.save(temp)
         if macro:
             add_macro_button(temp, INVOICES_SHEET, BUTTON_MACRO, BUTTON_TEXT, BUTTON_NAME)
+            # The same macro: the handler does what the sheet the button sits on asks for.
+            add_macro_button(temp, NOTICES_SHEET, BUTTON_MACRO, NOTICES_BUTTON_TEXT,
+                             NOTICES_BUTTON_NAME)
         make_reproducible(temp)
     return path
 
@@ -151,6 +160,29 @@ def _invoices_sheet(ws: Worksheet, month: str, macro: bool) -> None:
     ws.column_dimensions["B"].width = 12
     for letter in "CDEFGHIJKL":
         ws.column_dimensions[letter].width = 13
+
+
+def _notices_sheet(ws: Worksheet, month: str, macro: bool) -> None:
+    set_text(ws["A1"], "お知らせ作成")
+    ws["A1"].font = Font(bold=True, size=16)
+    how = ("請求月 (と基準日) を入力して「お知らせ作成」ボタンを押してください。" if macro else
+           "お知らせは `xlquote notices` で作成します (docs/INVOICING.md)。")
+    set_text(ws["A2"], how + " ユニット消化・料金リミット到達・有効期限の近いユニットのお知らせを、"
+                             "出力フォルダの notices に一度ずつ作成します。")
+    for ref, label in (("A3", "請求月"), ("A4", "基準日"), ("A6", "状態")):
+        set_text(ws[ref], label)
+        ws[ref].font = Font(bold=True)
+    set_text(ws[NOTICES_MONTH_CELL], month)
+    ws[NOTICES_MONTH_CELL].number_format = "@"
+    ws[NOTICES_DATE_CELL].number_format = DATE_FORMAT
+    for ref in (NOTICES_MONTH_CELL, NOTICES_DATE_CELL):
+        ws[ref].fill = PatternFill("solid", fgColor="FFF2CC")
+        ws[ref].alignment = Alignment(horizontal="center")
+    set_text(ws["C3"], "YYYY-MM")
+    set_text(ws["C4"], "空欄: 月末 (毎日作る場合はその日)")
+    ws.column_dimensions["A"].width = 12
+    ws.column_dimensions["B"].width = 14
+    ws.column_dimensions["F"].width = 80
 
 
 def _validation_for(f: Field) -> DataValidation | None:

@@ -1,0 +1,194 @@
+"""Notices to customers, response targets, closed days (RULES 2.8, 2.9) and ``xlquote notices``.
+
+Seeds: 000_0e7793dec93ec3cc.txt:96-99 (10単位を1口 … 有効期限は1年間 … サポート対応の都度、ご契約者に
+消化インシデント数をご連絡), 004_de71e10344ea06c0.txt:177-179 (上限額に達した時にお知らせし), :101, :105,
+:111, :119 (応答は2営業日以内 / 折り返し 2営業日 / Twitter 2営業日 / Skype チャット 3営業日), :149
+(月額契約方式は年額契約方式よりも優先して対応).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import openpyxl
+import pytest
+from helpers import contract, incident
+
+import xlquote
+from xlquote.app.sample import SAMPLE_MONTH, sample_contracts, sample_incidents, sample_packs
+from xlquote.app.workbooks import invoicing
+from xlquote.cli import main
+from xlquote.engine.closed_days import ClosedDays
+from xlquote.engine.dates import Month, business_days_after, due_date, issue_date
+from xlquote.engine.notices import notices_due
+from xlquote.engine.pricebook import CalendarRule
+from xlquote.engine.settings import settings_from_values
+
+D = dt.date
+
+
+# --- business days and closed days ---------------------------------------------------------
+
+@pytest.mark.parametrize(("received", "days", "due"), [
+    (D(2026, 10, 30), 2, D(2026, 11, 4)),   # Fri → Mon 11/2, (Tue 11/3 文化の日) → Wed 11/4
+    (D(2026, 10, 28), 2, D(2026, 10, 30)),
+    (D(2026, 10, 28), 3, D(2026, 11, 2)),   # Skype chat: 3 business days
+    (D(2026, 12, 25), 2, D(2027, 1, 4)),    # 12/29-1/3 closed: Mon 12/28, then Mon 1/4
+])
+def test_due_is_the_nth_business_day_after_receipt(received, days, due) -> None:
+    assert business_days_after(received, days, ClosedDays.parse("12/29-1/3")) == due
+
+
+def test_closed_days_move_invoice_dates_too() -> None:
+    rule = CalendarRule(1, "previous_business_day", ClosedDays.parse("12/29〜1/3, 2027-02-01"))
+    december = Month(2026, 12)
+    assert issue_date(december) == D(2027, 1, 4)  # 1/1 is a holiday; 1/2-3 fall on a weekend
+    assert issue_date(Month(2027, 1), rule) == D(2027, 2, 2)  # 2/1 closed that year
+    assert due_date(D(2026, 11, 30), rule) == D(2026, 12, 28)  # 12/30 → back to Mon 12/28
+
+
+@pytest.mark.parametrize("text", ["12/32", "1/3-", "2026-02-30", "yesterday", "12/29〜2026-01-03"])
+def test_bad_closed_days_name_the_setting(text) -> None:
+    values = {"issuer_name": ("x", 2), "registration_number": ("T1234567890123", 3),
+              "bank_account": ("b", 4), "closed_days": (text, 9)}
+    with pytest.raises(xlquote.InputError) as caught:
+        settings_from_values(values)
+    assert [(p.row, p.field) for p in caught.value.problems] == [(9, "closed_days")]
+
+
+# --- the demo month: one notice of each kind, open incidents with their due dates ----------
+
+@pytest.fixture(scope="module")
+def sample_report():
+    return notices_due(sample_contracts(), sample_incidents(), SAMPLE_MONTH, sample_packs())
+
+
+def test_demo_month_has_every_kind_of_notice(sample_report) -> None:
+    kinds = {(n.kind, n.contract_id, n.incident_id) for n in sample_report.notices}
+    assert kinds == {("units_used", "V001", "I-1025"), ("units_used", "V002", "I-1026"),
+                     ("units_used", "V003", "I-1027"), ("limit_reached", "C004", "I-1009"),
+                     ("limit_reached", "C005", "I-1033"), ("pack_expiring", "V004", None)}
+
+
+def test_units_used_says_units_left_per_pack_and_expiry(sample_report) -> None:
+    # RULES 5.3: 95 minutes → 4 units, 2 left in the pack expiring 2027-03-31
+    (v001,) = [n for n in sample_report.notices if n.contract_id == "V001"]
+    assert "4 ユニットを消化" in v001.text
+    assert "2026/04/01 ご購入分 2 ユニット (有効期限 2027/03/31)" in v001.text
+    assert v001.text.startswith("東都精機株式会社 様") and v001.date == D(2026, 10, 21)
+
+
+def test_limit_reached_asks_stop_or_continue(sample_report) -> None:
+    (c004,) = [n for n in sample_report.notices if n.contract_id == "C004"]
+    assert "リミット ¥20,000 に達しました" in c004.text and "中止" in c004.text
+    assert "継続" in c004.text and "¥40,000" in c004.text
+    (open_one,) = [n for n in sample_report.notices if n.incident_id == "I-1033"]
+    assert "現在の対応状況で" in open_one.text and "レベル2" in open_one.text
+    assert open_one.date == D(2026, 10, 31)
+
+
+def test_pack_expiring_within_30_days(sample_report) -> None:
+    (pack,) = [n for n in sample_report.notices if n.kind == "pack_expiring"]
+    assert "残り 10 ユニットは、2026年11月16日 に有効期限" in pack.text
+
+
+def test_open_incidents_monthly_first_then_due_date(sample_report) -> None:
+    got = [(o.incident_id, o.plan, o.response_due, o.overdue)
+           for o in sample_report.open_incidents]
+    assert got == [("I-1032", "monthly", D(2026, 10, 30), True),
+                   ("I-1033", "annual", D(2026, 10, 28), False),  # replied 10/27: not overdue
+                   ("I-1030", "annual", D(2026, 11, 4), False)]
+
+
+def test_as_of_date_and_since() -> None:
+    mid = notices_due(sample_contracts(), sample_incidents(), SAMPLE_MONTH, sample_packs(),
+                      as_of=D(2026, 10, 15), since=D(2026, 10, 10))
+    assert [(n.kind, n.incident_id) for n in mid.notices] == [("units_used", "I-1027")]
+    # as of 10/15: I-1010 (opened 10/9, closed 10/21) is still open
+    assert "I-1010" in {o.incident_id for o in mid.open_incidents}
+    assert "I-1009" not in {o.incident_id for o in mid.open_incidents}  # opened 10/19
+
+
+def test_phone_with_an_agreed_time_is_due_then() -> None:
+    c = contract("A1", start_date="2026-07-01")
+    x = incident("x", "2026-10-05", "A1", channel="phone", minutes=10)
+    x.update(closed=None, response_agreed="2026-10-20")
+    y = incident("y", "2026-10-05", "A1", channel="skype_call", minutes=10)
+    y.update(closed=None)
+    report = notices_due([c], [x, y], "2026-10")
+    assert [(o.incident_id, o.response_due) for o in report.open_incidents] == [
+        ("x", D(2026, 10, 20)), ("y", None)]  # Skype calls: answered when available
+
+
+def test_a_level_limit_reached_while_open_is_noticed_once_decided_never() -> None:
+    c = contract("M1", plan="monthly", max_incidents=2, fee_limit="feather")
+    x = incident("x", "2026-10-05", "M1", round_trips=4)
+    x.update(closed=None)
+    assert [n.kind for n in notices_due([c], [x], "2026-10").notices] == ["limit_reached"]
+    x["limit_decision"] = "continue"
+    assert notices_due([c], [x], "2026-10").notices == []
+
+
+# --- the command ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def workbook(tmp_path_factory):
+    return invoicing.build(tmp_path_factory.mktemp("notices") / "invoicing.xlsx")
+
+
+def test_cli_writes_workbook_json_and_each_notice_once(workbook, tmp_path, capsys) -> None:
+    out = tmp_path / "notices"
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out),
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"notices", "open_incidents"}
+    assert {n["kind"] for n in data["notices"]} == {"units_used", "limit_reached",
+                                                    "pack_expiring"}
+    assert set(data["notices"][0]) == {"kind", "contract_id", "customer", "incident_id", "date",
+                                       "text"}
+    assert set(data["open_incidents"][0]) == {"incident_id", "contract_id", "plan", "channel",
+                                              "opened", "response_due", "overdue"}
+    assert data["open_incidents"][0]["response_due"] == "2026-10-30"
+    written = out / "お知らせ一覧_2026-10-31.xlsx"
+    assert json.loads(written.with_suffix(".json").read_text(encoding="utf-8")) == data
+    wb = openpyxl.load_workbook(written)
+    assert wb.sheetnames == ["お知らせ一覧", "対応待ち"]
+    assert wb["お知らせ一覧"].max_row == 3 + len(data["notices"])
+    assert wb["対応待ち"]["B2"].value == "I-1032" and wb["対応待ち"]["H2"].value == "期限超過"
+
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notices"] == []  # already written
+    assert (out / "お知らせ一覧_2026-10-31_2.xlsx").exists() and written.exists()
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out),
+                 "--json", "--again"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["notices"]) == len(data["notices"])
+
+
+def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, capsys) -> None:
+    bad = invoicing.write_invoicing_workbook(
+        tmp_path / "bad.xlsx", sample_contracts(),
+        [*sample_incidents(), {"incident_id": "I-9999", "contract_id": "C001",
+                               "opened": D(2026, 10, 3), "channel": "fax"}],
+        sample_packs(), {"issuer_name": "x", "registration_number": "T1234567890123",
+                         "bank_account": "b"})
+    assert main(["notices", str(bad), "--month", SAMPLE_MONTH, "--out",
+                 str(tmp_path / "n")]) == 2
+    assert "channel" in capsys.readouterr().err
+    assert not (tmp_path / "n").exists()
+
+
+# --- 対応状況: first replies against the targets in the month's summary -------------------
+
+def test_summary_has_a_response_sheet_per_contract(workbook, tmp_path) -> None:
+    from xlquote.app.invoice_run import run_invoice_workbook, summary_filename
+
+    result = run_invoice_workbook(workbook, SAMPLE_MONTH, tmp_path / "out")
+    ws = openpyxl.load_workbook(result.folder / summary_filename(result.month))["対応状況"]
+    rows = {r[0]: r for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert ws["A1"].value == "契約ID" and ws["I1"].value == "未応答で期限超過"
+    assert rows["C001"][3:] == (3, 3, 1, 0, 2, 0)   # I-1001 replied the same day: met
+    assert rows["C002"][3:] == (1, 1, 0, 1, 0, 0)   # I-1004 due 10/7, replied 10/8: missed
+    assert rows["C003"][8] == 1                      # I-1032: call-back due 10/30, still open
+    assert rows["V001"][3:5] == (1, 0)               # paid support: no response target
