@@ -59,8 +59,13 @@ def row(comparison, plan, support_range="", max_incidents=None):
 
 # --- hand-checkable cases -------------------------------------------------------------------
 
+# Without mission critical (3-year minimum) every plan can be contracted for 12 months.
+TWELVE_MONTH_RANGES = ("normal", "technical", "advanced")
+
+
 def test_light_use_annual_normal_is_cheapest():
-    profile = UsageProfile(np.asarray(usage(f=2, l1=1)), months=12)
+    profile = UsageProfile(np.asarray(usage(f=2, l1=1)), months=12,
+                           support_ranges=TWELVE_MONTH_RANGES)
     result = compare_profile(profile)
     cheapest = result.cheapest
     assert (cheapest.option.plan, cheapest.option.support_range) == ("annual", "normal")
@@ -75,7 +80,7 @@ def test_light_use_annual_normal_is_cheapest():
 
 
 def test_heavy_level_6_use_monthly_wins():
-    profile = UsageProfile(np.asarray(usage(l6=3)), months=12)
+    profile = UsageProfile(np.asarray(usage(l6=3)), months=12, support_ranges=TWELVE_MONTH_RANGES)
     result = compare_profile(profile)
     assert result.cheapest.option.plan == "monthly"
     assert result.cheapest.cost == 12 * 25_000 + 36 * 8_000  # tier of 3 used + L6 fees
@@ -98,10 +103,24 @@ def test_minimum_terms_and_contract_units():
         18 * 5_000,  # 13 months round up to the 6-month contract unit
         300_000 + 24 * 1_000_000,  # call centre: 1-year terms, initial fee once
     ]
-    profile = UsageProfile(np.zeros(11), months=4)
+    profile = UsageProfile(np.zeros(11), months=4, support_ranges=("normal",))
     result = compare_profile(profile, with_break_even=False)
-    assert row(result, "monthly", "normal", 1).term_months == 12
-    assert row(result, "monthly", "mission_critical", 1).term_months == 36
+    assert result.months == 12 and row(result, "monthly", "normal", 1).term_months == 12
+
+
+def test_a_comparison_ranks_every_plan_over_the_same_horizon():
+    """Mission critical needs 3 years (004_de71e10344ea06c0.txt:220, 238): a 12-month comparison
+    that includes it ranks every plan over 36 months, usage included — never a 36-month total
+    beside 12-month ones. Units: 6 and 3 months, 1 year (004_…:223, 238; 000_…:170)."""
+    profile = UsageProfile(np.asarray(usage(l1=1)), months=12, licences=40)
+    result = compare_profile(profile, with_break_even=False)
+    assert result.months == 36 and {r.term_months for r in result.rows} == {36}
+    assert row(result, "annual", "normal").cost == 3 * 25_000 + 36 * 1_000
+    assert row(result, "annual", "mission_critical").cost == 3 * 240_000 + 36 * 1_000
+    assert any("horizon 36 months (asked 12)" in note for note in result.notes)
+    # 13 months of normal and technical plans: whole years (annual) and 6-month units → 24
+    profile = UsageProfile(np.zeros(11), months=13, support_ranges=("normal", "technical"))
+    assert compare_profile(profile, with_break_even=False).months == 24
 
 
 def test_usage_only_within_the_horizon():
@@ -145,18 +164,20 @@ def test_fractional_rates_spread_over_the_months():
 # --- replay ---------------------------------------------------------------------------------
 
 def test_replay_of_the_sample_month_spec_example_1():
-    # C001, October 2026 (RULES 5.1): feather e-mail, 25-min call, 100-min chat
+    # C001, October 2026 (RULES 5.1): feather e-mail, 25-min call, 100-min chat. Mission
+    # critical's 3-year minimum makes every plan's term 36 months, October repeating monthly.
     result = compare_log(sample_contracts(), sample_incidents(), months=1, contract_id="C001")
+    assert result.months == 36
     # normal range: call 25 min > 15 → level 2 (2,000), chat 100 min > 60 → level 4 (6,000)
-    assert row(result, "annual", "normal").cost == 25_000 + 2_000 + 6_000
+    assert row(result, "annual", "normal").cost == 3 * 25_000 + 36 * (2_000 + 6_000)
     assert result.cheapest.option == row(result, "annual", "normal").option
     # technical (factor 1.5): still level 2 and level 4
-    assert row(result, "annual", "technical").cost == 40_000 + 8_000
-    # the contract's own plan: October as invoiced (22,000), then 11 more months of 20,000
+    assert row(result, "annual", "technical").cost == 3 * 40_000 + 36 * 8_000
+    # the contract's own plan: every month as October was invoiced (22,000)
     own = row(result, "monthly", "technical", 2)
-    assert own.cost == 22_000 + 11 * 20_000
-    assert own.cost_with_tax == 24_200 + 11 * 22_000
-    assert own.fixed == 12 * 20_000 and own.usage == 2_000
+    assert own.cost == 36 * 22_000
+    assert own.cost_with_tax == 36 * 24_200
+    assert own.fixed == 36 * 20_000 and own.usage == 36 * 2_000
 
 
 def test_replay_levels_depend_on_the_range():
@@ -166,11 +187,12 @@ def test_replay_levels_depend_on_the_range():
             "closed": "2026-03-02", "channel": "phone", "minutes": 50}
     result = compare_log([contract], [call], months=1)
     # 50 minutes: normal > 45 → level 4 (6,000); technical 50/1.5 = 33.3 > 30 → level 3 (4,000);
-    # advanced 25 > 15 → level 2; mission critical 16.7 > 15 → level 2 (2,000)
-    assert row(result, "annual", "normal").usage == 6_000
-    assert row(result, "annual", "technical").usage == 4_000
-    assert row(result, "annual", "advanced").usage == 2_000
-    assert row(result, "annual", "mission_critical").usage == 2_000
+    # advanced 25 > 15 → level 2; mission critical 16.7 > 15 → level 2 (2,000) — over the
+    # common 36 months, the one month's call repeating
+    assert row(result, "annual", "normal").usage == 36 * 6_000
+    assert row(result, "annual", "technical").usage == 36 * 4_000
+    assert row(result, "annual", "advanced").usage == 36 * 2_000
+    assert row(result, "annual", "mission_critical").usage == 36 * 2_000
 
 
 def _log_from_counts(counts: np.ndarray, start_year: int = 2026) -> list[dict]:
@@ -321,11 +343,11 @@ def test_cli_profile_json_and_outputs(tmp_path, capsys):
     assert main(["compare", "--profile", str(EXAMPLE_PROFILE), "--months", "4", "--json",
                  "--out", str(out_xlsx)]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["months"] == 4 and printed["source"] == "profile"
+    # 4 months asked; mission critical's 3-year minimum sets the common horizon
+    assert printed["months"] == 36 and printed["source"] == "profile"
     costs = [p["cost"] for p in printed["plans"]]
     assert costs == sorted(costs) and len(costs) == 24
-    monthly = next(p for p in printed["plans"] if p["plan"] == "monthly")
-    assert monthly["term_months"] == 12
+    assert {p["term_months"] for p in printed["plans"]} == {36}
     sheet = openpyxl.load_workbook(out_xlsx)["比較"]
     assert sheet["G4"].value == costs[0]  # first data row under the header at row 3
     assert main(["compare", "--profile", str(EXAMPLE_PROFILE), "--out", str(out_json)]) == 0
@@ -367,7 +389,8 @@ def test_cli_log_replay(tmp_path, capsys):
                  "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["source"] == "replay"
-    assert (printed["plans"][0]["plan"], printed["plans"][0]["cost"]) == ("annual", 33_000)
+    # October repeated over the common 36 months: 3 × 25,000 + 36 × (2,000 + 6,000)
+    assert (printed["plans"][0]["plan"], printed["plans"][0]["cost"]) == ("annual", 363_000)
     assert main(["compare", "--log", str(log)]) == 2  # several customers: which one?
     assert "--customer or --contract" in capsys.readouterr().err
     broken = tmp_path / "broken.xlsx"
@@ -391,7 +414,10 @@ def test_compare_workbook_shows_engine_values_a_live_formula_and_a_chart(tmp_pat
     top = compare_workbook.TABLE_TOP
     assert sheet["cells"][f"G{top + 1}"][0] == repr(expected.cheapest.cost)
     formula = sheet["cells"][f"M{top + 1}"][0]
-    assert "PLAN_COST(C13,D13,E13,compare_usage,compare_months" in formula
+    # the live column prices every plan over the common horizon, as the table does
+    assert "PLAN_COST(C13,D13,E13,compare_usage,compare_horizon" in formula
+    assert sheet["cells"]["C8"][0] == repr("=ROUNDUP(MAX(compare_months,36)/12,0)*12")
+    assert expected.months == 36
     assert ("compare_usage", f"'{compare_workbook.SHEET}'!$C$10:$M$10") in shot["names"]
     assert snapshot(compare_workbook.build(tmp_path / "again.xlsx")) == shot  # deterministic
 

@@ -10,6 +10,7 @@ monthly plans against total incidents per month at the same level mix.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,8 @@ from openpyxl.worksheet.pagebreak import Break
 
 from ...engine.codes import SUPPORT_RANGES
 from ...engine.compare import UsageProfile, compare_profile, cost_curves
+from ...engine.compare.cost import resolve_books
+from ...engine.terms import plan_terms
 from ...writers.comparison import TABLE_HEADERS, write_plan_table
 from ...writers.xlsx import YEN_FORMAT, save_atomic, set_formula, set_text, set_value, setup_a4, use_japanese_font
 
@@ -39,6 +42,7 @@ LEVEL_LABELS = ("feather", *(str(n) for n in range(1, 11)))
 
 # Input cells and the names the formulas use.
 INPUTS = {"months": "C4", "licences": "C5", "members": "C6", "chart_range": "C7"}
+HORIZON_CELL = "C8"  # the common horizon every plan is ranked over (a formula of the months)
 USAGE_ROW, USAGE_FIRST_COL = 10, 3  # feather..10 in C..M
 TABLE_TOP = 12
 CHART_ROWS = 24  # rows the chart covers (11 cm at the default row height)
@@ -56,6 +60,7 @@ def build(path: str | Path) -> Path:
     set_text(ws["A2"], "黄色のセルを編集すると「再計算」列 (PLAN_COST, Excel + xlwings) が更新されます。"
                        "「費用」列とグラフは既定の入力で計算した値です (xlquote compare で再計算)。")
     _inputs(ws, wb)
+    _horizon(ws, wb, comparison)
     last = write_plan_table(ws, comparison, TABLE_TOP)
     _live_column(ws, TABLE_TOP, last)
     row = last + 2
@@ -105,6 +110,19 @@ def _inputs(ws, wb: Workbook) -> None:
         "compare_usage", attr_text=f"'{SHEET}'!$C${USAGE_ROW}:$M${USAGE_ROW}")
 
 
+def _horizon(ws, wb: Workbook, comparison) -> None:
+    """比較期間: the months asked, rounded up so that every plan of the table can be contracted
+    for that long (its minimum term, whole contract units) — as the engine ranks them."""
+    books = resolve_books(None)
+    units, minima = zip(*(plan_terms(books[r.option.plan], r.option.plan, r.option.support_range)
+                          for r in comparison.rows), strict=True)
+    step, longest = math.lcm(*units), max(minima)
+    set_text(ws.cell(8, 2), "比較期間 (月, 最低契約期間・契約単位に合わせて切り上げ)")
+    set_formula(ws[HORIZON_CELL], f"=ROUNDUP(MAX(compare_months,{longest})/{step},0)*{step}")
+    wb.defined_names["compare_horizon"] = DefinedName(
+        "compare_horizon", attr_text=f"'{SHEET}'!${HORIZON_CELL[0]}${HORIZON_CELL[1:]}")
+
+
 def _live_column(ws, top: int, last: int) -> None:
     """=PLAN_COST per row; IFERROR shows — where the add-in is absent (e.g. LibreOffice)."""
     column = len(TABLE_HEADERS) + 1
@@ -112,7 +130,7 @@ def _live_column(ws, top: int, last: int) -> None:
     plan, support_range, max_incidents = (ws.cell(top, c).column_letter for c in (3, 4, 5))
     for row in range(top + 1, last + 1):
         formula = (f"=IFERROR({UDF_NAME}({plan}{row},{support_range}{row},{max_incidents}{row},"
-                   "compare_usage,compare_months,compare_licences,compare_members),\"—\")")
+                   "compare_usage,compare_horizon,compare_licences,compare_members),\"—\")")
         set_formula(ws.cell(row, column), formula, YEN_FORMAT).alignment = Alignment(
             horizontal="right")
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..codes import SUPPORT_RANGES
 from ..errors import InputError, Problem
 from ..pricebook import PriceBook
+from ..terms import plan_terms
 from .cost import PlanCosts, PricebookArg, evaluate_plans, resolve_books
 from .profile import MAX_HORIZON_MONTHS, UsageProfile
 from .table import BreakEven, Comparison, PlanOption, PlanResult, candidate_plans, ranked
@@ -20,6 +23,27 @@ def check_horizon(months: int) -> int:
         raise InputError([Problem(None, "months", months,
                                   f"the horizon must be 1..{MAX_HORIZON_MONTHS} months")])
     return int(months)
+
+
+def common_horizon(options: list[PlanOption], books: dict[str, PriceBook], months: int) -> int:
+    """The horizon every plan is ranked over: ``months`` rounded up until every option can be
+    contracted for exactly that long (at least each minimum term, whole contract units of each
+    plan) — no 36-month total beside 12-month ones (RULES 2.1)."""
+    units, minima = [], []
+    for option in options:
+        unit, minimum = plan_terms(books[option.plan], option.plan, option.support_range)
+        units.append(unit)
+        minima.append(minimum)
+    step = math.lcm(*units) if units else 1
+    wanted = max([months, *minima])
+    return -(-wanted // step) * step
+
+
+def horizon_note(asked: int, horizon: int) -> list[str]:
+    if horizon == asked:
+        return []
+    return [f"horizon {horizon} months (asked {asked}): rounded up so that every plan is "
+            "compared over a term it can be contracted for (minimum terms, contract units)"]
 
 
 def results_for(options: list[PlanOption], costs: PlanCosts, books: dict[str, PriceBook],
@@ -41,9 +65,10 @@ def compare_profile(profile: UsageProfile, months: int | None = None,
                     pricebook: PricebookArg = None, with_break_even: bool = True) -> Comparison:
     """Cost of every plan that can serve ``profile`` over ``months`` (default: the profile's),
     cheapest first; with the monthly/annual break-even per range at the profile's level mix."""
-    horizon = check_horizon(profile.months if months is None else months)
+    asked = check_horizon(profile.months if months is None else months)
     books = resolve_books(pricebook)
     options, excluded = candidate_plans(books, profile.support_ranges, profile.licences)
+    horizon = common_horizon(options, books, asked)
     plans, ranges, maxima = _columns(options)
     costs, checks = evaluate_plans(
         np.array(plans, dtype=object), np.array(ranges, dtype=object),
@@ -52,7 +77,7 @@ def compare_profile(profile: UsageProfile, months: int | None = None,
         minutes_per_incident=profile.minutes_per_incident, pricebook=books,
         counts=profile.counts(horizon))
     checks.raise_if_any()
-    notes = [f"usage over {horizon} months; fixed fees for each plan's committed term",
+    notes = [*horizon_note(asked, horizon), f"usage and fixed fees over {horizon} months",
              "paid-support minutes per incident (by level): "
              + ", ".join(f"{m:g}" for m in profile.minutes_per_incident)]
     comparison = Comparison("profile", horizon, profile.licences,

@@ -22,7 +22,7 @@ from ..dates import Month, add_months
 from ..errors import InputError, Problem
 from ..money import tax_by_rate
 from ..records import Contract, IncidentTable, contracts_from_records, incidents_from_records
-from .comparison import check_horizon
+from .comparison import check_horizon, common_horizon
 from .cost import PricebookArg, committed_months, resolve_books
 from .table import Comparison, PlanOption, PlanResult, candidate_plans, ranked
 
@@ -94,10 +94,14 @@ def compare_log(contracts: Iterable[Mapping[str, Any] | Contract],
     seats = licences if licences is not None else max((c.licences or 0) for c in chosen)
     books = resolve_books(pricebook)
     options, excluded = candidate_plans(books, licences=seats)
+    # Every plan is billed over the same term; a term longer than the window repeats the
+    # window's incidents, as a profile's months repeat.
+    term = common_horizon(options, books, horizon)
+    window = _repeated(window, horizon, term)
     terms = committed_months(
         np.array([("annual", "monthly", "vendor_support", "callcenter").index(o.plan)
                   for o in options]),
-        np.array([_range_index(o) for o in options]), np.full(len(options), horizon), books)
+        np.array([_range_index(o) for o in options]), np.full(len(options), term), books)
     hypothetical = [_contract_for(template, o, i, start, int(terms[i]), seats, books)
                     for i, o in enumerate(options)]
     copies = _incidents_for(window, [c.contract_id for c in hypothetical],
@@ -128,10 +132,12 @@ def compare_log(contracts: Iterable[Mapping[str, Any] | Contract],
                           int(total[i]), int(fixed[i]), int(subtotal[i] - fixed[i]))
                for i, o in enumerate(options)]
     notes = [f"replay of {len(window)} incident(s) closed {start}〜{start.plus(horizon - 1)} "
-             f"(contracts {', '.join(sorted(ids))}); fixed fees for each plan's committed term",
+             f"(contracts {', '.join(sorted(ids))}); every plan billed over {term} months"
+             + (f" (rounded up from {horizon} so that every plan's minimum term and contract "
+                "unit fit; the window's incidents repeat)" if term != horizon else ""),
              "tax-inclusive: each monthly invoice's tax as billed; services an incident was "
              "absorbed into (RULES 2.5) are billed whatever the plan and left out"]
-    return Comparison("replay", horizon, seats, ranked(results), excluded, notes=notes)
+    return Comparison("replay", term, seats, ranked(results), excluded, notes=notes)
 
 
 def _range_index(option: PlanOption) -> int:
@@ -148,6 +154,24 @@ def _contract_for(template: Contract, option: PlanOption, index: int, start: Mon
                    max_incidents=option.max_incidents, licences=licences or None,
                    start_date=begin, end_date=add_months(begin, term) - dt.timedelta(days=1),
                    row=None)
+
+
+def _repeated(window: IncidentTable, months: int, term: int) -> IncidentTable:
+    """The window's incidents, then again ``months`` later, … until ``term`` months are filled
+    (each repeat's ids get ``#2``, ``#3`` …)."""
+    repeats = -(-term // months)
+    if repeats == 1 or not len(window):
+        return window
+    n = len(window)
+    out = window.take(np.tile(np.arange(n), repeats))
+    opened, closed = window.opened.tolist(), window.closed.tolist()
+    out.opened = np.array([add_months(day, r * months) for r in range(repeats) for day in opened],
+                          dtype="datetime64[D]")
+    out.closed = np.array([add_months(day, r * months) for r in range(repeats) for day in closed],
+                          dtype="datetime64[D]")
+    out.incident_id = np.array([f"{i}#{r + 1}" if r else i for r in range(repeats)
+                                for i in window.incident_id.tolist()], dtype=object)
+    return out
 
 
 def _incidents_for(window: IncidentTable, contract_ids: list[str],
