@@ -89,7 +89,7 @@ def test_onsite_without_a_price_is_flagged_for_a_quote() -> None:
     inv = monthly_invoice(contract("A1", start_date="2026-07-01"), [x], "2026-10")
     assert [line.kind for line in inv.lines] == ["incident"]
     assert flags(inv) == ["onsite_quote"]
-    assert "出張2回 — 料金は別途お見積り" in inv.statement[0].note
+    assert inv.statement[0].flags == ("onsite_quote",)
 
 
 def test_onsite_fee_is_its_own_line_per_visit() -> None:

@@ -62,6 +62,9 @@ CUSTOMER_FLAG_WORDING: dict[str, tuple[str | None, str | None]] = {
     "rejected": ("個人利用の対象外のため、ご請求の対象外としました", "個人利用の対象外"),
     "units_topped_up": ("ユニット不足のため、インシデントパックを自動で追加しました", "パック自動追加"),
     "units_short": ("パックのユニット不足分をユニット単価でご請求しています", "ユニット不足分をご請求"),
+    "onsite_quote": ("出張サポート (オプション) の料金は別途お見積りのうえご請求します", None),
+    "term_minimum": (None, None),  # staff: the contract's end date breaks its minimum term
+    "term_unit": (None, None),  # staff: the contract's term is not whole contract units
 }
 STAFF_ONLY_NOTE_PARTS = (" (ご判断待ち)", "(ご判断待ち)")
 

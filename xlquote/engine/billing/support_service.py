@@ -134,7 +134,6 @@ def incident_items(ctx: ContractMonth) -> tuple[list[Line], list[StatementEntry]
             flags.append(Flag("onsite_quote", f"{visits} on-site visit(s): the price book has no "
                                               "on-site fee, quote the option (出張は別料金)",
                               incident_id))
-            note = (note + "; " if note else "") + f"出張{visits}回 — 料金は別途お見積り"
         statement.append(StatementEntry(fee=charged, flags=tuple(codes), note=note, **entry))
         if ch.chart[i]:
             lines.append(_chart_line(ctx, i))
