@@ -14,8 +14,9 @@ one-line status. Errors end up in the status cell and the table below it — nev
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypeVar
 
 import xlwings as xw
 
@@ -53,6 +54,7 @@ from xlquote.writers.summary import SUMMARY_HEADER, SummaryItem, summary_table, 
 from xlquote.writers.xlsx import FORMULA_PREFIXES
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 PROBLEM_HEADER = ["シート", "行", "列", "値", "理由"]
 SHOWN_PROBLEMS = 500
 
@@ -98,31 +100,42 @@ def write_block(sheet: xw.Sheet, top: int, rows: list[list[Any]], clear_rows: in
         sheet[f"A{top}"].value = block
 
 
+def reported(sheet: xw.Sheet, status_cell: str, top: int, old_rows: int, what: str,
+             job: Callable[[], T]) -> T | None:
+    """``job()``'s result, or None when it failed: bad input is listed from row ``top`` (sheet,
+    row, column, value, reason), any other failure is one line in ``status_cell`` — never a
+    traceback. ``what`` names the documents that were not made (請求書, お知らせ)."""
+    try:
+        return job()
+    except InputError as exc:
+        sheet[status_cell].value = (f"入力エラー {len(exc.problems)} 件: 下の一覧を直してから"
+                                    f"もう一度押してください ({what}は作成していません)")
+        rows: list[list[Any]] = [PROBLEM_HEADER] + [
+            [p.sheet or "", p.row or "", p.field, "" if p.value is None else str(p.value),
+             p.reason] for p in exc.problems[:SHOWN_PROBLEMS]]
+        write_block(sheet, top, rows, old_rows)
+    except XlquoteError as exc:
+        sheet[status_cell].value = f"エラー: {exc}"
+    except Exception as exc:  # the clerk gets a message; the details go to the log
+        log.exception("%s run failed", what)
+        sheet[status_cell].value = (f"予期しないエラー ({type(exc).__name__}: {exc})。"
+                                    "管理者に連絡してください")
+    return None
+
+
 def run_from_book(book: xw.Book) -> InvoiceRunResult | None:
     """The button's job on ``book``; returns the result, or None when it reported an error."""
     sheet = book.sheets[INVOICES_SHEET]
     used_rows = sheet.used_range.last_cell.row
     old_rows = max(0, used_rows - SUMMARY_TOP_ROW + 1)
-    try:
+    def job() -> InvoiceRunResult:
         month = parse_month(sheet[MONTH_CELL].value)
         data = parse_invoicing_tables(read_tables(book))
         folder = output_folder(book, data.settings.output_folder)
-        result = run_invoices(data, month, folder, register=default_register(folder))
-    except InputError as exc:
-        sheet[STATUS_CELL].value = (f"入力エラー {len(exc.problems)} 件: 下の一覧を直してから"
-                                    f"もう一度押してください (請求書は作成していません)")
-        rows: list[list[Any]] = [PROBLEM_HEADER] + [
-            [p.sheet or "", p.row or "", p.field, "" if p.value is None else str(p.value),
-             p.reason] for p in exc.problems[:SHOWN_PROBLEMS]]
-        write_block(sheet, SUMMARY_TOP_ROW, rows, old_rows)
-        return None
-    except XlquoteError as exc:
-        sheet[STATUS_CELL].value = f"エラー: {exc}"
-        return None
-    except Exception as exc:  # the clerk gets a message; the details go to the log
-        log.exception("invoice run failed")
-        sheet[STATUS_CELL].value = (f"予期しないエラー ({type(exc).__name__}: {exc})。"
-                                    "管理者に連絡してください")
+        return run_invoices(data, month, folder, register=default_register(folder))
+
+    result = reported(sheet, STATUS_CELL, SUMMARY_TOP_ROW, old_rows, "請求書", job)
+    if result is None:
         return None
     items = [SummaryItem.of(f) for f in result.files]
     table = [list(SUMMARY_HEADER), *summary_table(items, ATTENTION_FLAGS), totals_row(items)]
@@ -143,7 +156,7 @@ def run_notices_from_book(book: xw.Book) -> NoticesRunResult | None:
     ``<output folder>/notices`` and listed below the month cell."""
     sheet = book.sheets[NOTICES_SHEET]
     old_rows = max(0, sheet.used_range.last_cell.row - NOTICES_TOP_ROW + 1)
-    try:
+    def job() -> NoticesRunResult:
         month = parse_month(sheet[NOTICES_MONTH_CELL].value)
         as_of_cell = sheet[NOTICES_DATE_CELL].value
         as_of = None if as_of_cell in (None, "") else parse_date(as_of_cell)
@@ -152,21 +165,10 @@ def run_notices_from_book(book: xw.Book) -> NoticesRunResult | None:
                                       NOTICES_SHEET)])
         data = parse_invoicing_tables(read_tables(book))
         folder = output_folder(book, data.settings.output_folder) / NOTICES_FOLDER
-        result = run_notices(data, month, folder, as_of=as_of)
-    except InputError as exc:
-        sheet[NOTICES_STATUS_CELL].value = (f"入力エラー {len(exc.problems)} 件: 下の一覧を直して"
-                                            "からもう一度押してください (お知らせは作成していません)")
-        write_block(sheet, NOTICES_TOP_ROW, [PROBLEM_HEADER] + [
-            [p.sheet or "", p.row or "", p.field, "" if p.value is None else str(p.value),
-             p.reason] for p in exc.problems[:SHOWN_PROBLEMS]], old_rows)
-        return None
-    except XlquoteError as exc:
-        sheet[NOTICES_STATUS_CELL].value = f"エラー: {exc}"
-        return None
-    except Exception as exc:  # the clerk gets a message; the details go to the log
-        log.exception("notices run failed")
-        sheet[NOTICES_STATUS_CELL].value = (f"予期しないエラー ({type(exc).__name__}: {exc})。"
-                                            "管理者に連絡してください")
+        return run_notices(data, month, folder, as_of=as_of)
+
+    result = reported(sheet, NOTICES_STATUS_CELL, NOTICES_TOP_ROW, old_rows, "お知らせ", job)
+    if result is None:
         return None
     rows = [NOTICE_HEADER] + [[n.date.isoformat(), NOTICE_LABELS_JA[n.kind], n.contract_id,
                                n.customer, n.incident_id or "", n.text]

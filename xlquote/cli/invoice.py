@@ -88,6 +88,20 @@ def problem_dict(problem: Problem) -> dict[str, Any]:
             "value": problem.value, "reason": problem.reason, "text": str(problem)}
 
 
+def report_problems(exc: InputError, workbook: Path, as_json: bool) -> int:
+    """Bad input: every problem (as JSON, or on stderr with sheet, row and column); exit 2."""
+    if as_json:
+        print(json.dumps({"status": "invalid", "exit_code": 2,
+                          "problems": [problem_dict(p) for p in exc.problems]},
+                         ensure_ascii=False, indent=2, default=str))
+    else:
+        print(f"xlquote: {workbook}: {len(exc.problems)} problem(s); nothing was written:",
+              file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+    return 2
+
+
 def run(args: argparse.Namespace) -> int:
     show_progress = not args.json and sys.stderr.isatty()
     try:
@@ -96,16 +110,7 @@ def run(args: argparse.Namespace) -> int:
                 args.workbook, args.month, args.out, pdf=args.pdf, engine=args.reader,
                 progress=progress, register=open_register(args), correct=args.correct)
     except InputError as exc:
-        if args.json:
-            print(json.dumps({"status": "invalid", "exit_code": 2,
-                              "problems": [problem_dict(p) for p in exc.problems]},
-                             ensure_ascii=False, indent=2, default=str))
-        else:
-            print(f"xlquote: {args.workbook}: {len(exc.problems)} problem(s); nothing was "
-                  f"written:", file=sys.stderr)
-            for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
-        return 2
+        return report_problems(exc, args.workbook, args.json)
     except XlquoteError as exc:  # the register refused, or an output could not be written
         if args.json:
             print(json.dumps({"status": "refused", "exit_code": 2, "message": str(exc)},

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 from typing import get_args
 
@@ -22,7 +21,7 @@ from ..app.notices_run import NoticesRunResult, run_notices_workbook
 from ..engine.errors import InputError
 from ..engine.notices import NOTICE_KINDS, NOTICE_LABELS_JA
 from ..readers.workbook import Engine
-from .invoice import month_argument, problem_dict
+from .invoice import month_argument, report_problems
 
 
 def date_argument(text: str) -> dt.date:
@@ -63,16 +62,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_notices_workbook(args.workbook, args.month, args.out, as_of=args.date,
                                       since=args.since, again=args.again, engine=args.reader)
     except InputError as exc:
-        if args.json:
-            print(json.dumps({"status": "invalid", "exit_code": 2,
-                              "problems": [problem_dict(p) for p in exc.problems]},
-                             ensure_ascii=False, indent=2, default=str))
-        else:
-            print(f"xlquote: {args.workbook}: {len(exc.problems)} problem(s); nothing was "
-                  f"written:", file=sys.stderr)
-            for problem in exc.problems:
-                print(f"  {problem}", file=sys.stderr)
-        return 2
+        return report_problems(exc, args.workbook, args.json)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
