@@ -192,3 +192,14 @@ def test_summary_has_a_response_sheet_per_contract(workbook, tmp_path) -> None:
     assert rows["C002"][3:] == (1, 1, 0, 1, 0, 0)   # I-1004 due 10/7, replied 10/8: missed
     assert rows["C003"][8] == 1                      # I-1032: call-back due 10/30, still open
     assert rows["V001"][3:5] == (1, 0)               # paid support: no response target
+
+
+def test_response_targets_are_checked_price_book_data() -> None:
+    from helpers import pricebook_with
+
+    assert pricebook_with("aki_sie").response_targets == {
+        "email": 2, "phone": 2, "reply": 2, "dm": 2, "skype_chat": 3}
+    assert pricebook_with("vendor_support").response_targets == {}
+    for bad in ({"fax": 2}, {"email": 0}, {"email": 400}):
+        with pytest.raises(xlquote.PriceBookError, match="response_targets"):
+            pricebook_with("aki_sie", response_targets=bad)

@@ -25,6 +25,7 @@ ROUNDING_MODES = TAX_ROUNDING.codes  # floor (切り捨て) | half_up (四捨五
 DUE_ADJUSTMENTS = ("previous_business_day", "next_business_day", "none")
 OVERAGE_POLICIES = ("tier", "flag_only")
 TERM_POLICIES = ("error", "flag")
+MAX_RESPONSE_DAYS = 365  # a response target in business days (and what service.py packs in a key)
 
 
 @dataclass(frozen=True)
@@ -410,7 +411,11 @@ def _response_targets(r: _Reader) -> dict[str, int]:
         if channel not in CHANNELS.codes:
             raise r.fail(f"response_targets.{channel}", f"unknown channel; expected one of "
                                                         f"{', '.join(CHANNELS.codes)}")
-        targets[channel] = r.integer(f"response_targets.{channel}", 1)
+        days = r.integer(f"response_targets.{channel}", 1)
+        if days > MAX_RESPONSE_DAYS:
+            raise r.fail(f"response_targets.{channel}", f"{days} business days is more than "
+                                                        f"{MAX_RESPONSE_DAYS}")
+        targets[channel] = days
     return targets
 
 

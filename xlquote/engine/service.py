@@ -41,13 +41,14 @@ def response_due(t: IncidentTable, owner: np.ndarray, contracts: Sequence[Contra
     counted = (days >= 0) & ~np.isnat(t.opened)
     if counted.any():
         opened = t.opened[counted].astype("datetime64[D]").astype(np.int64)
-        keys = np.stack([opened, days[counted], book_of[counted]], axis=1)
-        distinct, inverse = np.unique(keys, axis=0, return_inverse=True)
+        # one int64 key per (day, target, book): a 1-D unique is far quicker than rows'
+        keys = (opened * 1024 + days[counted]) * 64 + book_of[counted]
+        distinct, inverse = np.unique(keys, return_inverse=True)
         epoch = dt.date(1970, 1, 1)
         found = np.array([np.datetime64(business_days_after(
-            epoch + dt.timedelta(days=int(day)), int(count),
-            books[names[int(book)]].calendar.closed_days), "D")
-            for day, count, book in distinct.tolist()], dtype="datetime64[D]")
+            epoch + dt.timedelta(days=key // 65536), key // 64 % 1024,
+            books[names[key % 64]].calendar.closed_days), "D")
+            for key in distinct.tolist()], dtype="datetime64[D]")
         due[counted] = found[inverse.ravel()]
     agreed = (t.measures.channel == PHONE) & ~np.isnat(t.response_agreed) & (owner >= 0)
     due[agreed] = t.response_agreed[agreed]
