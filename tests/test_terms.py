@@ -151,3 +151,26 @@ def test_term_problems_name_the_end_date_that_would_be_valid() -> None:
     ((code, message),) = term_problems(dt.date(2026, 4, 15), dt.date(2027, 5, 14), "annual",
                                        "normal", book)
     assert code == "term_unit" and "2028/04/14" in message
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"ranges.normal.monthly_minimum_term_months": 15}, "not a whole number of contract units"),
+    ({"ranges.normal.annual_contract_unit_months": 0}, "below 1"),
+    ({"term_policy": "warn"}, "'warn' is not one of error, flag"),
+    ({"onsite.onsite_fee": -1}, "expected empty or whole yen"),
+    ({"fee_limit.default_fee_cap": 0}, "expected empty or whole yen > 0"),
+])
+def test_terms_and_options_in_the_price_book_are_checked(change, message) -> None:
+    with pytest.raises(xlquote.PriceBookError, match=message):
+        pricebook_with("aki_sie", **change)
+
+
+def test_price_book_terms_are_the_seed_tables() -> None:
+    book = xlquote.get_pricebook("aki_sie")
+    assert book.plan_terms("annual").contract_unit_months.tolist() == [12, 12, 12, 12]
+    assert book.plan_terms("annual").minimum_term_months.tolist() == [12, 12, 12, 36]
+    assert book.plan_terms("monthly").contract_unit_months.tolist() == [6, 6, 6, 3]
+    assert book.plan_terms("monthly").minimum_term_months.tolist() == [12, 12, 12, 36]
+    vendor = xlquote.get_pricebook("vendor_support")
+    assert vendor.plan_terms("callcenter").contract_unit_months.tolist() == [12] * 4
+    assert vendor.plan_terms("vendor_support").minimum_term_months.tolist() == [12] * 4
