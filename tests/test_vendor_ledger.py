@@ -13,11 +13,11 @@ from xlquote import bill_month
 from xlquote.engine.billing.context import ContractMonth
 from xlquote.engine.billing.vendor import (
     _Ledger,
-    _ledger,
     _open_packs,
     _PackState,
     _shortfall_line,
     pack_expiry,
+    pack_ledger,
 )
 from xlquote.engine.fees import units_for_minutes
 
@@ -80,11 +80,11 @@ def test_ledger_matches_the_one_by_one_replay(closes, packs, auto_topup, month) 
     run = bill_month([c], incidents, month, records, {"vendor_support": book},
                      today=dt.date(2027, 12, 31))
     for ctx in run.contexts:
-        assert state(_ledger(ctx)) == state(replay_one_by_one(ctx))
+        assert state(pack_ledger(ctx)) == state(replay_one_by_one(ctx))
         # asking for the balance after every incident (the units_used notices) draws the same
         every = set(range(len(ctx.incidents)))
-        tracked = _ledger(ctx, every)
-        assert state(tracked) == state(_ledger(ctx))
+        tracked = pack_ledger(ctx, every)
+        assert state(tracked) == state(pack_ledger(ctx))
         assert set(tracked.left_after) == every
 
 
@@ -97,7 +97,7 @@ def test_a_run_of_incidents_fills_a_pack_exactly_then_tops_up() -> None:
     run = bill_month([c], incidents, "2026-10",
                      [{"contract_id": "V1", "purchased": "2026-04-01", "units": 10}],
                      today=dt.date(2026, 11, 1))
-    ledger = _ledger(run.contexts[0])
+    ledger = pack_ledger(run.contexts[0])
     first, topped = ledger.packs
     assert (first.used_this_month, first.left) == (10, 0)
     assert (topped.purchased, topped.used_this_month, topped.auto_topup) == (

@@ -27,7 +27,7 @@ from .billing.context import ContractMonth
 from .billing.pricing import PENDING, limit_outcome
 from .billing.run import incident_levels
 from .billing.support_service import level_label, limit_label
-from .billing.vendor import _ledger
+from .billing.vendor import pack_ledger
 from .codes import CHANNELS, LIMIT_DECISIONS
 from .columns import RowChecks
 from .dates import Month
@@ -106,8 +106,7 @@ def notices_due(contracts: Iterable[Mapping[str, Any] | Contract],
     as_of = as_of or month.last_day
     contract_list = contracts_from_records(contracts)
     table = _as_known_on(incidents_from_records(incidents), as_of)
-    run = bill_month(contract_list, table, month, packs_from_records(packs), pricebooks,
-                     today=max(as_of, dt.date.today()))
+    run = bill_month(contract_list, table, month, packs_from_records(packs), pricebooks)
     first = since or month.first_day
     report = NoticeReport(month, as_of)
     for ctx in run.every_context:
@@ -143,7 +142,7 @@ def _units_used(ctx: ContractMonth, first: dt.date, as_of: dt.date) -> list[Noti
     wanted = {i for i in np.flatnonzero(ctx.in_month).tolist() if first <= closes[i] <= as_of}
     if not wanted:
         return []
-    ledger = _ledger(ctx, wanted)
+    ledger = pack_ledger(ctx, wanted)
     rules = ctx.book.require_vendor()
     out = []
     for i in sorted(wanted):
@@ -173,7 +172,7 @@ def _packs_expiring(ctx: ContractMonth, as_of: dt.date, first: dt.date) -> list[
         return []
     window = as_of + dt.timedelta(days=rules.expiry_notice_days)
     out = []
-    for pack in _ledger(ctx).packs:
+    for pack in pack_ledger(ctx).packs:
         if pack.left > 0 and as_of <= pack.expires <= window and pack.purchased <= as_of:
             text = (_greeting(ctx.contract)
                     + f"{pack.purchased:%Y/%m/%d} にご購入いただいたインシデントパックの残り "

@@ -157,9 +157,10 @@ def recorded_packs(packs: list[Pack], rules: VendorRules) -> list[_PackState]:
             for p in sorted(packs, key=lambda p: p.purchased)]
 
 
-def _ledger(ctx: ContractMonth, snapshots: set[int] | frozenset[int] = frozenset()) -> _Ledger:
+def pack_ledger(ctx: ContractMonth, snapshots: set[int] | frozenset[int] = frozenset()) -> _Ledger:
     """Units drawn oldest-expiry-first from packs valid on the close date; a shortfall opens
-    new packs (auto top-up, invoiced in their month) or is billed per unit."""
+    new packs (auto top-up, invoiced in their month) or is billed per unit. ``snapshots``: the
+    incidents after which the packs' balance is kept (``left_after``: the units_used notices)."""
     if "ledger" in ctx.memo and not snapshots:
         return ctx.memo["ledger"]  # type: ignore[return-value]
     rules = ctx.book.require_vendor()
@@ -221,7 +222,7 @@ def paid_support_part(ctx: ContractMonth) -> ContractPart:
                             f"({p.purchased:%Y/%m/%d} 購入, 有効期限 "
                             f"{pack_expiry(p.purchased, rules):%Y/%m/%d})",
                     count, rules.pack_price, count * rules.pack_price))
-    ledger = _ledger(ctx)
+    ledger = pack_ledger(ctx)
     part.lines.extend(ledger.lines)
     part.flags.extend(ledger.flags)
     part.packs = [PackBalance(p.purchased, p.expires, p.units, p.used_before,
@@ -232,7 +233,7 @@ def paid_support_part(ctx: ContractMonth) -> ContractPart:
 
 def paid_support_items(ctx: ContractMonth) -> tuple[list[Line], list[StatementEntry], list[Flag]]:
     """The statement: units consumed by each incident of the month."""
-    ledger = _ledger(ctx)
+    ledger = pack_ledger(ctx)
     return [], _statement(ctx, lambda i: dict(
         units=int(ledger.units[i]),
         flags=("units_topped_up",) if i in ledger.topped_up else ())), []
