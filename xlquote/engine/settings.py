@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .closed_days import ClosedDays
-from .codes import TAX_ROUNDING, is_blank
+from .codes import TAX_ROUNDING, Vocabulary, is_blank
 from .errors import InputError, Problem
 
 REGISTRATION_NUMBER = re.compile(r"T\d{13}")
@@ -22,6 +22,16 @@ class SettingField:
     label_ja: str
     required: bool
     help: str
+    choices: Vocabulary | None = None  # a setting that names one of a few policies
+
+
+# Policies of the month's run (a blank cell means the first code).
+ZERO_TOTAL = Vocabulary("zero_total", ("statement", "invoice"),
+                        {"明細": "statement", "請求書": "invoice"})
+PENDING_DECISION = Vocabulary("pending_decision", ("hold", "issue"),
+                              {"保留": "hold", "下書き": "hold", "発行": "issue"})
+OPEN_MONTH = Vocabulary("open_month", ("refuse", "allow"),
+                        {"作らない": "refuse", "拒否": "refuse", "作る": "allow", "許可": "allow"})
 
 
 SETTINGS_FIELDS: tuple[SettingField, ...] = (
@@ -37,6 +47,14 @@ SETTINGS_FIELDS: tuple[SettingField, ...] = (
     SettingField("closed_days", "休業日", False,
                  "土日祝のほかの休業日 (例: 12/29-1/3, 8/13-8/16, 2026-05-01); 請求日・支払期日と"
                  "対応期限の営業日計算に使います。空欄: なし"),
+    SettingField("zero_total", "¥0の月", False,
+                 "空欄: 明細 (番号を付けず、ご利用明細として作る) / 請求書 (¥0 の請求書を番号付きで発行)",
+                 ZERO_TOTAL),
+    SettingField("pending_decision", "判断待ちの請求", False,
+                 "料金リミット到達でお客様の判断が未記入の請求。空欄: 保留 (番号なしの下書き) / 発行",
+                 PENDING_DECISION),
+    SettingField("open_month", "締め前の月", False,
+                 "まだ終わっていない月 (日本時間) の請求書。空欄: 作らない / 作る", OPEN_MONTH),
 )
 
 
@@ -52,6 +70,9 @@ class Settings:
     tax_rounding: str | None = None  # None: each price book's own rounding
     output_folder: str = "invoices"
     closed_days: ClosedDays = field(default_factory=ClosedDays)  # besides weekends and holidays
+    zero_total: str = "statement"  # ZERO_TOTAL: a month with nothing to pay
+    pending_decision: str = "hold"  # PENDING_DECISION: an invoice waiting on a decision
+    open_month: str = "refuse"  # OPEN_MONTH: invoicing a month that has not ended
 
 
 def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: str = "Settings"
@@ -88,6 +109,13 @@ def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: st
             except ValueError as exc:
                 problems.append(Problem(row, f.key, value, str(exc), sheet))
             continue
+        elif f.choices is not None:
+            found = f.choices.lookup(value)
+            if found is None:
+                problems.append(Problem(row, f.key, value, f.choices.unknown_message(value)
+                                        + f" ({f.help})", sheet))
+                continue
+            text = f.choices.codes[found]
         out[f.key] = text
     if problems:
         raise InputError(problems)
