@@ -128,8 +128,9 @@ def xlquote_stages(path: Path, workdir: Path, build: bool) -> dict[str, Any]:
     bill_s, run = best(1, lambda: bill_month(data.contracts, data.incidents, MONTH,
                                              data.packs, data.pricebooks(),
                                              map_tasks=contract_totals_mapper))
-    items = [SummaryItem(s.number, s.contract, s.subtotal, s.tax, s.total, s.issue_date,
-                         s.due_date, tuple(Flag(code, code) for code in s.flags),
+    items = [SummaryItem(s.contract.contract_id, s.contract.customer, s.contract.plan,
+                         s.subtotal, s.tax, s.total, s.issue_date,
+                         s.due_date, tuple(Flag(code, code) for code in s.flags), s.number,
                          f"{s.number}.xlsx") for s in run.summaries]
     summary_s, _ = best(1, lambda: write_summary_workbook(
         run.month, items, ATTENTION_FLAGS, workdir / "summary.xlsx"))

@@ -46,3 +46,16 @@ def demo_settings() -> Settings:
 
     return settings_from_values({key: (value, row) for row, (key, value)
                                  in enumerate(sample_settings().items(), start=2)})
+
+
+def demo_invoices(month: str = "2026-10") -> list[Any]:
+    """The demo month's invoices, numbered INV-YYYYMM-0000, … in contract order."""
+    from xlquote import bill_month
+    from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs
+    from xlquote.engine.billing import build_invoice
+
+    run = bill_month(sample_contracts(), sample_incidents(), month, sample_packs())
+    invoices = [build_invoice(ctx) for ctx in run.contexts]
+    for i, invoice in enumerate(invoices):
+        invoice.number = f"INV-{month.replace('-', '')}-{i:04d}"
+    return invoices

@@ -1,6 +1,6 @@
 """``xlquote invoice`` end to end on the sample workbook: the files, the values on chosen
-invoices, the validation report, reruns that replace a month whole, and user text that looks
-like a formula."""
+invoices, the validation report, a rerun that no longer produces an issued invoice, and user
+text that looks like a formula. (Issued invoices as records: test_lifecycle.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import numpy as np
 import openpyxl
 import pytest
 
-from xlquote.app import invoice_run
 from xlquote.app.invoice_run import run_invoice_workbook
 from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
 from xlquote.app.workbooks.invoicing import write_invoicing_workbook
@@ -48,7 +47,8 @@ def sample_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("batch")
     workbook = write_workbook(folder / "invoicing.xlsx")
     out = folder / "out"
-    code = main(["invoice", str(workbook), "--month", MONTH, "--out", str(out), "--json"])
+    code = main(["invoice", str(workbook), "--month", MONTH, "--out", str(out), "--json",
+                 "--issue-date", "2026-11-02"])
     return workbook, out, code
 
 
@@ -56,21 +56,23 @@ def sample_run(tmp_path_factory):
 def result_json(sample_run, tmp_path_factory):
     workbook, _, _ = sample_run
     out = tmp_path_factory.mktemp("json")
-    return run_invoice_workbook(workbook, MONTH, out).to_dict()
+    return run_invoice_workbook(workbook, MONTH, out, issue_date=dt.date(2026, 11, 2)).to_dict()
 
 
-def invoice_book(out: Path, contract_id: str) -> openpyxl.Workbook:
-    (path,) = (out / MONTH).glob(f"INV-202610-*_{contract_id}_*.xlsx")
+def invoice_book(out: Path, contract_id: str, prefix: str = "INV-202610-*") -> openpyxl.Workbook:
+    (path,) = (out / MONTH).glob(f"{prefix}_{contract_id}_*.xlsx")
     return openpyxl.load_workbook(path)
 
 
 def test_file_set(sample_run):
     _, out, code = sample_run
     assert code == 1  # the sample has flags that need attention (pending limit, …)
-    # no temporary folders left behind; the register numbers the invoices
-    assert sorted(p.name for p in out.iterdir()) == [MONTH, "register.sqlite3"]
+    # no temporary folders left behind; the register numbers the invoices; the folder's lock
+    # and the note of its register are hidden
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        MONTH, "register.sqlite3"]
     names = sorted(p.name for p in (out / MONTH).iterdir())
-    assert len(names) == 20
+    assert len(names) == 39  # 17 invoices, a draft and a statement, each xlsx and PDF; summary
     assert "請求一覧_2026-10.xlsx" in names
     assert "INV-202610-0001_C001_株式会社アオバ商事.xlsx" in names
     assert not any("_C011_" in name for name in names)  # ended in September
@@ -114,9 +116,10 @@ def test_invoice_sheet_values(sample_run):
     assert rows[2][7] == 2_000
 
 
-def test_limit_pending_is_noted(sample_run):
+def test_limit_pending_is_held_as_a_draft(sample_run):
     _, out, _ = sample_run
-    ws = invoice_book(out, "C004")["請求書"]
+    assert not list((out / MONTH).glob("INV-*_C004_*"))
+    ws = invoice_book(out, "C004", "下書き").worksheets[0]
     assert value_right_of(ws, "合計") == 110_000
     texts = cells(ws).values()
     assert "・インシデント I-1009: 料金リミットを適用してご請求しています" in texts
@@ -125,11 +128,10 @@ def test_limit_pending_is_noted(sample_run):
 
 def test_units_sheet_for_price_book_a(sample_run):
     _, out, _ = sample_run
-    wb = invoice_book(out, "V001")
-    assert wb.sheetnames == ["請求書", "明細", "ユニット残高"]
+    wb = invoice_book(out, "V001", "明細")  # ¥0: a statement, not a numbered invoice
+    assert wb.sheetnames == ["ご利用明細書", "明細", "ユニット残高"]
     (pack,) = wb["ユニット残高"].iter_rows(min_row=5, values_only=True)
     assert pack[:6] == (dt.datetime(2026, 4, 1), dt.datetime(2027, 3, 31), 10, 4, 4, 2)
-    assert value_right_of(wb["請求書"], "合計") == 0
     statement = list(wb["明細"].iter_rows(min_row=5, values_only=True))
     assert statement[0][0] == "I-1025" and statement[0][5] == 4  # units used
 
@@ -138,15 +140,16 @@ def test_summary_workbook(sample_run):
     _, out, _ = sample_run
     ws = openpyxl.load_workbook(out / MONTH / "請求一覧_2026-10.xlsx")["請求一覧"]
     rows = list(ws.iter_rows(min_row=4, values_only=True))
-    assert len(rows) == 20
-    assert rows[-1][0] == "合計" and rows[-1][6] == 9_974_800
+    assert len(rows) == 20  # 17 invoices, the draft, the statement, the totals
+    assert rows[-1][0] == "合計" and rows[-1][1] == "17件" and rows[-1][6] == 9_864_800
     c004 = next(r for r in rows if r[1] == "C004")
-    assert c004[6] == 110_000 and "ご判断待ち" in c004[9]
+    assert c004[0] == "下書き" and c004[6] == 110_000 and "ご判断待ち" in c004[9]
+    assert next(r for r in rows if r[1] == "V001")[0] == "明細"
 
 
 def test_json_result(result_json):
     data = result_json
-    assert data["invoice_count"] == 19 and data["total"] == 9_974_800
+    assert data["invoice_count"] == 17 and data["total"] == 9_864_800
     assert data["exit_code"] == 1
     assert {a["code"] for a in data["attention"]} == {"limit_pending", "reply_beyond_limit",
                                                       "rejected", "onsite_quote"}
@@ -159,7 +162,7 @@ def test_cli_json_output(sample_run, tmp_path, capsys):
     assert main(["invoice", str(workbook), "--month", MONTH, "--out", str(tmp_path),
                  "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["total"] == 9_974_800 and data["status"] == "attention"
+    assert data["total"] == 9_864_800 and data["status"] == "attention"
 
 
 def test_month_without_attention_exits_0(sample_run, tmp_path, capsys):
@@ -259,43 +262,24 @@ def test_blank_rows_are_skipped_and_rows_keep_their_numbers(tmp_path):
     assert list(data.incidents.row[:4]) == [2, 3, 6, 7]
 
 
-def test_rerun_replaces_the_month_whole(tmp_path):
+def test_an_issued_invoice_no_longer_produced_is_refused(tmp_path, capsys):
     first = write_workbook(tmp_path / "first.xlsx")
     out = tmp_path / "out"
     run_invoice_workbook(first, MONTH, out)
     run_invoice_workbook(first, "2026-09", out)
-    (out / MONTH / "note-from-last-run.txt").write_text("old")
+    before = {p.name: p.read_bytes() for p in (out / MONTH).iterdir()}
     contracts = [c for c in sample_contracts() if c["contract_id"] != "C013"]
     incidents = [i for i in sample_incidents() if i["contract_id"] != "C013"]
     second = write_workbook(tmp_path / "second.xlsx", contracts, incidents)
-    result = run_invoice_workbook(second, MONTH, out)
-    names = {p.name for p in (out / MONTH).iterdir()}
-    assert len(names) == 19  # 18 invoices + the summary; nothing of the first run is left
-    assert not any("C013" in n for n in names) and "note-from-last-run.txt" not in names
-    assert len(result.files) == 18
-    assert len(list((out / "2026-09").glob("*.xlsx"))) == 10  # another month is untouched
-    assert sorted(p.name for p in out.iterdir()) == ["2026-09", MONTH]
-
-
-def test_failed_rerun_keeps_the_previous_month(tmp_path, monkeypatch):
-    workbook = write_workbook(tmp_path / "wb.xlsx")
-    out = tmp_path / "out"
-    run_invoice_workbook(workbook, MONTH, out)
-    before = sorted(p.name for p in (out / MONTH).iterdir())
-    calls = []
-    original = invoice_run.write_invoice_workbook
-
-    def failing(invoice, settings, path):
-        calls.append(path)
-        if len(calls) == 5:
-            raise OSError("disk full")
-        return original(invoice, settings, path)
-
-    monkeypatch.setattr(invoice_run, "write_invoice_workbook", failing)
-    with pytest.raises(OSError):
-        run_invoice_workbook(workbook, MONTH, out)
-    assert sorted(p.name for p in (out / MONTH).iterdir()) == before
-    assert [p.name for p in out.iterdir()] == [MONTH]  # the staging folder was removed
+    assert main(["invoice", str(second), "--month", MONTH, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "INV-202610-0011 (C013)" in err and "xlquote register void" in err
+    assert {p.name: p.read_bytes() for p in (out / MONTH).iterdir()} == before
+    assert len(list((out / "2026-09").glob("INV-*.xlsx"))) == 9  # another month is untouched
+    # once voided, the month runs again
+    assert main(["register", "void", "INV-202610-0011", "--reason", "契約対象外", "--out",
+                 str(out)]) == 0
+    assert main(["invoice", str(second), "--month", MONTH, "--out", str(out)]) == 1
 
 
 def test_formula_looking_text_stays_text(tmp_path):
@@ -306,7 +290,7 @@ def test_formula_looking_text_stays_text(tmp_path):
     i1003["description"] = "=1+1"
     workbook = write_workbook(tmp_path / "wb.xlsx", contracts, incidents)
     result = run_invoice_workbook(workbook, MONTH, tmp_path / "out")
-    c001 = next(f for f in result.files if f.invoice.contract.contract_id == "C001")
+    c001 = next(f for f in result.files if f.contract_id == "C001")
     assert "/" not in c001.xlsx.name and '"' not in c001.xlsx.name
     wb = openpyxl.load_workbook(c001.xlsx)
     customer = wb["請求書"]["A3"]

@@ -15,11 +15,8 @@ from typing import Any
 
 import openpyxl
 import pytest
-from helpers import demo_settings
+from helpers import demo_invoices, demo_settings
 
-from xlquote import bill_month
-from xlquote.app.invoice_run import numbered_invoice
-from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs
 from xlquote.engine.errors import OutputError
 from xlquote.engine.invoice import (
     CORRECTION,
@@ -52,8 +49,7 @@ def settings():
 
 @pytest.fixture(scope="module")
 def invoices() -> list[Invoice]:
-    run = bill_month(sample_contracts(), sample_incidents(), MONTH, sample_packs())
-    return [numbered_invoice(ctx, f"INV-202610-{i:04d}") for i, ctx in enumerate(run.contexts)]
+    return demo_invoices(MONTH)
 
 
 @pytest.fixture(scope="module")

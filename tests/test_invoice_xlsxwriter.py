@@ -10,11 +10,8 @@ from typing import Any
 
 import openpyxl
 import pytest
-from helpers import demo_settings
+from helpers import demo_invoices, demo_settings
 
-from xlquote import bill_month
-from xlquote.app.invoice_run import numbered_invoice
-from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs
 from xlquote.engine.invoice import Invoice
 from xlquote.engine.settings import Settings
 from xlquote.writers import invoice_workbook as xlsxwriter_writer
@@ -31,8 +28,7 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="module")
 def invoices() -> list[Invoice]:
-    run = bill_month(sample_contracts(), sample_incidents(), MONTH, sample_packs())
-    found = [numbered_invoice(ctx, f"INV-202610-{i:04d}") for i, ctx in enumerate(run.contexts)]
+    found = demo_invoices(MONTH)
     assert {inv.contract.plan for inv in found} >= {"vendor_support"}  # a units sheet is tested
     assert any(inv.statement for inv in found) and any(inv.lines for inv in found)
     return found

@@ -17,6 +17,7 @@ import xlwings as xw
 from xlwings.server import custom_scripts_call
 
 from udfs import invoicing as handler
+from xlquote.app.documents import jst_today
 from xlquote.app.workbooks import REPO_WORKBOOKS, builders, differences, snapshot
 from xlquote.app.workbooks.invoicing import FILENAME, build, xlwings_template
 from xlquote.engine.records import SHEETS, field_names
@@ -131,14 +132,18 @@ def test_button_writes_summary_and_files(built, tmp_path):
     actions = written(book)
     table = actions[(7, 1)]  # A7
     assert table[0] == list(SUMMARY_HEADER)
-    assert len(table) == 1 + 19 + 1
+    assert len(table) == 1 + 17 + 2 + 1  # invoices, the draft and the statement, totals
     c001 = next(row for row in table if row[1] == "C001")
     assert c001[0] == "INV-202610-0001"
-    assert c001[2] == "株式会社アオバ商事" and c001[6] == 24_200 and c001[7] == "2026-11-02"
-    assert table[-1][0] == "合計" and table[-1][6] == 9_974_800
-    assert "19 件" in status(book) and "¥9,974,800" in status(book)
-    assert "要確認 5 件" in status(book)  # incl. two on-site visits to quote
-    assert len(list((tmp_path / MONTH).glob("INV-202610-*.xlsx"))) == 19
+    issued = max(dt.date(2026, 11, 2), jst_today())  # dated the day it is made, if later
+    assert c001[2] == "株式会社アオバ商事" and c001[6] == 24_200 and c001[7] == issued.isoformat()
+    assert c001[12] == "発行済み"
+    assert next(row for row in table if row[1] == "C004")[0] == "下書き"
+    assert table[-1][0] == "合計" and table[-1][6] == 9_864_800
+    assert "17 件" in status(book) and "¥9,864,800" in status(book)
+    assert "下書き 1 件" in status(book) and "要確認 5 件" in status(book)  # 2 on-site quotes
+    assert len(list((tmp_path / MONTH).glob("INV-202610-*.xlsx"))) == 17
+    assert len(list((tmp_path / MONTH).glob("INV-202610-*.pdf"))) == 17  # PDFs by default
 
 
 def test_script_for_xlwings_lite(built, tmp_path):
@@ -146,7 +151,7 @@ def test_script_for_xlwings_lite(built, tmp_path):
     returned = asyncio.run(custom_scripts_call(handler, "make_invoices",
                                                typehint_to_value={xw.Book: book}))
     table = written(returned)[(7, 1)]
-    assert table[-1][6] == 9_974_800
+    assert table[-1][6] == 9_864_800
 
 
 def test_button_reports_bad_rows_in_the_sheet(built, tmp_path):
@@ -241,3 +246,16 @@ def test_notices_script_for_xlwings_lite(built, tmp_path):
     returned = asyncio.run(custom_scripts_call(handler, "make_notices",
                                                typehint_to_value={xw.Book: book}))
     assert notices_written(returned)[(8, 1)][0][:6] == handler.NOTICE_HEADER
+
+
+def test_button_refuses_a_month_that_has_not_ended(built, tmp_path):
+    def this_month(sheet: str, values: list[list[Any]]) -> None:
+        if sheet == "Invoices":
+            values[2][1] = f"{jst_today():%Y-%m}"
+
+    book = xw.Book(json=payload(built, tmp_path, this_month))
+    assert handler.run_from_book(book) is None
+    assert status(book).startswith("入力エラー 1 件")
+    problem = written(book)[(7, 1)][1]
+    assert problem[2] == "month" and "まだ終わっていません" in problem[4]
+    assert not (tmp_path / f"{jst_today():%Y-%m}").exists()

@@ -54,7 +54,8 @@ def test_parallel_batch_writes_the_same_files(tmp_path, monkeypatch, workers) ->
     monkeypatch.setenv("XLQUOTE_WORKERS", workers)
     assert main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "b")]) == 1
     assert digests(tmp_path / "a" / "2026-10") == digests(tmp_path / "b" / "2026-10")
-    assert len(digests(tmp_path / "b" / "2026-10")) == 20
+    # 17 invoices and 1 draft and 1 statement, xlsx and PDF each, and the summary
+    assert len(digests(tmp_path / "b" / "2026-10")) == 39
 
 
 def test_month_billed_over_several_processes_gives_the_same_summaries(monkeypatch) -> None:

@@ -1,153 +1,153 @@
-"""The invoice register: numbers unique and stable, changes refused or corrected, runs that
-overlap or die leave it consistent."""
+"""The invoice register on its own: numbers from one counter per month, transactions that
+overlap or die, JST timestamps, and taking over a register of the first format."""
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import os
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
-from helpers import contract, incident
 
-from xlquote import bill_month
-from xlquote.app.register import Register, RegisterError, content_hash
+from xlquote.app.register import Register, RegisterError, RegisterUnavailable
+from xlquote.engine.dates import Month
 
-CONTRACTS = [contract("A1", start_date="2026-07-01"), contract("A2", start_date="2026-07-01"),
-             contract("M1", plan="monthly", max_incidents=2)]
+OCTOBER = Month(2026, 10)
 
 
-def month_invoices(minutes: int = 20):
-    incidents = [incident("a", "2026-10-05", "A1", channel="phone", minutes=minutes),
-                 incident("b", "2026-10-06", "A2", channel="phone", minutes=50)]
-    return bill_month(CONTRACTS, incidents, "2026-10").invoices
+def take(register: Register, count: int, month: Month = OCTOBER) -> list[str]:
+    with register.transaction() as ledger:
+        return [number for _, number in ledger.take_numbers(month, count)]
 
 
-def issue(register: Register, invoices, correct: bool = False):
-    with register.session() as session:
-        return session.plan(invoices, correct)
-
-
-def test_numbers_are_sequential_per_month_and_stable_on_rerun(tmp_path: Path) -> None:
+def test_numbers_are_sequential_per_month(tmp_path: Path) -> None:
     register = Register(tmp_path / "register.sqlite3")
-    first = issue(register, month_invoices())
-    assert [a.number for a in first] == ["INV-202610-0001", "INV-202610-0002", "INV-202610-0003"]
-    assert {a.status for a in first} == {"new"}
-    again = issue(register, month_invoices())
-    assert [a.number for a in again] == [a.number for a in first]
-    assert {a.status for a in again} == {"unchanged"}
-    assert len(register.list()) == 3
+    assert take(register, 3) == ["INV-202610-0001", "INV-202610-0002", "INV-202610-0003"]
+    assert take(register, 1, Month(2026, 11)) == ["INV-202611-0001"]
+    assert take(register, 2) == ["INV-202610-0004", "INV-202610-0005"]
 
 
-def test_changed_inputs_are_refused_naming_the_invoice(tmp_path: Path) -> None:
+def test_numbers_given_back_only_when_none_came_after(tmp_path: Path) -> None:
     register = Register(tmp_path / "register.sqlite3")
-    issue(register, month_invoices(minutes=20))
-    with pytest.raises(RegisterError) as caught:
-        issue(register, month_invoices(minutes=70))
-    assert "INV-202610-0001 (A1, total 2,200 → 11,000)" in str(caught.value)
-    assert "--correct" in str(caught.value)
-    assert len(register.list()) == 3  # nothing recorded
+    take(register, 2)
+    with register.transaction() as ledger:
+        ledger.give_back(OCTOBER, [2])  # the last ones: the counter goes back
+    assert take(register, 1) == ["INV-202610-0002"]
+    with register.transaction() as ledger:
+        ledger.give_back(OCTOBER, [1])  # 2 was handed out since: 1 stays a gap
+    assert take(register, 1) == ["INV-202610-0003"]
 
 
-def test_correct_issues_a_correction_referencing_the_original(tmp_path: Path) -> None:
+def test_a_failed_transaction_hands_out_nothing(tmp_path: Path) -> None:
     register = Register(tmp_path / "register.sqlite3")
-    issue(register, month_invoices(minutes=20))
-    plan = issue(register, month_invoices(minutes=70), correct=True)
-    correction = next(a for a in plan if a.status == "correction")
-    assert correction.number == "INV-202610-0004"
-    assert correction.original is not None and correction.original.number == "INV-202610-0001"
-    original, corrections = register.show("INV-202610-0001")
-    assert original.total == 2200
-    assert [(c.number, c.kind, c.total) for c in corrections] == [
-        ("INV-202610-0004", "correction", 11000)]
-    # the corrected version is now the one in force: a rerun of it changes nothing
-    assert {a.status for a in issue(register, month_invoices(minutes=70))} == {"unchanged"}
-
-
-def test_an_issued_invoice_that_disappears_is_refused(tmp_path: Path) -> None:
-    register = Register(tmp_path / "register.sqlite3")
-    issue(register, month_invoices())
-    with pytest.raises(RegisterError, match=r"no longer produced.*INV-202610-0002 \(A2\)"):
-        issue(register, [i for i in month_invoices() if i.contract.contract_id != "A2"])
-
-
-def test_hash_ignores_the_number_only() -> None:
-    a, b = month_invoices()[0], month_invoices()[0]
-    b.number = "other"
-    assert content_hash(a) == content_hash(b)
-    b.lines = b.lines[:-1]
-    assert content_hash(a) != content_hash(b)
+    with pytest.raises(RuntimeError), register.transaction() as ledger:
+        ledger.take_numbers(OCTOBER, 5)
+        raise RuntimeError("the run failed")
+    assert take(register, 1) == ["INV-202610-0001"]
 
 
 def test_number_format_setting(tmp_path: Path) -> None:
     register = Register(tmp_path / "r.sqlite3", number_format="{year}{month:02d}/{seq:03d}")
-    assert issue(register, month_invoices())[0].number == "202610/001"
+    assert take(register, 1) == ["202610/001"]
     with pytest.raises(RegisterError, match="number format"):
         Register(tmp_path / "r.sqlite3", number_format="{year}-{nope}")
 
 
-def _hold_session(path: str, started, seconds: float) -> None:
-    register = Register(path)
-    with register.session() as session:
-        session.plan(month_invoices(), False)
+def test_timestamps_are_japan_time(tmp_path: Path) -> None:
+    register = Register(tmp_path / "register.sqlite3")
+    with register.reading() as ledger:
+        created = dt.datetime.fromisoformat(ledger.info("created_at") or "")
+    assert created.utcoffset() == dt.timedelta(hours=9)
+    assert created.isoformat().endswith("+09:00")
+
+
+def _hold_transaction(path: str, started, seconds: float) -> None:
+    with Register(path).transaction() as ledger:
+        ledger.take_numbers(OCTOBER, 1)
         started.set()
         time.sleep(seconds)
 
 
-def test_a_second_run_waits_or_fails_clearly(tmp_path: Path) -> None:
+def test_a_second_writer_waits_or_fails_clearly(tmp_path: Path) -> None:
     path = str(tmp_path / "register.sqlite3")
+    assert Register(path).register_id  # created before the race
     started = multiprocessing.Event()
-    holder = multiprocessing.Process(target=_hold_session, args=(path, started, 3.0))
+    holder = multiprocessing.Process(target=_hold_transaction, args=(path, started, 3.0))
     holder.start()
     try:
         assert started.wait(20)
-        with pytest.raises(RegisterError, match=r"busy.*another billing run"):
-            issue(Register(path, timeout=0.5), month_invoices())
-        waited = issue(Register(path, timeout=30), month_invoices())  # waits for the holder
-        assert {a.status for a in waited} == {"unchanged"}
+        with pytest.raises(RegisterUnavailable, match=r"busy.*another billing run"):
+            take(Register(path, timeout=0.5), 1)
+        assert take(Register(path, timeout=30), 1) == ["INV-202610-0002"]  # waited
     finally:
         holder.join(20)
-    assert len(Register(path).list()) == 3
 
 
-def _die_mid_run(path: str) -> None:
-    register = Register(path)
-    with register.session() as session:
-        session.plan(month_invoices(), False)
-        os._exit(9)  # killed after numbers were handed out, before the run finished
+def _die_in_transaction(path: str) -> None:
+    with Register(path).transaction() as ledger:
+        ledger.take_numbers(OCTOBER, 3)
+        os._exit(9)  # killed before the transaction commits
 
 
-def test_a_run_killed_midway_leaves_the_register_unchanged(tmp_path: Path) -> None:
+def test_a_transaction_killed_midway_leaves_the_register_unchanged(tmp_path: Path) -> None:
     path = str(tmp_path / "register.sqlite3")
-    process = multiprocessing.Process(target=_die_mid_run, args=(path,))
+    process = multiprocessing.Process(target=_die_in_transaction, args=(path,))
     process.start()
     process.join(20)
     assert process.exitcode == 9
-    register = Register(path)
-    assert register.list() == []
-    assert issue(register, month_invoices())[0].number == "INV-202610-0001"
+    assert take(Register(path), 1) == ["INV-202610-0001"]
 
 
-def _open_session(path: str, results) -> None:
+def _open(path: str, results) -> None:
     try:
-        with Register(path).session():
-            pass
+        assert Register(path).register_id
         results.put("ok")
-    except RegisterError as exc:
-        results.put(str(exc))
+    except Exception as exc:  # reported to the test, which shows it
+        results.put(repr(exc))
 
 
 def test_runs_creating_the_register_at_the_same_moment_all_succeed(tmp_path: Path) -> None:
-    # SQLite does not retry the journal-mode switch: creation races once made one run fail
     context = multiprocessing.get_context("fork")
-    for attempt in range(40):
+    for attempt in range(20):
         path = str(tmp_path / f"register-{attempt}.sqlite3")
         results = context.Queue()
-        processes = [context.Process(target=_open_session, args=(path, results))
-                     for _ in range(4)]
+        processes = [context.Process(target=_open, args=(path, results)) for _ in range(4)]
         for process in processes:
             process.start()
         for process in processes:
             process.join(30)
         assert [results.get(timeout=5) for _ in processes] == ["ok"] * 4
+        with Register(path).reading() as ledger:  # one register id, created once
+            assert ledger.info("register_id")
+
+
+FIRST_FORMAT = """
+CREATE TABLE invoices (
+    number TEXT PRIMARY KEY, month TEXT NOT NULL, seq INTEGER NOT NULL,
+    contract_id TEXT NOT NULL, customer TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('invoice', 'correction')),
+    corrects TEXT REFERENCES invoices(number), subtotal INTEGER NOT NULL,
+    tax INTEGER NOT NULL, total INTEGER NOT NULL, content_hash TEXT NOT NULL,
+    issued_at TEXT NOT NULL, UNIQUE (month, seq));
+INSERT INTO invoices VALUES ('INV-202610-0001', '2026-10', 1, 'C001', '株式会社アオバ商事',
+    'invoice', NULL, 22000, 2200, 24200, 'abc', '2026-11-02T00:00:00+00:00');
+INSERT INTO invoices VALUES ('INV-202610-0002', '2026-10', 2, 'C001', '株式会社アオバ商事',
+    'correction', 'INV-202610-0001', 28000, 2800, 30800, 'def', '2026-11-20T00:00:00+00:00');
+"""
+
+
+def test_a_register_of_the_first_format_is_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "register.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(FIRST_FORMAT)
+    register = Register(path)
+    first, second = register.list("2026-10")
+    assert (first.number, first.status, first.corrected_by) == (
+        "INV-202610-0001", "corrected", "INV-202610-0002")
+    assert (second.kind, second.corrects, second.total) == ("correction", "INV-202610-0001",
+                                                            30800)
+    assert first.file_stem == "INV-202610-0001_C001_株式会社アオバ商事"  # as those runs named it
+    assert take(register, 1) == ["INV-202610-0003"]  # numbering goes on

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import openpyxl
 import pytest
 
 from xlquote import bill_month
@@ -72,8 +73,26 @@ def test_demo_without_libreoffice(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("XLQUOTE_SOFFICE", raising=False)
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
     out = capsys.readouterr().out
-    assert "PDFs skipped" in out and "LibreOffice" in out
     assert (tmp_path / "demo" / "invoicing.xlsm").is_file()
     month = tmp_path / "demo" / "invoices" / "2026-10"
-    assert len(list(month.glob("INV-202610-*.xlsx"))) == 19
-    assert str(month) in out and "¥9,974,800" in out
+    assert len(list(month.glob("INV-202610-*.xlsx"))) == 17  # C004 held, V001 a statement
+    assert len(list(month.glob("INV-202610-*.pdf"))) == 17  # PDFs need no LibreOffice
+    assert str(month) in out and "¥9,864,800" in out
+
+
+def test_demo_keeps_an_edited_workbook(tmp_path, capsys):
+    demo = tmp_path / "demo"
+    assert main(["demo", "--out", str(demo), "--no-pdf"]) == 0
+    assert main(["demo", "--out", str(demo), "--no-pdf"]) == 0  # the same workbook: fine
+    workbook = demo / "invoicing.xlsm"
+    wb = openpyxl.load_workbook(workbook, keep_vba=True)
+    wb["Contracts"]["B2"] = "株式会社アオバ商事 (編集)"
+    wb.save(workbook)
+    edited = workbook.read_bytes()
+    capsys.readouterr()
+    assert main(["demo", "--out", str(demo), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert "編集されています" in err and "--force" in err and "Contracts!B2" in err
+    assert workbook.read_bytes() == edited
+    assert main(["demo", "--out", str(demo), "--no-pdf", "--force"]) == 0  # the sample again
+    assert openpyxl.load_workbook(workbook)["Contracts"]["B2"].value == "株式会社アオバ商事"

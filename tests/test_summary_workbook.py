@@ -40,9 +40,11 @@ def contract(contract_id: str, customer: str, plan: str = "monthly") -> Contract
 def item(n: int, customer: str, flags: tuple[Flag, ...] = (), plan: str = "monthly",
          pdf: bool = False) -> SummaryItem:
     subtotal = 10_000 * n + 1
-    return SummaryItem(f"INV-202610-{n:04d}", contract(f"C{n:03d}", customer, plan), subtotal,
-                       subtotal // 10, subtotal + subtotal // 10, ISSUED, DUE, flags,
-                       f"INV-202610-{n:04d}.xlsx", f"INV-202610-{n:04d}.pdf" if pdf else "")
+    party = contract(f"C{n:03d}", customer, plan)
+    return SummaryItem(party.contract_id, party.customer, party.plan,
+                       subtotal, subtotal // 10, subtotal + subtotal // 10, ISSUED, DUE, flags,
+                       f"INV-202610-{n:04d}", f"INV-202610-{n:04d}.xlsx",
+                       f"INV-202610-{n:04d}.pdf" if pdf else "")
 
 
 def sample_items() -> list[SummaryItem]:
@@ -127,7 +129,7 @@ def test_flag_sheet(written):
 
 def test_header_style_and_layout(written):
     _, _, wb = written
-    for ws, header_row, widths in ((wb["請求一覧"], 3, (16, 9, 30, 14, 12, 11, 13, 11, 11, 28, 34, 34)),
+    for ws, header_row, widths in ((wb["請求一覧"], 3, (16, 9, 30, 14, 12, 11, 13, 11, 11, 28, 34, 34, 26)),
                                    (wb["要確認"], 1, (16, 9, 12, 30, 60, 8))):
         for cell in ws[header_row]:
             assert cell.font.b and cell.fill.fill_type == "solid", cell.coordinate

@@ -9,6 +9,8 @@ Server: the same job is the script ``make_invoices``.
 The handler reads the sheets through xlwings, calls ``xlquote.app.run_invoices`` (the same job
 as ``xlquote invoice``), writes the summary under the month cell of the ``Invoices`` sheet and a
 one-line status. Errors end up in the status cell and the table below it — never a traceback.
+Like the command, the button refuses a month that has not ended (Settings 締め前の月), makes PDFs,
+and holds invoices waiting on a decision as drafts.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from xlquote.readers.workbook import (
     parse_invoicing_tables,
     table_from_grid,
 )
-from xlquote.writers.summary import SUMMARY_HEADER, SummaryItem, summary_table, totals_row
+from xlquote.writers.summary import SUMMARY_HEADER, summary_table, totals_row
 from xlquote.writers.xlsx import FORMULA_PREFIXES
 
 log = logging.getLogger(__name__)
@@ -137,14 +139,25 @@ def run_from_book(book: xw.Book) -> InvoiceRunResult | None:
     result = reported(sheet, STATUS_CELL, SUMMARY_TOP_ROW, old_rows, "請求書", job)
     if result is None:
         return None
-    items = [SummaryItem.of(f) for f in result.files]
+    items = result.summary_items()
     table = [list(SUMMARY_HEADER), *summary_table(items, ATTENTION_FLAGS), totals_row(items)]
     write_block(sheet, SUMMARY_TOP_ROW, table, old_rows)
-    attention = len(result.attention())
-    sheet[STATUS_CELL].value = (
-        f"{result.month}: {len(result.files)} 件 合計 {yen(result.total)} → {result.folder}"
-        + (f" (要確認 {attention} 件)" if attention else ""))
+    sheet[STATUS_CELL].value = status_line(result)
     return result
+
+
+def status_line(result: InvoiceRunResult) -> str:
+    """B5: how many invoices, the total, where, and what waits or needs a look."""
+    notes = []
+    if result.drafts:
+        notes.append(f"下書き {len(result.drafts)} 件")
+    attention = len(result.attention()) + sum(1 for n in result.notices if n.attention)
+    if attention:
+        notes.append(f"要確認 {attention} 件")
+    if result.pdf_failures:
+        notes.append(f"PDF 未作成 {len(result.pdf_failures)} 件")
+    return (f"{result.month}: {len(result.files)} 件 合計 {yen(result.total)} → {result.folder}"
+            + (f" ({', '.join(notes)})" if notes else ""))
 
 
 NOTICE_HEADER = ["日付", "種類", "契約ID", "お客様", "インシデント", "本文"]

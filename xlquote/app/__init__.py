@@ -2,16 +2,18 @@
 
 from .invoice_run import (
     ATTENTION_FLAGS,
-    InvoiceFile,
     InvoiceRunResult,
+    MonthDocument,
     run_invoice_workbook,
     run_invoices,
 )
+from .void import void_invoice
 
 __all__ = [
     "ATTENTION_FLAGS",
-    "InvoiceFile",
     "InvoiceRunResult",
+    "MonthDocument",
     "run_invoice_workbook",
     "run_invoices",
+    "void_invoice",
 ]

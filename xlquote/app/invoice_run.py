@@ -1,51 +1,92 @@
 """The month's invoice run — the one job behind both the workbook button and ``xlquote invoice``.
 
-1. Read and validate everything (every sheet, then the engine's checks of incidents against
-   contracts). Any problem raises one InputError and nothing is written.
-2. Bill the month with the engine.
-3. Write every invoice workbook and the summary (and PDFs when asked) into a temporary folder
-   next to the target ``OUT/YYYY-MM``; only when every invoice was written is that folder
-   swapped in by rename. A rerun for the same month replaces the month's folder as a whole, so
-   old and new files are never mixed. A failed PDF step is reported, the workbooks stay.
+1. Read and validate everything; refuse a month that has not ended (JST) unless allowed. Any
+   problem raises one InputError and nothing is written.
+2. Bill the month with the engine; draw up each contract's billed content and its hashes (on
+   all cores).
+3. Decide, contract by contract, against the register (one transaction, the month locked):
+   - nothing issued yet → a new invoice; or a draft (下書き, no number) while a fee-limit
+     decision is pending (Settings ``pending_decision``); or a statement (明細, no number) when
+     there is nothing to pay (Settings ``zero_total``);
+   - issued and the same → unchanged: its files stay as they are;
+   - issued, and only what a qualified invoice need not state changed (a description) →
+     reported, nothing issued;
+   - issued, and an amount or a required item changed → refused, or with ``correct`` a
+     correction invoice (修正インボイス) with its own dates;
+   - cancelled (取消) and still billed → reported (``correct``: a new invoice).
+   Issued invoices the inputs no longer produce are refused (cancel them with
+   ``xlquote register void``).
+4. Publish (``publishing.py``): new documents recorded pending, drawn, moved into place,
+   marked issued; files an issued document lacks in this folder (a PDF that failed) are added.
+5. Write the drafts and statements, and the month's summary of every document.
 
-Exit rule (``InvoiceRunResult.exit_code``): 0 when everything was written and no invoice carries
-a flag that needs someone to act (``ATTENTION_FLAGS``); 1 when the run finished but such a flag
-is present or an optional step (PDF) failed. Bad input is exit 2 (InputError, raised).
+Exit rule (``InvoiceRunResult.exit_code``): 0 done; 1 done, but a document carries a flag that
+needs someone to act (``ATTENTION_FLAGS``), a PDF could not be made, or a cancelled invoice is
+still billed. Bad input and refusals raise (exit 2), a failed write raises WriteFailed (exit 3).
 """
 
 from __future__ import annotations
 
-import contextlib
+import datetime as dt
 import functools
-import os
-import re
-import shutil
-import tempfile
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..engine.billing import BillingRun, InvoiceSummary, bill_month, build_invoice
-from ..engine.billing.context import ContractMonth
-from ..engine.dates import Month
-from ..engine.errors import InputError, OutputError, Problem
-from ..engine.invoice import FLAG_LABELS_JA, Correction, Flag, Invoice
-from ..engine.records import Contract
+from ..engine.billing import BillingRun, bill_month, build_invoice
+from ..engine.dates import Month, due_date, issue_date
+from ..engine.errors import InputError, Problem
+from ..engine.invoice import (
+    CORRECTION,
+    DRAFT,
+    FLAG_LABELS_JA,
+    INVOICE,
+    STATEMENT,
+    Flag,
+    Invoice,
+)
+from ..engine.pricebook import CalendarRule
 from ..engine.service import response_report
+from ..engine.settings import Settings
 from ..readers.workbook import Engine, InvoicingData, read_invoicing_workbook
-from ..writers.invoice_workbook import write_invoice_workbook
-from ..writers.pdf import convert_to_pdf
-from ..writers.summary import SummaryItem, write_summary_workbook
+from ..writers.summary import DocumentFigures, SummaryItem, write_summary_workbook
+from .documents import (
+    DRAFT_PREFIX,
+    STATEMENT_PREFIX,
+    BilledContent,
+    Header,
+    RenderJob,
+    billed_content,
+    decode_invoice,
+    decode_responses,
+    document,
+    document_stem,
+    encode_contract,
+    encode_responses,
+    encode_settings,
+    first_register_hash,
+    jst_today,
+    settings_hash,
+    summary_filename,
+)
 from .parallel import map_indices
+from .publishing import (
+    OutputFolder,
+    Progress,
+    Published,
+    Publisher,
+    checkpoint,
+    write_errors,
+)
 from .register import (
     DEFAULT_NUMBER_FORMAT,
-    Assignment,
-    IssueRequest,
+    FIGURES,
+    Issued,
+    Ledger,
     Register,
-    RegisterSession,
-    content_hash,
+    RegisterError,
+    Working,
+    encode_flags,
 )
 
 # Flags someone has to act on before or after sending: a customer's decision is pending, a
@@ -55,8 +96,8 @@ from .register import (
 # top-up, a monthly maximum exceeded and billed by the price book's policy) are informational.
 ATTENTION_FLAGS = frozenset({"limit_pending", "reply_beyond_limit", "rejected", "units_short",
                              "onsite_quote", "term_minimum", "term_unit"})
+HOLD_FLAG = "limit_pending"  # an invoice waiting on the customer's decision
 
-Progress = Callable[[str, int, int], None]  # (step, done, total)
 REGISTER_FILENAME = "register.sqlite3"
 TOTALS_CHUNK = 256  # contracts per task sent to a worker
 TOTALS_MIN_PARALLEL = 2_000  # a contract's totals take ~0.2 ms: fewer are quicker in-process
@@ -65,73 +106,217 @@ TOTALS_MIN_PARALLEL = 2_000  # a contract's totals take ~0.2 ms: fewer are quick
 contract_totals_mapper = functools.partial(map_indices, chunk=TOTALS_CHUNK,
                                            min_parallel=TOTALS_MIN_PARALLEL)
 
+# What this run did with a contract (``MonthDocument.change``), and its label for the clerk.
+CHANGE_LABELS_JA = {
+    "new": "新規発行",
+    "unchanged": "発行済み・変更なし",
+    "reported": "発行済み・記載事項以外の変更あり (発行済みのまま)",
+    "correction": "修正インボイス",
+    "reissued": "取消後の再発行",
+    "still_billed": "取消済みだが入力にまだ請求あり",
+    "recovered": "中断した発行を完了",
+    "held": "下書き (判断待ち)",
+    "statement": "明細 (¥0)",
+}
+STATUS_LABELS_JA = {"issued": "発行済み", "pending": "発行処理中", "corrected": "修正済み",
+                    "void": "取消", "draft": "下書き", "statement": "明細"}
 
-@dataclass
-class InvoiceFile:
-    """One written invoice: its run summary, register number and files. ``invoice`` rebuilds the
-    full Invoice on demand (the batch itself never holds every invoice in memory)."""
 
-    context: ContractMonth
-    summary: InvoiceSummary
-    number: str
-    xlsx: Path
-    correction: Correction | None = None
-    flags: list[Flag] = field(default_factory=list)
-    pdf: Path | None = None
+def parse_month(value: object) -> Month:
+    try:
+        return Month.parse(value)
+    except ValueError as exc:
+        raise InputError([Problem(None, "month", value, str(exc))]) from None
+
+
+def default_register(out_dir: str | Path, number_format: str | None = None) -> Register:
+    """The register kept beside the invoices it numbered: ``OUT/register.sqlite3``."""
+    return Register(Path(out_dir) / REGISTER_FILENAME, number_format or DEFAULT_NUMBER_FORMAT)
+
+
+def month_issue_date(month: Month, today: dt.date, chosen: dt.date | None,
+                     calendar: CalendarRule) -> dt.date:
+    """The date of a document issued now for ``month``: the one chosen (``--issue-date``),
+    else the month's issue date (first business day after it), or today once that has passed
+    — an invoice is never dated before the day it is made."""
+    return chosen or max(issue_date(month, calendar), today)
+
+
+def check_month(month: Month, today: dt.date, allow_open: bool, chosen: dt.date | None) -> None:
+    """Refuse a month that has not ended in Japan (unless allowed) and an issue date inside or
+    before the billed month."""
+    problems = []
+    if not allow_open and today <= month.last_day:
+        problems.append(Problem(None, "month", str(month),
+                                f"{month} はまだ終わっていません (日本時間の今日は {today})。月が"
+                                "終わってから作るか、--allow-open-month (Settings の締め前の月: "
+                                "作る) を指定してください"))
+    if chosen is not None and chosen <= month.last_day:
+        problems.append(Problem(None, "issue_date", chosen.isoformat(),
+                                f"請求日は請求月 {month} の末日より後の日付にしてください"))
+    if problems:
+        raise InputError(problems)
+
+
+@dataclass(frozen=True)
+class Billed(BilledContent):
+    """One contract's billed content for the month, as pass 1 computes it."""
+
+    flags: tuple[Flag, ...]
+
+
+def _billed(invoice: Invoice) -> Billed:
+    return Billed(**vars(billed_content(invoice)), flags=tuple(invoice.flags))
+
+
+@dataclass(frozen=True)
+class MonthDocument(DocumentFigures):
+    """A document of the month as the run reports it: numbered (from the register) or a draft
+    or statement (this run's)."""
+
+    kind: str  # invoice | correction | draft | statement
+    number: str  # "" for drafts and statements
+    status: str  # issued | pending | corrected | void | draft | statement
+    xlsx: Path | None
+    pdf: Path | None
+    corrects: str | None = None
+    corrected_by: str | None = None
+    change: str = ""  # what this run did (CHANGE_LABELS_JA), "" when it did not touch it
+    pdf_error: str | None = None
+    cancellation: dict[str, str] | None = None
 
     @property
-    def contract(self) -> Contract:
-        return self.summary.contract
+    def numbered(self) -> bool:
+        return bool(self.number)
 
-    @functools.cached_property
-    def invoice(self) -> Invoice:
-        return numbered_invoice(self.context, self.number, self.correction)
+    @property
+    def in_force(self) -> bool:
+        return self.status in ("issued", "pending")
+
+    def summary_item(self) -> SummaryItem:
+        status = STATUS_LABELS_JA.get(self.status, self.status)
+        if self.corrected_by:
+            status += f" → {self.corrected_by}"
+        if self.corrects:
+            status = f"修正インボイス ({self.corrects} を訂正)"
+        return SummaryItem(**_figures(self), number=self.number or STATUS_LABELS_JA[self.kind],
+                           xlsx_name=self.xlsx.name if self.xlsx else "",
+                           pdf_name=self.pdf.name if self.pdf else "", status=status,
+                           counted=self.numbered and self.in_force)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number or None, "contract_id": self.contract_id,
+                "customer": self.customer, "plan": self.plan, "subtotal": self.subtotal,
+                "tax": self.tax, "total": self.total, "flags": self.flag_codes(),
+                "correction_of": self.corrects,
+                "xlsx": str(self.xlsx) if self.xlsx else None,
+                "pdf": str(self.pdf) if self.pdf else None,
+                "kind": self.kind, "status": self.status,
+                "issue_date": self.issue_date.isoformat(),
+                "due_date": self.due_date.isoformat() if self.due_date else None,
+                "corrected_by": self.corrected_by, "change": self.change or None,
+                "pdf_error": self.pdf_error, "cancellation": self.cancellation}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the clerk should know that did not stop the run."""
+
+    code: str  # reported | still_billed | file_differs | recovered | settings_changed
+    message: str
+    number: str = ""
+    contract_id: str = ""
+    attention: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "number": self.number or None,
+                "contract_id": self.contract_id or None, "message": self.message,
+                "attention": self.attention}
 
 
 @dataclass
 class InvoiceRunResult:
     month: Month
     folder: Path
-    files: list[InvoiceFile]
     summary: Path
-    pdf_requested: bool = False
-    pdf_error: str | None = None
+    register: Register | None
+    documents: list[MonthDocument] = field(default_factory=list)  # numbered, by number
+    working: list[MonthDocument] = field(default_factory=list)  # drafts and statements
+    changes: dict[str, int] = field(default_factory=dict)  # CHANGE_LABELS_JA key → count
+    notices: list[Notice] = field(default_factory=list)
+    pdf_requested: bool = True
     attention_codes: frozenset[str] = field(default=ATTENTION_FLAGS)
-    register: Path | None = None
-    register_statuses: dict[str, int] = field(default_factory=dict)  # new/unchanged/correction
 
     @property
-    def invoices(self) -> list[Invoice]:
-        return [f.invoice for f in self.files]
+    def files(self) -> list[MonthDocument]:
+        """The numbered documents in force (the month's invoices as they stand)."""
+        return [d for d in self.documents if d.in_force]
+
+    @property
+    def drafts(self) -> list[MonthDocument]:
+        return [d for d in self.working if d.kind == DRAFT]
+
+    @property
+    def statements(self) -> list[MonthDocument]:
+        return [d for d in self.working if d.kind == STATEMENT]
 
     @property
     def subtotal(self) -> int:
-        return sum(f.summary.subtotal for f in self.files)
+        return sum(d.subtotal for d in self.files)
 
     @property
     def tax(self) -> int:
-        return sum(f.summary.tax for f in self.files)
+        return sum(d.tax for d in self.files)
 
     @property
     def total(self) -> int:
-        return sum(f.summary.total for f in self.files)
+        return sum(d.total for d in self.files)
 
-    def attention(self) -> list[tuple[InvoiceFile, Flag]]:
-        return [(f, flag) for f in self.files for flag in f.flags
+    @property
+    def pdf_failures(self) -> list[MonthDocument]:
+        return [d for d in self.documents if d.pdf_error]
+
+    @property
+    def pdf_error(self) -> str | None:
+        failed = self.pdf_failures
+        if not failed:
+            return None
+        return (f"PDF を作れなかった書類 {len(failed)} 件: "
+                + ", ".join(f"{d.number} ({d.pdf_error})" for d in failed[:5])
+                + (" …" if len(failed) > 5 else "") + "。次の実行で作り直します")
+
+    def attention(self) -> list[tuple[MonthDocument, Flag]]:
+        return [(d, flag) for d in [*self.files, *self.drafts] for flag in d.flags
                 if flag.code in self.attention_codes]
 
     def flag_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for f in self.files:
-            for flag in f.flags:
+        for d in [*self.files, *self.drafts]:
+            for flag in d.flags:
                 counts[flag.code] = counts.get(flag.code, 0) + 1
         return dict(sorted(counts.items()))
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.attention() or self.pdf_error else 0
+        needs_action = any(n.attention for n in self.notices)
+        return 1 if self.attention() or self.pdf_failures or needs_action else 0
+
+    @property
+    def invoices(self) -> list[Invoice]:
+        """The documents in force as Invoices (drawn from the register's content)."""
+        assert self.register is not None
+        numbers = [d.number for d in self.files]
+        with self.register.reading() as ledger:
+            contents = ledger.contents(numbers)
+            issued = {d.number: d for d in ledger.documents(str(self.month))}
+            return [document(contents[n], Publisher.header(ledger, issued[n]))
+                    for n in numbers if contents.get(n) is not None]
+
+    def summary_items(self) -> list[SummaryItem]:
+        return [d.summary_item() for d in [*self.documents, *self.working]]
 
     def to_dict(self) -> dict[str, Any]:
+        failures = self.pdf_failures
         return {
             "status": "attention" if self.exit_code else "ok",
             "exit_code": self.exit_code,
@@ -143,205 +328,387 @@ class InvoiceRunResult:
             "tax": self.tax,
             "total": self.total,
             "flags": self.flag_counts(),
-            "attention": [{"number": f.number, "contract_id": f.contract.contract_id,
+            "attention": [{"number": d.number or None, "contract_id": d.contract_id,
                            "incident_id": flag.incident_id, "code": flag.code,
                            "label": FLAG_LABELS_JA.get(flag.code, flag.code),
-                           "message": flag.message}
-                          for f, flag in self.attention()],
-            "register": {"path": str(self.register) if self.register else None,
-                         **self.register_statuses},
+                           "message": flag.message, "kind": d.kind}
+                          for d, flag in self.attention()],
+            "register": {"path": self.register.display if self.register else None,
+                         **self.changes},
             "pdf": {"requested": self.pdf_requested, "error": self.pdf_error,
-                    "count": sum(1 for f in self.files if f.pdf)},
-            "invoices": [{"number": f.number, "contract_id": f.contract.contract_id,
-                          "customer": f.contract.customer, "plan": f.contract.plan,
-                          "subtotal": f.summary.subtotal, "tax": f.summary.tax,
-                          "total": f.summary.total, "flags": list(f.summary.flags),
-                          "correction_of": f.correction.original_number if f.correction else None,
-                          "xlsx": str(f.xlsx), "pdf": str(f.pdf) if f.pdf else None}
-                         for f in self.files],
+                    "count": sum(1 for d in self.documents if d.pdf),
+                    "failed": [{"number": d.number, "contract_id": d.contract_id,
+                                "error": d.pdf_error} for d in failures]},
+            "invoices": [d.to_dict() for d in self.documents],
+            "drafts": [d.to_dict() for d in self.drafts],
+            "statements": [d.to_dict() for d in self.statements],
+            "notices": [n.to_dict() for n in self.notices],
         }
 
 
-def parse_month(value: object) -> Month:
-    try:
-        return Month.parse(value)
-    except ValueError as exc:
-        raise InputError([Problem(None, "month", value, str(exc))]) from None
+@dataclass
+class _Plan:
+    """What the register transaction decided."""
+
+    fresh: list[str] = field(default_factory=list)  # numbers recorded pending by this run
+    seqs: list[int] = field(default_factory=list)
+    changes: dict[str, str] = field(default_factory=dict)  # contract_id → change
+    working: list[tuple[int, Header]] = field(default_factory=list)  # billed index → header
+    notices: list[Notice] = field(default_factory=list)
+    contents: dict[str, bytes] = field(default_factory=dict)  # fresh number → content
 
 
-def safe_filename(text: str, limit: int = 40) -> str:
-    """A file-name part from user text: letters (any script), digits, '-', '&', '()'; the rest
-    becomes '_' (no path separators, dots or characters Windows refuses)."""
-    cleaned = re.sub(r"[^\w\-&()（）]+", "_", text, flags=re.UNICODE).strip("_")
-    return cleaned[:limit] or "_"
+class MonthRun:
+    """One month's run on one output folder (``run_invoices`` is the entry point)."""
 
+    def __init__(self, data: InvoicingData, month: Month, out_dir: Path, register: Register,
+                 pdf: bool, report: Progress, correct: bool, chosen_date: dt.date | None,
+                 issue_pending: bool, today: dt.date) -> None:
+        self.data = data
+        self.settings: Settings = data.settings
+        self.month = month
+        self.out_dir = out_dir
+        self.register = register
+        self.pdf = pdf
+        self.report = report
+        self.correct = correct
+        self.chosen_date = chosen_date
+        self.issue_pending = issue_pending or data.settings.pending_decision == "issue"
+        self.today = today
 
-def summary_filename(month: Month) -> str:
-    return f"請求一覧_{month}.xlsx"
+    # --- billing -----------------------------------------------------------------------------
 
+    def bill(self) -> None:
+        self.run: BillingRun = bill_month(
+            self.data.contracts, self.data.incidents, self.month, self.data.packs,
+            self.data.pricebooks(), map_tasks=contract_totals_mapper)
+        contexts = self.run.contexts
+        total = len(contexts)
+        self.report("checking", 0, total)
+        self.billed: list[Billed] = map_indices(
+            lambda i: _billed(build_invoice(contexts[i])), total,
+            lambda done: self.report("checking", done, total))
 
-@contextlib.contextmanager
-def staged_folder(target: Path) -> Iterator[Path]:
-    """A fresh temporary folder next to ``target``; on success it replaces ``target`` whole,
-    on failure it is removed and ``target`` is untouched."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    recover_folder(target)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-new-", dir=target.parent))
-    try:
-        yield staging
-        replace_folder(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    def _dates(self, index: int, issued: dt.date | None = None) -> tuple[dt.date, dt.date]:
+        """An issue date (default: the month's, as ``month_issue_date`` says) and its due
+        date, by the contract's price book calendar and the company's closed days."""
+        calendar = self.run.contexts[index].book.calendar
+        if issued is None:
+            issued = month_issue_date(self.month, self.today, self.chosen_date, calendar)
+        return issued, due_date(issued, calendar)
 
+    # --- deciding ----------------------------------------------------------------------------
 
-def recover_folder(target: Path) -> None:
-    """Clean up after a run that was killed: an unfinished staging folder is dropped, and a
-    month moved aside by an interrupted swap is put back. Runs hold the register's lock, so no
-    other run is using these folders."""
-    for stale in target.parent.glob(f".{target.name}-new-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    for old in sorted(target.parent.glob(f".{target.name}-old-*")):
-        if target.exists():
-            shutil.rmtree(old, ignore_errors=True)
+    def plan(self, ledger: Ledger, folder_id: str) -> _Plan:
+        """Step 1 (in the register's transaction, the month locked): decide every contract,
+        refuse what must be refused, record the new documents pending."""
+        plan = _Plan()
+        ledger.lock_month(self.month)
+        issued = ledger.documents(str(self.month))
+        latest: dict[str, Issued] = {}
+        for doc in issued:  # in number order: the last is the version in force
+            latest[doc.contract_id] = doc
+        produced = {s.contract.contract_id for s in self.run.summaries}
+        gone = [f"{d.number} ({d.contract_id})" for cid, d in latest.items()
+                if cid not in produced and d.cancellation is None]
+        if gone:
+            raise RegisterError(
+                "発行済みの請求書が入力から出てこなくなりました: " + ", ".join(gone)
+                + "。契約・インシデントを元に戻すか、発行を取り消してください "
+                "(xlquote register void 請求番号 --reason 理由)。何も書いていません")
+        settings_json = encode_settings(self.settings)
+        settings_key = ledger.settings_hash(settings_json, settings_hash(settings_json))
+        new: list[tuple[int, str, Issued | None]] = []  # billed index, kind, corrected
+        changed: list[str] = []
+        for index, (summary, billed) in enumerate(zip(self.run.summaries, self.billed,
+                                                      strict=True)):
+            contract_id = summary.contract.contract_id
+            previous = latest.get(contract_id)
+            if previous is None:
+                change = self._first_issue(index, summary.total, billed, plan, new)
+            elif previous.cancellation is not None:
+                change = "reissued" if self.correct else "still_billed"
+                if self.correct:
+                    new.append((index, INVOICE, None))
+                else:
+                    plan.notices.append(Notice(
+                        "still_billed", f"{previous.number} は取消済みですが、入力にはまだ "
+                        f"{contract_id} の請求があります。入力から外すか、--correct で新しい"
+                        "請求書を発行してください", previous.number, contract_id, True))
+            elif self._same(previous, billed, legal=False):
+                change = "unchanged"
+            elif self._same(previous, billed, legal=True):
+                change = "reported"
+                plan.notices.append(Notice(
+                    "reported", f"{previous.number} ({contract_id}): 請求書の記載事項ではない内容"
+                    "(明細の内容など) が発行後に変わりました。発行済みの請求書はそのままです",
+                    previous.number, contract_id))
+            else:
+                changed.append(f"{previous.number} ({contract_id}, 合計 {previous.total:,} → "
+                               f"{summary.total:,})")
+                change = "correction"
+                new.append((index, CORRECTION, previous))
+            plan.changes[contract_id] = change
+        if changed and not self.correct:
+            raise RegisterError(
+                "発行済みの請求書の金額または記載事項が変わりました: " + ", ".join(changed)
+                + "。何も書いていません。修正インボイスを発行するには --correct を付けて"
+                "もう一度実行してください")
+        self._check_names(ledger, len(new))
+        numbers = ledger.take_numbers(self.month, len(new))
+        rows = []
+        for (index, kind, corrected), (seq, number) in zip(new, numbers, strict=True):
+            rows.append(self._row(index, kind, corrected, seq, number, settings_key, folder_id,
+                                  plan))
+            plan.fresh.append(number)
+            plan.seqs.append(seq)
+        ledger.record(rows)
+        return plan
+
+    def _same(self, previous: Issued, billed: Billed, legal: bool) -> bool:
+        if previous.legal_hash is None:  # recorded by the first register: its content hash
+            return previous.content_hash == first_register_hash(decode_invoice(billed.content))
+        if legal:
+            return previous.legal_hash == billed.legal_hash
+        return (previous.legal_hash == billed.legal_hash
+                and previous.content_hash == billed.content_hash)
+
+    def _first_issue(self, index: int, total: int, billed: Billed, plan: _Plan,
+                     new: list[tuple[int, str, Issued | None]]) -> str:
+        issued, due = self._dates(index)
+        if not self.issue_pending and any(f.code == HOLD_FLAG for f in billed.flags):
+            plan.working.append((index, Header("", DRAFT, issued, due)))
+            return "held"
+        if total == 0 and self.settings.zero_total == "statement":
+            plan.working.append((index, Header("", STATEMENT, issued, due)))
+            return "statement"
+        new.append((index, INVOICE, None))
+        return "new"
+
+    def _row(self, index: int, kind: str, corrected: Issued | None, seq: int, number: str,
+             settings_key: str, folder_id: str, plan: _Plan) -> dict[str, Any]:
+        summary, billed = self.run.summaries[index], self.billed[index]
+        contract = summary.contract
+        if corrected is None:
+            issued, due = self._dates(index)
         else:
-            os.replace(old, target)
+            if self.chosen_date is not None and self.chosen_date < corrected.issue_date:
+                raise RegisterError(f"--issue-date {self.chosen_date} は訂正する請求書 "
+                                    f"{corrected.number} の請求日 {corrected.issue_date} より前です")
+            issued, due = self._dates(index, max(self.chosen_date or self.today,
+                                                 corrected.issue_date))
+        plan.contents[number] = billed.content
+        return {"number": number, "month": str(self.month), "seq": seq,
+                "contract_id": contract.contract_id, "customer": contract.customer,
+                "plan": contract.plan, "kind": kind,
+                "corrects": corrected.number if corrected else None,
+                "subtotal": summary.subtotal, "tax": summary.tax, "total": summary.total,
+                "issue_date": issued, "due_date": due, "legal_hash": billed.legal_hash,
+                "content_hash": billed.content_hash, "content": billed.content,
+                "contract": encode_contract(contract), "flags": encode_flags(billed.flags),
+                "settings_hash": settings_key,
+                "file_stem": document_stem(number, contract.contract_id, contract.customer),
+                "folder_id": folder_id}
+
+    def _check_names(self, ledger: Ledger, count: int) -> None:
+        """A new number must not already name a file of the month's folder: such a file was
+        numbered by another register (the folder marker was lost)."""
+        folder = self.out_dir / str(self.month)
+        if not count or not folder.is_dir():
+            return
+        last = ledger.lock_month(self.month)
+        upcoming = {self.register.number(self.month, seq) for seq in
+                    range(last + 1, last + count + 1)}
+        clash = sorted(p.name for p in folder.iterdir() if p.name.split("_", 1)[0] in upcoming)
+        if clash:
+            raise RegisterError(
+                f"{folder} にはこの台帳が発行していない番号のファイルがあります ({clash[0]} ほか)。"
+                "別の台帳で番号を付けたフォルダです: --register でその台帳を指定してください")
+
+    # --- publishing --------------------------------------------------------------------------
+
+    def publish(self) -> InvoiceRunResult:
+        with OutputFolder(self.out_dir, self.register) as folder:
+            publisher = Publisher(folder, self.register, self.pdf, self.report)
+            recovered = publisher.recover()
+            with self.register.transaction() as ledger:
+                plan = self.plan(ledger, folder.folder_id)
+            checkpoint("recorded")
+            published = self._publish_numbered(publisher, plan)
+            self._write_working(publisher, plan, folder.folder_id)
+            checkpoint("working")
+            result = write_month_summary(self.register, folder, self.month, self.pdf)
+            checkpoint("summary")
+        self._add_run_details(result, plan, recovered, published)
+        return result
+
+    def _publish_numbered(self, publisher: Publisher, plan: _Plan) -> Published:
+        """Steps 2–4 for this run's new documents and the files issued documents lack."""
+        try:
+            with self.register.reading() as ledger:
+                jobs: list[RenderJob] = []
+                for doc in ledger.documents(str(self.month)):
+                    jobs += publisher.jobs_for(ledger, doc, content=plan.contents.get(doc.number))
+            published = publisher.draw(self.month, jobs, plan.fresh)
+        except BaseException:
+            self._forget(plan)
+            raise
+        try:
+            publisher.mark(self.month, jobs, published)
+        except BaseException:
+            published.undo()
+            self._forget(plan)
+            raise
+        return published
+
+    def _forget(self, plan: _Plan) -> None:
+        """A failure before anything was issued: the register forgets this run's documents
+        (the files are already removed)."""
+        if not plan.fresh:
+            return
+        try:
+            with self.register.transaction() as ledger:
+                ledger.lock_month(self.month)
+                ledger.forget(plan.fresh)
+                ledger.give_back(self.month, plan.seqs)
+        except Exception:
+            pass
+
+    def _write_working(self, publisher: Publisher, plan: _Plan, folder_id: str
+                       ) -> list[Working]:
+        """Drafts and statements: written over the previous ones; those no longer due go."""
+        jobs = []
+        for index, header in plan.working:
+            contract = self.run.summaries[index].contract
+            prefix = DRAFT_PREFIX if header.kind == DRAFT else STATEMENT_PREFIX
+            jobs.append(RenderJob(self.month,
+                                  document_stem(prefix, contract.contract_id, contract.customer),
+                                  publisher.roles, self.settings,
+                                  content=self.billed[index].content, header=header))
+        published = publisher.draw(self.month, jobs)
+        items = []
+        for (index, header), job in zip(plan.working, jobs, strict=True):
+            summary = self.run.summaries[index]
+            contract = summary.contract
+            made = tuple(r for r in job.roles if r in published.rendered[job.stem].sha256)
+            items.append(Working(contract.contract_id, contract.customer, contract.plan,
+                                 summary.subtotal, summary.tax, summary.total, header.issue_date,
+                                 header.due_date, self.billed[index].flags, month=str(self.month),
+                                 kind=header.kind, file_stem=job.stem, roles=made))
+        keep = {job.name(role) for job in jobs for role in job.roles}
+        folder = self.out_dir / str(self.month)
+        with write_errors("発行済みの書類は記録済みです"):
+            for path in folder.iterdir():
+                if (path.name.startswith((f"{DRAFT_PREFIX}_", f"{STATEMENT_PREFIX}_"))
+                        and path.name not in keep):
+                    path.unlink()
+        responses = response_report(self.data.contracts, self.data.incidents,
+                                    self.data.pricebooks(), self.month)
+        with self.register.transaction() as ledger:
+            ledger.set_working(folder_id, str(self.month), items, encode_responses(responses))
+        return items
+
+    def _add_run_details(self, result: InvoiceRunResult, plan: _Plan, recovered: list[str],
+                         published: Published) -> None:
+        """What this run did, on each document it touched, and what to tell the clerk."""
+        latest = {d.contract_id: d.number for d in result.documents}  # in number order
+        changes: dict[str, int] = {}
+        for change in plan.changes.values():
+            changes[change] = changes.get(change, 0) + 1
+
+        def change_of(doc: MonthDocument) -> str:
+            if not doc.numbered:
+                return "held" if doc.kind == DRAFT else "statement"
+            if doc.number in recovered:
+                return "recovered"
+            if latest.get(doc.contract_id) == doc.number:
+                return plan.changes.get(doc.contract_id, "")
+            return ""
+
+        result.documents = [replace(d, change=change_of(d)) for d in result.documents]
+        result.working = [replace(d, change=change_of(d)) for d in result.working]
+        if recovered:
+            changes["recovered"] = len(recovered)
+            result.notices.append(Notice("recovered", "中断していた発行を完了しました: "
+                                         + ", ".join(recovered)))
+        result.changes = changes
+        result.notices += plan.notices
+        for name in published.differing:
+            result.notices.append(Notice("file_differs", f"{name} は台帳に記録したファイルと"
+                                         "内容が違います (発行済みのファイルなので書き換えていません)"))
 
 
-def replace_folder(new: Path, target: Path) -> None:
-    """Swap ``new`` into ``target`` by renames (the old folder is moved aside first and
-    restored if the swap fails), then delete the old folder."""
-    old = None
-    try:
-        if target.exists():
-            old = target.with_name(f".{target.name}-old-{uuid.uuid4().hex[:8]}")
-            os.replace(target, old)
-        os.replace(new, target)
-    except OSError as exc:
-        if old is not None and old.exists() and not target.exists():
-            os.replace(old, target)
-        raise OutputError(f"cannot replace {target} ({exc.strerror or exc}); close any invoice "
-                          f"of that month that is open and run again — the previous files were "
-                          f"kept") from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def default_register(out_dir: str | Path, number_format: str | None = None) -> Register:
-    """The register kept beside the invoices it numbered: ``OUT/register.sqlite3``."""
-    return Register(Path(out_dir) / REGISTER_FILENAME, number_format or DEFAULT_NUMBER_FORMAT)
-
-
-def numbered_invoice(ctx: ContractMonth, number: str,
-                     correction: Correction | None = None) -> Invoice:
-    """The contract's invoice under its register number (and what it corrects, if anything)."""
-    invoice = build_invoice(ctx)
-    invoice.number = number
-    invoice.correction = correction
-    return invoice
-
-
-def invoice_filename(number: str, contract: Contract) -> str:
-    """``INV-202610-0001_C001_株式会社アオバ商事.xlsx``: number, contract, customer."""
-    parts = (number, contract.contract_id, contract.customer)
-    return "_".join(safe_filename(part) for part in parts) + ".xlsx"
-
-
-def _assign_numbers(run: BillingRun, session: RegisterSession | None, correct: bool,
-                    report: Progress) -> tuple[list[Assignment], dict[str, int]]:
-    """Register numbers for every invoice of the run (default numbers without a register).
-    Content hashes are computed in parallel; the register decides in one transaction."""
-    if session is None:
-        return [Assignment(s.number, "new") for s in run.summaries], {}
-    total = len(run.contexts)
-    report("checking", 0, total)
-    hashes = map_indices(lambda i: content_hash(build_invoice(run.contexts[i])), total,
-                         lambda done: report("checking", done, total))
-    requests = [IssueRequest(run.month, s.contract.contract_id, s.contract.customer,
-                             s.subtotal, s.tax, s.total, digest)
-                for s, digest in zip(run.summaries, hashes, strict=True)]
-    assignments = session.plan(requests, correct)
-    statuses: dict[str, int] = {}
-    for assignment in assignments:
-        statuses[assignment.status] = statuses.get(assignment.status, 0) + 1
-    return assignments, statuses
-
-
-def run_invoices(data: InvoicingData, month: Month | str, out_dir: str | Path,
-                 pdf: bool = False, progress: Progress | None = None,
-                 register: Register | None = None, correct: bool = False) -> InvoiceRunResult:
-    """Bill ``month`` from validated records and write its folder ``out_dir/YYYY-MM``.
-
-    With a ``register``, numbers are handed out (or found again) in one exclusive register
-    session that commits only after the month's folder is in place: a run that fails or is
-    killed leaves both the register and the folder as they were, and a rerun repeats it."""
-    month = parse_month(month)
-    report = progress or (lambda step, done, total: None)
-    run = bill_month(data.contracts, data.incidents, month, data.packs, data.pricebooks(),
-                     map_tasks=contract_totals_mapper)
-    with contextlib.ExitStack() as stack:
-        session = stack.enter_context(register.session()) if register is not None else None
-        assignments, statuses = _assign_numbers(run, session, correct, report)
-        result = _write_month(run, assignments, data, month, Path(out_dir), pdf, report)
-        result.register = register.path if register is not None else None
-        result.register_statuses = statuses
+def write_month_summary(register: Register, folder: OutputFolder, month: Month,
+                        pdf: bool) -> InvoiceRunResult:
+    """The month's documents as the register and this folder know them, and the summary
+    workbook listing them (step 6)."""
+    month_dir = folder.root / str(month)
+    with register.reading() as ledger:
+        issued = ledger.documents(str(month))
+        working = ledger.working(folder.folder_id, str(month))
+        responses = ledger.responses(folder.folder_id, str(month))
+    docs = [_month_document(d, month_dir) for d in issued]
+    drafts = [MonthDocument(**_figures(w), kind=w.kind, number="", status=w.kind,
+                            xlsx=month_dir / f"{w.file_stem}.xlsx" if "xlsx" in w.roles else None,
+                            pdf=month_dir / f"{w.file_stem}.pdf" if "pdf" in w.roles else None)
+              for w in working]
+    result = InvoiceRunResult(month, month_dir, month_dir / summary_filename(month), register,
+                              docs, drafts, pdf_requested=pdf)
+    with write_errors("発行済みの書類は記録済みです。一覧は次の実行で作り直します"):
+        write_summary_workbook(month, result.summary_items(), ATTENTION_FLAGS, result.summary,
+                               None if responses is None else decode_responses(responses))
+        result.summary.chmod(folder.file_mode)
     return result
 
 
-def _write_month(run: BillingRun, assignments: list[Assignment], data: InvoicingData,
-                 month: Month, out_dir: Path, pdf: bool, report: Progress) -> InvoiceRunResult:
-    target = out_dir / str(month)
-    names: dict[str, int] = {}
-    files: list[InvoiceFile] = []
-    for ctx, summary, assignment in zip(run.contexts, run.summaries, assignments, strict=True):
-        name = invoice_filename(assignment.number, summary.contract)
-        if name in names:  # two customers whose names differ only in refused characters
-            names[name] += 1
-            name = name.replace(".xlsx", f"_{names[name]}.xlsx")
-        names.setdefault(name, 1)
-        corrected = assignment.corrects
-        correction = None if corrected is None else Correction(
-            corrected.number, corrected.subtotal, corrected.tax, corrected.total)
-        files.append(InvoiceFile(ctx, summary, assignment.number, target / name, correction))
-    pdf_error = None
-    with staged_folder(target) as staging:
-        def write(i: int) -> list[Flag]:
-            f = files[i]
-            invoice = numbered_invoice(f.context, f.number, f.correction)
-            write_invoice_workbook(invoice, data.settings, staging / f.xlsx.name)
-            return invoice.flags
+def _month_document(doc: Issued, month_dir: Path) -> MonthDocument:
+    def present(role: str) -> Path | None:
+        path = month_dir / f"{doc.file_stem}.{role}"
+        return path if path.exists() else None
 
-        total = len(files)
-        report("invoices", 0, total)
-        for f, flags in zip(files, map_indices(write, total,
-                                               lambda done: report("invoices", done, total)),
-                            strict=True):
-            f.flags = flags
-        summary_path = staging / summary_filename(month)
-        responses = response_report(data.contracts, data.incidents, data.pricebooks(), month)
-        write_summary_workbook(month, [SummaryItem.of(f, pdf) for f in files], ATTENTION_FLAGS,
-                               summary_path, responses)
-        if pdf:
-            report("pdf", 0, 1)
-            try:
-                convert_to_pdf([staging / f.xlsx.name for f in files], staging)
-                for f in files:
-                    f.pdf = f.xlsx.with_suffix(".pdf")
-            except OutputError as exc:
-                pdf_error = str(exc)
-                for stray in staging.glob("*.pdf"):  # all or none: no half set of PDFs
-                    stray.unlink()
-                write_summary_workbook(month, [SummaryItem.of(f, False) for f in files],
-                                       ATTENTION_FLAGS, summary_path, responses)
-            report("pdf", 1, 1)
-    return InvoiceRunResult(month, target, files, target / summary_filename(month), pdf,
-                            pdf_error)
+    pdf_file = doc.files.get("pdf")
+    cancellation = None
+    if doc.cancellation is not None:
+        cancellation = {"cancelled_on": doc.cancellation.cancelled_on.isoformat(),
+                        "reason": doc.cancellation.reason}
+    return MonthDocument(**_figures(doc), kind=doc.kind, number=doc.number, status=doc.status,
+                         xlsx=present("xlsx"), pdf=present("pdf"), corrects=doc.corrects,
+                         corrected_by=doc.corrected_by,
+                         pdf_error=pdf_file.error if pdf_file and not pdf_file.sha256 and
+                         not present("pdf") else None,
+                         cancellation=cancellation)
+
+
+def _figures(document: DocumentFigures) -> dict[str, Any]:
+    return {name: getattr(document, name) for name in FIGURES}
+
+
+def run_invoices(data: InvoicingData, month: Month | str, out_dir: str | Path,
+                 pdf: bool = True, progress: Progress | None = None,
+                 register: Register | None = None, correct: bool = False,
+                 issue_date: dt.date | None = None, issue_pending: bool = False,
+                 allow_open_month: bool = False) -> InvoiceRunResult:
+    """Bill ``month`` from validated records and publish its documents into
+    ``out_dir/YYYY-MM`` (see the module's docstring)."""
+    month = parse_month(month)
+    today = jst_today()
+    check_month(month, today, allow_open_month or data.settings.open_month == "allow",
+                issue_date)
+    job = MonthRun(data, month, Path(out_dir), register or default_register(out_dir), pdf,
+                   progress or (lambda step, done, total: None), correct, issue_date,
+                   issue_pending, today)
+    job.bill()
+    return job.publish()
 
 
 def run_invoice_workbook(workbook: str | Path, month: Month | str, out_dir: str | Path,
-                         pdf: bool = False, engine: Engine = "fastexcel",
+                         pdf: bool = True, engine: Engine = "fastexcel",
                          progress: Progress | None = None, register: Register | None = None,
-                         correct: bool = False) -> InvoiceRunResult:
+                         correct: bool = False, issue_date: dt.date | None = None,
+                         issue_pending: bool = False, allow_open_month: bool = False
+                         ) -> InvoiceRunResult:
     """Read ``workbook``, validate it whole, and run the month (the CLI's job)."""
     month = parse_month(month)
     data = read_invoicing_workbook(workbook, engine)
-    return run_invoices(data, month, out_dir, pdf, progress, register, correct)
+    return run_invoices(data, month, out_dir, pdf, progress, register, correct, issue_date,
+                        issue_pending, allow_open_month)

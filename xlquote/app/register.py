@@ -1,276 +1,689 @@
-"""The invoice register: issued invoices are legal documents, numbered once, never changed.
+"""The invoice register: every number issued, what its document said, and its files.
 
-An embedded SQLite database (standard library) records every invoice a billing run issues:
-its number, contract, month, totals, and a hash of its content. A rerun with the same inputs
-gets the same numbers back; an invoice whose content changed is refused, or — when asked —
-answered with a correction invoice (修正インボイス) that references the original.
+Issued invoices are legal records (適格請求書, kept 7 years): a number is handed out once,
+its document is kept as issued (the billed content, the header, the Settings it was issued
+with, each file's SHA-256), a mistake is fixed by a correction invoice that refers to it, and
+a cancelled invoice keeps its number. Drafts and statements are not issued; the register keeps
+only what each output folder last showed of them, for the month's summary.
 
-Numbers are handed out inside one ``BEGIN IMMEDIATE`` transaction per run, so two runs at
-once never share a number (the second waits, then fails clearly), and a run killed at any
-point leaves the register as it was before the run.
+Written through SQLAlchemy Core with SQL that SQLite and PostgreSQL both run: numbers come
+from one counter row per month, locked (``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``
+locks the whole file) at the start of the transaction that hands them out, so two runs issuing
+one month get one set of numbers and the second sees the first's documents.
+
+Publishing is done in steps (``publishing.py``): a document is recorded ``pending`` with its
+content before any file of it appears, its files are published, then it is marked ``issued``
+with their hashes. A run that dies between those steps is finished by the next run on that
+folder (``folder_id``): a pending number is never handed out again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
-import sqlite3
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ..engine.dates import Month
-from ..engine.errors import XlquoteError
-from ..engine.invoice import Invoice
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+from ..engine.dates import Month, issue_date
+from ..engine.errors import OutputError, XlquoteError
+from ..engine.invoice import Flag
+from ..writers.summary import DocumentFigures
+from .documents import safe_filename, timestamp
+
+FIGURES = tuple(DocumentFigures.__dataclass_fields__)  # the columns every listing shows
 
 DEFAULT_NUMBER_FORMAT = "INV-{year:04d}{month:02d}-{seq:04d}"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS invoices (
-    number        TEXT PRIMARY KEY,
-    month         TEXT NOT NULL,
-    seq           INTEGER NOT NULL,
-    contract_id   TEXT NOT NULL,
-    customer      TEXT NOT NULL,
-    kind          TEXT NOT NULL CHECK (kind IN ('invoice', 'correction')),
-    corrects      TEXT REFERENCES invoices(number),  -- the version this one replaces
-    subtotal      INTEGER NOT NULL,
-    tax           INTEGER NOT NULL,
-    total         INTEGER NOT NULL,
-    content_hash  TEXT NOT NULL,
-    issued_at     TEXT NOT NULL,
-    UNIQUE (month, seq)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_original_per_contract_month
-    ON invoices (month, contract_id) WHERE kind = 'invoice';
-"""
+SCHEMA_VERSION = "2"
+
+metadata = sa.MetaData()
+
+register_info = sa.Table(
+    "register_info", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False))
+
+month_counters = sa.Table(  # the last sequence number handed out per month
+    "month_counters", metadata,
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("last_seq", sa.Integer, nullable=False))
+
+settings_versions = sa.Table(  # each distinct Settings documents were issued with
+    "settings_versions", metadata,
+    sa.Column("settings_hash", sa.String(64), primary_key=True),
+    sa.Column("settings", sa.Text, nullable=False),
+    sa.Column("first_used_at", sa.String(32), nullable=False))
+
+documents = sa.Table(  # numbered documents: invoices and correction invoices
+    "documents", metadata,
+    sa.Column("number", sa.String(64), primary_key=True),
+    sa.Column("month", sa.String(7), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("contract_id", sa.Text, nullable=False),
+    sa.Column("customer", sa.Text, nullable=False),
+    sa.Column("plan", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("corrects", sa.String(64), sa.ForeignKey("documents.number"), nullable=True),
+    sa.Column("subtotal", sa.BigInteger, nullable=False),
+    sa.Column("tax", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("due_date", sa.Date, nullable=True),  # NULL: recorded by the first register
+    sa.Column("legal_hash", sa.String(64), nullable=True),  # NULL: recorded by the first register
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=True),  # the billed invoice (documents.py)
+    sa.Column("contract", sa.Text, nullable=True),  # the contract record, JSON
+    sa.Column("flags", sa.Text, nullable=False),  # JSON [[code, incident_id, message], …]
+    sa.Column("settings_hash", sa.String(64), sa.ForeignKey("settings_versions.settings_hash"),
+              nullable=True),
+    sa.Column("file_stem", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("folder_id", sa.String(32), nullable=False),  # the folder that publishes it
+    sa.Column("issued_at", sa.String(32), nullable=False),  # JST, with its offset
+    sa.UniqueConstraint("month", "seq"),
+    sa.CheckConstraint("kind IN ('invoice', 'correction')", name="document_kind"),
+    sa.CheckConstraint("state IN ('pending', 'issued')", name="document_state"))
+sa.Index("documents_by_contract", documents.c.month, documents.c.contract_id)
+
+cancellations = sa.Table(  # issued invoices cancelled (取消); the number stays taken
+    "cancellations", metadata,
+    sa.Column("number", sa.String(64), sa.ForeignKey("documents.number"), primary_key=True),
+    sa.Column("cancelled_on", sa.Date, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("settings_hash", sa.String(64), sa.ForeignKey("settings_versions.settings_hash"),
+              nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("folder_id", sa.String(32), nullable=False),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.CheckConstraint("state IN ('pending', 'issued')", name="cancellation_state"))
+
+document_files = sa.Table(  # each file of a document: xlsx, pdf, cancellation.xlsx, …
+    "document_files", metadata,
+    sa.Column("number", sa.String(64), sa.ForeignKey("documents.number"), primary_key=True),
+    sa.Column("role", sa.String(32), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),  # why it could not be made
+    sa.Column("recorded_at", sa.String(32), nullable=False))
+
+response_reports = sa.Table(  # the summary's 対応状況 as a folder's last run of a month saw it
+    "response_reports", metadata,
+    sa.Column("folder_id", sa.String(32), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("rows", sa.Text, nullable=False),  # JSON (documents.encode_responses)
+    sa.Column("updated_at", sa.String(32), nullable=False))
+
+working_documents = sa.Table(  # drafts and statements a folder shows for a month (not issued)
+    "working_documents", metadata,
+    sa.Column("folder_id", sa.String(32), primary_key=True),
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("contract_id", sa.String(255), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("customer", sa.Text, nullable=False),
+    sa.Column("plan", sa.String(32), nullable=False),
+    sa.Column("subtotal", sa.BigInteger, nullable=False),
+    sa.Column("tax", sa.BigInteger, nullable=False),
+    sa.Column("total", sa.BigInteger, nullable=False),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("flags", sa.Text, nullable=False),
+    sa.Column("file_stem", sa.Text, nullable=False),
+    sa.Column("roles", sa.Text, nullable=False),  # JSON: the files written
+    sa.Column("updated_at", sa.String(32), nullable=False))
 
 
 class RegisterError(XlquoteError):
-    """The register refuses: changed invoices without --correct, a lock held too long, …"""
+    """The register refuses: changed invoices without --correct, an unknown number, … (bad
+    input: exit 2)."""
+
+
+class RegisterUnavailable(OutputError):
+    """The register cannot be opened or written: busy, disk full, read-only (exit 3)."""
 
 
 @dataclass(frozen=True)
-class Issued:
+class FileRecord:
+    role: str
+    sha256: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CancellationRecord:
+    number: str
+    cancelled_on: dt.date
+    reason: str
+    settings_hash: str
+    state: str
+    folder_id: str
+    recorded_at: str
+
+
+@dataclass(frozen=True)
+class Issued(DocumentFigures):
+    """A numbered document as the register keeps it (without its content blob)."""
+
     number: str
     month: str
     seq: int
-    contract_id: str
-    customer: str
     kind: str
     corrects: str | None
-    subtotal: int
-    tax: int
-    total: int
+    legal_hash: str | None
     content_hash: str
+    file_stem: str
+    state: str
+    folder_id: str
     issued_at: str
+    settings_hash: str | None
+    files: dict[str, FileRecord] = field(default_factory=dict)
+    cancellation: CancellationRecord | None = None
+    corrected_by: str | None = None
+
+    @property
+    def status(self) -> str:
+        """void | corrected | issued | pending"""
+        if self.cancellation is not None:
+            return "void"
+        if self.corrected_by is not None:
+            return "corrected"
+        return self.state
+
+    @property
+    def in_force(self) -> bool:
+        return self.cancellation is None and self.corrected_by is None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in vars(self).items() if k not in ("files", "cancellation",
+                                                                 "flags")}
+        data["issue_date"] = self.issue_date.isoformat()
+        data["due_date"] = self.due_date.isoformat() if self.due_date else None
+        data["status"] = self.status
+        data["flags"] = [f.code for f in self.flags]
+        data["files"] = {r: {"sha256": f.sha256, "error": f.error} for r, f in self.files.items()}
+        data["cancellation"] = None if self.cancellation is None else {
+            "cancelled_on": self.cancellation.cancelled_on.isoformat(),
+            "reason": self.cancellation.reason, "state": self.cancellation.state,
+            "recorded_at": self.cancellation.recorded_at}
+        return data
 
 
 @dataclass(frozen=True)
-class Assignment:
-    """What the register decided for one invoice of a run."""
+class Working(DocumentFigures):
+    """A draft or statement a folder shows for a month."""
 
-    number: str
-    status: str  # "new" | "unchanged" | "correction"
-    original: Issued | None = None  # the version in force before this run, if any
-    corrects: Issued | None = None  # the version this invoice's document corrects, if any
-
-
-@dataclass(frozen=True)
-class IssueRequest:
-    """What the register needs to know of an invoice a run wants to issue."""
-
-    month: Month
-    contract_id: str
-    customer: str
-    subtotal: int
-    tax: int
-    total: int
-    content_hash: str
-
-    @classmethod
-    def of(cls, invoice: Invoice) -> IssueRequest:
-        return cls(invoice.month, invoice.contract.contract_id, invoice.contract.customer,
-                   invoice.subtotal, invoice.tax, invoice.total, content_hash(invoice))
+    month: str
+    kind: str
+    file_stem: str
+    roles: tuple[str, ...]
 
 
-def content_hash(invoice: Invoice) -> str:
-    """SHA-256 of everything the invoice shows except its number."""
-    data = invoice.to_dict()
-    data.pop("number", None)
-    data.pop("correction", None)
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def encode_flags(flags: Iterable[Flag]) -> str:
+    return json.dumps([[f.code, f.incident_id, f.message] for f in flags], ensure_ascii=False)
+
+
+def decode_flags(text: str) -> tuple[Flag, ...]:
+    return tuple(Flag(code, message, incident_id) for code, incident_id, message in json.loads(text))
+
+
+def _retrying(action: Any, timeout: float) -> Any:
+    """SQLite does not retry the journal-mode switch itself: two runs creating the register at
+    one moment can see "database is locked". Retried until ``timeout``."""
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _sqlite_engine(path: Path, timeout: float) -> Engine:
+    engine = sa.create_engine(f"sqlite:///{path}", poolclass=NullPool,
+                              connect_args={"timeout": timeout})
+
+    @sa.event.listens_for(engine, "connect")
+    def connect(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions begin as ``begin`` says
+        _retrying(lambda: dbapi_connection.execute("PRAGMA journal_mode=WAL"), timeout)
+        dbapi_connection.execute("PRAGMA synchronous=FULL")
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+    @sa.event.listens_for(engine, "begin")
+    def begin(connection: Connection) -> None:
+        # A writing transaction takes the write lock at once (another run waits here, not
+        # half-way through); reads share.
+        reading = connection.get_execution_options().get("register_read", False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _old_safe_filename(text: str) -> str:
+    """File-name parts as the first register's runs wrote them (40 characters at most)."""
+    return safe_filename(text)[:40] or "_"
 
 
 class Register:
-    def __init__(self, path: str | Path, number_format: str = DEFAULT_NUMBER_FORMAT,
+    """The register at ``location``: an SQLite file path, or a SQLAlchemy database URL."""
+
+    def __init__(self, location: str | Path, number_format: str = DEFAULT_NUMBER_FORMAT,
                  timeout: float = 30.0) -> None:
-        self.path = Path(path)
+        text = str(location)
+        self.url = text if "://" in text else None
+        self.path = None if self.url else Path(location)
         self.number_format = number_format
         self.timeout = timeout
+        self._engine: Engine | None = None
+        self._id: str | None = None
         try:
             number_format.format(year=2026, month=10, seq=1)
         except (KeyError, IndexError, ValueError) as exc:
             raise RegisterError(f"invoice number format {number_format!r}: {exc}; use "
                                 "{year}, {month} and {seq}") from None
 
-    def _connect(self) -> sqlite3.Connection:
-        """Open (and on first use create) the register. Two runs creating it at the same
-        moment can see "database is locked" from the journal-mode switch, which SQLite does
-        not retry itself: retried here until the timeout."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                connection = sqlite3.connect(self.path, timeout=self.timeout,
-                                             isolation_level=None)
-                try:
-                    connection.execute("PRAGMA journal_mode=WAL")
-                    connection.execute("PRAGMA synchronous=FULL")
-                    connection.executescript(SCHEMA)
-                except BaseException:
-                    connection.close()
-                    raise
-            except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                    continue
-                raise RegisterError(f"register {self.path}: {exc}") from None
-            except sqlite3.DatabaseError as exc:
-                raise RegisterError(f"register {self.path}: {exc}") from None
-            connection.row_factory = sqlite3.Row
-            return connection
+    @property
+    def display(self) -> str:
+        """Where the register is, fit to print (a URL without its password)."""
+        if self.path is not None:
+            return str(self.path)
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def __str__(self) -> str:
+        return self.display
+
+    def exists(self) -> bool:
+        if self.path is not None:
+            return self.path.is_file()
+        with self._connect(read=True) as connection:
+            return sa.inspect(connection).has_table("documents")
+
+    def number(self, month: Month, seq: int) -> str:
+        return self.number_format.format(year=month.year, month=month.month, seq=seq)
+
+    # --- connections -------------------------------------------------------------------------
+
+    def _create_engine(self) -> Engine:
+        if self.path is None:
+            return sa.create_engine(self.url, pool_pre_ping=True)
+        if self.path.exists() and self.path.is_dir():
+            raise RegisterUnavailable(f"register {self.path} is a folder")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RegisterUnavailable(f"register {self.path}: {exc.strerror or exc}") from None
+        return _sqlite_engine(self.path, self.timeout)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            engine = self._create_engine()
+            with _database_errors(self), engine.begin() as connection:
+                _ensure_schema(connection)
+            self._engine = engine
+        return self._engine
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[RegisterSession]:
-        """One run's exclusive session: commits when the block succeeds, else rolls back."""
-        connection = self._connect()
-        try:
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise RegisterError(
-                    f"register {self.path} is busy ({exc}): another billing run is writing; "
-                    "try again when it has finished") from None
-            try:
-                yield RegisterSession(self, connection)
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        finally:
-            connection.close()
+    def _connect(self, read: bool = False) -> Iterator[Connection]:
+        with _database_errors(self), self.engine.connect() as connection:
+            if read:
+                connection = connection.execution_options(register_read=True)
+            yield connection
 
-    def list(self, month: str | None = None) -> list[Issued]:
-        connection = self._connect()
-        try:
-            query = "SELECT * FROM invoices" + (" WHERE month = ?" if month else "")
-            rows = connection.execute(query + " ORDER BY month, seq", (month,) if month else ())
-            return [Issued(**dict(row)) for row in rows]
-        finally:
-            connection.close()
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Ledger]:
+        """One writing transaction: commits when the block succeeds, else rolls back."""
+        with _database_errors(self), self.engine.connect() as connection, connection.begin():
+            yield Ledger(self, connection)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Ledger]:
+        with self._connect(read=True) as connection, connection.begin():
+            yield Ledger(self, connection)
+
+    @property
+    def register_id(self) -> str:
+        if self._id is None:
+            with self.reading() as ledger:
+                self._id = ledger.info("register_id")
+        assert self._id is not None
+        return self._id
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def list(self, month: str | Month | None = None) -> list[Issued]:
+        with self.reading() as ledger:
+            return ledger.documents(None if month is None else str(month))
 
     def show(self, number: str) -> tuple[Issued, list[Issued]]:
-        """The invoice ``number`` and every correction that references it."""
-        connection = self._connect()
-        try:
-            row = connection.execute("SELECT * FROM invoices WHERE number = ?", (number,)).fetchone()
-            if row is None:
-                raise RegisterError(f"no invoice {number!r} in the register {self.path}")
-            corrections = connection.execute(
-                "SELECT * FROM invoices WHERE corrects = ? ORDER BY seq", (number,))
-            return Issued(**dict(row)), [Issued(**dict(r)) for r in corrections]
-        finally:
-            connection.close()
+        """The document ``number`` and every correction of it, in order."""
+        with self.reading() as ledger:
+            found = ledger.document(number)
+            if found is None:
+                raise RegisterError(f"請求番号 {number!r} は台帳 {self.display} にありません")
+            chain = [d for d in ledger.documents(found.month) if d.contract_id == found.contract_id
+                     and d.seq > found.seq and d.kind == "correction"]
+            return found, chain
 
 
-class RegisterSession:
-    def __init__(self, register: Register, connection: sqlite3.Connection) -> None:
+@contextlib.contextmanager
+def _database_errors(register: Register) -> Iterator[None]:
+    """A database that cannot be opened or written (busy, disk full, read-only) is an
+    output error naming the register."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig) if exc.orig is not None else str(exc)
+        if "locked" in reason or "busy" in reason:
+            raise RegisterUnavailable(
+                f"register {register.display} is busy: another billing run is writing; try "
+                "again when it has finished") from None
+        raise RegisterUnavailable(f"register {register.display}: {reason}") from None
+    except sa.exc.DatabaseError as exc:
+        reason = str(exc.orig) if exc.orig is not None else str(exc)
+        raise RegisterUnavailable(f"register {register.display}: {reason}") from None
+
+
+def _ensure_schema(connection: Connection) -> None:
+    """Create the tables on first use (in the caller's writing transaction, so two runs
+    creating one register do it once) and take over a register of the first format."""
+    inspector = sa.inspect(connection)
+    if not inspector.has_table("documents"):
+        metadata.create_all(connection)
+        connection.execute(register_info.insert(), [
+            {"key": "register_id", "value": uuid.uuid4().hex},
+            {"key": "schema", "value": SCHEMA_VERSION},
+            {"key": "created_at", "value": timestamp()}])
+        if inspector.has_table("invoices"):
+            _take_over_first_register(connection)
+
+
+def _take_over_first_register(connection: Connection) -> None:
+    """The first register (table ``invoices``) kept numbers, totals and a content hash, but
+    neither content nor files: its invoices become issued documents without content (their
+    files are never drawn again; a change is compared by the content hash)."""
+    old = sa.Table("invoices", sa.MetaData(), autoload_with=connection)
+    rows = connection.execute(sa.select(old).order_by(old.c.month, old.c.seq)).mappings().all()
+    for row in rows:
+        month = Month.parse(row["month"])
+        stem = "_".join(_old_safe_filename(part)
+                        for part in (row["number"], row["contract_id"], row["customer"]))
+        connection.execute(documents.insert().values(
+            number=row["number"], month=row["month"], seq=row["seq"],
+            contract_id=row["contract_id"], customer=row["customer"], plan="",
+            kind=row["kind"], corrects=row["corrects"], subtotal=row["subtotal"],
+            tax=row["tax"], total=row["total"], issue_date=issue_date(month), due_date=None,
+            legal_hash=None, content_hash=row["content_hash"], content=None, contract=None,
+            flags="[]", settings_hash=None, file_stem=stem, state="issued", folder_id="",
+            issued_at=row["issued_at"]))
+    for month, last in connection.execute(
+            sa.select(old.c.month, sa.func.max(old.c.seq)).group_by(old.c.month)):
+        connection.execute(month_counters.insert().values(month=month, last_seq=last))
+
+
+class Ledger:
+    """The register inside one transaction."""
+
+    def __init__(self, register: Register, connection: Connection) -> None:
         self.register = register
         self.connection = connection
 
-    def latest(self, month: Month, contract_id: str) -> Issued | None:
-        """The version in force: the original invoice or its latest correction."""
-        row = self.connection.execute(
-            "SELECT * FROM invoices WHERE month = ? AND contract_id = ? ORDER BY seq DESC LIMIT 1",
-            (str(month), contract_id)).fetchone()
-        return None if row is None else Issued(**dict(row))
+    def info(self, key: str) -> str | None:
+        return self.connection.execute(
+            sa.select(register_info.c.value).where(register_info.c.key == key)).scalar()
 
-    def get(self, number: str) -> Issued | None:
-        row = self.connection.execute("SELECT * FROM invoices WHERE number = ?",
-                                      (number,)).fetchone()
-        return None if row is None else Issued(**dict(row))
+    # --- documents ---------------------------------------------------------------------------
 
-    def issued_contracts(self, month: Month) -> dict[str, Issued]:
+    def _files(self, numbers: Sequence[str] | None) -> dict[str, dict[str, FileRecord]]:
+        query = sa.select(document_files)
+        if numbers is not None:
+            query = query.where(document_files.c.number.in_(numbers))
+        out: dict[str, dict[str, FileRecord]] = {}
+        for row in self.connection.execute(query).mappings():
+            out.setdefault(row["number"], {})[row["role"]] = FileRecord(
+                row["role"], row["sha256"], row["error"])
+        return out
+
+    def _cancellations(self, numbers: Sequence[str] | None) -> dict[str, CancellationRecord]:
+        query = sa.select(cancellations)
+        if numbers is not None:
+            query = query.where(cancellations.c.number.in_(numbers))
+        return {row["number"]: CancellationRecord(**row)
+                for row in self.connection.execute(query).mappings()}
+
+    def _documents(self, where: Any) -> list[Issued]:
+        columns = [c for c in documents.c if c.name not in ("content", "contract")]
         rows = self.connection.execute(
-            "SELECT * FROM invoices WHERE month = ? ORDER BY seq", (str(month),))
-        return {row["contract_id"]: Issued(**dict(row)) for row in rows}
+            sa.select(*columns).where(where).order_by(documents.c.month, documents.c.seq)
+        ).mappings().all()
+        if not rows:
+            return []
+        numbers = None if len(rows) > 500 else [r["number"] for r in rows]
+        files = self._files(numbers)
+        cancelled = self._cancellations(numbers)
+        corrections = sa.select(documents.c.corrects, documents.c.number).where(
+            documents.c.corrects.is_not(None) if numbers is None
+            else documents.c.corrects.in_(numbers))
+        corrected_by = dict(self.connection.execute(corrections).all())  # a number is
+        # corrected once: the correction becomes the version in force
+        return [Issued(**{**row, "flags": decode_flags(row["flags"])},
+                       files=files.get(row["number"], {}),
+                       cancellation=cancelled.get(row["number"]),
+                       corrected_by=corrected_by.get(row["number"])) for row in rows]
 
-    def _next_seq(self, month: Month) -> int:
-        (seq,) = self.connection.execute(
-            "SELECT COALESCE(MAX(seq), 0) + 1 FROM invoices WHERE month = ?",
-            (str(month),)).fetchone()
-        return int(seq)
+    def documents(self, month: str | None = None) -> list[Issued]:
+        return self._documents(sa.true() if month is None else documents.c.month == month)
 
-    def plan(self, items: list[IssueRequest] | list[Invoice], correct: bool) -> list[Assignment]:
-        """Decide every invoice's number before anything is written. Refuses (RegisterError
-        naming the invoices) when issued invoices changed and ``correct`` is False, or when
-        an issued invoice of the month is no longer produced."""
-        requests = [r if isinstance(r, IssueRequest) else IssueRequest.of(r) for r in items]
-        decisions: list[tuple[IssueRequest, str, Issued | None]] = []
-        changed: list[str] = []
-        for request in requests:
-            previous = self.latest(request.month, request.contract_id)
-            if previous is None:
-                decisions.append((request, "new", None))
-            elif previous.content_hash == request.content_hash:
-                decisions.append((request, "unchanged", previous))
-            else:
-                changed.append(f"{previous.number} ({request.contract_id}, "
-                               f"total {previous.total:,} → {request.total:,})")
-                decisions.append((request, "correction", previous))
-        for month in sorted({r.month for r in requests}):
-            produced = {r.contract_id for r in requests if r.month == month}
-            gone = [f"{i.number} ({cid})" for cid, i in self.issued_contracts(month).items()
-                    if cid not in produced]
-            if gone:
-                raise RegisterError(
-                    "issued invoices are no longer produced by the inputs: " + ", ".join(gone)
-                    + ". Restore their contracts/incidents; cancelling an issued invoice is "
-                    "done by hand with a credit note")
-        if changed and not correct:
-            raise RegisterError(
-                "inputs changed for invoices already issued: " + ", ".join(changed)
-                + ". Nothing was written. Rerun with --correct to issue correction invoices "
-                "(修正インボイス)")
-        assignments = []
-        for request, status, previous in decisions:
-            if status == "unchanged":
-                assert previous is not None
-                corrected = self.get(previous.corrects) if previous.corrects else None
-                assignments.append(Assignment(previous.number, status, previous, corrected))
+    def document(self, number: str) -> Issued | None:
+        found = self._documents(documents.c.number == number)
+        return found[0] if found else None
+
+    def pending(self, folder_id: str) -> list[Issued]:
+        """Documents a run on this folder recorded but did not finish."""
+        pending_cancellations = sa.select(cancellations.c.number).where(
+            (cancellations.c.state == "pending") & (cancellations.c.folder_id == folder_id))
+        return self._documents(((documents.c.state == "pending")
+                                & (documents.c.folder_id == folder_id))
+                               | documents.c.number.in_(pending_cancellations))
+
+    def content(self, number: str) -> tuple[bytes | None, str | None]:
+        """The billed content and the contract record of ``number``."""
+        row = self.connection.execute(
+            sa.select(documents.c.content, documents.c.contract)
+            .where(documents.c.number == number)).one()
+        return row[0], row[1]
+
+    def contents(self, numbers: Sequence[str]) -> dict[str, bytes | None]:
+        out: dict[str, bytes | None] = {}
+        for start in range(0, len(numbers), 500):
+            chunk = list(numbers[start:start + 500])
+            for number, content in self.connection.execute(
+                    sa.select(documents.c.number, documents.c.content)
+                    .where(documents.c.number.in_(chunk))):
+                out[number] = content
+        return out
+
+    # --- numbers -----------------------------------------------------------------------------
+
+    def lock_month(self, month: Month) -> int:
+        """Lock the month's counter row (creating it) for this transaction; the last number
+        handed out. Every transaction that changes a month's documents starts here, so runs
+        on one month take turns."""
+        key = str(month)
+        query = (sa.select(month_counters.c.last_seq).where(month_counters.c.month == key)
+                 .with_for_update())
+        last = self.connection.execute(query).scalar()
+        if last is None:
+            try:
+                with self.connection.begin_nested():
+                    self.connection.execute(month_counters.insert().values(month=key, last_seq=0))
+            except sa.exc.IntegrityError:  # another run created it first
+                pass
+            last = self.connection.execute(query).scalar()
+        highest = self.connection.execute(
+            sa.select(sa.func.max(documents.c.seq)).where(documents.c.month == key)).scalar()
+        return max(int(last or 0), int(highest or 0))
+
+    def take_numbers(self, month: Month, count: int) -> list[tuple[int, str]]:
+        """``count`` new (seq, number) of ``month``; the month must be locked."""
+        last = self.lock_month(month)
+        taken = [(seq, self.register.number(month, seq)) for seq in
+                 range(last + 1, last + count + 1)]
+        if count:
+            self.connection.execute(month_counters.update()
+                                    .where(month_counters.c.month == str(month))
+                                    .values(last_seq=last + count))
+        return taken
+
+    def give_back(self, month: Month, seqs: Sequence[int]) -> None:
+        """Numbers of a run that failed before anything of them was kept: the counter goes
+        back when no later number was handed out meanwhile (else they stay a gap)."""
+        if not seqs:
+            return
+        self.connection.execute(
+            month_counters.update()
+            .where((month_counters.c.month == str(month))
+                   & (month_counters.c.last_seq == max(seqs)))
+            .values(last_seq=min(seqs) - 1))
+
+    def settings_hash(self, settings_json: str, digest: str) -> str:
+        exists = self.connection.execute(
+            sa.select(settings_versions.c.settings_hash)
+            .where(settings_versions.c.settings_hash == digest)).scalar()
+        if exists is None:
+            try:
+                with self.connection.begin_nested():
+                    self.connection.execute(settings_versions.insert().values(
+                        settings_hash=digest, settings=settings_json, first_used_at=timestamp()))
+            except sa.exc.IntegrityError:
+                pass
+        return digest
+
+    def settings(self, digest: str) -> str:
+        return self.connection.execute(
+            sa.select(settings_versions.c.settings)
+            .where(settings_versions.c.settings_hash == digest)).scalar_one()
+
+    def latest_settings(self) -> str | None:
+        """The Settings the most recently issued document was issued with."""
+        row = self.connection.execute(
+            sa.select(settings_versions.c.settings)
+            .join(documents, documents.c.settings_hash == settings_versions.c.settings_hash)
+            .order_by(documents.c.issued_at.desc(), documents.c.month.desc(),
+                      documents.c.seq.desc()).limit(1)).first()
+        return None if row is None else row[0]
+
+    # --- changes -----------------------------------------------------------------------------
+
+    def record(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert documents (state pending) — their content and file stems."""
+        now = timestamp()
+        for start in range(0, len(rows), 500):
+            self.connection.execute(documents.insert(), [
+                {**row, "state": "pending", "issued_at": now} for row in rows[start:start + 500]])
+
+    def forget(self, numbers: Sequence[str]) -> None:
+        """Remove pending documents of a run that failed (before any was issued)."""
+        for start in range(0, len(numbers), 500):
+            chunk = list(numbers[start:start + 500])
+            self.connection.execute(document_files.delete()
+                                    .where(document_files.c.number.in_(chunk)))
+            self.connection.execute(documents.delete().where(
+                documents.c.number.in_(chunk) & (documents.c.state == "pending")))
+
+    def set_files(self, number: str, sha256: dict[str, str], errors: dict[str, str]) -> None:
+        """Record the files made for ``number`` (role → hash) and the ones that failed; a file
+        recorded before keeps its hash."""
+        now = timestamp()
+        known = self._files([number]).get(number, {})
+        for role, digest in sha256.items():
+            if role in known and known[role].sha256:
                 continue
-            seq = self._next_seq(request.month)
-            number = self.register.number_format.format(year=request.month.year,
-                                                        month=request.month.month, seq=seq)
-            self._insert(request, number, seq, status, previous)
-            assignments.append(Assignment(number, status, previous, previous))
-        return assignments
+            self._upsert_file(number, role, known, {"sha256": digest, "error": None,
+                                                    "recorded_at": now})
+        for role, error in errors.items():
+            if role in known and known[role].sha256:
+                continue
+            self._upsert_file(number, role, known, {"sha256": None, "error": error,
+                                                    "recorded_at": now})
 
-    def _insert(self, request: IssueRequest, number: str, seq: int, status: str,
-                previous: Issued | None) -> None:
-        original = previous.number if previous is not None else None
-        try:
-            self.connection.execute(
-                "INSERT INTO invoices VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (number, str(request.month), seq, request.contract_id, request.customer,
-                 "correction" if status == "correction" else "invoice", original,
-                 request.subtotal, request.tax, request.total, request.content_hash,
-                 dt.datetime.now(dt.UTC).isoformat(timespec="seconds")))
-        except sqlite3.IntegrityError as exc:
-            raise RegisterError(f"invoice number {number!r} is already taken ({exc}); check the "
-                                "number format setting") from None
+    def _upsert_file(self, number: str, role: str, known: dict[str, FileRecord],
+                     values: dict[str, Any]) -> None:
+        if role in known:
+            self.connection.execute(document_files.update().where(
+                (document_files.c.number == number) & (document_files.c.role == role))
+                .values(**values))
+        else:
+            self.connection.execute(document_files.insert().values(number=number, role=role,
+                                                                   **values))
+
+    def mark_issued(self, numbers: Iterable[str]) -> None:
+        numbers = list(numbers)
+        for start in range(0, len(numbers), 500):
+            self.connection.execute(documents.update().where(
+                documents.c.number.in_(numbers[start:start + 500])).values(state="issued"))
+
+    def cancel(self, number: str, cancelled_on: dt.date, reason: str, settings_hash: str,
+               folder_id: str) -> None:
+        self.connection.execute(cancellations.insert().values(
+            number=number, cancelled_on=cancelled_on, reason=reason, settings_hash=settings_hash,
+            state="pending", folder_id=folder_id, recorded_at=timestamp()))
+
+    def uncancel(self, number: str) -> None:
+        """Remove a pending cancellation of a run that failed."""
+        self.connection.execute(document_files.delete().where(
+            (document_files.c.number == number)
+            & document_files.c.role.like("cancellation.%")))
+        self.connection.execute(cancellations.delete().where(
+            (cancellations.c.number == number) & (cancellations.c.state == "pending")))
+
+    def mark_cancelled(self, number: str) -> None:
+        self.connection.execute(cancellations.update().where(cancellations.c.number == number)
+                                .values(state="issued"))
+
+    # --- drafts and statements ---------------------------------------------------------------
+
+    def working(self, folder_id: str, month: str) -> list[Working]:
+        rows = self.connection.execute(
+            sa.select(working_documents).where((working_documents.c.folder_id == folder_id)
+                                               & (working_documents.c.month == month))
+            .order_by(working_documents.c.contract_id)).mappings()
+        return [Working(**{**{k: row[k] for k in FIGURES}, "flags": decode_flags(row["flags"])},
+                        month=row["month"], kind=row["kind"], file_stem=row["file_stem"],
+                        roles=tuple(json.loads(row["roles"]))) for row in rows]
+
+    def responses(self, folder_id: str, month: str) -> str | None:
+        return self.connection.execute(
+            sa.select(response_reports.c.rows).where((response_reports.c.folder_id == folder_id)
+                                                     & (response_reports.c.month == month))
+        ).scalar()
+
+    def set_working(self, folder_id: str, month: str, items: Sequence[Working],
+                    responses: str) -> None:
+        """What the folder shows for ``month`` besides issued documents: its drafts and
+        statements, and the response report (JSON)."""
+        now = timestamp()
+        for table in (working_documents, response_reports):
+            self.connection.execute(table.delete().where(
+                (table.c.folder_id == folder_id) & (table.c.month == month)))
+        self.connection.execute(response_reports.insert().values(
+            folder_id=folder_id, month=month, rows=responses, updated_at=now))
+        if items:
+            self.connection.execute(working_documents.insert(), [
+                {"folder_id": folder_id, "month": month, "contract_id": w.contract_id,
+                 "kind": w.kind, "customer": w.customer, "plan": w.plan, "subtotal": w.subtotal,
+                 "tax": w.tax, "total": w.total, "issue_date": w.issue_date,
+                 "due_date": w.due_date, "flags": encode_flags(w.flags),
+                 "file_stem": w.file_stem, "roles": json.dumps(list(w.roles)),
+                 "updated_at": now} for w in items])
+
 

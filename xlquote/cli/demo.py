@@ -1,10 +1,10 @@
 """``xlquote demo [--out DIR]``: the sample invoicing workbook and its month of invoices.
 
-Writes DIR/invoicing.xlsm (the clerk's workbook with the bundled sample data), runs the same
-batch as ``xlquote invoice`` for the sample month (with PDFs when LibreOffice is installed)
-and prints where everything is. The sample data flags a few incidents on purpose (a pending
-limit decision, a refused personal use, …), so the demo's exit status is 0 when it ran; 1 only
-when LibreOffice is installed but the PDF step failed.
+Writes DIR/invoicing.xlsm (the clerk's workbook with the bundled sample data) — unless one is
+there that was edited, which is kept (``--force`` replaces it) — runs the same job as
+``xlquote invoice`` for the sample month (PDFs included) and prints where everything is. The
+sample data flags a few incidents on purpose (a pending limit decision, a refused personal
+use, …), so the demo's exit status is 0 when it ran; 1 only when a PDF could not be made.
 """
 
 from __future__ import annotations
@@ -17,43 +17,50 @@ from rich.console import Console
 
 from ..app.invoice_run import default_register, run_invoice_workbook
 from ..app.sample import SAMPLE_MONTH
-from ..app.workbooks import invoicing
-from ..engine.errors import OutputError
-from ..writers.pdf import find_soffice
-from .invoice import print_summary, progress_bar
+from ..app.workbooks import invoicing, rebuild
+from ..engine.errors import XlquoteError
+from .invoice import add_pdf_options, print_summary, progress_bar
+
+
+class EditedDemoWorkbook(XlquoteError):
+    """The demo workbook in the folder differs from the sample: it is not overwritten."""
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
         "demo", help="write a sample invoicing workbook and make its month of invoices",
-        description="Sample data for about 20 contracts, a month of invoices (PDFs too when "
-                    "LibreOffice is installed), and where to find them.")
+        description="Sample data for about 20 contracts, a month of invoices (xlsx and PDF), "
+                    "and where to find them. A demo workbook you edited is kept: the run uses "
+                    "it (--force writes the sample over it).")
     parser.add_argument("--out", type=Path, default=Path("xlquote-demo"),
                         help="folder to write into (default: xlquote-demo)")
+    parser.add_argument("--force", action="store_true",
+                        help="write the sample workbook over an edited one")
+    add_pdf_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False, soft_wrap=True)
     out: Path = args.out
-    workbook = invoicing.build(out / invoicing.FILENAME)
-    try:
-        find_soffice()
-        pdf, pdf_note = True, ""
-    except OutputError as exc:
-        pdf, pdf_note = False, f"PDFs skipped: {exc}"
+    checked = rebuild(invoicing.FILENAME, out, write=False)
+    if checked.state == "differs" and not args.force:
+        where = checked.changes[0].split(":")[0]
+        raise EditedDemoWorkbook(
+            f"{checked.path} は編集されています ({where} ほか)。上書きしません: そのまま使うなら "
+            "`xlquote invoice` で、サンプルに戻すなら --force を付けてください")
+    workbook = rebuild(invoicing.FILENAME, out).path
     with progress_bar(sys.stderr.isatty()) as progress:
-        result = run_invoice_workbook(workbook, SAMPLE_MONTH, out / "invoices", pdf=pdf,
+        result = run_invoice_workbook(workbook, SAMPLE_MONTH, out / "invoices", pdf=args.pdf,
                                       progress=progress,
                                       register=default_register(out / "invoices"))
     console.print(f"[bold]Sample invoicing workbook[/bold]: {workbook}")
     console.print("  sheets Contracts / Incidents / Packs / Settings; the 請求書作成 button on "
                   "Invoices (desktop Excel with xlwings, see docs/INVOICING.md)")
     print_summary(result, console)
-    if pdf_note:
-        console.print(f"  {pdf_note}")
-    console.print("\nOpen an invoice, e.g. "
-                  f"{result.files[0].pdf or result.files[0].xlsx}" if result.files else "")
+    if result.files:
+        first = result.files[0]
+        console.print(f"\nOpen an invoice, e.g. {first.pdf or first.xlsx}")
     console.print(f"Run the batch yourself:\n  xlquote invoice {workbook} --month {SAMPLE_MONTH} "
-                  f"--out {out / 'invoices'} --pdf")
-    return 1 if result.pdf_error else 0
+                  f"--out {out / 'invoices'}")
+    return 1 if result.pdf_failures else 0

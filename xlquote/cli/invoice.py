@@ -1,17 +1,19 @@
-"""``xlquote invoice WORKBOOK --month YYYY-MM --out DIR [--pdf] [--json]``: the month's invoices.
+"""``xlquote invoice WORKBOOK --month YYYY-MM --out DIR [--json]``: the month's invoices.
 
-Exit status: 0 everything written, nothing needs attention; 1 written, but an invoice carries a
-flag someone must act on (``xlquote.app.ATTENTION_FLAGS``: limit decision pending, public
-reply beyond its level, personal use refused, units short) or the optional PDF step failed;
-2 bad input (every problem listed, nothing written).
+Exit status: 0 done, nothing needs attention; 1 done, but a document carries a flag someone
+must act on (``xlquote.app.ATTENTION_FLAGS``: limit decision pending, public reply beyond its
+level, personal use refused, units short), a PDF could not be made, or a cancelled invoice is
+still billed; 2 bad input or a refusal (nothing written); 3 could not write (nothing changed).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args
@@ -19,16 +21,24 @@ from typing import Any, get_args
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-from ..app.invoice_run import InvoiceRunResult, default_register, run_invoice_workbook
+from ..app.invoice_run import (
+    CHANGE_LABELS_JA,
+    REGISTER_FILENAME,
+    InvoiceRunResult,
+    default_register,
+    run_invoice_workbook,
+)
 from ..app.invoice_run import Progress as ProgressCallback
 from ..app.register import Register
 from ..engine.dates import Month
-from ..engine.errors import InputError, Problem, XlquoteError
+from ..engine.errors import InputError
 from ..engine.invoice import FLAG_LABELS_JA
 from ..engine.money import yen
 from ..readers.workbook import Engine
+from . import EXIT_INPUT, fail
 
 SHOWN_ATTENTION = 10  # the summary stays on one screen; the rest is in the summary workbook
+PROGRESS_DELAY = 2.0  # seconds before a bar appears: short runs print only their summary
 
 
 def month_argument(text: str) -> Month:
@@ -38,97 +48,120 @@ def month_argument(text: str) -> Month:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def date_argument(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def add_register_option(parser: argparse.ArgumentParser, **kwargs: Any) -> None:
+    parser.add_argument("--register", metavar="FILE|URL", **kwargs,
+                        help="invoice register that numbers issued invoices: an SQLite file "
+                             f"or a database URL (default: OUT/{REGISTER_FILENAME})")
+
+
+def add_pdf_options(parser: argparse.ArgumentParser) -> None:
+    pdf = parser.add_mutually_exclusive_group()
+    pdf.add_argument("--pdf", dest="pdf", action="store_true", default=True,
+                     help="make a PDF of every document (the default)")
+    pdf.add_argument("--no-pdf", dest="pdf", action="store_false",
+                     help="workbooks only; a later run without --no-pdf adds the PDFs")
+
+
 def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
         "invoice", help="make a month's invoices from the invoicing workbook",
-        description="Validate the workbook, bill the month and write one invoice workbook per "
-                    "contract and a summary into DIR/YYYY-MM (replaced as a whole on a rerun). "
-                    "Exit 0 ok, 1 done but flags need attention or PDFs failed, 2 bad input.")
+        description="Validate the workbook, bill the month and publish its documents into "
+                    "DIR/YYYY-MM: one invoice (xlsx and PDF) per contract, numbered by the "
+                    "register; drafts for invoices waiting on a decision, statements for months "
+                    "with nothing to pay, and the month's summary. Issued invoices are never "
+                    "rewritten: a rerun leaves them as they are, a change is refused unless "
+                    "--correct. Exit 0 ok, 1 done but something needs attention, 2 bad input "
+                    "or refused, 3 could not write.")
     parser.add_argument("workbook", type=Path, help="invoicing workbook (.xlsx/.xlsm)")
     parser.add_argument("--month", required=True, type=month_argument, help="YYYY-MM")
     parser.add_argument("--out", type=Path, default=Path("out"),
                         help="output folder; the month goes to OUT/YYYY-MM (default: out)")
-    parser.add_argument("--pdf", action="store_true",
-                        help="also make a PDF of every invoice (LibreOffice)")
+    add_pdf_options(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--reader", choices=get_args(Engine), default="fastexcel",
                         help="workbook reader (default: fastexcel, typed columns where exact; "
                              "calamine and openpyxl read cell by cell)")
-    parser.add_argument("--register", type=Path, default=None, metavar="FILE",
-                        help="invoice register that numbers issued invoices "
-                             "(default: OUT/register.sqlite3)")
+    add_register_option(parser, default=None)
     parser.add_argument("--correct", action="store_true",
-                        help="when an issued invoice's inputs changed, issue a correction "
-                             "invoice (修正インボイス) instead of refusing")
+                        help="when an issued invoice's amounts or required items changed, issue "
+                             "a correction invoice (修正インボイス) instead of refusing; a "
+                             "cancelled invoice still billed gets a new invoice")
+    parser.add_argument("--issue-date", type=date_argument, metavar="YYYY-MM-DD",
+                        help="issue date of the documents this run issues (default: the month's "
+                             "issue date, or today in Japan once it has passed; corrections: "
+                             "today)")
+    parser.add_argument("--issue-pending", action="store_true",
+                        help="issue invoices waiting on a customer's decision now, instead of "
+                             "holding them as drafts")
+    parser.add_argument("--allow-open-month", action="store_true",
+                        help="invoice a month that has not ended yet (Japan time)")
     parser.set_defaults(run=run)
 
 
 @contextlib.contextmanager
-def progress_bar(enabled: bool) -> Iterator[ProgressCallback | None]:
-    """A rich progress bar on stderr, or nothing when output is not for a person."""
+def progress_bar(enabled: bool, delay: float = PROGRESS_DELAY
+                 ) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on stderr once a run has taken ``delay`` seconds, or nothing when
+    output is not for a person (``--json``, stderr not a terminal)."""
     if not enabled:
         yield None
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                MofNCompleteColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        tasks: dict[str, Any] = {}
-        labels = {"invoices": "請求書を作成中", "pdf": "PDF に変換中 (LibreOffice)"}
+    bar = Progress(*columns, console=Console(stderr=True), transient=True)
+    labels = {"checking": "請求内容を確認中", "documents": "書類を作成中"}
+    tasks: dict[str, Any] = {}
+    started, shown = time.monotonic(), False
 
-        def update(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(labels.get(step, step), total=total)
-            bar.update(tasks[step], completed=done, total=total)
+    def update(step: str, done: int, total: int) -> None:
+        nonlocal shown
+        if step not in tasks:
+            tasks[step] = bar.add_task(labels.get(step, step), total=total)
+        bar.update(tasks[step], completed=done, total=total)
+        if not shown and time.monotonic() - started >= delay:
+            bar.start()
+            shown = True
 
+    try:
         yield update
+    finally:
+        if shown:
+            bar.stop()
 
 
-def problem_dict(problem: Problem) -> dict[str, Any]:
-    return {"sheet": problem.sheet, "row": problem.row, "column": problem.field,
-            "value": problem.value, "reason": problem.reason, "text": str(problem)}
+def open_register(args: argparse.Namespace) -> Register:
+    location = getattr(args, "register", None)
+    if location is None:
+        return default_register(args.out)
+    return Register(location)
 
 
 def report_problems(exc: InputError, workbook: Path, as_json: bool) -> int:
-    """Bad input: every problem (as JSON, or on stderr with sheet, row and column); exit 2."""
-    if as_json:
-        print(json.dumps({"status": "invalid", "exit_code": 2,
-                          "problems": [problem_dict(p) for p in exc.problems]},
-                         ensure_ascii=False, indent=2, default=str))
-    else:
-        print(f"xlquote: {workbook}: {len(exc.problems)} problem(s); nothing was written:",
-              file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-    return 2
+    """Bad input: every problem (on stderr with sheet, row and column; as JSON too); exit 2."""
+    return fail(as_json, EXIT_INPUT, "invalid",
+                f"{workbook}: 入力エラー {len(exc.problems)} 件; 何も書いていません", exc.problems)
 
 
 def run(args: argparse.Namespace) -> int:
     show_progress = not args.json and sys.stderr.isatty()
-    try:
-        with progress_bar(show_progress) as progress:
-            result = run_invoice_workbook(
-                args.workbook, args.month, args.out, pdf=args.pdf, engine=args.reader,
-                progress=progress, register=open_register(args), correct=args.correct)
-    except InputError as exc:
-        return report_problems(exc, args.workbook, args.json)
-    except XlquoteError as exc:  # the register refused, or an output could not be written
-        if args.json:
-            print(json.dumps({"status": "refused", "exit_code": 2, "message": str(exc)},
-                             ensure_ascii=False, indent=2))
-        else:
-            print(f"xlquote: {exc}", file=sys.stderr)
-        return 2
+    with progress_bar(show_progress) as progress:
+        result = run_invoice_workbook(
+            args.workbook, args.month, args.out, pdf=args.pdf, engine=args.reader,
+            progress=progress, register=open_register(args), correct=args.correct,
+            issue_date=args.issue_date, issue_pending=args.issue_pending,
+            allow_open_month=args.allow_open_month)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
         print_summary(result, Console(highlight=False, soft_wrap=True))
     return result.exit_code
-
-
-def open_register(args: argparse.Namespace) -> Register:
-    if args.register is None:
-        return default_register(args.out)
-    return Register(args.register)
 
 
 def print_summary(result: InvoiceRunResult, console: Console) -> None:
@@ -137,28 +170,38 @@ def print_summary(result: InvoiceRunResult, console: Console) -> None:
     console.print(f"  小計 {yen(result.subtotal)}   消費税 {yen(result.tax)}   "
                   f"[bold]合計 {yen(result.total)}[/bold]")
     console.print(f"  一覧 {result.summary.name}")
+    if result.changes:
+        console.print("  今回: " + ", ".join(f"{CHANGE_LABELS_JA.get(k, k)} {n} 件"
+                                          for k, n in result.changes.items()))
     if result.register is not None:
-        labels = {"new": "新規発行", "unchanged": "発行済み・変更なし", "correction": "修正インボイス"}
-        console.print("  請求番号台帳 " + ", ".join(
-            f"{labels.get(k, k)} {n} 件" for k, n in result.register_statuses.items())
-            + f" ({result.register})")
+        console.print(f"  請求番号台帳 {result.register.display}")
+    for label, docs in (("下書き (番号なし)", result.drafts), ("明細 (¥0, 番号なし)",
+                                                            result.statements)):
+        if docs:
+            console.print(f"  {label} {len(docs)} 件: "
+                          + ", ".join(d.contract_id for d in docs[:SHOWN_ATTENTION])
+                          + (" …" if len(docs) > SHOWN_ATTENTION else ""))
+    void = [d for d in result.documents if d.status == "void"]
+    corrected = [d for d in result.documents if d.status == "corrected"]
+    if void or corrected:
+        console.print(f"  取消 {len(void)} 件, 修正済み {len(corrected)} 件 (一覧の「状態」列)")
     if result.pdf_requested:
+        console.print(f"  PDF {sum(1 for d in result.documents if d.pdf)} 件")
         if result.pdf_error:
-            console.print(f"  [red]PDF: not made[/red] — {result.pdf_error}")
-            console.print("  (the .xlsx invoices were written)")
-        else:
-            console.print(f"  PDF {sum(1 for f in result.files if f.pdf)} 件")
+            console.print(f"  [red]{result.pdf_error}[/red]")
     counts = result.flag_counts()
     if counts:
         console.print("  フラグ: " + ", ".join(f"{FLAG_LABELS_JA.get(code, code)} ×{n}"
                                             for code, n in counts.items()))
+    for notice in result.notices[:SHOWN_ATTENTION]:
+        console.print(f"  {'[yellow]要確認[/yellow] ' if notice.attention else ''}{notice.message}")
     attention = result.attention()
     if attention:
         console.print(f"[yellow]要確認 {len(attention)} 件[/yellow]")
-        for invoice, flag in attention[:SHOWN_ATTENTION]:
+        for doc, flag in attention[:SHOWN_ATTENTION]:
             where = f" {flag.incident_id}" if flag.incident_id else ""
-            console.print(f"  {invoice.number}{where}: {FLAG_LABELS_JA.get(flag.code, flag.code)}"
-                          f" — {flag.message}")
+            console.print(f"  {doc.number or '下書き ' + doc.contract_id}{where}: "
+                          f"{FLAG_LABELS_JA.get(flag.code, flag.code)} — {flag.message}")
         if len(attention) > SHOWN_ATTENTION:
-            console.print(f"  … {len(attention) - SHOWN_ATTENTION} more: see sheet 要確認 in "
-                          f"{result.summary.name}")
+            console.print(f"  … ほか {len(attention) - SHOWN_ATTENTION} 件: "
+                          f"{result.summary.name} のシート「要確認」")

@@ -19,7 +19,6 @@ from xlsxwriter.worksheet import Worksheet
 from ..engine.codes import PLAN_LABELS_JA
 from ..engine.dates import Month
 from ..engine.invoice import FLAG_LABELS_JA, Flag
-from ..engine.records import Contract
 from ..engine.service import ResponseRow
 from .fast_xlsx import (
     close_xlsxwriter,
@@ -31,7 +30,7 @@ from .fast_xlsx import (
 from .xlsx import DATE_FORMAT, YEN_FORMAT, atomic_path
 
 SUMMARY_HEADER = ("請求番号", "契約ID", "請求先", "プラン", "小計", "消費税", "合計", "請求日",
-                  "支払期日", "要確認", "請求書ファイル", "PDF")
+                  "支払期日", "要確認", "請求書ファイル", "PDF", "状態")
 FLAG_HEADER = ("請求番号", "契約ID", "インシデント", "内容", "詳細", "要対応")
 RESPONSE_SHEET = "対応状況"
 RESPONSE_HEADER = ("契約ID", "請求先", "プラン", "受付", "応答目標あり", "期限内", "期限超過",
@@ -42,30 +41,35 @@ DATE_COLUMNS = {"請求日", "支払期日"}
 
 
 @dataclass(frozen=True)
-class SummaryItem:
-    """One invoice's row: what the run knows of it without rebuilding the invoice."""
+class DocumentFigures:
+    """What a document bills, as every listing of documents shows it (the summary, the run's
+    report, the register's drafts)."""
 
-    number: str
-    contract: Contract
+    contract_id: str
+    customer: str
+    plan: str
     subtotal: int
     tax: int
     total: int
     issue_date: dt.date
-    due_date: dt.date
+    due_date: dt.date | None
     flags: tuple[Flag, ...]
-    xlsx_name: str
-    pdf_name: str = ""
-
-    @classmethod
-    def of(cls, file: Any, pdf: bool = False) -> SummaryItem:
-        """From a job's InvoiceFile (its summary, number, flags and file name)."""
-        s = file.summary
-        return cls(file.number, s.contract, s.subtotal, s.tax, s.total, s.issue_date,
-                   s.due_date, tuple(file.flags), file.xlsx.name,
-                   file.xlsx.with_suffix(".pdf").name if pdf else "")
 
     def flag_codes(self) -> list[str]:
         return sorted({flag.code for flag in self.flags})
+
+
+@dataclass(frozen=True)
+class SummaryItem(DocumentFigures):
+    """One document's row: what the run knows of it without drawing it again. ``number`` is
+    the 請求番号, or what an unnumbered document is (下書き, 明細); ``status`` its state in the
+    register (発行済み, 修正済み → …, 取消, …)."""
+
+    number: str
+    xlsx_name: str
+    pdf_name: str = ""
+    status: str = ""
+    counted: bool = True  # in the totals: an invoice in force (not a draft, void or corrected)
 
 
 def summary_table(items: Sequence[SummaryItem], attention: frozenset[str]
@@ -75,20 +79,22 @@ def summary_table(items: Sequence[SummaryItem], attention: frozenset[str]
     for item in items:
         marks = [FLAG_LABELS_JA.get(code, code) for code in item.flag_codes()
                  if code in attention]
-        rows.append([item.number, item.contract.contract_id, item.contract.customer,
-                     PLAN_LABELS_JA[item.contract.plan], item.subtotal, item.tax,
+        rows.append([item.number, item.contract_id, item.customer,
+                     PLAN_LABELS_JA.get(item.plan, item.plan), item.subtotal, item.tax,
                      item.total, item.issue_date, item.due_date, " / ".join(marks),
-                     item.xlsx_name, item.pdf_name])
+                     item.xlsx_name, item.pdf_name, item.status])
     return rows
 
 
 def totals_row(items: Sequence[SummaryItem]) -> list[Any]:
-    return ["合計", f"{len(items)}件", "", "", sum(i.subtotal for i in items),
-            sum(i.tax for i in items), sum(i.total for i in items), "", "", "", "", ""]
+    """The totals of the invoices in force."""
+    counted = [i for i in items if i.counted]
+    return ["合計", f"{len(counted)}件", "", "", sum(i.subtotal for i in counted),
+            sum(i.tax for i in counted), sum(i.total for i in counted), "", "", "", "", "", ""]
 
 
 def flag_table(items: Sequence[SummaryItem], attention: frozenset[str]) -> list[list[Any]]:
-    return [[item.number, item.contract.contract_id, flag.incident_id,
+    return [[item.number, item.contract_id, flag.incident_id,
              FLAG_LABELS_JA.get(flag.code, flag.code), flag.message,
              "要対応" if flag.code in attention else ""]
             for item in items for flag in item.flags]
@@ -102,7 +108,7 @@ def number_format_for(title: str) -> str | None:
     return None
 
 
-SUMMARY_WIDTHS = (16, 9, 30, 14, 12, 11, 13, 11, 11, 28, 34, 34)
+SUMMARY_WIDTHS = (16, 9, 30, 14, 12, 11, 13, 11, 11, 28, 34, 34, 26)
 FLAG_WIDTHS = (16, 9, 12, 30, 60, 8)
 HEADER_STYLE = {"bold": True, "bg_color": "#DDE4EE"}
 TITLE_STYLE = {"bold": True, "font_size": 14}

@@ -8,8 +8,11 @@ committed workbook differs from what the code builds (compared by content, see `
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -40,6 +43,37 @@ def build_all(folder: str | Path = REPO_WORKBOOKS) -> list[Path]:
         build(folder / filename)
         built.append(folder / filename)
     return built
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """A workbook compared with what the code builds, and what was done about it."""
+
+    path: Path
+    state: str  # created | unchanged | rewritten | differs (compared only)
+    changes: list[str] = field(default_factory=list)  # the first differences, if any
+
+
+def rebuild(filename: str, folder: str | Path, write: bool = True) -> Rebuilt:
+    """Build ``filename`` and compare it with the one in ``folder`` (by content, ``snapshot``):
+    an unchanged workbook is left as it is; a different or missing one is written when
+    ``write`` (else only reported)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / filename
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=folder) as temp:
+        fresh = Path(builders()[filename].build(Path(temp) / filename))
+        if not target.exists():
+            state, changes = "created", []
+        else:
+            changes = differences(snapshot(target), snapshot(fresh))
+            if not changes:
+                return Rebuilt(target, "unchanged")
+            state = "rewritten"
+        if not write:
+            return Rebuilt(target, "differs" if changes else "missing", changes)
+        os.replace(fresh, target)
+    return Rebuilt(target, state, changes)
 
 
 def snapshot(path: str | Path) -> dict[str, Any]:

@@ -1,0 +1,177 @@
+"""Crash safety as a property: a run killed at any step boundary of publishing
+(``XLQUOTE_FAULT_AT``, ``os._exit`` at that point) never leaves a number that stands for two
+documents, nor a numbered file the register does not know; the next run repairs the folder to
+exactly what an uninterrupted run makes. The folder is locked on its own: two runs on one
+``--out`` take turns."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from clerk import ISSUED, MONTH, files, workbook
+
+from xlquote.app.publishing import FAULT_ENV, FAULT_EXIT, STAGING_PREFIX, STEPS
+from xlquote.app.register import Register
+from xlquote.cli import main
+
+# The steps each job passes (a void has no drafts or statements to write).
+INVOICE_STEPS = STEPS
+VOID_STEPS = tuple(s for s in STEPS if s != "working")
+
+
+def xlquote(*args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != FAULT_ENV}
+    if fault:
+        env[FAULT_ENV] = fault
+    return subprocess.run([sys.executable, "-m", "xlquote", *args], capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+def issue(book: Path, out: Path, *extra: str, fault: str | None = None
+          ) -> subprocess.CompletedProcess[str]:
+    return xlquote("invoice", str(book), "--month", MONTH, "--out", str(out), "--issue-date",
+                   ISSUED, *extra, fault=fault)
+
+
+def void(out: Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+    return xlquote("register", "void", "INV-202610-0004", "--reason", "誤発行", "--out", str(out),
+                   "--issue-date", "2026-12-01", fault=fault)
+
+
+def assert_consistent(out: Path) -> None:
+    """Every numbered file is a document the register knows, under that document's name: no
+    number stands for two documents, and no file was published without its record."""
+    month = out / MONTH
+    if not month.exists():
+        return
+    register = Register(out / "register.sqlite3")
+    docs = {d.number: d for d in register.list(MONTH)} if register.exists() else {}
+    stems: dict[str, set[str]] = {}
+    for path in month.iterdir():
+        if path.name.startswith(STAGING_PREFIX):
+            continue
+        name = path.name.removeprefix("取消_")
+        if not name.startswith("INV-"):
+            continue
+        number = name.split("_", 1)[0]
+        assert number in docs, f"{path.name}: no such number in the register"
+        assert name.rsplit(".", 1)[0] == docs[number].file_stem
+        if path.name.startswith("取消_"):
+            assert docs[number].cancellation is not None
+        stems.setdefault(number, set()).add(name.rsplit(".", 1)[0])
+    assert all(len(s) == 1 for s in stems.values())
+    for doc in docs.values():
+        if doc.state == "issued":
+            assert (month / f"{doc.file_stem}.xlsx").is_file(), doc.number
+
+
+def assert_same(out: Path, reference: Path) -> None:
+    assert files(out / MONTH) == files(reference / MONTH)
+    assert [(d.number, d.status) for d in Register(out / "register.sqlite3").list()] == [
+        (d.number, d.status) for d in Register(reference / "register.sqlite3").list()]
+    assert not list((out / MONTH).glob(f"{STAGING_PREFIX}*"))
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("books")
+    return (workbook(folder / "invoicing.xlsx"),
+            workbook(folder / "changed.xlsx", incidents={"I-1003": {"minutes": 300}}))
+
+
+@pytest.fixture(scope="module")
+def references(books, tmp_path_factory) -> dict[str, Path]:
+    """Folders made without interruption: issued; issued then corrected; issued then void."""
+    book, changed = books
+    root = tmp_path_factory.mktemp("references")
+    issued = root / "issued"
+    assert issue(book, issued).returncode == 1
+    corrected = root / "corrected"
+    shutil.copytree(issued, corrected)
+    assert issue(changed, corrected, "--correct").returncode == 1
+    voided = root / "voided"
+    shutil.copytree(issued, voided)
+    assert void(voided).returncode == 0
+    assert issue(book, voided).returncode == 1  # the repairing run's summary
+    return {"issued": issued, "corrected": corrected, "voided": voided}
+
+
+KILLS = ([("issued", step) for step in INVOICE_STEPS]
+         + [("corrected", step) for step in INVOICE_STEPS]
+         + [("voided", step) for step in VOID_STEPS])
+
+
+@pytest.mark.parametrize(("outcome", "step"), KILLS)
+def test_killed_at_each_step_then_repaired(books, references, tmp_path, outcome, step):
+    """A first issue, a correction or a void is killed at ``step``; the folder stays
+    consistent, issued files untouched; the next run makes it what an uninterrupted run
+    makes (for a void, any run on the folder finishes the cancellation)."""
+    book, changed = books
+    out = tmp_path / "out"
+    if outcome != "issued":
+        shutil.copytree(references["issued"], out)
+    kill, repair = {
+        "issued": (lambda: issue(book, out, fault=step), lambda: issue(book, out)),
+        "corrected": (lambda: issue(changed, out, "--correct", fault=step),
+                      lambda: issue(changed, out, "--correct")),
+        "voided": (lambda: void(out, fault=step), lambda: issue(book, out)),
+    }[outcome]
+    killed = kill()
+    assert killed.returncode == FAULT_EXIT, killed.stderr
+    assert_consistent(out)
+    if outcome != "issued":
+        issued = files(references["issued"] / MONTH)
+        assert all(files(out / MONTH).get(name) == digest for name, digest in issued.items()
+                   if name.startswith("INV-"))
+    repaired = repair()
+    assert repaired.returncode == 1, repaired.stderr
+    assert_consistent(out)
+    assert_same(out, references[outcome])
+
+
+def _run(book: str, out: str, register: str | None) -> int:
+    args = ["invoice", book, "--month", MONTH, "--out", out, "--issue-date", ISSUED, "--json"]
+    return main(args + (["--register", register] if register else []))
+
+
+def test_two_runs_on_one_folder_take_turns(books, tmp_path):
+    book, _ = books
+    out = str(tmp_path / "out")
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        codes = pool.starmap(_run, [(str(book), out, None), (str(book), out, None)])
+    assert codes == [1, 1]
+    numbers = [d.number for d in Register(Path(out) / "register.sqlite3").list()]
+    assert len(numbers) == len(set(numbers)) == 17
+
+
+def test_runs_with_two_registers_on_one_folder_cannot_wipe_each_other(books, tmp_path):
+    book, _ = books
+    out = str(tmp_path / "out")
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        codes = pool.starmap(_run, [(str(book), out, str(tmp_path / "a.sqlite3")),
+                                    (str(book), out, str(tmp_path / "b.sqlite3"))])
+    assert sorted(codes) == [1, 2]  # the second is refused: the folder has its register
+    numbered = [n for n in files(Path(out) / MONTH) if n.startswith("INV-")]
+    assert len(numbered) == 34  # 17 invoices, xlsx and PDF, of one register
+    assert_consistent_with = Register(tmp_path / ("a.sqlite3" if codes[0] == 1 else "b.sqlite3"))
+    assert len(assert_consistent_with.list()) == 17
+
+
+@pytest.mark.parametrize("step", ["recorded", "publishing"])
+def test_a_run_for_another_month_finishes_what_was_killed(books, references, tmp_path, step):
+    book, _ = books
+    out = tmp_path / "out"
+    assert issue(book, out, fault=step).returncode == FAULT_EXIT
+    september = xlquote("invoice", str(book), "--month", "2026-09", "--out", str(out),
+                        "--issue-date", "2026-10-01")
+    assert september.returncode == 0, september.stderr
+    october = {k: v for k, v in files(out / MONTH).items() if k.startswith("INV-")}
+    assert october == {k: v for k, v in files(references["issued"] / MONTH).items()
+                       if k.startswith("INV-")}
+    assert {d.state for d in Register(out / "register.sqlite3").list(MONTH)} == {"issued"}

@@ -1,0 +1,247 @@
+"""Every exit status of ``xlquote invoice`` with its JSON and its one line on stderr, never a
+traceback: 0 done, 1 attention (flags, a PDF that could not be made), 2 bad input or refused,
+3 could not write (nothing changed). Also: the umask, a PDF made by a later run, the cron
+example of docs/INVOICING.md on a first run, the progress bar."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from clerk import MONTH, files, invoice, invoice_json, workbook
+
+from xlquote.app import documents
+from xlquote.app.register import Ledger, Register
+from xlquote.cli import invoice as invoice_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def failing_writer(monkeypatch, role: str, exc: BaseException, on_call: int = 5,
+                   contract: str | None = None) -> list[str]:
+    """Make the ``role`` writer of invoices fail on its ``on_call``-th call (or for one
+    contract)."""
+    key = ("invoice", role)
+    original = documents.WRITERS[key]
+    calls: list[str] = []
+
+    def write(document, settings, path):
+        calls.append(document.number)
+        if (contract is None and len(calls) == on_call) or (
+                contract is not None and document.contract.contract_id == contract):
+            raise exc
+        return original(document, settings, path)
+
+    monkeypatch.setitem(documents.WRITERS, key, write)
+    return calls
+
+
+def one_line(err: str) -> str:
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_exit_0_when_nothing_needs_attention(tmp_path, capsys):
+    code, result = invoice_json(capsys, workbook(tmp_path / "wb.xlsx"), tmp_path / "out",
+                                "--issue-date", "2026-10-01", month="2026-09")
+    assert (code, result["exit_code"], result["status"]) == (0, 0, "ok")
+    assert result["invoice_count"] == 9 and result["total"] == 3_566_200
+
+
+def test_exit_1_when_flags_need_attention(tmp_path, capsys):
+    code, result = invoice_json(capsys, workbook(tmp_path / "wb.xlsx"), tmp_path / "out")
+    assert (code, result["exit_code"], result["status"]) == (1, 1, "attention")
+    assert {a["code"] for a in result["attention"]} == {"limit_pending", "reply_beyond_limit",
+                                                        "rejected", "onsite_quote"}
+    for item in result["invoices"]:  # the public keys of a numbered invoice
+        assert {"number", "contract_id", "total"} <= set(item)
+
+
+def test_exit_2_bad_input_with_json(tmp_path, capsys):
+    book = workbook(tmp_path / "wb.xlsx", incidents={"I-1001": {"channel": "fax"}})
+    capsys.readouterr()
+    assert invoice(book, tmp_path / "out", "--json") == 2
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert (result["status"], result["exit_code"]) == ("invalid", 2)
+    assert result["problems"][0]["column"] == "channel"
+    assert "何も書いていません" in captured.err and "Traceback" not in captured.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_exit_3_disk_full_on_a_first_run_changes_nothing(tmp_path, capsys, monkeypatch):
+    book = workbook(tmp_path / "wb.xlsx")
+    out = tmp_path / "out"
+    failing_writer(monkeypatch, "xlsx", OSError(errno.ENOSPC, "No space left on device"))
+    capsys.readouterr()
+    assert invoice(book, out, "--json") == 3
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert (result["status"], result["exit_code"]) == ("write_failed", 3)
+    assert "ディスクの空きがありません" in one_line(captured.err)
+    assert not list((out / MONTH).iterdir())  # no document, no staging folder
+    assert Register(out / "register.sqlite3").list() == []
+    monkeypatch.undo()
+    assert invoice(book, out) == 1  # the numbers were not used up
+    assert Register(out / "register.sqlite3").list()[0].number == "INV-202610-0001"
+
+
+def test_exit_3_disk_full_during_a_correction_changes_nothing(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    assert invoice(workbook(tmp_path / "wb.xlsx"), out) == 1
+    before = files(out / MONTH)
+    changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    failing_writer(monkeypatch, "pdf", OSError(errno.ENOSPC, "No space left on device"), 1)
+    assert invoice(changed, out, "--correct") == 3
+    assert files(out / MONTH) == before
+    assert len(Register(out / "register.sqlite3").list()) == 17
+    monkeypatch.undo()
+    assert invoice(changed, out, "--correct") == 1
+    assert Register(out / "register.sqlite3").list()[-1].number == "INV-202610-0018"
+
+
+def test_exit_3_when_the_register_cannot_be_written(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    book = workbook(tmp_path / "wb.xlsx")
+
+    def full(self, numbers):
+        raise sa.exc.OperationalError("UPDATE documents", {},
+                                      sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(Ledger, "mark_issued", full)
+    capsys.readouterr()
+    assert invoice(book, out, "--json") == 3
+    captured = capsys.readouterr()
+    assert "database or disk is full" in one_line(captured.err)
+    assert json.loads(captured.out)["status"] == "write_failed"
+    assert not [p for p in (out / MONTH).iterdir() if p.name.startswith("INV-")]
+    assert Register(out / "register.sqlite3").list() == []
+
+
+def test_exit_3_when_out_is_a_file(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.write_text("not a folder")
+    capsys.readouterr()
+    assert invoice(workbook(tmp_path / "wb.xlsx"), out, "--json") == 3
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["exit_code"] == 3
+    assert "フォルダであるべき場所がファイルです" in one_line(captured.err)
+    assert out.read_text() == "not a folder"
+
+
+def test_exit_3_when_a_name_is_too_long(tmp_path, capsys, monkeypatch):
+    failing_writer(monkeypatch, "xlsx", OSError(errno.ENAMETOOLONG, "File name too long"), 1)
+    capsys.readouterr()
+    assert invoice(workbook(tmp_path / "wb.xlsx"), tmp_path / "out") == 3
+    assert "長すぎます" in one_line(capsys.readouterr().err)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_exit_3_in_a_read_only_folder(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        assert invoice(workbook(tmp_path / "wb.xlsx"), out) == 3
+        assert "権限" in one_line(capsys.readouterr().err)
+    finally:
+        out.chmod(0o755)
+
+
+def test_a_pdf_that_fails_is_reported_and_made_by_a_later_run(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    book = workbook(tmp_path / "wb.xlsx")
+    failing_writer(monkeypatch, "pdf", ValueError("glyph missing"), contract="C003")
+    code, result = invoice_json(capsys, book, out, "--issue-date", "2026-10-01",
+                                month="2026-09")
+    assert code == 1  # 2026-09 has no flags: the PDF alone makes it 1
+    (failed,) = result["pdf"]["failed"]
+    assert failed["contract_id"] == "C003" and "glyph missing" in failed["error"]
+    number = failed["number"]
+    assert number in result["pdf"]["error"]
+    month = out / "2026-09"
+    xlsx = next(month.glob(f"{number}_*.xlsx"))  # issued all the same
+    assert not xlsx.with_suffix(".pdf").exists()
+    before = files(month)
+    monkeypatch.undo()
+    code, result = invoice_json(capsys, book, out, "--issue-date", "2026-10-01",
+                                month="2026-09")
+    assert code == 0 and result["pdf"]["failed"] == []
+    after = files(month)
+    assert xlsx.with_suffix(".pdf").name in after
+    assert {k: v for k, v in after.items() if not k.startswith("請求一覧")} == {
+        **{k: v for k, v in before.items() if not k.startswith("請求一覧")},
+        xlsx.with_suffix(".pdf").name: after[xlsx.with_suffix(".pdf").name]}
+
+
+def test_no_pdf_then_a_run_with_pdfs_adds_them(tmp_path):
+    out = tmp_path / "out"
+    book = workbook(tmp_path / "wb.xlsx")
+    assert invoice(book, out, "--no-pdf") == 1
+    before = files(out / MONTH)
+    assert not [n for n in before if n.endswith(".pdf")]
+    assert invoice(book, out) == 1
+    after = files(out / MONTH)
+    assert len([n for n in after if n.startswith("INV-") and n.endswith(".pdf")]) == 17
+    assert all(after[n] == h for n, h in before.items() if n.startswith("INV-"))
+
+
+def test_the_month_folder_honours_the_umask(tmp_path):
+    book = workbook(tmp_path / "wb.xlsx")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "xlquote", "invoice", str(book), "--month", MONTH, "--out",
+         str(out), "--issue-date", "2026-11-02"],
+        capture_output=True, text=True, timeout=300, preexec_fn=lambda: os.umask(0o027))
+    assert done.returncode == 1, done.stderr
+    assert (out / MONTH).stat().st_mode & 0o777 == 0o750
+    modes = {p.stat().st_mode & 0o777 for p in (out / MONTH).iterdir()}
+    assert modes == {0o640}
+
+
+def test_the_cron_example_works_on_a_first_run(tmp_path):
+    guide = (ROOT / "docs" / "INVOICING.md").read_text(encoding="utf-8")
+    (line,) = [ln for ln in guide.splitlines() if re.match(r"^0 6 1 \* \* ", ln)]
+    command = line.split(None, 5)[5].replace(r"\%", "%").replace("/srv/billing", str(tmp_path))
+    workbook(tmp_path / "invoicing.xlsx")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "mail").write_text(f"#!/bin/sh\ncat > {tmp_path}/mailed.txt\n")
+    (bin_dir / "mail").chmod(0o755)
+    path = f"{bin_dir}:{Path(sys.executable).parent}:/usr/bin:/bin"
+    done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PATH": path})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(next(tmp_path.rglob("last-run.json")).read_text())
+    assert report["exit_code"] in (0, 1) and (tmp_path / "out" / report["month"]).is_dir()
+
+
+def test_progress_bar_only_for_a_person(tmp_path, monkeypatch, capsys):
+    with invoice_cli.progress_bar(False) as progress:
+        assert progress is None
+    with invoice_cli.progress_bar(True, delay=0) as progress:  # draws on stderr, then goes
+        assert progress is not None
+        progress("documents", 1, 2)
+        progress("documents", 2, 2)
+    asked = []
+    real = invoice_cli.progress_bar
+    monkeypatch.setattr(invoice_cli, "progress_bar",
+                        lambda enabled: asked.append(enabled) or real(enabled, delay=0))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    book = workbook(tmp_path / "wb.xlsx")
+    invoice(book, tmp_path / "out", "--json")
+    invoice(book, tmp_path / "out")
+    assert asked == [False, True]  # quiet under --json, a bar on a terminal
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    invoice(book, tmp_path / "out")
+    assert asked == [False, True, False]  # quiet when stderr is not a terminal

@@ -1,0 +1,373 @@
+"""Issued invoices are records, run as a clerk would through the CLI: reruns leave issued files
+as they are, Settings apply to new invoices only, a description's change is reported, a changed
+amount is refused or corrected with the correction's own dates, an invoice is voided and its
+number never reused, a decision that is pending holds an invoice as a draft until it is
+recorded, a ¥0 month is a statement, a month that has not ended is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from clerk import (
+    ISSUED,
+    MONTH,
+    files,
+    invoice,
+    invoice_json,
+    one,
+    summary_rows,
+    workbook,
+)
+
+from xlquote.app.documents import NAME_BYTES, jst_today
+from xlquote.app.invoice_run import run_invoice_workbook
+from xlquote.app.register import Register
+from xlquote.cli import main
+from xlquote.engine.dates import Month, due_date
+from xlquote.engine.pricebook import get_pricebook
+
+C001 = "INV-202610-0001_C001_株式会社アオバ商事"
+CALENDAR = get_pricebook("aki_sie").calendar
+
+
+def values(path: Path) -> set[object]:
+    """Every cell value of every sheet (dates as dates)."""
+    found: set[object] = set()
+    for ws in openpyxl.load_workbook(path).worksheets:
+        for row in ws.iter_rows(values_only=True):
+            found.update(v.date() if isinstance(v, dt.datetime) else v for v in row
+                         if v is not None)
+    return found
+
+
+def text(path: Path) -> str:
+    return " ".join(str(v) for v in values(path))
+
+
+@pytest.fixture
+def issued(tmp_path: Path) -> tuple[Path, Path]:
+    book = workbook(tmp_path / "invoicing.xlsx")
+    out = tmp_path / "out"
+    assert invoice(book, out) == 1  # the sample carries attention flags on purpose
+    return book, out
+
+
+def test_first_run_issues_holds_and_states(issued):
+    _, out = issued
+    month = out / MONTH
+    names = set(files(month))
+    numbered = sorted(n for n in names if n.startswith("INV-") and n.endswith(".xlsx"))
+    assert len(numbered) == 17 and numbered[0] == f"{C001}.xlsx"
+    assert {n.replace(".xlsx", ".pdf") for n in numbered} <= names  # PDFs by default
+    assert "下書き_C004_株式会社ヒバリ物流.xlsx" in names  # a decision is pending
+    assert "明細_V001_東都精機株式会社.xlsx" in names  # nothing to pay
+    assert not [n for n in names if "_C004_" in n and n.startswith("INV-")]
+    assert not [n for n in names if not n.startswith(("INV-", "下書き_", "明細_", "請求一覧_"))]
+    assert [d.number for d in Register(out / "register.sqlite3").list()] == [
+        f"INV-202610-{n:04d}" for n in range(1, 18)]
+
+
+def test_rerun_leaves_every_file_as_it_is(issued):
+    book, out = issued
+    before = files(out / MONTH)
+    assert invoice(book, out) == 1
+    assert files(out / MONTH) == before
+
+
+def test_settings_apply_to_invoices_issued_from_then_on(issued, tmp_path, capsys):
+    _, out = issued
+    before = files(out / MONTH)
+    new_issuer = {"issuer_name": "新社名サポート株式会社", "registration_number": "T9876543210987",
+                  "bank_account": "さくら銀行 新宿支店 普通 7654321 シンシャメイ"}
+    changed = workbook(tmp_path / "settings.xlsx", settings=new_issuer)
+    code, result = invoice_json(capsys, changed, out)
+    assert code == 1  # the sample's flags, nothing about the Settings
+    assert result["register"]["unchanged"] == 17
+    assert result["notices"] == []  # nothing issued was drawn again
+    issued_now = {k: v for k, v in files(out / MONTH).items() if k.startswith("INV-")}
+    assert issued_now == {k: v for k, v in before.items() if k.startswith("INV-")}
+    assert "新社名サポート株式会社" not in text(out / MONTH / f"{C001}.xlsx")
+    # the held invoice is issued later, with the Settings of that day
+    decided = workbook(tmp_path / "decided.xlsx", settings=new_issuer,
+                       incidents={"I-1009": {"limit_decision": "continue"}})
+    assert invoice(decided, out) == 1
+    released = one(out / MONTH, "INV-202610-0018_C004_*.xlsx")
+    assert "新社名サポート株式会社" in text(released) and "T9876543210987" in text(released)
+    assert "新社名サポート株式会社" not in text(out / MONTH / f"{C001}.xlsx")
+
+
+def test_a_description_change_is_reported_not_refused(issued, tmp_path, capsys):
+    _, out = issued
+    before = files(out / MONTH)
+    typo = workbook(tmp_path / "typo.xlsx", incidents={"I-1003": {"description": "誤字を直した"}})
+    code, result = invoice_json(capsys, typo, out)
+    assert code == 1
+    assert result["register"]["reported"] == 1
+    (notice,) = [n for n in result["notices"] if n["code"] == "reported"]
+    assert notice["number"] == "INV-202610-0001" and not notice["attention"]
+    assert files(out / MONTH) == before
+
+
+def test_a_changed_amount_is_refused_and_nothing_changes(issued, tmp_path, capsys):
+    _, out = issued
+    before = files(out / MONTH)
+    changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    code, result = invoice_json(capsys, changed, out)
+    assert code == 2 and result["status"] == "refused" and result["exit_code"] == 2
+    assert "INV-202610-0001 (C001, 合計 24,200 → 30,800)" in result["message"]
+    assert "--correct" in result["message"]
+    assert files(out / MONTH) == before
+    assert len(Register(out / "register.sqlite3").list()) == 17
+
+
+def test_correct_issues_a_correction_with_its_own_dates(issued, tmp_path, capsys):
+    _, out = issued
+    original = files(out / MONTH)[f"{C001}.xlsx"]
+    changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    capsys.readouterr()
+    assert main(["invoice", str(changed), "--month", MONTH, "--out", str(out), "--correct",
+                 "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    today = jst_today()
+    (correction,) = [i for i in result["invoices"] if i["kind"] == "correction"]
+    assert correction["number"] == "INV-202610-0018"
+    assert correction["correction_of"] == "INV-202610-0001"
+    assert correction["total"] == 30_800 and correction["status"] == "issued"
+    assert correction["issue_date"] == today.isoformat()  # issued today, in Japan
+    assert correction["due_date"] == due_date(today, CALENDAR).isoformat()
+    first = next(i for i in result["invoices"] if i["number"] == "INV-202610-0001")
+    assert first["status"] == "corrected" and first["corrected_by"] == "INV-202610-0018"
+    assert first["issue_date"] == ISSUED
+    # the original stays in the folder, as issued; the correction is a full document
+    assert files(out / MONTH)[f"{C001}.xlsx"] == original
+    path = out / MONTH / "INV-202610-0018_C001_株式会社アオバ商事.xlsx"
+    assert {today, 30_800} <= values(path) and "INV-202610-0001" in text(path)
+    assert path.with_suffix(".pdf").is_file()
+    docs = {d.number: d for d in Register(out / "register.sqlite3").list()}
+    assert docs["INV-202610-0018"].corrects == "INV-202610-0001"
+    # the summary lists both, with their state
+    rows = {r[0]: r for r in summary_rows(out)}
+    assert rows["INV-202610-0001"][12] == "修正済み → INV-202610-0018"
+    assert rows["INV-202610-0018"][12] == "修正インボイス (INV-202610-0001 を訂正)"
+    assert rows["合計"][6] == result["total"] == 9_864_800 + 6_600  # the version in force
+    # the correction is now in force: rerunning it issues nothing
+    before = files(out / MONTH)
+    assert main(["invoice", str(changed), "--month", MONTH, "--out", str(out), "--correct"]) == 1
+    assert files(out / MONTH) == before
+
+
+def test_a_correction_dated_by_the_clerk(issued, tmp_path, capsys):
+    _, out = issued
+    changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    code, result = invoice_json(capsys, changed, out, "--correct", "--issue-date", "2026-12-10")
+    assert code == 1
+    (correction,) = [i for i in result["invoices"] if i["kind"] == "correction"]
+    assert (correction["issue_date"], correction["due_date"]) == ("2026-12-10", "2027-01-08")
+    (invoice_,) = [i for i in run_invoice_workbook(changed, MONTH, out, correct=True,
+                                                   issue_date=dt.date(2026, 12, 10)).invoices
+                   if i.kind == "correction"]
+    assert invoice_.correction.original_number == "INV-202610-0001"
+    assert invoice_.correction.original_issue_date == dt.date(2026, 11, 2)
+    assert invoice_.issue_date == dt.date(2026, 12, 10)
+    # a date before the original's is refused
+    capsys.readouterr()
+    again = workbook(tmp_path / "again.xlsx", incidents={"I-1003": {"minutes": 400}})
+    assert invoice(again, out, "--correct", "--issue-date", "2026-11-01") == 2
+
+
+def test_void_records_writes_and_never_reuses_the_number(issued, capsys):
+    book, out = issued
+    before = files(out / MONTH)
+    capsys.readouterr()
+    assert main(["register", "void", "INV-202610-0004", "--reason", "契約対象外", "--out",
+                 str(out), "--json"]) == 0
+    voided = json.loads(capsys.readouterr().out)
+    assert voided["state"] == "void" and voided["reason"] == "契約対象外"
+    cancel = out / MONTH / "取消_INV-202610-0004_C005_さくらソフト合同会社.xlsx"
+    assert {Path(p).name for p in voided["files"]} == {cancel.name,
+                                                       cancel.with_suffix(".pdf").name}
+    after = files(out / MONTH)
+    assert {k: v for k, v in after.items() if k in before and not k.startswith("請求一覧")} == {
+        k: v for k, v in before.items() if not k.startswith("請求一覧")}  # the original stays
+    assert main(["register", "show", "INV-202610-0004", "--out", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "状態: 取消" in shown and "契約対象外" in shown
+    # the summary says so, and the totals leave it out; its other sheets stay
+    summary = openpyxl.load_workbook(out / MONTH / f"請求一覧_{MONTH}.xlsx")
+    assert summary.sheetnames == ["請求一覧", "要確認", "対応状況"]
+    rows = {r[0]: r for r in summary_rows(out)}
+    assert rows["INV-202610-0004"][12].startswith("取消")
+    assert rows["合計"][6] == 9_864_800 - 110_000
+    # voiding twice, or voiding a document that is not in force, is refused
+    assert main(["register", "void", "INV-202610-0004", "--reason", "x", "--out", str(out)]) == 2
+    assert main(["register", "void", "INV-202610-9999", "--reason", "x", "--out", str(out)]) == 2
+    # the inputs still bill C005: reported until removed, or a new number with --correct
+    code, result = invoice_json(capsys, book, out)
+    assert code == 1 and result["register"]["still_billed"] == 1
+    assert any(n["code"] == "still_billed" and n["attention"] for n in result["notices"])
+    assert len(Register(out / "register.sqlite3").list()) == 17
+    code, result = invoice_json(capsys, book, out, "--correct")
+    reissued = [i for i in result["invoices"] if i["contract_id"] == "C005"]
+    assert [(i["number"], i["status"]) for i in reissued] == [
+        ("INV-202610-0004", "void"), ("INV-202610-0018", "issued")]
+    numbers = [d.number for d in Register(out / "register.sqlite3").list()]
+    assert len(numbers) == len(set(numbers)) == 18
+
+
+def test_a_corrected_invoice_is_voided_through_its_correction(issued, tmp_path, capsys):
+    _, out = issued
+    changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    assert invoice(changed, out, "--correct") == 1
+    capsys.readouterr()
+    assert main(["register", "void", "INV-202610-0001", "--reason", "x", "--out", str(out)]) == 2
+    assert "INV-202610-0018" in capsys.readouterr().err
+    assert main(["register", "void", "INV-202610-0018", "--reason", "二重請求", "--out",
+                 str(out)]) == 0
+
+
+def test_register_options_before_or_after_the_action(issued, capsys):
+    _, out = issued
+    outputs = []
+    for argv in (["register", "list", "--out", str(out), "--json"],
+                 ["register", "--out", str(out), "list", "--json"],
+                 ["register", "--out", str(out), "--json", "list"],
+                 ["register", "--register", str(out / "register.sqlite3"), "list", "--json"]):
+        capsys.readouterr()
+        assert main(argv) == 0, argv
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert all(o == outputs[0] for o in outputs) and len(outputs[0]) == 17
+    assert main(["register", "show", "INV-202610-0001", "--out", str(out / "nowhere")]) == 2
+
+
+def test_a_pending_decision_holds_the_invoice_until_it_is_recorded(issued, tmp_path, capsys):
+    _, out = issued
+    draft = out / MONTH / "下書き_C004_株式会社ヒバリ物流.xlsx"
+    assert draft.is_file() and draft.with_suffix(".pdf").is_file()
+    attention = openpyxl.load_workbook(out / MONTH / f"請求一覧_{MONTH}.xlsx")["要確認"]
+    held = [r for r in attention.iter_rows(min_row=2, values_only=True) if r[1] == "C004"]
+    assert held and held[0][0] == "下書き" and held[0][2] == "I-1009"
+    decided = workbook(tmp_path / "decided.xlsx",
+                       incidents={"I-1009": {"limit_decision": "continue"}})
+    capsys.readouterr()
+    # the month's issue date has passed: the released invoice is dated the day it is issued
+    assert main(["invoice", str(decided), "--month", MONTH, "--out", str(out), "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    (c004,) = [i for i in result["invoices"] if i["contract_id"] == "C004"]
+    assert c004["number"] == "INV-202610-0018" and c004["change"] == "new"
+    assert c004["issue_date"] == max(dt.date(2026, 11, 2), jst_today()).isoformat()
+    assert not draft.exists() and not draft.with_suffix(".pdf").exists()
+    assert result["drafts"] == []
+
+
+def test_issue_pending_issues_now(tmp_path, capsys):
+    book = workbook(tmp_path / "invoicing.xlsx")
+    code, result = invoice_json(capsys, book, tmp_path / "out", "--issue-pending")
+    (c004,) = [i for i in result["invoices"] if i["contract_id"] == "C004"]
+    assert c004["number"] and c004["issue_date"] == ISSUED and result["drafts"] == []
+    assert code == 1  # limit_pending still needs someone to act
+    policy = workbook(tmp_path / "policy.xlsx", settings={"pending_decision": "発行"})
+    _, result = invoice_json(capsys, policy, tmp_path / "out2")
+    assert result["drafts"] == [] and len(result["invoices"]) == 18
+
+
+def test_a_month_with_nothing_to_pay_is_a_statement(issued, tmp_path, capsys):
+    _, out = issued
+    _, result = invoice_json(capsys, workbook(tmp_path / "invoicing.xlsx"), out)
+    (statement,) = result["statements"]
+    assert statement["contract_id"] == "V001" and statement["number"] is None
+    assert statement["total"] == 0 and Path(statement["xlsx"]).name.startswith("明細_V001_")
+    numbered = workbook(tmp_path / "numbered.xlsx", settings={"zero_total": "請求書"})
+    _, result = invoice_json(capsys, numbered, tmp_path / "out2")
+    assert result["statements"] == []
+    assert [i["total"] for i in result["invoices"] if i["contract_id"] == "V001"] == [0]
+
+
+def test_a_month_that_has_not_ended_is_refused(tmp_path, capsys):
+    book = workbook(tmp_path / "invoicing.xlsx")
+    today = jst_today()
+    this_month = f"{today:%Y-%m}"
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["invoice", str(book), "--month", this_month, "--out", str(out), "--json"]) == 2
+    result = json.loads(capsys.readouterr().out)
+    assert result["status"] == "invalid" and result["problems"][0]["column"] == "month"
+    assert "--allow-open-month" in result["problems"][0]["reason"]
+    assert not out.exists()
+    assert main(["invoice", str(book), "--month", this_month, "--out", str(out),
+                 "--allow-open-month", "--no-pdf"]) in (0, 1)
+    allowed = workbook(tmp_path / "allowed.xlsx", settings={"open_month": "作る"})
+    assert main(["invoice", str(allowed), "--month", str(Month.parse(this_month).plus(1)),
+                 "--out", str(tmp_path / "out2"), "--no-pdf"]) in (0, 1)
+
+
+def test_a_long_japanese_customer_name_fits_the_file_name_limit(tmp_path, capsys):
+    name = "株式会社" + "長い名前の会社" * 5 + "ホールディングス"  # 47 characters
+    book = workbook(tmp_path / "invoicing.xlsx", contracts={"C001": {"customer": name}})
+    out = tmp_path / "out"
+    assert invoice(book, out) == 1
+    path = one(out / MONTH, "INV-202610-0001_C001_*.xlsx")
+    assert len(path.name.encode()) <= NAME_BYTES
+    assert path.name.startswith("INV-202610-0001_C001_株式会社長い名前")
+    assert main(["register", "void", "INV-202610-0001", "--reason", "テスト", "--out",
+                 str(out)]) == 0
+    cancel = one(out / MONTH, "取消_INV-202610-0001_C001_*.xlsx")
+    assert len(cancel.name.encode()) <= NAME_BYTES
+
+
+def test_a_folder_numbered_by_another_register_is_refused(issued, tmp_path, capsys):
+    book, out = issued
+    before = files(out / MONTH)
+    capsys.readouterr()
+    assert invoice(book, out, "--register", str(tmp_path / "other.sqlite3"), "--json") == 2
+    result = json.loads(capsys.readouterr().out)
+    assert "別の請求番号台帳" in result["message"]
+    assert files(out / MONTH) == before and not (tmp_path / "other.sqlite3").exists()
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("xlquote ")
+
+
+def test_invoices_of_a_first_format_register_stay_issued(tmp_path, capsys):
+    """A register of the first format knew numbers and content hashes only: a rerun finds its
+    invoices unchanged (by that hash) and leaves their files alone; new contracts get new
+    numbers after them."""
+    from xlquote import bill_month
+    from xlquote.app.documents import first_register_hash
+    from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs
+
+    run = bill_month(sample_contracts(), sample_incidents(), MONTH, sample_packs())
+    c001 = next(i for i in run.invoices if i.contract.contract_id == "C001")
+    out = tmp_path / "out"
+    (out / MONTH).mkdir(parents=True)
+    old_file = out / MONTH / f"{C001}.xlsx"
+    old_file.write_bytes(b"issued by the first version")
+    import sqlite3
+
+    with sqlite3.connect(out / "register.sqlite3") as connection:
+        connection.executescript("""
+            CREATE TABLE invoices (number TEXT PRIMARY KEY, month TEXT NOT NULL,
+                seq INTEGER NOT NULL, contract_id TEXT NOT NULL, customer TEXT NOT NULL,
+                kind TEXT NOT NULL, corrects TEXT, subtotal INTEGER NOT NULL,
+                tax INTEGER NOT NULL, total INTEGER NOT NULL, content_hash TEXT NOT NULL,
+                issued_at TEXT NOT NULL, UNIQUE (month, seq));""")
+        connection.execute("INSERT INTO invoices VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                           ("INV-202610-0001", MONTH, 1, "C001", "株式会社アオバ商事", "invoice",
+                            None, c001.subtotal, c001.tax, c001.total,
+                            first_register_hash(c001), "2026-11-02T00:00:00+00:00"))
+    code, result = invoice_json(capsys, workbook(tmp_path / "wb.xlsx"), out)
+    assert code == 1
+    first = next(i for i in result["invoices"] if i["contract_id"] == "C001")
+    assert (first["number"], first["change"]) == ("INV-202610-0001", "unchanged")
+    assert old_file.read_bytes() == b"issued by the first version"
+    assert result["register"] == {"path": str(out / "register.sqlite3"), "unchanged": 1,
+                                  "new": 16, "held": 1, "statement": 1}
+    assert next(i for i in result["invoices"] if i["contract_id"] == "C002")["number"] == (
+        "INV-202610-0002")

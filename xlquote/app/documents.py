@@ -1,0 +1,296 @@
+"""The documents a run issues or writes, as the register keeps them and as files.
+
+An issued document is kept as its *billed content* (the engine's Invoice as billed for the
+month: lines, statement, packs, flags, taxes — compressed JSON) plus a header of its own
+(number, kind, issue and due dates, what it corrects) and the Settings it was issued with.
+Files are drawn from exactly that, so a file made years later (a missing PDF) says what the
+issued one said.
+
+Two hashes compare a rerun with what was issued, both over the billed content (the engine's
+invoice as billed for the month, before a number and dates of its own are put on it):
+- ``legal_hash``: the items a qualified invoice must state (適格請求書の記載事項) that the
+  billing produces — the customer, the period, every line (品目, 数量, 単価, 金額, 税率) and
+  the totals per rate. A change here needs a correction invoice (修正インボイス).
+- ``content_hash``: everything else too (the statement's descriptions, notes, flags). A change
+  only here is reported; the issued document stays as it is.
+The issuer's details (Settings) are in neither: they apply to documents issued from then on.
+
+``render`` is a plain function of (job, folder): it can run in another process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cattrs.preconf.json import make_converter
+
+from ..engine.dates import Month
+from ..engine.invoice import Cancellation, Correction, Invoice
+from ..engine.records import Contract
+from ..engine.service import ResponseRow
+from ..engine.settings import Settings
+from ..writers import (
+    write_cancellation_pdf,
+    write_cancellation_workbook,
+    write_invoice_pdf,
+    write_invoice_workbook,
+)
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
+
+# File names. Numbered documents are ``INV-YYYYMM-NNNN_<contract>_<customer>``; nothing
+# unnumbered starts with the number's prefix.
+DRAFT_PREFIX = "下書き"  # an invoice held until a decision is recorded (no number)
+STATEMENT_PREFIX = "明細"  # a month with nothing to pay (no number)
+CANCELLATION_PREFIX = "取消"  # the document cancelling an issued invoice: 取消_<its name>
+# A file name is at most 255 bytes on common file systems; the temporary name a file is
+# written under first adds ~12 bytes, so a name is kept to this many bytes, extension included.
+NAME_BYTES = 200
+ROLES = ("xlsx", "pdf")
+
+
+def jst_now() -> dt.datetime:
+    return dt.datetime.now(JST)
+
+
+def jst_today() -> dt.date:
+    """Today in Japan: the business date of issue dates and of "has the month ended"."""
+    return jst_now().date()
+
+
+def timestamp() -> str:
+    """A register timestamp: JST with its offset, e.g. 2026-11-02T09:15:04+09:00."""
+    return jst_now().isoformat(timespec="seconds")
+
+
+# --- content ---------------------------------------------------------------------------------
+
+_converter = make_converter()
+_converter.register_unstructure_hook(Month, str)
+_converter.register_structure_hook(Month, lambda value, _: Month.parse(value))
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class BilledContent:
+    """A billed invoice as the register stores it (zlib-compressed JSON) and its hashes."""
+
+    content: bytes
+    content_hash: str
+    legal_hash: str
+
+
+def billed_content(invoice: Invoice) -> BilledContent:
+    """The engine's invoice as billed for the month (its default number, the month's dates):
+    its JSON is stored, and hashed as the content hash."""
+    text = _json(_converter.unstructure(invoice))
+    return BilledContent(zlib.compress(text.encode("utf-8"), 6), _sha256(text),
+                         legal_hash(invoice))
+
+
+def decode_invoice(content: bytes) -> Invoice:
+    return _converter.structure(json.loads(zlib.decompress(content)), Invoice)
+
+
+def encode_contract(contract: Contract) -> str:
+    return _json(_converter.unstructure(contract))
+
+
+def decode_contract(text: str) -> Contract:
+    return _converter.structure(json.loads(text), Contract)
+
+
+def first_register_hash(invoice: Invoice) -> str:
+    """The content hash as the first register computed it (everything ``to_dict`` says but the
+    number and the correction): compared with the invoices it recorded."""
+    data = invoice.to_dict()
+    data.pop("number", None)
+    data.pop("correction", None)
+    return _sha256(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))
+
+
+def legal_hash(invoice: Invoice) -> str:
+    """SHA-256 of the billed items a qualified invoice must state (see the module's docstring)."""
+    return _sha256(_json({
+        "customer": invoice.contract.customer,
+        "contract_id": invoice.contract.contract_id,
+        "month": str(invoice.month),
+        "lines": [[line.description, line.quantity, line.unit_price, line.amount, line.tax_rate]
+                  for line in invoice.lines],
+        "taxes": [[t.rate_percent, t.taxable, t.tax] for t in invoice.taxes],
+        "total": invoice.total,
+    }))
+
+
+def encode_settings(settings: Settings) -> str:
+    return _json(_converter.unstructure(settings))
+
+
+def decode_settings(text: str) -> Settings:
+    """Settings as recorded; fields added since take their defaults."""
+    return _converter.structure(json.loads(text), Settings)
+
+
+def encode_responses(rows: Sequence[ResponseRow]) -> str:
+    return _json(_converter.unstructure(list(rows)))
+
+
+def decode_responses(text: str) -> list[ResponseRow]:
+    return _converter.structure(json.loads(text), list[ResponseRow])
+
+
+def settings_hash(text: str) -> str:
+    return _sha256(text)
+
+
+@dataclass(frozen=True)
+class Header:
+    """What a document says of itself, beyond what was billed."""
+
+    number: str  # "" for a draft or a statement
+    kind: str  # one of engine.invoice.DOCUMENT_KINDS
+    issue_date: dt.date
+    due_date: dt.date
+    correction: Correction | None = None
+
+
+def document(content: bytes | Invoice, header: Header) -> Invoice:
+    invoice = decode_invoice(content) if isinstance(content, bytes) else content
+    invoice.number = header.number
+    invoice.kind = header.kind
+    invoice.issue_date = header.issue_date
+    invoice.due_date = header.due_date
+    invoice.correction = header.correction
+    return invoice
+
+
+# --- names -----------------------------------------------------------------------------------
+
+def safe_filename(text: str) -> str:
+    """A file-name part from user text: letters (any script), digits, '-', '&', '()'; the rest
+    becomes '_' (no path separators, dots or characters Windows refuses)."""
+    return re.sub(r"[^\w\-&()（）]+", "_", text, flags=re.UNICODE).strip("_") or "_"
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, at a character boundary."""
+    return text.encode("utf-8")[:max(limit, 0)].decode("utf-8", "ignore")
+
+
+def document_stem(prefix: str, contract_id: str, customer: str) -> str:
+    """``<prefix>_<contract>_<customer>``, at most NAME_BYTES with an extension: the customer
+    is shortened first (the prefix — a number — and the contract identify the document)."""
+    head = f"{prefix}_{safe_filename(contract_id)}"
+    room = NAME_BYTES - len(".xlsx") - 1  # one "_" before the customer
+    head = _cut(head, room - 3)  # a contract id of hundreds of bytes: keep some customer
+    return f"{head}_{_cut(safe_filename(customer), room - len(head.encode('utf-8')))}".rstrip("_")
+
+
+def cancellation_stem(stem: str) -> str:
+    return _cut(f"{CANCELLATION_PREFIX}_{stem}", NAME_BYTES - len(".xlsx"))
+
+
+def summary_filename(month: Month) -> str:
+    return f"請求一覧_{month}.xlsx"
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+Writer = Callable[[Any, Settings, Path], Any]
+WRITERS: dict[tuple[str, str], Writer] = {
+    ("invoice", "xlsx"): write_invoice_workbook,
+    ("invoice", "pdf"): write_invoice_pdf,
+    ("cancellation", "xlsx"): write_cancellation_workbook,
+    ("cancellation", "pdf"): write_cancellation_pdf,
+}
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """The files of one document to draw: an invoice (billed content + header) or a
+    cancellation, with the Settings it is issued with."""
+
+    month: Month
+    stem: str
+    roles: tuple[str, ...]
+    settings: Settings
+    content: bytes | None = None
+    header: Header | None = None
+    cancellation: Cancellation | None = None
+    number: str = ""  # the register's key; "" for drafts and statements
+    overwrite: bool = True  # False: the document is issued; an existing file stays as it is
+
+    @property
+    def family(self) -> str:
+        return "invoice" if self.cancellation is None else "cancellation"
+
+    def draw(self) -> Invoice | Cancellation:
+        if self.cancellation is not None:
+            return self.cancellation
+        assert self.content is not None and self.header is not None
+        return document(self.content, self.header)
+
+    def name(self, role: str) -> str:
+        return f"{self.stem}.{role}"
+
+
+@dataclass
+class Rendered:
+    """One job's files in the staging folder: role → SHA-256, and roles that failed."""
+
+    sha256: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def render(job: RenderJob, folder: Path) -> Rendered:
+    """Draw ``job``'s files into ``folder``. The workbook must be made (any failure raises);
+    a PDF that cannot be drawn is recorded in ``errors`` and the document stays issued. An
+    OSError (disk full, permissions) always raises: it is the run's failure to write."""
+    drawn = job.draw()
+    out = Rendered()
+    for role in job.roles:
+        path = folder / job.name(role)
+        try:
+            WRITERS[(job.family, role)](drawn, job.settings, path)
+        except OSError:
+            raise
+        except Exception as exc:
+            if role == "xlsx":
+                raise
+            out.errors[role] = f"{type(exc).__name__}: {exc}"
+            if path.exists():
+                path.unlink()
+            continue
+        out.sha256[role] = file_sha256(path)
+    return out
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,377 @@
+"""Putting documents into an output folder so that the register and the folder change together.
+
+An output folder ``OUT`` holds one folder per month (``OUT/YYYY-MM``) that accumulates the
+month's documents: originals, corrections, cancellations, drafts, statements and the summary.
+Issued files are never rewritten or removed.
+
+Publishing, step by step (``STEPS``; each name is a point a run can be killed at in tests,
+``XLQUOTE_FAULT_AT=<step>``):
+
+1. ``recorded``: the register records the documents about to be published (state
+   ``pending``, with their content and file names) in one transaction with their numbers.
+2. ``staged``: their files are drawn into a hidden staging folder inside the month's folder.
+3. ``publishing`` / ``published``: the files are moved to their names, one by one.
+4. ``marked``: the register marks the documents issued, with each file's SHA-256.
+5. ``working``: drafts and statements are written (and the ones no longer due removed).
+6. ``summary``: the month's summary (請求一覧) is written.
+
+A run that dies anywhere leaves pending documents whose content the register holds: the next
+run on the folder (it holds the folder's lock, so the dead run is not running) draws them
+again, puts them in place and marks them (``recover``). A pending number is never handed out
+again, so no number ever stands for two documents. A run that fails while alive (disk full)
+removes what it put in place and forgets its pending documents: nothing changed.
+
+The folder is locked on its own (``OUT/.xlquote.lock``), whatever register is used, and it
+remembers the register that numbers its documents (``OUT/.xlquote-folder.json``): a run with
+another register is refused instead of numbering over them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from ..engine.dates import Month
+from ..engine.errors import OutputError
+from ..engine.invoice import Cancellation, Correction
+from .documents import (
+    Header,
+    Rendered,
+    RenderJob,
+    cancellation_stem,
+    current_umask,
+    decode_contract,
+    decode_settings,
+    file_sha256,
+    render,
+    timestamp,
+)
+from .parallel import map_indices
+from .register import Issued, Ledger, Register, RegisterError
+
+LOCK_NAME = ".xlquote.lock"
+MARKER_NAME = ".xlquote-folder.json"
+STAGING_PREFIX = ".staging-"
+FAULT_ENV = "XLQUOTE_FAULT_AT"
+FAULT_EXIT = 86
+STEPS = ("recorded", "staged", "publishing", "published", "marked", "working", "summary")
+CANCELLATION_ROLE = "cancellation."  # file roles of a cancelling document: cancellation.xlsx, …
+
+Progress = Callable[[str, int, int], None]  # (step, done, total)
+
+
+def checkpoint(step: str) -> None:
+    """A step boundary of publishing. Tests kill the run here (``XLQUOTE_FAULT_AT``) to prove
+    that the next run repairs whatever a crash at that point leaves."""
+    if os.environ.get(FAULT_ENV) == step:
+        os._exit(FAULT_EXIT)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for a failed write, in the clerk's terms."""
+    hints = {
+        errno.ENOSPC: "ディスクの空きがありません",
+        errno.EDQUOT: "ディスクの容量制限に達しました",
+        errno.EACCES: "書き込む権限がありません",
+        errno.EPERM: "書き込む権限がありません",
+        errno.EROFS: "読み取り専用のフォルダです",
+        errno.ENAMETOOLONG: "ファイル名またはパスが長すぎます",
+        errno.ENOTDIR: "フォルダであるべき場所がファイルです",
+        errno.EEXIST: "フォルダであるべき場所がファイルです",
+    }
+    what = hints.get(exc.errno or 0, exc.strerror or str(exc))
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"書き込めません: {where}{what} ({exc.strerror or exc})"
+
+
+class WriteFailed(OutputError):
+    """A file or folder could not be written; what the run had changed was undone (exit 3)."""
+
+
+@contextlib.contextmanager
+def write_errors(undone: str = "何も変更していません") -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise WriteFailed(f"{describe_os_error(exc)}。{undone}") from None
+
+
+def make_folder(path: Path) -> Path:
+    """``path`` and its parents, as the umask says (an existing file there is an error)."""
+    with write_errors():
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class OutputFolder:
+    """``OUT`` locked for one run: ``with OutputFolder(out, register) as folder: …``."""
+
+    def __init__(self, root: str | Path, register: Register, timeout: float = 60.0) -> None:
+        self.root = Path(root)
+        self.register = register
+        self.timeout = timeout
+        self.folder_id = ""
+        self._lock: FileLock | None = None
+        self.file_mode = 0o666 & ~current_umask()
+
+    def __enter__(self) -> OutputFolder:
+        make_folder(self.root)
+        lock = FileLock(self.root / LOCK_NAME, timeout=self.timeout)
+        try:
+            with write_errors():
+                lock.acquire()
+        except Timeout:
+            raise WriteFailed(f"{self.root} では別の請求書作成が実行中です ({self.timeout:.0f} 秒"
+                              "待ちました)。終わってからもう一度実行してください") from None
+        self._lock = lock
+        try:
+            self.folder_id = self._marker()
+        except BaseException:
+            lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+    def _marker(self) -> str:
+        """This folder's id, and a check that ``register`` is the one that numbers it."""
+        path = self.root / MARKER_NAME
+        if path.is_file():
+            try:
+                marker = json.loads(path.read_text(encoding="utf-8"))
+                folder_id, register_id = marker["folder_id"], marker["register_id"]
+            except (ValueError, KeyError, TypeError, OSError):
+                marker, folder_id, register_id = {}, "", ""
+            if folder_id:
+                if not self.register.exists() or self.register.register_id != register_id:
+                    raise RegisterError(
+                        f"{self.root} の請求書は別の請求番号台帳 ({marker.get('register')}) で"
+                        f"番号を付けています。その台帳を --register で指定するか、別の --out を"
+                        f"使ってください (指定された台帳: {self.register.display})")
+                return str(folder_id)
+        folder_id = uuid.uuid4().hex
+        data = {"folder_id": folder_id, "register_id": self.register.register_id,
+                "register": self.register.display, "created_at": timestamp()}
+        with write_errors():
+            temp = path.with_name(path.name + ".tmp")
+            temp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+                            encoding="utf-8")
+            os.replace(temp, path)
+        return folder_id
+
+    def month_folder(self, month: Month | str) -> Path:
+        folder = self.root / str(month)
+        make_folder(folder)
+        for stale in folder.glob(f"{STAGING_PREFIX}*"):  # left by a run that died
+            shutil.rmtree(stale, ignore_errors=True)
+        return folder
+
+
+@dataclass
+class Published:
+    """What one publishing pass did."""
+
+    rendered: dict[str, Rendered] = field(default_factory=dict)  # job key → files made
+    differing: list[str] = field(default_factory=list)  # issued files that differ from record
+    pdf_errors: dict[str, str] = field(default_factory=dict)  # job key → error
+    placed: list[Path] = field(default_factory=list)  # files of the run's new documents
+
+    def undo(self) -> None:
+        """Remove the files of the run's new documents (they were never marked issued)."""
+        for path in self.placed:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def job_key(job: RenderJob) -> str:
+    return (CANCELLATION_ROLE if job.cancellation is not None else "") + (job.number or job.stem)
+
+
+def _place(staged: Path, final: Path, overwrite: bool) -> bool:
+    """Move a staged file to its name. An issued document's existing file is never replaced
+    (``overwrite`` False): False when one is already there."""
+    if overwrite:
+        os.replace(staged, final)
+        return True
+    try:
+        os.link(staged, final)  # fails if ``final`` exists: never replaces it
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        if final.exists():  # a file system without hard links; the folder is locked
+            return False
+        os.replace(staged, final)
+        return True
+    staged.unlink()
+    return True
+
+
+class Publisher:
+    """Publishing into one locked output folder (see the module's docstring)."""
+
+    def __init__(self, folder: OutputFolder, register: Register, pdf: bool,
+                 progress: Progress | None = None) -> None:
+        self.folder = folder
+        self.register = register
+        self.roles = ("xlsx", "pdf") if pdf else ("xlsx",)
+        self.report = progress or (lambda step, done, total: None)
+
+    # --- drawing and moving ------------------------------------------------------------------
+
+    def draw(self, month: Month | str, jobs: Sequence[RenderJob],
+             fresh: Iterable[str] = ()) -> Published:
+        """Draw ``jobs`` and put their files in the month's folder. Numbers in ``fresh`` are
+        this run's new pending documents: if anything fails, their files are removed again
+        (the caller forgets them in the register)."""
+        folder = self.folder.month_folder(month)
+        out = Published()
+        if not jobs:
+            return out
+        fresh = set(fresh)
+        staging = folder / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+        try:
+            with write_errors():
+                staging.mkdir()
+            total = len(jobs)
+            self.report("documents", 0, total)
+            results = map_indices(lambda i: render(jobs[i], staging), total,
+                                  lambda done: self.report("documents", done, total))
+            checkpoint("staged")
+            first = True
+            for job, rendered in zip(jobs, results, strict=True):
+                key = job_key(job)
+                out.rendered[key] = rendered
+                if "pdf" in rendered.errors:
+                    out.pdf_errors[key] = rendered.errors["pdf"]
+                for role, digest in rendered.sha256.items():
+                    staged, final = staging / job.name(role), folder / job.name(role)
+                    os.chmod(staged, self.folder.file_mode)
+                    if _place(staged, final, job.overwrite):
+                        if job.number in fresh:
+                            out.placed.append(final)
+                    elif file_sha256(final) != digest:
+                        out.differing.append(final.name)
+                    if first:
+                        checkpoint("publishing")
+                        first = False
+            checkpoint("published")
+        except BaseException:
+            out.undo()
+            raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return out
+
+    # --- recovery ----------------------------------------------------------------------------
+
+    def recover(self) -> list[str]:
+        """Finish what a dead run on this folder left pending: draw, place, mark. Returns the
+        numbers finished."""
+        with self.register.reading() as ledger:
+            pending = ledger.pending(self.folder.folder_id)
+            if not pending:
+                return []
+            jobs_by_month: dict[str, list[RenderJob]] = {}
+            for doc in pending:
+                for job in self.jobs_for(ledger, doc, missing_only=False):
+                    jobs_by_month.setdefault(doc.month, []).append(job)
+        finished: list[str] = []
+        for month, jobs in jobs_by_month.items():
+            published = self.draw(month, jobs)
+            finished += self.mark(month, jobs, published)
+        return finished
+
+    def mark(self, month: str | Month, jobs: Sequence[RenderJob], published: Published
+             ) -> list[str]:
+        """Step 4: record the files made and mark pending documents issued."""
+        done: list[str] = []
+        with self.register.transaction() as ledger:
+            ledger.lock_month(Month.parse(str(month)))
+            for job in jobs:
+                rendered = published.rendered.get(job_key(job))
+                if rendered is None or not job.number:
+                    continue
+                prefix = CANCELLATION_ROLE if job.cancellation is not None else ""
+                ledger.set_files(job.number,
+                                 {prefix + r: h for r, h in rendered.sha256.items()},
+                                 {prefix + r: e for r, e in rendered.errors.items()})
+                if job.overwrite:  # it was pending
+                    if job.cancellation is not None:
+                        ledger.mark_cancelled(job.number)
+                    else:
+                        ledger.mark_issued([job.number])
+                    done.append(job.number)
+        checkpoint("marked")
+        return done
+
+    # --- what a document needs ---------------------------------------------------------------
+
+    def jobs_for(self, ledger: Ledger, doc: Issued, missing_only: bool = True,
+                 content: bytes | None = None) -> list[RenderJob]:
+        """The files ``doc`` (and its cancellation) should have in this folder: all of them
+        for a pending document, else the missing ones. Documents recorded without content
+        (by the first register) are never drawn again."""
+        folder = self.folder.root / doc.month
+        jobs: list[RenderJob] = []
+        mine = doc.folder_id == self.folder.folder_id
+        pending = doc.state == "pending" and mine
+        roles = self._roles(folder, doc.file_stem, missing_only and not pending)
+        needs_invoice = roles and (doc.state == "issued" or pending)
+        cancellation = doc.cancellation
+        cancel_pending = (cancellation is not None and cancellation.state == "pending"
+                          and cancellation.folder_id == self.folder.folder_id)
+        cancel_roles = () if cancellation is None else self._roles(
+            folder, cancellation_stem(doc.file_stem), missing_only and not cancel_pending)
+        if not needs_invoice and not cancel_roles:
+            return []
+        contract_json = None
+        if content is None or cancel_roles:
+            stored, contract_json = ledger.content(doc.number)
+            content = content or stored
+        month = Month.parse(doc.month)
+        if needs_invoice and content is not None and doc.settings_hash:
+            jobs.append(RenderJob(
+                month, doc.file_stem, roles, decode_settings(ledger.settings(doc.settings_hash)),
+                content=content, header=self.header(ledger, doc), number=doc.number,
+                overwrite=pending))
+        if cancel_roles and cancellation is not None and contract_json is not None:
+            jobs.append(RenderJob(
+                month, cancellation_stem(doc.file_stem), cancel_roles,
+                decode_settings(ledger.settings(cancellation.settings_hash)),
+                cancellation=Cancellation(
+                    doc.number, decode_contract(contract_json), month, doc.issue_date,
+                    doc.subtotal, doc.tax, doc.total, cancellation.cancelled_on,
+                    cancellation.reason),
+                number=doc.number, overwrite=cancel_pending))
+        return jobs
+
+    def _roles(self, folder: Path, stem: str, missing_only: bool) -> tuple[str, ...]:
+        if not missing_only:
+            return self.roles
+        return tuple(r for r in self.roles if not (folder / f"{stem}.{r}").exists())
+
+    @staticmethod
+    def header(ledger: Ledger, doc: Issued) -> Header:
+        correction = None
+        if doc.corrects:
+            original = ledger.document(doc.corrects)
+            assert original is not None
+            correction = Correction(original.number, original.subtotal, original.tax,
+                                    original.total, original.issue_date)
+        assert doc.due_date is not None
+        return Header(doc.number, doc.kind, doc.issue_date, doc.due_date, correction)
