@@ -585,7 +585,7 @@ class MonthRun:
                                   document_stem(prefix, contract.contract_id, contract.customer),
                                   publisher.roles, self.settings,
                                   content=self.billed[index].content, header=header))
-        published = publisher.draw(self.month, jobs)
+        published = publisher.draw(self.month, jobs, step="working")
         items = []
         for (index, header), job in zip(plan.working, jobs, strict=True):
             summary = self.run.summaries[index]

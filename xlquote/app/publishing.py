@@ -234,7 +234,7 @@ class Publisher:
     # --- drawing and moving ------------------------------------------------------------------
 
     def draw(self, month: Month | str, jobs: Sequence[RenderJob],
-             fresh: Iterable[str] = ()) -> Published:
+             fresh: Iterable[str] = (), step: str = "documents") -> Published:
         """Draw ``jobs`` and put their files in the month's folder. Numbers in ``fresh`` are
         this run's new pending documents: if anything fails, their files are removed again
         (the caller forgets them in the register)."""
@@ -248,9 +248,9 @@ class Publisher:
             with write_errors():
                 staging.mkdir()
             total = len(jobs)
-            self.report("documents", 0, total)
+            self.report(step, 0, total)
             results = map_indices(lambda i: render(jobs[i], staging), total,
-                                  lambda done: self.report("documents", done, total))
+                                  lambda done: self.report(step, done, total))
             checkpoint("staged")
             first = True
             for job, rendered in zip(jobs, results, strict=True):

@@ -116,7 +116,8 @@ def progress_bar(enabled: bool, delay: float = PROGRESS_DELAY
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                MofNCompleteColumn())
     bar = Progress(*columns, console=Console(stderr=True), transient=True)
-    labels = {"checking": "請求内容を確認中", "documents": "書類を作成中"}
+    labels = {"checking": "請求内容を確認中", "documents": "請求書を作成中",
+              "working": "下書き・明細を作成中"}
     tasks: dict[str, Any] = {}
     started, shown = time.monotonic(), False
 
