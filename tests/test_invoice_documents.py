@@ -16,6 +16,7 @@ from typing import Any
 import openpyxl
 import pytest
 from helpers import demo_invoices, demo_settings
+from reportlab.pdfbase import pdfmetrics
 
 from xlquote.engine.errors import OutputError
 from xlquote.engine.invoice import (
@@ -35,7 +36,7 @@ from xlquote.writers import (
     write_invoice_workbook,
 )
 from xlquote.writers.invoice_layout import CUSTOMER_FLAG_WORDING, yen_text
-from xlquote.writers.pdf_pages import FONT_ENV
+from xlquote.writers.pdf_pages import FONT_ENV, registered_font
 
 MONTH = "2026-10"
 PDFTOTEXT, PDFFONTS, PDFINFO = (shutil.which(tool) for tool in ("pdftotext", "pdffonts", "pdfinfo"))
@@ -203,6 +204,22 @@ def test_a_long_statement_runs_over_pages_with_its_header(invoices, settings, tm
         assert "受付日" in text and "完了日" in text, page  # the header, repeated
         seen += re.findall(r"I-9\d{3}", text)
     assert seen == [f"I-{9000 + i}" for i in range(120)]
+
+
+def test_more_characters_than_one_font_subset_all_read_back(invoices, settings, tmp_path):
+    """The font is embedded as subsets of at most 256 glyphs: a document with 600 distinct
+    kanji spans several, a line may switch subsets midway, and every character reads back."""
+    font = pdfmetrics.getFont(registered_font())
+    kanji = [chr(code) for code in sorted(font.face.charToGlyph) if 0x4E00 <= code <= 0x9FFF]
+    words = ["".join(kanji[i:i + 8]) for i in range(0, 600, 8)]
+    invoice = by_contract(invoices, "C004")
+    entries = [dataclasses.replace(invoice.statement[0], incident_id=f"I-{9000 + i}",
+                                   description=word) for i, word in enumerate(words)]
+    pdf = write_invoice_pdf(dataclasses.replace(invoice, statement=entries), settings,
+                            tmp_path / "many-kanji.pdf")
+    assert len(pdf_fonts(pdf)) >= 3  # subsets
+    text = flat(pdf_text(pdf))
+    assert [word for word in words if word not in text] == []
 
 
 def test_text_too_long_for_a_page_is_cut_with_a_marker(invoices, settings, tmp_path):

@@ -8,6 +8,7 @@ every page. Atomic (temp file renamed into place) and reproducible (same inputs,
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,11 +31,12 @@ from .invoice_layout import (
     invoice_document,
     yen_text,
 )
-from .pdf_pages import CELL_PAD, MARGIN, Pages, TableColumn, render_pdf, scaled_columns, text_width
+from .pdf_pages import CELL_PAD, MARGIN, Pages, TableColumn, render_pdf, scaled_columns
 from .xlsx import atomic_path
 
 DRAFT_RED = (0.75, 0, 0)
 STAMP_GREY = (0.88, 0.88, 0.88)
+STAMP_ANGLE = 35  # degrees
 FOOTER_GREY = (0.4, 0.4, 0.4)
 RIGHT_ALIGNED = (YEN, COUNT, NUMBER)
 TABLE_SIZE = 8.5  # points: the statement's and units' text
@@ -56,19 +58,19 @@ def shown(value: Any, kind: str) -> str:
     return str(value)
 
 
-def _columns(table: Table, rows: list[list[str]], total: float, font: str, size: float
-             ) -> list[TableColumn]:
+def _columns(pages: Pages, table: Table, rows: list[list[str]], size: float
+              ) -> list[TableColumn]:
     """The table's columns across ``total`` points; dates, amounts and counts as wide as their
     widest value, so that none is broken."""
     specs = []
     for i, column in enumerate(table.columns):
         minimum = 0.0
         if column.kind != TEXT:
-            minimum = max((text_width(row[i], font, size) for row in rows), default=0.0)
+            minimum = max((pages.text_width(row[i], size) for row in rows), default=0.0)
             minimum += 2 * CELL_PAD + 1
         specs.append((column.title, column.width,
                       "right" if column.kind in RIGHT_ALIGNED else "left", minimum))
-    return scaled_columns(specs, total)
+    return scaled_columns(specs, pages.width)
 
 
 def _rows(table: Table) -> list[list[str]]:
@@ -79,20 +81,18 @@ def _rows(table: Table) -> list[list[str]]:
 def _draw_table(pages: Pages, table: Table, size: float,
                 continued: Callable[[Pages], None]) -> list[TableColumn]:
     rows = _rows(table)
-    columns = _columns(table, rows, pages.width, pages.font, size)
+    columns = _columns(pages, table, rows, size)
     pages.table(columns, rows, size, continued=continued)
     return columns
 
 
 def _stamp(pages: Pages) -> None:
-    """The draft's mark, drawn first so that the content lies over it."""
-    c = pages.canvas
+    """The draft's mark across the page's centre, drawn first so that the content lies over
+    it."""
     width, height = pages.size
-    c.saveState()
-    c.translate(width / 2, height / 2)
-    c.rotate(35)
-    pages.text(0, -40, DRAFT_MARK, 130, align="center", color=STAMP_GREY)
-    c.restoreState()
+    turn = math.radians(STAMP_ANGLE)
+    pages.text(width / 2 + 40 * math.sin(turn), height / 2 - 40 * math.cos(turn), DRAFT_MARK,
+               130, align="center", color=STAMP_GREY, angle=STAMP_ANGLE)
 
 
 def _footer(pages: Pages, title: str) -> None:

@@ -6,17 +6,28 @@ License v1.0); ``XLQUOTE_PDF_FONT`` names another TrueType font file. Every PDF 
 subset of glyphs it uses. Same document, same bytes: the creation and modification dates are
 the document's own date and the file ID is derived from the document's identity (its number),
 never from the clock.
+
+reportlab makes the document: pages, fonts and their subsets, metadata, compression. What a
+page shows is written here as PDF operators, one content stream per page (``Pages``): drawn
+through reportlab's canvas, every string became a text object of its own with its font, colour
+and position set again, re-encoded character by character — three quarters of an invoice's
+PDF time. Here a page's text runs in as few text objects as the drawing order allows, its font,
+colour and stroke are set only when they change, and each distinct string is measured and
+encoded once per document (``FontText``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.textsplit import wordSplit
@@ -35,8 +46,12 @@ TRUNCATED = "…（以下省略）"
 MAX_CELL_LINES = 30  # a table cell longer than this is cut with TRUNCATED: a row fits a page
 HEADER_FILL = (0xDD / 255, 0xE4 / 255, 0xEE / 255)
 GRID_GREY = (0.5, 0.5, 0.5)
-BLACK = (0, 0, 0)
+BLACK = (0.0, 0.0, 0.0)
 CELL_PAD = 2.5  # points between a table cell's box and its text
+BOLD_STROKE = 0.03  # bold is the glyph outline stroked this wide, per point of font size
+FILL_STROKE = 2  # text rendering mode: fill, then stroke (bold)
+
+Color = tuple[float, float, float]
 
 _fonts: dict[Path, str] = {}
 _fonts_lock = threading.Lock()
@@ -56,10 +71,14 @@ def registered_font() -> str:
         if name is None:
             name = f"xlquote-font-{len(_fonts)}"
             try:
-                pdfmetrics.registerFont(TTFont(name, str(path)))
+                font = TTFont(name, str(path))
             except (OSError, TTFError) as exc:
                 source = f"{FONT_ENV}={path}" if os.environ.get(FONT_ENV) else str(path)
                 raise OutputError(f"PDF font {source} cannot be used: {exc}") from None
+            # Each subset a document embeds reads the font's tables afresh, copying all 5.6 MB
+            # of glyph outlines every time; the tables never change, so each is read once.
+            font.face.get_table = cache(font.face.get_table)
+            pdfmetrics.registerFont(font)
             _fonts[path] = name
     return name
 
@@ -81,23 +100,81 @@ def reproducible_canvas(target: io.BytesIO, identity: str, day: dt.date, title: 
     return canvas
 
 
-def wrap(text: str, width: float, font: str, size: float, max_lines: int = MAX_CELL_LINES
-         ) -> list[str]:
+class FontText:
+    """The font as one document uses it: each distinct string measured and encoded once.
+
+    A TrueType font is embedded as subsets of at most 256 glyphs (reportlab assigns each
+    character its subset and code the first time the document shows it); a string is shown as
+    runs of codes, each run in its subset's font resource."""
+
+    def __init__(self, name: str, document: Any) -> None:
+        self.name = name
+        self._font = pdfmetrics.getFont(name)
+        self._document = document
+        self._codes: dict[int, int] = {}  # character → subset × 256 + code (str.translate)
+        self._known: set[str] = set()
+        self._resources: dict[int, str] = {}  # subset → its font resource (/F1+0)
+        self.encoded: dict[str, tuple[tuple[str, str], ...]] = {}  # by ``runs``
+        self.widths: dict[str, float] = {}  # at 1 point, by ``width``
+
+    def width(self, text: str, size: float) -> float:
+        width = self.widths.get(text)
+        if width is None:
+            width = self.widths[text] = self._font.stringWidth(text, 1.0)
+        return width * size
+
+    def runs(self, text: str) -> tuple[tuple[str, str], ...]:
+        """``text`` as (font resource, hex string of codes) runs."""
+        found = self.encoded.get(text)
+        if found is not None:
+            return found
+        if not self._known.issuperset(text):
+            # reportlab assigns the new characters their codes; one code per character.
+            split = self._font.splitString(text, self._document)
+            codes = [subset << 8 | code for subset, data in split for code in data]
+            self._codes.update(zip(map(ord, text), codes, strict=True))
+            self._known.update(text)
+        coded = text.translate(self._codes).encode("utf-16-be")  # 2 bytes: subset, code
+        subsets, codes = coded[::2], coded[1::2]
+        if subsets.count(subsets[0]) == len(subsets):
+            runs: tuple[tuple[str, str], ...] = ((self._resource(subsets[0]), codes.hex()),)
+        else:
+            pieces, start = [], 0
+            for i in range(1, len(subsets) + 1):
+                if i == len(subsets) or subsets[i] != subsets[start]:
+                    pieces.append((self._resource(subsets[start]), codes[start:i].hex()))
+                    start = i
+            runs = tuple(pieces)
+        self.encoded[text] = runs
+        return runs
+
+    def _resource(self, subset: int) -> str:
+        found = self._resources.get(subset)
+        if found is None:
+            found = self._resources[subset] = self._font.getSubsetInternalName(
+                subset, self._document)
+        return found
+
+
+def wrap(text: str, width: float, font: FontText, size: float,
+         max_lines: int = MAX_CELL_LINES) -> list[str]:
     """``text`` broken into lines no wider than ``width`` (Japanese line-breaking rules, as
     reportlab's textsplit applies them); explicit newlines kept; more than ``max_lines`` lines
     are cut, the last ending with TRUNCATED."""
+    if "\n" not in text and font.width(text, size) <= width:
+        return [text]
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        if pdfmetrics.stringWidth(paragraph, font, size) <= width:
+        if font.width(paragraph, size) <= width:
             lines.append(paragraph)
         else:
-            lines += [part for _, part in wordSplit(paragraph, width, font, size)]
+            lines += [part for _, part in wordSplit(paragraph, width, font.name, size)]
         if len(lines) > max_lines:
             break
     if len(lines) > max_lines:
         lines = lines[:max_lines]
         last = lines[-1]
-        while last and pdfmetrics.stringWidth(last + TRUNCATED, font, size) > width:
+        while last and font.width(last + TRUNCATED, size) > width:
             last = last[:-1]
         lines[-1] = last + TRUNCATED
     return lines
@@ -110,17 +187,37 @@ class TableColumn:
     align: str  # left | right | center
 
 
+def _rgb(color: Color) -> str:
+    return f"{color[0]:.3f} {color[1]:.3f} {color[2]:.3f}"
+
+
 class Pages:
     """A sequence of pages drawn top to bottom: ``y`` is where the next thing goes; ``room``
     starts a new page when what comes next does not fit. ``on_new_page`` draws what every
-    page carries (a draft's stamp, a continuation heading) and may move ``y``."""
+    page carries (a draft's stamp, a continuation heading) and may move ``y``.
 
-    def __init__(self, canvas: Canvas, font: str) -> None:
+    Each page is one content stream of PDF operators, handed to the canvas when the page is
+    done. Graphics state (colours, line width, text font and rendering mode) is set only when
+    it changes; consecutive texts share one text object."""
+
+    def __init__(self, canvas: Canvas, font: FontText) -> None:
         self.canvas, self.font = canvas, font
         self.on_new_page: Callable[[Pages], None] | None = None
         self.started = False
         self.size = A4
         self.y = 0.0
+        self._reset()
+
+    def _reset(self) -> None:
+        """A fresh page's state: PDF starts every page black, 1 pt lines, filled text."""
+        self._ops: list[str] = []
+        self._in_text = False
+        self._text_resource = ""  # the font subset and size last set (Tf)
+        self._text_size = 0.0
+        self._fill: Color = BLACK
+        self._stroke: Color = BLACK
+        self._line_width = 1.0
+        self._render_mode = 0
 
     @property
     def left(self) -> float:
@@ -138,7 +235,7 @@ class Pages:
         """Close the current page (if any) and open the next, in the given orientation (None:
         as the current one)."""
         if self.started:
-            self.canvas.showPage()
+            self._close_page()
         self.started = True
         if landscape_page is not None:
             self.size = landscape(A4) if landscape_page else A4
@@ -147,6 +244,16 @@ class Pages:
         if self.on_new_page is not None:
             self.on_new_page(self)
 
+    def finish(self) -> None:
+        """Close the last page."""
+        self._close_page()
+
+    def _close_page(self) -> None:
+        self._end_text()
+        self.canvas.addLiteral("\n".join(self._ops))
+        self.canvas.showPage()
+        self._reset()
+
     def room(self, height: float) -> bool:
         """Make sure ``height`` points fit above the bottom margin; True if a page began."""
         if self.y - height >= MARGIN:
@@ -154,30 +261,87 @@ class Pages:
         self.new_page()
         return True
 
+    # -- graphics state -----------------------------------------------------------------------
+
+    def _set_fill(self, color: Color) -> None:
+        if color != self._fill:
+            self._ops.append(f"{_rgb(color)} rg")
+            self._fill = color
+
+    def _set_stroke(self, color: Color, width: float) -> None:
+        if color != self._stroke:
+            self._ops.append(f"{_rgb(color)} RG")
+            self._stroke = color
+        if width != self._line_width:
+            self._ops.append(f"{width:.3f} w")
+            self._line_width = width
+
+    def _begin_text(self) -> None:
+        if not self._in_text:
+            self._ops.append("BT")
+            self._in_text = True
+
+    def _end_text(self) -> None:
+        if self._in_text:
+            self._ops.append("ET")
+            self._in_text = False
+
     # -- text -------------------------------------------------------------------------------
 
+    def text_width(self, text: str, size: float) -> float:
+        return self.font.width(text, size)
+
     def text(self, x: float, y: float, text: str, size: float, *, bold: bool = False,
-             align: str = "left", color: tuple[float, float, float] = BLACK) -> None:
-        """One line at baseline ``y``; bold is drawn by stroking the glyph outlines (the font
-        has no bold face)."""
-        c = self.canvas
-        c.setFont(self.font, size)
-        c.setFillColorRGB(*color)
-        mode = None
-        if bold:
-            c.setStrokeColorRGB(*color)
-            c.setLineWidth(size * 0.03)
-            mode = 2
-        if align == "right":
-            c.drawRightString(x, y, text, mode=mode)
-        elif align == "center":
-            c.drawCentredString(x, y, text, mode=mode)
+             align: str = "left", color: Color = BLACK, angle: float = 0.0) -> None:
+        """One line at baseline ``y``, ``x`` being its left end, right end or centre
+        (``align``), turned ``angle`` degrees about that point; bold is drawn by stroking the
+        glyph outlines (the font has no bold face)."""
+        if not text:
+            return
+        offset = 0.0
+        if align != "left":
+            offset = self.font.width(text, size) * (1.0 if align == "right" else 0.5)
+        self._text_state(size, bold, color)
+        if angle:
+            cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+            self._ops.append(f"{cos:.5f} {sin:.5f} {-sin:.5f} {cos:.5f} "
+                             f"{x - offset * cos:.2f} {y - offset * sin:.2f} Tm")
+            self._show(text, size)
         else:
-            c.drawString(x, y, text, mode=mode)
+            self._show_at(x - offset, y, text, size)
+
+    def _text_state(self, size: float, bold: bool, color: Color) -> None:
+        """Inside a text object, in ``color``, filled or (bold) filled and stroked."""
+        self._begin_text()
+        self._set_fill(color)
+        mode = FILL_STROKE if bold else 0
+        if bold:
+            self._set_stroke(color, size * BOLD_STROKE)
+        if mode != self._render_mode:
+            self._ops.append(f"{mode} Tr")
+            self._render_mode = mode
+
+    def _show_at(self, x: float, y: float, text: str, size: float) -> None:
+        """``text`` from (``x``, ``y``), in the text state set (``_text_state``)."""
+        runs = self.font.runs(text)
+        if len(runs) == 1 and runs[0][0] == self._text_resource and size == self._text_size:
+            self._ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm <{runs[0][1]}> Tj")
+        else:
+            self._ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm")
+            self._show(text, size)
+
+    def _show(self, text: str, size: float) -> None:
+        """``text`` where the text matrix stands, each run in its subset's font."""
+        ops = self._ops
+        for resource, codes in self.font.runs(text):
+            if resource != self._text_resource or size != self._text_size:
+                ops.append(f"{resource} {size:.2f} Tf")
+                self._text_resource, self._text_size = resource, size
+            ops.append(f"<{codes}> Tj")
 
     def paragraph(self, text: str, size: float, *, x: float | None = None,
                   width: float | None = None, bold: bool = False, align: str = "left",
-                  color: tuple[float, float, float] = BLACK, max_lines: int = MAX_CELL_LINES,
+                  color: Color = BLACK, max_lines: int = MAX_CELL_LINES,
                   leading: float | None = None) -> None:
         """Wrapped text from ``y`` down, starting a page where it must; ``y`` moves below."""
         x = self.left if x is None else x
@@ -191,11 +355,10 @@ class Pages:
                       color=color)
 
     def rule(self, x0: float, x1: float, y: float, width: float = 0.5,
-             color: tuple[float, float, float] = BLACK) -> None:
-        c = self.canvas
-        c.setStrokeColorRGB(*color)
-        c.setLineWidth(width)
-        c.line(x0, y, x1, y)
+             color: Color = BLACK) -> None:
+        self._end_text()
+        self._set_stroke(color, width)
+        self._ops.append(f"{x0:.2f} {y:.2f} m {x1:.2f} {y:.2f} l S")
 
     # -- tables -----------------------------------------------------------------------------
 
@@ -219,31 +382,60 @@ class Pages:
         drawing nothing, when the row needs a new page: the caller starts the page with what
         it carries and draws the row again."""
         x = self.left if x is None else x
+        font = self.font
         leading = size * 1.35
-        cells = [wrap(value, column.width - 2 * CELL_PAD, self.font, size)
-                 for value, column in zip(values, columns, strict=True)]
-        height = max(len(lines) for lines in cells) * leading + 2 * CELL_PAD
+        # A row runs ~10 cells, an invoice ~100 rows: the common cases (one line that fits,
+        # a string measured or encoded before) are looked up inline.
+        widths, encoded = font.widths, font.encoded
+        cells: list[Sequence[str]] = []
+        for value, column in zip(values, columns, strict=True):
+            width = widths.get(value)
+            if width is None:
+                width = font.width(value, 1.0)
+            if width * size <= column.width - 2 * CELL_PAD and "\n" not in value:
+                cells.append((value,) if value else ())
+            else:
+                cells.append(wrap(value, column.width - 2 * CELL_PAD, font, size))
+        height = max(max(len(lines) for lines in cells), 1) * leading + 2 * CELL_PAD
         if self.y - height < MARGIN and self.y < self.size[1] - MARGIN:
             self.new_page()
             return True
-        c = self.canvas
         top = self.y
-        c.setLineWidth(0.5)
-        c.setStrokeColorRGB(*GRID_GREY)
+        bottom = top - height
+        # the boxes (shaded under a header), then the text over them
+        self._end_text()
+        self._set_stroke(GRID_GREY, 0.5)
+        if header:
+            self._set_fill(HEADER_FILL)
+        boxes, left = [], x
+        for column in columns:
+            boxes.append(f"{left:.2f} {bottom:.2f} {column.width:.2f} {height:.2f} re")
+            left += column.width
+        boxes.append("B" if header else "S")
+        ops = self._ops
+        ops.append(" ".join(boxes))
+        self._text_state(size, header or bold, BLACK)
         left = x
+        baseline_top = top - CELL_PAD - size
         for column, lines in zip(columns, cells, strict=True):
-            if header:
-                c.setFillColorRGB(*HEADER_FILL)
-            c.rect(left, top - height, column.width, height, stroke=1, fill=1 if header else 0)
             align = "center" if header else column.align
-            anchor = {"left": left + CELL_PAD, "right": left + column.width - CELL_PAD,
-                      "center": left + column.width / 2}[align]
-            baseline = top - CELL_PAD - size
+            baseline = baseline_top
             for line in lines:
-                self.text(anchor, baseline, line, size, bold=header or bold, align=align)
+                if align == "left":
+                    start = left + CELL_PAD
+                elif align == "right":
+                    start = left + column.width - CELL_PAD - font.width(line, size)
+                else:
+                    start = left + (column.width - font.width(line, size)) / 2
+                runs = encoded.get(line) or font.runs(line)
+                if (len(runs) == 1 and runs[0][0] == self._text_resource
+                        and size == self._text_size):
+                    ops.append(f"1 0 0 1 {start:.2f} {baseline:.2f} Tm <{runs[0][1]}> Tj")
+                else:
+                    self._show_at(start, baseline, line, size)
                 baseline -= leading
             left += column.width
-        self.y = top - height
+        self.y = bottom
         return False
 
 
@@ -264,18 +456,13 @@ def scaled_columns(specs: Sequence[tuple[str, float, str, float]], total: float
             for (title, _, align, _), width in zip(specs, widths, strict=True)]
 
 
-def text_width(text: str, font: str, size: float) -> float:
-    return pdfmetrics.stringWidth(text, font, size)
-
-
 def render_pdf(draw: Callable[[Pages], None], identity: str, day: dt.date, title: str,
                author: str) -> bytes:
     """The bytes of the PDF that ``draw`` draws on fresh pages."""
     buffer = io.BytesIO()
     canvas = reproducible_canvas(buffer, identity, day, title, author)
-    pages = Pages(canvas, registered_font())
+    pages = Pages(canvas, FontText(registered_font(), canvas._doc))
     draw(pages)
-    canvas.showPage()
+    pages.finish()
     canvas.save()
     return buffer.getvalue()
-
