@@ -1,6 +1,6 @@
-"""Workbooks a run writes by the thousand (the invoices), written fast with XlsxWriter with the
-guarantees of ``xlsx.py``: text stays text, the
-Japanese font everywhere, same content → same bytes, A4. openpyxl stays the writer for the
+"""Workbooks a run writes by the thousand (the invoices, the month's summary), written fast
+with XlsxWriter by the rules of ``sheets.py``: text stays text, the Japanese font everywhere,
+A4 as set there; same content → same bytes. openpyxl (``xlsx.py``) stays the writer for the
 workbooks users open and edit (quote, invoicing, plan comparison)."""
 
 from __future__ import annotations
@@ -17,14 +17,20 @@ from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.format import Format as XlsxWriterFormat
 from xlsxwriter.worksheet import Worksheet as XlsxWriterSheet
 
-from .xlsx import (
-    A4_PAPER,
-    A4_SIDE_MARGIN,
+from .sheets import (
+    BLANK,
+    BOOLEAN,
+    DATE,
     DATE_FORMAT,
     JAPANESE_FONT,
-    REPRODUCIBLE_STAMP,
+    NUMBER,
+    TEXT,
+    PageSetup,
+    a4,
+    cell_kind,
     fit_cell_text,
 )
+from .xlsx import REPRODUCIBLE_STAMP
 
 
 def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAMP,
@@ -40,7 +46,8 @@ def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAM
     - the same content gives the same bytes: created/modified are ``stamp``, and in memory mode
       XlsxWriter dates every zip entry 1980-01-01, so no second recompressing pass is needed;
     - in memory, not ``constant_memory``: the latter leaves its temporary files behind when
-      writing fails half-way. A 10,000-contract month costs ~30 MB.
+      writing fails half-way, and is slower for an invoice (its rows go through a temporary
+      file). A 10,000-contract summary costs ~30 MB.
     """
     wb = xlsxwriter.Workbook(str(path), {
         "in_memory": True,
@@ -59,21 +66,22 @@ def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAM
 
 def write_xlsxwriter_cell(ws: XlsxWriterSheet, row: int, col: int, value: Any,
                           cell_format: XlsxWriterFormat | None) -> None:
-    """One cell by its type: text through ``write_string`` (stored as text whatever it starts
-    with: "=", "http", "123"), dates as dates, numbers as numbers. ``None`` and empty text are
-    blank cells, written only when they have a format (no cell costs nothing). Text longer than
-    a cell holds ends with a visible marker (``fit_cell_text``)."""
-    if isinstance(value, str) and value:
+    """One cell by its kind (``sheets.cell_kind``): text through ``write_string`` (stored as
+    text whatever it starts with: "=", "http", "123"), dates as dates, numbers as numbers. A
+    blank is written only when it has a format (no cell costs nothing). Text longer than a cell
+    holds ends with a visible marker (``fit_cell_text``)."""
+    kind = cell_kind(value)
+    if kind is TEXT:
         ws.write_string(row, col, fit_cell_text(value), cell_format)
-    elif value is None or isinstance(value, str):
+    elif kind is NUMBER:
+        ws.write_number(row, col, value, cell_format)
+    elif kind is DATE:
+        ws.write_datetime(row, col, value, cell_format)
+    elif kind is BLANK:
         if cell_format is not None:  # a styled empty cell, not an empty string
             ws.write_blank(row, col, None, cell_format)
-    elif isinstance(value, bool):  # before numbers: a bool is an int
+    elif kind is BOOLEAN:
         ws.write_boolean(row, col, value, cell_format)
-    elif isinstance(value, dt.date):
-        ws.write_datetime(row, col, value, cell_format)
-    else:
-        ws.write_number(row, col, value, cell_format)
 
 
 def write_xlsxwriter_row(ws: XlsxWriterSheet, row: int, values: Sequence[Any],
@@ -83,16 +91,23 @@ def write_xlsxwriter_row(ws: XlsxWriterSheet, row: int, values: Sequence[Any],
         write_xlsxwriter_cell(ws, row, col, value, cell_format)
 
 
-def setup_a4_xlsxwriter(ws: XlsxWriterSheet, landscape: bool = False) -> None:
-    """``setup_a4`` for an XlsxWriter sheet: A4, one page wide, centred, side margins 0.5"."""
-    ws.set_paper(A4_PAPER)
-    if landscape:
+def setup_xlsxwriter_page(ws: XlsxWriterSheet, setup: PageSetup) -> None:
+    """Print ``ws`` as ``setup`` says (``xlsx.setup_page`` for an XlsxWriter sheet)."""
+    ws.set_paper(setup.paper)
+    if setup.landscape:
         ws.set_landscape()
     else:
         ws.set_portrait()
-    ws.fit_to_pages(1, 0)
-    ws.center_horizontally()
-    ws.set_margins(left=A4_SIDE_MARGIN, right=A4_SIDE_MARGIN)
+    ws.fit_to_pages(setup.fit_width, setup.fit_height)
+    if setup.centred:
+        ws.center_horizontally()
+    m = setup.margins
+    ws.set_margins(left=m.left, right=m.right, top=m.top, bottom=m.bottom)
+    ws.margin_header, ws.margin_footer = m.header, m.footer  # set_header's own margin otherwise
+
+
+def setup_a4_xlsxwriter(ws: XlsxWriterSheet, landscape: bool = False) -> None:
+    setup_xlsxwriter_page(ws, a4(landscape))
 
 
 def close_xlsxwriter(wb: xlsxwriter.Workbook) -> None:

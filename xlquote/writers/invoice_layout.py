@@ -180,16 +180,30 @@ def yen_text(amount: int) -> str:
     return f"¥{amount:,}" if amount >= 0 else f"-¥{-amount:,}"
 
 
+class _CharacterWidths(dict[str, int]):
+    """Each character's width, looked up in the Unicode database once per process."""
+
+    def __missing__(self, character: str) -> int:
+        width = self[character] = 2 if unicodedata.east_asian_width(character) in "WF" else 1
+        return width
+
+
+_character_widths = _CharacterWidths()
+
+
 def display_width(text: str) -> int:
     """Width in Excel character units: full-width (East Asian wide) characters count 2."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return len(text) if text.isascii() else sum(map(_character_widths.__getitem__, text))
 
 
 def row_height(texts: list[tuple[str, float]]) -> float | None:
     """The height a row of wrapped text needs, from each (text, column width); None when one
     line is enough. Neither Excel nor LibreOffice grows a row a program wrote, so it is set."""
-    lines = max((-(-display_width(text) // max(int(width) - 1, 1)) for text, width in texts
-                 if text), default=1)
+    lines = 1
+    for text, width in texts:
+        room = max(int(width) - 1, 1)
+        if 2 * len(text) > room:  # else one line, even if every character is wide
+            lines = max(lines, -(-display_width(text) // room))
     return LINE_HEIGHT * lines if lines > 1 else None
 
 

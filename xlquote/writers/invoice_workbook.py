@@ -12,6 +12,7 @@ header 「下書き（未発行）」.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,8 @@ from .invoice_layout import (
     invoice_document,
     row_height,
 )
-from .xlsx import DATE_FORMAT, YEN_FORMAT, atomic_path
+from .sheets import DATE_FORMAT, YEN_FORMAT, a4
+from .xlsx import atomic_path
 
 NUMBER_FORMATS = {YEN: YEN_FORMAT, DATE: DATE_FORMAT, COUNT: "#,##0"}  # other kinds: General
 DRAFT_COLOR = "#C00000"
@@ -70,7 +72,6 @@ class Styles:
     def __init__(self, wb: Workbook) -> None:
         self._wb = wb
         self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
-        self._boxes: dict[str | None, Format] = {}  # by number format: asked for per cell
 
     def get(self, **properties: Any) -> Format:
         key = tuple(sorted(properties.items()))
@@ -81,11 +82,10 @@ class Styles:
 
     def box(self, number_format: str | None) -> Format:
         """A boxed, top-aligned, wrapped cell with ``number_format``."""
-        found = self._boxes.get(number_format)
-        if found is None:
-            found = self._boxes[number_format] = self.get(
-                **WRAP, **({"num_format": number_format} if number_format else {}))
-        return found
+        return self.get(**WRAP, **({"num_format": number_format} if number_format else {}))
+
+
+_row_col = functools.cache(xl_cell_to_rowcol)  # the first page's few dozen fixed cell names
 
 
 def _put(ws: Worksheet, styles: Styles, ref: str, value: Any, number_format: str | None = None,
@@ -102,9 +102,9 @@ def _put(ws: Worksheet, styles: Styles, ref: str, value: Any, number_format: str
     if border:
         style.update(border)
     cell_format = styles.get(**style) if style else None
-    row, col = xl_cell_to_rowcol(ref)
+    row, col = _row_col(ref)
     if merge_to:
-        last_row, last_col = xl_cell_to_rowcol(merge_to)
+        last_row, last_col = _row_col(merge_to)
         ws.merge_range(row, col, last_row, last_col, None, cell_format)  # blank, formatted
     write_xlsxwriter_cell(ws, row, col, value, cell_format)
 
@@ -129,14 +129,6 @@ def _set_height(ws: Worksheet, row: int, points: float) -> None:
     ws.set_row_pixels(row, points / POINTS_PER_PIXEL)
 
 
-def _setup_a4(ws: Worksheet, landscape: bool = False) -> None:
-    """``xlsx.setup_a4`` including the margins openpyxl leaves at its defaults (top/bottom 1",
-    header/footer 0.5"), which differ from XlsxWriter's."""
-    setup_a4_xlsxwriter(ws, landscape)
-    ws.set_margins(left=0.5, right=0.5, top=1, bottom=1)
-    ws.margin_header = ws.margin_footer = 0.5
-
-
 def _header_row(ws: Worksheet, styles: Styles, row: int, titles: list[str]) -> None:
     write_xlsxwriter_row(ws, row, titles, [styles.get(**HEADER)] * len(titles))
 
@@ -148,7 +140,7 @@ def _number_format(field: Field) -> str | None:
 def _mark_draft(ws: Worksheet) -> None:
     """Every sheet of a draft says so: a red tab and a printed header."""
     ws.set_tab_color(DRAFT_COLOR)
-    ws.set_header(DRAFT_HEADER)
+    ws.set_header(DRAFT_HEADER, margin=a4().margins.header)
 
 
 def _put_lines(ws: Worksheet, styles: Styles, first_row: int, texts: tuple[str, ...], *,
@@ -208,9 +200,8 @@ def write_first_sheet(ws: Worksheet, styles: Styles, page: FirstPage, draft: boo
     if page.lines is not None:
         table = page.lines
         _header_row(ws, styles, row - 1, [column.title for column in table.columns])
-        for values in table.rows:
-            row += 1
-            _put_table_row(ws, styles, row - 1, table, values)
+        _put_table_rows(ws, styles, row, table)
+        row += len(table.rows)
         if not table.rows:
             row += 1
             _put(ws, styles, f"B{row}", table.empty_text)
@@ -236,17 +227,19 @@ def write_first_sheet(ws: Worksheet, styles: Styles, page: FirstPage, draft: boo
         for note in page.notes:
             row += 1
             _put(ws, styles, f"A{row}", note, merge_to=f"F{row}")
-    _setup_a4(ws)
+    setup_a4_xlsxwriter(ws)
     ws.print_area(0, 0, row - 1, 5)
 
 
-def _put_table_row(ws: Worksheet, styles: Styles, row: int, table: Table,
-                   values: tuple[Any, ...]) -> None:
-    """One boxed, wrapped row (0-based ``row``), as tall as its longest text needs."""
-    for col, (value, column) in enumerate(zip(values, table.columns, strict=True)):
-        write_xlsxwriter_cell(ws, row, col, value, styles.box(NUMBER_FORMATS.get(column.kind)))
-    _fit_row_height(ws, row, [(value, column.width) for value, column
-                              in zip(values, table.columns, strict=True) if isinstance(value, str)])
+def _put_table_rows(ws: Worksheet, styles: Styles, first_row: int, table: Table) -> None:
+    """The table's rows from ``first_row`` (0-based), boxed and wrapped, each as tall as its
+    longest text needs."""
+    formats = [styles.box(NUMBER_FORMATS.get(column.kind)) for column in table.columns]
+    widths = [column.width for column in table.columns]
+    for row, values in enumerate(table.rows, start=first_row):
+        write_xlsxwriter_row(ws, row, values, formats)
+        _fit_row_height(ws, row, [(value, width) for value, width in zip(values, widths, strict=True)
+                                  if isinstance(value, str)])
 
 
 def write_table_sheet(ws: Worksheet, styles: Styles, table: Table, landscape: bool) -> None:
@@ -255,12 +248,11 @@ def write_table_sheet(ws: Worksheet, styles: Styles, table: Table, landscape: bo
     _put(ws, styles, "A2", table.subtitle)
     _set_widths(ws, [column.width for column in table.columns])
     _header_row(ws, styles, 3, [column.title for column in table.columns])
-    for row, values in enumerate(table.rows, start=4):  # 0-based: the rows under the header
-        _put_table_row(ws, styles, row, table, values)
+    _put_table_rows(ws, styles, 4, table)  # 0-based: the rows under the header
     if not table.rows:
         _put(ws, styles, "A5", table.empty_text)
     ws.repeat_rows(3)
-    _setup_a4(ws, landscape=landscape)
+    setup_a4_xlsxwriter(ws, landscape=landscape)
 
 
 def write_cancellation_sheet(ws: Worksheet, styles: Styles, doc: CancellationDocument) -> None:
@@ -278,7 +270,7 @@ def write_cancellation_sheet(ws: Worksheet, styles: Styles, doc: CancellationDoc
     for text in doc.closing:
         _put(ws, styles, f"A{row}", text, merge_to=f"F{row}")
         row += 1
-    _setup_a4(ws)
+    setup_a4_xlsxwriter(ws)
     ws.print_area(0, 0, row - 1, 5)
 
 

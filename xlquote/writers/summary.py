@@ -27,7 +27,8 @@ from .fast_xlsx import (
     write_xlsxwriter_row,
     xlsxwriter_workbook,
 )
-from .xlsx import DATE_FORMAT, YEN_FORMAT, atomic_path
+from .sheets import DATE_FORMAT, YEN_FORMAT
+from .xlsx import atomic_path
 
 SUMMARY_HEADER = ("請求番号", "契約ID", "請求先", "プラン", "小計", "消費税", "合計", "請求日",
                   "支払期日", "要確認", "請求書ファイル", "PDF", "状態")

@@ -1,8 +1,10 @@
-"""Writing workbooks safely: text stays text, fonts render Japanese, files appear whole.
+"""Writing workbooks with openpyxl by the rules of ``sheets.py``: text stays text, fonts
+render Japanese, A4 as set there; and files that appear whole (``atomic_path``) and the same
+bytes for the same content (``save_atomic``).
 
-Every workbook xlquote writes goes through these helpers, so that a customer named
-``=HYPERLINK(...)`` is stored as a text cell (never a formula), and a crash never leaves a
-half-written file behind.
+The workbooks users open and edit (quote, invoicing, plan comparison) are written through these
+helpers, so that a customer named ``=HYPERLINK(...)`` is stored as a text cell (never a
+formula), and a crash never leaves a half-written file behind.
 """
 
 from __future__ import annotations
@@ -24,30 +26,19 @@ from openpyxl.utils.indexed_list import IndexedList
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-JAPANESE_FONT = "IPAexGothic"  # Debian fonts-ipaexfont-gothic; Excel substitutes if missing
-YEN_FORMAT = '"¥"#,##0;-"¥"#,##0'
-DATE_FORMAT = "yyyy/mm/dd"
-FORMULA_PREFIXES = ("=", "+", "-", "@")
-A4_PAPER = 9  # the OOXML paper-size code for A4
-A4_SIDE_MARGIN = 0.5  # inches, left and right: a wide table keeps its columns on the page
-CELL_MAX_CHARS = 32_767  # what an Excel cell holds (UTF-16 code units)
-
-
-def fit_cell_text(text: str) -> str:
-    """``text`` as a cell can hold it: longer text is cut and ends with a visible marker saying
-    how many characters were left out (Excel refuses a longer cell; XlsxWriter would cut it
-    silently)."""
-    if len(text) <= CELL_MAX_CHARS // 2 or _utf16_length(text) <= CELL_MAX_CHARS:
-        return text
-    room = CELL_MAX_CHARS - 40  # what is left besides the marker
-    kept = room
-    while (excess := _utf16_length(text[:kept]) - room) > 0:
-        kept -= (excess + 1) // 2  # a character takes at most two code units
-    return f"{text[:kept]}…（以下 {len(text) - kept:,} 文字省略）"
-
-
-def _utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+from .sheets import (  # noqa: F401  (the rules, importable with their openpyxl adapter)
+    BLANK,
+    CELL_MAX_CHARS,
+    DATE_FORMAT,
+    FORMULA_PREFIXES,
+    JAPANESE_FONT,
+    TEXT,
+    YEN_FORMAT,
+    PageSetup,
+    a4,
+    cell_kind,
+    fit_cell_text,
+)
 
 
 def set_text(cell: Cell, text: Any) -> Cell:
@@ -59,10 +50,13 @@ def set_text(cell: Cell, text: Any) -> Cell:
 
 
 def set_value(cell: Cell, value: Any, number_format: str | None = None) -> Cell:
-    """Numbers and dates as themselves; any string through ``set_text``."""
-    if isinstance(value, str):
+    """A value stored by its kind (``sheets.cell_kind``): text through ``set_text``, numbers,
+    booleans and dates as themselves, a blank as empty; ``number_format`` (on a blank too: it
+    formats what the user types there)."""
+    kind = cell_kind(value)
+    if kind is TEXT:
         return set_text(cell, value)
-    cell.value = value
+    cell.value = None if kind is BLANK else value
     if number_format:
         cell.number_format = number_format
     return cell
@@ -106,14 +100,22 @@ def use_japanese_font(ws: Worksheet) -> None:
             cell._style.fontId = renamed[font_id]
 
 
-def setup_a4(ws: Worksheet, landscape: bool = False) -> None:
-    ws.page_setup.paperSize = A4_PAPER
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+def setup_page(ws: Worksheet, setup: PageSetup) -> None:
+    """Print ``ws`` as ``setup`` says."""
+    ws.page_setup.paperSize = setup.paper
+    ws.page_setup.orientation = "landscape" if setup.landscape else "portrait"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = A4_SIDE_MARGIN
+    ws.page_setup.fitToWidth = setup.fit_width
+    ws.page_setup.fitToHeight = setup.fit_height
+    ws.print_options.horizontalCentered = setup.centred
+    m = setup.margins
+    margins = ws.page_margins
+    margins.left, margins.right, margins.top, margins.bottom = m.left, m.right, m.top, m.bottom
+    margins.header, margins.footer = m.header, m.footer
+
+
+def setup_a4(ws: Worksheet, landscape: bool = False) -> None:
+    setup_page(ws, a4(landscape))
 
 
 @contextlib.contextmanager
