@@ -15,8 +15,11 @@ the month is made once by ``bench/make_month.py`` (seed 1, cached in bench/_data
    "compute+summary" is their sum ("build inv": building every invoice's lines, which only
    the invoice workbooks need, is shown apart);
    target compute+summary ≤ 1.5 × bare read;
-3. ``xlquote invoice`` end to end in a subprocess (CLI: read, validate, bill, number, write
-   every invoice workbook and the summary), its wall time and peak memory (target < 2 GiB at
+3. ``xlquote invoice`` end to end in a subprocess, twice: without PDFs (CLI: read, validate,
+   bill, number, write every invoice workbook and the summary; ``--no-pdf`` where the CLI
+   makes PDFs by default) and as a script runs it, ``xlquote invoice … --json`` with whatever
+   it makes by default (every invoice as workbook and PDF once PDFs are the default; the
+   table's *PDFs* column counts them); each run's wall time and peak memory (target < 2 GiB at
    1M rows): the PSS of the whole process tree (parent and forked workers; shared pages
    counted once) and the largest peak RSS of any of its processes (their high-water marks);
 4. baseline A (bench/baseline_openpyxl.py, default openpyxl load, one row at a time), totals
@@ -170,15 +173,23 @@ def high_water_rss(pid: int) -> int:
     return int(line.split()[1]) * 1024 if line else 0
 
 
-def run_cli(path: Path, workdir: Path) -> dict[str, Any]:
-    """``xlquote invoice`` in a subprocess: wall time, exit code and peak memory, sampled every
-    ~0.05 s: the peak RSS of each process (the billing process and each forked worker; their
-    high-water marks), the tree's PSS (each shared page split among its sharers: the honest
-    total) and the tree's summed RSS (which counts the pages forked workers share with the
-    billing process once per process)."""
+def cli_has_option(option: str) -> bool:
+    """Whether ``xlquote invoice`` knows ``option`` (the PDF defaults are changing)."""
+    shown = subprocess.run([sys.executable, "-m", "xlquote", "invoice", "--help"],
+                           capture_output=True, text=True, check=False).stdout
+    return option in shown
+
+
+def run_cli(path: Path, workdir: Path, *options: str) -> dict[str, Any]:
+    """``xlquote invoice`` (with ``options``) in a subprocess: wall time, exit code, the
+    workbooks and PDFs it wrote, and peak memory, sampled every ~0.05 s: the peak RSS of each
+    process (the billing process and each forked worker; their high-water marks), the tree's
+    PSS (each shared page split among its sharers: the honest total) and the tree's summed RSS
+    (which counts the pages forked workers share with the billing process once per
+    process)."""
     out = workdir / "cli_out"
     command = [sys.executable, "-m", "xlquote", "invoice", str(path), "--month", MONTH,
-               "--out", str(out)]
+               "--out", str(out), *options]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak_rss_sum = peak_pss = 0
@@ -203,13 +214,16 @@ def run_cli(path: Path, workdir: Path) -> dict[str, Any]:
     process.returncode = status
     error = process.stderr.read().decode(errors="replace") if process.stderr else ""
     written = len(list((out / MONTH).glob("*.xlsx"))) if (out / MONTH).exists() else 0
+    pdfs = len(list((out / MONTH).glob("*.pdf"))) if (out / MONTH).exists() else 0
     if status not in (0, 1):
-        print(f"  xlquote invoice failed (exit {status}): {error[-2000:]}", flush=True)
+        print(f"  xlquote invoice{''.join(' ' + o for o in options)} failed (exit {status}): "
+              f"{error[-2000:]}", flush=True)
     shutil.rmtree(out, ignore_errors=True)
-    return {"seconds": seconds, "exit": status, "peak_pss_tree": peak_pss,
-            "peak_rss_sum_tree": peak_rss_sum, "peak_rss_main": high_water.get(process.pid, 0),
+    return {"seconds": seconds, "exit": status, "options": list(options),
+            "peak_pss_tree": peak_pss, "peak_rss_sum_tree": peak_rss_sum,
+            "peak_rss_main": high_water.get(process.pid, 0),
             "peak_rss_process": max(high_water.values(), default=0),
-            "processes": len(high_water), "files": written}
+            "processes": len(high_water), "files": written, "pdfs": pdfs}
 
 
 def ratio(slow: float | None, fast: float | None) -> str:
@@ -242,11 +256,15 @@ def measure(rows: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any
     # after them, so that xlquote's best is taken on both sides of the minutes the baselines run.
     reference = one_round(first=True)
     if not args.skip_cli:
-        result["cli"] = run_cli(path, workdir)
-        cli = result["cli"]
-        print(f"  xlquote invoice (CLI) {cli['seconds']:.1f} s, peak memory: PSS of the "
-              f"process tree {cli['peak_pss_tree'] / GiB:.2f} GiB, largest process's peak RSS "
-              f"{cli['peak_rss_process'] / GiB:.2f} GiB ({cli['processes']} processes)", flush=True)
+        without_pdf = ["--no-pdf"] if cli_has_option("--no-pdf") else []
+        for key, options in (("cli", without_pdf), ("cli_pdf", ["--json"])):
+            result[key] = cli = run_cli(path, workdir, *options)
+            print(f"  xlquote invoice{''.join(' ' + o for o in options)} (CLI) "
+                  f"{cli['seconds']:.1f} s, "
+                  f"{cli['files']:,} workbooks, {cli['pdfs']:,} PDFs; peak memory: PSS of the "
+                  f"process tree {cli['peak_pss_tree'] / GiB:.2f} GiB, largest process's peak "
+                  f"RSS {cli['peak_rss_process'] / GiB:.2f} GiB ({cli['processes']} processes)",
+                  flush=True)
     if not args.skip_baseline_a:
         seconds, totals = best(1, lambda: baseline_openpyxl.run_baseline(
             path, MONTH, out=workdir / "baseline_a.xlsx"))
@@ -285,14 +303,24 @@ def print_tables(results: list[dict[str, Any]]) -> None:
           f"{'CLI e2e':>8} {'invoices':>8} {'files':>6} {'peak PSS':>9} {'peak RSS':>9}")
     for r in results:
         cli = r.get("cli") or {}
-        pss = f"{cli['peak_pss_tree'] / GiB:.2f} GiB" if cli else "-"
-        rss = f"{cli['peak_rss_process'] / GiB:.2f} GiB" if cli else "-"
+        pss, rss = memory(cli)
         total, bare = r["compute_summary"], r["bare_read"]
         print(f"{r['rows']:>10,} {bare:>9.2f} {r['read_validate']:>10.2f} "
               f"{r['price']:>6.2f} {r['summary_write']:>7.2f} {total:>11.2f} "
               f"{total / bare:>5.2f}× {(total - bare) / bare:>5.2f}× "
               f"{total / r['read_calamine']:>5.2f}× {r['build_invoices']:>9.2f} "
               f"{secs(cli.get('seconds')):>8} {r['invoices']:>8,} {cli.get('files', '-'):>6} "
+              f"{pss:>9} {rss:>9}")
+    print("\nthe whole CLI run as a script runs it: xlquote invoice … --json, with the PDFs it "
+          "makes by default (target at 1M rows: every invoice as workbook and PDF, and the "
+          "summary, in ≤ 90 s; ≤ 12 s at 100k)")
+    print(f"{'rows':>10} {'CLI+PDF':>8} {'exit':>4} {'invoices':>8} {'workbooks':>9} {'PDFs':>6} "
+          f"{'peak PSS':>9} {'peak RSS':>9}")
+    for r in results:
+        cli = r.get("cli_pdf") or {}
+        pss, rss = memory(cli)
+        print(f"{r['rows']:>10,} {secs(cli.get('seconds')):>8} {cli.get('exit', '-'):>4} "
+              f"{r['invoices']:>8,} {cli.get('files', '-'):>9} {cli.get('pdfs', '-'):>6} "
               f"{pss:>9} {rss:>9}")
     print("\nxlquote vs the baselines (compute+summary; targets A ≥ 40×, B ≥ 5×, same totals)")
     print(f"{'rows':>10} {'xlquote':>8} {'baseline A':>10} {'A ratio':>8} {'A diff':>6} "
@@ -308,9 +336,18 @@ def print_tables(results: list[dict[str, Any]]) -> None:
         for r in results:
             per = 1e6 / r["rows"]
             cli = r.get("cli", {}).get("seconds")
+            cli_pdf = r.get("cli_pdf", {}).get("seconds")
             print(f"{r['rows']:>10,}  bare read {r['bare_read'] * per:7.1f}  "
                   f"compute+summary {r['compute_summary'] * per:7.1f}  "
-                  f"CLI e2e {secs(cli * per if cli else None):>7}")
+                  f"CLI e2e {secs(cli * per if cli else None):>7}  "
+                  f"CLI+PDF {secs(cli_pdf * per if cli_pdf else None):>7}")
+
+
+def memory(cli: dict[str, Any]) -> tuple[str, str]:
+    """(peak PSS of the tree, largest process's peak RSS) of a CLI run, or dashes."""
+    if not cli:
+        return "-", "-"
+    return (f"{cli['peak_pss_tree'] / GiB:.2f} GiB", f"{cli['peak_rss_process'] / GiB:.2f} GiB")
 
 
 def machine() -> dict[str, Any]:
