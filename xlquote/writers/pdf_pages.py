@@ -48,6 +48,10 @@ HEADER_FILL = (0xDD / 255, 0xE4 / 255, 0xEE / 255)
 GRID_GREY = (0.5, 0.5, 0.5)
 BLACK = (0.0, 0.0, 0.0)
 CELL_PAD = 2.5  # points between a table cell's box and its text
+# The embedded font subsets are stored uncompressed: TrueType outlines deflate by only ~30 %
+# and deflating them took a fifth of an invoice PDF's time (a 90-row invoice: 12.8 → 10.2 ms,
+# 78 → 104 KB). Page contents stay compressed (they shrink ~6×).
+COMPRESS_FONTS = False
 BOLD_STROKE = 0.03  # bold is the glyph outline stroked this wide, per point of font size
 FILL_STROKE = 2  # text rendering mode: fill, then stroke (bold)
 
@@ -90,6 +94,7 @@ def reproducible_canvas(target: io.BytesIO, identity: str, day: dt.date, title: 
     canvas = Canvas(target, pagesize=A4, invariant=True, pageCompression=True,
                     initialFontName=font, initialFontSize=10)
     doc = canvas._doc  # reportlab keeps the dates and the file ID on its document object
+    doc.setCompression(COMPRESS_FONTS)  # the document's streams; pages follow pageCompression
     stamp = TimeStamp(invariant=True)
     stamp.YMDhms, stamp.dhh, stamp.dmm = (day.year, day.month, day.day, 0, 0, 0), JST_HOURS, 0
     doc._timeStamp = stamp
