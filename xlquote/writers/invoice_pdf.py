@@ -74,8 +74,9 @@ def _columns(pages: Pages, table: Table, rows: list[list[str]], size: float
 
 
 def _rows(table: Table) -> list[list[str]]:
-    return [[shown(value, column.kind) for value, column in zip(row, table.columns, strict=True)]
-            for row in table.rows]
+    kinds = [column.kind for column in table.columns]
+    return [[value if type(value) is str else shown(value, kind)  # text as it is, most cells
+             for value, kind in zip(row, kinds, strict=True)] for row in table.rows]
 
 
 def _draw_table(pages: Pages, table: Table, size: float,

@@ -370,16 +370,29 @@ class Pages:
     def table(self, columns: Sequence[TableColumn], rows: Sequence[Sequence[str]], size: float,
               *, x: float | None = None, continued: Callable[[Pages], None] | None = None) -> None:
         """Boxed rows under a shaded header; a row that does not fit goes to the next page,
-        where ``continued`` (if given) draws a heading and the header row is repeated."""
+        where ``continued`` (if given) draws a heading and the header row is repeated. The
+        grid of a page's rows is drawn once, under the last of them: a rule under each row
+        and the column lines from the header down."""
         x = self.left if x is None else x
         titles = [column.title for column in columns]
+        edges = [x]
+        for column in columns:
+            edges.append(edges[-1] + column.width)
         self.row(columns, titles, size, x=x, header=True)
+        top, bottoms = self.y, []
         for values in rows:
-            if self.row(columns, values, size, x=x):
+            cells, height = self._layout(columns, values, size)
+            if not self._fits(height):
+                self._grid(edges, top, bottoms)
+                self.new_page()
                 if continued is not None:
                     continued(self)
                 self.row(columns, titles, size, x=x, header=True)
-                self.row(columns, values, size, x=x)
+                top, bottoms = self.y, []
+            self._cell_texts(columns, cells, x, size, header=False, bold=False)
+            self.y -= height
+            bottoms.append(self.y)
+        self._grid(edges, top, bottoms)
 
     def row(self, columns: Sequence[TableColumn], values: Sequence[str], size: float, *,
             x: float | None = None, header: bool = False, bold: bool = False) -> bool:
@@ -387,26 +400,11 @@ class Pages:
         drawing nothing, when the row needs a new page: the caller starts the page with what
         it carries and draws the row again."""
         x = self.left if x is None else x
-        font = self.font
-        leading = size * 1.35
-        # A row runs ~10 cells, an invoice ~100 rows: the common cases (one line that fits,
-        # a string measured or encoded before) are looked up inline.
-        widths, encoded = font.widths, font.encoded
-        cells: list[Sequence[str]] = []
-        for value, column in zip(values, columns, strict=True):
-            width = widths.get(value)
-            if width is None:
-                width = font.width(value, 1.0)
-            if width * size <= column.width - 2 * CELL_PAD and "\n" not in value:
-                cells.append((value,) if value else ())
-            else:
-                cells.append(wrap(value, column.width - 2 * CELL_PAD, font, size))
-        height = max(max(len(lines) for lines in cells), 1) * leading + 2 * CELL_PAD
-        if self.y - height < MARGIN and self.y < self.size[1] - MARGIN:
+        cells, height = self._layout(columns, values, size)
+        if not self._fits(height):
             self.new_page()
             return True
-        top = self.y
-        bottom = top - height
+        bottom = self.y - height
         # the boxes (shaded under a header), then the text over them
         self._end_text()
         self._set_stroke(GRID_GREY, 0.5)
@@ -417,11 +415,43 @@ class Pages:
             boxes.append(f"{left:.2f} {bottom:.2f} {column.width:.2f} {height:.2f} re")
             left += column.width
         boxes.append("B" if header else "S")
-        ops = self._ops
-        ops.append(" ".join(boxes))
+        self._ops.append(" ".join(boxes))
+        self._cell_texts(columns, cells, x, size, header=header, bold=bold)
+        self.y = bottom
+        return False
+
+    def _fits(self, height: float) -> bool:
+        """``height`` fits above the bottom margin, or nothing would (the page is empty)."""
+        return self.y - height >= MARGIN or self.y >= self.size[1] - MARGIN
+
+    def _layout(self, columns: Sequence[TableColumn], values: Sequence[str], size: float
+                ) -> tuple[list[Sequence[str]], float]:
+        """Each cell's lines, and the row's height."""
+        font = self.font
+        # A row runs ~10 cells, an invoice ~100 rows: the common case (one line that fits, a
+        # string measured before) is looked up inline.
+        widths = font.widths
+        cells: list[Sequence[str]] = []
+        for value, column in zip(values, columns, strict=True):
+            width = widths.get(value)
+            if width is None:
+                width = font.width(value, 1.0)
+            if width * size <= column.width - 2 * CELL_PAD and "\n" not in value:
+                cells.append((value,) if value else ())
+            else:
+                cells.append(wrap(value, column.width - 2 * CELL_PAD, font, size))
+        lines = max(max(len(lines) for lines in cells), 1)
+        return cells, lines * size * 1.35 + 2 * CELL_PAD
+
+    def _cell_texts(self, columns: Sequence[TableColumn], cells: Sequence[Sequence[str]],
+                    x: float, size: float, *, header: bool, bold: bool) -> None:
+        """The cells' lines from the row's top (``y``), each aligned in its column (centred in
+        a header)."""
+        font, ops, encoded = self.font, self._ops, self.font.encoded
+        leading = size * 1.35
         self._text_state(size, header or bold, BLACK)
         left = x
-        baseline_top = top - CELL_PAD - size
+        baseline_top = self.y - CELL_PAD - size
         for column, lines in zip(columns, cells, strict=True):
             align = "center" if header else column.align
             baseline = baseline_top
@@ -440,8 +470,19 @@ class Pages:
                     self._show_at(start, baseline, line, size)
                 baseline -= leading
             left += column.width
-        self.y = bottom
-        return False
+
+    def _grid(self, edges: Sequence[float], top: float, bottoms: Sequence[float]) -> None:
+        """The lines of a table's rows on this page: under each row, and between the columns
+        from ``top`` (the header's foot) to the last row's foot."""
+        if not bottoms:
+            return
+        self._end_text()
+        self._set_stroke(GRID_GREY, 0.5)
+        left, right, bottom = f"{edges[0]:.2f}", f"{edges[-1]:.2f}", f"{bottoms[-1]:.2f}"
+        path = [f"{left} {y:.2f} m {right} {y:.2f} l" for y in bottoms]
+        path += [f"{edge:.2f} {top:.2f} m {edge:.2f} {bottom} l" for edge in edges]
+        path.append("S")
+        self._ops.append(" ".join(path))
 
 
 def scaled_columns(specs: Sequence[tuple[str, float, str, float]], total: float
