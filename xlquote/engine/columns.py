@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -20,6 +21,52 @@ from .errors import InputError, Problem
 ErrorMode = Literal["raise", "mask"]
 TRUE_WORDS = {"true", "yes", "y", "1", "x", "○", "◯", "はい", "有", "あり", "要"}
 FALSE_WORDS = {"false", "no", "n", "0", "-", "×", "いいえ", "無", "なし", "不要"}
+
+
+EXCEL_MAX_TEXT = 32_767  # characters one cell holds (Excel's limit)
+
+
+@dataclass(frozen=True)
+class UnusableCell:
+    """A cell that holds no value a column can take: an Excel error value (#N/A, #VALUE!, …), a
+    number that is not finite (NaN, infinity), a formula without a computed value, or content
+    the reader could not decode. Readers hand it over in place of a value, so that the column's
+    conversion names it instead of reading it as a blank."""
+
+    shown: str  # the cell as the user would see it: '#N/A', 'NaN', '=SUM(G2:G9)'
+    reason: str  # what it is: 'error value #N/A', 'formula with no computed value (…)'
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+def flag_unusable(values: np.ndarray, field: str, checks: RowChecks, expected: str
+                  ) -> np.ndarray | None:
+    """Flag unusable cells and text longer than a cell holds (``expected`` says what the column
+    takes); returns the mask of flagged cells, or None when there are none (one pass over the
+    column's types, nothing more, in the usual case)."""
+    if values.dtype.kind != "O":
+        return None
+    cells = values.ravel().tolist()
+    types = set(map(type, cells))
+    too_long = str in types and max((len(c) for c in cells if type(c) is str),
+                                    default=0) > EXCEL_MAX_TEXT
+    if UnusableCell not in types and not too_long:
+        return None
+    flagged = np.zeros(values.shape, dtype=bool)
+    for index, cell in np.ndenumerate(values):
+        if isinstance(cell, UnusableCell):
+            checks.add(index, field, cell.shown, f"{cell.reason}; expected {expected}")
+        elif isinstance(cell, str) and len(cell) > EXCEL_MAX_TEXT:
+            checks.add(index, field, cell[:40] + "…", f"text of {len(cell):,} characters; a cell "
+                       f"holds at most {EXCEL_MAX_TEXT:,}")
+        else:
+            continue
+        flagged[index] = True
+    if not flagged.any():
+        return None
+    checks.already_named(flagged, field)
+    return flagged
 
 
 def as_column(value: Any) -> np.ndarray:
@@ -66,6 +113,12 @@ class RowChecks:
         self.problems: list[Problem] = []
         self.sheet = sheet
         self.row_numbers = row_numbers
+        self._named: set[tuple[int, str]] = set()  # (cell, field) already named: say no more
+
+    def already_named(self, mask: np.ndarray, field: str) -> None:
+        """The cells of ``mask`` in ``field`` have had their problem named (e.g. an error
+        value): the conversion that follows adds nothing more about them."""
+        self._named.update((int(i), field) for i in np.flatnonzero(mask.ravel()))
 
     @property
     def message(self) -> np.ndarray:
@@ -95,6 +148,8 @@ class RowChecks:
         if isinstance(index, int | np.integer):
             index = (int(index),)
         flat = int(np.ravel_multi_index(index, self.shape)) if self.shape else 0
+        if self._named and (flat, field) in self._named:
+            return
         row = int(self.row_numbers[flat]) if self.row_numbers is not None else flat + 1
         self.problems.append(Problem(row, field, _plain(value), reason, self.sheet))
         if self.message[index] is None:
@@ -222,8 +277,8 @@ def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float
 
 @_once_for_broadcast_scalar  # a scalar becomes one int64 column, not a float64 one then a copy
 def to_ints(values: np.ndarray, field: str, checks: RowChecks, default: int = 0,
-            minimum: int = 0) -> np.ndarray:
-    return to_numbers(values, field, checks, default, True, minimum).astype(np.int64)
+            minimum: int = 0, maximum: float = MAXIMUM) -> np.ndarray:
+    return to_numbers(values, field, checks, default, True, minimum, maximum).astype(np.int64)
 
 
 @_once_for_broadcast_scalar

@@ -27,9 +27,11 @@ from .codes import (
     normalize_text,
 )
 from .columns import (
+    MAXIMUM,
     RowChecks,
     blank_mask,
     flag_control_characters,
+    flag_unusable,
     to_bools,
     to_codes,
     to_dates,
@@ -53,6 +55,17 @@ class Field:
     vocabulary: Vocabulary | None = None
     help: str = ""
     unique: bool = False  # no two rows may share a value (blanks aside)
+    # The largest value a number field takes: far beyond any real incident or contract, and
+    # small enough that no value makes the billing do work in proportion to it.
+    maximum: float | None = None
+
+
+MAX_YEN = 10_000_000_000  # ¥10 billion: one incident's or contract's amount
+# What a column of each kind takes, for the message naming a cell that holds something else.
+EXPECTED = {"text": "text", "code": "one of the codes", "count": "a whole number",
+            "minutes": "a number", "yen": "an amount in yen", "date": "a date",
+            "bool": "TRUE or FALSE", "level": "feather or a level 1..10",
+            "limit": "an amount in yen or a level"}
 
 
 def _code(name: str, vocabulary: Vocabulary, required: bool, help: str) -> Field:
@@ -66,8 +79,10 @@ CONTRACT_FIELDS: tuple[Field, ...] = (
     _code("plan", PLANS, True, "annual 年額 / monthly 月額 / vendor_support / callcenter"),
     _code("support_range", SUPPORT_RANGES, False, "normal 通常 / technical / advanced / "
           "mission_critical; blank: normal"),
-    Field("max_incidents", "count", help="monthly plans: maximum incidents per month"),
-    Field("licences", "count", help="vendor_support / callcenter: licences (契約数)"),
+    Field("max_incidents", "count", help="monthly plans: maximum incidents per month",
+          maximum=10_000),
+    Field("licences", "count", help="vendor_support / callcenter: licences (契約数)",
+          maximum=10_000_000),
     Field("start_date", "date", True, help="contract start"),
     Field("end_date", "date", help="contract end (blank: open)"),
     Field("fee_limit", "limit", help="default incident fee limit: yen, or a level (feather, L3 …); "
@@ -84,11 +99,12 @@ INCIDENT_FIELDS: tuple[Field, ...] = (
     Field("opened", "date", True, help="opened on"),
     Field("closed", "date", help="closed on (blank: still open, not billed)"),
     _code("channel", CHANNELS, True, "email / dm / reply / phone / skype_call / skype_chat / onsite"),
-    Field("round_trips", "count", help="e-mail / DM / reply round trips (往復)"),
-    Field("minutes", "minutes", help="call or chat minutes (total over sessions)"),
-    Field("sessions", "count", help="number of call/chat sessions (blank: 1)"),
-    Field("days_open", "count", help="days open (blank: closed − opened)"),
-    Field("onsite_visits", "count", help="on-site visits (出張)"),
+    Field("round_trips", "count", help="e-mail / DM / reply round trips (往復)", maximum=10_000),
+    Field("minutes", "minutes", help="call or chat minutes (total over sessions)",
+          maximum=100_000),
+    Field("sessions", "count", help="number of call/chat sessions (blank: 1)", maximum=10_000),
+    Field("days_open", "count", help="days open (blank: closed − opened)", maximum=36_600),
+    Field("onsite_visits", "count", help="on-site visits (出張)", maximum=1_000),
     Field("investigation", "bool", help="troubleshooting that needed investigation (調査)"),
     _code("consulting", CONSULTING, False, "specific / comprehensive / blank"),
     Field("level_override", "level", help="level set by staff (feather, 1..10); wins"),
@@ -99,7 +115,8 @@ INCIDENT_FIELDS: tuple[Field, ...] = (
           "L3 …)"),
     _code("limit_decision", LIMIT_DECISIONS, False, "stop 中止 / continue 継続 / blank: pending"),
     Field("absorbed_into", "text", help="system_building / tutoring when absorbed"),
-    Field("absorbed_fee", "yen", help="fee of the service the incident was absorbed into"),
+    Field("absorbed_fee", "yen", help="fee of the service the incident was absorbed into",
+          maximum=MAX_YEN),
     Field("urgent", "bool", help="お急ぎ"),
     Field("description", "text", help="free text"),
     Field("first_response", "date", help="first reply to the customer (blank: not yet); "
@@ -111,7 +128,7 @@ INCIDENT_FIELDS: tuple[Field, ...] = (
 PACK_FIELDS: tuple[Field, ...] = (
     Field("contract_id", "text", True, help="契約ID (vendor_support)"),
     Field("purchased", "date", True, help="purchase date; valid for one year"),
-    Field("units", "count", True, help="units bought (a pack is 10)"),
+    Field("units", "count", True, help="units bought (a pack is 10)", maximum=100_000),
 )
 
 SHEETS: dict[str, tuple[Field, ...]] = {
@@ -349,6 +366,7 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
     checks.problems.extend(header_problems)
     out: dict[str, np.ndarray] = {"row": row_numbers}
     for f in fields:
+        flagged = np.zeros(n, dtype=bool)  # cells already named as unusable
         position = positions.get(f.name)
         if (f.kind == "text" and position is not None and isinstance(rows, ColumnBlock)
                 and rows.is_plain_text(position)):
@@ -362,7 +380,12 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
                 blank = blank_mask(raw)
             if raw.dtype.kind == "O":
                 raw = raw.copy()
-                raw[blank] = None  # readers give empty cells as '' (calamine, Excel) or None
+                raw[blank] = None  # readers give empty cells as '' (Excel) or None
+                unusable = flag_unusable(raw, f.name, checks, EXPECTED[f.kind])
+                if unusable is not None:  # named once; the conversion sees a blank
+                    raw[unusable] = None
+                    blank = blank | unusable
+                    flagged[unusable] = True
         else:
             raw = np.full(n, None, dtype=object)
             blank = np.ones(n, dtype=bool)
@@ -374,7 +397,7 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
                              and rows.is_plain_text(position) and rows.is_distinct(position)):
             _flag_duplicates(out[f.name], f.name, checks)
         if f.required and f.kind not in ("date", "code"):  # those report blanks themselves
-            missing = (out[f.name] == "") if f.kind == "text" else blank
+            missing = ((out[f.name] == "") if f.kind == "text" else blank) & ~flagged
             for i in np.flatnonzero(missing):
                 value = None if raw[i] == "" else raw[i]  # a plain text column's blank is ''
                 checks.add(int(i), f.name, value, f"{f.name} is required")
@@ -392,13 +415,14 @@ def _convert(f: Field, raw: np.ndarray, blank: np.ndarray, checks: RowChecks) ->
             return to_codes(raw, vocabulary, f.name, checks)
         return np.where(blank, -1, to_codes(np.where(blank, vocabulary.codes[0], raw), vocabulary,
                                             f.name, checks))
+    maximum = MAXIMUM if f.maximum is None else f.maximum
     if f.kind == "count":
-        values = to_ints(raw, f.name, checks, default=0)
+        values = to_ints(raw, f.name, checks, default=0, maximum=maximum)
         return np.where(blank, -1, values)
     if f.kind == "minutes":
-        return to_numbers(raw, f.name, checks, default=0, integer=False)
+        return to_numbers(raw, f.name, checks, default=0, integer=False, maximum=maximum)
     if f.kind == "yen":
-        return np.where(blank, -1, to_ints(raw, f.name, checks, default=0))
+        return np.where(blank, -1, to_ints(raw, f.name, checks, default=0, maximum=maximum))
     if f.kind == "date":
         return to_dates(raw, f.name, checks, required=f.required)
     if f.kind == "bool":

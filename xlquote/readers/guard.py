@@ -1,27 +1,68 @@
 """Refuse hostile or broken workbook files before any reader opens them.
 
-Checked in bounded time and memory, reading only the zip directory and the first bytes of each
-XML part: not a workbook at all, an old .xls, too many or too large parts, zip bombs (extreme
-compression ratios), XML with DTDs/entities (entity-expansion attacks), and sheets claiming
-more rows or columns than Excel allows. Every refusal is an ``InputError`` naming the file.
+Every part of the package is inflated once, in bounded memory: never past its declared size,
+and refused when it holds more or less than it declares or its CRC does not match (the Rust
+readers would inflate a forged part whole and not look at its CRC). XML parts are refused when
+they declare a DTD or entities anywhere (not only in their first bytes), or use an encoding
+other than the UTF-8 and UTF-16 that Office files use. Besides: not a workbook at all, an old
+.xls, too many or too large parts, zip bombs (extreme compression ratios), parts stored twice.
+
+While the sheets xlquote reads are inflated, they are surveyed for what the typed reader must
+not be given: cells placed beyond Excel's grid or far to the right (calamine, under fastexcel,
+builds a dense grid as wide and tall as the farthest cell), cells or rows placed implicitly,
+namespace prefixes, and formulas (whose computed value must be checked cell by cell). A sheet
+with any of these is read by the cell-by-cell reader, which is sparse and names each cell.
+Every refusal is an ``InputError`` naming the file.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
+import queue
 import re
+import struct
+import threading
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from ..engine.codes import normalize_text
 from ..engine.errors import InputError, Problem
+from .package import MAIN_NS, PACKAGE_REL_NS, REL_NS, WORKBOOK, WORKBOOK_RELATIONSHIPS, workbook_part
+
+try:  # the same API as zlib and ~2× faster at inflating; zlib where no wheel is available
+    from zlib_ng import zlib_ng as zlib
+except ImportError:  # pragma: no cover
+    import zlib  # type: ignore[no-redef]
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and encrypted .xlsx
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_COLUMNS = 16_384
+XML_PART = re.compile(r"\.(xml|rels|vml)$", re.IGNORECASE)
+DECLARATIONS = ("DOCTYPE", "ENTITY", "ELEMENT", "ATTLIST", "NOTATION")
+ENCODING = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+LOCAL_HEADER = struct.Struct("<4s22xHH")
 DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,7})?(\d+)?(?::([A-Z]{1,7})(\d+))?"')
+INFLATE_INPUT = 2**20  # compressed bytes inflated per step
+INFLATE_OUTPUT = 4 * 2**20  # inflated bytes handed on per step
+OVERLAP = 256  # bytes of the previous block searched again with the next
+# Row numbers beyond Excel's last row (1,048,577 and up), for the survey.
+BEYOND_LAST_ROW = (r"(?:[2-9]\d{6}|1[1-9]\d{5}|10[5-9]\d{4}|1049\d{3}|1048[6-9]\d{2}"
+                   r"|10485[89]\d|104857[7-9]|\d{8})")
+# What sends a sheet to the cell-by-cell reader (RE2 syntax, run by Arrow on each block): a cell
+# or row whose first attribute is not a plain r="…" (implicit position, other quoting), a cell
+# in a column of two letters or more or in a row beyond the grid (or with a leading 0), a
+# formula, a namespace prefix, and long runs of white space (which the overlap between blocks
+# could not see across).
+SURVEY = (r"<(?:c(?:[>/]|\s+(?:[^r\s]|r\s*=\s*(?:[^\"\s]|\"(?:[A-Za-z]{2}|[A-Za-z]?0|[A-Za-z]?"
+          + BEYOND_LAST_ROW + r"))))|row(?:[>/]|\s+(?:[^r\s]|r\s*=\s*(?:[^\"\s]|\"(?:0|"
+          + BEYOND_LAST_ROW + r"))))|f[\s/>]|[A-Za-z_][\w.-]*:)|\s{128}")
 
 
 @dataclass(frozen=True)
@@ -31,22 +72,27 @@ class Limits:
     max_uncompressed_bytes: int = 4 * 2**30
     max_ratio: int = 200  # xlsx XML compresses ~10–30×; bombs reach thousands
     ratio_applies_above: int = 16 * 2**20
-    prologue_bytes: int = 4096
+
+
+@dataclass
+class CheckedWorkbook:
+    """What the check found out on the way: the part of each sheet asked for (by the name
+    asked), and which of them the typed reader may be given."""
+
+    sheet_parts: dict[str, str] = field(default_factory=dict)
+    plain_sheets: set[str] = field(default_factory=set)  # parts the survey found plain
+    part_sizes: dict[str, int] = field(default_factory=dict)
 
 
 def _refuse(path: Path, reason: str) -> InputError:
     return InputError([Problem(None, "file", path.name, reason)])
 
 
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for char in letters.decode():
-        number = number * 26 + ord(char) - 64
-    return number
-
-
-def check_workbook_file(path: str | Path, limits: Limits = Limits()) -> None:
-    """Raise InputError when ``path`` is not a workbook we can safely read."""
+def check_workbook_file(path: str | Path, limits: Limits = Limits(),
+                        sheets: Sequence[str] = ()) -> CheckedWorkbook:
+    """Raise InputError when ``path`` is not a workbook we can safely read. ``sheets``: the
+    sheets the caller will read (matched by folded name; two sheets that fold to the same name
+    are refused), surveyed for the typed reader."""
     path = Path(path)
     if not path.is_file():
         raise _refuse(path, "file not found")
@@ -61,27 +107,26 @@ def check_workbook_file(path: str | Path, limits: Limits = Limits()) -> None:
     if not zipfile.is_zipfile(path):
         raise _refuse(path, "not an Excel workbook (.xlsx / .xlsm are zip archives)")
     try:
-        with zipfile.ZipFile(path) as archive:
-            _check_archive(path, archive, limits)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+        with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+            return _check_archive(path, archive, raw, limits, sheets)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error) as exc:
         raise _refuse(path, f"damaged workbook archive ({exc})") from None
 
 
-def _check_archive(path: Path, archive: zipfile.ZipFile, limits: Limits) -> None:
+def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limits,
+                   sheets: Sequence[str]) -> CheckedWorkbook:
     infos = archive.infolist()
     if len(infos) > limits.max_parts:
         raise _refuse(path, f"{len(infos):,} parts in the archive; the limit is "
                             f"{limits.max_parts:,}")
-    names = {info.filename for info in infos}
-    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+    names = [info.filename for info in infos]
+    twice = sorted({name for name in names if names.count(name) > 1}) if \
+        len(set(names)) != len(names) else []
+    if twice:
+        raise _refuse(path, f"part {twice[0]} is stored twice (readers would disagree on which "
+                            "one counts)")
+    if "[Content_Types].xml" not in names or WORKBOOK not in names:
         raise _refuse(path, "not an Excel workbook (no xl/workbook.xml)")
-    for part in ("[Content_Types].xml", "xl/workbook.xml"):
-        try:  # the parts every reader parses first, through defusedxml's hardened parser
-            SafeET.fromstring(archive.read(part), forbid_dtd=True)
-        except DefusedXmlException as exc:
-            raise _refuse(path, f"part {part} declares a DTD or XML entities ({exc})") from None
-        except SafeET.ParseError as exc:
-            raise _refuse(path, f"part {part} is not well-formed XML ({exc})") from None
     total = sum(info.file_size for info in infos)
     if total > limits.max_uncompressed_bytes:
         raise _refuse(path, f"unpacks to {total:,} bytes; the limit is "
@@ -91,22 +136,232 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, limits: Limits) -> None
                 and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
             raise _refuse(path, f"part {info.filename} expands {info.file_size:,} bytes from "
                                 f"{info.compress_size:,} (zip bomb?)")
-        if not info.filename.endswith((".xml", ".rels", ".vml")):
+        if info.flag_bits & 0x1:
+            raise _refuse(path, f"part {info.filename} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _refuse(path, f"part {info.filename} is compressed with method "
+                                f"{info.compress_type}; workbooks use deflate")
+    checked = CheckedWorkbook(part_sizes={info.filename: info.file_size for info in infos})
+    opening = ("[Content_Types].xml", WORKBOOK, WORKBOOK_RELATIONSHIPS)
+    for name in opening:
+        if name in archive.NameToInfo:
+            data = b"".join(_verified_blocks(path, raw, archive.getinfo(name)))
+            _DeclarationScan(path, name).feed(data)
+            _parse_defused(path, name, data)
+    if sheets:
+        checked.sheet_parts = _sheet_parts(path, archive, sheets)
+    surveyed = set(checked.sheet_parts.values())
+    for info in infos:
+        if info.filename in opening:
             continue
-        with archive.open(info) as part:
-            prologue = part.read(limits.prologue_bytes)
-        if b"<!DOCTYPE" in prologue or b"<!ENTITY" in prologue:
-            raise _refuse(path, f"part {info.filename} declares a DTD or XML entities, which "
-                                "workbooks never need (entity-expansion attack?)")
-        if info.filename.startswith("xl/worksheets/"):
-            _check_dimension(path, info.filename, prologue)
+        if info.filename in surveyed:
+            if _survey_plain(path, raw, info):
+                checked.plain_sheets.add(info.filename)
+        elif XML_PART.search(info.filename):
+            _check_xml_part(path, info.filename, _verified_blocks(path, raw, info))
+        else:
+            for _ in _verified_blocks(path, raw, info):
+                pass
+    return checked
 
 
-def _check_dimension(path: Path, part: str, prologue: bytes) -> None:
-    match = DIMENSION.search(prologue)
+def _parse_defused(path: Path, part: str, data: bytes) -> None:
+    try:  # the parts every reader parses first, through defusedxml's hardened parser
+        SafeET.fromstring(data, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise _refuse(path, f"part {part} declares a DTD or XML entities ({exc})") from None
+    except SafeET.ParseError as exc:
+        raise _refuse(path, f"part {part} is not well-formed XML ({exc})") from None
+
+
+def _verified_blocks(path: Path, raw: Any, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The part's bytes, inflated block by block and never past its declared size; raises when
+    the data runs longer or shorter than declared or the CRC does not match."""
+    raw.seek(info.header_offset)
+    signature, name_length, extra_length = LOCAL_HEADER.unpack(raw.read(LOCAL_HEADER.size))
+    if signature != b"PK\x03\x04":
+        raise _refuse(path, f"part {info.filename}: damaged local header")
+    raw.seek(info.header_offset + LOCAL_HEADER.size + name_length + extra_length)
+    left_in, left_out, crc = info.compress_size, info.file_size, 0
+    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    pending = b""
+    while left_in or pending:
+        if not pending:
+            chunk = raw.read(min(left_in, INFLATE_INPUT))
+            if not chunk:
+                raise _refuse(path, f"part {info.filename} is cut short")
+            left_in -= len(chunk)
+        else:
+            chunk, pending = pending, b""
+        if inflater is None:
+            block = chunk
+        else:
+            # One byte more than the part may still hold: enough to see that it holds more.
+            block = inflater.decompress(chunk, min(INFLATE_OUTPUT, left_out + 1))
+            pending = inflater.unconsumed_tail
+        if len(block) > left_out:
+            raise _refuse(path, f"part {info.filename} holds more than the {info.file_size:,} "
+                                "bytes it declares (zip bomb?)")
+        left_out -= len(block)
+        crc = zlib.crc32(block, crc)
+        if block:
+            yield block
+        if inflater is not None and inflater.eof:
+            break
+    if left_out or (inflater is not None and not inflater.eof) or crc != info.CRC:
+        raise _refuse(path, f"part {info.filename} does not match its size or checksum "
+                            "(damaged or forged)")
+
+
+def _check_xml_part(path: Path, part: str, blocks: Iterator[bytes]) -> None:
+    scan = _DeclarationScan(path, part)
+    for block in blocks:
+        scan.feed(block)
+
+
+class _DeclarationScan:
+    """No DTD or entity declaration anywhere in an XML part: '<!' followed by one of
+    DECLARATIONS. Finding '!' is a memchr; only the few places that hold one are looked at.
+    UTF-16 parts are decoded as they come; other encodings than UTF-8 and UTF-16 are refused."""
+
+    def __init__(self, path: Path, part: str) -> None:
+        self.path, self.part = path, part
+        self.decoder: Any = None
+        self.started = False
+        self.tail: bytes | str = b""
+
+    def feed(self, block: bytes) -> None:
+        if not self.started:
+            self.started = True
+            self.decoder = _decoder_for(self.path, self.part, block)
+            if self.decoder is not None:
+                self.tail = ""
+            elif self.part.startswith("xl/worksheets/"):
+                _check_dimension(self.path, self.part, block)
+        text = block if self.decoder is None else self.decoder.decode(block)
+        searched = self.tail + text  # type: ignore[operator]
+        bang = "!" if isinstance(searched, str) else b"!"
+        start = searched.find(bang)
+        while start >= 0:
+            opening = searched[max(start - 1, 0):start + 9]
+            word = opening[2:] if isinstance(opening, str) else opening[2:].decode("latin-1")
+            if opening[:1] in ("<", b"<") and word.startswith(DECLARATIONS):
+                raise _refuse(self.path, f"part {self.part} declares a DTD or XML entities, "
+                                         "which workbooks never need (entity-expansion attack?)")
+            start = searched.find(bang, start + 1)
+        self.tail = searched[-16:]
+
+
+def _decoder_for(path: Path, part: str, head: bytes) -> Any:
+    """None for UTF-8 (checked as bytes); an incremental decoder for UTF-16; refused otherwise."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise _refuse(path, f"part {part} is UTF-32; workbook parts are UTF-8 or UTF-16")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return codecs.getincrementaldecoder("utf-16")()
+    if head[:2] in (b"<\0", b"\0<"):
+        return codecs.getincrementaldecoder("utf-16-le" if head[:1] == b"<" else "utf-16-be")()
+    declared = ENCODING.match(head.removeprefix(codecs.BOM_UTF8))
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        raise _refuse(path, f"part {part} is encoded as {declared.group(1).decode()}; workbook "
+                            "parts are UTF-8 or UTF-16")
+    return None
+
+
+def _check_dimension(path: Path, part: str, head: bytes) -> None:
+    match = DIMENSION.search(head[:4096])
     if not match or not match.group(3):
         return
     columns, rows = _column_number(match.group(3)), int(match.group(4))
     if columns > EXCEL_MAX_COLUMNS or rows > EXCEL_MAX_ROWS:
         raise _refuse(path, f"{part} claims {rows:,} rows × {columns:,} columns; Excel allows "
                             f"{EXCEL_MAX_ROWS:,} × {EXCEL_MAX_COLUMNS:,}")
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for char in letters.decode():
+        number = number * 26 + ord(char) - 64
+    return number
+
+
+def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
+    """Verify one sheet part (as ``_verified_blocks``) and check its XML for DTDs, while
+    surveying it for what the typed reader must not be given. The part is inflated on a second
+    thread while this one searches the previous block (both release the GIL). True when the
+    sheet is plain: the typed reader may read it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def inflate() -> None:
+        try:
+            for block in _verified_blocks(path, raw, info):
+                if stop.is_set():
+                    return
+                blocks.put(block)
+            blocks.put(None)
+        except BaseException as exc:  # handed to the surveying thread, raised there
+            blocks.put(exc)
+
+    worker = threading.Thread(target=inflate, name="xlquote-inflate", daemon=True)
+    worker.start()
+    scan = _DeclarationScan(path, info.filename)
+    plain, tail = True, b""
+    try:
+        while (block := blocks.get()) is not None:
+            if isinstance(block, BaseException):
+                raise block
+            scan.feed(block)
+            if plain:
+                plain = scan.decoder is None and not pc.match_substring_regex(
+                    pa.scalar(tail + block, pa.large_binary()), SURVEY).as_py()
+            tail = block[-OVERLAP:]
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a blocked inflating thread see the stop
+            with contextlib.suppress(queue.Empty):
+                blocks.get(timeout=0.05)
+        worker.join()
+    return plain
+
+
+def _sheet_parts(path: Path, archive: zipfile.ZipFile, wanted: Sequence[str]) -> dict[str, str]:
+    """Wanted sheet name → its part. A sheet is found by its exact name, else by its folded
+    name (case, width); two sheets folding to a wanted name are refused, naming both."""
+    workbook = SafeET.fromstring(archive.read(WORKBOOK))
+    relationships = {r.get("Id"): r.get("Target") for r in SafeET.fromstring(
+        archive.read(WORKBOOK_RELATIONSHIPS)).iter(f"{PACKAGE_REL_NS}Relationship")} \
+        if WORKBOOK_RELATIONSHIPS in archive.NameToInfo else {}
+    sheets = [(s.get("name") or "", s.get(f"{REL_NS}id")) for s in workbook.iter(f"{MAIN_NS}sheet")]
+    found = match_sheet_names([name for name, _ in sheets], wanted)
+    parts = {}
+    ids = dict(sheets)
+    for want, actual in found.items():
+        target = relationships.get(ids[actual])
+        if target is not None and workbook_part(target) in archive.NameToInfo:
+            parts[want] = workbook_part(target)
+    return parts
+
+
+def match_sheet_names(available: Sequence[str], wanted: Sequence[str]) -> dict[str, str]:
+    """Wanted sheet name → the workbook's sheet of that name: the one whose name folds (case,
+    width, spaces) to the wanted name. Two such sheets are refused: which one is meant cannot
+    be told."""
+    found, problems = {}, []
+    for name in wanted:
+        candidates = [sheet for sheet in available if normalize_text(sheet) == normalize_text(name)]
+        if len(candidates) > 1:
+            problems.append(Problem(None, "(sheet)", ", ".join(candidates),
+                                    f"{len(candidates)} sheets are named like {name} "
+                                    f"({', '.join(candidates)}); rename all but one", name))
+        elif candidates:
+            found[name] = candidates[0]
+    if problems:
+        raise InputError(problems)
+    return found
+
+
+__all__ = ["EXCEL_MAX_COLUMNS", "EXCEL_MAX_ROWS", "CheckedWorkbook", "Limits",
+           "check_workbook_file", "match_sheet_names"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..engine.errors import Problem
 from ..engine.records import ColumnBlock
 
 
@@ -19,3 +20,5 @@ class SheetTable:
     rows: list[list[Any]] | np.ndarray | ColumnBlock
     row_numbers: list[int]
     header_row: int
+    # What the reader itself found wrong: cells beyond Excel's grid, stored twice, …
+    problems: list[Problem] = field(default_factory=list)

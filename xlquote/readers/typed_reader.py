@@ -2,10 +2,13 @@
 columns (numbers, dates, booleans, text), with no Python object per cell.
 
 It is taken only when it gives the records parser exactly what the cell-by-cell reader would:
-every column must hold one kind of cell over all its rows (fastexcel's strict type check), the
-header must be plain, and the sheet's first row must be known. Anything else (a stray text cell
-in a number column, a duplicated header, ...) returns None, and the caller reads that sheet cell
-by cell (calamine), which names every bad cell exactly.
+the guard's survey found the sheet plain (no formula, no cell placed implicitly or far away),
+every column read holds one kind of cell over all its rows (fastexcel's strict type check),
+no cell is an error value, NaN or infinite, a date Excel cannot show or text longer than a cell
+holds, the header is plain, and the sheet's first row is known. Anything else (a stray text
+cell in a number column, a duplicated header, ...) returns None, and the caller reads that
+sheet cell by cell, which names every bad cell exactly. Only the columns whose header names a
+field are converted: the others are not read, whatever they hold.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..engine.codes import normalize_text
-from ..engine.columns import CONTROL_CHARACTERS, WHITESPACE
+from ..engine.columns import CONTROL_CHARACTERS, EXCEL_MAX_TEXT, WHITESPACE
 from ..engine.records import ColumnBlock, Field
+from .guard import EXCEL_MAX_ROWS
 from .package import MAIN_NS, sheet_part
 from .sheet_table import SheetTable
 
@@ -62,15 +66,23 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
     if start is None:
         return None
     _part, header_row = start
+    names = {f.name for f in fields}
     try:
-        # eager: straight into Arrow, ~10 % faster than a lazy sheet's to_arrow, same peak
-        batch = reader.load_sheet(sheet_name, schema_sample_rows=None,
-                                  dtype_coercion="strict", eager=True)
+        sheet = reader.load_sheet(sheet_name, schema_sample_rows=None, dtype_coercion="strict",
+                                  use_columns=lambda column: _names_field(column.name, names))
+        batch, errors = sheet.to_arrow_with_errors()
     except fastexcel.FastExcelError:
+        return None
+    except BaseException as exc:  # a Rust panic (pyo3's PanicException is a BaseException)
+        if type(exc).__module__.startswith(("pyo3", "fastexcel", "_fastexcel")):
+            return None
+        raise
+    if errors is not None and errors.errors:  # error values (#N/A, …) among the cells
         return None
     row_numbers = np.arange(header_row + 1, header_row + 1 + batch.num_rows)
     header = list(batch.schema.names)
-    if not _plain_header(header, fields):
+    if (not _plain_header(header, fields) or header_row + batch.num_rows > EXCEL_MAX_ROWS
+            or not all(map(_only_values, batch.columns))):
         return None
     unique = {f.name for f in fields if f.unique}
     converted = _convert_columns(batch.columns, [normalize_text(name) in unique
@@ -87,6 +99,32 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
                             len(keep), plain, distinct)
     numbers = row_numbers[keep].tolist()
     return SheetTable(header, block, numbers, header_row)
+
+
+# Excel's dates: serial 0 (shown as 1900-01-00, read as 1899-12-31) to 9999-12-31.
+FIRST_DATE, LAST_DATE = np.datetime64("1899-12-31", "ms"), np.datetime64("10000-01-01", "ms")
+
+
+def _only_values(column: Any) -> bool:
+    """Every cell a value its column can take as it is: finite numbers, dates Excel can show,
+    text a cell can hold; no duration. Anything else is named by the cell-by-cell reader."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_floating(kind):
+        return not pc.any(pc.invert(pc.is_finite(column))).as_py()
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        stamps = column.cast(pa.timestamp("ms"))
+        low, high = pc.min_max(stamps).values()
+        return low.as_py() is None or (
+            np.datetime64(low.value, "ms") >= FIRST_DATE and np.datetime64(high.value, "ms")
+            < LAST_DATE)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        longest = pc.max(pc.utf8_length(column)).as_py()
+        return longest is None or longest <= EXCEL_MAX_TEXT
+    return (pa.types.is_integer(kind) or pa.types.is_boolean(kind)
+            or pa.types.is_null(kind))
 
 
 class ConvertedColumn(NamedTuple):
@@ -120,6 +158,13 @@ def _no_repeats(column: Any) -> bool:
 
     values = len(pc.unique(column)) - (column.null_count > 0)  # unique() lists null once
     return values == len(column) - column.null_count
+
+
+def _names_field(name: str, fields: set[str]) -> bool:
+    """A header naming a field, or a second header of one (fastexcel renames it ``name_1``)."""
+    duplicate = RENAMED_DUPLICATE.fullmatch(name)
+    return normalize_text(name) in fields or (duplicate is not None
+                                              and normalize_text(duplicate.group(1)) in fields)
 
 
 def _plain_header(header: list[str], fields: Sequence[Field]) -> bool:

@@ -1,11 +1,13 @@
 """Read the invoicing workbook (Contracts, Incidents, Packs, Settings) into validated records.
 
-Three readers give the same records. ``fastexcel`` (default) reads the record sheets as typed
-columns in Rust (``typed_reader.py``) whenever that is exact, and any other sheet through
-python-calamine cell by cell; ``calamine`` reads every sheet cell by cell; ``openpyxl`` (read-only
-mode) is the slow reference. All read cached values, never formula text (``bench/bench_read.py``
-compares them). Every problem of every sheet is collected first and raised as one
-``InputError`` naming sheet, row and column, so the clerk fixes the workbook in one pass.
+Two read paths give the same records and the same problems. ``fastexcel`` (the default) reads a
+record sheet as typed columns in Rust (``typed_reader.py``) when that is exact: the guard's
+survey found the sheet plain, and every column holds one kind of cell, each a value its column
+can take. Any other sheet, and Settings, is read cell by cell (``cells.py``): sparse, every
+cell taken as stored, error values and uncalculated formulas named. ``cells`` reads every sheet
+cell by cell. ``calamine`` and ``openpyxl``, once readers of their own, name the cell-by-cell
+path. Every problem of every sheet is collected first and raised as one ``InputError``
+naming sheet, row and column, so the clerk fixes the workbook in one pass.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from typing import Any, Literal
 import numpy as np
 
 from ..engine.codes import is_blank, normalize_text
+from ..engine.columns import EXCEL_MAX_TEXT, UnusableCell
 from ..engine.errors import InputError, Problem
 from ..engine.pricebook import PriceBook, TaxRule, get_pricebook
 from ..engine.records import (
     SHEETS,
     Contract,
+    Field,
     IncidentTable,
     Pack,
     parse_contracts,
@@ -34,13 +38,18 @@ from ..engine.records import (
     parse_packs,
 )
 from ..engine.settings import SETTINGS_FIELDS, Settings, settings_from_values
-from .guard import check_workbook_file
+from .cells import SheetRef, open_workbook, read_sheet_cells
+from .guard import CheckedWorkbook, check_workbook_file, match_sheet_names
 from .sheet_table import SheetTable
 from .typed_reader import open_reader, read_typed_table
 
-Engine = Literal["fastexcel", "calamine", "openpyxl"]
+Engine = Literal["fastexcel", "cells", "calamine", "openpyxl"]
+# The read path each ``--reader`` value takes: typed columns where exact, or cell by cell.
+READ_PATHS: dict[str, str] = {"fastexcel": "typed", "cells": "cells", "calamine": "cells",
+                              "openpyxl": "cells"}
 SETTINGS_SHEET = "Settings"
 REQUIRED_SHEETS = (*SHEETS, SETTINGS_SHEET)
+SETTINGS_COLUMNS = (1, 2)  # key in column A, value in column B
 
 @dataclass
 class InvoicingData:
@@ -118,86 +127,42 @@ def normalize_cell(value: Any) -> Any:
     return value
 
 
-def _read_grids_calamine(path: Path, wanted: Sequence[str]) -> dict[str, Any]:
-    """Each sheet as a 2-D object array, cells as calamine gives them ('' for empty, floats
-    for numbers): the record parsers normalise whole columns at once, which is what makes
-    this reader fast on large incident logs."""
-    from python_calamine import CalamineWorkbook
-
-    book = CalamineWorkbook.from_path(str(path))
-    names = _match_names(book.sheet_names, wanted)
-    grids = {}
-    for want, actual in names.items():
-        rows = book.get_sheet_by_name(actual).to_python(skip_empty_area=False)
-        grid = np.empty((len(rows), len(rows[0]) if rows else 0), dtype=object)
-        if rows:
-            grid[:] = rows  # calamine's rows are rectangular
-        grids[want] = grid
-    return grids
-
-
-def _read_grids_openpyxl(path: Path, wanted: Sequence[str]) -> dict[str, list[list[Any]]]:
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        names = _match_names(book.sheetnames, wanted)
-        grids = {}
-        for want, actual in names.items():
-            ws = book[actual]
-            ws.reset_dimensions()  # trust the cells, not a possibly stale <dimension> element
-            grids[want] = [[normalize_cell(v) for v in row]
-                           for row in ws.iter_rows(values_only=True)]
-        return grids
-    finally:
-        book.close()
-
-
-READERS: dict[str, Callable[[Path, Sequence[str]], dict[str, list[list[Any]]]]] = {
-    "calamine": _read_grids_calamine,
-    "openpyxl": _read_grids_openpyxl,
-}
-
-
-def _match_names(available: Sequence[str], wanted: Sequence[str]) -> dict[str, str]:
-    """Wanted sheet name → the workbook's sheet of that name (exact, else case/width-folded)."""
-    folded = {normalize_text(n): n for n in available}
-    found = {}
-    for name in wanted:
-        if name in available:
-            found[name] = name
-        elif normalize_text(name) in folded:
-            found[name] = folded[normalize_text(name)]
-    return found
-
-
 def read_sheet_tables(path: str | Path, engine: Engine = "fastexcel",
                       sheets: Sequence[str] = REQUIRED_SHEETS) -> dict[str, SheetTable | None]:
-    """The tables of ``sheets`` (None for a missing or empty sheet). With ``fastexcel`` the
-    record sheets are read as typed columns when that is exact, any other sheet cell by cell."""
+    """The tables of ``sheets`` (None for a missing or empty sheet), read along ``engine``'s
+    path (``READ_PATHS``)."""
     path = Path(path)
-    check_workbook_file(path)  # zip bombs, entity expansion, .xls, not a workbook at all
-    return _read_checked_tables(path, engine, sheets)
+    checked = check_workbook_file(path, sheets=sheets)  # bombs, forged parts, DTDs, .xls, …
+    return _read_checked_tables(path, engine, sheets, checked)
 
 
-def _read_checked_tables(path: Path, engine: Engine, sheets: Sequence[str]
-                         ) -> dict[str, SheetTable | None]:
+def _read_checked_tables(path: Path, engine: Engine, sheets: Sequence[str],
+                         checked: CheckedWorkbook) -> dict[str, SheetTable | None]:
     """``read_sheet_tables`` for a file the guard has passed."""
+    if engine not in READ_PATHS:
+        raise ValueError(f"unknown reader {engine!r}; expected one of {', '.join(READ_PATHS)}")
+    tables: dict[str, SheetTable | None] = {}
     with _unreadable_as_input_error(path):
-        tables: dict[str, SheetTable | None] = {}
-        if engine == "fastexcel":
-            tables = _read_typed_tables(path, [name for name in sheets if name in SHEETS])
+        if READ_PATHS[engine] == "typed":
+            tables.update(_read_typed_tables(path, [
+                name for name in sheets
+                if name in SHEETS and checked.sheet_parts.get(name) in checked.plain_sheets]))
         rest = [name for name in sheets if name not in tables]
-        grids = READERS["openpyxl" if engine == "openpyxl" else "calamine"](path, rest)
-    tables.update({name: table_from_grid(grids[name]) if name in grids else None
-                   for name in rest})
+        if rest:
+            book = open_workbook(path)
+            with book.archive:
+                for name in rest:
+                    part = checked.sheet_parts.get(name)
+                    tables[name] = None if part is None else cells_table(book, name, part)
     return {name: tables[name] for name in sheets}
 
 
 def _read_typed_tables(path: Path, sheets: Sequence[str]) -> dict[str, SheetTable]:
     """The sheets the typed reader can take exactly; the others are left out."""
+    if not sheets:
+        return {}
     reader = open_reader(path)
-    names = _match_names(reader.sheet_names, sheets)
+    names = match_sheet_names(reader.sheet_names, sheets)
     tables = {}
     for want, actual in names.items():
         table = read_typed_table(reader, path, actual, SHEETS[want])
@@ -206,20 +171,41 @@ def _read_typed_tables(path: Path, sheets: Sequence[str]) -> dict[str, SheetTabl
     return tables
 
 
+def cells_table(book: Any, sheet: str, part: str) -> SheetTable | None:
+    """A sheet read cell by cell. Record sheets keep the columns whose header names a field
+    (the others are not read, whatever they hold); Settings keeps columns A and B."""
+    fields = SHEETS.get(sheet)
+    found = read_sheet_cells(book, SheetRef(sheet, part),
+                             (lambda header: set(SETTINGS_COLUMNS)) if fields is None
+                             else _field_columns(fields))
+    if found is None:
+        return None
+    header, header_row, cells = found
+    columns = list(SETTINGS_COLUMNS) if fields is None else sorted(_field_columns(fields)(header))
+    return SheetTable([header.get(c) for c in columns],
+                      [[row.get(c) for c in columns] for row in cells.rows],
+                      cells.row_numbers, header_row, cells.problems)
+
+
+def _field_columns(fields: Sequence[Field]) -> Callable[[dict[int, Any]], set[int]]:
+    names = {f.name for f in fields}
+
+    def choose(header: dict[int, Any]) -> set[int]:
+        return {column for column, value in header.items()
+                if isinstance(value, str) and normalize_text(value) in names}
+
+    return choose
+
+
 @contextmanager
 def _unreadable_as_input_error(path: Path) -> Iterator[None]:
     """A file the guard let through but a reader cannot parse is the clerk's problem (exit 2,
     one clear line), not a traceback."""
     try:
         yield
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError) as exc:
         raise InputError([Problem(None, "workbook", str(path),
                                   f"cannot be read as an Excel workbook ({exc})")]) from None
-    except Exception as exc:  # calamine and fastexcel raise their own error types
-        if type(exc).__module__.startswith(("python_calamine", "fastexcel", "_fastexcel")):
-            raise InputError([Problem(None, "workbook", str(path),
-                                      f"cannot be read as an Excel workbook ({exc})")]) from None
-        raise
 
 
 def read_invoicing_workbook(path: str | Path, engine: Engine = "fastexcel") -> InvoicingData:
@@ -229,11 +215,11 @@ def read_invoicing_workbook(path: str | Path, engine: Engine = "fastexcel") -> I
     parses the other sheets: the typed reader parses in Rust without holding the GIL, so on a
     machine with two cores the small sheets cost no extra time."""
     path = Path(path)
-    check_workbook_file(path)  # zip bombs, entity expansion, .xls, not a workbook at all
+    checked = check_workbook_file(path, sheets=REQUIRED_SHEETS)  # bombs, forged parts, DTDs, …
     big, small = ("Incidents",), tuple(name for name in REQUIRED_SHEETS if name != "Incidents")
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-read") as pool:
-        loading = pool.submit(_read_checked_tables, path, engine, big)
-        parsed = _parse_sheets(_read_checked_tables(path, engine, small))
+        loading = pool.submit(_read_checked_tables, path, engine, big, checked)
+        parsed = _parse_sheets(_read_checked_tables(path, engine, small, checked))
         parsed.update(_parse_sheets(loading.result()))
     return _invoicing_data(parsed)
 
@@ -262,8 +248,10 @@ def _parse_sheets(tables: Mapping[str, SheetTable | None]) -> dict[str, SheetRes
                     f"header row {', '.join(f.name for f in SHEETS[sheet])}", sheet)])
             else:
                 results[sheet] = (parse_table(RECORD_PARSERS[sheet], table, sheet), [])
+            if table is not None and table.problems:  # cells beyond the grid, stored twice, …
+                results[sheet] = (None, [*table.problems, *results[sheet][1]])
         except InputError as exc:
-            results[sheet] = (None, list(exc.problems))
+            results[sheet] = (None, [*(table.problems if table else ()), *exc.problems])
     return results
 
 
@@ -297,21 +285,35 @@ def parse_settings(table: SheetTable | None) -> Settings:
         by_name[normalize_text(f.key)] = f
         by_name[normalize_text(f.label_ja)] = f
     values: dict[str, tuple[Any, int]] = {}
+    problems: list[Problem] = []
     for row, number in zip([table.header, *table.rows], [table.header_row, *table.row_numbers],
                            strict=True):
         if len(row) == 0 or is_blank(row[0]):
             continue
-        setting = by_name.get(normalize_text(row[0]))
-        if setting is not None:
-            values[setting.key] = (row[1] if len(row) > 1 else None, number)
-
+        setting = by_name.get(normalize_text(row[0])) if isinstance(row[0], str) else None
+        if setting is None:
+            continue
+        value = row[1] if len(row) > 1 else None
+        if isinstance(value, UnusableCell):
+            problems.append(Problem(number, setting.key, value.shown,
+                                    f"{value.reason}; expected text", sheet))
+        elif isinstance(value, str) and len(value) > EXCEL_MAX_TEXT:
+            problems.append(Problem(number, setting.key, value[:40] + "…",
+                                    f"text of {len(value):,} characters; a cell holds at most "
+                                    f"{EXCEL_MAX_TEXT:,}", sheet))
+        else:
+            values[setting.key] = (value, number)
+    if problems:
+        raise InputError(problems + list(table.problems))
+    if table.problems:
+        raise InputError(list(table.problems))
     return settings_from_values(values, sheet)
 
 
 def read_log(path: str | Path) -> tuple[list[Contract], IncidentTable]:
     """Contracts and Incidents of an invoicing workbook (validated; InputError names sheet, row
     and column), for replaying the log; the Settings and Packs sheets are not needed."""
-    tables = read_sheet_tables(path, "openpyxl", sheets=("Contracts", "Incidents"))
+    tables = read_sheet_tables(path, "cells", sheets=("Contracts", "Incidents"))
     problems: list[Problem] = []
     parsed: dict[str, Any] = {}
     for sheet, parse in (("Contracts", parse_contracts), ("Incidents", parse_incidents)):

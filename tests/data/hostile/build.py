@@ -1,0 +1,390 @@
+"""Build the corpus of broken and hostile invoicing workbooks in this folder.
+
+    python tests/data/hostile/build.py            # rebuild every case from demo.xlsm
+    python tests/data/hostile/build.py --base     # first take a fresh copy of the demo workbook
+
+Each case is ``demo.xlsm`` (the workbook ``xlquote demo`` writes) with one thing changed: a cell,
+a part of the package, or the package itself. ``CASES`` says what each one tests and what must
+come of it: ``refused`` (exit 2, the problems listed, each naming its sheet, row and column) or
+``same`` (the month bills exactly as the unedited workbook does: the change is in something
+xlquote does not read, or is a form of the same value). The output is deterministic: the same
+base gives the same bytes (entries dated 1980-01-01, deflated by zlib at level 6).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BASE = HERE / "demo.xlsm"
+MONTH = "2026-10"
+SHEET_PARTS = {"Invoices": "xl/worksheets/sheet1.xml", "Contracts": "xl/worksheets/sheet2.xml",
+               "Incidents": "xl/worksheets/sheet3.xml", "Packs": "xl/worksheets/sheet4.xml",
+               "Settings": "xl/worksheets/sheet5.xml"}
+DATE_STAMP = (1980, 1, 1, 0, 0, 0)
+
+Parts = dict[str, bytes]
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One problem the case must be refused with: its sheet, row and column (None for the file
+    as a whole) and words its reason holds."""
+
+    sheet: str | None
+    row: int | None
+    column: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    what: str
+    edit: Callable[[Parts], None]
+    refused: tuple[Expected, ...] = ()  # empty: bills the same as the unedited workbook
+    raw: Callable[[Parts], bytes] | None = None  # builds the file's bytes itself
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def file(self) -> Path:
+        return HERE / f"{self.name}.xlsm"
+
+
+# --- editing cells and parts -----------------------------------------------------------------
+
+def inline(ref: str, text: str) -> str:
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f'<c r="{ref}" t="inlineStr"><is><t>{escaped}</t></is></c>'
+
+
+def number(ref: str, value: str, style: str | None = None) -> str:
+    return f'<c r="{ref}"{f" s={chr(34)}{style}{chr(34)}" if style else ""}><v>{value}</v></c>'
+
+
+def error(ref: str, code: str) -> str:
+    return f'<c r="{ref}" t="e"><v>{code}</v></c>'
+
+
+def _column(ref: str) -> int:
+    letters = re.match(r"[A-Z]+", ref).group()  # type: ignore[union-attr]
+    total = 0
+    for char in letters:
+        total = total * 26 + ord(char) - 64
+    return total
+
+
+def set_cell(parts: Parts, sheet: str, ref: str, cell: str) -> None:
+    """Put ``cell`` (its XML) at ``ref``, replacing what is there, in column order; a row of its
+    own if the row does not exist (in row order)."""
+    part = SHEET_PARTS[sheet]
+    xml = parts[part].decode()
+    row = int(re.search(r"\d+", ref).group())  # type: ignore[union-attr]
+    found = re.search(rf'<row r="{row}"[^>]*>(.*?)</row>', xml)
+    if found is None:
+        later = [m for m in re.finditer(r'<row r="(\d+)"', xml) if int(m.group(1)) > row]
+        at = later[0].start() if later else xml.index("</sheetData>")
+        xml = xml[:at] + f'<row r="{row}">{cell}</row>' + xml[at:]
+    else:
+        cells = re.findall(r'<c r="[A-Z]+\d+"(?:[^>]*/>|[^>]*>.*?</c>)', found.group(1))
+        kept = [c for c in cells if not c.startswith(f'<c r="{ref}"')] + [cell]
+        kept.sort(key=lambda c: _column(re.match(r'<c r="([A-Z]+)', c).group(1)))  # type: ignore[union-attr]
+        start = found.start(1)
+        xml = xml[:start] + "".join(kept) + xml[found.end(1):]
+    parts[part] = xml.encode()
+
+
+def row_of(parts: Parts, sheet: str, first_cell: str) -> int:
+    """The row whose column A holds ``first_cell`` (an id)."""
+    xml = parts[SHEET_PARTS[sheet]].decode()
+    found = re.search(rf'<c r="A(\d+)" t="inlineStr"><is><t>{re.escape(first_cell)}</t>', xml)
+    assert found, first_cell
+    return int(found.group(1))
+
+
+def cell_edit(sheet: str, first_cell: str, column: str, make: Callable[[str], str]
+              ) -> Callable[[Parts], None]:
+    def edit(parts: Parts) -> None:
+        ref = f"{column}{row_of(parts, sheet, first_cell)}"
+        set_cell(parts, sheet, ref, make(ref))
+    return edit
+
+
+def edits(*steps: Callable[[Parts], None]) -> Callable[[Parts], None]:
+    def edit(parts: Parts) -> None:
+        for step in steps:
+            step(parts)
+    return edit
+
+
+def rewrite(part: str, change: Callable[[bytes], bytes]) -> Callable[[Parts], None]:
+    def edit(parts: Parts) -> None:
+        parts[part] = change(parts[part])
+    return edit
+
+
+def no_edit(parts: Parts) -> None:
+    pass
+
+
+def copy_row(sheet: str, first_cell: str, new_row: int, new_id: str) -> Callable[[Parts], None]:
+    def edit(parts: Parts) -> None:
+        part = SHEET_PARTS[sheet]
+        xml = parts[part].decode()
+        row = row_of(parts, sheet, first_cell)
+        body = re.search(rf'<row r="{row}"[^>]*>(.*?)</row>', xml).group(1)  # type: ignore[union-attr]
+        body = re.sub(rf'r="([A-Z]+){row}"', rf'r="\g<1>{new_row}"', body)
+        body = body.replace(f"<t>{first_cell}</t>", f"<t>{new_id}</t>", 1)
+        at = xml.index("</sheetData>")
+        parts[part] = (xml[:at] + f'<row r="{new_row}">{body}</row>' + xml[at:]).encode()
+    return edit
+
+
+def second_sheet(name: str, rename_first: str) -> Callable[[Parts], None]:
+    """A copy of the Incidents sheet named ``name``; the original renamed ``rename_first``."""
+    def edit(parts: Parts) -> None:
+        parts["xl/worksheets/sheet7.xml"] = parts[SHEET_PARTS["Incidents"]]
+        book = parts["xl/workbook.xml"].decode().replace('name="Incidents"',
+                                                          f'name="{rename_first}"')
+        sheet = (f'<sheet xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
+                 f'relationships" name="{name}" sheetId="7" state="visible" r:id="rId99"/>')
+        parts["xl/workbook.xml"] = book.replace("</sheets>", sheet + "</sheets>").encode()
+        rels = parts["xl/_rels/workbook.xml.rels"].decode()
+        rel = ('<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/'
+               '2006/relationships/worksheet" Target="/xl/worksheets/sheet7.xml"/>')
+        parts["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>",
+                                                           rel + "</Relationships>").encode()
+        types = parts["[Content_Types].xml"].decode()
+        override = ('<Override PartName="/xl/worksheets/sheet7.xml" ContentType="application/'
+                    'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+        parts["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
+    return edit
+
+
+# --- writing the package ---------------------------------------------------------------------
+
+def read_parts(path: Path) -> Parts:
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename: archive.read(info) for info in archive.infolist()}
+
+
+def package(parts: Parts) -> bytes:
+    """The parts as a zip, deterministically (fixed dates, zlib level 6, the base's order)."""
+    entries = [(name, data, None) for name, data in parts.items()]
+    return zip_bytes(entries)
+
+
+def zip_bytes(entries: list[tuple[str, bytes, dict[str, int] | None]]) -> bytes:
+    """A zip of (name, data, forged header fields) written by hand, so that a case can declare
+    sizes or checksums its data does not have (``forged``: file_size, crc)."""
+    local, central = bytearray(), bytearray()
+    for name, data, forged in entries:
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+        packed = compressor.compress(data) + compressor.flush()
+        crc, size = zlib.crc32(data), len(data)
+        if forged:
+            crc, size = forged.get("crc", crc), forged.get("file_size", size)
+        encoded = name.encode()
+        flags = 0x800 if not encoded.isascii() else 0
+        header = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, 8, 0, 0x21, crc,
+                             len(packed), size, len(encoded), 0)
+        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, flags, 8, 0, 0x21,
+                               crc, len(packed), size, len(encoded), 0, 0, 0, 0, 0, len(local))
+        central += encoded
+        local += header + encoded + packed
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(entries), len(entries),
+                      len(central), len(local), 0)
+    return bytes(local + central + end)
+
+
+def forged_size(parts: Parts) -> bytes:
+    """The Incidents part holds 300 MB more than it declares (a cell of 300 MB of 'A' in a
+    column without a header), with the size and CRC of the unedited part."""
+    part = SHEET_PARTS["Incidents"]
+    original = parts[part]
+    bomb = original.replace(b"</row>", b'<c r="X1" t="inlineStr"><is><t>' + b"A" * (300 * 2**20)
+                            + b"</t></is></c></row>", 1)
+    return zip_bytes([(name, bomb if name == part else data,
+                       {"file_size": len(original), "crc": zlib.crc32(original)}
+                       if name == part else None) for name, data in parts.items()])
+
+
+def bad_crc(parts: Parts) -> bytes:
+    part = SHEET_PARTS["Incidents"]
+    return zip_bytes([(name, data, {"crc": zlib.crc32(data) ^ 1} if name == part else None)
+                      for name, data in parts.items()])
+
+
+def part_twice(parts: Parts) -> bytes:
+    part = SHEET_PARTS["Incidents"]
+    entries: list[tuple[str, bytes, dict[str, int] | None]] = [
+        (name, data, None) for name, data in parts.items()]
+    entries.append((part, parts[part].replace(b"<v>25</v>", b"<v>2500</v>", 1), None))
+    return zip_bytes(entries)
+
+
+def dtd_after_comment(xml: bytes) -> bytes:
+    body = re.sub(rb"^<\?xml[^>]*\?>", b"", xml)
+    return (b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- ' + b"padding " * 1024 + b"-->\n"
+            b'<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+            + body)
+
+
+def utf16(xml: bytes, doctype: bool) -> bytes:
+    text = re.sub(r"^<\?xml[^>]*\?>", "", xml.decode())
+    declaration = '<?xml version="1.0" encoding="UTF-16"?>'
+    if doctype:
+        declaration += '<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">]>'
+    return (declaration + text).encode("utf-16")
+
+
+def plain_calculation(xml: bytes) -> bytes:
+    """workbook.xml as Excel saves it: no request to recalculate on opening."""
+    return xml.replace(b' fullCalcOnLoad="1"', b"")
+
+
+# --- the cases -------------------------------------------------------------------------------
+
+def incident(first_cell: str, column: str, make: Callable[[str], str]) -> Callable[[Parts], None]:
+    return cell_edit("Incidents", first_cell, column, make)
+
+
+def contract(first_cell: str, column: str, make: Callable[[str], str]) -> Callable[[Parts], None]:
+    return cell_edit("Contracts", first_cell, column, make)
+
+
+FILE = "file"
+CASES: tuple[Case, ...] = (
+    Case("original", "the demo workbook as it is", no_edit),
+    Case("na_minutes", "#N/A in an incident's minutes (I-1002)",
+         incident("I-1002", "G", lambda r: error(r, "#N/A")),
+         (Expected("Incidents", 15, "minutes", "error value #N/A"),)),
+    Case("value_closed", "#VALUE! in a closed date (I-1003)",
+         incident("I-1003", "D", lambda r: error(r, "#VALUE!")),
+         (Expected("Incidents", 16, "closed", "error value #VALUE!"),)),
+    Case("nan_fee_limit", "NaN in a contract's fee limit (C004, ¥20,000)",
+         contract("C004", "J", lambda r: number(r, "NaN")),
+         (Expected("Contracts", 5, "fee_limit", "NaN is not a number"),)),
+    Case("na_fee_limit", "#N/A in a contract's fee limit (C004)",
+         contract("C004", "J", lambda r: error(r, "#N/A")),
+         (Expected("Contracts", 5, "fee_limit", "error value #N/A"),)),
+    Case("inf_minutes", "INF in an incident's minutes",
+         incident("I-1002", "G", lambda r: number(r, "INF")),
+         (Expected("Incidents", 15, "minutes", "INF is not a number"),)),
+    Case("row_beyond_grid", "an incident on row 1,048,577, beyond Excel's last row",
+         copy_row("Incidents", "I-1029", 1_048_577, "I-9999"),
+         (Expected("Incidents", 1_048_577, "(row)", "beyond Excel's last row"),)),
+    Case("forged_size", "the Incidents part holds 300 MB more than its declared size",
+         no_edit, (Expected(None, None, FILE, "holds more than"),), raw=forged_size),
+    Case("bad_crc", "the Incidents part's CRC does not match", no_edit,
+         (Expected(None, None, FILE, "checksum"),), raw=bad_crc),
+    Case("part_twice", "the Incidents part stored twice, the second with other minutes",
+         no_edit, (Expected(None, None, FILE, "stored twice"),), raw=part_twice),
+    Case("stray_cell_settings", "one value at XFD1048576 in Settings (Excel's last cell)",
+         lambda parts: set_cell(parts, "Settings", "XFD1048576", number("XFD1048576", "1"))),
+    Case("stray_cell_cv_settings", "one value at CV1048576 in Settings",
+         lambda parts: set_cell(parts, "Settings", "CV1048576", number("CV1048576", "1"))),
+    Case("stray_cell_incidents", "one value at XFD1048576 in Incidents, a column xlquote "
+         "does not read",
+         lambda parts: set_cell(parts, "Incidents", "XFD1048576", number("XFD1048576", "1"))),
+    Case("huge_quantities", "minutes 1e12 and sessions 3e9 on a paid-support incident (I-1025)",
+         edits(incident("I-1025", "G", lambda r: number(r, "1000000000000")),
+               incident("I-1025", "H", lambda r: number(r, "3000000000"))),
+         (Expected("Incidents", 38, "minutes", "must be ≤ 100,000"),
+          Expected("Incidents", 38, "sessions", "must be ≤ 10,000"))),
+    Case("long_text", "a description of 40,000 characters (a cell holds 32,767)",
+         incident("I-1002", "V", lambda r: inline(r, "あ" * 40_000)),
+         (Expected("Incidents", 15, "description", "text of 40,000 characters"),)),
+    Case("long_text_unread", "40,000 characters in a column without a header",
+         incident("I-1002", "X", lambda r: inline(r, "あ" * 40_000))),
+    Case("error_unread", "#REF! in a column without a header and in Settings' notes",
+         edits(incident("I-1002", "X", lambda r: error(r, "#REF!")),
+               lambda parts: set_cell(parts, "Settings", "D3", error("D3", "#REF!")))),
+    Case("dtd_after_comment", "a DTD with entities after a 8 KB comment in the Incidents part",
+         rewrite(SHEET_PARTS["Incidents"], dtd_after_comment),
+         (Expected(None, None, FILE, "DTD"),)),
+    Case("dtd_utf16", "the Incidents part in UTF-16 with a DTD",
+         rewrite(SHEET_PARTS["Incidents"], lambda xml: utf16(xml, True)),
+         (Expected(None, None, FILE, "DTD"),)),
+    Case("utf16_sheet", "the Incidents part in UTF-16 (allowed by the standard)",
+         rewrite(SHEET_PARTS["Incidents"], lambda xml: utf16(xml, False))),
+    Case("latin1_sheet", "the Incidents part declared ISO-8859-1",
+         rewrite(SHEET_PARTS["Incidents"], lambda xml: re.sub(
+             rb"^<\?xml[^>]*\?>", b"", xml).replace(
+             b"<worksheet", b'<?xml version="1.0" encoding="ISO-8859-1"?><worksheet', 1)),
+         (Expected(None, None, FILE, "ISO-8859-1"),)),
+    Case("ambiguous_sheets", "two sheets named ＩＮＣＩＤＥＮＴＳ and incidents",
+         second_sheet("ＩＮＣＩＤＥＮＴＳ", "incidents"),
+         (Expected("Incidents", None, "(sheet)", "2 sheets are named like Incidents"),)),
+    Case("text_date", "a closed date typed as text 2026-10-14 (I-1003)",
+         incident("I-1003", "D", lambda r: inline(r, "2026-10-14"))),
+    Case("text_date_slashes", "a closed date typed as text 2026/10/14 (I-1003)",
+         incident("I-1003", "D", lambda r: inline(r, "2026/10/14"))),
+    Case("text_date_other", "a closed date typed as text 14.10.2026 (I-1003)",
+         incident("I-1003", "D", lambda r: inline(r, "14.10.2026")),
+         (Expected("Incidents", 16, "closed", "expected a date"),)),
+    Case("text_number", "minutes typed as text 25 (I-1002)",
+         incident("I-1002", "G", lambda r: inline(r, "25"))),
+    Case("text_number_other", "minutes typed as text 25分 (I-1002)",
+         incident("I-1002", "G", lambda r: inline(r, "25分")),
+         (Expected("Incidents", 15, "minutes", "expected a number"),)),
+    Case("bool_minutes", "TRUE in an incident's minutes",
+         incident("I-1002", "G", lambda r: f'<c r="{r}" t="b"><v>1</v></c>'),
+         (Expected("Incidents", 15, "minutes", "expected a number"),)),
+    Case("formula_no_value", "a formula without a computed value in minutes (saved by a "
+         "program that does not calculate)",
+         incident("I-1002", "G", lambda r: f'<c r="{r}"><f>SUM(20,5)</f><v></v></c>'),
+         (Expected("Incidents", 15, "minutes", "formula with no computed value"),)),
+    Case("formula_not_calculated", "a formula with a value in a workbook that asks Excel to "
+         "calculate on opening (the value was never calculated)",
+         incident("I-1002", "G", lambda r: f'<c r="{r}"><f>SUM(20,5)</f><v>0</v></c>'),
+         (Expected("Incidents", 15, "minutes", "never calculated"),)),
+    Case("formula_calculated", "a formula with its computed value in a workbook saved by "
+         "Excel",
+         edits(incident("I-1002", "G", lambda r: f'<c r="{r}"><f>SUM(20,5)</f><v>25</v></c>'),
+               rewrite("xl/workbook.xml", plain_calculation))),
+    Case("missing_shared_string", "a cell pointing at a shared string the workbook lacks",
+         incident("I-1002", "G", lambda r: f'<c r="{r}" t="s"><v>7</v></c>'),
+         (Expected("Incidents", 15, "minutes", "shared string"),)),
+    Case("negative_date_serial", "a date-formatted -5 in a closed date",
+         incident("I-1003", "D", lambda r: number(r, "-5", "1")),
+         (Expected("Incidents", 16, "closed", "no date Excel can show"),)),
+)
+
+
+def build(case: Case, parts: Parts) -> bytes:
+    edited = dict(parts)
+    case.edit(edited)
+    return case.raw(edited) if case.raw else package(edited)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", action="store_true",
+                        help="take a fresh copy of the demo workbook as demo.xlsm first")
+    args = parser.parse_args()
+    if args.base:
+        from xlquote.app.workbooks import invoicing
+
+        fresh = HERE / "_fresh.xlsm"
+        invoicing.build(fresh)
+        BASE.write_bytes(package(read_parts(fresh)))
+        fresh.unlink()
+    parts = read_parts(BASE)
+    for old in HERE.glob("*.xlsm"):
+        if old != BASE and old.stem not in {c.name for c in CASES}:
+            old.unlink()
+    for case in CASES:
+        case.file.write_bytes(build(case, parts))
+        print(f"{case.file.name:<32} {case.file.stat().st_size:>9,} bytes  {case.what}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,436 @@
+"""The cell-by-cell reader: a sheet's XML parsed cell by cell, keeping only the columns asked for.
+
+Sparse by construction: a stray cell at XFD1048576 costs one cell, not a grid of 17 billion.
+Every cell is taken exactly as it is stored: numbers, text (shared or inline), booleans, dates
+(a number whose style has a date format, or an ISO date cell), error values (``#N/A``),
+formulas with their computed value — and, where a cell holds no value a column can take, an
+``UnusableCell`` naming what it is (an error value, NaN, a formula that was never calculated,
+content that cannot be decoded), so that the records parser names it instead of reading a
+blank. Cells beyond Excel's grid, a cell stored twice and rows out of order are problems of
+their own, with the cell's address.
+
+The package has passed ``guard.check_workbook_file`` (sizes, CRCs, no DTD), so parts are read
+with ``zipfile`` (which stops at each part's declared size and checks its CRC) and lxml with
+entities, DTDs and network access off and libxml2's size limits on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from lxml import etree
+
+from ..engine.columns import UnusableCell
+from ..engine.errors import InputError, Problem
+from .ooxml import SPREADSHEET_MAIN
+from .package import MAIN_NS, PACKAGE_REL_NS, REL_NS, WORKBOOK, WORKBOOK_RELATIONSHIPS, workbook_part
+
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
+ROW, CELL = f"{MAIN_NS}row", f"{MAIN_NS}c"
+VALUE, FORMULA, INLINE = f"{MAIN_NS}v", f"{MAIN_NS}f", f"{MAIN_NS}is"
+TEXT, PHONETIC = f"{MAIN_NS}t", f"{MAIN_NS}rPh"
+STRING_ITEM = f"{MAIN_NS}si"
+REFERENCE = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+# xsd:double as Excel writes it (no spaces, no '_'); NaN and INF stand for themselves.
+NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?INF|NaN",
+                    re.IGNORECASE)
+# Number formats shown as dates or times: the built-in ones (ECMA-376 18.8.30, with the East
+# Asian date formats 27–36 and 50–58), and custom codes with a date or time token outside
+# quotes, escapes and [colour]/[$-411] sections; [h]/[m]/[s] are elapsed times (durations).
+BUILTIN_DATE_FORMATS = frozenset({*range(14, 23), *range(27, 37), 45, 47, *range(50, 59)})
+BUILTIN_DURATION_FORMATS = frozenset({46})
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+EXCEL_EPOCH_1904 = dt.datetime(1904, 1, 1)
+LAST_SERIAL = 2_958_466  # 9999-12-31 is day 2,958,465
+PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False,
+                  "huge_tree": False, "remove_comments": True, "remove_pis": True}
+
+
+def column_letters(number: int) -> str:
+    """1 → A, 27 → AA, 16384 → XFD."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def column_number(letters: str) -> int:
+    number = 0
+    for char in letters:
+        number = number * 26 + ord(char) - 64
+    return number
+
+
+def error_value(text: str) -> UnusableCell:
+    return UnusableCell(text, f"error value {text}")
+
+
+def not_finite(number: float) -> UnusableCell:
+    shown = "NaN" if number != number else ("-INF" if number < 0 else "INF")
+    return UnusableCell(shown, f"{shown} is not a number a cell can hold")
+
+
+@dataclass(frozen=True)
+class SheetRef:
+    name: str
+    part: str
+
+
+@dataclass
+class Workbook:
+    """What every sheet's cells need from the package: sheets, shared strings, date styles."""
+
+    archive: zipfile.ZipFile
+    sheets: list[SheetRef]
+    date1904: bool
+    calculate_on_load: bool  # saved by a program that leaves the calculation to Excel
+    _strings: list[str] | None = None
+    _styles: tuple[frozenset[int], frozenset[int]] | None = None
+    parts: dict[str, str] = field(default_factory=dict)  # relationship type → part
+
+    @property
+    def strings(self) -> list[str]:
+        if self._strings is None:
+            part = self.parts.get("sharedStrings")
+            self._strings = [] if part is None else _shared_strings(self.archive, part)
+        return self._strings
+
+    @property
+    def styles(self) -> tuple[frozenset[int], frozenset[int]]:
+        """The cell style indexes whose number format is a date (and those that are a
+        duration)."""
+        if self._styles is None:
+            part = self.parts.get("styles")
+            self._styles = (frozenset(), frozenset()) if part is None else \
+                _date_styles(self.archive, part)
+        return self._styles
+
+
+def open_workbook(path: Path) -> Workbook:
+    archive = zipfile.ZipFile(path)
+    try:
+        book = _parse(archive, WORKBOOK)
+        rels = _parse(archive, WORKBOOK_RELATIONSHIPS)
+    except BaseException:
+        archive.close()
+        raise
+    targets: dict[str, str] = {}
+    parts: dict[str, str] = {}
+    for rel in rels.iter(f"{PACKAGE_REL_NS}Relationship"):
+        target = workbook_part(rel.get("Target") or "")
+        targets[rel.get("Id") or ""] = target
+        kind = (rel.get("Type") or "").rsplit("/", 1)[-1]
+        if kind in ("sharedStrings", "styles") and target in archive.NameToInfo:
+            parts[kind] = target
+    sheets = [SheetRef(s.get("name") or "", targets.get(s.get(f"{REL_NS}id") or "", ""))
+              for s in book.iter(f"{MAIN_NS}sheet")]
+    properties = book.find(f"{MAIN_NS}workbookPr")
+    calculation = book.find(f"{MAIN_NS}calcPr")
+    return Workbook(archive, sheets,
+                    properties is not None and _true(properties.get("date1904")),
+                    calculation is not None and _true(calculation.get("fullCalcOnLoad")),
+                    parts=parts)
+
+
+def _true(flag: str | None) -> bool:
+    return flag in ("1", "true")
+
+
+def _parse(archive: zipfile.ZipFile, part: str) -> Any:
+    with archive.open(part) as stream:
+        return etree.parse(stream, etree.XMLParser(**PARSER_OPTIONS)).getroot()
+
+
+def _events(stream: IO[bytes], tags: Sequence[str]) -> Iterator[Any]:
+    """End events of ``tags``; everything else is dropped from the tree as soon as it ends,
+    so memory stays bounded by one row (or one string item) whatever the part holds."""
+    wanted = set(tags)
+    for _, element in etree.iterparse(stream, events=("end",), **PARSER_OPTIONS):
+        if element.tag in wanted:
+            yield element
+            element.clear()
+        parent = element.getparent()
+        if parent is not None and element.tag not in _KEPT_UNTIL_PARENT:
+            del parent[:]  # this element and any earlier siblings: done with
+    return
+
+
+# Children a cell or a string item reads when it ends: kept until their parent ends.
+_KEPT_UNTIL_PARENT = frozenset({VALUE, FORMULA, INLINE, TEXT, PHONETIC, f"{MAIN_NS}r",
+                                f"{MAIN_NS}rPr"} | {CELL})
+
+
+def _shared_strings(archive: zipfile.ZipFile, part: str) -> list[str]:
+    with archive.open(part) as stream:
+        return [_text(item) for item in _events(stream, (STRING_ITEM,))]
+
+
+def _text(element: Any) -> str:
+    """A string item's or inline string's text: its runs, without phonetic guides (rPh)."""
+    return "".join(t.text or "" for t in element.iter(TEXT)
+                   if t.getparent() is not None and t.getparent().tag != PHONETIC)
+
+
+def _date_styles(archive: zipfile.ZipFile, part: str) -> tuple[frozenset[int], frozenset[int]]:
+    root = _parse(archive, part)
+    custom: dict[int, str] = {}
+    for number_format in root.iter(f"{MAIN_NS}numFmt"):
+        try:
+            custom[int(number_format.get("numFmtId") or "")] = number_format.get("formatCode") or ""
+        except ValueError:
+            continue
+    dates, durations = set(), set()
+    cell_formats = root.find(f"{MAIN_NS}cellXfs")
+    for index, xf in enumerate([] if cell_formats is None else cell_formats.iter(f"{MAIN_NS}xf")):
+        try:
+            format_id = int(xf.get("numFmtId") or 0)
+        except ValueError:
+            continue
+        kind = _format_kind(format_id, custom.get(format_id))
+        if kind == "date":
+            dates.add(index)
+        elif kind == "duration":
+            durations.add(index)
+    return frozenset(dates), frozenset(durations)
+
+
+def _format_kind(format_id: int, code: str | None) -> str | None:
+    """'date', 'duration' or None (a plain number), as calamine (under fastexcel) decides it,
+    so that both read paths see the same cell as a date."""
+    if code is None:
+        if format_id in BUILTIN_DATE_FORMATS:
+            return "date"
+        return "duration" if format_id in BUILTIN_DURATION_FORMATS else None
+    escaped = quoted = am_pm = elapsed = False
+    brackets, previous = 0, " "
+    for char in code:  # the first section only, outside quotes, escapes and [..]
+        if escaped:
+            escaped = False
+        elif char in "_\\":
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == '"':
+            quoted = True
+        elif char == ";":
+            return None
+        elif char == "[":
+            brackets += 1
+        elif char == "]" and brackets == 1 and elapsed:
+            return "duration"
+        elif char == "]":
+            brackets = max(brackets - 1, 0)
+        elif char in "aA" and not am_pm and not brackets:
+            am_pm = True
+        elif not brackets and char in ("pmPM/" if am_pm else "dmhysDMHYS"):
+            return "date"
+        elif not (elapsed and char.lower() == previous.lower()):
+            elapsed = previous == "[" and char in "mhsMHS"
+        previous = char
+    return None
+
+
+@dataclass
+class SheetCells:
+    """A sheet's kept cells, row by row: ``rows[i]`` maps column number → value for sheet row
+    ``row_numbers[i]`` (rows without a kept value are left out)."""
+
+    rows: list[dict[int, Any]]
+    row_numbers: list[int]
+    problems: list[Problem]
+
+
+# Which columns to keep, decided from the header: given the first row holding a value (column
+# number → value), the column numbers to keep from there on. None keeps all.
+ColumnChoice = Callable[[dict[int, Any]], set[int]] | None
+
+
+def read_sheet_cells(book: Workbook, sheet: SheetRef, choose: ColumnChoice = None
+                     ) -> tuple[dict[int, Any], int, SheetCells] | None:
+    """The sheet's header row (its cells, its row number) and the kept cells of the rows below
+    it; None when the sheet holds no value at all."""
+    reader = _SheetReader(book, sheet.name, choose)
+    with book.archive.open(sheet.part) as stream:
+        for element in _events(stream, (ROW,)):
+            reader.row(element)
+    if reader.header is None:
+        return None if not reader.problems else ({}, 0, SheetCells([], [], reader.problems))
+    return reader.header, reader.header_row, SheetCells(reader.rows, reader.numbers,
+                                                         reader.problems)
+
+
+class _SheetReader:
+    def __init__(self, book: Workbook, sheet: str, choose: ColumnChoice) -> None:
+        self.book, self.sheet, self.choose = book, sheet, choose
+        self.strings = book.strings
+        self.dates, self.durations = book.styles
+        self.epoch = EXCEL_EPOCH_1904 if book.date1904 else EXCEL_EPOCH
+        self.previous_row = 0
+        self.header: dict[int, Any] | None = None
+        self.header_row = 0
+        self.keep: set[int] | None = None  # columns kept below the header (None: all)
+        self.row_has_value = False
+        self.problems: list[Problem] = []
+        self.rows: list[dict[int, Any]] = []
+        self.numbers: list[int] = []
+
+    def problem(self, row: int, column: int | None, value: Any, reason: str) -> None:
+        where = "(row)" if column is None else column_letters(column) if \
+            column <= EXCEL_MAX_COLUMNS else f"column {column:,}"
+        self.problems.append(Problem(row, where, value, reason, self.sheet))
+
+    def row(self, element: Any) -> None:
+        number = self._row_number(element)
+        if number is None:
+            return
+        cells: dict[int, Any] = {}
+        column = 0
+        self.row_has_value = False
+        for cell in element.iter(CELL):
+            column = self._cell(cell, number, column, cells)
+        if number > EXCEL_MAX_ROWS and self.row_has_value:
+            self.problem(number, None, f"row {number:,}", f"a row beyond Excel's last row "
+                         f"({EXCEL_MAX_ROWS:,}), which Excel cannot show")
+            return
+        if cells:
+            self._keep_row(number, cells)
+
+    def _row_number(self, element: Any) -> int | None:
+        given = element.get("r")
+        if given is None:
+            number = self.previous_row + 1
+        elif given.isdigit() and 0 < len(given) <= 9 and int(given) > 0:
+            number = int(given)
+        else:
+            self.problem(self.previous_row + 1, None, given, "a row number that is not one")
+            return None
+        if number <= self.previous_row:
+            self.problem(number, None, f"row {number:,}", "row stored out of order or twice "
+                         "(the workbook is damaged; open and save it in Excel)")
+            return None
+        self.previous_row = number
+        return number
+
+    def _cell(self, cell: Any, row: int, previous: int, cells: dict[int, Any]) -> int:
+        """Read one cell into ``cells``; returns its column number."""
+        reference = cell.get("r")
+        if reference is None:
+            column = previous + 1
+        else:
+            match = REFERENCE.fullmatch(reference)
+            if match is None:
+                self.problem(row, None, reference, "a cell address that is not one")
+                return previous
+            column = column_number(match.group(1))
+            if int(match.group(2)) != row:
+                self.problem(row, column, reference, f"cell {reference} stored in row {row:,} "
+                             "(the workbook is damaged; open and save it in Excel)")
+                return previous
+        if column <= previous:
+            self.problem(row, column, reference, "cell stored out of order or twice (the "
+                         "workbook is damaged; open and save it in Excel)")
+            return previous
+        value = self._value(cell)
+        if value is None:
+            return column
+        self.row_has_value = True
+        if column > EXCEL_MAX_COLUMNS:
+            self.problem(row, column, _shown(value), "a cell beyond Excel's last column "
+                         "(XFD), which Excel cannot show")
+            return column
+        if self.keep is None or self.header is None or column in self.keep:
+            cells[column] = value
+        return column
+
+    def _value(self, cell: Any) -> Any:
+        """The cell's value as the records parser takes it; None when it holds none."""
+        kind = cell.get("t") or "n"
+        formula = cell.find(FORMULA)
+        value = cell.find(VALUE)
+        text = None if value is None else value.text
+        if kind == "inlineStr":
+            inline = cell.find(INLINE)
+            return None if inline is None else _text(inline) or None
+        if formula is not None:
+            if text is None or (text == "" and kind != "str"):
+                return UnusableCell(f"={formula.text or ''}",
+                                    "formula with no computed value (the workbook was saved by "
+                                    "a program that does not calculate; open and save it in "
+                                    "Excel)")
+            if self.book.calculate_on_load:
+                return UnusableCell(f"={formula.text or ''}",
+                                    "formula whose value was never calculated (the workbook was "
+                                    "saved by a program that does not calculate; open and save "
+                                    "it in Excel)")
+        if text is None or (text == "" and kind != "str"):
+            return None
+        if kind == "s":
+            if text.isdigit() and int(text) < len(self.strings):
+                return self.strings[int(text)] or None
+            return UnusableCell(text, "a shared string that the workbook does not hold")
+        if kind == "str":
+            return text or None
+        if kind == "b":
+            if text in ("0", "1"):
+                return text == "1"
+            return UnusableCell(text, "a TRUE/FALSE cell holding something else")
+        if kind == "e":
+            return error_value(text)
+        if kind == "d":
+            try:
+                return _midnight_as_date(dt.datetime.fromisoformat(text))
+            except ValueError:
+                return UnusableCell(text, "a date cell holding something else")
+        if kind != "n" or not NUMBER.fullmatch(text):
+            return UnusableCell(text, "a number cell holding something else")
+        number = float(text)
+        if number != number or number in (float("inf"), float("-inf")):
+            return not_finite(number)
+        style = int(cell.get("s") or 0) if (cell.get("s") or "0").isdigit() else 0
+        if style in self.dates:
+            return self._date(number, text)
+        if style in self.durations:
+            return dt.timedelta(days=number)
+        return number
+
+    def _date(self, serial: float, text: str) -> Any:
+        """A date-formatted number as Excel shows it (1900 system: day 60 is the 29 February
+        1900 that never was; days before it are one later)."""
+        if not 0 <= serial < LAST_SERIAL:
+            return UnusableCell(text, "a date-formatted number that is no date Excel can show")
+        days = serial + 1 if (serial < 60 and self.epoch is EXCEL_EPOCH) else serial
+        moment = self.epoch + dt.timedelta(milliseconds=round(days * 86_400_000))
+        return _midnight_as_date(moment)
+
+    def _keep_row(self, number: int, cells: dict[int, Any]) -> None:
+        if self.header is None:
+            self.header, self.header_row = cells, number
+            self.keep = None if self.choose is None else self.choose(cells)
+            return
+        self.rows.append(cells)
+        self.numbers.append(number)
+
+
+def _midnight_as_date(moment: dt.datetime) -> dt.date | dt.datetime:
+    return moment.date() if moment.time() == dt.time(0) and moment.tzinfo is None else moment
+
+
+def _shown(value: Any) -> Any:
+    return str(value) if isinstance(value, UnusableCell) else value
+
+
+def unreadable(path: Path, exc: BaseException) -> InputError:
+    return InputError([Problem(None, "workbook", str(path),
+                               f"cannot be read as an Excel workbook ({exc})")])
+
+
+__all__ = ["SPREADSHEET_MAIN", "SheetCells", "SheetRef", "Workbook", "column_letters",
+           "open_workbook", "read_sheet_cells"]
