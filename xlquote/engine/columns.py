@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -175,6 +176,15 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+# Text taken as a number: digits with an optional sign, thousands separators and decimals,
+# after width folding (１２０ → 120). Nothing else: no exponent, NaN, infinity, '_' or unit.
+NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
+# Text taken as a date: 2026-10-14, 2026/10/14, 2026.10.14 (month and day may be one digit),
+# 2026年10月14日, after width folding. Nothing else (no time of day, no other order).
+DATE_TEXT = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})"
+                       r"|([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日")
+
+
 def _number(value: Any) -> float | None:
     """A cell as a float; None when it is not a number. Blanks are handled by the caller."""
     if isinstance(value, bool | np.bool_):
@@ -182,10 +192,8 @@ def _number(value: Any) -> float | None:
     if isinstance(value, int | float | np.integer | np.floating):
         return float(value)
     if isinstance(value, str):
-        try:
-            return float(value.strip().replace(",", ""))
-        except ValueError:
-            return None
+        text = unicodedata.normalize("NFKC", value).strip()
+        return float(text.replace(",", "")) if NUMBER_TEXT.fullmatch(text) else None
     return None
 
 
@@ -452,9 +460,12 @@ def parse_date(cell: Any) -> dt.date | None:
             return EXCEL_EPOCH + dt.timedelta(days=int(cell))
         return None
     if isinstance(cell, str):
-        text = cell.strip().replace("/", "-").replace(".", "-")
+        found = DATE_TEXT.fullmatch(unicodedata.normalize("NFKC", cell).strip())
+        if found is None:
+            return None
+        year, month, day = (int(part) for part in found.groups() if part and part.isdigit())
         try:
-            return dt.datetime.fromisoformat(text).date()
+            return dt.date(year, month, day)
         except ValueError:
             return None
     return None

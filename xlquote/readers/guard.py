@@ -55,14 +55,15 @@ OVERLAP = 256  # bytes of the previous block searched again with the next
 # Row numbers beyond Excel's last row (1,048,577 and up), for the survey.
 BEYOND_LAST_ROW = (r"(?:[2-9]\d{6}|1[1-9]\d{5}|10[5-9]\d{4}|1049\d{3}|1048[6-9]\d{2}"
                    r"|10485[89]\d|104857[7-9]|\d{8})")
-# What sends a sheet to the cell-by-cell reader (RE2 syntax, run by Arrow on each block): a cell
-# or row whose first attribute is not a plain r="…" (implicit position, other quoting), a cell
-# in a column of two letters or more or in a row beyond the grid (or with a leading 0), a
-# formula, a namespace prefix, and long runs of white space (which the overlap between blocks
-# could not see across).
-SURVEY = (r"<(?:c(?:[>/]|\s+(?:[^r\s]|r\s*=\s*(?:[^\"\s]|\"(?:[A-Za-z]{2}|[A-Za-z]?0|[A-Za-z]?"
-          + BEYOND_LAST_ROW + r"))))|row(?:[>/]|\s+(?:[^r\s]|r\s*=\s*(?:[^\"\s]|\"(?:0|"
-          + BEYOND_LAST_ROW + r"))))|f[\s/>]|[A-Za-z_][\w.-]*:)|\s{128}")
+# What sends a sheet to the cell-by-cell reader, in RE2 syntax (Arrow runs it without the GIL),
+# one pattern per leading character so that each search skips quickly to its candidates:
+# a cell or row whose first attribute is not r (placed implicitly), a formula; a cell address
+# in a column of two letters or more or in a row beyond the grid, or not written r="…"; a
+# namespace prefix on a cell, row or formula. Searched within <sheetData> only, where cells are.
+SURVEY = (r"<(?:c(?:[>/\t\r\n]| [^r])|f[\s/>]|row(?:[>/\t\r\n]| [^r]))",
+          r"r(?:=\"(?:[A-Za-z]{2}|[A-Za-z]?" + BEYOND_LAST_ROW + r")|\s+=|=[^\"])",
+          r":(?:c|row|f)[\s>/]")
+SURVEY_BATCH = 8  # blocks searched by one call
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,28 @@ class Limits:
 @dataclass
 class CheckedWorkbook:
     """What the check found out on the way: the part of each sheet asked for (by the name
-    asked), and which of them the typed reader may be given."""
+    asked), and which of them the typed reader may be given. Sheets whose check was deferred
+    (``check_workbook_file(defer=…)``) are checked by ``check_deferred`` before being read."""
 
+    path: Path
     sheet_parts: dict[str, str] = field(default_factory=dict)
     plain_sheets: set[str] = field(default_factory=set)  # parts the survey found plain
-    part_sizes: dict[str, int] = field(default_factory=dict)
+    deferred: set[str] = field(default_factory=set)  # parts not checked yet
+
+    def check_deferred(self, sheets: Sequence[str]) -> CheckedWorkbook:
+        """Check (and survey) the deferred parts of ``sheets``; raises as the check does."""
+        parts = [self.sheet_parts[name] for name in sheets
+                 if self.sheet_parts.get(name) in self.deferred]
+        if parts:
+            try:
+                with zipfile.ZipFile(self.path) as archive, self.path.open("rb") as raw:
+                    for part in parts:
+                        if _survey_plain(self.path, raw, archive.getinfo(part)):
+                            self.plain_sheets.add(part)
+                        self.deferred.discard(part)
+            except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+                raise _refuse(self.path, f"damaged workbook archive ({exc})") from None
+        return self
 
 
 def _refuse(path: Path, reason: str) -> InputError:
@@ -89,10 +107,13 @@ def _refuse(path: Path, reason: str) -> InputError:
 
 
 def check_workbook_file(path: str | Path, limits: Limits = Limits(),
-                        sheets: Sequence[str] = ()) -> CheckedWorkbook:
+                        sheets: Sequence[str] = (), defer: Sequence[str] = ()
+                        ) -> CheckedWorkbook:
     """Raise InputError when ``path`` is not a workbook we can safely read. ``sheets``: the
     sheets the caller will read (matched by folded name; two sheets that fold to the same name
-    are refused), surveyed for the typed reader."""
+    are refused), surveyed for the typed reader. The parts of the ``defer`` sheets are left for
+    ``CheckedWorkbook.check_deferred`` (so that a big sheet is checked on another thread while
+    the others are read); nothing may read them before."""
     path = Path(path)
     if not path.is_file():
         raise _refuse(path, "file not found")
@@ -108,13 +129,13 @@ def check_workbook_file(path: str | Path, limits: Limits = Limits(),
         raise _refuse(path, "not an Excel workbook (.xlsx / .xlsm are zip archives)")
     try:
         with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
-            return _check_archive(path, archive, raw, limits, sheets)
+            return _check_archive(path, archive, raw, limits, sheets, defer)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error) as exc:
         raise _refuse(path, f"damaged workbook archive ({exc})") from None
 
 
 def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limits,
-                   sheets: Sequence[str]) -> CheckedWorkbook:
+                   sheets: Sequence[str], defer: Sequence[str]) -> CheckedWorkbook:
     infos = archive.infolist()
     if len(infos) > limits.max_parts:
         raise _refuse(path, f"{len(infos):,} parts in the archive; the limit is "
@@ -141,7 +162,7 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise _refuse(path, f"part {info.filename} is compressed with method "
                                 f"{info.compress_type}; workbooks use deflate")
-    checked = CheckedWorkbook(part_sizes={info.filename: info.file_size for info in infos})
+    checked = CheckedWorkbook(path)
     opening = ("[Content_Types].xml", WORKBOOK, WORKBOOK_RELATIONSHIPS)
     for name in opening:
         if name in archive.NameToInfo:
@@ -151,8 +172,9 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
     if sheets:
         checked.sheet_parts = _sheet_parts(path, archive, sheets)
     surveyed = set(checked.sheet_parts.values())
+    checked.deferred = {checked.sheet_parts[name] for name in defer if name in checked.sheet_parts}
     for info in infos:
-        if info.filename in opening:
+        if info.filename in opening or info.filename in checked.deferred:
             continue
         if info.filename in surveyed:
             if _survey_plain(path, raw, info):
@@ -287,12 +309,9 @@ def _column_number(letters: bytes) -> int:
 def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
     """Verify one sheet part (as ``_verified_blocks``) and check its XML for DTDs, while
     surveying it for what the typed reader must not be given. The part is inflated on a second
-    thread while this one searches the previous block (both release the GIL). True when the
+    thread while this one searches the blocks before (both release the GIL). True when the
     sheet is plain: the typed reader may read it."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
+    blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=SURVEY_BATCH + 2)
     stop = threading.Event()
 
     def inflate() -> None:
@@ -308,16 +327,25 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
     worker = threading.Thread(target=inflate, name="xlquote-inflate", daemon=True)
     worker.start()
     scan = _DeclarationScan(path, info.filename)
-    plain, tail = True, b""
+    plain, batch, tail, started = True, [], b"", False
     try:
         while (block := blocks.get()) is not None:
             if isinstance(block, BaseException):
                 raise block
             scan.feed(block)
-            if plain:
-                plain = scan.decoder is None and not pc.match_substring_regex(
-                    pa.scalar(tail + block, pa.large_binary()), SURVEY).as_py()
-            tail = block[-OVERLAP:]
+            plain = plain and scan.decoder is None
+            if not started:  # the cells begin at <sheetData>
+                at = block.find(b"<sheetData")
+                started, block = at >= 0, block[max(at, 0):] if at >= 0 else b""
+            if plain and block:  # the block, and where it meets the one before
+                batch += [tail + block[:OVERLAP], block]
+                tail = block[-OVERLAP:]
+                if len(batch) > 2 * SURVEY_BATCH:  # keep the last block: it may end the cells
+                    plain, batch = not _suspicious(batch[:-2]), batch[-2:]
+        if batch:  # the cells end at </sheetData>
+            end = batch[-1].find(b"</sheetData>")
+            batch[-1] = batch[-1][:end] if end >= 0 else batch[-1]
+        plain = plain and started and not _suspicious(batch)
     finally:
         stop.set()
         while worker.is_alive():  # let a blocked inflating thread see the stop
@@ -325,6 +353,16 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
                 blocks.get(timeout=0.05)
         worker.join()
     return plain
+
+
+def _suspicious(pieces: list[bytes]) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pieces:
+        return False
+    searched = pa.array(pieces, pa.large_binary())
+    return any(pc.any(pc.match_substring_regex(searched, pattern)).as_py() for pattern in SURVEY)
 
 
 def _sheet_parts(path: Path, archive: zipfile.ZipFile, wanted: Sequence[str]) -> dict[str, str]:

@@ -211,14 +211,17 @@ def _unreadable_as_input_error(path: Path) -> Iterator[None]:
 def read_invoicing_workbook(path: str | Path, engine: Engine = "fastexcel") -> InvoicingData:
     """Read and validate every sheet; raises one InputError listing all problems.
 
-    The Incidents sheet, by far the biggest, loads on a second thread while this one reads and
-    parses the other sheets: the typed reader parses in Rust without holding the GIL, so on a
-    machine with two cores the small sheets cost no extra time."""
+    The Incidents sheet, by far the biggest, is checked and loaded on a second thread while
+    this one reads and parses the other sheets: inflating, searching and the typed reader's
+    parsing run without holding the GIL, so on a machine with two cores the small sheets cost
+    no extra time."""
     path = Path(path)
-    checked = check_workbook_file(path, sheets=REQUIRED_SHEETS)  # bombs, forged parts, DTDs, …
     big, small = ("Incidents",), tuple(name for name in REQUIRED_SHEETS if name != "Incidents")
+    # Bombs, forged parts, DTDs, …: the big sheet's part is checked on the loading thread.
+    checked = check_workbook_file(path, sheets=REQUIRED_SHEETS, defer=big)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-read") as pool:
-        loading = pool.submit(_read_checked_tables, path, engine, big, checked)
+        loading = pool.submit(lambda: _read_checked_tables(path, engine, big,
+                                                           checked.check_deferred(big)))
         parsed = _parse_sheets(_read_checked_tables(path, engine, small, checked))
         parsed.update(_parse_sheets(loading.result()))
     return _invoicing_data(parsed)

@@ -354,7 +354,7 @@ CASES: tuple[Case, ...] = (
          incident("I-1002", "G", lambda r: f'<c r="{r}" t="s"><v>7</v></c>'),
          (Expected("Incidents", 15, "minutes", "shared string"),)),
     Case("negative_date_serial", "a date-formatted -5 in a closed date",
-         incident("I-1003", "D", lambda r: number(r, "-5", "1")),
+         incident("I-1003", "D", lambda r: number(r, "-5", "7")),
          (Expected("Incidents", 16, "closed", "no date Excel can show"),)),
 )
 

@@ -137,19 +137,16 @@ def _left(packs: list[_PackState], day: dt.date) -> list[PackLeft]:
 def _open_packs(packs: list[_PackState], rules: VendorRules, closed: dt.date, short: int,
                 now: bool) -> list[_PackState]:
     """New packs bought on ``closed`` for ``short`` units, drawn at once (auto top-up)."""
-    count = shortfall_cost(rules, short)[0]
-    added = []
-    for _ in range(count):
-        take = min(short, rules.pack_units)
-        pack = _PackState(closed, pack_expiry(closed, rules), rules.pack_units, True)
-        if now:
-            pack.used_this_month = take
-        else:
-            pack.used_before = take
-        added.append(pack)
-        short -= take
-    packs.extend(added)
-    return added
+    count = int(shortfall_cost(rules, short)[0])
+    # The packs one shortfall opens are bought together and share their dates: one block of
+    # ``count`` packs, so that the work does not grow with the shortfall.
+    pack = _PackState(closed, pack_expiry(closed, rules), count * rules.pack_units, True)
+    if now:
+        pack.used_this_month = short
+    else:
+        pack.used_before = short
+    packs.append(pack)
+    return [pack]
 
 
 def recorded_packs(packs: list[Pack], rules: VendorRules) -> list[_PackState]:
