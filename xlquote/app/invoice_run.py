@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -705,10 +706,12 @@ def run_invoice_workbook(workbook: str | Path, month: Month | str, out_dir: str 
                          pdf: bool = True, engine: Engine = "fastexcel",
                          progress: Progress | None = None, register: Register | None = None,
                          correct: bool = False, issue_date: dt.date | None = None,
-                         issue_pending: bool = False, allow_open_month: bool = False
+                         issue_pending: bool = False, allow_open_month: bool = False,
+                         record_files: Mapping[str, str | Path] | None = None
                          ) -> InvoiceRunResult:
-    """Read ``workbook``, validate it whole, and run the month (the CLI's job)."""
+    """Read ``workbook`` (with the record tables of ``record_files`` read from CSV or Parquet
+    files instead of its sheets), validate it whole, and run the month (the CLI's job)."""
     month = parse_month(month)
-    data = read_invoicing_workbook(workbook, engine)
+    data = read_invoicing_workbook(workbook, engine, record_files)
     return run_invoices(data, month, out_dir, pdf, progress, register, correct, issue_date,
                         issue_pending, allow_open_month)

@@ -86,8 +86,15 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     add_pdf_options(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--reader", choices=get_args(Engine), default="fastexcel",
-                        help="workbook reader (default: fastexcel, typed columns where exact; "
-                             "calamine and openpyxl read cell by cell)")
+                        help="how the workbook is read: fastexcel (default) reads big record "
+                             "sheets as typed columns where that is exact, the rest cell by "
+                             "cell; cells reads every sheet cell by cell; calamine and openpyxl "
+                             "(readers of earlier versions) now name the cell-by-cell path")
+    for table in ("incidents", "contracts", "packs"):
+        parser.add_argument(f"--{table}", type=Path, default=None, metavar="FILE",
+                            help=f"read the {table.capitalize()} records from this CSV or "
+                                 f"Parquet file instead of the workbook's sheet (same columns, "
+                                 f"same checks; no row limit)")
     add_register_option(parser, default=None)
     parser.add_argument("--correct", action="store_true",
                         help="when an issued invoice's amounts or required items changed, issue "
@@ -157,12 +164,18 @@ def run(args: argparse.Namespace) -> int:
             args.workbook, args.month, args.out, pdf=args.pdf, engine=args.reader,
             progress=progress, register=open_register(args), correct=args.correct,
             issue_date=args.issue_date, issue_pending=args.issue_pending,
-            allow_open_month=args.allow_open_month)
+            allow_open_month=args.allow_open_month, record_files=record_files(args))
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
         print_summary(result, Console(highlight=False, soft_wrap=True))
     return result.exit_code
+
+
+def record_files(args: argparse.Namespace) -> dict[str, Path]:
+    """Record tables given as CSV or Parquet files (--incidents, --contracts, --packs)."""
+    return {table.capitalize(): getattr(args, table) for table in ("incidents", "contracts", "packs")
+            if getattr(args, table) is not None}
 
 
 def print_summary(result: InvoiceRunResult, console: Console) -> None:

@@ -48,8 +48,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = []
-        if self.sheet:
-            where.append(f"sheet {self.sheet}")
+        if self.sheet:  # a record table read from a CSV or Parquet file is named by the file
+            file = self.sheet.lower().endswith((".csv", ".parquet", ".pq"))
+            where.append(f"{'file' if file else 'sheet'} {self.sheet}")
         if self.row is not None:
             where.append(f"row {self.row}")
         where.append(f"column {self.field}")

@@ -18,7 +18,7 @@ class SheetTable:
 
     header: list[Any]
     rows: list[list[Any]] | np.ndarray | ColumnBlock
-    row_numbers: list[int]
+    row_numbers: list[int] | np.ndarray
     header_row: int
     # What the reader itself found wrong: cells beyond Excel's grid, stored twice, …
     problems: list[Problem] = field(default_factory=list)

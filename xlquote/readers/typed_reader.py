@@ -144,7 +144,7 @@ def _convert_columns(columns: Sequence[Any], check_distinct: Sequence[bool]
     def convert(column: Any, check: bool) -> ConvertedColumn:
         array, plain = column_to_numpy(column)
         return ConvertedColumn(array, plain, check and plain and _no_repeats(column),
-                               _blank_cells(column))
+                               blank_cells(column))
 
     if not columns or len(columns[0]) < PARALLEL_CONVERSION_ROWS:
         return list(map(convert, columns, check_distinct))
@@ -235,7 +235,7 @@ def _is_plain_text(texts: Any) -> bool:
     return not pc.any(pc.match_substring_regex(texts, NOT_PLAIN_TEXT)).as_py()
 
 
-def _blank_cells(column: Any) -> np.ndarray:
+def blank_cells(column: Any) -> np.ndarray:
     """True where a cell is empty: no value, or empty text (as the other readers see it)."""
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -40,6 +40,7 @@ from ..engine.records import (
 from ..engine.settings import SETTINGS_FIELDS, Settings, settings_from_values
 from .cells import SheetRef, open_workbook, read_sheet_cells
 from .guard import CheckedWorkbook, check_workbook_file, match_sheet_names
+from .record_files import read_record_file
 from .sheet_table import SheetTable
 from .typed_reader import open_reader, read_typed_table
 
@@ -208,22 +209,41 @@ def _unreadable_as_input_error(path: Path) -> Iterator[None]:
                                   f"cannot be read as an Excel workbook ({exc})")]) from None
 
 
-def read_invoicing_workbook(path: str | Path, engine: Engine = "fastexcel") -> InvoicingData:
+def read_invoicing_workbook(path: str | Path, engine: Engine = "fastexcel",
+                            record_files: Mapping[str, str | Path] | None = None) -> InvoicingData:
     """Read and validate every sheet; raises one InputError listing all problems.
 
-    The Incidents sheet, by far the biggest, is checked and loaded on a second thread while
-    this one reads and parses the other sheets: inflating, searching and the typed reader's
-    parsing run without holding the GIL, so on a machine with two cores the small sheets cost
-    no extra time."""
+    ``record_files`` (table name → a CSV or Parquet file, ``record_files.py``) replace those
+    sheets of the workbook: their records come from the file, with the same checks, and the
+    workbook's sheet of that name is not read. The Incidents sheet (or file), by far the
+    biggest, is checked and loaded on a second thread while this one reads and parses the
+    others: inflating, searching and parsing in Rust or Arrow run without holding the GIL, so
+    on a machine with two cores the small sheets cost no extra time."""
     path = Path(path)
-    big, small = ("Incidents",), tuple(name for name in REQUIRED_SHEETS if name != "Incidents")
+    files = {name: Path(file) for name, file in (record_files or {}).items()}
+    unknown = sorted(set(files) - set(SHEETS))
+    if unknown:
+        raise ValueError(f"record files are for {', '.join(SHEETS)}, not {', '.join(unknown)}")
+    from_workbook = tuple(name for name in REQUIRED_SHEETS if name not in files)
+    big = tuple(name for name in from_workbook if name == "Incidents")
+    small = tuple(name for name in from_workbook if name not in big)
     # Bombs, forged parts, DTDs, …: the big sheet's part is checked on the loading thread.
-    checked = check_workbook_file(path, sheets=REQUIRED_SHEETS, defer=big)
+    checked = check_workbook_file(path, sheets=from_workbook, defer=big)
+    labels = {name: file.name for name, file in files.items()}
+
+    def load_big() -> dict[str, SheetTable | None]:
+        tables = {name: read_record_file(file, name) for name, file in files.items()
+                  if name == "Incidents"}
+        tables.update(_read_checked_tables(path, engine, big, checked.check_deferred(big)))
+        return tables
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-read") as pool:
-        loading = pool.submit(lambda: _read_checked_tables(path, engine, big,
-                                                           checked.check_deferred(big)))
-        parsed = _parse_sheets(_read_checked_tables(path, engine, small, checked))
-        parsed.update(_parse_sheets(loading.result()))
+        loading = pool.submit(load_big)
+        tables = _read_checked_tables(path, engine, small, checked)
+        tables.update({name: read_record_file(file, name) for name, file in files.items()
+                       if name != "Incidents"})
+        parsed = _parse_sheets(tables, labels)
+        parsed.update(_parse_sheets(loading.result(), labels))
     return _invoicing_data(parsed)
 
 
@@ -237,11 +257,14 @@ RECORD_PARSERS: dict[str, Callable[..., Any]] = {
     "Contracts": parse_contracts, "Incidents": parse_incidents, "Packs": parse_packs}
 
 
-def _parse_sheets(tables: Mapping[str, SheetTable | None]) -> dict[str, SheetResult]:
+def _parse_sheets(tables: Mapping[str, SheetTable | None],
+                  labels: Mapping[str, str] | None = None) -> dict[str, SheetResult]:
     """Each sheet of ``tables`` parsed on its own; problems are kept, not raised, so that every
-    sheet's problems reach the clerk together."""
+    sheet's problems reach the clerk together. ``labels``: what problems call a table that
+    came from a file (its file name) instead of a sheet."""
     results: dict[str, SheetResult] = {}
     for sheet, table in tables.items():
+        label = (labels or {}).get(sheet, sheet)
         try:
             if sheet == SETTINGS_SHEET:
                 results[sheet] = (parse_settings(table), [])
@@ -250,7 +273,7 @@ def _parse_sheets(tables: Mapping[str, SheetTable | None]) -> dict[str, SheetRes
                     None, "(sheet)", sheet, f"sheet {sheet} is missing or empty; it needs the "
                     f"header row {', '.join(f.name for f in SHEETS[sheet])}", sheet)])
             else:
-                results[sheet] = (parse_table(RECORD_PARSERS[sheet], table, sheet), [])
+                results[sheet] = (parse_table(RECORD_PARSERS[sheet], table, label), [])
             if table is not None and table.problems:  # cells beyond the grid, stored twice, …
                 results[sheet] = (None, [*table.problems, *results[sheet][1]])
         except InputError as exc:

@@ -1,0 +1,141 @@
+"""Incidents (and contracts, packs) from CSV or Parquet files beside the workbook's Settings:
+the same records as from the sheets, the same checks, problems naming the file, the row as a
+spreadsheet shows the file (header = row 1) and the column."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.app.workbooks.invoicing import write_invoicing_workbook
+from xlquote.cli import main
+from xlquote.engine.errors import InputError
+from xlquote.engine.records import CONTRACT_FIELDS, INCIDENT_FIELDS, field_names
+from xlquote.readers.workbook import read_invoicing_workbook
+
+MONTH = "2026-10"
+
+
+@pytest.fixture()
+def workbook(tmp_path: Path) -> Path:
+    return write_invoicing_workbook(tmp_path / "book.xlsx", sample_contracts(), sample_incidents(),
+                                    sample_packs(), sample_settings())
+
+
+def write_csv(path: Path, records: list[dict[str, Any]], names: list[str],
+              encoding: str = "utf-8") -> Path:
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(names)
+        for record in records:
+            writer.writerow(["" if record.get(n) is None else
+                             ("TRUE" if record[n] is True else record[n]) for n in names])
+    return path
+
+
+def write_parquet(path: Path, records: list[dict[str, Any]], names: list[str],
+                  types: dict[str, pa.DataType] | None = None) -> Path:
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in records]
+        kind = (types or {}).get(name)
+        if kind is None:
+            kinds = {type(v) for v in values if v is not None}
+            kind = (pa.date32() if kinds <= {dt.date} and kinds else
+                    pa.bool_() if kinds == {bool} else
+                    pa.float64() if kinds and kinds <= {int, float} else pa.string())
+        columns[name] = pa.array(values, type=kind)
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def records_of(data: Any) -> tuple[Any, ...]:
+    t = data.incidents
+    return (data.contracts, data.packs, t.incident_id.tolist(), t.closed.tolist(),
+            t.measures.minutes.tolist(), t.fee_limit.tolist(), t.personal.tolist())
+
+
+def test_incidents_from_csv_and_parquet_give_the_records_of_the_sheet(workbook, tmp_path):
+    names = field_names(INCIDENT_FIELDS)
+    from_sheet = records_of(read_invoicing_workbook(workbook))
+    for file in (write_csv(tmp_path / "incidents.csv", sample_incidents(), names),
+                 write_csv(tmp_path / "incidents_sjis.csv", sample_incidents(), names, "cp932"),
+                 write_parquet(tmp_path / "incidents.parquet", sample_incidents(), names)):
+        data = read_invoicing_workbook(workbook, record_files={"Incidents": file})
+        assert records_of(data) == from_sheet, file.name
+
+
+def test_contracts_from_a_file_too(workbook, tmp_path):
+    file = write_csv(tmp_path / "contracts.csv", sample_contracts(), field_names(CONTRACT_FIELDS))
+    data = read_invoicing_workbook(workbook, record_files={"Contracts": file})
+    assert data.contracts == read_invoicing_workbook(workbook).contracts
+
+
+def test_a_bad_csv_value_is_named_by_file_row_and_column(workbook, tmp_path):
+    incidents = sample_incidents()
+    incidents[2]["minutes"] = "ten"
+    incidents[4]["minutes"] = "#N/A"  # a value, not a blank
+    incidents[5]["closed"] = "14.10.2026"
+    file = write_csv(tmp_path / "incidents.csv", incidents, field_names(INCIDENT_FIELDS))
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    found = {(p.sheet, p.row, p.field, p.value) for p in caught.value.problems}
+    assert found == {("incidents.csv", 4, "minutes", "ten"), ("incidents.csv", 6, "minutes", "#N/A"),
+                     ("incidents.csv", 7, "closed", "14.10.2026")}
+    assert str(caught.value.problems[0]).startswith("file incidents.csv, row 4, column minutes")
+
+
+def test_parquet_nan_and_impossible_dates_are_named(workbook, tmp_path):
+    incidents = sample_incidents()
+    incidents[0]["minutes"] = float("nan")
+    incidents[3]["opened"] = dt.date(1850, 1, 1)
+    file = write_parquet(tmp_path / "incidents.parquet", incidents, field_names(INCIDENT_FIELDS),
+                         {"minutes": pa.float64()})
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    found = {(p.row, p.field, p.reason.split(";")[0]) for p in caught.value.problems}
+    assert found == {(2, "minutes", "NaN is not a number a cell can hold"),
+                     (5, "opened", "a date Excel cannot show (before 1900 or after 9999)")}
+
+
+def test_a_missing_column_and_a_broken_file_are_refused(workbook, tmp_path):
+    names = [n for n in field_names(INCIDENT_FIELDS) if n != "channel"]
+    file = write_csv(tmp_path / "incidents.csv", sample_incidents(), names)
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    first = caught.value.problems[0]
+    assert (first.sheet, first.row, first.field, first.reason) == (
+        "incidents.csv", 1, "channel", "required column is missing")
+    broken = tmp_path / "incidents.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": broken})
+    assert "cannot be read as a Parquet file" in caught.value.problems[0].reason
+
+
+def test_the_cli_bills_the_month_from_a_parquet_log(workbook, tmp_path, capsys):
+    file = write_parquet(tmp_path / "incidents.parquet", sample_incidents(),
+                         field_names(INCIDENT_FIELDS))
+    code = main(["invoice", str(workbook), "--month", MONTH, "--out", str(tmp_path / "a"),
+                 "--json"])
+    sheet_run = json.loads(capsys.readouterr().out)
+    code_file = main(["invoice", str(workbook), "--month", MONTH, "--out", str(tmp_path / "b"),
+                      "--json", "--incidents", str(file)])
+    file_run = json.loads(capsys.readouterr().out)
+    assert code == code_file and file_run["total"] == sheet_run["total"]
+    assert file_run["invoice_count"] == sheet_run["invoice_count"]
+    bad = write_csv(tmp_path / "bad.csv", [{**sample_incidents()[0], "minutes": "x"}],
+                    field_names(INCIDENT_FIELDS))
+    assert main(["invoice", str(workbook), "--month", MONTH, "--out", str(tmp_path / "c"),
+                 "--json", "--incidents", str(bad)]) == 2
+    problem = json.loads(capsys.readouterr().out)["problems"][0]
+    assert (problem["sheet"], problem["row"], problem["column"]) == ("bad.csv", 2, "minutes")
+    assert not (tmp_path / "c").exists()

@@ -1,0 +1,163 @@
+"""A record table (Incidents, Contracts, Packs) from a CSV or Parquet file instead of a sheet.
+
+For a log that outgrows a workbook (Excel stops at 1,048,576 rows) or that arrives as a nightly
+export of the ticket system. The file's header row names the fields like the sheet's header
+does (case, width and spaces folded; other columns are not read); every cell goes through the
+same conversions and checks as a workbook cell, and a problem names the file, the row and the
+column. Rows are numbered as a spreadsheet shows the file: the header is row 1, the first
+record row 2 (a CSV record spanning several lines is one row); in a Parquet file the record at
+position p (from 0) is row p + 2.
+
+CSV: UTF-8 (with or without a byte-order mark), else Windows Japanese (cp932, what Excel's
+"CSV" saves on a Japanese PC); comma-separated, double quotes. Every value is read as text and
+converted like a text cell of a workbook: an empty field is a blank, nothing else is (#N/A,
+NA, NULL are values, named as such). Parquet: typed columns are taken as they are (numbers,
+dates, timestamps, booleans, text); NaN and infinities are named; a column of another type
+than its field takes is converted value by value, as text typed into a number column would be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..engine.codes import normalize_text
+from ..engine.columns import EXCEL_MAX_TEXT, UnusableCell
+from ..engine.errors import InputError, Problem
+from ..engine.records import SHEETS, ColumnBlock, Field
+from .cells import not_finite
+from .sheet_table import SheetTable
+from .typed_reader import FIRST_DATE, LAST_DATE, blank_cells, column_to_numpy
+
+RECORD_FILE_SUFFIXES = (".csv", ".parquet", ".pq")
+MAX_FILE_BYTES = 4 * 2**30
+MAX_ROWS = 20_000_000  # far beyond a month of any customer base here; bounds the memory
+CSV_BLOCK = 16 * 2**20
+
+
+def _refuse(path: Path, reason: str) -> InputError:
+    return InputError([Problem(None, "file", path.name, reason)])
+
+
+def read_record_file(path: str | Path, table: str) -> SheetTable:
+    """The records of ``table`` (Incidents, Contracts or Packs) from a CSV or Parquet file, as
+    a ``SheetTable`` the records parsers take. Raises InputError naming the file when it cannot
+    be read."""
+    path = Path(path)
+    fields = SHEETS[table]
+    if not path.is_file():
+        raise _refuse(path, "file not found")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise _refuse(path, f"file is {path.stat().st_size:,} bytes; the limit is "
+                            f"{MAX_FILE_BYTES:,}")
+    suffix = path.suffix.lower()
+    if suffix not in RECORD_FILE_SUFFIXES:
+        raise _refuse(path, f"expected a .csv or .parquet file, not {path.suffix or 'no suffix'}")
+    arrow = _read_parquet(path, fields) if suffix != ".csv" else _read_csv(path, fields)
+    return _sheet_table(arrow, fields)
+
+
+def _wanted(names: Sequence[str], fields: Sequence[Field]) -> list[str]:
+    """The file's columns whose header names a field (a second one too: the parser reports it)."""
+    known = {f.name for f in fields}
+    return [name for name in names if normalize_text(name) in known]
+
+
+def _read_parquet(path: Path, fields: Sequence[Field]) -> Any:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        source = pq.ParquetFile(path)
+        rows = source.metadata.num_rows
+        if rows > MAX_ROWS:
+            raise _refuse(path, f"{rows:,} rows; the limit is {MAX_ROWS:,}")
+        columns = _wanted(source.schema_arrow.names, fields)
+        return source.read(columns=columns) if columns else pa.table({})
+    except InputError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise _refuse(path, f"cannot be read as a Parquet file ({exc})") from None
+
+
+def _read_csv(path: Path, fields: Sequence[Field]) -> Any:
+    import csv as text_csv
+
+    import pyarrow as pa
+    import pyarrow.csv as csv
+
+    for encoding, python_encoding in (("utf8", "utf-8-sig"), ("cp932", "cp932")):
+        try:
+            with path.open(encoding=python_encoding, newline="") as handle:
+                names = next(text_csv.reader(handle), [])
+            columns = _wanted(names, fields)
+            return csv.read_csv(
+                path, read_options=csv.ReadOptions(encoding=encoding, block_size=CSV_BLOCK),
+                convert_options=csv.ConvertOptions(
+                    include_columns=columns, column_types=dict.fromkeys(columns, pa.string()),
+                    null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True))
+        except UnicodeDecodeError:
+            continue  # not UTF-8: Excel's Japanese CSV
+        except (pa.ArrowException, OSError, text_csv.Error) as exc:
+            raise _refuse(path, f"cannot be read as CSV ({exc})") from None
+    raise _refuse(path, "neither UTF-8 nor Japanese Windows (cp932) text")
+
+
+def _sheet_table(arrow: Any, fields: Sequence[Field]) -> SheetTable:
+    """Arrow columns as the records parser takes them: typed numpy columns, object columns
+    (with the cells a workbook could not hold named) where a column needs a closer look."""
+    rows = arrow.num_rows
+    if rows > MAX_ROWS:
+        raise InputError([Problem(None, "file", rows, f"{rows:,} rows; the limit is "
+                                  f"{MAX_ROWS:,}")])
+    arrays, blanks, plain = [], [], []
+    for column in arrow.columns:
+        array, blank, is_plain = _column(column.combine_chunks())
+        arrays.append(array)
+        blanks.append(blank)
+        plain.append(is_plain)
+    block = ColumnBlock(tuple(arrays), tuple(blanks), rows, tuple(plain))
+    return SheetTable(list(arrow.column_names), block, np.arange(2, rows + 2), 1)
+
+
+def _column(column: Any) -> tuple[np.ndarray, np.ndarray, bool]:
+    """One column as numpy, its blank cells, and whether it is plain text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    kind = column.type
+    blank = blank_cells(column)
+    if pa.types.is_floating(kind) and pc.any(pc.invert(pc.is_finite(
+            pc.fill_null(column, 0.0)))).as_py():
+        values = column.to_numpy(zero_copy_only=False).astype(object)
+        finite = np.isfinite(np.asarray(column.fill_null(0.0)))
+        values[~finite] = [not_finite(float(v)) for v in values[~finite]]
+        values[blank] = None
+        return values, blank, False
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        stamps = column.cast(pa.timestamp("ms")).to_numpy(zero_copy_only=False)
+        outside = ~blank & ((stamps < FIRST_DATE) | (stamps >= LAST_DATE))
+        if outside.any():  # named cell by cell, as a date a workbook cannot hold
+            values = stamps.astype(object)
+            values[outside] = [UnusableCell(str(v)[:10], "a date Excel cannot show (before "
+                                            "1900 or after 9999)") for v in stamps[outside]]
+            values[blank] = None
+            return values, blank, False
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        longest = pc.max(pc.utf8_length(column)).as_py()
+        if longest is not None and longest > EXCEL_MAX_TEXT:  # named cell by cell
+            return column.to_numpy(zero_copy_only=False), blank, False
+    if pa.types.is_time(kind) or pa.types.is_duration(kind) or pa.types.is_decimal(kind):
+        values = column.cast(pa.string()) if not pa.types.is_decimal(kind) else \
+            column.cast(pa.float64())
+        return values.to_numpy(zero_copy_only=False).astype(object), blank, False
+    array, plain = column_to_numpy(column)
+    return array, blank, plain
+
+
+__all__ = ["RECORD_FILE_SUFFIXES", "read_record_file"]
