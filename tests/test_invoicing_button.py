@@ -259,3 +259,16 @@ def test_button_refuses_a_month_that_has_not_ended(built, tmp_path):
     problem = written(book)[(7, 1)][1]
     assert problem[2] == "month" and "まだ終わっていません" in problem[4]
     assert not (tmp_path / f"{jst_today():%Y-%m}").exists()
+
+
+def test_button_names_an_error_value_instead_of_reading_a_blank(built, tmp_path):
+    def error_cell(sheet: str, values: list[list[Any]]) -> None:
+        if sheet == "Contracts":
+            values[4][9] = "#N/A"  # row 5 (C004), fee_limit: ¥20,000 capped, or nothing?
+
+    book = xw.Book(json=payload(built, tmp_path, error_cell))
+    assert handler.run_from_book(book) is None
+    problems = written(book)[(7, 1)]
+    assert problems[1][:4] == ["Contracts", 5, "fee_limit", "#N/A"]
+    assert problems[1][4].startswith("error value #N/A")
+    assert not (tmp_path / MONTH).exists()

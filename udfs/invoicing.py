@@ -77,7 +77,9 @@ def read_tables(book: xw.Book) -> dict[str, SheetTable | None]:
             tables[name] = None
             continue
         last = sheet.used_range.last_cell
-        grid = sheet["A1"].resize(last.row, last.column).options(ndim=2).value or []
+        # Error values (#N/A, …) as their text, so that they are named rather than read blank.
+        grid = sheet["A1"].resize(last.row, last.column).options(ndim=2, err_to_str=True).value \
+            or []
         tables[name] = table_from_grid([[normalize_cell(v) for v in row] for row in grid])
     return tables
 

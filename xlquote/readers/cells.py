@@ -37,7 +37,7 @@ ROW, CELL = f"{MAIN_NS}row", f"{MAIN_NS}c"
 VALUE, FORMULA, INLINE = f"{MAIN_NS}v", f"{MAIN_NS}f", f"{MAIN_NS}is"
 TEXT, PHONETIC = f"{MAIN_NS}t", f"{MAIN_NS}rPh"
 STRING_ITEM = f"{MAIN_NS}si"
-REFERENCE = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+REFERENCE_LETTERS = re.compile(r"[A-Z]{1,3}")
 # xsd:double as Excel writes it (no spaces, no '_'); NaN and INF stand for themselves.
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?INF|NaN",
                     re.IGNORECASE)
@@ -150,22 +150,26 @@ def _parse(archive: zipfile.ZipFile, part: str) -> Any:
 
 
 def _events(stream: IO[bytes], tags: Sequence[str]) -> Iterator[Any]:
-    """End events of ``tags``; everything else is dropped from the tree as soon as it ends,
-    so memory stays bounded by one row (or one string item) whatever the part holds."""
+    """End events of ``tags`` (rows, string items), each dropped from the tree once read, with
+    the elements that can repeat beside them in a worksheet (columns, merged cells, rules, …),
+    so that memory stays bounded by one row whatever the part holds. The parser reports only
+    these elements: the cells of a row are read from the row."""
     wanted = set(tags)
-    for _, element in etree.iterparse(stream, events=("end",), **PARSER_OPTIONS):
+    for _, element in etree.iterparse(stream, events=("end",), tag=(*tags, *_REPEATED),
+                                      **PARSER_OPTIONS):
         if element.tag in wanted:
             yield element
-            element.clear()
+        element.clear()
         parent = element.getparent()
-        if parent is not None and element.tag not in _KEPT_UNTIL_PARENT:
+        if parent is not None:
             del parent[:]  # this element and any earlier siblings: done with
-    return
 
 
-# Children a cell or a string item reads when it ends: kept until their parent ends.
-_KEPT_UNTIL_PARENT = frozenset({VALUE, FORMULA, INLINE, TEXT, PHONETIC, f"{MAIN_NS}r",
-                                f"{MAIN_NS}rPr"} | {CELL})
+# Elements a worksheet may hold many of besides rows (ECMA-376 18.3.1): dropped as they end.
+_REPEATED = tuple(f"{MAIN_NS}{name}" for name in (
+    "col", "mergeCell", "hyperlink", "conditionalFormatting", "cfRule", "dataValidation",
+    "protectedRange", "brk", "cellWatch", "ignoredError", "customSheetView", "selection",
+    "scenario", "control", "oleObject", "tablePart", "ext"))
 
 
 def _shared_strings(archive: zipfile.ZipFile, part: str) -> list[str]:
@@ -175,6 +179,9 @@ def _shared_strings(archive: zipfile.ZipFile, part: str) -> list[str]:
 
 def _text(element: Any) -> str:
     """A string item's or inline string's text: its runs, without phonetic guides (rPh)."""
+    first = element[0] if len(element) == 1 else None
+    if first is not None and first.tag == TEXT:  # the usual <is><t>…</t></is>
+        return first.text or ""
     return "".join(t.text or "" for t in element.iter(TEXT)
                    if t.getparent() is not None and t.getparent().tag != PHONETIC)
 
@@ -278,6 +285,7 @@ class _SheetReader:
         self.header_row = 0
         self.keep: set[int] | None = None  # columns kept below the header (None: all)
         self.row_has_value = False
+        self.columns: dict[str, int] = {}  # column letters → number, as met
         self.problems: list[Problem] = []
         self.rows: list[dict[int, Any]] = []
         self.numbers: list[int] = []
@@ -294,14 +302,22 @@ class _SheetReader:
         cells: dict[int, Any] = {}
         column = 0
         self.row_has_value = False
-        for cell in element.iter(CELL):
-            column = self._cell(cell, number, column, cells)
+        for cell in element:
+            if cell.tag == CELL:
+                column = self._cell(cell, number, column, cells)
         if number > EXCEL_MAX_ROWS and self.row_has_value:
             self.problem(number, None, f"row {number:,}", f"a row beyond Excel's last row "
                          f"({EXCEL_MAX_ROWS:,}), which Excel cannot show")
             return
         if cells:
             self._keep_row(number, cells)
+
+    def _column(self, letters: str) -> int:
+        """The column number of ``letters`` (A → 1), remembered; 0 when they name none."""
+        number = column_number(letters) if REFERENCE_LETTERS.fullmatch(letters) else 0
+        if number:
+            self.columns[letters] = number
+        return number
 
     def _row_number(self, element: Any) -> int | None:
         given = element.get("r")
@@ -325,12 +341,13 @@ class _SheetReader:
         if reference is None:
             column = previous + 1
         else:
-            match = REFERENCE.fullmatch(reference)
-            if match is None:
+            letters = reference.rstrip("0123456789")
+            column = self.columns.get(letters) or self._column(letters)
+            digits = reference[len(letters):]
+            if not column or not digits.isascii() or not digits.isdigit() or len(digits) > 7:
                 self.problem(row, None, reference, "a cell address that is not one")
                 return previous
-            column = column_number(match.group(1))
-            if int(match.group(2)) != row:
+            if int(digits) != row:
                 self.problem(row, column, reference, f"cell {reference} stored in row {row:,} "
                              "(the workbook is damaged; open and save it in Excel)")
                 return previous
@@ -338,6 +355,9 @@ class _SheetReader:
             self.problem(row, column, reference, "cell stored out of order or twice (the "
                          "workbook is damaged; open and save it in Excel)")
             return previous
+        if (self.keep is not None and column not in self.keep and column <= EXCEL_MAX_COLUMNS
+                and row <= EXCEL_MAX_ROWS):
+            return column  # a column not read: whatever it holds does not matter
         value = self._value(cell)
         if value is None:
             return column
@@ -353,11 +373,17 @@ class _SheetReader:
     def _value(self, cell: Any) -> Any:
         """The cell's value as the records parser takes it; None when it holds none."""
         kind = cell.get("t") or "n"
-        formula = cell.find(FORMULA)
-        value = cell.find(VALUE)
+        formula = value = inline = None
+        for child in cell:  # one pass over the (one or two) children
+            tag = child.tag
+            if tag == VALUE:
+                value = child
+            elif tag == FORMULA:
+                formula = child
+            elif tag == INLINE:
+                inline = child
         text = None if value is None else value.text
         if kind == "inlineStr":
-            inline = cell.find(INLINE)
             return None if inline is None else _text(inline) or None
         if formula is not None:
             if text is None or (text == "" and kind != "str"):
@@ -389,12 +415,13 @@ class _SheetReader:
                 return _midnight_as_date(dt.datetime.fromisoformat(text))
             except ValueError:
                 return UnusableCell(text, "a date cell holding something else")
-        if kind != "n" or not NUMBER.fullmatch(text):
+        if kind != "n" or not (text.isdigit() or NUMBER.fullmatch(text)):
             return UnusableCell(text, "a number cell holding something else")
         number = float(text)
         if number != number or number in (float("inf"), float("-inf")):
             return not_finite(number)
-        style = int(cell.get("s") or 0) if (cell.get("s") or "0").isdigit() else 0
+        given = cell.get("s")
+        style = int(given) if given and given.isdigit() else 0
         if style in self.dates:
             return self._date(number, text)
         if style in self.durations:

@@ -38,7 +38,7 @@ from ..engine.records import (
     parse_packs,
 )
 from ..engine.settings import SETTINGS_FIELDS, Settings, settings_from_values
-from .cells import SheetRef, open_workbook, read_sheet_cells
+from .cells import SheetRef, error_value, open_workbook, read_sheet_cells
 from .guard import CheckedWorkbook, check_workbook_file, match_sheet_names
 from .record_files import read_record_file
 from .sheet_table import SheetTable
@@ -114,11 +114,19 @@ def _blank_row(row: Sequence[Any]) -> bool:
     return all(v is None or v == "" for v in row)
 
 
+# The error values Excel shows in a cell (xlwings hands them over as this text).
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
+                          "#CONNECT!", "#BUSY!", "#UNKNOWN!"})
+
+
 def normalize_cell(value: Any) -> Any:
-    """One cell as every reader should hand it to the parser. calamine and Excel itself (COM,
-    Office.js) give every number as a float and blanks as ''; openpyxl gives date cells as
-    midnight datetimes. Whole numbers become int, '' None, midnight datetimes dates, so that
-    all readers feed the parser the same values."""
+    """One cell from Excel itself (COM, Office.js, through xlwings) as the cell-by-cell reader
+    hands it to the parser. Excel gives every number as a float, blanks as '' and error values
+    as their text: whole numbers become int, '' None, midnight datetimes dates, error values
+    an ``UnusableCell`` that the parser names."""
+    if isinstance(value, str) and value in EXCEL_ERRORS:
+        return error_value(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str) and value == "":
