@@ -27,12 +27,20 @@ from typing import IO, Any
 from lxml import etree
 
 from ..engine.columns import UnusableCell
-from ..engine.errors import InputError, Problem
-from .ooxml import SPREADSHEET_MAIN
-from .package import MAIN_NS, PACKAGE_REL_NS, REL_NS, WORKBOOK, WORKBOOK_RELATIONSHIPS, workbook_part
+from ..engine.errors import Problem
+from .package import (
+    EXCEL_MAX_COLUMNS,
+    EXCEL_MAX_ROWS,
+    MAIN_NS,
+    PACKAGE_REL_NS,
+    REL_NS,
+    WORKBOOK,
+    WORKBOOK_RELATIONSHIPS,
+    column_letters,
+    column_number,
+    workbook_part,
+)
 
-EXCEL_MAX_ROWS = 1_048_576
-EXCEL_MAX_COLUMNS = 16_384
 ROW, CELL = f"{MAIN_NS}row", f"{MAIN_NS}c"
 VALUE, FORMULA, INLINE = f"{MAIN_NS}v", f"{MAIN_NS}f", f"{MAIN_NS}is"
 TEXT, PHONETIC = f"{MAIN_NS}t", f"{MAIN_NS}rPh"
@@ -51,22 +59,6 @@ EXCEL_EPOCH_1904 = dt.datetime(1904, 1, 1)
 LAST_SERIAL = 2_958_466  # 9999-12-31 is day 2,958,465
 PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False,
                   "huge_tree": False, "remove_comments": True, "remove_pis": True}
-
-
-def column_letters(number: int) -> str:
-    """1 → A, 27 → AA, 16384 → XFD."""
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def column_number(letters: str) -> int:
-    number = 0
-    for char in letters:
-        number = number * 26 + ord(char) - 64
-    return number
 
 
 def error_value(text: str) -> UnusableCell:
@@ -454,10 +446,5 @@ def _shown(value: Any) -> Any:
     return str(value) if isinstance(value, UnusableCell) else value
 
 
-def unreadable(path: Path, exc: BaseException) -> InputError:
-    return InputError([Problem(None, "workbook", str(path),
-                               f"cannot be read as an Excel workbook ({exc})")])
-
-
-__all__ = ["SPREADSHEET_MAIN", "SheetCells", "SheetRef", "Workbook", "column_letters",
-           "open_workbook", "read_sheet_cells"]
+__all__ = ["SheetCells", "SheetRef", "Workbook", "error_value", "not_finite", "open_workbook",
+           "read_sheet_cells"]

@@ -34,7 +34,17 @@ from defusedxml import DefusedXmlException
 
 from ..engine.codes import normalize_text
 from ..engine.errors import InputError, Problem
-from .package import MAIN_NS, PACKAGE_REL_NS, REL_NS, WORKBOOK, WORKBOOK_RELATIONSHIPS, workbook_part
+from .package import (
+    EXCEL_MAX_COLUMNS,
+    EXCEL_MAX_ROWS,
+    MAIN_NS,
+    PACKAGE_REL_NS,
+    REL_NS,
+    WORKBOOK,
+    WORKBOOK_RELATIONSHIPS,
+    column_number,
+    workbook_part,
+)
 
 try:  # the same API as zlib and ~2× faster at inflating; zlib where no wheel is available
     from zlib_ng import zlib_ng as zlib
@@ -42,8 +52,6 @@ except ImportError:  # pragma: no cover
     import zlib  # type: ignore[no-redef]
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and encrypted .xlsx
-EXCEL_MAX_ROWS = 1_048_576
-EXCEL_MAX_COLUMNS = 16_384
 XML_PART = re.compile(r"\.(xml|rels|vml)$", re.IGNORECASE)
 DECLARATIONS = ("DOCTYPE", "ENTITY", "ELEMENT", "ATTLIST", "NOTATION")
 ENCODING = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -293,17 +301,10 @@ def _check_dimension(path: Path, part: str, head: bytes) -> None:
     match = DIMENSION.search(head[:4096])
     if not match or not match.group(3):
         return
-    columns, rows = _column_number(match.group(3)), int(match.group(4))
+    columns, rows = column_number(match.group(3).decode()), int(match.group(4))
     if columns > EXCEL_MAX_COLUMNS or rows > EXCEL_MAX_ROWS:
         raise _refuse(path, f"{part} claims {rows:,} rows × {columns:,} columns; Excel allows "
                             f"{EXCEL_MAX_ROWS:,} × {EXCEL_MAX_COLUMNS:,}")
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for char in letters.decode():
-        number = number * 26 + ord(char) - 64
-    return number
 
 
 def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:

@@ -14,8 +14,12 @@ from .ooxml import (
     WORKBOOK_RELATIONSHIPS,
 )
 
-__all__ = ["WORKBOOK", "WORKBOOK_RELATIONSHIPS", "sheet_part", "workbook_part",
+__all__ = ["EXCEL_MAX_COLUMNS", "EXCEL_MAX_ROWS", "WORKBOOK", "WORKBOOK_RELATIONSHIPS",
+           "column_letters", "column_number", "sheet_part", "workbook_part",
            "workbook_relationships"]
+
+EXCEL_MAX_ROWS = 1_048_576  # Excel's grid: rows 1..1,048,576, columns A..XFD
+EXCEL_MAX_COLUMNS = 16_384
 
 # ElementTree's names: {namespace}tag
 MAIN_NS = f"{{{SPREADSHEET_MAIN}}}"
@@ -45,3 +49,20 @@ def sheet_part(archive: zipfile.ZipFile, sheet_name: str, parse: Any) -> str | N
         return None
     part = workbook_part(target)
     return part if part in archive.namelist() else None
+
+
+def column_number(letters: str) -> int:
+    """A → 1, AA → 27, XFD → 16384."""
+    number = 0
+    for char in letters:
+        number = number * 26 + ord(char) - 64
+    return number
+
+
+def column_letters(number: int) -> str:
+    """1 → A, 27 → AA, 16384 → XFD."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

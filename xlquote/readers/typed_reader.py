@@ -26,8 +26,7 @@ import numpy as np
 from ..engine.codes import normalize_text
 from ..engine.columns import CONTROL_CHARACTERS, EXCEL_MAX_TEXT, WHITESPACE
 from ..engine.records import ColumnBlock, Field
-from .guard import EXCEL_MAX_ROWS
-from .package import MAIN_NS, sheet_part
+from .package import EXCEL_MAX_ROWS, MAIN_NS, sheet_part
 from .sheet_table import SheetTable
 
 # fastexcel logs a warning for every all-blank column ("Could not determine dtype"); such a
