@@ -71,7 +71,7 @@ BEYOND_LAST_ROW = (r"(?:[2-9]\d{6}|1[1-9]\d{5}|10[5-9]\d{4}|1049\d{3}|1048[6-9]\
 SURVEY = (r"<(?:c(?:[>/\t\r\n]| [^r])|f[\s/>]|row(?:[>/\t\r\n]| [^r]))",
           r"r(?:=\"(?:[A-Za-z]{2}|[A-Za-z]?" + BEYOND_LAST_ROW + r")|\s+=|=[^\"])",
           r":(?:c|row|f)[\s>/]")
-SURVEY_BATCH = 8  # blocks searched by one call
+SURVEY_BATCH = 4  # blocks searched by one call
 
 
 @dataclass(frozen=True)
@@ -312,7 +312,7 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
     surveying it for what the typed reader must not be given. The part is inflated on a second
     thread while this one searches the blocks before (both release the GIL). True when the
     sheet is plain: the typed reader may read it."""
-    blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=SURVEY_BATCH + 2)
+    blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=SURVEY_BATCH)
     stop = threading.Event()
 
     def inflate() -> None:

@@ -70,6 +70,7 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
         sheet = reader.load_sheet(sheet_name, schema_sample_rows=None, dtype_coercion="strict",
                                   use_columns=lambda column: _names_field(column.name, names))
         batch, errors = sheet.to_arrow_with_errors()
+        del sheet  # frees calamine's cells now, before the columns are converted
     except fastexcel.FastExcelError:
         return None
     except BaseException as exc:  # a Rust panic (pyo3's PanicException is a BaseException)
