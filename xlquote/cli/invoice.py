@@ -1,4 +1,5 @@
-"""``xlquote invoice WORKBOOK --month YYYY-MM --out DIR [--json]``: the month's invoices.
+"""``xlquote invoice WORKBOOK --month YYYY-MM --out DIR [--json] [--incidents FILE]``: the month's
+invoices (the incidents, contracts or packs from a CSV or Parquet file if given).
 
 Exit status: 0 done, nothing needs attention; 1 done, but a document carries a flag someone
 must act on (``xlquote.app.ATTENTION_FLAGS``: limit decision pending, public reply beyond its

@@ -294,9 +294,27 @@ class _SheetReader:
         cells: dict[int, Any] = {}
         column = 0
         self.row_has_value = False
+        keep = self.keep if self.header is not None else None
+        known, digits = self.columns, str(number)
+        in_grid = number <= EXCEL_MAX_ROWS
         for cell in element:
-            if cell.tag == CELL:
+            if cell.tag != CELL:
+                continue
+            reference = cell.get("r")
+            # The usual cell, in short: its address is known letters and this row's number,
+            # to the right of the one before.
+            found = known.get(reference[:-len(digits)]) if reference is not None \
+                and reference.endswith(digits) else None
+            if found is None or found <= column or not in_grid:
                 column = self._cell(cell, number, column, cells)
+                continue
+            column = found
+            if keep is not None and found not in keep:
+                continue  # a column not read: whatever it holds does not matter
+            value = self._value(cell)
+            if value is not None:
+                self.row_has_value = True
+                cells[found] = value
         if number > EXCEL_MAX_ROWS and self.row_has_value:
             self.problem(number, None, f"row {number:,}", f"a row beyond Excel's last row "
                          f"({EXCEL_MAX_ROWS:,}), which Excel cannot show")
@@ -307,7 +325,7 @@ class _SheetReader:
     def _column(self, letters: str) -> int:
         """The column number of ``letters`` (A → 1), remembered; 0 when they name none."""
         number = column_number(letters) if REFERENCE_LETTERS.fullmatch(letters) else 0
-        if number:
+        if 0 < number <= EXCEL_MAX_COLUMNS:  # remembered for the short way in ``row``
             self.columns[letters] = number
         return number
 
@@ -334,7 +352,7 @@ class _SheetReader:
             column = previous + 1
         else:
             letters = reference.rstrip("0123456789")
-            column = self.columns.get(letters) or self._column(letters)
+            column = self._column(letters)
             digits = reference[len(letters):]
             if not column or not digits.isascii() or not digits.isdigit() or len(digits) > 7:
                 self.problem(row, None, reference, "a cell address that is not one")
