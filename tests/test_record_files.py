@@ -53,7 +53,7 @@ def write_parquet(path: Path, records: list[dict[str, Any]], names: list[str],
                     pa.bool_() if kinds == {bool} else
                     pa.float64() if kinds and kinds <= {int, float} else pa.string())
         columns[name] = pa.array(values, type=kind)
-    pq.write_table(pa.table(columns), path)
+    pq.write_table(pa.table(columns), path, row_group_size=16)  # several dictionaries
     return path
 
 
@@ -139,3 +139,19 @@ def test_the_cli_bills_the_month_from_a_parquet_log(workbook, tmp_path, capsys):
     problem = json.loads(capsys.readouterr().out)["problems"][0]
     assert (problem["sheet"], problem["row"], problem["column"]) == ("bad.csv", 2, "minutes")
     assert not (tmp_path / "c").exists()
+
+
+def test_a_parquet_compression_bomb_is_refused_before_it_is_unpacked(workbook, tmp_path,
+                                                                     monkeypatch):
+    """A long text repeated in every row packs into a few bytes (dictionary encoding) and
+    would unpack to gigabytes: refused from the file's own figures, before decoding."""
+    monkeypatch.setattr("xlquote.readers.record_files.MAX_DATA_BYTES", 10 * 2**20)
+    rows = 2_000
+    table = pa.table({"incident_id": [f"I-{i}" for i in range(rows)],
+                      "description": ["x" * 30_000] * rows})
+    pq.write_table(table, tmp_path / "bomb.parquet", compression="zstd")
+    assert (tmp_path / "bomb.parquet").stat().st_size < 2**20
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": tmp_path / "bomb.parquet"})
+    (problem,) = caught.value.problems
+    assert problem.value == "bomb.parquet" and "description" in problem.reason

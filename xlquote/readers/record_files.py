@@ -35,6 +35,7 @@ from .typed_reader import FIRST_DATE, LAST_DATE, blank_cells, column_to_numpy
 RECORD_FILE_SUFFIXES = (".csv", ".parquet", ".pq")
 MAX_FILE_BYTES = 4 * 2**30
 MAX_ROWS = 20_000_000  # far beyond a month of any customer base here; bounds the memory
+MAX_DATA_BYTES = 4 * 2**30  # a Parquet file's columns read, unpacked (compression bombs)
 CSV_BLOCK = 16 * 2**20
 
 
@@ -72,15 +73,48 @@ def _read_parquet(path: Path, fields: Sequence[Field]) -> Any:
 
     try:
         source = pq.ParquetFile(path)
-        rows = source.metadata.num_rows
-        if rows > MAX_ROWS:
-            raise _refuse(path, f"{rows:,} rows; the limit is {MAX_ROWS:,}")
+        metadata = source.metadata
+        if metadata.num_rows > MAX_ROWS:
+            raise _refuse(path, f"{metadata.num_rows:,} rows; the limit is {MAX_ROWS:,}")
         columns = _wanted(source.schema_arrow.names, fields)
-        return source.read(columns=columns) if columns else pa.table({})
+        stored = sum(group.column(i).total_uncompressed_size
+                     for group in map(metadata.row_group, range(metadata.num_row_groups))
+                     for i in range(group.num_columns)
+                     if group.column(i).path_in_schema in columns)
+        if stored > MAX_DATA_BYTES:
+            raise _refuse(path, f"its columns unpack to {stored:,} bytes; the limit is "
+                                f"{MAX_DATA_BYTES:,}")
+        texts = [name for name in columns
+                 if pa.types.is_string(source.schema_arrow.field(name).type)
+                 or pa.types.is_large_string(source.schema_arrow.field(name).type)]
+        # Text stays dictionary-encoded until its decoded size is known to be bounded.
+        table = pq.read_table(path, columns=columns, read_dictionary=texts) if columns \
+            else pa.table({})
+        for name in texts:
+            if _decoded_bytes(table.column(name)) > MAX_DATA_BYTES:
+                raise _refuse(path, f"column {name} holds more than {MAX_DATA_BYTES:,} bytes "
+                                    "of text")
+        return table
     except InputError:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise _refuse(path, f"cannot be read as a Parquet file ({exc})") from None
+
+
+def _decoded_bytes(column: Any) -> int:
+    """The bytes a dictionary-encoded text column takes once decoded (each chunk's indices
+    weighed by the length of the value they point at)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            lengths = pc.binary_length(chunk.dictionary)
+            total += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
+        else:
+            total += pc.sum(pc.binary_length(chunk)).as_py() or 0
+    return total
 
 
 def _read_csv(path: Path, fields: Sequence[Field]) -> Any:
@@ -114,7 +148,12 @@ def _sheet_table(arrow: Any, fields: Sequence[Field]) -> SheetTable:
         raise InputError([Problem(None, "file", rows, f"{rows:,} rows; the limit is "
                                   f"{MAX_ROWS:,}")])
     arrays, blanks, plain = [], [], []
+    import pyarrow as pa
+
     for column in arrow.columns:
+        if pa.types.is_dictionary(column.type):  # each row group has a dictionary of its own
+            column = pa.chunked_array([chunk.dictionary_decode() for chunk in column.chunks],
+                                      type=column.type.value_type)
         array, blank, is_plain = _column(column.combine_chunks())
         arrays.append(array)
         blanks.append(blank)
