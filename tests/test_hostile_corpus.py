@@ -136,3 +136,15 @@ def test_the_cli_refuses_or_bills_each_case_in_bounded_memory_and_time(name, tmp
         assert code == original_run["exit_code"]
         for key in ("invoice_count", "subtotal", "tax", "total", "flags"):
             assert result[key] == original_run[key], key
+
+
+@pytest.mark.parametrize("name", ["na_minutes", "value_closed", "nan_fee_limit", "inf_minutes"])
+def test_error_values_and_nan_do_not_send_a_big_sheet_cell_by_cell(name):
+    """The typed reader names error values and NaN itself (as the cell-by-cell reader does):
+    one bad cell in a million-row log does not cost a second, slower read."""
+    from xlquote.engine.records import ColumnBlock
+    from xlquote.readers.workbook import read_sheet_tables
+
+    tables = read_sheet_tables(CASES[name].file)
+    assert all(isinstance(tables[sheet].rows, ColumnBlock)
+               for sheet in ("Contracts", "Incidents", "Packs"))

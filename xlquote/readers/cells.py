@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 from lxml import etree
 
 from ..engine.columns import UnusableCell
@@ -239,12 +240,20 @@ def _format_kind(format_id: int, code: str | None) -> str | None:
 
 @dataclass
 class SheetCells:
-    """A sheet's kept cells, row by row: ``rows[i]`` maps column number → value for sheet row
-    ``row_numbers[i]`` (rows without a kept value are left out)."""
+    """A sheet's kept cells, column by column: ``columns[c][i]`` is the value of column c
+    (None: blank) in sheet row ``row_numbers[i]``; rows without a kept value are left out."""
 
-    rows: list[dict[int, Any]]
+    columns: dict[int, list[Any]]
     row_numbers: list[int]
     problems: list[Problem]
+
+    def grid(self, columns: Sequence[int]) -> np.ndarray:
+        """The kept rows as a 2-D object array of ``columns`` (one pointer per cell)."""
+        grid = np.full((len(self.row_numbers), len(columns)), None, dtype=object)
+        for j, column in enumerate(columns):
+            if column in self.columns:
+                grid[:, j] = self.columns[column]
+        return grid
 
 
 # Which columns to keep, decided from the header: given the first row holding a value (column
@@ -261,8 +270,8 @@ def read_sheet_cells(book: Workbook, sheet: SheetRef, choose: ColumnChoice = Non
         for element in _events(stream, (ROW,)):
             reader.row(element)
     if reader.header is None:
-        return None if not reader.problems else ({}, 0, SheetCells([], [], reader.problems))
-    return reader.header, reader.header_row, SheetCells(reader.rows, reader.numbers,
+        return None if not reader.problems else ({}, 0, SheetCells({}, [], reader.problems))
+    return reader.header, reader.header_row, SheetCells(reader.values, reader.numbers,
                                                          reader.problems)
 
 
@@ -279,7 +288,7 @@ class _SheetReader:
         self.row_has_value = False
         self.columns: dict[str, int] = {}  # column letters → number, as met
         self.problems: list[Problem] = []
-        self.rows: list[dict[int, Any]] = []
+        self.values: dict[int, list[Any]] = {}  # kept column → its values, row by row
         self.numbers: list[int] = []
 
     def problem(self, row: int, column: int | None, value: Any, reason: str) -> None:
@@ -452,7 +461,10 @@ class _SheetReader:
             self.header, self.header_row = cells, number
             self.keep = None if self.choose is None else self.choose(cells)
             return
-        self.rows.append(cells)
+        for column in cells.keys() - self.values.keys():  # a column met for the first time
+            self.values[column] = [None] * len(self.numbers)
+        for column, values in self.values.items():
+            values.append(cells.get(column))
         self.numbers.append(number)
 
 

@@ -24,8 +24,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..engine.codes import normalize_text
-from ..engine.columns import CONTROL_CHARACTERS, EXCEL_MAX_TEXT, WHITESPACE
+from ..engine.columns import CONTROL_CHARACTERS, EXCEL_MAX_TEXT, WHITESPACE, UnusableCell
 from ..engine.records import ColumnBlock, Field
+from .cells import error_value, not_finite
 from .package import EXCEL_MAX_ROWS, MAIN_NS, sheet_part
 from .sheet_table import SheetTable
 
@@ -70,6 +71,7 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
         sheet = reader.load_sheet(sheet_name, schema_sample_rows=None, dtype_coercion="strict",
                                   use_columns=lambda column: _names_field(column.name, names))
         batch, errors = sheet.to_arrow_with_errors()
+        positions = {column.index: i for i, column in enumerate(sheet.selected_columns)}
         del sheet  # frees calamine's cells now, before the columns are converted
     except fastexcel.FastExcelError:
         return None
@@ -77,16 +79,23 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
         if type(exc).__module__.startswith(("pyo3", "fastexcel", "_fastexcel")):
             return None
         raise
-    if errors is not None and errors.errors:  # error values (#N/A, …) among the cells
-        return None
     row_numbers = np.arange(header_row + 1, header_row + 1 + batch.num_rows)
     header = list(batch.schema.names)
-    if (not _plain_header(header, fields) or header_row + batch.num_rows > EXCEL_MAX_ROWS
-            or not all(map(_only_values, batch.columns))):
+    if not _plain_header(header, fields) or header_row + batch.num_rows > EXCEL_MAX_ROWS:
         return None
+    # Cells holding no value (error values, NaN): named as the cell-by-cell reader names them.
+    unusable = _error_values(errors.errors if errors is not None else [], positions,
+                             len(header))
+    for found, column in zip(unusable, batch.columns, strict=True):
+        more = _not_values(column)
+        if more is None or found is None:
+            return None  # only the cell-by-cell reader can say what these cells are
+        found.update(more)
     unique = {f.name for f in fields if f.unique}
     converted = _convert_columns(batch.columns, [normalize_text(name) in unique
                                                  for name in header])
+    converted = [_with_unusable(c, cells) if cells else c
+                 for c, cells in zip(converted, unusable, strict=True)]
     arrays = [c.array for c in converted]
     plain = tuple(c.plain for c in converted)
     distinct = tuple(c.distinct for c in converted)
@@ -105,26 +114,68 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
 FIRST_DATE, LAST_DATE = np.datetime64("1899-12-31", "ms"), np.datetime64("10000-01-01", "ms")
 
 
-def _only_values(column: Any) -> bool:
-    """Every cell a value its column can take as it is: finite numbers, dates Excel can show,
-    text a cell can hold; no duration. Anything else is named by the cell-by-cell reader."""
+# calamine's names of Excel's error values (CellErrorType), as fastexcel reports them.
+ERROR_NAMES = {"NA": "#N/A", "Value": "#VALUE!", "Ref": "#REF!", "Name": "#NAME?",
+               "Num": "#NUM!", "Div0": "#DIV/0!", "Null": "#NULL!",
+               "GettingData": "#GETTING_DATA"}
+ERROR_DETAIL = re.compile(r"got 'Error\((\w+)\)'$")
+
+
+def _error_values(errors: Sequence[Any], positions: dict[int, int], width: int
+                  ) -> list[dict[int, UnusableCell] | None]:
+    """Per column read: data row → the error value fastexcel found there (read as null), or
+    None for a column with a cell it reports that is not an error value."""
+    found: list[dict[int, UnusableCell] | None] = [{} for _ in range(width)]
+    for error in errors:
+        row, column = error.offset_position
+        named = ERROR_DETAIL.search(error.detail)
+        position = positions.get(column)
+        if position is None:
+            continue  # a column not read
+        cells = found[position]
+        if named is None or named.group(1) not in ERROR_NAMES or cells is None:
+            found[position] = None
+        else:
+            cells[row] = error_value(ERROR_NAMES[named.group(1)])
+    return found
+
+
+def _not_values(column: Any) -> dict[int, UnusableCell] | None:
+    """The cells of a typed column that hold no value its column can take and that the typed
+    reader can name as the cell-by-cell reader does (NaN and infinities); None when the column
+    holds others (a date Excel cannot show, text longer than a cell holds, a duration)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     kind = column.type
     if pa.types.is_floating(kind):
-        return not pc.any(pc.invert(pc.is_finite(column))).as_py()
+        bad = pc.invert(pc.is_finite(column.fill_null(0.0)))
+        if not pc.any(bad).as_py():
+            return {}
+        values = column.to_numpy(zero_copy_only=False)
+        return {int(i): not_finite(float(values[i]))
+                for i in np.flatnonzero(bad.to_numpy(zero_copy_only=False))}
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         stamps = column.cast(pa.timestamp("ms"))
         low, high = pc.min_max(stamps).values()
-        return low.as_py() is None or (
-            np.datetime64(low.value, "ms") >= FIRST_DATE and np.datetime64(high.value, "ms")
-            < LAST_DATE)
+        fits = low.as_py() is None or (np.datetime64(low.value, "ms") >= FIRST_DATE
+                                       and np.datetime64(high.value, "ms") < LAST_DATE)
+        return {} if fits else None
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         longest = pc.max(pc.utf8_length(column)).as_py()
-        return longest is None or longest <= EXCEL_MAX_TEXT
-    return (pa.types.is_integer(kind) or pa.types.is_boolean(kind)
-            or pa.types.is_null(kind))
+        return {} if longest is None or longest <= EXCEL_MAX_TEXT else None
+    return {} if (pa.types.is_integer(kind) or pa.types.is_boolean(kind)
+                  or pa.types.is_null(kind)) else None
+
+
+def _with_unusable(column: ConvertedColumn, cells: dict[int, UnusableCell]) -> ConvertedColumn:
+    """The column as objects, with its unusable cells in place (not blank: they are named)."""
+    array = column.array.astype(object)
+    blank = column.blank.copy()
+    rows = np.fromiter(cells, dtype=np.int64, count=len(cells))
+    array[rows] = list(cells.values())
+    blank[rows] = False
+    return ConvertedColumn(array, False, False, blank)
 
 
 class ConvertedColumn(NamedTuple):

@@ -191,8 +191,7 @@ def cells_table(book: Any, sheet: str, part: str) -> SheetTable | None:
         return None
     header, header_row, cells = found
     columns = list(SETTINGS_COLUMNS) if fields is None else sorted(_field_columns(fields)(header))
-    return SheetTable([header.get(c) for c in columns],
-                      [[row.get(c) for c in columns] for row in cells.rows],
+    return SheetTable([header.get(c) for c in columns], cells.grid(columns),
                       cells.row_numbers, header_row, cells.problems)
 
 
