@@ -65,11 +65,13 @@ BEYOND_LAST_ROW = (r"(?:[2-9]\d{6}|1[1-9]\d{5}|10[5-9]\d{4}|1049\d{3}|1048[6-9]\
                    r"|10485[89]\d|104857[7-9]|\d{8})")
 # What sends a sheet to the cell-by-cell reader, in RE2 syntax (Arrow runs it without the GIL),
 # one pattern per leading character so that each search skips quickly to its candidates:
-# a cell or row whose first attribute is not r (placed implicitly), a formula; a cell address
-# in a column of two letters or more or in a row beyond the grid, or not written r="…"; a
-# namespace prefix on a cell, row or formula. Searched within <sheetData> only, where cells are.
-SURVEY = (r"<(?:c(?:[>/\t\r\n]| [^r])|f[\s/>]|row(?:[>/\t\r\n]| [^r]))",
-          r"r(?:=\"(?:[A-Za-z]{2}|[A-Za-z]?" + BEYOND_LAST_ROW + r")|\s+=|=[^\"])",
+# a cell whose first attribute is not r="…" (placed implicitly, quoted otherwise), a cell in
+# a column of two letters or more or in a row beyond the grid, a row whose first attribute is
+# not r, a formula; a namespace prefix on a cell, row or formula. Searched within <sheetData>
+# only, where cells are. (calamine places a cell by its own address, so that is the one that
+# must stay within the grid.)
+SURVEY = (r"<(?:c(?:[>/\t\r\n]| [^r]| r(?:[^=]|=[^\"]|=\"(?:[A-Za-z]{2}|[A-Za-z]?"
+          + BEYOND_LAST_ROW + r")))|f[\s/>]|row(?:[>/\t\r\n]| [^r]))",
           r":(?:c|row|f)[\s>/]")
 SURVEY_BATCH = 4  # blocks searched by one call
 
