@@ -271,17 +271,20 @@ class _DeclarationScan:
             elif self.part.startswith("xl/worksheets/"):
                 _check_dimension(self.path, self.part, block)
         text = block if self.decoder is None else self.decoder.decode(block)
-        searched = self.tail + text  # type: ignore[operator]
-        bang = "!" if isinstance(searched, str) else b"!"
-        start = searched.find(bang)
+        self._search(self.tail + text[:16])  # type: ignore[operator]  # across the boundary
+        self._search(text)
+        self.tail = text[-16:]
+
+    def _search(self, text: bytes | str) -> None:
+        bang = "!" if isinstance(text, str) else b"!"
+        start = text.find(bang)  # type: ignore[arg-type]
         while start >= 0:
-            opening = searched[max(start - 1, 0):start + 9]
+            opening = text[max(start - 1, 0):start + 9]
             word = opening[2:] if isinstance(opening, str) else opening[2:].decode("latin-1")
             if opening[:1] in ("<", b"<") and word.startswith(DECLARATIONS):
                 raise _refuse(self.path, f"part {self.part} declares a DTD or XML entities, "
                                          "which workbooks never need (entity-expansion attack?)")
-            start = searched.find(bang, start + 1)
-        self.tail = searched[-16:]
+            start = text.find(bang, start + 1)  # type: ignore[arg-type]
 
 
 def _decoder_for(path: Path, part: str, head: bytes) -> Any:
