@@ -38,12 +38,12 @@ from .package import (
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
     MAIN_NS,
-    PACKAGE_REL_NS,
     REL_NS,
     WORKBOOK,
     WORKBOOK_RELATIONSHIPS,
     column_number,
     workbook_part,
+    workbook_relationships,
 )
 
 try:  # the same API as zlib and ~2× faster at inflating; zlib where no wheel is available
@@ -375,9 +375,8 @@ def _sheet_parts(path: Path, archive: zipfile.ZipFile, wanted: Sequence[str]) ->
     """Wanted sheet name → its part. A sheet is found by its exact name, else by its folded
     name (case, width); two sheets folding to a wanted name are refused, naming both."""
     workbook = SafeET.fromstring(archive.read(WORKBOOK))
-    relationships = {r.get("Id"): r.get("Target") for r in SafeET.fromstring(
-        archive.read(WORKBOOK_RELATIONSHIPS)).iter(f"{PACKAGE_REL_NS}Relationship")} \
-        if WORKBOOK_RELATIONSHIPS in archive.NameToInfo else {}
+    relationships = {r.get("Id"): r.get("Target") for r in workbook_relationships(
+        archive, SafeET.fromstring)} if WORKBOOK_RELATIONSHIPS in archive.NameToInfo else {}
     sheets = [(s.get("name") or "", s.get(f"{REL_NS}id")) for s in workbook.iter(f"{MAIN_NS}sheet")]
     found = match_sheet_names([name for name, _ in sheets], wanted)
     parts = {}
