@@ -307,9 +307,15 @@ class ColumnBlock:
     # Per column: the reader has checked that no two of its cells hold the same value, so a
     # unique field of plain text needs no look for duplicates. Empty: none is known.
     distinct: tuple[bool, ...] = ()
+    # Per column: the reader has checked that it holds no unusable cell (error value, NaN, …)
+    # and no text longer than a cell holds, so that look is skipped. Empty: none is known.
+    only_values: tuple[bool, ...] = ()
 
     def __len__(self) -> int:
         return self.length
+
+    def holds_only_values(self, position: int) -> bool:
+        return position < len(self.only_values) and self.only_values[position]
 
     def is_plain_text(self, position: int) -> bool:
         return position < len(self.plain_text) and self.plain_text[position]
@@ -366,7 +372,7 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
     checks.problems.extend(header_problems)
     out: dict[str, np.ndarray] = {"row": row_numbers}
     for f in fields:
-        flagged = np.zeros(n, dtype=bool)  # cells already named as unusable
+        flagged = None  # cells already named as unusable, if any
         position = positions.get(f.name)
         if (f.kind == "text" and position is not None and isinstance(rows, ColumnBlock)
                 and rows.is_plain_text(position)):
@@ -381,11 +387,12 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
             if raw.dtype.kind == "O":
                 raw = raw.copy()
                 raw[blank] = None  # readers give empty cells as '' (Excel) or None
-                unusable = flag_unusable(raw, f.name, checks, EXPECTED[f.kind])
+                unusable = None if isinstance(rows, ColumnBlock) and rows.holds_only_values(
+                    position) else flag_unusable(raw, f.name, checks, EXPECTED[f.kind])
                 if unusable is not None:  # named once; the conversion sees a blank
                     raw[unusable] = None
                     blank = blank | unusable
-                    flagged[unusable] = True
+                    flagged = unusable
         else:
             raw = np.full(n, None, dtype=object)
             blank = np.ones(n, dtype=bool)
@@ -397,7 +404,9 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
                              and rows.is_plain_text(position) and rows.is_distinct(position)):
             _flag_duplicates(out[f.name], f.name, checks)
         if f.required and f.kind not in ("date", "code"):  # those report blanks themselves
-            missing = ((out[f.name] == "") if f.kind == "text" else blank) & ~flagged
+            missing = (out[f.name] == "") if f.kind == "text" else blank
+            if flagged is not None:
+                missing = missing & ~flagged
             for i in np.flatnonzero(missing):
                 value = None if raw[i] == "" else raw[i]  # a plain text column's blank is ''
                 checks.add(int(i), f.name, value, f"{f.name} is required")

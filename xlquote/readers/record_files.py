@@ -147,7 +147,7 @@ def _sheet_table(arrow: Any, fields: Sequence[Field]) -> SheetTable:
     if rows > MAX_ROWS:
         raise InputError([Problem(None, "file", rows, f"{rows:,} rows; the limit is "
                                   f"{MAX_ROWS:,}")])
-    arrays, blanks, plain = [], [], []
+    arrays, blanks, plain, only_values = [], [], [], []
     import pyarrow as pa
 
     for column in arrow.columns:
@@ -158,7 +158,10 @@ def _sheet_table(arrow: Any, fields: Sequence[Field]) -> SheetTable:
         arrays.append(array)
         blanks.append(blank)
         plain.append(is_plain)
-    block = ColumnBlock(tuple(arrays), tuple(blanks), rows, tuple(plain))
+        # Typed columns were checked; text is looked at cell by cell (length, unusable cells).
+        only_values.append(array.dtype.kind != "O")
+    block = ColumnBlock(tuple(arrays), tuple(blanks), rows, tuple(plain), (),
+                        tuple(only_values))
     return SheetTable(list(arrow.column_names), block, np.arange(2, rows + 2), 1)
 
 

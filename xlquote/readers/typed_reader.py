@@ -100,12 +100,14 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
     plain = tuple(c.plain for c in converted)
     distinct = tuple(c.distinct for c in converted)
     blanks = [c.blank for c in converted]
+    only_values = tuple(not cells for cells in unusable)  # checked above, cell for cell
     keep = np.flatnonzero(~np.logical_and.reduce(blanks)) if blanks else np.arange(0)
     if len(keep) == batch.num_rows:  # no blank row to skip: no copies
-        block = ColumnBlock(tuple(arrays), tuple(blanks), len(keep), plain, distinct)
+        block = ColumnBlock(tuple(arrays), tuple(blanks), len(keep), plain, distinct,
+                            only_values)
     else:
         block = ColumnBlock(tuple(a[keep] for a in arrays), tuple(b[keep] for b in blanks),
-                            len(keep), plain, distinct)
+                            len(keep), plain, distinct, only_values)
     numbers = row_numbers[keep].tolist()
     return SheetTable(header, block, numbers, header_row)
 
