@@ -12,6 +12,7 @@ import numpy as np
 from ..codes import CHANNEL_LABELS_JA, CHANNELS
 from ..dates import Month, add_months, due_date, issue_date
 from ..invoice import Flag, Invoice, Line, PackBalance
+from ..levels import IncidentMeasures
 from ..pricebook import PriceBook
 from ..records import Contract, IncidentTable, Pack
 from ..terms import contract_months, month_index, starts_contract_month
@@ -50,6 +51,19 @@ class ContractMonth:
     def in_month(self) -> np.ndarray:
         """Incidents closed in the billed month (the ones billed now)."""
         return self.charges.in_month
+
+    @cached_property
+    def billed(self) -> np.ndarray:
+        """Positions in ``incidents`` of the incidents closed in the month. A biller reads
+        each column it needs at these positions once, as a list (``column[ctx.billed]
+        .tolist()``): one numpy call per column, not one per incident and column."""
+        return np.flatnonzero(self.charges.in_month)
+
+    def line(self, kind: str, description: str, quantity: int, unit_price: int, amount: int,
+             incident_id: str = "", working: str = "") -> Line:
+        """A line of this contract's invoice, at the price book's standard tax rate."""
+        return Line(kind, description, quantity, unit_price, amount, incident_id,
+                    self.book.tax.rate_percent, working)
 
     def new_invoice(self) -> Invoice:
         issued = issue_date(self.month, self.book.calendar)
@@ -99,25 +113,43 @@ class ContractPart:
     packs: list[PackBalance] = field(default_factory=list)
 
 
+CHANNEL_LABELS = tuple(CHANNEL_LABELS_JA[code] for code in CHANNELS.codes)  # by position
+
+
 def channel_label(position: int) -> str:
-    return CHANNEL_LABELS_JA[CHANNELS.codes[position]]
+    return CHANNEL_LABELS[position]
 
 
-def measures_text(t: IncidentTable, i: int) -> str:
-    """The incident's measures as the statement shows them."""
-    m = t.measures
+def channel_labels(channel: np.ndarray) -> list[str]:
+    return [CHANNEL_LABELS[position] for position in channel.tolist()]
+
+
+# The measures a statement row shows, in the order ``measures_text`` takes them.
+STATEMENT_MEASURES = ("round_trips", "minutes", "sessions", "onsite_visits", "days_open",
+                      "investigation", "consulting")
+CONSULTING_TEXT = ("", "特定コンサル", "総合コンサル")
+
+
+def measures_texts(measures: IncidentMeasures, rows: np.ndarray) -> list[str]:
+    """The measures of incidents ``rows`` as the statement shows them."""
+    return list(map(measures_text, *(getattr(measures, name)[rows].tolist()
+                                     for name in STATEMENT_MEASURES)))
+
+
+def measures_text(round_trips: int, minutes: float, sessions: int, onsite_visits: int,
+                  days_open: int, investigation: bool, consulting: int) -> str:
+    """One incident's measures as its statement row shows them: 3往復 20分/2回 出張1回 …"""
     parts = []
-    if m.round_trips[i]:
-        parts.append(f"{m.round_trips[i]}往復")
-    if m.minutes[i]:
-        minutes = m.minutes[i]
-        parts.append(f"{minutes:g}分" + (f"/{m.sessions[i]}回" if m.sessions[i] > 1 else ""))
-    if m.onsite_visits[i]:
-        parts.append(f"出張{m.onsite_visits[i]}回")
-    if m.days_open[i]:
-        parts.append(f"{m.days_open[i]}日")
-    if m.investigation[i]:
+    if round_trips:
+        parts.append(f"{round_trips}往復")
+    if minutes:
+        parts.append(f"{minutes:g}分" + (f"/{sessions}回" if sessions > 1 else ""))
+    if onsite_visits:
+        parts.append(f"出張{onsite_visits}回")
+    if days_open:
+        parts.append(f"{days_open}日")
+    if investigation:
         parts.append("調査")
-    if m.consulting[i]:
-        parts.append(("", "特定コンサル", "総合コンサル")[m.consulting[i]])
+    if consulting:
+        parts.append(CONSULTING_TEXT[consulting])
     return " ".join(parts) or "-"

@@ -3,14 +3,12 @@ precomputed from ``pricing``; this module turns them into lines and statement en
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..codes import PLAN_LABELS_JA, SUPPORT_RANGES, normalize_text
 from ..dates import MONTHS_PER_YEAR
 from ..invoice import Flag, Line, StatementEntry
 from ..levels import SOURCE_LABELS_JA
 from ..money import yen
-from .context import ContractMonth, ContractPart, channel_label, measures_text
+from .context import ContractMonth, ContractPart, channel_labels, measures_texts
 from .pricing import CONTINUED, PENDING, STOPPED
 from .schedule import annual_base_fee_due, monthly_fee_due
 
@@ -37,7 +35,7 @@ def contract_part(ctx: ContractMonth) -> ContractPart:
     if c.plan == "annual":
         fee = int(annual_base_fee_due(rules, range_index, index, count))
         if fee:
-            part.lines.append(Line(
+            part.lines.append(ctx.line(
                 "annual_base_fee",
                 f"年額基本料金 ({range_ja}) {ctx.period_text(MONTHS_PER_YEAR)}",
                 1, fee, fee, working=f"{range_ja}: {yen(fee)}/年, 契約年の初月に請求"))
@@ -47,7 +45,7 @@ def contract_part(ctx: ContractMonth) -> ContractPart:
         fees = monthly_fee_due(rules, range_index, maximum, counted, index, count, True)
         base, overage = int(fees[0]), int(fees[1])
         if ctx.starts_contract_month():
-            part.lines.append(Line(
+            part.lines.append(ctx.line(
                 "monthly_fee", f"月額基本料金 ({range_ja}・月{maximum}件まで) {ctx.period_text(1)}",
                 1, base, base,
                 working=f"{counted}件利用 (フェザーを除く) / 月{maximum}件"))
@@ -55,7 +53,7 @@ def contract_part(ctx: ContractMonth) -> ContractPart:
             part.flags.append(Flag("over_monthly_max",
                                    f"{counted} incidents counted, plan allows {maximum}"))
             if overage:
-                part.lines.append(Line(
+                part.lines.append(ctx.line(
                     "overage", f"上限超過 ({counted}件利用 / 月{maximum}件)", 1, overage,
                     overage, working=f"月{counted}件の料金との差額 ({rules.overage_policy})"))
     return part
@@ -63,79 +61,84 @@ def contract_part(ctx: ContractMonth) -> ContractPart:
 
 def incident_items(ctx: ContractMonth) -> tuple[list[Line], list[StatementEntry], list[Flag]]:
     """Lines, statement entries and flags of the incidents closed in the month."""
-    t, ch, rules = ctx.incidents, ctx.charges, ctx.book.require_support()
+    t, ch, rules, rows = ctx.incidents, ctx.charges, ctx.book.require_support(), ctx.billed
     plan_ja = PLAN_LABELS_JA[ctx.contract.plan]
-    opened, closed = t.opened.tolist(), t.closed.tolist()
+    reply_max = rules.reply_max_level[ctx.contract.plan]
     lines: list[Line] = []
     statement: list[StatementEntry] = []
     flags: list[Flag] = []
-    for i in np.flatnonzero(ch.in_month).tolist():
-        incident_id = str(t.incident_id[i])
-        level, full_fee, charged = int(ch.level[i]), int(ch.full_fee[i]), int(ch.charged[i])
-        source = SOURCE_LABELS_JA[int(ch.level_source[i])]
-        channel = channel_label(int(t.measures.channel[i]))
-        entry = dict(incident_id=incident_id, opened=opened[i], closed=closed[i],
-                     channel=channel, measures=measures_text(t, i), level=level,
-                     level_source=source, full_fee=full_fee, description=str(t.description[i]))
-        rejection = ch.rejected[i]
+    facts = zip(rows.tolist(), t.incident_id[rows].tolist(), t.opened[rows].tolist(),
+                t.closed[rows].tolist(), channel_labels(t.measures.channel[rows]),
+                measures_texts(t.measures, rows), t.description[rows].tolist(),
+                t.urgent[rows].tolist(), strict=True)
+    charges = zip(*(column[rows].tolist() for column in (
+        ch.level, ch.level_source, ch.full_fee, ch.charged, ch.rejected, ch.reply_beyond,
+        ch.limit_state, ch.limit, ch.limit_level, ch.absorbed, ch.limited_fee, ch.absorbed_fee,
+        ch.visits, ch.onsite_fee, ch.chart)), strict=True)
+    for (i, incident_id, opened, closed, channel, measures, description, urgent), (
+            level, source_code, full_fee, charged, rejection, reply_beyond, state, limit_yen,
+            limit_level, absorbed, limited_fee, absorbed_fee, visits, onsite_fee,
+            chart) in zip(facts, charges, strict=True):
+        source = SOURCE_LABELS_JA[source_code]
+        level_ja = level_label(level)
         if rejection:
             flags.append(Flag("rejected", rejection, incident_id))
-            statement.append(StatementEntry(fee=0, billed=False, flags=("rejected",),
-                                            note=rejection, **entry))
+            statement.append(StatementEntry(
+                incident_id, opened, closed, channel, measures, level, source, 0, full_fee,
+                billed=False, flags=("rejected",), description=description, note=rejection))
             continue
 
         codes: list[str] = []
-        if t.urgent[i]:
+        if urgent:
             codes.append("urgent")
             flags.append(Flag("urgent", "urgent request (お急ぎ)", incident_id))
-        if ch.reply_beyond[i]:
-            allowed = rules.reply_max_level[ctx.contract.plan]
+        if reply_beyond:
             codes.append("reply_beyond_limit")
             flags.append(Flag("reply_beyond_limit",
-                              f"a public reply may settle level ≤ {allowed} under this plan; "
-                              f"this incident is {level_label(level)}: move to DM or e-mail",
+                              f"a public reply may settle level ≤ {reply_max} under this plan; "
+                              f"this incident is {level_ja}: move to DM or e-mail",
                               incident_id))
         note = ""
-        state = int(ch.limit_state[i])
-        limit = limit_label(int(ch.limit[i]), int(ch.limit_level[i]))
         if state == CONTINUED:
-            note = f"リミット {limit} 到達、継続のご判断により全額"
+            note = f"リミット {limit_label(limit_yen, limit_level)} 到達、継続のご判断により全額"
         elif state in (PENDING, STOPPED):
+            limit = limit_label(limit_yen, limit_level)
             code = "limit_pending" if state == PENDING else "limit_applied"
             note = f"リミット {limit} 適用" + (" (ご判断待ち)" if state == PENDING else "")
             codes.append(code)
-            flags.append(Flag(code, f"{level_label(level)}, fee {yen(full_fee)} reached the "
+            flags.append(Flag(code, f"{level_ja}, fee {yen(full_fee)} reached the "
                                     f"limit {limit}" + ("; decision pending"
                                                         if state == PENDING else ""),
                               incident_id))
 
-        title = f"インシデント {incident_id} {level_label(level)} ({channel})"
-        working = f"{level_label(level)} ← {source}; {plan_ja} {yen(full_fee)}"
-        if ch.absorbed[i]:
-            service = _service_name(rules.absorption_services, t.absorbed_into[i])
-            before = int(ch.limited_fee[i])
-            note = f"{service}に吸収 ({yen(before)} → 0)"
-            lines.append(Line("incident", f"{title} → {service}に吸収", 1, 0, 0, incident_id,
-                              working=f"{working}; {note}"))
-            fee = int(ch.absorbed_fee[i])
-            lines.append(Line("absorbed_service", f"{service} (インシデント {incident_id} より)",
-                              1, fee, fee, incident_id,
-                              working="サポート範囲を超えたサービスとして請求"))
-        elif charged:
-            lines.append(Line("incident", title, 1, charged, charged, incident_id,
-                              working=working + (f"; {note}" if note else "")))
-        visits, onsite_fee = int(ch.visits[i]), int(ch.onsite_fee[i])
+        if absorbed or charged:
+            title = f"インシデント {incident_id} {level_ja} ({channel})"
+            working = f"{level_ja} ← {source}; {plan_ja} {yen(full_fee)}"
+            if absorbed:
+                service = _service_name(rules.absorption_services, t.absorbed_into[i])
+                note = f"{service}に吸収 ({yen(limited_fee)} → 0)"
+                lines.append(ctx.line("incident", f"{title} → {service}に吸収", 1, 0, 0,
+                                      incident_id, working=f"{working}; {note}"))
+                lines.append(ctx.line("absorbed_service",
+                                      f"{service} (インシデント {incident_id} より)", 1,
+                                      absorbed_fee, absorbed_fee, incident_id,
+                                      working="サポート範囲を超えたサービスとして請求"))
+            else:
+                lines.append(ctx.line("incident", title, 1, charged, charged, incident_id,
+                                      working=working + (f"; {note}" if note else "")))
         if onsite_fee:
-            lines.append(Line("onsite", f"出張サポート (インシデント {incident_id}) {visits}回",
-                              visits, onsite_fee // visits, onsite_fee, incident_id,
-                              working="出張はオプション (別料金): onsite_fee × 回数"))
+            lines.append(ctx.line("onsite", f"出張サポート (インシデント {incident_id}) {visits}回",
+                                  visits, onsite_fee // visits, onsite_fee, incident_id,
+                                  working="出張はオプション (別料金): onsite_fee × 回数"))
         elif visits:
             codes.append("onsite_quote")
             flags.append(Flag("onsite_quote", f"{visits} on-site visit(s): the price book has no "
                                               "on-site fee, quote the option (出張は別料金)",
                               incident_id))
-        statement.append(StatementEntry(fee=charged, flags=tuple(codes), note=note, **entry))
-        if ch.chart[i]:
+        statement.append(StatementEntry(
+            incident_id, opened, closed, channel, measures, level, source, charged, full_fee,
+            flags=tuple(codes), description=description, note=note))
+        if chart:
             lines.append(_chart_line(ctx, i))
     return lines, statement, flags
 
@@ -158,6 +161,6 @@ def _chart_line(ctx: ContractMonth, i: int) -> Line:
     consumes = c.plan == "monthly" and c.karte_payment != "pay"
     how = "月額インシデント1件消費" if consumes else f"{PLAN_LABELS_JA[fee_plan]}料金"
     member = ctx.incidents.member[i]
-    return Line("chart", f"カルテ作成 ({member}) {level_label(rules.chart_level)} — {how}", 1,
+    return ctx.line("chart", f"カルテ作成 ({member}) {level_label(rules.chart_level)} — {how}", 1,
                 fee, fee, str(ctx.incidents.incident_id[i]),
                 working=f"初回の個人利用; karte_payment={c.karte_payment}")

@@ -15,7 +15,7 @@ from ..invoice import Flag, Line, PackBalance, StatementEntry
 from ..money import yen
 from ..pricebook import VendorRules
 from ..records import Pack
-from .context import ContractMonth, ContractPart, channel_label, measures_text
+from .context import ContractMonth, ContractPart, channel_labels, measures_texts
 from .schedule import callcenter_fees_due, shortfall_cost, vendor_annual_fee_due
 
 
@@ -183,14 +183,14 @@ def _shortfall_line(ctx: ContractMonth, rules: VendorRules, ledger: _Ledger, i: 
     incident_id = str(ctx.incidents.incident_id[i])
     count, amount = (int(v) for v in shortfall_cost(rules, short))
     if rules.auto_topup:
-        ledger.lines.append(Line(
+        ledger.lines.append(ctx.line(
             "pack_topup", f"インシデントパック自動追加 {rules.pack_units}ユニット × {count}口 "
                           f"({closed:%Y/%m/%d}, インシデント {incident_id})",
             count, rules.pack_price, amount, incident_id,
             working="残ユニット不足のため新しいパックを購入 (auto_topup)"))
         ledger.flags.append(Flag("units_topped_up", f"{count} pack(s) added", incident_id))
     else:
-        ledger.lines.append(Line(
+        ledger.lines.append(ctx.line(
             "unit_shortfall", f"ユニット不足分 (インシデント {incident_id})", short,
             rules.unit_price, amount, incident_id,
             working="auto_topup = false: 不足ユニットを単価で請求"))
@@ -204,7 +204,7 @@ def paid_support_part(ctx: ContractMonth) -> ContractPart:
     licences = int(ctx.contract.licences or 0)
     fee = int(vendor_annual_fee_due(rules, licences, ctx.month_index, ctx.month_count))
     if fee:
-        part.lines.append(Line(
+        part.lines.append(ctx.line(
             "vendor_annual_fee", f"有料サポート年額基本料金 {ctx.period_text(MONTHS_PER_YEAR)} "
                                  f"({licences:,}ライセンス)",
             1, fee, fee, working=f"{yen(rules.annual_fixed_fee)} + "
@@ -214,7 +214,7 @@ def paid_support_part(ctx: ContractMonth) -> ContractPart:
         for p in ctx.packs:
             if month_start <= p.purchased <= month_end:
                 count = p.units // rules.pack_units
-                part.lines.append(Line(
+                part.lines.append(ctx.line(
                     "pack", f"インシデントパック {rules.pack_units}ユニット × {count}口 "
                             f"({p.purchased:%Y/%m/%d} 購入, 有効期限 "
                             f"{pack_expiry(p.purchased, rules):%Y/%m/%d})",
@@ -231,9 +231,8 @@ def paid_support_part(ctx: ContractMonth) -> ContractPart:
 def paid_support_items(ctx: ContractMonth) -> tuple[list[Line], list[StatementEntry], list[Flag]]:
     """The statement: units consumed by each incident of the month."""
     ledger = pack_ledger(ctx)
-    return [], _statement(ctx, lambda i: dict(
-        units=int(ledger.units[i]),
-        flags=("units_topped_up",) if i in ledger.topped_up else ())), []
+    flags = [("units_topped_up",) if i in ledger.topped_up else () for i in ctx.billed.tolist()]
+    return [], _statement(ctx, units=ledger.units[ctx.billed].tolist(), flags=flags), []
 
 
 def callcenter_part(ctx: ContractMonth) -> ContractPart:
@@ -246,24 +245,27 @@ def callcenter_part(ctx: ContractMonth) -> ContractPart:
     bound, initial, monthly = (int(v) for v in callcenter_fees_due(
         rules, licences, ctx.month_index, ctx.month_count))
     if initial:
-        part.lines.append(Line("callcenter_initial",
+        part.lines.append(ctx.line("callcenter_initial",
                                f"コールセンター初期費用 ({bound:,}ライセンスまで)", 1, initial,
                                initial, working=f"{licences:,}ライセンス"))
-    part.lines.append(Line("callcenter_monthly",
+    part.lines.append(ctx.line("callcenter_monthly",
                            f"コールセンター月額費用 ({bound:,}ライセンスまで) {ctx.period_text(1)}",
                            1, monthly, monthly, working=f"{licences:,}ライセンス"))
     return part
 
 
 def callcenter_items(ctx: ContractMonth) -> tuple[list[Line], list[StatementEntry], list[Flag]]:
-    return [], _statement(ctx, lambda i: dict(note="月額費用に含む")), []
+    return [], _statement(ctx, note="月額費用に含む"), []
 
 
-def _statement(ctx: ContractMonth, extra) -> list[StatementEntry]:
-    t = ctx.incidents
-    opened, closed = t.opened.tolist(), t.closed.tolist()
-    return [StatementEntry(
-        incident_id=str(t.incident_id[i]), opened=opened[i], closed=closed[i],
-        channel=channel_label(int(t.measures.channel[i])), measures=measures_text(t, i),
-        level=0, level_source="", fee=0, full_fee=0, description=str(t.description[i]),
-        **extra(i)) for i in np.flatnonzero(ctx.in_month).tolist()]
+def _statement(ctx: ContractMonth, note: str = "", units: list[int] | None = None,
+               flags: list[tuple[str, ...]] | None = None) -> list[StatementEntry]:
+    """The month's incidents as statement rows (price book A bills no incident by itself)."""
+    t, rows = ctx.incidents, ctx.billed
+    return [StatementEntry(incident_id, opened, closed, channel, measures, 0, "", 0, 0, used,
+                           flags=codes, description=description, note=note)
+            for incident_id, opened, closed, channel, measures, description, used, codes in zip(
+                t.incident_id[rows].tolist(), t.opened[rows].tolist(), t.closed[rows].tolist(),
+                channel_labels(t.measures.channel[rows]), measures_texts(t.measures, rows),
+                t.description[rows].tolist(), units or [0] * len(rows),
+                flags or [()] * len(rows), strict=True)]
