@@ -106,7 +106,8 @@ def test_over_the_maximum_bills_the_matching_tier() -> None:
     used = [incident(f"i{i}", "2026-10-03", "M1", round_trips=3) for i in range(3)]  # level 1
     inv = monthly_invoice(monthly_normal(2), used, "2026-10")
     assert lines(inv) == [("monthly_fee", 1, 15000, 15000), ("overage", 1, 10000, 10000)]
-    assert [f.code for f in inv.flags] == ["over_monthly_max"]
+    assert [(f.code, f.message) for f in inv.flags] == [(
+        "over_monthly_max", "当月の利用 3件が契約の月2件を超えました。上限超過分 ¥10,000 を請求します")]
 
 
 def test_overage_policy_setting_is_honoured() -> None:
@@ -114,7 +115,9 @@ def test_overage_policy_setting_is_honoured() -> None:
     used = [incident(f"i{i}", "2026-10-03", "M1", round_trips=3) for i in range(3)]
     inv = monthly_invoice(monthly_normal(2), used, "2026-10", pricebook=book)
     assert lines(inv) == [("monthly_fee", 1, 15000, 15000)]
-    assert [f.code for f in inv.flags] == ["over_monthly_max"]
+    assert [(f.code, f.message) for f in inv.flags] == [(
+        "over_monthly_max", "当月の利用 3件が契約の月2件を超えました。超過分は請求していません "
+                            "(料金表の overage_policy = flag_only)")]
 
 
 def test_feather_counts_setting_is_honoured() -> None:
@@ -134,15 +137,24 @@ def test_monthly_fee_every_month_of_the_term_only() -> None:
 
 # --- fee limits (RULES 2.4) -------------------------------------------------------------
 
-@pytest.mark.parametrize(("decision", "charged", "flag"),
-                         [("", 10000, "limit_pending"), ("中止", 10000, "limit_applied"),
-                          ("stop", 10000, "limit_applied"), ("continue", 20000, None)])
-def test_fee_limit_decisions(decision: str, charged: int, flag: str | None) -> None:
+REACHED = "レベル6の料金 ¥20,000 がリミット ¥10,000 に達しました。"
+PENDING_TEXT = (REACHED + "継続か中止かをお客様に確認し、Incidents シートの limit_decision に記録して"
+                "ください (記録までは ¥10,000 で計算)")
+STOPPED_TEXT = REACHED + "お客様のご判断 (中止) により ¥10,000 を請求します"
+
+
+@pytest.mark.parametrize(("decision", "charged", "flag", "message"),
+                         [("", 10000, "limit_pending", PENDING_TEXT),
+                          ("中止", 10000, "limit_applied", STOPPED_TEXT),
+                          ("stop", 10000, "limit_applied", STOPPED_TEXT),
+                          ("continue", 20000, None, None)])
+def test_fee_limit_decisions(decision: str, charged: int, flag: str | None,
+                             message: str | None) -> None:
     x = incident("x", "2026-10-05", "A1", channel="phone", minutes=200, fee_limit=10000,
                  limit_decision=decision)  # level 6 annual: 20,000
     inv = monthly_invoice(contract("A1", start_date="2026-07-01"), [x], "2026-10")
     assert inv.subtotal == charged
-    assert [f.code for f in inv.flags] == ([flag] if flag else [])
+    assert [(f.code, f.message) for f in inv.flags] == ([(flag, message)] if flag else [])
 
 
 def test_contract_limit_applies_and_incident_limit_zero_means_feather_only() -> None:
@@ -167,11 +179,16 @@ def test_no_limit_no_cap_and_default_cap_setting() -> None:
 def test_reply_channel_flag_depends_on_plan() -> None:
     reply = incident("r", "2026-10-05", "M1", channel="reply", round_trips=6)  # level 2
     monthly = monthly_invoice(monthly_normal(2), [reply], "2026-10")
-    assert [f.code for f in monthly.flags] == ["reply_beyond_limit"]
+    move = "お客様に DM またはメールへの切り替えをご案内ください"
+    assert [(f.code, f.message) for f in monthly.flags] == [(
+        "reply_beyond_limit", f"この契約のリプライで対応できるのはレベル1までですが、このインシデントは"
+                              f"レベル2です。{move}")]
     level1 = incident("r", "2026-10-05", "M1", channel="reply", level_override=1)
     assert monthly_invoice(monthly_normal(2), [level1], "2026-10").flags == []
     annual = monthly_invoice(contract("M1"), [level1], "2026-10")
-    assert [f.code for f in annual.flags] == ["reply_beyond_limit"]
+    assert [(f.code, f.message) for f in annual.flags] == [(
+        "reply_beyond_limit", f"この契約のリプライで対応できるのはフェザーまでですが、このインシデントは"
+                              f"レベル1です。{move}")]
 
 
 def test_reply_max_level_setting_is_honoured() -> None:
@@ -184,7 +201,9 @@ def test_urgent_is_flagged_but_never_raises_the_level() -> None:
     x = incident("u", "2026-10-05", "A1", channel="phone", minutes=20, urgent=True)
     inv = monthly_invoice(contract("A1"), [x], "2026-10")
     assert inv.statement[0].level == 2
-    assert [f.code for f in inv.flags] == ["urgent"]
+    assert [(f.code, f.message) for f in inv.flags] == [(
+        "urgent", "お急ぎの依頼です。通常よりレベルが上がるときは level_override にレベルを記録して"
+                  "ください (自動では上げません)")]
 
 
 def test_override_is_shown_as_such() -> None:
@@ -239,9 +258,13 @@ def test_chart_pay_plan_setting_is_honoured() -> None:
 
 
 @pytest.mark.parametrize(("fields", "reason"), [
-    ({"members_allowed": ""}, "may not use this contract personally"),
-    ({"members_allowed": "鈴木"}, "may not use this contract personally"),
-    ({"members_allowed": "all", "approver": "社長"}, "needs approval by '社長'"),
+    ({"members_allowed": ""}, "利用者「佐藤」はこの契約で個人利用できません (個人利用できる人: なし)。"
+                              "Contracts シートの members_allowed をご確認ください"),
+    ({"members_allowed": "鈴木, 田中"}, "利用者「佐藤」はこの契約で個人利用できません (個人利用できる人: "
+                                     "鈴木、田中)。Contracts シートの members_allowed をご確認ください"),
+    ({"members_allowed": "all", "approver": "社長"},
+     "個人利用には「社長」の承認が必要です (approved_by: 空欄)。承認を得たら Incidents シートの "
+     "approved_by に記入してください"),
 ])
 def test_personal_use_rejected_and_not_billed(fields: dict, reason: str) -> None:
     c = contract("A1", **fields)
@@ -250,7 +273,8 @@ def test_personal_use_rejected_and_not_billed(fields: dict, reason: str) -> None
     inv = monthly_invoice(c, [x], "2026-10")
     assert inv.lines == [] and inv.total == 0
     assert inv.statement[0].billed is False
-    assert [f.code for f in inv.flags] == ["rejected"] and reason in inv.flags[0].message
+    assert [(f.code, f.message) for f in inv.flags] == [("rejected", reason)]
+    assert inv.statement[0].note == reason
 
 
 # --- price book A --------------------------------------------------------------------------
@@ -271,7 +295,9 @@ def test_vendor_auto_topup_opens_and_invoices_a_pack() -> None:
     assert (old.used_this_month, old.left) == (4, 0)
     assert (new.auto_topup, new.used_this_month, new.left, new.expires) == (
         True, 6, 4, dt.date(2027, 10, 5))
-    assert [f.code for f in inv.flags] == ["units_topped_up"]
+    assert [(f.code, f.message, f.incident_id) for f in inv.flags] == [(
+        "units_topped_up", "ユニットが 6ユニット不足したため、10ユニットのパックを 1口 自動で追加しました "
+                           "(¥30,000 を請求)", "b")]
 
 
 def test_vendor_expired_pack_is_not_used() -> None:
@@ -288,6 +314,9 @@ def test_vendor_without_auto_topup_bills_units() -> None:
     x = incident("b", "2026-10-06", "V1", channel="phone", minutes=61)
     inv = monthly_invoice(vendor_contract(), [x], "2026-10", pricebook=book)
     assert lines(inv) == [("unit_shortfall", 3, 3000, 9000)]
+    assert [(f.code, f.message) for f in inv.flags] == [(
+        "units_short", "パックのユニットが 3ユニット不足しました。不足分をユニット単価 ¥3,000 で"
+                       "請求します (¥9,000)")]
 
 
 def test_bill_recorded_packs_setting_is_honoured() -> None:

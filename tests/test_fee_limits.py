@@ -88,7 +88,9 @@ def test_onsite_without_a_price_is_flagged_for_a_quote() -> None:
     x = incident("x", "2026-10-20", "A1", channel="onsite", onsite_visits=2)  # level 8
     inv = monthly_invoice(contract("A1", start_date="2026-07-01"), [x], "2026-10")
     assert [line.kind for line in inv.lines] == ["incident"]
-    assert flags(inv) == ["onsite_quote"]
+    assert [(f.code, f.message) for f in inv.flags] == [(
+        "onsite_quote", "出張 2回: 料金表に出張料金 (onsite_fee) がありません。出張オプションの料金を"
+                        "お見積りのうえ別途ご請求ください (出張は別料金)")]
     assert inv.statement[0].flags == ("onsite_quote",)
 
 

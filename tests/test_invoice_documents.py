@@ -391,7 +391,7 @@ def test_no_staff_label_on_customer_documents(invoices, pdfs, settings, tmp_path
         for label in STAFF_LABELS:
             assert label not in text, (invoice.number, label)
         assert "ご判断待ち" not in text, invoice.number
-        assert not re.search(r"decision pending|may not use|move to DM", text), invoice.number
+        assert not re.search(r"シートの|個人利用できません|DM またはメール", text), invoice.number
     pending = by_contract(invoices, "C004")
     text = render(renderer, pending, settings, tmp_path)
     assert "料金リミットを適用してご請求しています" in flat(text)

@@ -4,6 +4,7 @@ covering every rule the issue lists, and the public worked examples billed exact
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import openpyxl
 import pytest
@@ -53,6 +54,23 @@ def test_october_covers_every_rule(october):
                 for e in inv.statement if e.level == 0]
     assert len(feathers) >= 4
     assert "C011" not in october  # the contract ended in September
+
+
+# Words a staff message may show in Latin letters: the sheets' and their columns' names.
+COLUMN_NAMES = {"Incidents", "Contracts", "limit_decision", "level_override", "member",
+                "members_allowed", "approved_by", "onsite_fee", "overage_policy", "end_date",
+                "DM"}
+
+
+def test_flag_messages_are_japanese(october):
+    """The clerk reads each flag's message (attention list, 要確認 sheet, the button's table):
+    Japanese sentences, naming only sheets and columns in Latin letters."""
+    flags = [flag for inv in october.values() for flag in inv.flags]
+    assert {f.code for f in flags} >= {"limit_pending", "over_monthly_max", "units_topped_up",
+                                       "rejected", "urgent", "onsite_quote"}
+    for flag in flags:
+        assert re.search("[ぁ-ん]", flag.message), flag
+        assert set(re.findall("[A-Za-z_]+", flag.message)) <= COLUMN_NAMES, flag
 
 
 def test_worked_examples_from_the_spec(october):

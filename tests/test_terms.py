@@ -150,7 +150,19 @@ def test_term_problems_name_the_end_date_that_would_be_valid() -> None:
     book = xlquote.get_pricebook("aki_sie")
     ((code, message),) = term_problems(dt.date(2026, 4, 15), dt.date(2027, 5, 14), "annual",
                                        "normal", book)
-    assert code == "term_unit" and "2028/04/14" in message
+    assert (code, message) == ("term_unit", "契約期間 2026/04/15〜2027/05/14 が契約単位 (12か月) の"
+                                            "倍数になっていません。24か月の契約なら終了日 (end_date) は "
+                                            "2028/04/14 です")
+    ((code, message),) = term_problems(dt.date(2026, 4, 1), dt.date(2027, 3, 31), "monthly",
+                                       "mission_critical", book)
+    assert (code, message) == ("term_minimum", "契約期間 2026/04/01〜2027/03/31 が月額契約 "
+                                               "(ミッションクリティカル)の最低契約期間 (36か月) に"
+                                               "足りません。終了日 (end_date) を 2029/03/31 以降に"
+                                               "してください")
+    vendor = xlquote.get_pricebook("vendor_support")
+    ((code, message),) = term_problems(dt.date(2026, 4, 1), dt.date(2026, 5, 31), "callcenter",
+                                       "normal", vendor)
+    assert message.startswith("契約期間 2026/04/01〜2026/05/31 がコールセンターの最低契約期間 (12か月)")
 
 
 @pytest.mark.parametrize(("change", "message"), [

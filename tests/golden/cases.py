@@ -74,8 +74,9 @@ def annual() -> Invoice:
         statement=[_entry("I-1009", 19, "出張", "出張1回 1日", "倉庫端末の入れ替え", level=7,
                           level_source="出張回数", fee=20000, full_fee=40000,
                           flags=("limit_pending",), note="リミット ¥20,000 適用 (ご判断待ち)")],
-        flags=[Flag("limit_pending", "fee ¥40,000 reached the limit ¥20,000; decision pending",
-                    "I-1009")])
+        flags=[Flag("limit_pending", "レベル7の料金 ¥40,000 がリミット ¥20,000 に達しました。継続か中止か"
+                    "をお客様に確認し、Incidents シートの limit_decision に記録してください (記録までは "
+                    "¥20,000 で計算)", "I-1009")])
 
 
 def monthly() -> Invoice:
@@ -91,10 +92,14 @@ def monthly() -> Invoice:
                    level_source="往復数", flags=("urgent",)),
             _entry("I-1020", 20, "電話", "8分", "私物タブレットの設定", level=1,
                    level_source="通話・チャット時間", billed=False, flags=("rejected",),
-                   note="member '伊藤 誠' may not use this contract personally")],
-        flags=[Flag("urgent", "urgent request (お急ぎ)", "I-1019"),
-               Flag("rejected", "member '伊藤 誠' may not use this contract personally",
-                    "I-1020")])
+                   note=REFUSED)],
+        flags=[Flag("urgent", "お急ぎの依頼です。通常よりレベルが上がるときは level_override にレベルを"
+                              "記録してください (自動では上げません)", "I-1019"),
+               Flag("rejected", REFUSED, "I-1020")])
+
+
+REFUSED = ("利用者「伊藤 誠」はこの契約で個人利用できません (個人利用できる人: 鈴木 花子)。"
+           "Contracts シートの members_allowed をご確認ください")
 
 
 def vendor() -> Invoice:
@@ -109,7 +114,8 @@ def vendor() -> Invoice:
                           flags=("units_topped_up",))],
         packs=[PackBalance(dt.date(2026, 5, 10), dt.date(2027, 5, 9), 10, 8, 2),
                PackBalance(dt.date(2026, 10, 7), dt.date(2027, 10, 6), 10, 0, 1, True)],
-        flags=[Flag("units_topped_up", "1 pack(s) added", "I-1026")])
+        flags=[Flag("units_topped_up", "ユニットが 3ユニット不足したため、10ユニットのパックを 1口 自動で"
+                                       "追加しました (¥30,000 を請求)", "I-1026")])
 
 
 def callcentre() -> Invoice:

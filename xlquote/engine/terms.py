@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .codes import SUPPORT_RANGES
+from .codes import PLAN_LABELS_JA, SUPPORT_RANGES
 from .dates import MONTHS_PER_YEAR, Month, add_months, months_between
 from .pricebook import PriceBook
 
@@ -88,14 +88,22 @@ def term_problems(start: dt.date, end: dt.date | None, plan: str, support_range:
         return []
     unit, minimum = plan_terms(book, plan, support_range)
     months = contract_months(start, end)
-    term = f"{start:%Y/%m/%d}〜{end:%Y/%m/%d}"
+    term = f"契約期間 {start:%Y/%m/%d}〜{end:%Y/%m/%d}"
     if end < add_months(start, minimum) - dt.timedelta(days=1):
-        return [("term_minimum", f"{term} is shorter than the minimum term of {minimum} months "
-                                 f"(最低契約期間) of a {plan} {support_range} contract; it should "
-                                 f"end on or after {term_end(start, minimum):%Y/%m/%d}")]
+        return [("term_minimum", f"{term} が{_plan_ja(book, plan, support_range)}の最低契約期間 "
+                                 f"({minimum}か月) に足りません。終了日 (end_date) を "
+                                 f"{term_end(start, minimum):%Y/%m/%d} 以降にしてください")]
     if not is_whole_months(start, end, months) or months % unit:
         whole = rounded_term(months, unit, minimum)
-        return [("term_unit", f"{term} is not a whole number of {unit}-month contract units "
-                              f"(契約単位); a term of {whole} months ends on "
-                              f"{term_end(start, whole):%Y/%m/%d}")]
+        return [("term_unit", f"{term} が契約単位 ({unit}か月) の倍数になっていません。"
+                              f"{whole}か月の契約なら終了日 (end_date) は "
+                              f"{term_end(start, whole):%Y/%m/%d} です")]
     return []
+
+
+def _plan_ja(book: PriceBook, plan: str, support_range: str) -> str:
+    """月額契約 (技術的) — the range only where the price book has support ranges."""
+    if book.support is None:
+        return PLAN_LABELS_JA[plan]
+    range_ja = book.support.range_names_ja[SUPPORT_RANGES.codes.index(support_range or "normal")]
+    return f"{PLAN_LABELS_JA[plan]} ({range_ja})"

@@ -50,8 +50,12 @@ def contract_part(ctx: ContractMonth) -> ContractPart:
                 1, base, base,
                 working=f"{counted}件利用 (フェザーを除く) / 月{maximum}件"))
         if counted > maximum:
+            billed = (f"上限超過分 {yen(overage)} を請求します" if overage else
+                      f"超過分は請求していません (料金表の overage_policy = "
+                      f"{rules.overage_policy})")
             part.flags.append(Flag("over_monthly_max",
-                                   f"{counted} incidents counted, plan allows {maximum}"))
+                                   f"当月の利用 {counted}件が契約の月{maximum}件を超えました。"
+                                   f"{billed}"))
             if overage:
                 part.lines.append(ctx.line(
                     "overage", f"上限超過 ({counted}件利用 / 月{maximum}件)", 1, overage,
@@ -91,13 +95,15 @@ def incident_items(ctx: ContractMonth) -> tuple[list[Line], list[StatementEntry]
         codes: list[str] = []
         if urgent:
             codes.append("urgent")
-            flags.append(Flag("urgent", "urgent request (お急ぎ)", incident_id))
+            flags.append(Flag("urgent", "お急ぎの依頼です。通常よりレベルが上がるときは "
+                                        "level_override にレベルを記録してください (自動では上げません)",
+                              incident_id))
         if reply_beyond:
             codes.append("reply_beyond_limit")
             flags.append(Flag("reply_beyond_limit",
-                              f"a public reply may settle level ≤ {reply_max} under this plan; "
-                              f"this incident is {level_ja}: move to DM or e-mail",
-                              incident_id))
+                              f"この契約のリプライで対応できるのは{level_label(reply_max)}までですが、"
+                              f"このインシデントは{level_ja}です。お客様に DM またはメールへの"
+                              "切り替えをご案内ください", incident_id))
         note = ""
         if state == CONTINUED:
             note = f"リミット {limit_label(limit_yen, limit_level)} 到達、継続のご判断により全額"
@@ -106,10 +112,11 @@ def incident_items(ctx: ContractMonth) -> tuple[list[Line], list[StatementEntry]
             code = "limit_pending" if state == PENDING else "limit_applied"
             note = f"リミット {limit} 適用" + (" (ご判断待ち)" if state == PENDING else "")
             codes.append(code)
-            flags.append(Flag(code, f"{level_ja}, fee {yen(full_fee)} reached the "
-                                    f"limit {limit}" + ("; decision pending"
-                                                        if state == PENDING else ""),
-                              incident_id))
+            reached = f"{level_ja}の料金 {yen(full_fee)} がリミット {limit} に達しました。"
+            flags.append(Flag(code, reached + (
+                "継続か中止かをお客様に確認し、Incidents シートの limit_decision に記録してください "
+                f"(記録までは {yen(limited_fee)} で計算)" if state == PENDING else
+                f"お客様のご判断 (中止) により {yen(limited_fee)} を請求します"), incident_id))
 
         if absorbed or charged:
             title = f"インシデント {incident_id} {level_ja} ({channel})"
@@ -132,9 +139,9 @@ def incident_items(ctx: ContractMonth) -> tuple[list[Line], list[StatementEntry]
                                   working="出張はオプション (別料金): onsite_fee × 回数"))
         elif visits:
             codes.append("onsite_quote")
-            flags.append(Flag("onsite_quote", f"{visits} on-site visit(s): the price book has no "
-                                              "on-site fee, quote the option (出張は別料金)",
-                              incident_id))
+            flags.append(Flag("onsite_quote", f"出張 {visits}回: 料金表に出張料金 (onsite_fee) "
+                                              "がありません。出張オプションの料金をお見積りのうえ"
+                                              "別途ご請求ください (出張は別料金)", incident_id))
         statement.append(StatementEntry(
             incident_id, opened, closed, channel, measures, level, source, charged, full_fee,
             flags=tuple(codes), description=description, note=note))

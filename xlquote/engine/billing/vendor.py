@@ -188,13 +188,19 @@ def _shortfall_line(ctx: ContractMonth, rules: VendorRules, ledger: _Ledger, i: 
                           f"({closed:%Y/%m/%d}, インシデント {incident_id})",
             count, rules.pack_price, amount, incident_id,
             working="残ユニット不足のため新しいパックを購入 (auto_topup)"))
-        ledger.flags.append(Flag("units_topped_up", f"{count} pack(s) added", incident_id))
+        ledger.flags.append(Flag("units_topped_up",
+                                 f"ユニットが {short}ユニット不足したため、{rules.pack_units}ユニットの"
+                                 f"パックを {count}口 自動で追加しました ({yen(amount)} を請求)",
+                                 incident_id))
     else:
         ledger.lines.append(ctx.line(
             "unit_shortfall", f"ユニット不足分 (インシデント {incident_id})", short,
             rules.unit_price, amount, incident_id,
             working="auto_topup = false: 不足ユニットを単価で請求"))
-        ledger.flags.append(Flag("units_short", f"{short} unit(s) beyond the packs", incident_id))
+        ledger.flags.append(Flag("units_short",
+                                 f"パックのユニットが {short}ユニット不足しました。不足分をユニット単価 "
+                                 f"{yen(rules.unit_price)} で請求します ({yen(amount)})",
+                                 incident_id))
 
 
 def paid_support_part(ctx: ContractMonth) -> ContractPart:
