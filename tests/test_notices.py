@@ -8,6 +8,7 @@ Seeds: 000_0e7793dec93ec3cc.txt:96-99 (10単位を1口 … 有効期限は1年�
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 
@@ -19,6 +20,7 @@ import xlquote
 from xlquote.app.sample import SAMPLE_MONTH, sample_contracts, sample_incidents, sample_packs
 from xlquote.app.workbooks import invoicing
 from xlquote.cli import main
+from xlquote.cli.invoice import date_argument
 from xlquote.engine.closed_days import ClosedDays
 from xlquote.engine.dates import Month, business_days_after, due_date, issue_date
 from xlquote.engine.notices import notices_due
@@ -203,3 +205,10 @@ def test_response_targets_are_checked_price_book_data() -> None:
     for bad in ({"fax": 2}, {"email": 0}, {"email": 400}):
         with pytest.raises(xlquote.PriceBookError, match="response_targets"):
             pricebook_with("aki_sie", response_targets=bad)
+
+
+def test_date_options_take_either_separator() -> None:
+    """--since/--date (and invoice's --issue-date) read 2026/10/31 as a clerk writes it."""
+    assert date_argument("2026/10/31") == date_argument(" 2026-10-31 ") == D(2026, 10, 31)
+    with pytest.raises(argparse.ArgumentTypeError, match="is not a date"):
+        date_argument("31/10/2026")

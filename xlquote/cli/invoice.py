@@ -51,9 +51,25 @@ def month_argument(text: str) -> Month:
 
 def date_argument(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        return dt.date.fromisoformat(text.strip().replace("/", "-"))  # 2026/10/31 too
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def add_month_job_arguments(parser: argparse.ArgumentParser, out_default: str, out_help: str,
+                            json_help: str) -> None:
+    """What every job on a month of the invoicing workbook takes: WORKBOOK, --month, --out
+    (default ``out_default``), --json and --reader."""
+    parser.add_argument("workbook", type=Path, help="invoicing workbook (.xlsx/.xlsm)")
+    parser.add_argument("--month", required=True, type=month_argument, help="YYYY-MM")
+    parser.add_argument("--out", type=Path, default=Path(out_default),
+                        help=f"{out_help} (default: {out_default})")
+    parser.add_argument("--json", action="store_true", help=json_help)
+    parser.add_argument("--reader", choices=get_args(Engine), default="fastexcel",
+                        help="how the workbook is read: fastexcel (default) reads big record "
+                             "sheets as typed columns where that is exact, the rest cell by "
+                             "cell; cells reads every sheet cell by cell; calamine and openpyxl "
+                             "(readers of earlier versions) now name the cell-by-cell path")
 
 
 def add_register_option(parser: argparse.ArgumentParser, **kwargs: Any) -> None:
@@ -80,17 +96,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                     "rewritten: a rerun leaves them as they are, a change is refused unless "
                     "--correct. Exit 0 ok, 1 done but something needs attention, 2 bad input "
                     "or refused, 3 could not write.")
-    parser.add_argument("workbook", type=Path, help="invoicing workbook (.xlsx/.xlsm)")
-    parser.add_argument("--month", required=True, type=month_argument, help="YYYY-MM")
-    parser.add_argument("--out", type=Path, default=Path("out"),
-                        help="output folder; the month goes to OUT/YYYY-MM (default: out)")
+    add_month_job_arguments(parser, "out", "output folder; the month goes to OUT/YYYY-MM",
+                            "print the result as JSON")
     add_pdf_options(parser)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--reader", choices=get_args(Engine), default="fastexcel",
-                        help="how the workbook is read: fastexcel (default) reads big record "
-                             "sheets as typed columns where that is exact, the rest cell by "
-                             "cell; cells reads every sheet cell by cell; calamine and openpyxl "
-                             "(readers of earlier versions) now name the cell-by-cell path")
     for table in ("incidents", "contracts", "packs"):
         parser.add_argument(f"--{table}", type=Path, default=None, metavar="FILE",
                             help=f"read the {table.capitalize()} records from this CSV or "

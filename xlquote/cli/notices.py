@@ -10,25 +10,14 @@ Exit status: 0 written, 2 bad input (every problem listed, nothing written).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-from pathlib import Path
-from typing import get_args
 
 from rich.console import Console
 
 from ..app.notices_run import NoticesRunResult, run_notices_workbook
 from ..engine.errors import InputError
 from ..engine.notices import NOTICE_KINDS, NOTICE_LABELS_JA
-from ..readers.workbook import Engine
-from .invoice import month_argument, report_problems
-
-
-def date_argument(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip().replace("/", "-"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+from .invoice import add_month_job_arguments, date_argument, report_problems
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -39,12 +28,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                     "DIR/お知らせ一覧_<date>.xlsx and .json, each notice once (DIR/notices_record."
                     "json). Also lists the open incidents, monthly contracts first, by response "
                     "due date. Exit 0 written, 2 bad input.")
-    parser.add_argument("workbook", type=Path, help="invoicing workbook (.xlsx/.xlsm)")
-    parser.add_argument("--month", required=True, type=month_argument, help="YYYY-MM")
-    parser.add_argument("--out", type=Path, default=Path("notices"),
-                        help="folder for the notices and their record (default: notices)")
-    parser.add_argument("--json", action="store_true",
-                        help='print {"notices": [...], "open_incidents": [...]} as JSON')
+    add_month_job_arguments(parser, "notices", "folder for the notices and their record",
+                            'print {"notices": [...], "open_incidents": [...]} as JSON')
     parser.add_argument("--since", type=date_argument, metavar="DATE",
                         help="only notices dated on or after DATE (a daily run: yesterday)")
     parser.add_argument("--date", type=date_argument, metavar="DATE",
@@ -52,8 +37,6 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                              "left out, later closings count as open")
     parser.add_argument("--again", action="store_true",
                         help="also write notices an earlier run already wrote")
-    parser.add_argument("--reader", choices=get_args(Engine), default="fastexcel",
-                        help="workbook reader (default: fastexcel)")
     parser.set_defaults(run=run)
 
 
