@@ -1,9 +1,9 @@
 """Per-item work spread over processes: the machine's cores, or a Dask cluster.
 
 A ``Job`` is ``[work(prepare(i)) for i in range(count)]``, cut into chunks of consecutive
-items. ``prepare(i)`` gathers item ``i``'s input from this process's data (the month's
-contracts and charges); ``work`` does the heavy part (rendering a workbook) and returns a small
-result. An ``Executor`` decides where each runs:
+items. ``prepare(i)`` gathers item ``i``'s input from this process's data (a document to
+draw); ``work`` does the heavy part (drawing its workbook and PDF) and returns a small result.
+An ``Executor`` decides where each runs:
 
 - ``InlineExecutor``: everything in this process.
 - ``ProcessExecutor`` with start method ``fork`` (Linux): workers are forked from this process,
@@ -11,8 +11,8 @@ result. An ``Executor`` decides where each runs:
   worker and only chunk bounds go out. Any callables will do, closures included.
 - ``ProcessExecutor`` with ``spawn`` (Windows, macOS, where forking a process that may hold
   system frameworks is unsafe): ``prepare`` runs here, its result is pickled to a fresh worker
-  process, which imports ``work`` by name — ``work`` must be a module-level function and each
-  prepared item must pickle.
+  process, which imports ``work`` by name — ``work`` must be a module-level function (or a
+  ``functools.partial`` of one) and each prepared item must pickle.
 - ``DaskExecutor``: as spawn, on the workers of a ``dask.distributed`` cluster (which must have
   xlquote installed, and reach every path a task writes to).
 
@@ -74,7 +74,8 @@ def _item_number(index: int) -> str:
 class Job(Generic[Item, Result]):
     """``[work(prepare(i)) for i in range(count)]`` under a name that errors and logs show.
 
-    ``work`` must be a module-level function (imported by name in spawned and Dask workers);
+    ``work`` must be a module-level function or a ``functools.partial`` of one (imported by
+    name in spawned and Dask workers);
     ``prepare`` may be any callable (it runs in this process or in a forked copy of it).
     ``label(i)`` names item ``i`` in an error (an invoice number, a contract id)."""
 
