@@ -6,3 +6,5 @@ import os
 os.environ.setdefault("XLWINGS_ON_SERVER", "true")
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 os.environ.setdefault("TQDM_DISABLE", "1")
+
+from postgres_server import postgres_dsn, postgres_server  # noqa: F401 — fixtures

@@ -1,22 +1,80 @@
-"""Invoices written over several processes are the same files as written in one."""
+"""Work spread over processes (forked, spawned, a Dask cluster) gives what one process gives:
+the same results in the same order, the same invoice files byte for byte, and a failing item
+named in the error."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
+import multiprocessing
 import os
+import re
 import time
 from pathlib import Path
 
 import pytest
 
-from xlquote.app import parallel
+from xlquote import bill_month
+from xlquote.app import documents, parallel
+from xlquote.app.documents import (
+    ROLES,
+    Header,
+    Rendered,
+    RenderJob,
+    billed_content,
+    document_stem,
+    render,
+)
+from xlquote.app.parallel import (
+    DaskExecutor,
+    InlineExecutor,
+    Job,
+    ProcessExecutor,
+    RemoteTraceback,
+    TaskError,
+    executor_for,
+    local_executor,
+)
 from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
 from xlquote.app.workbooks.invoicing import write_invoicing_workbook
 from xlquote.cli import main
+from xlquote.engine.billing import build_invoice
+from xlquote.engine.settings import settings_from_values
+
+START_METHODS = ["fork", "spawn"]
 
 
 def digests(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+# Module-level work, as spawned and Dask workers import it by name.
+def square_where(item: int) -> tuple[int, int]:
+    return item * item, os.getpid()
+
+
+def fail_on_5(item: int) -> int:
+    if item == 5:  # in the first chunk, which goes to a worker
+        raise OSError(28, "No space left on device", f"/out/{item}.xlsx")
+    return item
+
+
+class Unpicklable(Exception):
+    def __reduce__(self):
+        raise TypeError("not across processes")
+
+
+def fail_unpicklably_on_5(item: int) -> int:
+    if item == 5:
+        raise Unpicklable("five")
+    return item
+
+
+def die_in_a_worker(item: int) -> int:
+    if multiprocessing.parent_process() is not None:
+        os._exit(3)  # a worker killed (out of memory, a crash in a C library)
+    return item
 
 
 def test_map_indices_keeps_order_and_reports_progress(monkeypatch) -> None:
@@ -44,6 +102,169 @@ def test_this_process_works_beside_its_workers(monkeypatch) -> None:
     assert pids[0] != os.getpid()
 
 
+@pytest.mark.parametrize("method", START_METHODS)
+def test_worker_processes_give_the_in_process_results(method) -> None:
+    """``prepare`` reads this process's data (a closure: fine for fork, which runs it in the
+    worker, and for spawn, which runs it here); the results come back in order."""
+    data = list(range(1000, 1200))
+    job = Job("squares", square_where, prepare=data.__getitem__, min_parallel=1)
+    done: list[int] = []
+    with ProcessExecutor(3, method) as executor:
+        spread = executor.map(job, len(data), done.append, chunk=9)
+    alone = InlineExecutor().map(job, len(data))
+    assert [value for value, _ in spread] == [value for value, _ in alone] == [
+        x * x for x in data]
+    assert len({pid for _, pid in spread} - {os.getpid()}) >= 1  # workers did some of it
+    assert done[-1] == len(data) and done == sorted(done)
+
+
+@pytest.mark.parametrize("method", [*START_METHODS, "inline"])
+def test_a_failing_item_raises_its_own_error_named(method) -> None:
+    """An OSError in a worker is an OSError here (the run's exit status depends on it), with a
+    note naming the job, the item and the process, and the worker's traceback as its cause."""
+    job = Job("writing numbers", fail_on_5, label=lambda i: f"number {i}", min_parallel=1)
+    executor = InlineExecutor() if method == "inline" else ProcessExecutor(2, method)
+    with executor, pytest.raises(OSError) as caught:
+        executor.map(job, 200, chunk=10)
+    error = caught.value
+    assert (error.errno, error.filename) == (28, "/out/5.xlsx")
+    where = "this process" if method == "inline" else r"worker process \d+ on .+"
+    assert len(error.__notes__) == 1
+    assert re.fullmatch(rf"writing numbers: number 5 failed \(in {where}\)", error.__notes__[0])
+    if method != "inline":
+        assert isinstance(error.__cause__, RemoteTraceback)
+        assert "in fail_on_5" in str(error.__cause__)
+
+
+@pytest.mark.parametrize("method", [*START_METHODS, "inline"])
+def test_an_error_that_cannot_come_back_is_told_as_text(method) -> None:
+    job = Job("checking numbers", fail_unpicklably_on_5, min_parallel=1)
+    executor = InlineExecutor() if method == "inline" else ProcessExecutor(2, method)
+    if method == "inline":  # nothing to pickle: the error itself
+        with pytest.raises(Unpicklable, match="five"):
+            executor.map(job, 100, chunk=10)
+        return
+    with executor, pytest.raises(TaskError, match=r"^checking numbers: item 6 failed \(in worker "
+                                                  r"process \d+ on .+\): Unpicklable: five$"):
+        executor.map(job, 100, chunk=10)
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_a_worker_that_dies_is_reported_with_its_items(method) -> None:
+    job = Job("checking numbers", die_in_a_worker, min_parallel=1)
+    with ProcessExecutor(2, method) as executor:
+        with pytest.raises(TaskError, match=r"checking numbers: item \d+ … item \d+ failed "
+                                            r"\(in a worker\): BrokenProcessPool"):
+            executor.map(job, 200, chunk=10)
+        again = Job("numbers", square_where, min_parallel=1)  # the executor is usable again
+        assert [v for v, _ in executor.map(again, 30, chunk=4)] == [i * i for i in range(30)]
+
+
+def test_spawned_workers_need_work_they_can_import() -> None:
+    job = Job("lambdas", lambda item: item, min_parallel=1)  # cannot be pickled by name
+    with ProcessExecutor(2, "spawn") as executor:
+        with pytest.raises(TaskError, match=r"^lambdas: item 1 … item 5 failed \(in this "
+                                            r"process\): cannot be sent to a spawned worker: "
+                                            r"(PicklingError|AttributeError)"):
+            executor.map(job, 50, chunk=5)
+        again = Job("numbers", square_where, min_parallel=1)  # the executor is usable again
+        assert [v for v, _ in executor.map(again, 30, chunk=4)] == [i * i for i in range(30)]
+
+
+def test_one_process_means_this_process(monkeypatch) -> None:
+    monkeypatch.setenv("XLQUOTE_WORKERS", "1")
+    assert isinstance(local_executor(), InlineExecutor)
+    monkeypatch.setenv("XLQUOTE_WORKERS", "3")
+    executor = local_executor()
+    assert (executor.mode, executor.workers) == ("fork", 3)  # Linux forks
+    assert local_executor(2, "spawn").mode == "spawn"
+
+
+def demo_documents() -> list[RenderJob]:
+    """The demo month's invoices, numbered, as the run hands them to be drawn."""
+    run = bill_month(sample_contracts(), sample_incidents(), "2026-10", sample_packs())
+    settings = settings_from_values({k: (v, n) for n, (k, v) in
+                                     enumerate(sample_settings().items(), start=2)})
+    jobs = []
+    for k, context in enumerate(run.contexts, start=1):
+        invoice, number = build_invoice(context), f"INV-202610-{k:04d}"
+        jobs.append(RenderJob(
+            invoice.month, document_stem(number, invoice.contract.contract_id,
+                                         invoice.contract.customer),
+            ROLES, settings, content=billed_content(invoice).content,
+            header=Header(number, "invoice", invoice.issue_date, invoice.due_date),
+            number=number))
+    return jobs
+
+
+def write_demo_month(folder: Path, executor: parallel.Executor) -> dict[str, str]:
+    """The demo month's workbooks and PDFs drawn by ``executor``'s workers into ``folder``:
+    the files' digests (checked against what the workers reported)."""
+    jobs = demo_documents()
+    folder.mkdir()
+    drawing = Job("writing documents", functools.partial(render, folder=folder),
+                  jobs.__getitem__, lambda i: jobs[i].number)
+    rendered: list[Rendered] = executor.map(drawing, len(jobs), chunk=4)
+    files = digests(folder)
+    assert [r.sha256 for r in rendered] == [
+        {role: files[job.name(role)] for role in ROLES} for job in jobs]
+    return files
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_invoices_written_by_worker_processes_are_the_same_files(tmp_path, monkeypatch,
+                                                                   method) -> None:
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)
+    alone = write_demo_month(tmp_path / "alone", InlineExecutor())
+    with ProcessExecutor(2, method) as executor:
+        assert write_demo_month(tmp_path / method, executor) == alone
+    assert len(alone) == 2 * 19  # a workbook and a PDF per invoice
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        yield cluster
+
+
+def test_invoices_written_on_a_dask_cluster_are_the_same_files(tmp_path, dask_cluster) -> None:
+    alone = write_demo_month(tmp_path / "alone", InlineExecutor())
+    with DaskExecutor(dask_cluster) as executor:
+        assert executor.workers == 2
+        assert write_demo_month(tmp_path / "dask", executor) == alone
+        pids = executor.map(Job("where", square_where), 40, chunk=5)
+    assert len({pid for _, pid in pids}) == 2 and os.getpid() not in {pid for _, pid in pids}
+
+
+def test_a_scheduler_address_means_its_cluster(dask_cluster, monkeypatch) -> None:
+    monkeypatch.setenv("XLQUOTE_WORKERS", "1")
+    assert isinstance(executor_for(None), InlineExecutor)
+    with executor_for(dask_cluster.scheduler_address) as executor:
+        assert executor.mode == "dask" and executor.workers == 2
+        assert [v for v, _ in executor.map(Job("numbers", square_where), 10)] == [
+            i * i for i in range(10)]
+
+
+def test_a_failing_item_on_a_dask_cluster_is_named(dask_cluster) -> None:
+    job = Job("writing numbers", fail_on_5, label=lambda i: f"number {i}")
+    with DaskExecutor(dask_cluster) as executor, pytest.raises(OSError) as caught:
+        executor.map(job, 100, chunk=10)
+    assert caught.value.filename == "/out/5.xlsx"
+    assert re.fullmatch(r"writing numbers: number 5 failed \(in worker process \d+ on .+\)",
+                        caught.value.__notes__[0])
+
+
+def test_an_unreachable_scheduler_is_a_clear_error() -> None:
+    pytest.importorskip("dask.distributed")
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), pytest.raises(
+            parallel.XlquoteError, match=r"cannot reach the Dask scheduler tcp://127\.0\.0\.1:9"):
+        DaskExecutor("tcp://127.0.0.1:9")
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_parallel_batch_writes_the_same_files(tmp_path, monkeypatch, workers) -> None:
     book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
@@ -58,13 +279,50 @@ def test_parallel_batch_writes_the_same_files(tmp_path, monkeypatch, workers) ->
     assert len(digests(tmp_path / "b" / "2026-10")) == 39
 
 
+def test_the_batch_writes_the_same_files_with_spawned_workers(tmp_path, monkeypatch) -> None:
+    """What Windows and macOS do: the run builds each invoice, spawned workers write it."""
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)
+    monkeypatch.setenv("XLQUOTE_WORKERS", "1")
+    assert main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "a")]) == 1
+    monkeypatch.setenv("XLQUOTE_WORKERS", "2")
+    monkeypatch.setattr(parallel, "default_start_method", lambda: "spawn")
+    assert main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "b")]) == 1
+    assert digests(tmp_path / "a" / "2026-10") == digests(tmp_path / "b" / "2026-10")
+
+
+def test_a_worker_killed_while_drawing_stops_the_run_with_nothing_changed(tmp_path, monkeypatch,
+                                                                           capsys) -> None:
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    out = tmp_path / "out"
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)  # the month's 19 documents: one chunk,
+    monkeypatch.setenv("XLQUOTE_WORKERS", "2")  # which goes to the forked worker
+    draw = documents.WRITERS[("invoice", "xlsx")]
+
+    def killed_in_a_worker(*args):
+        if multiprocessing.parent_process() is not None:
+            os._exit(9)  # out of memory, say
+        return draw(*args)
+
+    monkeypatch.setitem(documents.WRITERS, ("invoice", "xlsx"), killed_in_a_worker)
+    command = ["invoice", str(book), "--month", "2026-10", "--out", str(out), "--json"]
+    assert main(command) == 3
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "write_failed"
+    assert re.match(r"writing documents: INV-202610-0001 … \S+ failed \(in a worker\): "
+                    r"BrokenProcessPool", report["message"])
+    assert not [p for p in (out / "2026-10").iterdir() if p.suffix in (".xlsx", ".pdf")]
+    monkeypatch.setitem(documents.WRITERS, ("invoice", "xlsx"), draw)
+    assert main(command) == 1  # the next run issues the same numbers: none was used up
+    numbers = [i["number"] for i in json.loads(capsys.readouterr().out)["invoices"]]
+    assert numbers == [f"INV-202610-{k:04d}" for k in range(1, 18)]
+
+
 def test_month_billed_over_several_processes_gives_the_same_summaries(monkeypatch) -> None:
     """bill_month spreads the contracts' totals over worker processes: the same summaries,
     in the same order, as one process, and the contexts still build the same invoices."""
-    import functools
-
-    from xlquote import bill_month
-
     mapper = functools.partial(parallel.map_indices, chunk=3, min_parallel=1)
 
     def bill(workers: str):

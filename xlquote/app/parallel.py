@@ -1,23 +1,56 @@
-"""Per-contract work spread over the machine's cores (billing the month, writing invoices).
+"""Per-item work spread over processes: the machine's cores, or a Dask cluster.
 
-Workers are forked from the billing process, so they see the month's contracts and charges
-without copying or pickling them; only chunk indices go out and small results come back. Where
-fork is unavailable (Windows, macOS' default, the browser's Pyodide) or the batch is small,
-the same tasks run in this process.
+A ``Job`` is ``[work(prepare(i)) for i in range(count)]``, cut into chunks of consecutive
+items. ``prepare(i)`` gathers item ``i``'s input from this process's data (a document to
+draw); ``work`` does the heavy part (drawing its workbook and PDF) and returns a small result.
+An ``Executor`` decides where each runs:
+
+- ``InlineExecutor``: everything in this process.
+- ``ProcessExecutor`` with start method ``fork`` (Linux): workers are forked from this process,
+  so they see its data without copying or pickling it; ``prepare`` and ``work`` both run in the
+  worker and only chunk bounds go out. Any callables will do, closures included.
+- ``ProcessExecutor`` with ``spawn`` (Windows, macOS, where forking a process that may hold
+  system frameworks is unsafe): ``prepare`` runs here, its result is pickled to a fresh worker
+  process, which imports ``work`` by name — ``work`` must be a module-level function (or a
+  ``functools.partial`` of one) and each prepared item must pickle.
+- ``DaskExecutor``: as spawn, on the workers of a ``dask.distributed`` cluster (which must have
+  xlquote installed, and reach every path a task writes to).
+
+The local executors also work in this process: workers take chunks from the front, this
+process from the back, while its workers are busy. Below ``Job.min_parallel`` items, or with
+``XLQUOTE_WORKERS=1``, everything runs in this process.
+
+A failing item raises its own exception in this process, whatever the executor (so an OSError
+is still an OSError to the caller), with a note naming the job, the item and where it ran, and
+a worker's traceback as its cause. What cannot come back that way — a worker that died, a
+chunk or an exception that cannot be pickled — raises a ``TaskError`` naming the same.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import pickle
+import socket
+import sys
+import traceback
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from concurrent import futures as cf
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Generic, Literal, NoReturn, TypeVar
 
+from ..engine.errors import OutputError, XlquoteError
+
+Item = TypeVar("Item")
 Result = TypeVar("Result")
-Task = Callable[[int], Result]
+Progress = Callable[[int], None]  # items done so far
+StartMethod = Literal["fork", "spawn"]
 
 MIN_PARALLEL = 64  # below this, starting processes costs more than it saves
-_task: Task[Any] | None = None  # set in the parent just before forking
+DEFAULT_CHUNK = 32
+HERE = "in this process"
 
 
 def workers() -> int:
@@ -29,73 +62,396 @@ def workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _run_chunk(indices: range) -> list[Any]:
-    assert _task is not None
-    return [_task(i) for i in indices]
+def _same(item: Any) -> Any:
+    return item
 
 
-def _can_fork() -> bool:
-    """Fork is there (not on Windows, not in the browser's Pyodide, whose multiprocessing
-    imports but cannot start a process) and allowed (pool workers may not fork again). The
-    multiprocessing import waits until then: the Excel functions never need it."""
-    if not hasattr(os, "fork"):
-        return False
-    import multiprocessing
-
-    return ("fork" in multiprocessing.get_all_start_methods()
-            and not multiprocessing.current_process().daemon)
+def _item_number(index: int) -> str:
+    return f"item {index + 1}"
 
 
-def map_indices(task: Task[Result], count: int, progress: Callable[[int], None] | None = None,
-                chunk: int = 32, min_parallel: int | None = None) -> list[Result]:
-    """``[task(i) for i in range(count)]``, in parallel when it pays: at least ``min_parallel``
-    tasks (default MIN_PARALLEL; cheap tasks need many more to pay for starting processes).
-    ``progress(done)`` is called as work completes."""
-    global _task
-    report = progress or (lambda done: None)
-    processes = workers()
-    if (processes <= 1 or count < (MIN_PARALLEL if min_parallel is None else min_parallel)
-            or not _can_fork()):
-        results = []
-        for i in range(count):
-            results.append(task(i))
-            if i % chunk == chunk - 1:
-                report(i + 1)
+@dataclass(frozen=True)
+class Job(Generic[Item, Result]):
+    """``[work(prepare(i)) for i in range(count)]`` under a name that errors and logs show.
+
+    ``work`` must be a module-level function or a ``functools.partial`` of one (imported by
+    name in spawned and Dask workers);
+    ``prepare`` may be any callable (it runs in this process or in a forked copy of it).
+    ``label(i)`` names item ``i`` in an error (an invoice number, a contract id)."""
+
+    name: str
+    work: Callable[[Item], Result]
+    prepare: Callable[[int], Item] = field(default=_same)
+    label: Callable[[int], str] = field(default=_item_number)
+    min_parallel: int | None = None  # None: MIN_PARALLEL
+
+
+class TaskError(OutputError):
+    """Items of a job failed in a way their own exception cannot tell: a worker died (killed,
+    out of memory), a chunk could not be sent, or the item's exception could not be pickled
+    back (its text is here). The job's output is not complete: callers undo what it began, so
+    to the run it is a failure to write (exit 3)."""
+
+    def __init__(self, job: str, item: str, where: str, error: str):
+        super().__init__(f"{job}: {item} failed ({where}): {error}")
+        self.job, self.item, self.where, self.error = job, item, where, error
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an error raised in another process, shown as the error's cause."""
+
+    def __str__(self) -> str:
+        return "\n" + str(self.args[0])
+
+
+class _ItemFailed(Exception):
+    """Raised by a worker for the item that failed; the parent raises the original exception
+    from it (``_raise_item_error``). Carries that exception only when it pickles (its text and
+    traceback always)."""
+
+    def __init__(self, index: int, where: str, summary: str, trace: str,
+                 error: BaseException | None):
+        super().__init__(index, where, summary, trace, error)
+        self.index, self.where, self.summary, self.trace, self.error = (
+            index, where, summary, trace, error)
+
+    @classmethod
+    def of(cls, index: int, error: Exception, where: str) -> _ItemFailed:
+        trace = "".join(traceback.format_exception(error))
+        kept: BaseException | None = error
+        if where != HERE:  # it has to travel
+            try:
+                pickle.dumps(error)
+            except Exception:
+                kept = None
+        return cls(index, where, f"{type(error).__name__}: {error}", trace, kept)
+
+
+def _worker() -> str:
+    return f"in worker process {os.getpid()} on {socket.gethostname()}"
+
+
+def _raise_item_error(job: Job[Any, Any], failed: _ItemFailed, remote: bool) -> NoReturn:
+    """The item's own exception, noted with the job, the item and where it failed; from
+    another process, with the worker's traceback as its cause."""
+    what = f"{job.name}: {job.label(failed.index)} failed ({failed.where})"
+    if failed.error is None:
+        raise TaskError(job.name, job.label(failed.index), failed.where,
+                        failed.summary) from RemoteTraceback(failed.trace)
+    error = failed.error
+    error.add_note(what)
+    if remote:
+        raise error from RemoteTraceback(failed.trace)
+    raise error  # (called outside an except block: the error keeps its own context)
+
+
+def _work_items(work: Callable[[Any], Any], start: int, items: Sequence[Any],
+                prepare: Callable[[int], Any] | None = None, where: str = HERE) -> list[Any]:
+    """The chunk's results; the first failing item raises _ItemFailed with its index."""
+    results = []
+    for offset, item in enumerate(items):
+        try:
+            results.append(work(prepare(item) if prepare is not None else item))
+        except Exception as exc:
+            raise _ItemFailed.of(start + offset, exc, where) from None
+    return results
+
+
+_forked_job: Job[Any, Any] | None = None  # set in the parent just before forking
+
+
+def _work_forked(start: int, stop: int) -> list[Any]:
+    """In a forked worker: the chunk's items prepared and worked from the parent's data."""
+    assert _forked_job is not None
+    return _work_items(_forked_job.work, start, range(start, stop), _forked_job.prepare,
+                       _worker())
+
+
+def _work_prepared(work: Callable[[Any], Any], start: int, items: list[Any]) -> list[Any]:
+    """In a spawned or Dask worker: the chunk's items, prepared and pickled by the parent."""
+    return _work_items(work, start, items, where=_worker())
+
+
+def _work_pickled(chunk: bytes) -> list[Any]:
+    """In a spawned worker: ``_work_prepared`` of a chunk the parent pickled itself (so that
+    what cannot be pickled fails there, at once, not in the pool's feeder thread)."""
+    return _work_prepared(*pickle.loads(chunk))
+
+
+def _chunks(count: int, chunk: int) -> list[range]:
+    size = max(1, chunk)
+    return [range(a, min(a + size, count)) for a in range(0, count, size)]
+
+
+class Executor(ABC):
+    """Where a job's chunks run. Use as a context manager (``close`` frees the processes or
+    the cluster connection)."""
+
+    mode: str
+
+    @property
+    @abstractmethod
+    def workers(self) -> int:
+        """Processes (or Dask threads) working on a job, this process included if it works."""
+
+    @abstractmethod
+    def map(self, job: Job[Any, Result], count: int, progress: Progress | None = None,
+            chunk: int = DEFAULT_CHUNK) -> list[Result]:
+        """``[job.work(job.prepare(i)) for i in range(count)]``, in order; ``progress(done)``
+        is called as chunks complete. A failing item raises its own exception (see the
+        module's docstring)."""
+
+    def close(self) -> None:  # noqa: B027 — most executors hold nothing
+        """Free what the executor holds."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+
+class InlineExecutor(Executor):
+    """Every item in this process, one after the other."""
+
+    mode = "inline"
+
+    @property
+    def workers(self) -> int:
+        return 1
+
+    def map(self, job: Job[Any, Result], count: int, progress: Progress | None = None,
+            chunk: int = DEFAULT_CHUNK) -> list[Result]:
+        report = progress or (lambda done: None)
+        results: list[Result] = []
+        for indices in _chunks(count, chunk):
+            results += _work_here(job, indices)
+            report(indices.stop)
         report(count)
         return results
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    chunks: Sequence[range] = [range(a, min(a + chunk, count)) for a in range(0, count, chunk)]
-    out: list[Any] = [None] * count
-    done = 0
 
-    def finish(indices: range, results: list[Any]) -> None:
-        nonlocal done
-        out[indices.start:indices.stop] = results
-        done += len(indices)
-        report(done)
-
-    _task = task
-    gc.freeze()  # forked workers then leave the parent's objects (and their pages) alone
+def _work_here(job: Job[Any, Result], indices: range) -> list[Result]:
+    """The chunk's results, worked in this process."""
     try:
-        # This process works too (one process fewer to fork, none waiting idle): the workers
-        # take chunks from the front, this process from the back, each chunk taken only while
-        # no worker has started it (a started future cannot be cancelled).
-        with ProcessPoolExecutor(processes - 1,
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_run_chunk, indices) for indices in chunks]
-            collected, theirs = 0, len(futures)  # futures[:collected] are in ``out``
-            while theirs > collected and futures[theirs - 1].cancel():
-                theirs -= 1
-                finish(chunks[theirs], [task(i) for i in chunks[theirs]])
-                while collected < theirs and futures[collected].done():  # their progress
-                    finish(chunks[collected], futures[collected].result())
-                    collected += 1
-            position = {futures[k]: k for k in range(collected, theirs)}
-            for future in as_completed(position):
-                finish(chunks[position[future]], future.result())
+        return _work_items(job.work, indices.start, indices, job.prepare)
+    except _ItemFailed as exc:
+        failed = exc
+    _raise_item_error(job, failed, remote=False)
+
+
+class _Collector:
+    """Chunk results put in place as they arrive, with progress and errors named."""
+
+    def __init__(self, job: Job[Any, Any], chunks: list[range], progress: Progress | None):
+        self.job, self.chunks = job, chunks
+        self.results: list[Any] = [None] * (chunks[-1].stop if chunks else 0)
+        self.done = 0
+        self.report = progress or (lambda done: None)
+
+    def finish(self, k: int, results: list[Any]) -> None:
+        indices = self.chunks[k]
+        self.results[indices.start:indices.stop] = results
+        self.done += len(indices)
+        self.report(self.done)
+
+    def run_here(self, k: int) -> None:
+        self.finish(k, _work_here(self.job, self.chunks[k]))
+
+    def collect(self, k: int, future: cf.Future[list[Any]]) -> None:
+        try:
+            results = future.result()
+        except _ItemFailed as failed:
+            _raise_item_error(self.job, failed, remote=True)
+        except Exception as exc:  # the worker died, or could not take the chunk
+            raise TaskError(self.job.name, self.span(self.chunks[k]), "in a worker",
+                            f"{type(exc).__name__}: {exc}") from exc
+        self.finish(k, results)
+
+    def span(self, indices: range) -> str:
+        """The chunk's items, named: ``first … last``."""
+        first = self.job.label(indices.start)
+        return first if len(indices) == 1 else f"{first} … {self.job.label(indices.stop - 1)}"
+
+
+def _spread(pool: cf.Executor, submit: Callable[[range], cf.Future[list[Any]]],
+            collector: _Collector, window: int, works_here: bool) -> None:
+    """Keep ``window`` chunks with the workers, taken from the front; this process (when it
+    works) takes chunks from the back whenever none of the workers' chunks is done."""
+    front, back = 0, len(collector.chunks)
+    pending: dict[cf.Future[list[Any]], int] = {}
+    try:
+        while front < back or pending:
+            while front < back and len(pending) < window:
+                pending[submit(collector.chunks[front])] = front
+                front += 1
+            done = [f for f in pending if f.done()]
+            if not done and works_here and front < back:
+                back -= 1
+                collector.run_here(back)
+                continue
+            if not done:
+                done = list(cf.wait(pending, return_when=cf.FIRST_COMPLETED).done)
+            for future in done:
+                collector.collect(pending.pop(future), future)
     finally:
-        _task = None
-        gc.unfreeze()
-    return out
+        for future in pending:  # a chunk failed: what has not started is not needed
+            future.cancel()
+
+
+def default_start_method() -> StartMethod | None:
+    """How this platform starts worker processes: fork where Python forks safely (Linux and
+    other Unixes; not macOS, whose system frameworks may not survive a fork, nor Windows),
+    spawn elsewhere; None where no process can be started (the browser's Pyodide)."""
+    if sys.platform == "emscripten":
+        return None
+    import multiprocessing
+
+    if multiprocessing.current_process().daemon:  # pool workers may not start processes
+        return None
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and sys.platform != "darwin":
+        return "fork"
+    return "spawn" if "spawn" in methods else None
+
+
+class ProcessExecutor(Executor):
+    """Worker processes on this machine (``concurrent.futures.ProcessPoolExecutor``) beside
+    this process: ``workers`` processes in all, this one included."""
+
+    def __init__(self, workers: int, start_method: StartMethod):
+        self._workers = max(1, workers)
+        self.mode = start_method
+        self._pool: cf.ProcessPoolExecutor | None = None  # spawned workers live until close
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    def map(self, job: Job[Any, Result], count: int, progress: Progress | None = None,
+            chunk: int = DEFAULT_CHUNK) -> list[Result]:
+        least = MIN_PARALLEL if job.min_parallel is None else job.min_parallel
+        if self._workers <= 1 or count < least or _forked_job is not None:
+            return InlineExecutor().map(job, count, progress, chunk)
+        collector = _Collector(job, _chunks(count, chunk), progress)
+        window = 2 * (self._workers - 1)  # a chunk running and one waiting, per worker
+        if self.mode == "fork":
+            self._map_forked(job, collector, window)
+        else:
+            pool = self._spawned_pool()
+
+            def submit(indices: range) -> cf.Future[list[Any]]:
+                items = [job.prepare(i) for i in indices]
+                try:
+                    chunk = pickle.dumps((job.work, indices.start, items), pickle.HIGHEST_PROTOCOL)
+                except Exception as exc:
+                    raise TaskError(job.name, collector.span(indices), HERE,
+                                    f"cannot be sent to a spawned worker: "
+                                    f"{type(exc).__name__}: {exc}") from exc
+                return pool.submit(_work_pickled, chunk)
+
+            try:
+                _spread(pool, submit, collector, window, works_here=True)
+            except BaseException:
+                self.close()  # a worker that died breaks the pool: the next job starts afresh
+                raise
+        return collector.results
+
+    def _map_forked(self, job: Job[Any, Any], collector: _Collector, window: int) -> None:
+        global _forked_job
+        import multiprocessing
+
+        _forked_job = job
+        gc.freeze()  # forked workers then leave the parent's objects (and their pages) alone
+        try:
+            with cf.ProcessPoolExecutor(self._workers - 1,
+                                        mp_context=multiprocessing.get_context("fork")) as pool:
+                _spread(pool, lambda indices: pool.submit(_work_forked, indices.start,
+                                                          indices.stop),
+                        collector, window, works_here=True)
+        finally:
+            _forked_job = None
+            gc.unfreeze()
+
+    def _spawned_pool(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            import multiprocessing
+
+            self._pool = cf.ProcessPoolExecutor(self._workers - 1,
+                                                mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor(Executor):
+    """The workers of a ``dask.distributed`` cluster: ``scheduler`` is its address
+    (``tcp://host:8786``), a cluster object or a connected Client. Items are prepared here
+    and pickled to the workers, which need xlquote installed (the same version) and must reach
+    every path a task reads or writes."""
+
+    mode = "dask"
+
+    def __init__(self, scheduler: Any):
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise XlquoteError("a Dask cluster needs the dask extra: "
+                               "pip install 'xlquote[dask]'") from None
+        self._own_client = not isinstance(scheduler, Client)
+        try:
+            self.client = Client(scheduler) if self._own_client else scheduler
+        except OSError as exc:
+            raise XlquoteError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+
+    @property
+    def workers(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def map(self, job: Job[Any, Result], count: int, progress: Progress | None = None,
+            chunk: int = DEFAULT_CHUNK) -> list[Result]:
+        collector = _Collector(job, _chunks(count, chunk), progress)
+        # pure=False: chunks are never deduplicated by content (nor hashed to find out)
+        pool = self.client.get_executor(pure=False)
+        _spread(pool, lambda indices: pool.submit(
+            _work_prepared, job.work, indices.start, [job.prepare(i) for i in indices]),
+            collector, 2 * self.workers, works_here=False)
+        return collector.results
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+
+
+def local_executor(processes: int | None = None,
+                   start_method: StartMethod | None = None) -> Executor:
+    """This machine's executor: ``processes`` in all, this one included (default:
+    ``workers()``), started by ``start_method`` (default: ``default_start_method()``); this
+    process alone when that is one process or none can be started."""
+    count = workers() if processes is None else processes
+    method = start_method or default_start_method()
+    if count <= 1 or method is None:
+        return InlineExecutor()
+    return ProcessExecutor(count, method)
+
+
+def executor_for(dask_scheduler: str | None = None) -> Executor:
+    """The Dask cluster at ``dask_scheduler`` when one is given, else this machine's cores."""
+    return DaskExecutor(dask_scheduler) if dask_scheduler else local_executor()
+
+
+def map_indices(task: Callable[[int], Result], count: int, progress: Progress | None = None,
+                chunk: int = DEFAULT_CHUNK, min_parallel: int | None = None,
+                name: str = "parallel task") -> list[Result]:
+    """``[task(i) for i in range(count)]`` over forked workers where the platform forks, else
+    in this process: ``task`` may be any callable (a closure over the month's data), so it
+    never goes to a spawned worker. At least ``min_parallel`` tasks (default MIN_PARALLEL)
+    before processes are started."""
+    executor = (local_executor() if default_start_method() == "fork" else InlineExecutor())
+    job: Job[int, Result] = Job(name, task, min_parallel=min_parallel)
+    with executor:
+        return executor.map(job, count, progress, chunk)

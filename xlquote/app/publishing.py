@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import shutil
@@ -55,7 +56,7 @@ from .documents import (
     render,
     timestamp,
 )
-from .parallel import map_indices
+from .parallel import Job, local_executor
 from .register import Issued, Ledger, Register, RegisterError
 
 LOCK_NAME = ".xlquote.lock"
@@ -249,8 +250,11 @@ class Publisher:
                 staging.mkdir()
             total = len(jobs)
             self.report(step, 0, total)
-            results = map_indices(lambda i: render(jobs[i], staging), total,
-                                  lambda done: self.report(step, done, total))
+            drawing = Job("writing documents", functools.partial(render, folder=staging),
+                          jobs.__getitem__, lambda i: jobs[i].number or jobs[i].stem)
+            with local_executor() as executor:
+                results = executor.map(drawing, total,
+                                       lambda done: self.report(step, done, total))
             checkpoint("staged")
             first = True
             for job, rendered in zip(jobs, results, strict=True):
