@@ -3,14 +3,11 @@ notice cancelling an invoice, the month's summary."""
 
 from .invoice_pdf import write_cancellation_pdf, write_invoice_pdf
 from .invoice_workbook import write_cancellation_workbook, write_invoice_workbook
-from .pdf import convert_to_pdf, find_soffice
 from .summary import SUMMARY_HEADER, SummaryItem, summary_table, write_summary_workbook
 
 __all__ = [
     "SUMMARY_HEADER",
     "SummaryItem",
-    "convert_to_pdf",
-    "find_soffice",
     "summary_table",
     "write_cancellation_pdf",
     "write_cancellation_workbook",
