@@ -1,7 +1,9 @@
-"""CPU per invoice of each invoice writer — the workbook (XlsxWriter) and the PDF (reportlab) —
-against baselines measured in the same run; and of building the invoices they draw.
+"""CPU per invoice of each invoice writer — the workbook (SpreadsheetML written directly) and the
+PDF (reportlab) — against baselines measured in the same run; of building the invoices they
+draw; and optionally the whole month's run with the workbook written each way.
 
     python bench/bench_writers.py [--rounds 10] [--workbook FILE --month YYYY-MM [--invoices N]]
+                                  [--run] [--documents 9860 --cores 2]
 
 Always the demo month's invoices (xlquote.app.sample, 2026-10: 19 invoices of every plan, a
 few statement rows each); with ``--workbook`` also the invoices of that invoicing workbook's
@@ -12,16 +14,26 @@ Each writer writes every invoice ``--rounds`` times into a temporary folder; a r
 best round's CPU time (process time) divided by the invoices, so that the shared machine's slow
 spells weigh little. The baselines, per invoice of the same month:
 
-- *bare workbook*: XlsxWriter writing a workbook of two sheets with one cell each — what any
-  invoice workbook costs before its content;
-- *same cells, plain*: XlsxWriter writing the same document's values (every table row, the
-  first page's texts) with plain ``write_*`` calls: no formats, merges, row heights or print
-  setup — XlsxWriter's own cost for the content;
+- *XlsxWriter renderer*: the invoice workbook as it was written before, through XlsxWriter
+  (``xlquote/writers/invoice_workbook.py`` at commit ``BASELINE_COMMIT``, loaded from git
+  history: it is no product path any more) — the with/without comparison of the direct
+  writer, which exists only for speed;
+- *same cells, plain (XlsxWriter)*: XlsxWriter writing the same document's values (every table
+  row, the first page's texts) with plain ``write_*`` calls: no formats, merges, row heights or
+  print setup — XlsxWriter's own cost for the content;
+- *zip of the same parts*: the finished parts of the same workbook zipped as the writer zips
+  them (``zipfile``, deflate level ``spreadsheetml.COMPRESS_LEVEL``), atomically — the floor
+  of the direct writer: what is left once every cell's XML is made;
 - *bare PDF*: reportlab drawing one A4 page with one line of Japanese text in the same font
   (embedded as a subset) — what any invoice PDF costs before its content;
 - *same strings, drawString*: reportlab drawing every string of the document (the same ones
   the PDF shows) with one ``drawString`` call each, 45 lines a page, no tables — the canvas API
   drawing this much text.
+
+The saving per document is also shown as seconds on a month of ``--documents`` documents
+(9,860 on the 1M-row month) spread over ``--cores`` processes. ``--run`` runs the workbook
+month's whole run (``run_invoice_workbook``, with PDFs, into a temporary folder) once with each
+workbook writer and reports CPU (the process and its workers) and wall time.
 
 The PDF font is registered before timing (once per process, shown apart).
 """
@@ -30,10 +42,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import io
+import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -43,17 +60,30 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from xlquote import bill_month
-from xlquote.app.invoice_run import numbered_invoice
+from xlquote.app import documents
+from xlquote.app.invoice_run import run_invoice_workbook
 from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.engine.billing import build_invoice
 from xlquote.engine.invoice import Invoice
 from xlquote.engine.settings import Settings, settings_from_values
 from xlquote.readers.workbook import read_invoicing_workbook
-from xlquote.writers import write_invoice_pdf, write_invoice_workbook
+from xlquote.writers import invoice_workbook, spreadsheetml, write_invoice_pdf, write_invoice_workbook
 from xlquote.writers.invoice_layout import InvoiceDocument, invoice_document
 from xlquote.writers.invoice_pdf import shown
 from xlquote.writers.pdf_pages import registered_font
+from xlquote.writers.xlsx import atomic_path
 
 Month = tuple[str, list[Invoice], Settings, Callable[[], list[Invoice]]]
+REPOSITORY = Path(__file__).resolve().parents[1]
+BASELINE_COMMIT = "53ccd14"  # the last commit whose invoice workbook went through XlsxWriter
+BASELINE_MODULE = "xlquote/writers/invoice_workbook.py"
+
+
+def numbered_invoice(context: Any, number: str) -> Invoice:
+    """The invoice of a contract's month, numbered as the run numbers an issued invoice."""
+    invoice = build_invoice(context)
+    invoice.number = number
+    return invoice
 
 
 def demo_month() -> Month:
@@ -80,11 +110,32 @@ def workbook_month(path: Path, month: str, limit: int | None) -> Month:
 
 # -- the baselines ------------------------------------------------------------------------------
 
-def bare_workbook(doc: InvoiceDocument, path: Path) -> None:
-    wb = xlsxwriter.Workbook(str(path), {"in_memory": True})
-    for name in ("請求書", "明細"):
-        wb.add_worksheet(name).write_string(0, 0, doc.title)
-    wb.close()
+def xlsxwriter_renderer() -> Any:
+    """The XlsxWriter invoice renderer as of BASELINE_COMMIT, from git history, imported as a
+    module of xlquote.writers (it uses fast_xlsx, invoice_layout and sheets as they are)."""
+    source = subprocess.run(["git", "-C", str(REPOSITORY), "show",
+                             f"{BASELINE_COMMIT}:{BASELINE_MODULE}"],
+                            check=True, capture_output=True, text=True).stdout
+    name = "xlquote.writers._xlsxwriter_invoice_baseline"
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
+    module.__package__ = "xlquote.writers"
+    sys.modules[name] = module
+    exec(compile(source, f"{BASELINE_COMMIT}:{BASELINE_MODULE}", "exec"), module.__dict__)
+    return module
+
+
+def zipped_parts(parts: list[tuple[str, bytes]], path: Path) -> None:
+    """The floor of the direct writer: finished parts zipped as ``Workbook.save`` zips them."""
+    with atomic_path(path) as temp, zipfile.ZipFile(temp, "w") as archive:
+        for name, data in parts:
+            entry = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, data, compresslevel=spreadsheetml.COMPRESS_LEVEL)
+
+
+def workbook_parts(doc: InvoiceDocument) -> list[tuple[str, bytes]]:
+    return [(name, xml.encode("utf-8"))
+            for name, xml in invoice_workbook.invoice_workbook(doc).parts()]
 
 
 def _plain_cells(ws: Any, top: int, rows: Any) -> int:
@@ -181,7 +232,8 @@ def best_cpu_ms(write: Callable[[Any, Path], Any], items: list[Any], rounds: int
     return 1000 * best / len(items)
 
 
-def measure(month: Month, rounds: int) -> None:
+def measure(month: Month, rounds: int, baseline: Any, documents_in_month: int,
+            cores: int) -> None:
     label, invoices, settings, build = month
     docs = [invoice_document(invoice, settings) for invoice in invoices]
     rows = sum(len(invoice.statement) for invoice in invoices) / len(invoices)
@@ -189,28 +241,64 @@ def measure(month: Month, rounds: int) -> None:
     build_ms = min(_cpu_ms(build) for _ in range(build_rounds)) / len(invoices)
     xlsx = best_cpu_ms(lambda inv, path: write_invoice_workbook(inv, settings, path), invoices,
                        rounds, ".xlsx")
+    before = best_cpu_ms(lambda inv, path: baseline.write_invoice_workbook(inv, settings, path),
+                         invoices, rounds, ".xlsx")
     pdf = best_cpu_ms(lambda inv, path: write_invoice_pdf(inv, settings, path), invoices,
                       rounds, ".pdf")
-    baselines = {name: best_cpu_ms(write, docs, rounds, suffix) for name, write, suffix in (
-        ("bare workbook", bare_workbook, ".xlsx"), ("same cells, plain", plain_workbook, ".xlsx"),
-        ("bare PDF", bare_pdf, ".pdf"), ("same strings, drawString", drawstring_pdf, ".pdf"))}
+    parts = [workbook_parts(doc) for doc in docs]
+    baselines = {name: best_cpu_ms(write, items, rounds, suffix)
+                 for name, write, items, suffix in (
+                     ("same cells, plain (XlsxWriter)", plain_workbook, docs, ".xlsx"),
+                     ("zip of the same parts", zipped_parts, parts, ".xlsx"),
+                     ("bare PDF", bare_pdf, docs, ".pdf"),
+                     ("same strings, drawString", drawstring_pdf, docs, ".pdf"))}
+    size = sum(len(data) for doc_parts in parts for _, data in doc_parts) / len(parts)
 
     print(f"\n{label}: {len(invoices):,} invoices, {rows:.1f} statement rows each on average; "
           f"best of {rounds} rounds, CPU ms per invoice")
-    print(f"  {'':38} {'ms':>7}  {'× bare':>7}  {'× content':>9}")
-    print(f"  {'workbook (write_invoice_workbook)':38} {xlsx:7.2f}  "
-          f"{xlsx / baselines['bare workbook']:6.1f}×  "
-          f"{xlsx / baselines['same cells, plain']:8.2f}×")
-    for name in ("bare workbook", "same cells, plain"):
-        print(f"    baseline: {name:28} {baselines[name]:7.2f}")
-    print(f"  {'PDF (write_invoice_pdf)':38} {pdf:7.2f}  "
-          f"{pdf / baselines['bare PDF']:6.1f}×  "
-          f"{pdf / baselines['same strings, drawString']:8.2f}×")
+    print(f"  {'workbook (write_invoice_workbook)':38} {xlsx:7.2f}   "
+          f"{xlsx / before:.2f}× the XlsxWriter renderer, {size / 1024:.0f} KB of XML")
+    print(f"    baseline: {'XlsxWriter renderer (' + BASELINE_COMMIT + ')':34} {before:7.2f}")
+    for name in ("same cells, plain (XlsxWriter)", "zip of the same parts"):
+        print(f"    baseline: {name:34} {baselines[name]:7.2f}")
+    saving = (before - xlsx) * documents_in_month / cores / 1000
+    print(f"    saving: {before - xlsx:.2f} ms a document ≈ {saving:.0f} s on "
+          f"{documents_in_month:,} documents over {cores} cores")
+    print(f"  {'PDF (write_invoice_pdf)':38} {pdf:7.2f}   "
+          f"{pdf / baselines['bare PDF']:.1f}× bare, "
+          f"{pdf / baselines['same strings, drawString']:.2f}× the content")
     for name in ("bare PDF", "same strings, drawString"):
-        print(f"    baseline: {name:28} {baselines[name]:7.2f}")
-    print(f"  {'both writers':38} {xlsx + pdf:7.2f}")
+        print(f"    baseline: {name:34} {baselines[name]:7.2f}")
+    print(f"  {'both writers':38} {xlsx + pdf:7.2f}   (with the XlsxWriter renderer: "
+          f"{before + pdf:.2f})")
     print(f"  {'building the invoices (build_invoice)':38} {build_ms:7.2f}   "
           f"(best of {build_rounds})")
+
+
+def _cpu_seconds() -> float:
+    """CPU of this process and of its finished children (the run's forked workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def whole_run(workbook: Path, month: str, baseline: Any) -> None:
+    """The month's run with PDFs, once with each workbook writer (the run's workers are
+    forked, so they inherit the writer chosen here)."""
+    print(f"\nthe whole run of {workbook.name} {month} with PDFs "
+          f"({os.cpu_count()} cores; CPU includes the workers)")
+    writers = (("SpreadsheetML (the product)", write_invoice_workbook),
+               (f"XlsxWriter renderer ({BASELINE_COMMIT})", baseline.write_invoice_workbook))
+    for name, writer in (*writers, writers[0]):  # the product again: a drift shows
+        documents.WRITERS[("invoice", "xlsx")] = writer
+        with tempfile.TemporaryDirectory(prefix="xlquote-bench-run-") as folder:
+            cpu, wall = _cpu_seconds(), time.perf_counter()
+            run_invoice_workbook(workbook, month, folder)
+            cpu, wall = _cpu_seconds() - cpu, time.perf_counter() - wall
+            files = len(list(Path(folder).glob("*/*.xlsx"))), len(list(Path(folder).glob("*/*.pdf")))
+        print(f"  {name:36} {cpu:7.1f} s CPU  {wall:7.1f} s wall  ({files[0]:,} workbooks, "
+              f"{files[1]:,} PDFs)")
+    documents.WRITERS[("invoice", "xlsx")] = write_invoice_workbook
 
 
 def _cpu_ms(work: Callable[[], Any]) -> float:
@@ -225,9 +313,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workbook", type=Path, help="an invoicing workbook (bench/make_month.py)")
     parser.add_argument("--month", help="the workbook's month, YYYY-MM")
     parser.add_argument("--invoices", type=int, help="only the workbook month's first N invoices")
+    parser.add_argument("--documents", type=int, default=9_860,
+                        help="documents in the month the saving is estimated for")
+    parser.add_argument("--cores", type=int, default=2, help="processes the run spreads over")
+    parser.add_argument("--run", action="store_true",
+                        help="also the workbook month's whole run with each workbook writer")
     args = parser.parse_args(argv)
     if args.workbook and not args.month:
         parser.error("--workbook needs --month")
+    if args.run and not args.workbook:
+        parser.error("--run needs --workbook")
+    baseline = xlsxwriter_renderer()
     start = time.process_time()
     registered_font()
     print(f"PDF font registered once per process: {1000 * (time.process_time() - start):.0f} ms "
@@ -236,7 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.workbook:
         months.append(workbook_month(args.workbook, args.month, args.invoices))
     for month in months:
-        measure(month, args.rounds)
+        measure(month, args.rounds, baseline, args.documents, args.cores)
+    if args.run:
+        whole_run(args.workbook, args.month, baseline)
     return 0
 
 

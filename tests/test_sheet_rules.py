@@ -1,7 +1,7 @@
 """One definition of how a value becomes a cell and how a sheet prints (writers/sheets.py),
-applied alike by both workbook writers: openpyxl (the workbooks users open) and XlsxWriter (the
-invoices and the summary). Read back with openpyxl, the same values and the same page setup
-come out of both."""
+applied alike by the three workbook writers: openpyxl (the workbooks users open), XlsxWriter
+(the summary) and SpreadsheetML written directly (the invoices). Read back with openpyxl, the
+same values and the same page setup come out of all three."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import openpyxl
 import pytest
 from openpyxl import Workbook
 
+from xlquote.engine.errors import OutputError
+from xlquote.writers import spreadsheetml
 from xlquote.writers.fast_xlsx import (
     close_xlsxwriter,
     setup_xlsxwriter_page,
@@ -29,6 +31,7 @@ from xlquote.writers.sheets import (
     NUMBER,
     TEXT,
     cell_kind,
+    excel_serial,
 )
 from xlquote.writers.xlsx import set_value, setup_page
 
@@ -71,6 +74,15 @@ def _xlsxwriter_workbook(path: Path, landscape: bool) -> Path:
     return path
 
 
+def _spreadsheetml_workbook(path: Path, landscape: bool) -> Path:
+    wb = spreadsheetml.Workbook()
+    ws = wb.add_sheet("Sheet")
+    for col, value in enumerate(VALUES):
+        ws.put(0, col, value)
+    ws.page_setup(A4_LANDSCAPE if landscape else A4_PORTRAIT)
+    return wb.save(path)
+
+
 def _read_back(path: Path) -> tuple[list[tuple[object, str | None]], tuple[object, ...]]:
     ws = openpyxl.load_workbook(path).active
     cells = [(cell.value, cell.data_type if cell.value is not None else None)
@@ -86,7 +98,8 @@ def _read_back(path: Path) -> tuple[list[tuple[object, str | None]], tuple[objec
 def test_both_writers_store_values_and_print_alike(tmp_path, landscape):
     by_openpyxl = _read_back(_openpyxl_workbook(tmp_path / "openpyxl.xlsx", landscape))
     by_xlsxwriter = _read_back(_xlsxwriter_workbook(tmp_path / "xlsxwriter.xlsx", landscape))
-    assert by_openpyxl == by_xlsxwriter
+    direct = _read_back(_spreadsheetml_workbook(tmp_path / "spreadsheetml.xlsx", landscape))
+    assert by_openpyxl == by_xlsxwriter == direct
     cells, setup = by_xlsxwriter
     assert [value for value, _ in cells[:7]] == VALUES[:7]  # formula-like text stays text
     assert {kind for _, kind in cells[:7]} == {"s"}
@@ -96,3 +109,39 @@ def test_both_writers_store_values_and_print_alike(tmp_path, landscape):
     assert setup == (9, "landscape" if landscape else "portrait", True, 1, 0, True,
                      (margins.left, margins.right, margins.top, margins.bottom,
                       margins.header, margins.footer))
+
+
+def test_the_direct_writer_stores_other_numbers_as_numbers(tmp_path):
+    """numpy and Decimal values are numbers; a time of day is kept; NaN has no cell."""
+    wb = spreadsheetml.Workbook()
+    ws = wb.add_sheet("Sheet")
+    values = [np.int64(7), np.float64(1.5), Decimal("1.10"), np.bool_(True), 2**53 + 1,
+              dt.datetime(2026, 11, 2, 9, 30, 15)]
+    ws.put_row(0, values, [0] * len(values))
+    with pytest.raises(ValueError, match="cannot hold"):
+        ws.put(1, 0, float("nan"))
+    cells = [cell.value for cell in openpyxl.load_workbook(wb.save(tmp_path / "n.xlsx")).active[1]]
+    assert cells == [7, 1.5, 1.1, True, 2**53 + 1, dt.datetime(2026, 11, 2, 9, 30, 15)]
+
+
+def test_dates_are_excel_day_numbers():
+    assert excel_serial(DAY) == 46328  # as Excel numbers 2026-11-02
+    assert excel_serial(dt.date(1900, 3, 1)) == 61
+    assert excel_serial(dt.datetime(2026, 11, 2, 18)) == 46328.75
+    with pytest.raises(ValueError, match="before 1900-03-01"):
+        excel_serial(dt.date(1900, 2, 28))  # Excel's day numbers count a 29 February 1900
+
+
+def test_the_direct_writer_keeps_to_the_grid_and_sheet_names():
+    wb = spreadsheetml.Workbook()
+    ws = wb.add_sheet("明細")
+    ws.put(1_048_575, 16_383, "the last cell")
+    with pytest.raises(OutputError, match="beyond the grid"):
+        ws.put(1_048_576, 0, "one row too far")
+    with pytest.raises(OutputError, match="beyond the grid"):
+        ws.put_row(1_048_576, ["x"], [0])
+    for bad in ("", "x" * 32, "a/b", "a[1]", "'quoted"):
+        with pytest.raises(ValueError, match="not a sheet name"):
+            wb.add_sheet(bad)
+    with pytest.raises(ValueError, match="two sheets"):
+        wb.add_sheet("明細")

@@ -4,6 +4,7 @@ openpyxl, as a user's spreadsheet program would see it."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from pathlib import Path
 
@@ -29,7 +30,8 @@ MONTH = Month(2026, 10)
 ISSUED, DUE = dt.date(2026, 11, 2), dt.date(2026, 12, 2)
 # User text that spreadsheet writers like to reinterpret: formulas, a URL, numbers, a date.
 TRICKY_TEXT = ['=HYPERLINK("http://evil.example","クリック")', "+81 3 1234", "-5", "@SUM(A1)",
-               "http://example.com/請求", "123", "2026-10-01", "1e5"]
+               "http://example.com/請求", "123", "2026-10-01", "1e5", "<r>株式会社ナギサ</r>",
+               "<r><t>x</t></r><r><t>y</t></r>", "<script>alert(1)</script> ]]> & 😀"]
 
 
 def contract(contract_id: str, customer: str, plan: str = "monthly") -> Contract:
@@ -157,6 +159,8 @@ def test_every_font_is_the_japanese_font(written):
                 assert cell.font.name == JAPANESE_FONT, (ws.title, cell.coordinate)
     with zipfile.ZipFile(path) as archive:
         assert b"<scheme" not in archive.read("xl/styles.xml")
+        run_fonts = re.findall(rb'<rFont val="([^"]*)"', archive.read("xl/sharedStrings.xml"))
+    assert run_fonts and set(run_fonts) == {JAPANESE_FONT.encode()}  # text written as runs
 
 
 def test_user_text_stays_text(written):

@@ -1,10 +1,11 @@
 """What a reader of a workbook sees, read back with openpyxl as plain data: per sheet every
 cell's value, type, number format, font (name, bold, size, colour), fill, borders and
 alignment; merges, column widths, row heights, print setup (paper, orientation, fit, centring,
-margins, print area, print titles, header/footer) and tab colour; and the document's author and
-title. Two workbooks that give the same facts look and print the same; their bytes may differ
-(another XlsxWriter version orders XML differently), which is why golden files are compared by
-these facts and not byte for byte."""
+margins, print area, print titles, header/footer with its font), tab colour and whether the
+sheet is selected; the sheet the workbook opens on, and the document's author, title and
+dates. Two workbooks that give the same facts look and print the same; their bytes may differ
+(the golden files were written by XlsxWriter, today's by ``spreadsheetml.py``), which is why
+golden files are compared by these facts and not byte for byte."""
 
 from __future__ import annotations
 
@@ -49,8 +50,10 @@ def workbook_facts(path: Path) -> dict[str, Any]:
     sheet, cell and fact."""
     wb = openpyxl.load_workbook(path)
     facts: dict[str, Any] = {"sheets": [ws.title for ws in wb.worksheets],
-                             "props": (wb.properties.creator, wb.properties.title,
-                                       wb.properties.created, wb.properties.modified)}
+                             "opens_on": wb.active.title,
+                             "props": (wb.properties.creator, wb.properties.lastModifiedBy,
+                                       wb.properties.title, wb.properties.created,
+                                       wb.properties.modified)}
     for ws in wb.worksheets:
         key = f"sheet/{ws.title}"
         for row in ws.iter_rows():
@@ -70,8 +73,10 @@ def workbook_facts(path: Path) -> dict[str, Any]:
                                margins.header, margins.footer),
             f"{key}/print_area": ws.print_area,
             f"{key}/print_titles": ws.print_title_rows,
-            f"{key}/header_footer": (ws.oddHeader.center.text, ws.oddFooter.center.text),
+            f"{key}/header_footer": tuple((part.text, part.font, part.size, part.color)
+                                          for part in (ws.oddHeader.center, ws.oddFooter.center)),
             f"{key}/tab_colour": _colour(ws.sheet_properties.tabColor),
+            f"{key}/selected": bool(ws.sheet_view.tabSelected),
         }
     return facts
 

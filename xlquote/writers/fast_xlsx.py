@@ -1,7 +1,8 @@
-"""Workbooks a run writes by the thousand (the invoices, the month's summary), written fast
-with XlsxWriter by the rules of ``sheets.py``: text stays text, the Japanese font everywhere,
-A4 as set there; same content → same bytes. openpyxl (``xlsx.py``) stays the writer for the
-workbooks users open and edit (quote, invoicing, plan comparison)."""
+"""Big tables a run writes (the month's summary, the notices), written fast with XlsxWriter by
+the rules of ``sheets.py``: text stays text, the Japanese font everywhere, A4 as set there;
+same content → same bytes. openpyxl (``xlsx.py``) stays the writer for the workbooks users
+open and edit (quote, invoicing, plan comparison); the invoices, written by the thousand, are
+SpreadsheetML written directly (``spreadsheetml.py``)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,10 @@ def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAM
     return wb
 
 
+# The font of a text's runs where XlsxWriter must write it as rich text (below).
+_JAPANESE_RUN = XlsxWriterFormat({"font_name": JAPANESE_FONT, "font_size": 11, "font_scheme": "none"})
+
+
 def write_xlsxwriter_cell(ws: XlsxWriterSheet, row: int, col: int, value: Any,
                           cell_format: XlsxWriterFormat | None) -> None:
     """One cell by its kind (``sheets.cell_kind``): text through ``write_string`` (stored as
@@ -72,7 +77,16 @@ def write_xlsxwriter_cell(ws: XlsxWriterSheet, row: int, col: int, value: Any,
     holds ends with a visible marker (``fit_cell_text``)."""
     kind = cell_kind(value)
     if kind is TEXT:
-        ws.write_string(row, col, fit_cell_text(value), cell_format)
+        text = fit_cell_text(value)
+        if text.startswith("<r>") and text.endswith("</r>"):
+            # XlsxWriter copies such a string into sharedStrings.xml unescaped, as if it were
+            # rich-text markup (the text is lost or injected); as rich text of plain runs,
+            # each escaped, it reads back as the text itself.
+            run = cell_format or _JAPANESE_RUN
+            ws.write_rich_string(row, col, run, text[:1], run, text[1:-1], run, text[-1:],
+                                 *([cell_format] if cell_format else []))
+            return
+        ws.write_string(row, col, text, cell_format)
     elif kind is NUMBER:
         ws.write_number(row, col, value, cell_format)
     elif kind is DATE:

@@ -1,9 +1,10 @@
 """What every sheet xlquote writes follows, whichever library writes it: how a value becomes a
 cell, the number formats and font, and how a sheet prints.
 
-Two adapters apply these rules: ``xlsx.py`` (openpyxl: the workbooks users open and edit, the
-comparison export) and ``fast_xlsx.py`` (XlsxWriter: the invoices and the month's summary,
-written by the thousand).
+Three adapters apply these rules: ``xlsx.py`` (openpyxl: the workbooks users open and edit, the
+comparison export), ``fast_xlsx.py`` (XlsxWriter: the month's summary and the notices) and
+``spreadsheetml.py`` (the invoice workbooks, written by the thousand as SpreadsheetML
+directly).
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ..engine.columns import EXCEL_EPOCH
+
 JAPANESE_FONT = "IPAexGothic"  # Debian fonts-ipaexfont-gothic; Excel substitutes if missing
 YEN_FORMAT = '"¥"#,##0;-"¥"#,##0'
 DATE_FORMAT = "yyyy/mm/dd"
 FORMULA_PREFIXES = ("=", "+", "-", "@")  # what makes Excel read typed text as a formula
 CELL_MAX_CHARS = 32_767  # what an Excel cell holds (UTF-16 code units)
+MAX_ROW_HEIGHT = 409  # points: Excel's tallest row
+LAST_ROW, LAST_COLUMN = 1_048_576, 16_384  # Excel's grid: row 1,048,576, column XFD
 A4_PAPER = 9  # the OOXML paper-size code for A4
 
 # -- cells ------------------------------------------------------------------------------------
@@ -66,7 +71,23 @@ def fit_cell_text(text: str) -> str:
 
 
 def _utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2  # a lone surrogate is one unit
+
+
+_FIRST_SERIAL_DAY = dt.date(1900, 3, 1)  # before it, Excel counts a 29 February 1900
+
+
+def excel_serial(value: dt.date) -> int | float:
+    """A date as the day number Excel stores (a datetime with its time of day as the
+    fraction). ValueError before 1900-03-01, where Excel's day numbers are off by one."""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if day < _FIRST_SERIAL_DAY:
+        raise ValueError(f"a cell cannot hold a date before {_FIRST_SERIAL_DAY}: {value}")
+    serial = (day - EXCEL_EPOCH).days
+    if isinstance(value, dt.datetime):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+        return serial + seconds / 86_400 if seconds else serial
+    return serial
 
 
 # -- printing ---------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
-"""The invoice workbook (XlsxWriter): text stays text, the Japanese font everywhere, the
-"nothing this month" rows, same content → same bytes, nothing left behind by a failed write,
-and text longer than a cell can hold cut with a visible marker. The layout itself is held to
-the golden workbooks (test_invoice_golden.py)."""
+"""The invoice workbook (SpreadsheetML written directly): text stays text, the Japanese font
+everywhere, the "nothing this month" rows, same content → same bytes, nothing half-written by a
+write that fails part-way, and text longer than a cell can hold cut with a visible marker. The
+layout itself is held to the golden workbooks (test_invoice_golden.py); every kind read back by
+openpyxl, calamine and LibreOffice in test_workbook_readback.py."""
 
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from typing import Any
 
 import openpyxl
@@ -14,7 +16,7 @@ from helpers import demo_invoices, demo_settings
 
 from xlquote.engine.invoice import Invoice
 from xlquote.engine.settings import Settings
-from xlquote.writers import invoice_workbook as xlsxwriter_writer
+from xlquote.writers import invoice_workbook as workbook_writer
 from xlquote.writers.xlsx import CELL_MAX_CHARS, JAPANESE_FONT
 
 MONTH = "2026-10"
@@ -47,7 +49,7 @@ def hostile_invoice(invoice: Invoice) -> Invoice:
 
 def test_every_sample_invoice_uses_the_japanese_font_only(invoices, settings, tmp_path):
     for invoice in invoices:
-        path = xlsxwriter_writer.write_invoice_workbook(invoice, settings, tmp_path / "i.xlsx")
+        path = workbook_writer.write_invoice_workbook(invoice, settings, tmp_path / "i.xlsx")
         wb = openpyxl.load_workbook(path)
         assert {font.name for font in wb._fonts} == {JAPANESE_FONT}, invoice.number
         assert wb.sheetnames[:2] == ["請求書", "明細"]
@@ -59,7 +61,7 @@ def test_an_empty_month(invoices, settings, tmp_path, plan):
     """No lines, incidents, taxes or packs: the sheets' "nothing this month" rows."""
     invoice = dataclasses.replace(next(inv for inv in invoices if inv.contract.plan == plan),
                                   lines=[], statement=[], taxes=[], packs=[], flags=[])
-    wb = openpyxl.load_workbook(xlsxwriter_writer.write_invoice_workbook(
+    wb = openpyxl.load_workbook(workbook_writer.write_invoice_workbook(
         invoice, settings, tmp_path / "empty.xlsx"))
     assert wb["請求書"]["B15"].value == "当月のご請求はありません (ご利用明細をご確認ください)"
     assert wb["明細"]["A5"].value == "当月に完了したインシデントはありません"
@@ -71,7 +73,7 @@ def test_an_empty_month(invoices, settings, tmp_path, plan):
 def test_hostile_text_stays_text(invoices, settings, tmp_path, plan):
     invoice = hostile_invoice(next(inv for inv in invoices if inv.statement and inv.lines and (
         inv.contract.plan == "vendor_support") == (plan == "vendor_support")))
-    wb = openpyxl.load_workbook(xlsxwriter_writer.write_invoice_workbook(
+    wb = openpyxl.load_workbook(workbook_writer.write_invoice_workbook(
         invoice, settings, tmp_path / "hostile.xlsx"))
     invoice_sheet, statement = wb["請求書"], wb["明細"]
     assert invoice_sheet["A3"].value == f"{HOSTILE[0]} 御中"
@@ -86,8 +88,8 @@ def test_hostile_text_stays_text(invoices, settings, tmp_path, plan):
 
 def test_same_content_same_bytes(invoices, settings, tmp_path):
     invoice = next(inv for inv in invoices if inv.contract.plan == "vendor_support")
-    first = xlsxwriter_writer.write_invoice_workbook(invoice, settings, tmp_path / "1.xlsx")
-    second = xlsxwriter_writer.write_invoice_workbook(invoice, settings, tmp_path / "2.xlsx")
+    first = workbook_writer.write_invoice_workbook(invoice, settings, tmp_path / "1.xlsx")
+    second = workbook_writer.write_invoice_workbook(invoice, settings, tmp_path / "2.xlsx")
     assert first.read_bytes() == second.read_bytes()
 
 
@@ -95,11 +97,33 @@ def test_failed_write_leaves_no_file(invoices, settings, tmp_path, monkeypatch):
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(xlsxwriter_writer, "write_table_sheet", broken)
+    monkeypatch.setattr(workbook_writer, "write_table_sheet", broken)
     target = tmp_path / "out" / "invoice.xlsx"
     with pytest.raises(RuntimeError):
-        xlsxwriter_writer.write_invoice_workbook(invoices[0], settings, target)
-    assert list(target.parent.iterdir()) == []
+        workbook_writer.write_invoice_workbook(invoices[0], settings, target)
+    assert not target.parent.exists() or list(target.parent.iterdir()) == []
+
+
+def test_a_disk_error_part_way_leaves_the_old_file_and_nothing_else(invoices, settings,
+                                                                    tmp_path, monkeypatch):
+    """An OSError while the zip is being written (the disk full after a few parts): the file
+    already there keeps its bytes, and no temporary file is left beside it."""
+    target = workbook_writer.write_invoice_workbook(invoices[0], settings, tmp_path / "i.xlsx")
+    before = target.read_bytes()
+    real_writestr = zipfile.ZipFile.writestr
+    written: list[str] = []
+
+    def disk_full(self: zipfile.ZipFile, info: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+        if len(written) == 3:
+            raise OSError(28, "No space left on device")
+        written.append(info.filename)
+        real_writestr(self, info, data, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        workbook_writer.write_invoice_workbook(invoices[1], settings, target)
+    assert len(written) == 3  # it failed part-way, not before it began
+    assert list(tmp_path.iterdir()) == [target] and target.read_bytes() == before
 
 
 def test_text_longer_than_a_cell_is_cut_with_a_marker(invoices, settings, tmp_path):
@@ -108,7 +132,7 @@ def test_text_longer_than_a_cell_is_cut_with_a_marker(invoices, settings, tmp_pa
     long_text = "長" * 40_000
     statement = [dataclasses.replace(invoice.statement[0], description=long_text),
                  *invoice.statement[1:]]
-    wb = openpyxl.load_workbook(xlsxwriter_writer.write_invoice_workbook(
+    wb = openpyxl.load_workbook(workbook_writer.write_invoice_workbook(
         dataclasses.replace(invoice, statement=statement), settings, tmp_path / "long.xlsx"))
     cell = wb["明細"].cell(5, wb["明細"].max_column).value
     assert len(cell) <= CELL_MAX_CHARS and cell.startswith("長" * 1000)
