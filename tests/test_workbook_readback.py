@@ -23,7 +23,15 @@ from xml.etree import ElementTree
 
 import openpyxl
 import pytest
-from golden.cases import CANCELLATIONS, INVOICES, SETTINGS, cancellation, monthly, vendor
+from golden.cases import (
+    CANCELLATIONS,
+    INVOICES,
+    SETTINGS,
+    cancellation,
+    golden_path,
+    monthly,
+    vendor,
+)
 from golden.regenerate import write_case
 from python_calamine import CalamineWorkbook
 
@@ -40,6 +48,8 @@ HOSTILE = ('=HYPERLINK("http://evil.example","click")', "<script>alert('x')</scr
 
 soffice = shutil.which("soffice")
 needs_libreoffice = pytest.mark.skipif(soffice is None, reason="LibreOffice is not installed")
+needs_poppler = pytest.mark.skipif(shutil.which("pdftoppm") is None,
+                                   reason="poppler-utils (pdftoppm) is not installed")
 
 
 def _plain(value: Any) -> Any:
@@ -117,6 +127,22 @@ def libreoffice_csv(paths: list[Path], folder: Path) -> dict[tuple[str, str], li
     return found
 
 
+def libreoffice_pdfs(paths: list[Path], folder: Path) -> list[Path]:
+    """``paths`` printed to PDF by LibreOffice in one headless run with a private profile."""
+    profile = (folder / "lo-profile").resolve().as_uri()
+    subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation={profile}",
+                    "--convert-to", "pdf", "--outdir", str(folder / "pdf"), *map(str, paths)],
+                   check=True, capture_output=True, timeout=300)
+    return [folder / "pdf" / f"{path.stem}.pdf" for path in paths]
+
+
+def page_images(pdf: Path, folder: Path) -> list[bytes]:
+    prefix = folder / pdf.stem
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", str(pdf), str(prefix)], check=True,
+                   capture_output=True, timeout=120)
+    return [page.read_bytes() for page in sorted(folder.glob(f"{pdf.stem}-*.pgm"))]
+
+
 def hostile_invoice(base: Any, texts: tuple[str, ...] = HOSTILE) -> Any:
     """``base`` with hostile text in the customer name, every line and statement text."""
     contract = dataclasses.replace(base.contract, customer=texts[0])
@@ -171,6 +197,24 @@ def test_libreoffice_shows_the_same_cells(written, tmp_path):
             actual = _trimmed([[text or None for text in row]
                                for row in shown_by_libreoffice[(path.stem, ws.title)]])
             assert actual == expected, (name, ws.title)
+
+
+@needs_libreoffice
+@needs_poppler
+def test_libreoffice_prints_them_as_it_prints_the_golden_ones(written, tmp_path):
+    """Printed by LibreOffice, each kind's pages are pixel for pixel those of its golden
+    workbook (written by XlsxWriter when approved): paper, margins, fit to width, print area,
+    repeated header rows, fonts, borders and row heights all end up on the page alike."""
+    golden = [tmp_path / f"golden_{name}.xlsx" for name in KINDS]
+    for name, copy in zip(KINDS, golden, strict=True):
+        shutil.copy(golden_path(name), copy)
+    pdfs = libreoffice_pdfs([*golden, *(written[name] for name in KINDS)], tmp_path)
+    images = tmp_path / "pages"
+    images.mkdir()
+    for name, expected, actual in zip(KINDS, pdfs[:len(KINDS)], pdfs[len(KINDS):], strict=True):
+        expected_pages = page_images(expected, images)
+        assert expected_pages, name
+        assert page_images(actual, images) == expected_pages, name
 
 
 def test_hostile_text_stays_text_everywhere(written):
