@@ -59,3 +59,10 @@ def demo_invoices(month: str = "2026-10") -> list[Any]:
     for i, invoice in enumerate(invoices):
         invoice.number = f"INV-{month.replace('-', '')}-{i:04d}"
     return invoices
+
+
+def cell_error(text: object, field: str, shown: str, phrase: str) -> bool:
+    """An Excel function's error cell about one argument, as the user reads it:
+    ``#VALUE! <field> <value as shown>: <reason holding phrase>``."""
+    return (isinstance(text, str) and text.startswith(f"#VALUE! {field} {shown}: ")
+            and phrase in text)

@@ -359,17 +359,20 @@ def test_unknown_not_started_and_ended_contracts_are_errors_never_billed() -> No
                  incident("e", "2026-10-05", "A2"), incident("ok", "2026-10-20", "A1")]
     with pytest.raises(xlquote.InputError) as caught:
         bill_month(contracts, incidents, "2026-10")
-    got = [(p.row, p.field, p.reason) for p in caught.value.problems]
-    assert got[0][:2] == (2, "contract_id") and "unknown contract" in got[0][2]
-    assert got[1][:2] == (3, "opened") and "A1 not yet started" in got[1][2]
-    assert got[2][:2] == (4, "opened") and "A2 ended" in got[2][2]
+    got = [(p.row, p.field, p.value, p.reason) for p in caught.value.problems]
+    assert got[0][:3] == (2, "contract_id", "ZZ") and "契約一覧 (Contracts) にない" in got[0][3]
+    assert got[1][:3] == (3, "opened", "2026-10-05") and "A1 はこの日にはまだ始まって" in got[1][3]
+    assert got[2][:3] == (4, "opened", "2026-10-05") and "A2 はこの日には終わって" in got[2][3]
     assert len(got) == 3
 
 
 def test_unknown_absorption_service_is_an_error() -> None:
     x = incident("x", "2026-10-05", "A1", absorbed_into="catering", absorbed_fee=1000)
-    with pytest.raises(xlquote.InputError, match="unknown service"):
+    with pytest.raises(xlquote.InputError, match="不明なサービス") as caught:
         monthly_invoice(contract("A1"), [x], "2026-10")
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.value) == ("absorbed_into", "catering")
+    assert "system_building（システム構築）" in problem.reason
 
 
 def test_incident_table_errors_name_row_and_column() -> None:

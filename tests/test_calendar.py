@@ -44,8 +44,10 @@ def test_month_arithmetic() -> None:
     assert add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
     assert Month.parse("2026/3").plus(-3) == Month(2025, 12)
     assert str(Month.parse("2026年10月")) == "2026-10"
-    with pytest.raises(ValueError, match="expected a month"):
+    with pytest.raises(ValueError, match="月として読めません"):
         Month.parse("October")
+    with pytest.raises(ValueError, match="そのような月はありません"):
+        Month.parse("2026-13")
 
 
 @pytest.mark.parametrize(("subtotal", "floor", "half_up", "ceil"), [

@@ -286,13 +286,13 @@ def test_plan_cost_masks_bad_rows_with_messages():
         errors="mask")
     assert values.tolist() == [37_000, 0, 0, 0, 0, 0]
     assert messages[0] is None
-    assert messages[1].startswith("plan: unknown plan 'weekly'")
-    assert messages[2] == "max_incidents: a monthly plan needs max_incidents"
-    assert messages[3] == "max_incidents: range mission_critical offers 1..3 incidents a month"
-    assert messages[4].startswith("licences: price book A plans")
-    assert messages[5] == "months: must be ≥ 1"
+    assert messages[1].startswith("plan 'weekly': 不明な契約プラン")
+    assert messages[2].startswith("max_incidents 空欄: 月額契約には月の上限件数")
+    assert messages[3].startswith("max_incidents 4: ") and "1〜3 件" in messages[3]
+    assert messages[4].startswith("licences 0: ") and "ライセンス数" in messages[4]
+    assert messages[5] == "months 0: 1 以上にしてください"
     _values, messages = plan_cost("annual", usage=usage(l2=-1), errors="mask")
-    assert messages.item() == "usage: level 2 = -1: must be ≥ 0"
+    assert messages.item() == "usage -1: (レベル2 の件数) 0 以上にしてください"
 
 
 def test_plan_cost_raises_naming_every_problem():
@@ -301,30 +301,31 @@ def test_plan_cost_raises_naming_every_problem():
     with pytest.raises(InputError) as info:
         plan_cost(["annual", "monthly"], ["normal", "nowhere"], [None, 1], usage())
     assert [p.field for p in info.value.problems] == ["support_range"]
-    with pytest.raises(InputError, match="expected 11 numbers"):
+    with pytest.raises(InputError, match="11 個の数値") as info:
         plan_cost("annual", usage=[1, 2, 3])
+    assert [(p.field, p.value) for p in info.value.problems] == [("usage", "3")]
 
 
 # --- profiles -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("data", "key", "reason"), [
-    ({"incidents_per_month": {"4": "x"}}, "incidents_per_month.4", "expected a number ≥ 0"),
-    ({"incidents_per_month": {"11": 1}}, "incidents_per_month.11", "unknown level"),
-    ({"incidents_per_month": {"feather": -1}}, "incidents_per_month.feather", "≥ 0"),
-    ({}, "incidents_per_month", "missing"),
-    ({"incidents_per_month": {}, "months": 0}, "months", "out of range"),
-    ({"incidents_per_month": {}, "licence": 3}, "licence", "unknown key"),
+    ({"incidents_per_month": {"4": "x"}}, "incidents_per_month.4", "0 以上の数値"),
+    ({"incidents_per_month": {"11": 1}}, "incidents_per_month.11", "不明なレベル"),
+    ({"incidents_per_month": {"feather": -1}}, "incidents_per_month.feather", "0 以上"),
+    ({}, "incidents_per_month", "ありません"),
+    ({"incidents_per_month": {}, "months": 0}, "months", "1〜120"),
+    ({"incidents_per_month": {}, "licence": 3}, "licence", "不明な項目"),
     ({"incidents_per_month": {}, "support_ranges": ["normal", "x"]}, "support_ranges[1]",
-     "unknown support range"),
-    ({"per_month": [{"1": 0.5}]}, "per_month[0].1", "whole incidents"),
-    ({"incidents_per_month": {}, "karte_payment": "later"}, "karte_payment", "expected one of"),
+     "不明なサポート範囲"),
+    ({"per_month": [{"1": 0.5}]}, "per_month[0].1", "整数"),
+    ({"incidents_per_month": {}, "karte_payment": "later"}, "karte_payment", "consume（消費）"),
 ])
 def test_profile_errors_name_the_key(data, key, reason):
     with pytest.raises(ProfileError) as info:
         parse_profile(data, "p.toml")
     assert info.value.key == key
     assert reason in info.value.reason
-    assert str(info.value).startswith(f"p.toml: {key}: ")
+    assert str(info.value).startswith(f"利用見込み p.toml の {key}: ")
 
 
 def test_example_profile_and_per_month_lists():
@@ -359,14 +360,14 @@ def test_cli_bad_inputs_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text('[incidents_per_month]\n4 = "many"\n', encoding="utf-8")
     assert main(["compare", "--profile", str(bad)]) == 2
-    assert "bad.toml: incidents_per_month.4: expected a number ≥ 0" in capsys.readouterr().err
+    assert "bad.toml の incidents_per_month.4: 0 以上の数値" in capsys.readouterr().err
     assert main(["compare", "--profile", str(EXAMPLE_PROFILE), "--months", "0"]) == 2
-    assert "1..120 months" in capsys.readouterr().err
+    assert "months: 0 — 比べる期間は 1〜120 か月" in capsys.readouterr().err
     target = tmp_path / "t.csv"
     assert main(["compare", "--profile", str(EXAMPLE_PROFILE), "--out", str(target)]) == 2
     assert not target.exists()
     assert main(["compare", "--profile", str(tmp_path / "none.toml")]) == 2
-    assert "file not found" in capsys.readouterr().err
+    assert "ファイルが見つかりません" in capsys.readouterr().err
 
 
 def _write_log(path, contracts, incidents):
@@ -392,13 +393,13 @@ def test_cli_log_replay(tmp_path, capsys):
     # October repeated over the common 36 months: 3 × 25,000 + 36 × (2,000 + 6,000)
     assert (printed["plans"][0]["plan"], printed["plans"][0]["cost"]) == ("annual", 363_000)
     assert main(["compare", "--log", str(log)]) == 2  # several customers: which one?
-    assert "--customer or --contract" in capsys.readouterr().err
+    assert "--customer か --contract で" in capsys.readouterr().err
     broken = tmp_path / "broken.xlsx"
     _write_log(broken, sample_contracts()[:1],
                [{"incident_id": "x", "contract_id": "C001", "opened": "2026-10-01",
                  "closed": "2026-10-01", "channel": "fax"}])
     assert main(["compare", "--log", str(broken)]) == 2
-    assert "sheet Incidents, row 2, column channel" in capsys.readouterr().err
+    assert "シート Incidents 2行目 列 channel: 'fax' — 不明なチャネル" in capsys.readouterr().err
 
 
 # --- workbook -------------------------------------------------------------------------------
@@ -439,4 +440,4 @@ def test_plan_cost_grid_takes_excel_shaped_blocks():
     cells = masked(plan_cost_grid, plans, ranges, np.array([[None], [9]], dtype=object),
                    row_of_11.T)
     assert cells[0, 0] == 37_000 and cells[1, 0].startswith("#VALUE! ")
-    assert "offers 1..5 incidents a month" in cells[1, 0]
+    assert cells[1, 0].startswith("#VALUE! max_incidents 9: ") and "1〜5 件" in cells[1, 0]

@@ -75,7 +75,7 @@ def test_exit_2_bad_input_with_json(tmp_path, capsys):
     result = json.loads(captured.out)
     assert (result["status"], result["exit_code"]) == ("invalid", 2)
     assert result["problems"][0]["column"] == "channel"
-    assert "何も書いていません" in captured.err and "Traceback" not in captured.err
+    assert "何も書き出していません" in captured.err and "Traceback" not in captured.err
     assert not (tmp_path / "out").exists()
 
 

@@ -115,4 +115,4 @@ def test_incident_fee_reports_one_problem_per_bad_cell() -> None:
         xlquote.incident_fee([0, 99, "x"], "annual")
     assert [(p.row, p.value) for p in caught.value.problems] == [(2, 99), (3, "x")]
     _values, messages = xlquote.incident_fee([None, 4], "annual", errors="mask")
-    assert messages.tolist() == ["level: level is required", None]
+    assert messages.tolist() == ["level 空欄: 必須です。入力してください", None]

@@ -32,10 +32,11 @@ def test_incident_fee_bad_rows() -> None:
     fees, messages = xlquote.incident_fee([11, 3, 2.5, None], ["annual", "spot", "annual",
                                                                "annual"], errors="mask")
     assert fees.tolist() == [0, 0, 0, 0]
-    assert messages[0] == "level: expected a level: feather or 1..10"
-    assert messages[1].startswith("plan: unknown plan 'spot'")
-    assert messages[2] == "level: expected a level: feather or 1..10"
-    assert messages[3] == "level: level is required"
+    assert messages[0].startswith("level 11: ") and "feather（フェザー）か 1〜10" in messages[0]
+    assert messages[1].startswith("plan 'spot': 不明な契約プラン")
+    assert "annual（年額）, monthly（月額）" in messages[1]  # the codes that may be typed
+    assert messages[2].startswith("level 2.5: ") and "1〜10" in messages[2]
+    assert messages[3].startswith("level 空欄: 必須です")
 
 
 @pytest.mark.parametrize(("support_range", "fee"),
@@ -63,8 +64,9 @@ def test_monthly_base_fee_table(support_range: str) -> None:
 def test_mission_critical_offers_three_incidents_at_most() -> None:
     fees, messages = xlquote.monthly_base_fee("mission_critical", [3, 4, 0], errors="mask")
     assert fees.tolist() == [120000, 0, 0]
-    assert messages[1] == "max_incidents: range mission_critical offers 1..3 incidents a month"
-    assert messages[2] == "max_incidents: must be ≥ 1"
+    assert messages[1].startswith("max_incidents 4: ") and "mission_critical" in messages[1]
+    assert "1〜3 件" in messages[1]
+    assert messages[2] == "max_incidents 0: 1 以上にしてください"
 
 
 @pytest.mark.parametrize(("support_range", "maximum", "counted", "base", "overage"),
@@ -91,8 +93,9 @@ def test_incident_units_per_started_half_hour(minutes: int, units: int) -> None:
 def test_vendor_annual_fee() -> None:
     assert xlquote.vendor_annual_fee([1, 40, 1000]).tolist() == [50500, 70000, 550000]
     _, messages = xlquote.vendor_annual_fee([0, -3, 1.5], errors="mask")
-    assert messages.tolist() == ["licences: must be ≥ 1", "licences: must be ≥ 1",
-                                 "licences: must be a whole number"]
+    assert messages.tolist() == ["licences 0: 1 以上にしてください",
+                                 "licences -3: 1 以上にしてください",
+                                 "licences 1.5: 小数は使えません。整数で入力してください"]
 
 
 @pytest.mark.parametrize(("licences", "tier", "initial", "monthly"),
@@ -110,12 +113,13 @@ def test_callcenter_tiers(licences: int, tier: int, initial: int, monthly: int) 
 def test_callcenter_not_offered() -> None:
     values, messages = xlquote.callcenter_tier([50001, 0, -1, 2.5, "x"], errors="mask")
     assert values.tolist() == [0, 0, 0, 0, 0]
-    assert messages[0] == "licences: call-centre support is offered for 1..50,000 licences"
-    assert messages[1] == "licences: must be ≥ 1"
-    assert messages[3] == "licences: must be a whole number"
-    assert messages[4] == "licences: expected a number"
-    with pytest.raises(xlquote.InputError, match=r"offered for 1\.\.50,000"):
+    assert messages[0].startswith("licences 50001: ") and "1〜50,000 ライセンス" in messages[0]
+    assert messages[1] == "licences 0: 1 以上にしてください"
+    assert messages[3].startswith("licences 2.5: 小数は使えません")
+    assert messages[4].startswith("licences 'x': 数値として読めません")
+    with pytest.raises(xlquote.InputError, match="1〜50,000 ライセンス") as raised:
         xlquote.callcenter_tier(60000)
+    assert [(p.field, p.value) for p in raised.value.problems] == [("licences", 60000)]
 
 
 @given(st.integers(0, 9), st.sampled_from(["annual", "monthly"]))
@@ -135,4 +139,4 @@ def test_incident_fee_still_checks_its_range_argument() -> None:
                                           errors="mask")
     assert fees.tolist() == [6000, 6000, 0, 6000]
     assert messages[:2].tolist() == [None, None] and messages[3] is None
-    assert messages[2].startswith("support_range: unknown support range 'bogus'")
+    assert messages[2].startswith("support_range 'bogus': 不明なサポート範囲です")

@@ -52,10 +52,12 @@ def problems(exc: InputError) -> list[tuple[Any, ...]]:
 
 
 def matches(found: list[tuple[Any, ...]], expected: tuple[Any, ...]) -> bool:
-    """Exactly the expected problems, one each, in that order of cells."""
+    """Exactly the expected problems, one each, in that order of cells, with the value as the
+    cell holds it where the case names it."""
     return len(found) == len(expected) and all(
         (sheet, row, column) == (e.sheet, e.row, e.column) and e.reason in reason
-        for (sheet, row, column, _value, reason), e in zip(found, expected, strict=True))
+        and e.value in (None, value)
+        for (sheet, row, column, value, reason), e in zip(found, expected, strict=True))
 
 
 @pytest.fixture(scope="module")

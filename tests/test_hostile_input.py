@@ -71,7 +71,8 @@ def test_not_an_xlsx(tmp_path, capsys):
     fake = tmp_path / "invoicing.xlsx"
     fake.write_text("contract_id,customer\nC1,x\n", encoding="utf-8")
     (problem,) = refused(fake, tmp_path, capsys)
-    assert "not an Excel workbook" in problem["reason"]
+    assert (problem["column"], problem["value"]) == ("file", "invoicing.xlsx")
+    assert "Excel のブック (.xlsx / .xlsm) ではありません" in problem["reason"]
 
 
 def test_zip_bomb(tmp_path, capsys):
@@ -79,7 +80,7 @@ def test_zip_bomb(tmp_path, capsys):
     bomb = rewrite_part(book, tmp_path / "bomb.xlsx", "",
                         add={"xl/media/image1.bin": b"\0" * (200 * 2**20)})
     (problem,) = refused(bomb, tmp_path, capsys)
-    assert "zip bomb" in problem["reason"]
+    assert "xl/media/image1.bin" in problem["reason"] and "zip 爆弾" in problem["reason"]
 
 
 def test_xml_entity_expansion(tmp_path, capsys):
@@ -89,7 +90,7 @@ def test_xml_entity_expansion(tmp_path, capsys):
     evil = rewrite_part(book, tmp_path / "evil.xlsx", incidents_part(book),
                         lambda xml: lol + re.sub(rb"^<\?xml[^>]*\?>", b"", xml))
     (problem,) = refused(evil, tmp_path, capsys)
-    assert "DTD or XML entities" in problem["reason"]
+    assert "DTD か XML エンティティ" in problem["reason"]
 
 
 def test_a_sheet_claiming_a_million_columns(tmp_path, capsys):
@@ -98,7 +99,7 @@ def test_a_sheet_claiming_a_million_columns(tmp_path, capsys):
                         lambda xml: re.sub(rb'<dimension ref="[^"]*"',
                                            b'<dimension ref="A1:BDWGN5"', xml))
     (problem,) = refused(wide, tmp_path, capsys)
-    assert "1,000,000 columns" in problem["reason"]
+    assert "1,000,000 列" in problem["reason"]
 
 
 def test_missing_sheet_and_missing_header(tmp_path, capsys):
@@ -111,30 +112,31 @@ def test_missing_sheet_and_missing_header(tmp_path, capsys):
             cell.value = "kanal"
     wb.save(tmp_path / "broken.xlsx")
     problems = refused(tmp_path / "broken.xlsx", tmp_path, capsys)
-    text = " | ".join(f"{p['sheet']} {p['column']} {p['reason']}" for p in problems)
-    assert "Packs" in text and "missing" in text
-    assert "Incidents channel required column is missing" in text
+    found = [(p["sheet"], p["row"], p["column"]) for p in problems]
+    assert found == [("Incidents", 1, "channel"), ("Packs", None, "(sheet)")]
+    assert "必須の列がありません" in problems[0]["reason"]
+    assert "シート Packs がないか、空です" in problems[1]["reason"]
 
 
 CASES: dict[str, tuple[Callable[[Rows, Rows], None], str, str, str]] = {
     "wrong type": (lambda c, i: i[0].update(minutes="ten"), "Incidents", "minutes",
-                   "expected a number"),
+                   "数値として読めません"),
     "negative": (lambda c, i: i[1].update(round_trips=-3), "Incidents", "round_trips",
-                 "must be ≥ 0"),
+                 "0 以上にしてください"),
     "huge": (lambda c, i: i[2].update(minutes=1e15), "Incidents", "minutes",
-             "must be ≤ 100,000"),
+             "100,000 以下にしてください"),
     "date as text": (lambda c, i: i[0].update(opened="昨日"), "Incidents", "opened",
-                     "expected a date"),
+                     "日付として読めません"),
     "future date": (lambda c, i: i[0].update(closed="2099-01-01"), "Incidents", "closed",
-                    "date is in the future"),
+                    "未来の日付です"),
     "duplicate id": (lambda c, i: i[3].update(incident_id=i[2]["incident_id"]), "Incidents",
-                     "incident_id", "duplicate incident_id"),
+                     "incident_id", "4行目と重複しています"),
     "unknown contract": (lambda c, i: i[0].update(contract_id="C999"), "Incidents",
-                         "contract_id", "unknown contract"),
+                         "contract_id", "契約一覧 (Contracts) にない契約ID"),
     "control character": (lambda c, i: c[0].update(customer="株式会社_x0007_テスト"),
-                          "Contracts", "customer", "control character U+0007"),
+                          "Contracts", "customer", "制御文字 (U+0007)"),
     "negative fee limit": (lambda c, i: c[0].update(fee_limit=-100), "Contracts", "fee_limit",
-                           "must be ≥ 0"),
+                           "0 以上にしてください"),
 }
 
 

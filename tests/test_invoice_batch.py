@@ -197,12 +197,12 @@ def test_bad_workbook_reports_every_problem_and_writes_nothing(tmp_path, capsys)
     out = tmp_path / "out"
     assert main(["invoice", str(workbook), "--month", MONTH, "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "nothing was written" in err
-    for expected in ("sheet Contracts, row 4, column plan: 'weekly'",
-                     "sheet Incidents, row 2, column channel: 'fax'",
-                     "sheet Incidents, row 7, column closed",
-                     "sheet Packs, row 3, column units: 'ten'",
-                     "sheet Settings, row 3, column registration_number"):
+    assert "何も書き出していません" in err
+    for expected in ("シート Contracts 4行目 列 plan: 'weekly' — 不明な契約プラン",
+                     "シート Incidents 2行目 列 channel: 'fax' — 不明なチャネル",
+                     "シート Incidents 7行目 列 closed: 2026-01-01 — 受付日 (opened) より前",
+                     "シート Packs 3行目 列 units: 'ten' — 数値として読めません",
+                     "シート Settings 3行目 列 registration_number: '1234567890123' — 登録番号は"):
         assert expected in err, expected
     assert not out.exists()
 
@@ -218,7 +218,9 @@ def test_bad_workbook_json(tmp_path, capsys):
     (problem,) = data["problems"]
     assert (problem["sheet"], problem["row"], problem["column"]) == (
         "Incidents", len(incidents) + 1, "contract_id")
-    assert "unknown contract" in problem["reason"]
+    assert problem["value"] == "NOPE" and "契約一覧 (Contracts) にない" in problem["reason"]
+    assert problem["text"] == f"シート Incidents {len(incidents) + 1}行目 列 contract_id: 'NOPE' — " \
+        + problem["reason"]
     assert not out.exists()
 
 
@@ -226,7 +228,8 @@ def test_not_a_workbook(tmp_path, capsys):
     fake = tmp_path / "contracts.xlsx"
     fake.write_text("contract_id,customer\n")
     assert main(["invoice", str(fake), "--month", MONTH, "--out", str(tmp_path / "out")]) == 2
-    assert "not an Excel workbook" in capsys.readouterr().err
+    assert "ファイル contracts.xlsx: Excel のブック (.xlsx / .xlsm) ではありません" in \
+        capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
 
@@ -238,9 +241,11 @@ def test_missing_sheet_and_header(tmp_path):
     wb.save(workbook)
     with pytest.raises(InputError) as caught:
         read_invoicing_workbook(workbook)
+    found = [(p.sheet, p.row, p.field) for p in caught.value.problems]
+    assert found == [("Contracts", 1, "customer"), ("Packs", None, "(sheet)")]
     text = str(caught.value)
-    assert "sheet Packs is missing" in text
-    assert "sheet Contracts, row 1, column customer" in text and "missing" in text
+    assert "シート Packs: シート Packs がないか、空です" in text
+    assert "シート Contracts 1行目 列 customer: 空欄 — 必須の列がありません" in text
 
 
 def test_blank_rows_are_skipped_and_rows_keep_their_numbers(tmp_path):

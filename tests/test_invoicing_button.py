@@ -270,5 +270,5 @@ def test_button_names_an_error_value_instead_of_reading_a_blank(built, tmp_path)
     assert handler.run_from_book(book) is None
     problems = written(book)[(7, 1)]
     assert problems[1][:4] == ["Contracts", 5, "fee_limit", "#N/A"]
-    assert problems[1][4].startswith("error value #N/A")
+    assert problems[1][4].startswith("エラー値は使えません")
     assert not (tmp_path / MONTH).exists()

@@ -108,7 +108,7 @@ def test_continuous_session_over_six_hours_is_that_rows_error() -> None:
     levels, messages = support_level("phone", minutes=[361, 200, 700], sessions=[1, 1, 2],
                                      errors="mask")
     assert levels.tolist() == [0, 6, 9]
-    assert "may not exceed 360 minutes" in messages[0]
+    assert messages[0].startswith("minutes 361: ") and "連続 360 分まで" in messages[0]
     assert messages[1] is None and messages[2] is None
 
 
@@ -118,10 +118,11 @@ def test_bad_rows_are_listed_together_and_others_compute() -> None:
     levels, messages = support_level(channels, round_trips=[3, 0, 0, 0, 0], minutes=minutes,
                                      errors="mask")
     assert levels[0] == 1
-    assert "unknown channel 'fax'" in messages[1]
-    assert messages[2] == "minutes: must be ≥ 0"
+    assert messages[1].startswith("channel 'fax': 不明なチャネルです")
+    assert "email（メール）" in messages[1] and "onsite（出張）" in messages[1]
+    assert messages[2] == "minutes -5: 0 以上にしてください"
     assert messages[3] is None and levels[3] == 0  # fractional minutes are fine
-    assert messages[4] == "minutes: expected a number"
+    assert messages[4].startswith("minutes 'abc': 数値として読めません")
     with pytest.raises(xlquote.InputError) as caught:
         support_level(channels, minutes=minutes)
     assert [(p.row, p.field) for p in caught.value.problems] == [(2, "channel"), (3, "minutes"),
@@ -130,7 +131,7 @@ def test_bad_rows_are_listed_together_and_others_compute() -> None:
 
 def test_round_trips_must_be_whole() -> None:
     _, messages = support_level("email", round_trips=[3.0, 3.5], errors="mask")
-    assert messages.tolist() == [None, "round_trips: must be a whole number"]
+    assert messages.tolist() == [None, "round_trips 3.5: 小数は使えません。整数で入力してください"]
 
 
 def test_broadcasts_like_numpy() -> None:

@@ -38,40 +38,45 @@ def test_shipped_books_load_with_spec_tables() -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("change", "key", "reason"),
     [
         ({"levels.rules.call.over": {"2": 15, "3": 50, "4": 45}},
-         "aki_sie.toml: levels.rules.call.over[4]: threshold 45 ≤ previous 50"),
+         "levels.rules.call.over[4]", "しきい値 45 が前のレベルの 50 以下"),
         ({"incident_fees.annual": [0, 1000, 2000, 4000, 6000, 10000, 20000, 40000, 80000,
                                    -160000, 320000]},
-         "aki_sie.toml: incident_fees.annual[9]: negative fee -160000"),
+         "incident_fees.annual[9]", "金額 -160000 は使えません"),
         ({"incident_fees.monthly": [0, 0, 0, 0, 2000]},
-         "aki_sie.toml: incident_fees.monthly: expected 11 entries, got 5"),
-        ({"tax.rounding": "bankers"}, "aki_sie.toml: tax.rounding: 'bankers' is not one of"),
-        ({"ranges.normal.time_allowance_factor": 0}, "ranges.normal.time_allowance_factor"),
+         "incident_fees.monthly", "11 個の金額が必要です (5 個あります)"),
+        ({"tax.rounding": "bankers"}, "tax.rounding", "'bankers' は使えません。使えるもの: floor"),
+        ({"ranges.normal.time_allowance_factor": 0}, "ranges.normal.time_allowance_factor",
+         "0 より大きく"),
     ],
 )
-def test_malformed_support_book_names_file_key_and_reason(change: dict, message: str) -> None:
+def test_malformed_support_book_names_file_key_and_reason(change: dict, key: str,
+                                                          reason: str) -> None:
     with pytest.raises(xlquote.PriceBookError) as caught:
         pricebook_with("aki_sie", **change)
-    assert message in str(caught.value)
+    assert (caught.value.file, caught.value.key) == ("aki_sie.toml", key)
+    assert reason in caught.value.reason
+    assert str(caught.value) == f"料金表 aki_sie.toml の {key}: {caught.value.reason}"
 
 
 def test_missing_level_key_is_reported() -> None:
     data = raw_pricebook("aki_sie")
     del data["ranges"]["advanced"]
-    with pytest.raises(xlquote.PriceBookError, match=r"aki_sie.toml: ranges.advanced: missing"):
+    with pytest.raises(xlquote.PriceBookError,
+                       match=r"aki_sie.toml の ranges.advanced: 必須の項目がありません"):
         parse_pricebook(data, "aki_sie.toml", "aki_sie")
 
 
 def test_level_out_of_range_is_reported() -> None:
-    with pytest.raises(xlquote.PriceBookError, match=r"levels.rules.call.over.11: level must be"):
+    with pytest.raises(xlquote.PriceBookError, match=r"levels.rules.call.over.11: レベルは 1〜10"):
         pricebook_with("aki_sie", **{"levels.rules.call.over": {"2": 15, "11": 900}})
 
 
 def test_callcenter_tier_gap_is_reported() -> None:
     with pytest.raises(xlquote.PriceBookError,
-                       match=r"callcenter.licence_upper_bounds\[2\]: tier gap or overlap"):
+                       match=r"callcenter.licence_upper_bounds\[2\]: 上限 500 が前の段階の 500 以下"):
         pricebook_with("vendor_support",
                        **{"callcenter.licence_upper_bounds": [100, 500, 500, 5000, 10000, 50000]})
 
@@ -87,13 +92,14 @@ def test_user_pricebook_file_is_used(tmp_path) -> None:
 
 
 def test_unknown_and_broken_files_fail_clearly(tmp_path) -> None:
-    with pytest.raises(xlquote.PriceBookError, match="unknown price book"):
+    with pytest.raises(xlquote.PriceBookError, match=r"不明な料金表です。同梱の料金表 .*aki_sie"):
         get_pricebook("nope")
     broken = tmp_path / "broken.toml"
-    broken.write_text("model = [", encoding="utf-8")
-    with pytest.raises(xlquote.PriceBookError, match=r"broken\.toml: -: not valid TOML"):
+    broken.write_text("title = 'x'\nmodel = = 1\n", encoding="utf-8")
+    with pytest.raises(xlquote.PriceBookError,
+                       match=r"^料金表 broken\.toml: TOML の書き方が正しくありません \(2 行目 9 文字目"):
         load_pricebook_file(broken)
-    with pytest.raises(xlquote.PriceBookError, match="file not found"):
+    with pytest.raises(xlquote.PriceBookError, match=r"^料金表 absent\.toml: ファイルが見つかりません"):
         load_pricebook_file(tmp_path / "absent.toml")
 
 

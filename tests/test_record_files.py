@@ -90,7 +90,8 @@ def test_a_bad_csv_value_is_named_by_file_row_and_column(workbook, tmp_path):
     found = {(p.sheet, p.row, p.field, p.value) for p in caught.value.problems}
     assert found == {("incidents.csv", 4, "minutes", "ten"), ("incidents.csv", 6, "minutes", "#N/A"),
                      ("incidents.csv", 7, "closed", "14.10.2026")}
-    assert str(caught.value.problems[0]).startswith("file incidents.csv, row 4, column minutes")
+    assert str(caught.value.problems[0]).startswith(
+        "ファイル incidents.csv 4行目 列 minutes: 'ten' — 数値として読めません")
 
 
 def test_parquet_nan_and_impossible_dates_are_named(workbook, tmp_path):
@@ -101,9 +102,9 @@ def test_parquet_nan_and_impossible_dates_are_named(workbook, tmp_path):
                          {"minutes": pa.float64()})
     with pytest.raises(InputError) as caught:
         read_invoicing_workbook(workbook, record_files={"Incidents": file})
-    found = {(p.row, p.field, p.reason.split(";")[0]) for p in caught.value.problems}
-    assert found == {(2, "minutes", "NaN is not a number a cell can hold"),
-                     (5, "opened", "a date Excel cannot show (before 1900 or after 9999)")}
+    found = {(p.row, p.field, p.value, p.reason.split("。")[0]) for p in caught.value.problems}
+    assert found == {(2, "minutes", "NaN", "セルに入る数値ではありません (NaN・無限大)"),
+                     (5, "opened", "1850-01-01", "Excel で表せる日付 (1900〜9999 年) ではありません")}
 
 
 def test_a_missing_column_and_a_broken_file_are_refused(workbook, tmp_path):
@@ -111,14 +112,16 @@ def test_a_missing_column_and_a_broken_file_are_refused(workbook, tmp_path):
     file = write_csv(tmp_path / "incidents.csv", sample_incidents(), names)
     with pytest.raises(InputError) as caught:
         read_invoicing_workbook(workbook, record_files={"Incidents": file})
-    first = caught.value.problems[0]
-    assert (first.sheet, first.row, first.field, first.reason) == (
-        "incidents.csv", 1, "channel", "required column is missing")
+    (first,) = caught.value.problems  # the missing column, once: not again on every row
+    assert (first.sheet, first.row, first.field) == ("incidents.csv", 1, "channel")
+    assert first.reason.startswith("必須の列がありません")
     broken = tmp_path / "incidents.parquet"
     broken.write_bytes(b"PAR1 not really")
     with pytest.raises(InputError) as caught:
         read_invoicing_workbook(workbook, record_files={"Incidents": broken})
-    assert "cannot be read as a Parquet file" in caught.value.problems[0].reason
+    assert (caught.value.problems[0].field, caught.value.problems[0].value) == (
+        "file", "incidents.parquet")
+    assert "Parquet ファイルとして読めません" in caught.value.problems[0].reason
 
 
 def test_the_cli_bills_the_month_from_a_parquet_log(workbook, tmp_path, capsys):

@@ -121,8 +121,12 @@ def test_minimum_terms_and_contract_units(plan, fields, start, end, code) -> Non
     with pytest.raises(xlquote.InputError) as caught:
         monthly_invoice(c, [], start[:7])
     (problem,) = caught.value.problems
-    assert (problem.sheet, problem.row, problem.field) == ("Contracts", 2, "end_date")
-    assert problem.reason.startswith(code)
+    assert (problem.sheet, problem.row, problem.field, problem.value) == (
+        "Contracts", 2, "end_date", end)
+    assert TERM_PHRASES[code] in problem.reason
+
+
+TERM_PHRASES = {"term_minimum": "が最低契約期間", "term_unit": "の倍数ではありません"}
 
 
 def test_open_ended_contracts_pass() -> None:
@@ -166,11 +170,12 @@ def test_term_problems_name_the_end_date_that_would_be_valid() -> None:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"ranges.normal.monthly_minimum_term_months": 15}, "not a whole number of contract units"),
-    ({"ranges.normal.annual_contract_unit_months": 0}, "below 1"),
-    ({"term_policy": "warn"}, "'warn' is not one of error, flag"),
-    ({"onsite.onsite_fee": -1}, "expected empty or whole yen"),
-    ({"fee_limit.default_fee_cap": 0}, "expected empty or whole yen > 0"),
+    ({"ranges.normal.monthly_minimum_term_months": 15},
+     "monthly_minimum_term_months: 最低契約期間 15 か月が契約単位 \\(6 か月\\) の倍数では"),
+    ({"ranges.normal.annual_contract_unit_months": 0}, "0 は使えません。1 以上"),
+    ({"term_policy": "warn"}, "'warn' は使えません。使えるもの: error, flag"),
+    ({"onsite.onsite_fee": -1}, "onsite_fee: .*0 円以上の整数"),
+    ({"fee_limit.default_fee_cap": 0}, "default_fee_cap: .*1 円以上の整数"),
 ])
 def test_terms_and_options_in_the_price_book_are_checked(change, message) -> None:
     with pytest.raises(xlquote.PriceBookError, match=message):

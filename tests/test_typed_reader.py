@@ -135,13 +135,13 @@ def test_bad_cells_of_the_right_kind_give_the_same_problems(case, tmp_path):
 
 MIXED_CELLS: dict[str, tuple[Callable[[Rows, Rows], None], str, str]] = {
     "text in a number column": (lambda c, i: i[0].update(minutes="ten"), "minutes",
-                                "expected a number"),
+                                "数値として読めません"),
     "TRUE in a number column": (lambda c, i: i[1].update(round_trips=True), "round_trips",
-                                "expected a number"),
+                                "数値として読めません"),
     "a date in a number column": (lambda c, i: i[2].update(minutes=dt.date(2026, 10, 1)),
-                                  "minutes", "expected a number"),
+                                  "minutes", "数値として読めません"),
     "text in a TRUE/FALSE column": (lambda c, i: i[3].update(urgent="maybe"), "urgent",
-                                    "expected TRUE or FALSE"),
+                                    "TRUE か FALSE"),
 }
 
 
@@ -177,7 +177,7 @@ def test_a_duplicated_header_is_reported_by_the_cell_by_cell_reader(tmp_path):
     assert "Incidents" not in typed_sheets(path)
     found = problems(path, "fastexcel")
     assert found == problems(path, "cells")
-    assert any(p[2] == "minutes" and "column appears twice" in p[3] for p in found)
+    assert any(p[2] == "minutes" and "同じ見出しの列が 2 つ" in p[3] for p in found)
 
 
 def test_typed_columns_keep_their_types(tmp_path):

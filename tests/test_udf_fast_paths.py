@@ -8,12 +8,14 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from helpers import cell_error
 
 import xlquote
 from udfs import xlquote_udfs as udfs
 from xlquote.engine.codes import CHANNELS, Vocabulary
 from xlquote.engine.columns import RowChecks, to_ints, to_levels, to_numbers
 from xlquote.engine.levels import _thresholds_passed
+from xlquote.engine.messages import NOT_A_NUMBER
 
 ROWS = 500
 
@@ -61,11 +63,11 @@ def test_bad_cells_in_a_numeric_column_error_only_their_own_rows():
     cells["channel"][3] = cells["channel"][10] = cells["channel"][20] = "email"
     cells["channel"][60], cells["round_trips"][60] = "email", " 4 "  # text read as the number
     got = support_levels(cells)
-    assert got[3, 0] == "#VALUE! round_trips must be a whole number"
-    assert got[10, 0] == got[11, 0] == got[20, 0] == got[40, 0] == (
-        "#VALUE! round_trips expected a number")
-    assert got[30, 0] == "#VALUE! round_trips must be ≥ 0"
-    assert got[50, 0] == "#VALUE! round_trips expected a number"
+    assert cell_error(got[3, 0], "round_trips", "3.5", "整数で入力してください")
+    for row, shown in ((10, "TRUE"), (11, "FALSE"), (20, "'abc'"), (40, "[1, 2]"),
+                       (50, "inf")):
+        assert cell_error(got[row, 0], "round_trips", shown, "数値として読めません"), got[row, 0]
+    assert got[30, 0] == "#VALUE! round_trips -2: 0 以上にしてください"
     errors = {i for i, v in enumerate(got.ravel()) if isinstance(v, str)}
     assert errors == set(bad)
     for row in range(0, ROWS, 7):
@@ -81,7 +83,7 @@ def test_a_float_block_with_one_fraction_keeps_the_other_rows():
     got = udfs.SUPPORT_LEVEL(column(["email"] * ROWS), round_trips.reshape(-1, 1).astype(object),
                              column([None] * ROWS))
     expected = xlquote.support_level("email", (np.arange(ROWS) % 25).astype(np.int64))
-    assert got[123, 0] == "#VALUE! round_trips must be a whole number"
+    assert cell_error(got[123, 0], "round_trips", "3.5", "整数で入力してください")
     assert [v for i, v in enumerate(got.ravel()) if i != 123] == [
         int(v) for i, v in enumerate(expected) if i != 123]
 
@@ -96,7 +98,7 @@ def test_one_odd_cell_in_a_block_of_floats_and_blanks(odd, read_as):
     round_trips[77] = odd
     got = udfs.SUPPORT_LEVEL(column(["email"] * ROWS), column(round_trips), None)
     if read_as is None:
-        assert got[77, 0] == "#VALUE! round_trips expected a number"
+        assert got[77, 0].startswith("#VALUE! round_trips ") and "数値として読めません" in got[77, 0]
     else:
         assert got[77, 0] == xlquote.support_level("email", read_as)
     others = [i for i in range(ROWS) if i != 77]
@@ -112,7 +114,7 @@ def test_one_odd_cell_in_a_block_of_levels(odd, read_as):
     levels[41] = odd
     got = udfs.INCIDENT_FEE(column(levels), "monthly")
     if read_as is None:
-        assert got[41, 0] == "#VALUE! expected a level: feather or 1..10"
+        assert got[41, 0].startswith("#VALUE! level ") and "1〜10" in got[41, 0]
     else:
         assert got[41, 0] == xlquote.incident_fee(read_as, "monthly")
     others = [i for i in range(ROWS) if i != 41]
@@ -126,12 +128,12 @@ def test_incident_fee_level_column_keeps_bools_and_text_apart_from_numbers():
     plans = ["annual"] * ROWS
     plans[12] = "weekly"
     got = udfs.INCIDENT_FEE(column(levels), column(plans), column(["normal"] * ROWS))
-    assert got[5, 0] == "#VALUE! expected a level: feather or 1..10"  # TRUE is not level 1
+    assert cell_error(got[5, 0], "level", "TRUE", "1〜10")  # TRUE is not level 1
     assert got[6, 0] == xlquote.incident_fee(0, "annual")
     assert got[7, 0] == xlquote.incident_fee(3, "annual")
-    assert got[8, 0] == "#VALUE! level is required"
-    assert got[9, 0] == "#VALUE! expected a level: feather or 1..10"
-    assert got[12, 0].startswith("#VALUE! unknown plan 'weekly'")
+    assert cell_error(got[8, 0], "level", "空欄", "必須です")
+    assert cell_error(got[9, 0], "level", "2.5", "1〜10")
+    assert cell_error(got[12, 0], "plan", "'weekly'", "不明な契約プラン")
     good = [i for i in range(ROWS) if i not in (5, 6, 7, 8, 9, 12)]
     expected = xlquote.incident_fee([i % 11 for i in good], "annual")
     assert [got[i, 0] for i in good] == [int(v) for v in expected]
@@ -142,8 +144,8 @@ def test_support_level_then_incident_fee_over_a_large_range_matches_row_by_row()
     cells["support_range"][17] = "premium"
     cells["minutes"][18] = "ten"
     levels = support_levels(cells)
-    assert levels[17, 0].startswith("#VALUE! unknown support range 'premium'")
-    assert levels[18, 0] == "#VALUE! minutes expected a number"
+    assert cell_error(levels[17, 0], "support_range", "'premium'", "不明なサポート範囲")
+    assert cell_error(levels[18, 0], "minutes", "'ten'", "数値として読めません")
     spilled = np.where([isinstance(v, str) for v in levels.ravel()], None,
                        levels.ravel()).reshape(-1, 1)
     good = [i for i in range(2_000) if i not in (17, 18)]
@@ -162,13 +164,13 @@ def test_a_scalar_argument_broadcast_over_a_range_is_checked_once_for_every_row(
     got = udfs.SUPPORT_LEVEL(column(["email"] * rows), column([3.0] * rows), None,
                              support_range="bogus")
     assert {v for v in got.ravel()} == {
-        "#VALUE! unknown support range 'bogus'; expected one of normal, technical, advanced, "
-        "mission_critical"}
+        "#VALUE! support_range 'bogus': 不明なサポート範囲です。使えるもの: normal（通常）, "
+        "technical（技術的）, advanced（高度に技術的）, mission_critical（ミッションクリティカル）"}
     # A 1x1 range holding a list (not a number) is that cell's problem, on every row it reaches.
     odd = np.empty((1, 1), dtype=object)
     odd[0, 0] = [1, 2]
     got = udfs.SUPPORT_LEVEL(column(["phone"] * 3), None, odd)
-    assert got.ravel().tolist() == ["#VALUE! minutes expected a number"] * 3
+    assert got.ravel().tolist() == [f"#VALUE! minutes [1, 2]: {NOT_A_NUMBER}"] * 3
 
 
 def test_results_of_broadcast_scalars_are_writable_arrays():
@@ -186,10 +188,10 @@ def test_converters_fall_back_to_per_cell_checks_for_mixed_blocks():
     assert to_numbers(block, "n", checks, default=0, integer=False).ravel().tolist() == [
         1.0, 0.0, 0.0, 2.0, 2.5, 0.0, 4.0]
     assert checks.message.ravel().tolist() == [
-        None, None, "n: expected a number", None, None, "n: expected a number", None]
+        None, None, f"n TRUE: {NOT_A_NUMBER}", None, None, f"n 'x': {NOT_A_NUMBER}", None]
     checks = RowChecks(block.shape)
     assert to_ints(block, "n", checks).ravel().tolist() == [1, 0, 0, 2, 0, 0, 4]
-    assert checks.message[4, 0] == "n: must be a whole number"
+    assert checks.message[4, 0] == "n 2.5: 小数は使えません。整数で入力してください"
     checks = RowChecks(block.shape)
     assert to_levels(block, "level", checks).ravel().tolist() == [1, -1, -1, 2, -1, -1, 4]
     assert checks.bad.ravel().tolist() == [False, False, True, False, True, True, False]
@@ -200,7 +202,7 @@ def test_row_checks_report_bad_rows_once_a_problem_is_added():
     assert not checks.bad.any()
     checks.add(1, "f", "v", "is wrong")
     assert checks.bad.tolist() == [False, True, False]
-    assert checks.message.tolist() == [None, "f: is wrong", None]
+    assert checks.message.tolist() == [None, "f 'v': is wrong", None]
 
 
 def test_encode_maps_each_cell_and_marks_unknown_and_unhashable_cells():

@@ -8,6 +8,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from helpers import cell_error
 
 import xlquote
 from udfs import xlquote_udfs as udfs
@@ -48,11 +49,11 @@ def test_a_bad_cell_errors_only_its_own_result():
     got = udfs.SUPPORT_LEVEL(column("phone", "phone", "fax", "email", "phone"),
                              column(None, None, None, 3.5, None),
                              column(-1.0, 50.0, 10.0, None, 400.0))
-    assert got[0, 0] == "#VALUE! minutes must be ≥ 0"
+    assert got[0, 0] == "#VALUE! minutes -1: 0 以上にしてください"
     assert got[1, 0] == xlquote.support_level("phone", 0, 50)
-    assert got[2, 0].startswith("#VALUE! unknown channel 'fax'")
-    assert got[3, 0] == "#VALUE! round_trips must be a whole number"
-    assert got[4, 0].startswith("#VALUE! a continuous session may not exceed 360 minutes")
+    assert cell_error(got[2, 0], "channel", "'fax'", "不明なチャネルです。使えるもの: email（メール）")
+    assert cell_error(got[3, 0], "round_trips", "3.5", "整数で入力してください")
+    assert cell_error(got[4, 0], "minutes", "400", "連続 360 分まで")
     assert all(type(v) in (int, str) for v in got.ravel())  # writable by every Excel bridge
 
 
@@ -62,7 +63,7 @@ def test_whole_floats_are_integers_and_optional_arguments_default():
     assert udfs.SUPPORT_LEVEL("email", 16.0, None, level_override=column(7.0))[0, 0] == 7
     assert udfs.SUPPORT_LEVEL("email", None, None, consulting="総合")[0, 0] == 7
     assert udfs.SUPPORT_LEVEL("email", None, None, investigation=True)[0, 0] == 5
-    assert udfs.SUPPORT_LEVEL(None, None, None)[0, 0] == "#VALUE! channel is required"
+    assert cell_error(udfs.SUPPORT_LEVEL(None, None, None)[0, 0], "channel", "空欄", "必須です")
 
 
 def test_results_broadcast_like_excel_arrays():
@@ -79,7 +80,8 @@ def test_results_broadcast_like_excel_arrays():
 def test_shapes_that_do_not_broadcast_give_one_error_cell_not_an_exception():
     got = udfs.SUPPORT_LEVEL(column("email", "phone"), column(1.0, 2.0, 3.0), None)
     assert got.shape == (1, 1)
-    assert got[0, 0].startswith("#VALUE! arguments shapes do not broadcast")
+    assert got[0, 0].startswith("#VALUE! arguments: '2行×1列, 3行×1列, 1セル' — ")
+    assert "大きさが合いません" in got[0, 0]
 
 
 # --- fees ----------------------------------------------------------------------------------
@@ -93,8 +95,8 @@ def test_incident_fee_reads_levels_and_plans_as_typed():
     expected = xlquote.incident_fee(clean, np.array([["annual", "monthly"]]))
     assert got[:6].tolist() == expected.tolist()
     assert got[4].tolist() == [40_000, 20_000]
-    assert got[6, 0] == "#VALUE! expected a level: feather or 1..10"
-    assert got[7, 1] == "#VALUE! level is required"
+    assert cell_error(got[6, 0], "level", "3.5", "feather（フェザー）か 1〜10")
+    assert cell_error(got[7, 1], "level", "空欄", "必須です")
 
 
 def test_callcenter_tier_fields_and_limits():
@@ -104,8 +106,8 @@ def test_callcenter_tier_fields_and_limits():
     assert got[3].tolist() == [5_000, 1_200_000, 4_000_000]  # RULES.md example 4
     assert got[:5].tolist() == xlquote.callcenter_tier(
         np.array([[1], [100], [101], [5000], [50_000]]), fields[0]).tolist()
-    assert got[5, 0] == "#VALUE! call-centre support is offered for 1..50,000 licences"
-    assert got[6, 0] == "#VALUE! licences must be ≥ 1"
+    assert cell_error(got[5, 0], "licences", "50001", "1〜50,000 ライセンス")
+    assert got[6, 0] == "#VALUE! licences 0: 1 以上にしてください"
     assert got[7, 2] == 6_000_000  # "12,000" typed as text with a thousands separator
     assert udfs.CALLCENTER_TIER(300.0)[0, 0] == 500  # field omitted → tier
 
@@ -118,9 +120,9 @@ def test_base_fee_per_plan():
     assert got[0, 0] == xlquote.annual_base_fee("technical") == 40_000
     assert got[1, 0] == xlquote.monthly_base_fee("technical", 2) == 20_000
     assert got[2, 0] == xlquote.annual_base_fee("mission_critical") == 240_000
-    assert got[3, 0] == "#VALUE! max_incidents range mission_critical offers 1..3 incidents a month"
+    assert cell_error(got[3, 0], "max_incidents", "4", "mission_critical では、月の上限件数")
     assert got[4, 0] == xlquote.monthly_base_fee("normal", 5) == 35_000
-    assert got[5, 0].startswith("#VALUE! unknown plan 'spot'")
+    assert cell_error(got[5, 0], "plan", "'spot'", "不明な契約プランです")
 
 
 def test_incident_units_and_vendor_annual_fee():
@@ -128,10 +130,10 @@ def test_incident_units_and_vendor_annual_fee():
     got = udfs.INCIDENT_UNITS(minutes)
     assert ints(got[:6]) == [0, 1, 1, 2, 4, 0]
     assert ints(got[:6]) == list(xlquote.incident_units([0, 1, 30, 31, 95, 0]))
-    assert got[6, 0] == "#VALUE! minutes expected a number"
+    assert cell_error(got[6, 0], "minutes", "'abc'", "数値として読めません")
     fees = udfs.VENDOR_ANNUAL_FEE(column(40.0, 1.0, 2.5))
     assert fees[:2].tolist() == [[70_000], [50_500]]
-    assert fees[2, 0] == "#VALUE! licences must be a whole number"
+    assert cell_error(fees[2, 0], "licences", "2.5", "整数で入力してください")
 
 
 # --- MONTHLY_INVOICE -----------------------------------------------------------------------
@@ -190,7 +192,8 @@ def test_monthly_invoice_lines_spill_with_a_header():
     assert sum(amounts) == 22_000
     several = udfs.MONTHLY_INVOICE(column("M-1", "A-1"), "2026-10", np.array(CONTRACTS),
                                    np.array(INCIDENTS), "lines")
-    assert several.tolist() == [['#VALUE! part "lines" needs one contract_id and one month']]
+    (text,) = several.ravel()
+    assert cell_error(text, "part", "'lines'", "契約ID 1 つ・月 1 つのときだけ")
 
 
 def test_a_bad_incident_errors_only_its_contracts_cells():
@@ -201,17 +204,18 @@ def test_a_bad_incident_errors_only_its_contracts_cells():
                                np.array(incidents, dtype=object))
     assert got[0, 0] == 24_200
     # Row 6 of the incidents range (its header is row 1) holds the bad minutes.
-    assert got[1, 0] == "#VALUE! Incidents row 6 minutes must be ≥ 0"
-    assert got[2, 0] == "#VALUE! Contracts contract_id no contract 'nobody' in the contracts range"
-    assert got[3, 0] == "#VALUE! contract_id is required"
+    assert got[1, 0] == "#VALUE! シート Incidents 6行目 列 minutes: -5 — 0 以上にしてください"
+    assert got[2, 0].startswith("#VALUE! シート Contracts 列 contract_id: 'nobody' — ")
+    assert "契約の範囲 (contracts_range) にない" in got[2, 0]
+    assert cell_error(got[3, 0], "contract_id", "空欄", "必須です")
 
 
 def test_a_bad_month_or_part_errors_only_its_cell():
     got = udfs.MONTHLY_INVOICE("M-1", column("2026-10", "someday"), np.array(CONTRACTS),
                                np.array(INCIDENTS), np.array([["total", "grand"]], dtype=object))
     assert got[0, 0] == 24_200
-    assert got[1, 0].startswith("#VALUE! month expected a month as YYYY-MM")
-    assert got[0, 1].startswith("#VALUE! unknown part 'grand'")
+    assert cell_error(got[1, 0], "month", "'someday'", "月として読めません")
+    assert cell_error(got[0, 1], "part", "'grand'", "不明な項目です。使えるもの: total（合計）")
 
 
 def test_grid_shapes_cells_and_ranges_like_excel():

@@ -98,7 +98,8 @@ def test_each_function_evaluates():
 def test_bad_cells_come_back_as_readable_text_not_excel_errors():
     got = call("SUPPORT_LEVEL", [["phone"], ["phone"]], [[None], [None]], [[-1], [20]],
                None, None, None, None, None, None, None)
-    assert got == [["#VALUE! minutes must be ≥ 0"], [2]]
+    assert got == [["#VALUE! minutes -1: 0 以上にしてください"], [2]]
     # A single empty cell for a required argument arrives as None: an error cell, no exception.
     assert call("INCIDENT_UNITS", [[None]]) == [[0]]
-    assert call("INCIDENT_FEE", [[None]], [["annual"]], None) == [["#VALUE! level is required"]]
+    assert call("INCIDENT_FEE", [[None]], [["annual"]], None) == [
+        ["#VALUE! level 空欄: 必須です。入力してください"]]

@@ -43,6 +43,7 @@ from xlquote.app.workbooks.invoicing import (
 )
 from xlquote.engine.columns import parse_date
 from xlquote.engine.errors import InputError, Problem, XlquoteError
+from xlquote.engine.messages import NOT_A_DATE
 from xlquote.engine.money import yen
 from xlquote.engine.notices import NOTICE_LABELS_JA
 from xlquote.readers.workbook import (
@@ -176,8 +177,7 @@ def run_notices_from_book(book: xw.Book) -> NoticesRunResult | None:
         as_of_cell = sheet[NOTICES_DATE_CELL].value
         as_of = None if as_of_cell in (None, "") else parse_date(as_of_cell)
         if as_of_cell not in (None, "") and as_of is None:
-            raise InputError([Problem(None, "date", as_of_cell, "expected a date (YYYY-MM-DD)",
-                                      NOTICES_SHEET)])
+            raise InputError([Problem(None, "date", as_of_cell, NOT_A_DATE, NOTICES_SHEET)])
         data = parse_invoicing_tables(read_tables(book))
         folder = output_folder(book, data.settings.output_folder) / NOTICES_FOLDER
         return run_notices(data, month, folder, as_of=as_of)

@@ -7,7 +7,7 @@ the same decorators register the functions with Office.js. Each function is one 
 engine (``xlquote``); the conversions between cells and engine arguments live in
 ``xlquote.app.excel_cells``. Every argument may be a cell or a block; the result has the broadcast
 shape and spills. A bad cell turns only its own result into text like
-``#VALUE! minutes must be ≥ 0``.
+``#VALUE! minutes -5: 0 以上にしてください``.
 
 Parameters carry no type hints on purpose: xlwings reads hints as converters.
 Only the decorated functions below may be public names here: xlwings registers what it finds.

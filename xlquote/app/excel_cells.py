@@ -3,8 +3,9 @@
 xlwings (classic add-in or Office.js) hands a function one cell as a scalar and a range as a 2-D
 block: numbers as floats, blank cells as None/NaN/'', dates as datetimes or serial numbers, text
 with stray spaces. This module turns such blocks into engine arguments and the engine's answers
-back into cells: a bad row becomes that cell's ``#VALUE! …`` text, never an exception, so one bad
-cell does not error a whole spilled column. No xlwings import here: the conversions are plain
+back into cells: a bad row becomes that cell's ``#VALUE! …`` text (Japanese after Excel's own
+prefix: ``#VALUE! minutes -5: 0 以上にしてください``), never an exception, so one bad cell does
+not error a whole spilled column. No xlwings import here: the conversions are plain
 Python and are tested without Excel.
 """
 
@@ -23,15 +24,18 @@ from ..engine.columns import RowChecks, broadcast, parse_date, to_codes, to_text
 from ..engine.dates import Month
 from ..engine.errors import InputError, Problem, XlquoteError
 from ..engine.invoice import Invoice, Line
+from ..engine.messages import REQUIRED, cell_message
 
 ERROR_PREFIX = "#VALUE! "
 
 INVOICE_PARTS = Vocabulary(
     "part", ("total", "subtotal", "tax", "lines"),
     {"合計": "total", "小計": "subtotal", "消費税": "tax", "税": "tax", "明細": "lines"},
-    blank="total",
+    blank="total", label_ja="項目",
 )
 LINE_HEADER: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Line))
+LINES_NEED_ONE = ("明細 (lines) は契約ID 1 つ・月 1 つのときだけ出せます。範囲ではなく 1 つのセルを"
+                  "指定してください")
 
 
 def grid(value: Any) -> np.ndarray:
@@ -46,30 +50,24 @@ def grid(value: Any) -> np.ndarray:
     elif array.ndim == 1:
         array = array.reshape(-1, 1)
     elif array.ndim > 2:
-        raise InputError([Problem(None, "arguments", array.shape, "expected a cell or a range")])
+        raise InputError([Problem(None, "arguments", array.shape, "セルか範囲を指定してください")])
     return array
 
 
 def error_text(message: str) -> str:
-    """``"minutes: must be ≥ 0"`` → ``"#VALUE! minutes must be ≥ 0"``. The field is left out when
-    the reason already names it (``"plan: unknown plan 'x'"`` → ``"#VALUE! unknown plan 'x'"``)."""
-    field, sep, reason = message.partition(": ")
-    if not sep or field.replace("_", " ") in reason:
-        return ERROR_PREFIX + (reason if sep else message)
-    return f"{ERROR_PREFIX}{field} {reason}"
+    """One row's problem (``RowChecks.message``: ``"minutes -5: 0 以上にしてください"``) as its
+    cell's text: ``"#VALUE! minutes -5: 0 以上にしてください"``."""
+    return ERROR_PREFIX + message
 
 
 def problems_text(problems: Sequence[Problem]) -> str:
-    """The first problem as one cell's text, e.g. ``#VALUE! Incidents row 3 minutes must be ≥ 0
-    (+2 more)``; the row is counted within the range, its header being row 1."""
+    """The first problem as one cell's text, e.g. ``#VALUE! シート Incidents 3行目 列 minutes:
+    -5 — 0 以上にしてください (ほか 2 件)``; the row is counted within the range, its header
+    being row 1."""
     if not problems:
-        return ERROR_PREFIX + "bad input"
-    first = problems[0]
-    where = " ".join(part for part in (first.sheet, f"row {first.row}" if first.row else "")
-                     if part)
-    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-    text = error_text(f"{first.field}: {first.reason}")
-    return f"{ERROR_PREFIX}{where + ' ' if where else ''}{text[len(ERROR_PREFIX):]}{more}"
+        return ERROR_PREFIX + "入力エラー"
+    more = f" (ほか {len(problems) - 1} 件)" if len(problems) > 1 else ""
+    return f"{ERROR_PREFIX}{problems[0]}{more}"
 
 
 def exception_text(exc: Exception) -> str:
@@ -180,7 +178,7 @@ def contract_invoice(contract_id: str, month: Month, contracts: Table, incidents
     found = contracts.where_contract(contract_id)
     if not found.rows:
         raise InputError([Problem(None, "contract_id", contract_id,
-                                  f"no contract {contract_id!r} in the contracts range",
+                                  "契約の範囲 (contracts_range) にない契約IDです",
                                   contracts.sheet)])
     contract = found.parse(records.parse_contracts)[0]  # the parser refuses duplicate ids
     contract = dataclasses.replace(contract, row=found.range_row(contract.row))
@@ -198,7 +196,7 @@ def contract_invoice(contract_id: str, month: Month, contracts: Table, incidents
 def parse_month(cell: Any) -> Month:
     """A month from '2026-10', '2026年10月', a date, a datetime or an Excel date serial."""
     if is_blank(cell):
-        raise ValueError("month is required (YYYY-MM or a date)")
+        raise ValueError("必須です。2026-10 の形か、その月の日付を入力してください")
     if not isinstance(cell, str):
         day = parse_date(cell)
         if day is not None:
@@ -231,7 +229,7 @@ def invoice_cells(contract_id: Any, month: Any, contracts_range: Any, incidents_
     part_codes = to_codes(parts, INVOICE_PARTS, "part", checks)
     wants_lines = part_codes == INVOICE_PARTS.codes.index("lines")
     if wants_lines.any() and parts.size > 1:
-        return np.array([[ERROR_PREFIX + 'part "lines" needs one contract_id and one month']],
+        return np.array([[ERROR_PREFIX + cell_message("part", "lines", LINES_NEED_ONE)]],
                         dtype=object)
     billed: dict[tuple[str, Any], Invoice | str] = {}
     out = np.empty(parts.shape, dtype=object)
@@ -253,11 +251,11 @@ def _bill(contract_id: str, month_cell: Any, contracts: Table, incidents: Table,
           packs: Table | None, billed: dict[tuple[str, Any], Invoice | str]) -> Invoice | str:
     """The invoice, or the error text of its cell; cached per (contract, month)."""
     if not contract_id:
-        return ERROR_PREFIX + "contract_id is required"
+        return error_text(cell_message("contract_id", None, REQUIRED))
     try:
         month = parse_month(month_cell)
     except ValueError as exc:
-        return f"{ERROR_PREFIX}month {exc}"
+        return error_text(cell_message("month", month_cell, str(exc)))
     key = (contract_id, str(month))
     if key not in billed:
         try:

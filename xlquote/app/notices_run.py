@@ -62,8 +62,8 @@ def read_record(path: Path) -> dict[str, Any]:
         return record
     except (ValueError, OSError, AttributeError) as exc:
         raise InputError([Problem(None, "record", str(path),
-                                  f"the notices record cannot be read ({exc}); move it away to "
-                                  "start a new record")]) from None
+                                  f"お知らせの送付記録が読めません ({exc})。別の場所に移すと、"
+                                  "新しい記録で始めます")]) from None
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

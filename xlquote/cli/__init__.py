@@ -50,6 +50,12 @@ def problem_dict(problem: Problem) -> dict[str, Any]:
             "value": problem.value, "reason": problem.reason, "text": str(problem)}
 
 
+def input_error_message(count: int, source: object = None) -> str:
+    """The line that introduces bad input's problems (nothing was written)."""
+    return (f"{source}: " if source else "") + (f"入力エラー {count} 件。何も書き出していません。"
+                                                "次の箇所を直してから、もう一度実行してください:")
+
+
 def fail(as_json: bool, code: int, status: str, message: str,
          problems: Sequence[Problem] = ()) -> int:
     """Report a run that did not happen: one line (and the problems) on stderr, JSON on
@@ -71,8 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except InputError as exc:
-        return fail(as_json, EXIT_INPUT, "invalid",
-                    f"入力エラー {len(exc.problems)} 件; 何も書いていません (nothing was written)",
+        return fail(as_json, EXIT_INPUT, "invalid", input_error_message(len(exc.problems)),
                     exc.problems)
     except OutputError as exc:
         return fail(as_json, EXIT_WRITE, "write_failed", str(exc))
@@ -83,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return fail(as_json, EXIT_WRITE, "write_failed", describe_os_error(exc))
     except KeyboardInterrupt:
-        print("xlquote: interrupted; the next run finishes or undoes what was started",
+        print("xlquote: 中断しました。次の実行で、途中の処理を終えるか元に戻します",
               file=sys.stderr)
         return 130
 

@@ -10,6 +10,7 @@ from ..engine.compare import compare_log, compare_profile, load_profile
 from ..engine.compare.profile import EXAMPLE_PROFILE
 from ..readers.workbook import read_log
 from ..writers.comparison import to_json, to_text, write_comparison
+from .invoice import month_argument
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -26,7 +27,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                         help="horizon in months (default: the profile's, or 12 for a log)")
     parser.add_argument("--customer", help="--log: the customer to replay (name)")
     parser.add_argument("--contract", help="--log: the contract to replay (contract_id)")
-    parser.add_argument("--until", metavar="YYYY-MM",
+    parser.add_argument("--until", metavar="YYYY-MM", type=month_argument,
                         help="--log: last month of the window (default: last closed incident)")
     parser.add_argument("--licences", type=int, help="--log: licences for price book A plans")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if args.profile is not None:
         for flag in ("customer", "contract", "until", "licences"):
             if getattr(args, flag) is not None:
-                print(f"xlquote: --{flag} applies to --log only", file=sys.stderr)
+                print(f"xlquote: --{flag} は --log と一緒にだけ使えます", file=sys.stderr)
                 return 2
         comparison = compare_profile(load_profile(args.profile), args.months)
     else:

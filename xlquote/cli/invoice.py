@@ -31,12 +31,14 @@ from ..app.invoice_run import (
 )
 from ..app.invoice_run import Progress as ProgressCallback
 from ..app.register import Register
+from ..engine.columns import parse_date
 from ..engine.dates import Month
 from ..engine.errors import InputError
 from ..engine.invoice import FLAG_LABELS_JA
+from ..engine.messages import NOT_A_DATE
 from ..engine.money import yen
 from ..readers.workbook import Engine
-from . import EXIT_INPUT, fail
+from . import EXIT_INPUT, fail, input_error_message
 
 SHOWN_ATTENTION = 10  # the summary stays on one screen; the rest is in the summary workbook
 PROGRESS_DELAY = 2.0  # seconds before a bar appears: short runs print only their summary
@@ -46,14 +48,15 @@ def month_argument(text: str) -> Month:
     try:
         return Month.parse(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
 
 
 def date_argument(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip().replace("/", "-"))  # 2026/10/31 too
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+    """A date option: 2026-10-14, 2026/10/14 or 2026年10月14日."""
+    day = parse_date(text)
+    if day is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: {NOT_A_DATE}")
+    return day
 
 
 def add_month_job_arguments(parser: argparse.ArgumentParser, out_default: str, out_help: str,
@@ -162,18 +165,21 @@ def open_register(args: argparse.Namespace) -> Register:
 
 def report_problems(exc: InputError, workbook: Path, as_json: bool) -> int:
     """Bad input: every problem (on stderr with sheet, row and column; as JSON too); exit 2."""
-    return fail(as_json, EXIT_INPUT, "invalid",
-                f"{workbook}: 入力エラー {len(exc.problems)} 件; 何も書いていません", exc.problems)
+    return fail(as_json, EXIT_INPUT, "invalid", input_error_message(len(exc.problems), workbook),
+                exc.problems)
 
 
 def run(args: argparse.Namespace) -> int:
     show_progress = not args.json and sys.stderr.isatty()
-    with progress_bar(show_progress) as progress:
-        result = run_invoice_workbook(
-            args.workbook, args.month, args.out, pdf=args.pdf, engine=args.reader,
-            progress=progress, register=open_register(args), correct=args.correct,
-            issue_date=args.issue_date, issue_pending=args.issue_pending,
-            allow_open_month=args.allow_open_month, record_files=record_files(args))
+    try:
+        with progress_bar(show_progress) as progress:
+            result = run_invoice_workbook(
+                args.workbook, args.month, args.out, pdf=args.pdf, engine=args.reader,
+                progress=progress, register=open_register(args), correct=args.correct,
+                issue_date=args.issue_date, issue_pending=args.issue_pending,
+                allow_open_month=args.allow_open_month, record_files=record_files(args))
+    except InputError as exc:
+        return report_problems(exc, args.workbook, args.json)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:

@@ -54,14 +54,15 @@ class ClosedDays:
             if len(parts) == 1 and re.fullmatch(r"\d{1,2}/\d{1,2}\s*-\s*\d{1,2}/\d{1,2}", entry):
                 parts = re.split(r"\s*-\s*", entry)
             if len(parts) > 2:
-                raise ValueError(f"closed days: {entry!r} has more than one range separator")
+                raise ValueError(f"休業日 {entry!r} に範囲の区切り (〜) が 2 つ以上あります")
             ends = [_parse_end(part, entry) for part in parts]
             first, last = ends[0], ends[-1]
             if isinstance(first, dt.date) != isinstance(last, dt.date):
-                raise ValueError(f"closed days: {entry!r} mixes a date with a yearly day")
+                raise ValueError(f"休業日 {entry!r} は日付 (2026-08-14) と毎年の日 (8/13) が混ざって"
+                                 "います。どちらかにそろえてください")
             if isinstance(first, dt.date):
                 if last < first:  # type: ignore[operator]
-                    raise ValueError(f"closed days: {entry!r} ends before it starts")
+                    raise ValueError(f"休業日 {entry!r} は終わりが始まりより前です")
                 dated.append((first, last))  # type: ignore[arg-type]
             else:
                 yearly.append((first, last))  # type: ignore[arg-type]
@@ -79,6 +80,6 @@ def _parse_end(part: str, entry: str) -> dt.date | MonthDay:
             dt.date(2024, month, day)  # a leap year: 2/29 is a valid yearly day
             return month, day
     except ValueError:
-        raise ValueError(f"closed days: {entry!r}: no such day") from None
-    raise ValueError(f"closed days: {entry!r} is not understood; write e.g. 12/29-1/3, 8/13 "
-                     "or 2026-08-14")
+        raise ValueError(f"休業日 {entry!r} にない日付があります") from None
+    raise ValueError(f"休業日 {entry!r} が読めません。12/29-1/3, 8/13, 2026-08-14 のように"
+                     "書いてください")

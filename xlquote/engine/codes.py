@@ -22,12 +22,14 @@ def normalize_text(value: object) -> str:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """An ordered set of canonical codes; ``index`` maps every alias to the code's position."""
+    """An ordered set of canonical codes; ``index`` maps every alias to the code's position.
+    Messages list the codes with each code's first Japanese alias: email（メール）, dm, …"""
 
     name: str
     codes: tuple[str, ...]
     aliases: dict[str, str]
     blank: str | None = None  # the code a blank cell means, or None when a blank is an error
+    label_ja: str = ""  # what the codes name, as a message says it: チャネル, 契約プラン
 
     def __post_init__(self) -> None:
         if len(self.codes) >= _UNKNOWN:
@@ -71,13 +73,24 @@ class Vocabulary:
         """The canonical code for ``value``; raises ValueError naming the accepted codes."""
         found = self.lookup(value)
         if found is None:
-            raise ValueError(self.unknown_message(value))
+            raise ValueError(f"{str(value).strip()!r}: {self.unknown_message(value)}")
         return self.codes[found]
 
+    def choices(self) -> str:
+        """The codes a user may type, each with its first Japanese alias:
+        ``email（メール）, dm（ダイレクトメッセージ）, …``."""
+        japanese: dict[str, str] = {}
+        for alias, code in self.aliases.items():
+            if not alias.isascii():
+                japanese.setdefault(code, alias)
+        return ", ".join(f"{code}（{japanese[code]}）" if code in japanese else code
+                         for code in self.codes)
+
     def unknown_message(self, value: object) -> str:
+        """Why ``value`` names no code (the value itself is shown beside the reason)."""
         if is_blank(value):
-            return f"{self.name} is required"
-        return f"unknown {self.name} {str(value).strip()!r}; expected one of {', '.join(self.codes)}"
+            return f"必須です。次のどれかを入力してください: {self.choices()}"
+        return f"不明な{self.label_ja or self.name}です。使えるもの: {self.choices()}"
 
 
 _UNKNOWN = 255  # the position byte of a value that names no code
@@ -115,6 +128,7 @@ PLANS = Vocabulary(
         "有料サポート": "vendor_support", "paid_support": "vendor_support",
         "コールセンター": "callcenter", "call_center": "callcenter", "call_centre": "callcenter",
     },
+    label_ja="契約プラン",
 )
 
 SUPPORT_RANGES = Vocabulary(
@@ -127,6 +141,7 @@ SUPPORT_RANGES = Vocabulary(
         "ミッションクリティカル": "mission_critical",
     },
     blank="normal",
+    label_ja="サポート範囲",
 )
 
 CHANNELS = Vocabulary(
@@ -142,6 +157,7 @@ CHANNELS = Vocabulary(
         "チャット": "skype_chat",
         "出張": "onsite", "on_site": "onsite", "visit": "onsite",
     },
+    label_ja="チャネル",
 )
 
 CONSULTING = Vocabulary(
@@ -153,6 +169,7 @@ CONSULTING = Vocabulary(
         "総合": "comprehensive", "総合コンサルティング": "comprehensive",
     },
     blank="none",
+    label_ja="コンサルティング",
 )
 
 KARTE_PAYMENT = Vocabulary(
@@ -160,6 +177,7 @@ KARTE_PAYMENT = Vocabulary(
     ("consume", "pay"),
     {"消費": "consume", "インシデント消費": "consume", "支払": "pay", "支払い": "pay"},
     blank="consume",
+    label_ja="カルテ作成の支払い方法",
 )
 
 LIMIT_DECISIONS = Vocabulary(
@@ -167,6 +185,7 @@ LIMIT_DECISIONS = Vocabulary(
     ("pending", "stop", "continue"),
     {"中止": "stop", "継続": "continue", "未定": "pending"},
     blank="pending",
+    label_ja="リミット到達時のご判断",
 )
 
 LEVELS = Vocabulary(
@@ -175,18 +194,21 @@ LEVELS = Vocabulary(
     {"フェザー": "feather", "f": "feather", "0": "feather", "level_0": "feather"}
     | {f"level_{n}": str(n) for n in range(1, 11)}
     | {f"レベル{n}": str(n) for n in range(1, 11)},
+    label_ja="レベル",
 )
 
 TAX_ROUNDING = Vocabulary(
     "tax_rounding", ("floor", "half_up", "ceil"),
     {"切り捨て": "floor", "切捨て": "floor", "切捨": "floor", "round_down": "floor",
      "四捨五入": "half_up", "切り上げ": "ceil", "切上げ": "ceil", "round_up": "ceil"},
+    label_ja="端数処理",
 )
 
 PRICEBOOKS = Vocabulary(
     "price book",
     ("aki_sie", "vendor_support"),
     {"b": "aki_sie", "a": "vendor_support"},
+    label_ja="料金表",
 )
 
 CHANNEL_LABELS_JA = {

@@ -18,6 +18,15 @@ import numpy as np
 
 from .codes import LEVELS, Vocabulary, is_blank, normalize_text
 from .errors import InputError, Problem
+from .messages import (
+    DATE_REQUIRED,
+    NOT_A_DATE,
+    NOT_A_NUMBER,
+    NOT_WHOLE,
+    at_least,
+    at_most,
+    cell_message,
+)
 
 ErrorMode = Literal["raise", "mask"]
 TRUE_WORDS = {"true", "yes", "y", "1", "x", "○", "◯", "はい", "有", "あり", "要"}
@@ -35,17 +44,29 @@ class UnusableCell:
     conversion names it instead of reading it as a blank."""
 
     shown: str  # the cell as the user would see it: '#N/A', 'NaN', '=SUM(G2:G9)'
-    reason: str  # what it is: 'error value #N/A', 'formula with no computed value (…)'
+    reason: str  # what it is, as a sentence: 'エラー値は使えません'
 
     def __str__(self) -> str:
         return self.shown
 
 
+def unusable_problem(cell: Any, expected: str) -> tuple[str, str] | None:
+    """(the cell as shown, why it is refused) for an unusable cell or text longer than a cell
+    holds; None for any other cell. ``expected`` says what the column takes and what to type:
+    '分数を数値で入力してください'."""
+    if isinstance(cell, UnusableCell):
+        return cell.shown, f"{cell.reason}。{expected}"
+    if isinstance(cell, str) and len(cell) > EXCEL_MAX_TEXT:
+        return cell[:40] + "…", (f"{len(cell):,} 文字あります。1 つのセルに入るのは "
+                                 f"{EXCEL_MAX_TEXT:,} 文字までです。短くしてください")
+    return None
+
+
 def flag_unusable(values: np.ndarray, field: str, checks: RowChecks, expected: str
                   ) -> np.ndarray | None:
-    """Flag unusable cells and text longer than a cell holds (``expected`` says what the column
-    takes); returns the mask of flagged cells, or None when there are none (one pass over the
-    column's types, nothing more, in the usual case)."""
+    """Flag unusable cells and text longer than a cell holds (``expected``: see
+    ``unusable_problem``); returns the mask of flagged cells, or None when there are none (one
+    pass over the column's types, nothing more, in the usual case)."""
     if values.dtype.kind != "O":
         return None
     cells = values.ravel().tolist()
@@ -56,13 +77,10 @@ def flag_unusable(values: np.ndarray, field: str, checks: RowChecks, expected: s
         return None
     flagged = np.zeros(values.shape, dtype=bool)
     for index, cell in np.ndenumerate(values):
-        if isinstance(cell, UnusableCell):
-            checks.add(index, field, cell.shown, f"{cell.reason}; expected {expected}")
-        elif isinstance(cell, str) and len(cell) > EXCEL_MAX_TEXT:
-            checks.add(index, field, cell[:40] + "…", f"text of {len(cell):,} characters; a cell "
-                       f"holds at most {EXCEL_MAX_TEXT:,}")
-        else:
+        found = unusable_problem(cell, expected)
+        if found is None:
             continue
+        checks.add(index, field, *found)
         flagged[index] = True
     if not flagged.any():
         return None
@@ -99,8 +117,18 @@ def broadcast(*values: Any) -> list[np.ndarray]:
     try:
         return list(np.broadcast_arrays(*arrays))
     except ValueError:
-        shapes = ", ".join(str(a.shape) for a in arrays)
-        raise InputError([Problem(None, "arguments", shapes, "shapes do not broadcast")]) from None
+        shapes = ", ".join(dict.fromkeys(map(_shape_text, (a.shape for a in arrays))))
+        raise InputError([Problem(None, "arguments", shapes, "引数の範囲の大きさが合いません。"
+                                  "範囲の行数・列数をそろえるか、1 つのセルにしてください")]) from None
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """An argument's shape as Excel shows a range: 3行×1列, or 1セル."""
+    if all(n == 1 for n in shape):
+        return "1セル"
+    if len(shape) == 2:
+        return f"{shape[0]}行×{shape[1]}列"
+    return "×".join(map(str, shape))
 
 
 class RowChecks:
@@ -123,7 +151,8 @@ class RowChecks:
 
     @property
     def message(self) -> np.ndarray:
-        """Per row, its first problem as ``"field: reason"``, or None. Written only by add().
+        """Per row, its first problem as ``"field value: reason"`` (``cell_message``), or None.
+        Written only by add().
         Allocated when first needed: usually at the end, once the temporaries of the
         computation are freed, so it does not add to the peak memory of a large call."""
         if self._message is None:
@@ -154,7 +183,7 @@ class RowChecks:
         row = int(self.row_numbers[flat]) if self.row_numbers is not None else flat + 1
         self.problems.append(Problem(row, field, _plain(value), reason, self.sheet))
         if self.message[index] is None:
-            self.message[index] = f"{field}: {reason}"
+            self.message[index] = cell_message(field, value, reason)
             self._any_message = True
 
     def raise_if_any(self) -> None:
@@ -264,7 +293,7 @@ def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float
             else:
                 parsed[i] = number
         out = parsed.reshape(values.shape)
-        checks.flag(bad_flat.reshape(values.shape), field, values, "expected a number")
+        checks.flag(bad_flat.reshape(values.shape), field, values, NOT_A_NUMBER)
     # NaN now marks the blanks and the cells just flagged; both get the default. Few whole-column
     # steps on purpose: each one costs ~0.1 ms (and fresh pages) on a 100,000-row range.
     good = ~np.isnan(out)
@@ -272,13 +301,13 @@ def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float
     if integer:
         fractional = good & (out != np.floor(out))
         if fractional.any():
-            checks.flag(fractional, field, values, "must be a whole number")
+            checks.flag(fractional, field, values, NOT_WHOLE)
             out[fractional] = default
             good &= ~fractional
     outside = good & ((out < minimum) | (out > maximum))
     if outside.any():
-        checks.flag(outside & (out < minimum), field, values, f"must be ≥ {minimum:g}")
-        checks.flag(outside & (out > maximum), field, values, f"must be ≤ {maximum:,.0f}")
+        checks.flag(outside & (out < minimum), field, values, at_least(minimum))
+        checks.flag(outside & (out > maximum), field, values, at_most(maximum))
         out[outside] = default
     return out
 
@@ -287,6 +316,12 @@ def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float
 def to_ints(values: np.ndarray, field: str, checks: RowChecks, default: int = 0,
             minimum: int = 0, maximum: float = MAXIMUM) -> np.ndarray:
     return to_numbers(values, field, checks, default, True, minimum, maximum).astype(np.int64)
+
+
+BOOLEAN_EXPECTED = "TRUE か FALSE (はい/いいえ、○/× でも可) で入力してください"
+LEVEL_EXPECTED = "レベルは feather（フェザー）か 1〜10 で入力してください"
+LIMIT_EXPECTED = ("料金リミットは 1 円以上の金額 (整数) か、レベル (feather, L1〜L10) で入力して"
+                  "ください")
 
 
 @_once_for_broadcast_scalar
@@ -307,7 +342,7 @@ def to_bools(values: np.ndarray, field: str, checks: RowChecks) -> np.ndarray:
             if word in TRUE_WORDS:
                 out[index] = True
             elif word not in FALSE_WORDS:
-                checks.add(index, field, cell, "expected TRUE or FALSE")
+                checks.add(index, field, cell, BOOLEAN_EXPECTED)
     return out
 
 
@@ -347,7 +382,7 @@ def to_levels(values: np.ndarray, field: str, checks: RowChecks, blank: int = -1
         numbers = values.astype(np.float64)
         given = ~np.isnan(numbers)
         valid = given & (numbers == np.floor(numbers)) & (numbers >= 0) & (numbers <= 10)
-        checks.flag(given & ~valid, field, values, "expected a level: feather or 1..10")
+        checks.flag(given & ~valid, field, values, LEVEL_EXPECTED)
         numbers[~valid] = blank  # our own copy: no second whole-column temporary
         return numbers.astype(np.int64)
     out = np.full(values.shape, blank, dtype=np.int64)
@@ -364,7 +399,7 @@ def to_levels(values: np.ndarray, field: str, checks: RowChecks, blank: int = -1
             if found is not None:
                 out[index] = found
                 continue
-        checks.add(index, field, cell, "expected a level: feather or 1..10")
+        checks.add(index, field, cell, LEVEL_EXPECTED)
     return out
 
 
@@ -390,8 +425,7 @@ def to_limits(values: np.ndarray, field: str, checks: RowChecks) -> tuple[np.nda
         number = _number(cell)
         if number is not None and not isinstance(cell, bool | np.bool_):
             if number != number or number < 0 or number != int(number) or number > MAXIMUM:
-                checks.add(index, field, cell, "a fee limit is whole yen > 0, or a level "
-                                               "(feather, L1..L10)")
+                checks.add(index, field, cell, LIMIT_EXPECTED)
             elif number == 0:
                 level[index] = 0
             else:
@@ -404,8 +438,7 @@ def to_limits(values: np.ndarray, field: str, checks: RowChecks) -> tuple[np.nda
                 break
         found = None if text.isdigit() else LEVELS.lookup(text)
         if found is None:
-            checks.add(index, field, cell, "a fee limit is whole yen > 0, or a level "
-                                           "(feather, L1..L10)")
+            checks.add(index, field, cell, LIMIT_EXPECTED)
         else:
             level[index] = found
     return yen, level
@@ -418,7 +451,7 @@ def to_dates(values: np.ndarray, field: str, checks: RowChecks,
     if values.dtype.kind == "M":  # a typed reader's date column: the time of day is dropped
         out = values.astype("datetime64[D]")
         if required:
-            checks.flag(np.isnat(out), field, values, "date is required")
+            checks.flag(np.isnat(out), field, values, DATE_REQUIRED)
         return out
     if values.dtype.kind == "O" and _cell_types(values.ravel()) <= {dt.date, dt.datetime,
                                                                      type(None)}:
@@ -428,17 +461,17 @@ def to_dates(values: np.ndarray, field: str, checks: RowChecks,
         out = (ordinals - EPOCH_ORDINAL).astype("datetime64[D]")
         out[ordinals < 0] = np.datetime64("NaT")
         if required:
-            checks.flag(np.isnat(out), field, values, "date is required")
+            checks.flag(np.isnat(out), field, values, DATE_REQUIRED)
         return out
     out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[D]")
     for index, cell in np.ndenumerate(values):
         if is_blank(cell):
             if required:
-                checks.add(index, field, cell, "date is required")
+                checks.add(index, field, cell, DATE_REQUIRED)
             continue
         parsed = parse_date(cell)
         if parsed is None:
-            checks.add(index, field, cell, "expected a date (YYYY-MM-DD)")
+            checks.add(index, field, cell, NOT_A_DATE)
         else:
             out[index] = np.datetime64(parsed, "D")
     return out
@@ -485,8 +518,8 @@ def flag_control_characters(text: np.ndarray, field: str, checks: RowChecks) -> 
     for index, cell in np.ndenumerate(text):
         found = CONTROL_CHARACTERS.search(cell)
         if found:
-            checks.add(index, field, cell,
-                       f"contains control character U+{ord(found.group()):04X}; remove it")
+            checks.add(index, field, cell, f"制御文字 (U+{ord(found.group()):04X}) が入っています。"
+                                           "取り除いてください")
 
 
 def to_text(values: np.ndarray) -> np.ndarray:

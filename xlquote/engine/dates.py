@@ -62,19 +62,20 @@ class Month:
 
     def __init__(self, year: int, month: int) -> None:
         if not 1 <= month <= 12 or not 1900 <= year <= 9999:
-            raise ValueError(f"no such month: {year}-{month:02d}")
+            raise ValueError("そのような月はありません (月は 1〜12、年は 1900〜9999)")
         self.year, self.month = year, month
 
     @classmethod
     def parse(cls, value: object) -> Month:
-        """From 'YYYY-MM', 'YYYY/MM', a date/datetime, or a Month."""
+        """From 'YYYY-MM', 'YYYY/MM', a date/datetime, or a Month. The ValueError does not
+        repeat the value: its caller shows it beside the reason."""
         if isinstance(value, Month):
             return value
         if isinstance(value, dt.date):
             return cls(value.year, value.month)
         match = re.fullmatch(r"\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?\s*", str(value))
         if not match:
-            raise ValueError(f"expected a month as YYYY-MM, got {value!r}")
+            raise ValueError("月として読めません。2026-10 (YYYY-MM) の形で入力してください")
         return cls(int(match[1]), int(match[2]))
 
     @property

@@ -1,12 +1,16 @@
 """The exceptions xlquote raises. The engine raises; the UDF layer turns one row's problem into
-that cell's ``#VALUE! …`` text; the CLI prints sheet/row/column and exits 2."""
+that cell's ``#VALUE! …`` text; the CLI prints sheet/row/column and exits 2. Their texts are
+Japanese (``messages.py``)."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from .messages import FILE_NOT_FOUND, shown
 
 
 class XlquoteError(Exception):
@@ -16,13 +20,24 @@ class XlquoteError(Exception):
 class DataFileError(XlquoteError):
     """A data file is malformed: names the file, the key path and the reason."""
 
+    kind_ja = "データファイル"  # what the file is, as the message names it
+
     def __init__(self, file: str, key: str, reason: str) -> None:
         self.file, self.key, self.reason = file, key, reason
-        super().__init__(f"{file}: {key}: {reason}")
+        where = f"{self.kind_ja} {file}" + ("" if key == WHOLE_FILE else f" の {key}")
+        super().__init__(f"{where}: {reason}")
+
+
+WHOLE_FILE = "-"  # the key of a problem with the file as a whole (missing, not TOML)
 
 
 class PriceBookError(DataFileError):
     """A price-book file is malformed."""
+
+    kind_ja = "料金表"
+
+
+TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def load_toml(path: str | Path, error: type[DataFileError]) -> dict[str, Any]:
@@ -31,14 +46,26 @@ def load_toml(path: str | Path, error: type[DataFileError]) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise error(path.name, "-", f"file not found: {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise error(path.name, "-", f"not valid TOML: {exc}") from None
+        raise error(path.name, WHOLE_FILE, f"{FILE_NOT_FOUND} ({path})") from None
+    except UnicodeDecodeError:
+        raise error(path.name, WHOLE_FILE, "UTF-8 のテキストではありません。UTF-8 で保存し直して"
+                                           "ください") from None
+    except tomllib.TOMLDecodeError as exc:
+        found = TOML_POSITION.search(str(exc))
+        at = f"{found[1]} 行目 {found[2]} 文字目で" if found else ""
+        raise error(path.name, WHOLE_FILE, f"TOML の書き方が正しくありません ({at}読めません: "
+                                           f"{TOML_POSITION.sub('', str(exc)).strip()})") from None
+
+
+# Problems about a whole file, a sheet or a row name it in ``field``, not a column.
+FILE_FIELD, SHEET_FIELD, ROW_FIELD = "file", "(sheet)", "(row)"
+RECORD_FILE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One bad value: where it is (sheet, row, column), what it was, and why it is refused."""
+    """One bad value: where it is (sheet, row, column), what it was, and why it is refused.
+    ``sheet`` names a sheet, or the file a record table was read from (CSV, Parquet)."""
 
     row: int | None
     field: str
@@ -47,14 +74,24 @@ class Problem:
     sheet: str | None = None
 
     def __str__(self) -> str:
+        """``シート Incidents 5行目 列 minutes: '#N/A' — エラー値は使えません。…``."""
         where = []
-        if self.sheet:  # a record table read from a CSV or Parquet file is named by the file
-            file = self.sheet.lower().endswith((".csv", ".parquet", ".pq"))
-            where.append(f"{'file' if file else 'sheet'} {self.sheet}")
+        if self.sheet:
+            file = self.sheet.lower().endswith(RECORD_FILE_SUFFIXES)
+            where.append(f"{'ファイル' if file else 'シート'} {self.sheet}")
         if self.row is not None:
-            where.append(f"row {self.row}")
-        where.append(f"column {self.field}")
-        return f"{', '.join(where)}: {self.value!r}: {self.reason}"
+            where.append(f"{self.row}行目")
+        if self.field == FILE_FIELD:
+            where.append(f"ファイル {self.value}")
+        elif self.field == SHEET_FIELD:
+            if not self.sheet:
+                where.append(f"シート {self.value}")
+        elif self.field != ROW_FIELD:
+            # A column of a sheet or file; else an argument or option (month, --out, usage).
+            where.append(f"列 {self.field}" if self.sheet or self.row is not None else self.field)
+        if self.field in (FILE_FIELD, SHEET_FIELD, ROW_FIELD):
+            return f"{' '.join(where)}: {self.reason}"
+        return f"{' '.join(where)}: {shown(self.value)} — {self.reason}"
 
 
 class InputError(XlquoteError):
@@ -62,9 +99,9 @@ class InputError(XlquoteError):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
-        shown = "\n".join(f"  {p}" for p in self.problems[:50])
-        more = f"\n  … and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
-        super().__init__(f"{len(self.problems)} bad value(s):\n{shown}{more}")
+        shown_problems = "\n".join(f"  {p}" for p in self.problems[:50])
+        more = f"\n  … ほか {len(self.problems) - 50} 件" if len(self.problems) > 50 else ""
+        super().__init__(f"入力エラー {len(self.problems)} 件:\n{shown_problems}{more}")
 
 
 class OutputError(XlquoteError):

@@ -18,15 +18,17 @@ from .columns import (
     to_numbers,
     where_true,
 )
+from .messages import REQUIRED, callcenter_licences, monthly_max_incidents
 from .pricebook import PriceBook, SupportServiceRules, VendorRules, get_pricebook
 
 SUPPORT_PLANS = Vocabulary(
     "plan", ("annual", "monthly"),
     {a: c for a, c in PLANS.aliases.items() if c in ("annual", "monthly")},
+    label_ja=PLANS.label_ja,
 )
 CALLCENTER_FIELDS = Vocabulary("field", ("tier", "initial", "monthly"),
                                {"初期費用": "initial", "月額費用": "monthly", "上限": "tier"},
-                               blank="tier")
+                               blank="tier", label_ja="項目")
 
 
 def incident_fee_table(rules: SupportServiceRules) -> np.ndarray:
@@ -44,7 +46,7 @@ def incident_fee(level: Any, plan: Any, support_range: Any = "normal",
     checks = RowChecks(level_col.shape)
     levels = to_levels(level_col, "level", checks, blank=-1)
     # a blank is one problem; a bad cell already has its own (one problem per cell)
-    checks.flag((levels < 0) & ~checks.bad, "level", level_col, "level is required")
+    checks.flag((levels < 0) & ~checks.bad, "level", level_col, REQUIRED)
     plans = to_codes(plan_col, SUPPORT_PLANS, "plan", checks)
     check_codes(range_col, SUPPORT_RANGES, "support_range", checks)
     fees = np.asarray(incident_fee_table(rules)[plans, np.clip(levels, 0, 10)], dtype=np.int64)
@@ -68,7 +70,7 @@ def check_max_incidents(ranges: np.ndarray, max_incidents: np.ndarray, values: n
     for index in where_true(max_incidents > offered):
         code = SUPPORT_RANGES.codes[ranges[index]]
         checks.add(index, "max_incidents", values[index],
-                   f"range {code} offers 1..{offered[index]} incidents a month")
+                   monthly_max_incidents(code, int(offered[index])))
 
 
 def monthly_base_fee(support_range: Any, max_incidents: Any,
@@ -147,7 +149,7 @@ def callcenter_tier_index(counts: np.ndarray, values: np.ndarray, vendor: Vendor
     tier = np.searchsorted(vendor.callcenter_upper_bounds, counts, side="left")
     top = int(vendor.callcenter_upper_bounds[-1])
     checks.flag((tier >= len(vendor.callcenter_upper_bounds)) & ~checks.bad, "licences", values,
-                f"call-centre support is offered for 1..{top:,} licences")
+                callcenter_licences(top))
     return np.minimum(tier, len(vendor.callcenter_upper_bounds) - 1)
 
 

@@ -150,8 +150,8 @@ def compute_levels(m: IncidentMeasures, rules: SupportServiceRules,
                 where = np.zeros(level.shape, dtype=bool)
                 where[rows[too_long]] = True
                 checks.flag(where.reshape(shape), "minutes", m.minutes,
-                            f"a continuous session may not exceed {cap:g} minutes "
-                            "(連続上限); record several sessions")
+                            f"1 回の通話・チャットは連続 {cap:g} 分までです (連続上限)。何回かに"
+                            "分けたなら sessions に回数を入力してください")
         # The rules split the rows by channel, so this is each row's first measure: set it.
         level[rows] = candidate
         source[rows] = np.where(candidate > 0, why, 0)

@@ -2,7 +2,7 @@
 
 The engine knows no price book; everything it needs to bill (fees, thresholds, settings) is read
 here from ``xlquote/engine/pricebooks/<name>.toml`` or a user's own file. A malformed file fails with
-``PriceBookError("aki_sie.toml", "levels.rules.call.over[3]", "threshold 30 ≤ previous 45")``.
+``PriceBookError("aki_sie.toml", "levels.rules.call.over[3]", "しきい値 30 が前のレベルの 45 以下です…")``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from .closed_days import ClosedDays
 from .codes import CHANNELS, PLANS, SUPPORT_RANGES, TAX_ROUNDING, is_blank
-from .errors import PriceBookError, load_toml
+from .errors import WHOLE_FILE, PriceBookError, load_toml
 
 PRICEBOOK_DIR = Path(__file__).with_name("pricebooks")
 LEVEL_COUNT = 11  # feather (0) and levels 1..10
@@ -133,17 +133,19 @@ class PriceBook:
 
     def plan_terms(self, plan: str) -> PlanTerms:
         if plan not in self.terms:
-            raise PriceBookError(self.file, "plans", f"this price book does not offer {plan!r}")
+            raise PriceBookError(self.file, "plans", f"この料金表にはプラン {plan} がありません")
         return self.terms[plan]
 
     def require_support(self) -> SupportServiceRules:
         if self.support is None:
-            raise PriceBookError(self.file, "levels", "this price book has no support-service rules")
+            raise PriceBookError(self.file, "levels", "この料金表にはサポートサービス (年額・月額) の"
+                                 "規定がありません")
         return self.support
 
     def require_vendor(self) -> VendorRules:
         if self.vendor is None:
-            raise PriceBookError(self.file, "paid_support", "this price book has no vendor rules")
+            raise PriceBookError(self.file, "paid_support", "この料金表には有料サポート・コール"
+                                 "センターの規定がありません")
         return self.vendor
 
 
@@ -161,7 +163,7 @@ class _Reader:
         for part in key.split("."):
             if not isinstance(node, dict) or part not in node:
                 if default is ...:
-                    raise self.fail(key, "missing")
+                    raise self.fail(key, "必須の項目がありません。書き足してください")
                 return default
             node = node[part]
         return node
@@ -169,76 +171,84 @@ class _Reader:
     def integer(self, key: str, minimum: int = 0, default: Any = ...) -> int:
         value = self.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"expected a whole number, got {value!r}")
+            raise self.fail(key, f"整数を書いてください ({value!r} になっています)")
         if value < minimum:
-            raise self.fail(key, f"{value} is below {minimum}" if minimum else f"negative value {value}")
+            raise self.fail(key, f"{value} は使えません。{minimum} 以上にしてください")
         return value
 
     def number(self, key: str, minimum: float = 0.0) -> float:
         value = self.get(key)
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise self.fail(key, f"expected a number, got {value!r}")
+            raise self.fail(key, f"数値を書いてください ({value!r} になっています)")
         if value <= minimum:
-            raise self.fail(key, f"{value} must be greater than {minimum}")
+            raise self.fail(key, f"{value} は使えません。{minimum:g} より大きくしてください")
         return float(value)
 
     def boolean(self, key: str) -> bool:
         value = self.get(key)
         if not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, got {value!r}")
+            raise self.fail(key, f"true か false を書いてください ({value!r} になっています)")
         return value
 
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
         value = self.get(key)
         if value not in choices:
-            raise self.fail(key, f"{value!r} is not one of {', '.join(choices)}")
+            raise self.fail(key, f"{value!r} は使えません。使えるもの: {', '.join(choices)}")
         return value
 
     def fees(self, key: str, length: int | None = None, nondecreasing: bool = False) -> list[int]:
         values = self.get(key)
         if not isinstance(values, list) or not values:
-            raise self.fail(key, "expected a non-empty list of yen amounts")
+            raise self.fail(key, "金額 (円) のリストを書いてください (例 [1000, 2000])")
         if length is not None and len(values) != length:
-            raise self.fail(key, f"expected {length} entries, got {len(values)}")
+            raise self.fail(key, f"{length} 個の金額が必要です ({len(values)} 個あります)")
         for i, value in enumerate(values):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise self.fail(f"{key}[{i}]", f"expected whole yen, got {value!r}")
+                raise self.fail(f"{key}[{i}]", f"金額は円の整数で書いてください ({value!r} になって"
+                                               "います)")
             if value < 0:
-                raise self.fail(f"{key}[{i}]", f"negative fee {value}")
+                raise self.fail(f"{key}[{i}]", f"金額 {value} は使えません。0 以上にしてください")
             if nondecreasing and i and value < values[i - 1]:
-                raise self.fail(f"{key}[{i}]", f"fee {value} < previous {values[i - 1]}")
+                raise self.fail(f"{key}[{i}]", f"金額 {value} が前の {values[i - 1]} より小さい"
+                                               "です。順に高くなるようにしてください")
         return values
 
     def level_map(self, key: str, default: Any = ...) -> dict[int, float]:
         """A ``{level = threshold}`` table; thresholds must rise with the level."""
         table = self.get(key, default)
         if not isinstance(table, dict):
-            raise self.fail(key, "expected a table of level = threshold")
+            raise self.fail(key, "「レベル = しきい値」の表を書いてください (例 { 2 = 15, 3 = 30 })")
         out: dict[int, float] = {}
         for raw_level, threshold in table.items():
             level = _level_key(self, f"{key}.{raw_level}", raw_level)
             if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-                raise self.fail(f"{key}[{level}]", f"expected a number, got {threshold!r}")
+                raise self.fail(f"{key}[{level}]", f"数値を書いてください ({threshold!r} になって"
+                                                   "います)")
             if threshold < 0:
-                raise self.fail(f"{key}[{level}]", f"negative threshold {threshold}")
+                raise self.fail(f"{key}[{level}]", f"しきい値 {threshold} は使えません。0 以上に"
+                                                   "してください")
             out[level] = float(threshold)
         previous: tuple[int, float] | None = None
         for level in sorted(out):
             if previous is not None and out[level] <= previous[1]:
                 raise self.fail(
-                    f"{key}[{level}]", f"threshold {out[level]:g} ≤ previous {previous[1]:g}"
+                    f"{key}[{level}]", f"しきい値 {out[level]:g} が前のレベルの {previous[1]:g} "
+                                       "以下です。レベルが上がるほど大きくしてください"
                 )
             previous = (level, out[level])
         return out
+
+
+LEVEL_KEY = "レベルは 1〜10 で書いてください"
 
 
 def _level_key(reader: _Reader, key: str, raw: str) -> int:
     try:
         level = int(raw)
     except ValueError:
-        raise reader.fail(key, "level must be 1..10") from None
+        raise reader.fail(key, LEVEL_KEY) from None
     if not 1 <= level <= 10:
-        raise reader.fail(key, "level must be 1..10")
+        raise reader.fail(key, LEVEL_KEY)
     return level
 
 
@@ -263,9 +273,11 @@ def _load_support(r: _Reader) -> SupportServiceRules:
         channels = r.get(f"{key}.channels")
         for channel in channels:
             if channel not in CHANNELS.codes:
-                raise r.fail(f"{key}.channels", f"unknown channel {channel!r}")
+                raise r.fail(f"{key}.channels", f"{channel!r}: 不明なチャネルです。使えるもの: "
+                                                f"{', '.join(CHANNELS.codes)}")
             if rule_of_channel[CHANNELS.codes.index(channel)] >= 0:
-                raise r.fail(f"{key}.channels", f"channel {channel!r} has two rules")
+                raise r.fail(f"{key}.channels", f"チャネル {channel} の規定が 2 つあります。"
+                                                "1 つにしてください")
             rule_of_channel[CHANNELS.codes.index(channel)] = len(rules)
         measure = r.choice(f"{key}.measure", ("round_trips", "minutes", "none"))
         over = np.full(LEVEL_COUNT, np.inf)
@@ -273,7 +285,8 @@ def _load_support(r: _Reader) -> SupportServiceRules:
             feather_max = r.integer(f"{key}.feather_max")
             levels = r.level_map(f"{key}.over")
             if any(t < feather_max for t in levels.values()):
-                raise r.fail(f"{key}.over", f"thresholds must not be below feather_max {feather_max}")
+                raise r.fail(f"{key}.over", f"しきい値は feather_max ({feather_max}) 以上にして"
+                                            "ください")
             over[1] = feather_max
             for level, threshold in levels.items():
                 over[level] = threshold
@@ -292,7 +305,7 @@ def _load_support(r: _Reader) -> SupportServiceRules:
         )
     missing = [CHANNELS.codes[i] for i in np.flatnonzero(rule_of_channel < 0)]
     if missing:
-        raise r.fail("levels.rules", f"no level rule for channel(s) {', '.join(missing)}")
+        raise r.fail("levels.rules", f"チャネル {', '.join(missing)} のレベル規定がありません")
 
     visits = {k: int(v) for k, v in r.level_map("levels.onsite_visits_at_least").items()}
     consulting = r.get("levels.consulting")
@@ -300,11 +313,13 @@ def _load_support(r: _Reader) -> SupportServiceRules:
         _level_key(r, f"levels.consulting.{kind}", str(consulting.get(kind, "missing")))
     cap = r.get("fee_limit.default_fee_cap", "")
     if not is_blank(cap) and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
-        raise r.fail("fee_limit.default_fee_cap", f"expected empty or whole yen > 0, got {cap!r}")
+        raise r.fail("fee_limit.default_fee_cap", f"空 (\"\") か 1 円以上の整数を書いてください "
+                                                  f"({cap!r} になっています)")
     onsite_fee = r.get("onsite.onsite_fee", "")
     if not is_blank(onsite_fee) and (isinstance(onsite_fee, bool) or not isinstance(onsite_fee, int)
                                      or onsite_fee < 0):
-        raise r.fail("onsite.onsite_fee", f"expected empty or whole yen ≥ 0, got {onsite_fee!r}")
+        raise r.fail("onsite.onsite_fee", f"空 (\"\") か 0 円以上の整数を書いてください "
+                                          f"({onsite_fee!r} になっています)")
     reply = r.get("reply_channel.max_level")
     for plan in ("monthly", "annual"):
         r.integer(f"reply_channel.max_level.{plan}")
@@ -350,10 +365,12 @@ def _load_vendor(r: _Reader) -> VendorRules:
         if bounds[i] <= bounds[i - 1]:
             raise r.fail(
                 f"callcenter.licence_upper_bounds[{i}]",
-                f"tier gap or overlap: bound {bounds[i]} ≤ previous {bounds[i - 1]}",
+                f"上限 {bounds[i]} が前の段階の {bounds[i - 1]} 以下です。段階ごとに大きくして"
+                "ください",
             )
     if bounds[0] < 1:
-        raise r.fail("callcenter.licence_upper_bounds[0]", "the first tier must cover 1 licence")
+        raise r.fail("callcenter.licence_upper_bounds[0]", "最初の段階は 1 ライセンスを含むように"
+                                                          "してください (1 以上)")
     initial = r.fees("callcenter.initial_fees", length=len(bounds))
     monthly = r.fees("callcenter.monthly_fees", length=len(bounds))
     return VendorRules(
@@ -389,14 +406,14 @@ def _terms(r: _Reader, model: str, plans: tuple[str, ...]) -> dict[str, PlanTerm
     terms = {}
     for plan in plans:
         if plan not in keys:
-            raise r.fail("plans", f"{plan!r} is not a plan of a {model} price book")
+            raise r.fail("plans", f"{plan} は {model} の料金表のプランではありません")
         unit_keys, minimum_keys = keys[plan]
         units = [r.integer(key, 1) for key in unit_keys]
         minima = [r.integer(key, 1) for key in minimum_keys]
         for key, unit, minimum in zip(minimum_keys, units, minima, strict=True):
             if minimum % unit:
-                raise r.fail(key, f"minimum term {minimum} is not a whole number of contract "
-                                  f"units ({unit} months)")
+                raise r.fail(key, f"最低契約期間 {minimum} か月が契約単位 ({unit} か月) の倍数では"
+                                  "ありません")
         terms[plan] = PlanTerms(np.asarray(units, dtype=np.int64),
                                 np.asarray(minima, dtype=np.int64))
     return terms
@@ -405,16 +422,17 @@ def _terms(r: _Reader, model: str, plans: tuple[str, ...]) -> dict[str, PlanTerm
 def _response_targets(r: _Reader) -> dict[str, int]:
     table = r.get("response_targets", {})
     if not isinstance(table, dict):
-        raise r.fail("response_targets", "expected a table of channel = business days")
+        raise r.fail("response_targets", "「チャネル = 営業日数」の表を書いてください "
+                                         "(例 { email = 2, phone = 1 })")
     targets = {}
     for channel in table:
         if channel not in CHANNELS.codes:
-            raise r.fail(f"response_targets.{channel}", f"unknown channel; expected one of "
+            raise r.fail(f"response_targets.{channel}", f"不明なチャネルです。使えるもの: "
                                                         f"{', '.join(CHANNELS.codes)}")
         days = r.integer(f"response_targets.{channel}", 1)
         if days > MAX_RESPONSE_DAYS:
-            raise r.fail(f"response_targets.{channel}", f"{days} business days is more than "
-                                                        f"{MAX_RESPONSE_DAYS}")
+            raise r.fail(f"response_targets.{channel}", f"{days} 営業日は長すぎます。"
+                                                        f"{MAX_RESPONSE_DAYS} 以下にしてください")
         targets[channel] = days
     return targets
 
@@ -426,10 +444,12 @@ def parse_pricebook(data: dict[str, Any], file: str, name: str) -> PriceBook:
     plans = tuple(r.get("plans"))
     for i, plan in enumerate(plans):
         if plan not in PLANS.codes:
-            raise r.fail(f"plans[{i}]", f"unknown plan {plan!r}")
+            raise r.fail(f"plans[{i}]", f"{plan!r}: 不明なプランです。使えるもの: "
+                                        f"{', '.join(PLANS.codes)}")
     rate = r.integer("tax.rate_percent")
     if rate > 100:
-        raise r.fail("tax.rate_percent", f"{rate} is not a percentage")
+        raise r.fail("tax.rate_percent", f"{rate} は税率 (%) として使えません。0〜100 にして"
+                                         "ください")
     book = PriceBook(
         name=name,
         file=file,
@@ -480,5 +500,6 @@ def get_pricebook(pricebook: PriceBook | str | Path | None, default: str = "aki_
     if text.endswith(".toml") or "/" in text or "\\" in text:
         return load_pricebook_file(text)
     raise PriceBookError(
-        text, "-", f"unknown price book; shipped: {', '.join(shipped_pricebooks())}, or a .toml path"
+        text, WHOLE_FILE, f"不明な料金表です。同梱の料金表 ({', '.join(shipped_pricebooks())}) か、"
+                          ".toml ファイルのパスを指定してください"
     )

@@ -43,6 +43,13 @@ from .columns import (
 )
 from .errors import Problem
 from .levels import IncidentMeasures
+from .messages import (
+    LICENCES_REQUIRED,
+    REQUIRED,
+    at_least,
+    callcenter_licences,
+    monthly_max_incidents,
+)
 
 
 @dataclass(frozen=True)
@@ -62,10 +69,19 @@ class Field:
 
 MAX_YEN = 10_000_000_000  # ¥10 billion: one incident's or contract's amount
 # What a column of each kind takes, for the message naming a cell that holds something else.
-EXPECTED = {"text": "text", "code": "one of the codes", "count": "a whole number",
-            "minutes": "a number", "yen": "an amount in yen", "date": "a date",
-            "bool": "TRUE or FALSE", "level": "feather or a level 1..10",
-            "limit": "an amount in yen or a level"}
+EXPECTED = {"text": "文字で入力してください", "count": "整数で入力してください",
+            "minutes": "分数を数値で入力してください", "yen": "金額 (円) を整数で入力してください",
+            "date": "日付を 2026-10-14 の形で入力してください",
+            "bool": "TRUE か FALSE で入力してください",
+            "level": "レベルを feather（フェザー）か 1〜10 で入力してください",
+            "limit": "金額 (円) かレベル (feather, L1〜L10) で入力してください"}
+
+
+def expected(f: Field) -> str:
+    """What the column takes and what to type, for a cell that holds something else."""
+    if f.vocabulary is not None:
+        return f"次のどれかを入力してください: {f.vocabulary.choices()}"
+    return EXPECTED[f.kind]
 
 
 def _code(name: str, vocabulary: Vocabulary, required: bool, help: str) -> Field:
@@ -284,11 +300,13 @@ def _header_index(header: Sequence[Any], fields: Sequence[Field], sheet: str,
             continue
         key = normalize_text(name)
         if key in positions:
-            problems.append(Problem(header_row, str(name), name, "column appears twice", sheet))
+            problems.append(Problem(header_row, str(name), name, "同じ見出しの列が 2 つあります。"
+                                    "一方の見出しを消すか直してください", sheet))
         positions[key] = i
     for f in fields:
         if f.required and f.name not in positions:
-            problems.append(Problem(header_row, f.name, None, "required column is missing", sheet))
+            problems.append(Problem(header_row, f.name, None, f"必須の列がありません。見出し行に "
+                                    f"{f.name} の列を追加してください", sheet))
     return positions, problems
 
 
@@ -373,6 +391,7 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
     out: dict[str, np.ndarray] = {"row": row_numbers}
     for f in fields:
         flagged = None  # cells already named as unusable, if any
+        field_checks = checks
         position = positions.get(f.name)
         if (f.kind == "text" and position is not None and isinstance(rows, ColumnBlock)
                 and rows.is_plain_text(position)):
@@ -388,7 +407,7 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
                 raw = raw.copy()
                 raw[blank] = None  # readers give empty cells as '' (Excel) or None
                 unusable = None if isinstance(rows, ColumnBlock) and rows.holds_only_values(
-                    position) else flag_unusable(raw, f.name, checks, EXPECTED[f.kind])
+                    position) else flag_unusable(raw, f.name, checks, expected(f))
                 if unusable is not None:  # named once; the conversion sees a blank
                     raw[unusable] = None
                     blank = blank | unusable
@@ -396,10 +415,12 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
         else:
             raw = np.full(n, None, dtype=object)
             blank = np.ones(n, dtype=bool)
+            if f.required:  # the header's problem names the missing column, not every row
+                field_checks = RowChecks((n,))
         if f.kind == "limit":
-            out[f.name], out[f"{f.name}_level"] = to_limits(raw, f.name, checks)
+            out[f.name], out[f"{f.name}_level"] = to_limits(raw, f.name, field_checks)
         elif f.name not in out:
-            out[f.name] = _convert(f, raw, blank, checks)
+            out[f.name] = _convert(f, raw, blank, field_checks)
         if f.unique and not (position is not None and isinstance(rows, ColumnBlock)
                              and rows.is_plain_text(position) and rows.is_distinct(position)):
             _flag_duplicates(out[f.name], f.name, checks)
@@ -409,7 +430,7 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
                 missing = missing & ~flagged
             for i in np.flatnonzero(missing):
                 value = None if raw[i] == "" else raw[i]  # a plain text column's blank is ''
-                checks.add(int(i), f.name, value, f"{f.name} is required")
+                field_checks.add(int(i), f.name, value, REQUIRED)
     return out, checks
 
 
@@ -486,7 +507,7 @@ def parse_contracts(header: Sequence[Any], rows: Rows, sheet: str = "Contracts",
             _check_contract(contract, i, checks)
         if contract.contract_id in seen:
             checks.add(i, "contract_id", contract.contract_id,
-                       f"duplicate contract_id (also row {seen[contract.contract_id]})")
+                       duplicate(seen[contract.contract_id]))
         seen.setdefault(contract.contract_id, contract.row or 0)
         contracts.append(contract)
     checks.raise_if_any()
@@ -505,23 +526,25 @@ def _check_contract(c: Contract, i: int, checks: RowChecks) -> None:
 
     book = get_pricebook(c.pricebook)
     if c.plan not in book.plans:
-        checks.add(i, "plan", c.plan, f"price book {c.pricebook} offers {', '.join(book.plans)}")
+        checks.add(i, "plan", c.plan, f"料金表 {c.pricebook} にないプランです。この料金表の"
+                                      f"プラン: {', '.join(book.plans)} (pricebook 列も確かめて"
+                                      "ください)")
         return
     if c.end_date is not None and c.end_date < c.start_date:
-        checks.add(i, "end_date", c.end_date, "contract ends before it starts")
+        checks.add(i, "end_date", c.end_date, f"契約の開始日 (start_date {c.start_date}) より前"
+                                              "です")
     if c.plan == "monthly":
         rules = book.require_support()
         offered = int(rules.monthly_max_incidents[SUPPORT_RANGES.codes.index(c.support_range)])
         if c.max_incidents is None or not 1 <= c.max_incidents <= offered:
             checks.add(i, "max_incidents", c.max_incidents,
-                       f"a monthly {c.support_range} contract needs max_incidents 1..{offered}")
+                       monthly_max_incidents(c.support_range, offered))
     if c.plan in ("vendor_support", "callcenter") and (c.licences is None or c.licences < 1):
-        checks.add(i, "licences", c.licences, f"a {c.plan} contract needs licences ≥ 1")
+        checks.add(i, "licences", c.licences, LICENCES_REQUIRED)
     if c.plan == "callcenter" and c.licences is not None:
         top = int(book.require_vendor().callcenter_upper_bounds[-1])
         if c.licences > top:
-            checks.add(i, "licences", c.licences,
-                       f"call-centre support is offered for 1..{top:,} licences")
+            checks.add(i, "licences", c.licences, callcenter_licences(top))
 
 
 def parse_packs(header: Sequence[Any], rows: Rows, sheet: str = "Packs", first_row: int = 2,
@@ -531,7 +554,7 @@ def parse_packs(header: Sequence[Any], rows: Rows, sheet: str = "Packs", first_r
     for i in range(len(rows)):
         units = int(cols["units"][i])
         if units == 0:
-            checks.add(i, "units", units, "a pack holds at least one unit")
+            checks.add(i, "units", units, at_least(1))
         packs.append(Pack(cols["contract_id"][i], _date_or_none(cols["purchased"][i])
                           or dt.date.min, units, int(cols["row"][i])))
     checks.raise_if_any()
@@ -549,13 +572,14 @@ def parse_incidents(header: Sequence[Any], rows: Rows, sheet: str = "Incidents",
     has_both = ~np.isnat(opened) & ~np.isnat(closed)
     backwards = has_both & (closed < opened)
     if backwards.any():
-        checks.flag(backwards, "closed", closed.astype(object), "closed before it was opened")
+        checks.flag(backwards, "closed", closed.astype(object), "受付日 (opened) より前です。"
+                    "日付を確かめてください")
     days_open = np.where(days_blank, np.where(has_both & ~backwards, derived_days, 0),
                          cols["days_open"])
     absorbed = cols["absorbed_into"]
     absorbed_fee = cols["absorbed_fee"]
-    checks.flag((absorbed != "") & (absorbed_fee < 0), "absorbed_fee", absorbed_fee,
-                "an absorbed incident needs the fee of the service it went into")
+    checks.flag((absorbed != "") & (absorbed_fee < 0), "absorbed_fee", None,
+                "absorbed_into を書いたインシデントには、吸収先のサービスの料金 (円) が必要です")
     checks.raise_if_any()
     n = len(rows)
     measures = IncidentMeasures(
@@ -572,7 +596,7 @@ def parse_incidents(header: Sequence[Any], rows: Rows, sheet: str = "Incidents",
     )
     zero_sessions = cols["sessions"] == 0
     if zero_sessions.any():
-        checks.flag(zero_sessions, "sessions", cols["sessions"], "must be ≥ 1")
+        checks.flag(zero_sessions, "sessions", cols["sessions"], at_least(1))
         checks.raise_if_any()
     return IncidentTable(
         incident_id=cols["incident_id"], contract_id=cols["contract_id"], opened=opened,
@@ -585,6 +609,10 @@ def parse_incidents(header: Sequence[Any], rows: Rows, sheet: str = "Incidents",
     )
 
 
+def duplicate(first_row: int) -> str:
+    return f"{first_row}行目と重複しています。どちらかを直してください (同じ値は使えません)"
+
+
 def _flag_duplicates(values: np.ndarray, field: str, checks: RowChecks) -> None:
     """Every repeat of a value of a unique column (blanks aside), naming the first row."""
     if len(set(values.tolist())) == len(values):
@@ -594,8 +622,7 @@ def _flag_duplicates(values: np.ndarray, field: str, checks: RowChecks) -> None:
         if value == "":
             continue
         if value in first:
-            checks.add(i, field, value,
-                       f"duplicate {field} (first on row {checks.row_numbers[first[value]]})")
+            checks.add(i, field, value, duplicate(int(checks.row_numbers[first[value]])))
         else:
             first[value] = i
 

@@ -27,11 +27,12 @@ class SettingField:
 
 # Policies of the month's run (a blank cell means the first code).
 ZERO_TOTAL = Vocabulary("zero_total", ("statement", "invoice"),
-                        {"明細": "statement", "請求書": "invoice"})
+                        {"明細": "statement", "請求書": "invoice"}, label_ja="指定")
 PENDING_DECISION = Vocabulary("pending_decision", ("hold", "issue"),
-                              {"保留": "hold", "下書き": "hold", "発行": "issue"})
+                              {"保留": "hold", "下書き": "hold", "発行": "issue"}, label_ja="指定")
 OPEN_MONTH = Vocabulary("open_month", ("refuse", "allow"),
-                        {"作らない": "refuse", "拒否": "refuse", "作る": "allow", "許可": "allow"})
+                        {"作らない": "refuse", "拒否": "refuse", "作る": "allow", "許可": "allow"},
+                        label_ja="指定")
 
 
 SETTINGS_FIELDS: tuple[SettingField, ...] = (
@@ -85,22 +86,23 @@ def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: st
         value, row = values.get(f.key, (None, None))
         if is_blank(value):
             if f.required:
-                reason = "required setting is empty" if row else "required setting is missing"
-                problems.append(Problem(row, f.key, value, f"{reason} ({f.label_ja}: {f.help})",
-                                        sheet))
+                reason = (f"必須の設定 {f.label_ja} が空欄です。B 列に {f.help} を入力してください"
+                          if row else f"必須の設定 {f.label_ja} の行がありません。A 列に {f.key}、"
+                          f"B 列に {f.help} を書いた行を追加してください")
+                problems.append(Problem(row, f.key, value, reason, sheet))
             continue
         text = str(value).strip()
         if f.key == "registration_number":
             number = re.sub(r"[\s\-‐－]", "", unicodedata.normalize("NFKC", text)).upper()
             if not REGISTRATION_NUMBER.fullmatch(number):
-                problems.append(Problem(row, f.key, value,
-                                        "a registration number is T followed by 13 digits", sheet))
+                problems.append(Problem(row, f.key, value, "登録番号は T と 13 桁の数字です "
+                                        "(例 T1234567890123)", sheet))
             text = number
         elif f.key == "tax_rounding":
             found = TAX_ROUNDING.lookup(value)
             if found is None:
-                problems.append(Problem(row, f.key, value, TAX_ROUNDING.unknown_message(value)
-                                        + " (切り捨て / 四捨五入 / 切り上げ)", sheet))
+                problems.append(Problem(row, f.key, value, TAX_ROUNDING.unknown_message(value),
+                                        sheet))
                 continue
             text = TAX_ROUNDING.codes[found]
         elif f.key == "closed_days":
@@ -112,8 +114,8 @@ def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: st
         elif f.choices is not None:
             found = f.choices.lookup(value)
             if found is None:
-                problems.append(Problem(row, f.key, value, f.choices.unknown_message(value)
-                                        + f" ({f.help})", sheet))
+                problems.append(Problem(row, f.key, value, f"{f.choices.unknown_message(value)} "
+                                        f"({f.help})", sheet))
                 continue
             text = f.choices.codes[found]
         out[f.key] = text

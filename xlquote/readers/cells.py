@@ -28,7 +28,7 @@ import numpy as np
 from lxml import etree
 
 from ..engine.columns import UnusableCell
-from ..engine.errors import Problem
+from ..engine.errors import ROW_FIELD, Problem
 from .package import (
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
@@ -63,12 +63,20 @@ PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": Fal
 
 
 def error_value(text: str) -> UnusableCell:
-    return UnusableCell(text, f"error value {text}")
+    return UnusableCell(text, "エラー値は使えません")
 
 
 def not_finite(number: float) -> UnusableCell:
     shown = "NaN" if number != number else ("-INF" if number < 0 else "INF")
-    return UnusableCell(shown, f"{shown} is not a number a cell can hold")
+    return UnusableCell(shown, "セルに入る数値ではありません (NaN・無限大)")
+
+
+# What the clerk does about a cell a program other than Excel stored wrongly.
+RESAVE = "Excel で開いて保存し直してください"
+DAMAGED = f"ブックが壊れています。{RESAVE}"
+UNCALCULATED = f"計算しないプログラムで保存されたブックです。{RESAVE}"
+NOT_AN_EXCEL_DATE = "Excel で表せる日付 (1900〜9999 年) ではありません"
+NOT_EXCEL = "Excel 以外のプログラムが書いたものです。元のブックを使うか、書いたプログラムを確かめてください"
 
 
 @dataclass(frozen=True)
@@ -292,8 +300,8 @@ class _SheetReader:
         self.numbers: list[int] = []
 
     def problem(self, row: int, column: int | None, value: Any, reason: str) -> None:
-        where = "(row)" if column is None else column_letters(column) if \
-            column <= EXCEL_MAX_COLUMNS else f"column {column:,}"
+        where = ROW_FIELD if column is None else column_letters(column) if \
+            column <= EXCEL_MAX_COLUMNS else f"{column:,}"
         self.problems.append(Problem(row, where, value, reason, self.sheet))
 
     def row(self, element: Any) -> None:
@@ -325,8 +333,8 @@ class _SheetReader:
                 self.row_has_value = True
                 cells[found] = value
         if number > EXCEL_MAX_ROWS and self.row_has_value:
-            self.problem(number, None, f"row {number:,}", f"a row beyond Excel's last row "
-                         f"({EXCEL_MAX_ROWS:,}), which Excel cannot show")
+            self.problem(number, None, None, f"Excel の最後の行 ({EXCEL_MAX_ROWS:,}行目) より下の行"
+                         f"で、Excel では見えません。{NOT_EXCEL}")
             return
         if cells:
             self._keep_row(number, cells)
@@ -345,11 +353,12 @@ class _SheetReader:
         elif given.isdigit() and 0 < len(given) <= 9 and int(given) > 0:
             number = int(given)
         else:
-            self.problem(self.previous_row + 1, None, given, "a row number that is not one")
+            self.problem(self.previous_row + 1, None, given, f"行番号 {given!r} が正しくありません。"
+                         f"{DAMAGED}")
             return None
         if number <= self.previous_row:
-            self.problem(number, None, f"row {number:,}", "row stored out of order or twice "
-                         "(the workbook is damaged; open and save it in Excel)")
+            self.problem(number, None, None, f"行の順番が乱れているか、同じ行が 2 回あります。"
+                         f"{DAMAGED}")
             return None
         self.previous_row = number
         return number
@@ -364,15 +373,16 @@ class _SheetReader:
             column = self._column(letters)
             digits = reference[len(letters):]
             if not column or not digits.isascii() or not digits.isdigit() or len(digits) > 7:
-                self.problem(row, None, reference, "a cell address that is not one")
+                self.problem(row, None, reference, f"セル番地 {reference!r} が正しくありません。"
+                             f"{DAMAGED}")
                 return previous
             if int(digits) != row:
-                self.problem(row, column, reference, f"cell {reference} stored in row {row:,} "
-                             "(the workbook is damaged; open and save it in Excel)")
+                self.problem(row, column, reference, f"セル {reference} が {row}行目に入っています。"
+                             f"{DAMAGED}")
                 return previous
         if column <= previous:
-            self.problem(row, column, reference, "cell stored out of order or twice (the "
-                         "workbook is damaged; open and save it in Excel)")
+            self.problem(row, column, reference, f"セルの順番が乱れているか、同じセルが 2 回あります。"
+                         f"{DAMAGED}")
             return previous
         if (self.keep is not None and column not in self.keep and column <= EXCEL_MAX_COLUMNS
                 and row <= EXCEL_MAX_ROWS):
@@ -382,8 +392,8 @@ class _SheetReader:
             return column
         self.row_has_value = True
         if column > EXCEL_MAX_COLUMNS:
-            self.problem(row, column, _shown(value), "a cell beyond Excel's last column "
-                         "(XFD), which Excel cannot show")
+            self.problem(row, column, _shown(value), f"Excel の最後の列 (XFD) より右のセルで、"
+                         f"Excel では見えません。{NOT_EXCEL}")
             return column
         if self.keep is None or self.header is None or column in self.keep:
             cells[column] = value
@@ -407,35 +417,31 @@ class _SheetReader:
         if formula is not None:
             if text is None or (text == "" and kind != "str"):
                 return UnusableCell(f"={formula.text or ''}",
-                                    "formula with no computed value (the workbook was saved by "
-                                    "a program that does not calculate; open and save it in "
-                                    "Excel)")
+                                    f"計算結果が保存されていない数式です ({UNCALCULATED})")
             if self.book.calculate_on_load:
                 return UnusableCell(f"={formula.text or ''}",
-                                    "formula whose value was never calculated (the workbook was "
-                                    "saved by a program that does not calculate; open and save "
-                                    "it in Excel)")
+                                    f"一度も計算されていない数式です ({UNCALCULATED})")
         if text is None or (text == "" and kind != "str"):
             return None
         if kind == "s":
             if text.isdigit() and int(text) < len(self.strings):
                 return self.strings[int(text)] or None
-            return UnusableCell(text, "a shared string that the workbook does not hold")
+            return UnusableCell(text, f"ブックにない共有文字列を指しています ({DAMAGED})")
         if kind == "str":
             return text or None
         if kind == "b":
             if text in ("0", "1"):
                 return text == "1"
-            return UnusableCell(text, "a TRUE/FALSE cell holding something else")
+            return UnusableCell(text, f"TRUE/FALSE のセルに別のものが入っています ({DAMAGED})")
         if kind == "e":
             return error_value(text)
         if kind == "d":
             try:
                 return _midnight_as_date(dt.datetime.fromisoformat(text))
             except ValueError:
-                return UnusableCell(text, "a date cell holding something else")
+                return UnusableCell(text, f"日付のセルに日付でないものが入っています ({DAMAGED})")
         if kind != "n" or not (text.isdigit() or NUMBER.fullmatch(text)):
-            return UnusableCell(text, "a number cell holding something else")
+            return UnusableCell(text, f"数値のセルに数値でないものが入っています ({DAMAGED})")
         number = float(text)
         if number != number or number in (float("inf"), float("-inf")):
             return not_finite(number)
@@ -451,7 +457,7 @@ class _SheetReader:
         """A date-formatted number as Excel shows it (1900 system: day 60 is the 29 February
         1900 that never was; days before it are one later)."""
         if not 0 <= serial < LAST_SERIAL:
-            return UnusableCell(text, "a date-formatted number that is no date Excel can show")
+            return UnusableCell(text, f"日付の書式ですが、{NOT_AN_EXCEL_DATE}")
         days = serial + 1 if (serial < 60 and self.epoch is EXCEL_EPOCH) else serial
         moment = self.epoch + dt.timedelta(milliseconds=round(days * 86_400_000))
         return _midnight_as_date(moment)
@@ -476,5 +482,5 @@ def _shown(value: Any) -> Any:
     return str(value) if isinstance(value, UnusableCell) else value
 
 
-__all__ = ["SheetCells", "SheetRef", "Workbook", "error_value", "not_finite", "open_workbook",
-           "read_sheet_cells"]
+__all__ = ["NOT_AN_EXCEL_DATE", "SheetCells", "SheetRef", "Workbook", "error_value", "not_finite",
+           "open_workbook", "read_sheet_cells"]

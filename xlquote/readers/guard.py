@@ -33,7 +33,8 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from ..engine.codes import normalize_text
-from ..engine.errors import InputError, Problem
+from ..engine.errors import FILE_FIELD, SHEET_FIELD, InputError, Problem
+from ..engine.messages import FILE_NOT_FOUND, file_too_large
 from .package import (
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
@@ -108,12 +109,21 @@ class CheckedWorkbook:
                             self.plain_sheets.add(part)
                         self.deferred.discard(part)
             except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
-                raise _refuse(self.path, f"damaged workbook archive ({exc})") from None
+                raise _refuse(self.path, damaged_archive(exc)) from None
         return self
 
 
 def _refuse(path: Path, reason: str) -> InputError:
-    return InputError([Problem(None, "file", path.name, reason)])
+    return InputError([Problem(None, FILE_FIELD, path.name, reason)])
+
+
+# What the clerk can do about a file refused for how it is made (not for what it says).
+RESAVE = "Excel で開いて .xlsx か .xlsm で保存し直してください"
+NOT_TRUSTED = "壊れているか、細工されたファイルです。元のブックを使うか、送り主に確かめてください"
+
+
+def damaged_archive(exc: BaseException) -> str:
+    return f"ブックのファイルが壊れています ({exc})。{RESAVE}"
 
 
 def check_workbook_file(path: str | Path, limits: Limits = Limits(),
@@ -126,52 +136,55 @@ def check_workbook_file(path: str | Path, limits: Limits = Limits(),
     the others are read); nothing may read them before."""
     path = Path(path)
     if not path.is_file():
-        raise _refuse(path, "file not found")
+        raise _refuse(path, FILE_NOT_FOUND)
     size = path.stat().st_size
     if size > limits.max_file_bytes:
-        raise _refuse(path, f"file is {size:,} bytes; the limit is {limits.max_file_bytes:,}")
+        raise _refuse(path, file_too_large(size, limits.max_file_bytes))
     with path.open("rb") as handle:
         head = handle.read(8)
     if head == OLE2_MAGIC:
-        raise _refuse(path, "an .xls (Excel 97-2003) or password-protected workbook; "
-                            "save it as an unprotected .xlsx / .xlsm")
+        raise _refuse(path, "古い形式 (.xls、Excel 97-2003) か、パスワードで保護されたブックです。"
+                            "パスワードを外して .xlsx か .xlsm で保存し直してください")
     if not zipfile.is_zipfile(path):
-        raise _refuse(path, "not an Excel workbook (.xlsx / .xlsm are zip archives)")
+        raise _refuse(path, "Excel のブック (.xlsx / .xlsm) ではありません。ファイルを確かめて"
+                            "ください")
     try:
         with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
             return _check_archive(path, archive, raw, limits, sheets, defer)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error) as exc:
-        raise _refuse(path, f"damaged workbook archive ({exc})") from None
+        raise _refuse(path, damaged_archive(exc)) from None
 
 
 def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limits,
                    sheets: Sequence[str], defer: Sequence[str]) -> CheckedWorkbook:
     infos = archive.infolist()
     if len(infos) > limits.max_parts:
-        raise _refuse(path, f"{len(infos):,} parts in the archive; the limit is "
-                            f"{limits.max_parts:,}")
+        raise _refuse(path, f"ブックの中の部品が多すぎます ({len(infos):,} 個。上限は "
+                            f"{limits.max_parts:,} 個)")
     names = [info.filename for info in infos]
     twice = sorted({name for name in names if names.count(name) > 1}) if \
         len(set(names)) != len(names) else []
     if twice:
-        raise _refuse(path, f"part {twice[0]} is stored twice (readers would disagree on which "
-                            "one counts)")
+        raise _refuse(path, f"部品 {twice[0]} が 2 回入っています (どちらを読むかで内容が変わり"
+                            f"ます)。{NOT_TRUSTED}")
     if "[Content_Types].xml" not in names or WORKBOOK not in names:
-        raise _refuse(path, "not an Excel workbook (no xl/workbook.xml)")
+        raise _refuse(path, "Excel のブックではありません (xl/workbook.xml がありません)")
     total = sum(info.file_size for info in infos)
     if total > limits.max_uncompressed_bytes:
-        raise _refuse(path, f"unpacks to {total:,} bytes; the limit is "
-                            f"{limits.max_uncompressed_bytes:,} (zip bomb?)")
+        raise _refuse(path, f"展開すると {total:,} バイトになります (上限 "
+                            f"{limits.max_uncompressed_bytes:,} バイト。zip 爆弾の疑い)。"
+                            f"{NOT_TRUSTED}")
     for info in infos:
         if (info.file_size > limits.ratio_applies_above
                 and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
-            raise _refuse(path, f"part {info.filename} expands {info.file_size:,} bytes from "
-                                f"{info.compress_size:,} (zip bomb?)")
+            raise _refuse(path, f"部品 {info.filename} が {info.compress_size:,} バイトから "
+                                f"{info.file_size:,} バイトに展開されます (zip 爆弾の疑い)。"
+                                f"{NOT_TRUSTED}")
         if info.flag_bits & 0x1:
-            raise _refuse(path, f"part {info.filename} is encrypted")
+            raise _refuse(path, f"部品 {info.filename} が暗号化されています。{RESAVE}")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise _refuse(path, f"part {info.filename} is compressed with method "
-                                f"{info.compress_type}; workbooks use deflate")
+            raise _refuse(path, f"部品 {info.filename} の圧縮方式 ({info.compress_type}) は"
+                                f"ブックでは使われないものです。{RESAVE}")
     checked = CheckedWorkbook(path)
     opening = ("[Content_Types].xml", WORKBOOK, WORKBOOK_RELATIONSHIPS)
     for name in opening:
@@ -201,9 +214,14 @@ def _parse_defused(path: Path, part: str, data: bytes) -> None:
     try:  # the parts every reader parses first, through defusedxml's hardened parser
         SafeET.fromstring(data, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise _refuse(path, f"part {part} declares a DTD or XML entities ({exc})") from None
+        raise _refuse(path, f"{dtd_declared(part)} ({exc})") from None
     except SafeET.ParseError as exc:
-        raise _refuse(path, f"part {part} is not well-formed XML ({exc})") from None
+        raise _refuse(path, f"部品 {part} の XML が壊れています ({exc})。{RESAVE}") from None
+
+
+def dtd_declared(part: str) -> str:
+    return (f"部品 {part} に DTD か XML エンティティの宣言があります。ブックには不要なもので、"
+            f"読み込むと危険です (エンティティ展開攻撃の疑い)。{NOT_TRUSTED}")
 
 
 def _verified_blocks(path: Path, raw: Any, info: zipfile.ZipInfo) -> Iterator[bytes]:
@@ -212,7 +230,7 @@ def _verified_blocks(path: Path, raw: Any, info: zipfile.ZipInfo) -> Iterator[by
     raw.seek(info.header_offset)
     signature, name_length, extra_length = LOCAL_HEADER.unpack(raw.read(LOCAL_HEADER.size))
     if signature != b"PK\x03\x04":
-        raise _refuse(path, f"part {info.filename}: damaged local header")
+        raise _refuse(path, f"部品 {info.filename} のヘッダーが壊れています。{RESAVE}")
     raw.seek(info.header_offset + LOCAL_HEADER.size + name_length + extra_length)
     left_in, left_out, crc = info.compress_size, info.file_size, 0
     inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
@@ -221,7 +239,7 @@ def _verified_blocks(path: Path, raw: Any, info: zipfile.ZipInfo) -> Iterator[by
         if not pending:
             chunk = raw.read(min(left_in, INFLATE_INPUT))
             if not chunk:
-                raise _refuse(path, f"part {info.filename} is cut short")
+                raise _refuse(path, f"部品 {info.filename} が途中で切れています。{RESAVE}")
             left_in -= len(chunk)
         else:
             chunk, pending = pending, b""
@@ -232,8 +250,8 @@ def _verified_blocks(path: Path, raw: Any, info: zipfile.ZipInfo) -> Iterator[by
             block = inflater.decompress(chunk, min(INFLATE_OUTPUT, left_out + 1))
             pending = inflater.unconsumed_tail
         if len(block) > left_out:
-            raise _refuse(path, f"part {info.filename} holds more than the {info.file_size:,} "
-                                "bytes it declares (zip bomb?)")
+            raise _refuse(path, f"部品 {info.filename} に申告 ({info.file_size:,} バイト) より多い"
+                                f"データが入っています (zip 爆弾の疑い)。{NOT_TRUSTED}")
         left_out -= len(block)
         crc = zlib.crc32(block, crc)
         if block:
@@ -241,8 +259,8 @@ def _verified_blocks(path: Path, raw: Any, info: zipfile.ZipInfo) -> Iterator[by
         if inflater is not None and inflater.eof:
             break
     if left_out or (inflater is not None and not inflater.eof) or crc != info.CRC:
-        raise _refuse(path, f"part {info.filename} does not match its size or checksum "
-                            "(damaged or forged)")
+        raise _refuse(path, f"部品 {info.filename} の大きさかチェックサムが合いません。"
+                            f"{NOT_TRUSTED}")
 
 
 def _check_xml_part(path: Path, part: str, blocks: Iterator[bytes]) -> None:
@@ -282,23 +300,23 @@ class _DeclarationScan:
             opening = text[max(start - 1, 0):start + 9]
             word = opening[2:] if isinstance(opening, str) else opening[2:].decode("latin-1")
             if opening[:1] in ("<", b"<") and word.startswith(DECLARATIONS):
-                raise _refuse(self.path, f"part {self.part} declares a DTD or XML entities, "
-                                         "which workbooks never need (entity-expansion attack?)")
+                raise _refuse(self.path, dtd_declared(self.part))
             start = text.find(bang, start + 1)  # type: ignore[arg-type]
 
 
 def _decoder_for(path: Path, part: str, head: bytes) -> Any:
     """None for UTF-8 (checked as bytes); an incremental decoder for UTF-16; refused otherwise."""
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        raise _refuse(path, f"part {part} is UTF-32; workbook parts are UTF-8 or UTF-16")
+        raise _refuse(path, f"部品 {part} が UTF-32 で書かれています (ブックは UTF-8 か UTF-16)。"
+                            f"{RESAVE}")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return codecs.getincrementaldecoder("utf-16")()
     if head[:2] in (b"<\0", b"\0<"):
         return codecs.getincrementaldecoder("utf-16-le" if head[:1] == b"<" else "utf-16-be")()
     declared = ENCODING.match(head.removeprefix(codecs.BOM_UTF8))
     if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
-        raise _refuse(path, f"part {part} is encoded as {declared.group(1).decode()}; workbook "
-                            "parts are UTF-8 or UTF-16")
+        raise _refuse(path, f"部品 {part} の文字コード {declared.group(1).decode()} はブックでは"
+                            f"使われないものです (UTF-8 か UTF-16)。{RESAVE}")
     return None
 
 
@@ -308,8 +326,8 @@ def _check_dimension(path: Path, part: str, head: bytes) -> None:
         return
     columns, rows = column_number(match.group(3).decode()), int(match.group(4))
     if columns > EXCEL_MAX_COLUMNS or rows > EXCEL_MAX_ROWS:
-        raise _refuse(path, f"{part} claims {rows:,} rows × {columns:,} columns; Excel allows "
-                            f"{EXCEL_MAX_ROWS:,} × {EXCEL_MAX_COLUMNS:,}")
+        raise _refuse(path, f"{part} が {rows:,} 行 × {columns:,} 列あると申告しています (Excel は "
+                            f"{EXCEL_MAX_ROWS:,} 行 × {EXCEL_MAX_COLUMNS:,} 列まで)。{NOT_TRUSTED}")
 
 
 def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
@@ -396,9 +414,10 @@ def match_sheet_names(available: Sequence[str], wanted: Sequence[str]) -> dict[s
     for name in wanted:
         candidates = [sheet for sheet in available if normalize_text(sheet) == normalize_text(name)]
         if len(candidates) > 1:
-            problems.append(Problem(None, "(sheet)", ", ".join(candidates),
-                                    f"{len(candidates)} sheets are named like {name} "
-                                    f"({', '.join(candidates)}); rename all but one", name))
+            problems.append(Problem(None, SHEET_FIELD, ", ".join(candidates),
+                                    f"{name} と読めるシートが {len(candidates)} つあります "
+                                    f"({', '.join(candidates)})。1 つを残して名前を変えてください",
+                                    name))
         elif candidates:
             found[name] = candidates[0]
     if problems:

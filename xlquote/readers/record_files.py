@@ -26,13 +26,13 @@ import numpy as np
 
 from ..engine.codes import normalize_text
 from ..engine.columns import EXCEL_MAX_TEXT, UnusableCell
-from ..engine.errors import InputError, Problem
+from ..engine.errors import FILE_FIELD, RECORD_FILE_SUFFIXES, InputError, Problem
+from ..engine.messages import FILE_NOT_FOUND, file_too_large
 from ..engine.records import SHEETS, ColumnBlock, Field
-from .cells import not_finite
+from .cells import NOT_AN_EXCEL_DATE, not_finite
 from .sheet_table import SheetTable
 from .typed_reader import FIRST_DATE, LAST_DATE, blank_cells, column_to_numpy
 
-RECORD_FILE_SUFFIXES = (".csv", ".parquet", ".pq")
 MAX_FILE_BYTES = 4 * 2**30
 MAX_ROWS = 20_000_000  # far beyond a month of any customer base here; bounds the memory
 MAX_DATA_BYTES = 4 * 2**30  # a Parquet file's columns read, unpacked (compression bombs)
@@ -40,7 +40,11 @@ CSV_BLOCK = 16 * 2**20
 
 
 def _refuse(path: Path, reason: str) -> InputError:
-    return InputError([Problem(None, "file", path.name, reason)])
+    return InputError([Problem(None, FILE_FIELD, path.name, reason)])
+
+
+def too_many_rows(rows: int) -> str:
+    return f"行が多すぎます ({rows:,} 行。上限は {MAX_ROWS:,} 行)。期間を分けてください"
 
 
 def read_record_file(path: str | Path, table: str) -> SheetTable:
@@ -50,15 +54,17 @@ def read_record_file(path: str | Path, table: str) -> SheetTable:
     path = Path(path)
     fields = SHEETS[table]
     if not path.is_file():
-        raise _refuse(path, "file not found")
+        raise _refuse(path, FILE_NOT_FOUND)
     if path.stat().st_size > MAX_FILE_BYTES:
-        raise _refuse(path, f"file is {path.stat().st_size:,} bytes; the limit is "
-                            f"{MAX_FILE_BYTES:,}")
+        raise _refuse(path, file_too_large(path.stat().st_size, MAX_FILE_BYTES))
     suffix = path.suffix.lower()
     if suffix not in RECORD_FILE_SUFFIXES:
-        raise _refuse(path, f"expected a .csv or .parquet file, not {path.suffix or 'no suffix'}")
+        raise _refuse(path, f"CSV (.csv) か Parquet (.parquet) のファイルを指定してください "
+                            f"({path.suffix or '拡張子なし'} は読めません)")
     arrow = _read_parquet(path, fields) if suffix != ".csv" else _read_csv(path, fields)
-    return _sheet_table(arrow, fields)
+    if arrow.num_rows > MAX_ROWS:
+        raise _refuse(path, too_many_rows(arrow.num_rows))
+    return _sheet_table(arrow)
 
 
 def _wanted(names: Sequence[str], fields: Sequence[Field]) -> list[str]:
@@ -75,15 +81,15 @@ def _read_parquet(path: Path, fields: Sequence[Field]) -> Any:
         source = pq.ParquetFile(path)
         metadata = source.metadata
         if metadata.num_rows > MAX_ROWS:
-            raise _refuse(path, f"{metadata.num_rows:,} rows; the limit is {MAX_ROWS:,}")
+            raise _refuse(path, too_many_rows(metadata.num_rows))
         columns = _wanted(source.schema_arrow.names, fields)
         stored = sum(group.column(i).total_uncompressed_size
                      for group in map(metadata.row_group, range(metadata.num_row_groups))
                      for i in range(group.num_columns)
                      if group.column(i).path_in_schema in columns)
         if stored > MAX_DATA_BYTES:
-            raise _refuse(path, f"its columns unpack to {stored:,} bytes; the limit is "
-                                f"{MAX_DATA_BYTES:,}")
+            raise _refuse(path, f"読む列を展開すると {stored:,} バイトになります (上限 "
+                                f"{MAX_DATA_BYTES:,} バイト)")
         texts = [name for name in columns
                  if pa.types.is_string(source.schema_arrow.field(name).type)
                  or pa.types.is_large_string(source.schema_arrow.field(name).type)]
@@ -92,13 +98,12 @@ def _read_parquet(path: Path, fields: Sequence[Field]) -> Any:
             else pa.table({})
         for name in texts:
             if _decoded_bytes(table.column(name)) > MAX_DATA_BYTES:
-                raise _refuse(path, f"column {name} holds more than {MAX_DATA_BYTES:,} bytes "
-                                    "of text")
+                raise _refuse(path, f"列 {name} の文字が多すぎます ({MAX_DATA_BYTES:,} バイト超)")
         return table
     except InputError:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:
-        raise _refuse(path, f"cannot be read as a Parquet file ({exc})") from None
+        raise _refuse(path, f"Parquet ファイルとして読めません ({exc})") from None
 
 
 def _decoded_bytes(column: Any) -> int:
@@ -136,17 +141,15 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> Any:
         except UnicodeDecodeError:
             continue  # not UTF-8: Excel's Japanese CSV
         except (pa.ArrowException, OSError, text_csv.Error) as exc:
-            raise _refuse(path, f"cannot be read as CSV ({exc})") from None
-    raise _refuse(path, "neither UTF-8 nor Japanese Windows (cp932) text")
+            raise _refuse(path, f"CSV として読めません ({exc})") from None
+    raise _refuse(path, "文字コードが UTF-8 でも Shift_JIS (cp932) でもありません。UTF-8 か "
+                        "Shift_JIS で保存し直してください")
 
 
-def _sheet_table(arrow: Any, fields: Sequence[Field]) -> SheetTable:
+def _sheet_table(arrow: Any) -> SheetTable:
     """Arrow columns as the records parser takes them: typed numpy columns, object columns
     (with the cells a workbook could not hold named) where a column needs a closer look."""
     rows = arrow.num_rows
-    if rows > MAX_ROWS:
-        raise InputError([Problem(None, "file", rows, f"{rows:,} rows; the limit is "
-                                  f"{MAX_ROWS:,}")])
     arrays, blanks, plain, only_values = [], [], [], []
     import pyarrow as pa
 
@@ -186,8 +189,8 @@ def _column(column: Any) -> tuple[np.ndarray, np.ndarray, bool]:
         outside = ~blank & ((stamps < FIRST_DATE) | (stamps >= LAST_DATE))
         if outside.any():  # named cell by cell, as a date a workbook cannot hold
             values = stamps.astype(object)
-            values[outside] = [UnusableCell(str(v)[:10], "a date Excel cannot show (before "
-                                            "1900 or after 9999)") for v in stamps[outside]]
+            values[outside] = [UnusableCell(str(v)[:10], NOT_AN_EXCEL_DATE)
+                               for v in stamps[outside]]
             values[blank] = None
             return values, blank, False
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):

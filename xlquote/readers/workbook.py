@@ -24,8 +24,8 @@ from typing import Any, Literal
 import numpy as np
 
 from ..engine.codes import is_blank, normalize_text
-from ..engine.columns import EXCEL_MAX_TEXT, UnusableCell
-from ..engine.errors import InputError, Problem
+from ..engine.columns import unusable_problem
+from ..engine.errors import FILE_FIELD, SHEET_FIELD, InputError, Problem
 from ..engine.pricebook import PriceBook, TaxRule, get_pricebook
 from ..engine.records import (
     SHEETS,
@@ -212,8 +212,9 @@ def _unreadable_as_input_error(path: Path) -> Iterator[None]:
     try:
         yield
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError) as exc:
-        raise InputError([Problem(None, "workbook", str(path),
-                                  f"cannot be read as an Excel workbook ({exc})")]) from None
+        raise InputError([Problem(None, FILE_FIELD, path.name,
+                                  f"Excel のブックとして読めません ({exc})。Excel で開いて保存し直して"
+                                  "ください")]) from None
 
 
 def read_invoicing_workbook(path: str | Path, engine: Engine = "fastexcel",
@@ -277,8 +278,8 @@ def _parse_sheets(tables: Mapping[str, SheetTable | None],
                 results[sheet] = (parse_settings(table), [])
             elif table is None:
                 results[sheet] = (None, [Problem(
-                    None, "(sheet)", sheet, f"sheet {sheet} is missing or empty; it needs the "
-                    f"header row {', '.join(f.name for f in SHEETS[sheet])}", sheet)])
+                    None, SHEET_FIELD, sheet, f"{missing_sheet(sheet)}。1 行目に見出し "
+                    f"{', '.join(f.name for f in SHEETS[sheet])} が要ります", sheet)])
             else:
                 results[sheet] = (parse_table(RECORD_PARSERS[sheet], table, label), [])
             if table is not None and table.problems:  # cells beyond the grid, stored twice, …
@@ -299,6 +300,10 @@ def _invoicing_data(results: Mapping[str, SheetResult]) -> InvoicingData:
                          records[SETTINGS_SHEET])
 
 
+def missing_sheet(sheet: str) -> str:
+    return f"シート {sheet} がないか、空です"
+
+
 def parse_table(parse: Callable[..., Any], table: SheetTable, sheet: str) -> Any:
     """Run a records parser on a sheet table, with the sheet's own row numbers (blank rows
     the reader skipped leave gaps)."""
@@ -310,9 +315,9 @@ def parse_settings(table: SheetTable | None) -> Settings:
     column, value in the second."""
     sheet = SETTINGS_SHEET
     if table is None:
-        raise InputError([Problem(None, "(sheet)", sheet, "sheet Settings is missing or empty; it "
-                                  "needs the rows " + ", ".join(f.key for f in SETTINGS_FIELDS),
-                                  sheet)])
+        raise InputError([Problem(None, SHEET_FIELD, sheet, f"{missing_sheet(sheet)}。A 列に設定名 "
+                                  f"({', '.join(f.key for f in SETTINGS_FIELDS)})、B 列に値を"
+                                  "書いてください", sheet)])
     by_name = {}
     for f in SETTINGS_FIELDS:
         by_name[normalize_text(f.key)] = f
@@ -327,13 +332,9 @@ def parse_settings(table: SheetTable | None) -> Settings:
         if setting is None:
             continue
         value = row[1] if len(row) > 1 else None
-        if isinstance(value, UnusableCell):
-            problems.append(Problem(number, setting.key, value.shown,
-                                    f"{value.reason}; expected text", sheet))
-        elif isinstance(value, str) and len(value) > EXCEL_MAX_TEXT:
-            problems.append(Problem(number, setting.key, value[:40] + "…",
-                                    f"text of {len(value):,} characters; a cell holds at most "
-                                    f"{EXCEL_MAX_TEXT:,}", sheet))
+        found = unusable_problem(value, "設定の値を B 列に入力してください")
+        if found is not None:
+            problems.append(Problem(number, setting.key, *found, sheet))
         else:
             values[setting.key] = (value, number)
     if problems:
@@ -352,8 +353,7 @@ def read_log(path: str | Path) -> tuple[list[Contract], IncidentTable]:
     for sheet, parse in (("Contracts", parse_contracts), ("Incidents", parse_incidents)):
         found = tables.get(sheet)
         if found is None:
-            problems.append(Problem(None, "(sheet)", sheet, f"sheet {sheet} is missing or empty",
-                                    sheet))
+            problems.append(Problem(None, SHEET_FIELD, sheet, missing_sheet(sheet), sheet))
             continue
         try:
             parsed[sheet] = parse_table(parse, found, sheet)

@@ -69,7 +69,8 @@ def write_comparison(comparison: Comparison, path: str | Path) -> Path:
         return path
     if suffix == ".xlsx":
         return save_atomic(comparison_workbook(comparison), path)
-    raise InputError([Problem(None, "--out", str(path), "expected a .xlsx or .json file name")])
+    raise InputError([Problem(None, "--out", str(path), ".xlsx か .json のファイル名を指定して"
+                                                       "ください")])
 
 
 def to_json(comparison: Comparison) -> str:

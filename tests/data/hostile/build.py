@@ -33,12 +33,13 @@ Parts = dict[str, bytes]
 @dataclass(frozen=True)
 class Expected:
     """One problem the case must be refused with: its sheet, row and column (None for the file
-    as a whole) and words its reason holds."""
+    as a whole), words its reason holds and, where given, the value as the cell holds it."""
 
     sheet: str | None
     row: int | None
     column: str
     reason: str
+    value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -285,28 +286,28 @@ CASES: tuple[Case, ...] = (
     Case("original", "the demo workbook as it is", no_edit),
     Case("na_minutes", "#N/A in an incident's minutes (I-1002)",
          incident("I-1002", "G", lambda r: error(r, "#N/A")),
-         (Expected("Incidents", 15, "minutes", "error value #N/A"),)),
+         (Expected("Incidents", 15, "minutes", "エラー値は使えません", "#N/A"),)),
     Case("value_closed", "#VALUE! in a closed date (I-1003)",
          incident("I-1003", "D", lambda r: error(r, "#VALUE!")),
-         (Expected("Incidents", 16, "closed", "error value #VALUE!"),)),
+         (Expected("Incidents", 16, "closed", "エラー値は使えません", "#VALUE!"),)),
     Case("nan_fee_limit", "NaN in a contract's fee limit (C004, ¥20,000)",
          contract("C004", "J", lambda r: number(r, "NaN")),
-         (Expected("Contracts", 5, "fee_limit", "NaN is not a number"),)),
+         (Expected("Contracts", 5, "fee_limit", "セルに入る数値ではありません", "NaN"),)),
     Case("na_fee_limit", "#N/A in a contract's fee limit (C004)",
          contract("C004", "J", lambda r: error(r, "#N/A")),
-         (Expected("Contracts", 5, "fee_limit", "error value #N/A"),)),
+         (Expected("Contracts", 5, "fee_limit", "エラー値は使えません", "#N/A"),)),
     Case("inf_minutes", "INF in an incident's minutes",
          incident("I-1002", "G", lambda r: number(r, "INF")),
-         (Expected("Incidents", 15, "minutes", "INF is not a number"),)),
+         (Expected("Incidents", 15, "minutes", "セルに入る数値ではありません", "INF"),)),
     Case("row_beyond_grid", "an incident on row 1,048,577, beyond Excel's last row",
          copy_row("Incidents", "I-1029", 1_048_577, "I-9999"),
-         (Expected("Incidents", 1_048_577, "(row)", "beyond Excel's last row"),)),
+         (Expected("Incidents", 1_048_577, "(row)", "Excel の最後の行"),)),
     Case("forged_size", "the Incidents part holds 300 MB more than its declared size",
-         no_edit, (Expected(None, None, FILE, "holds more than"),), raw=forged_size),
+         no_edit, (Expected(None, None, FILE, "申告"),), raw=forged_size),
     Case("bad_crc", "the Incidents part's CRC does not match", no_edit,
-         (Expected(None, None, FILE, "checksum"),), raw=bad_crc),
+         (Expected(None, None, FILE, "チェックサム"),), raw=bad_crc),
     Case("part_twice", "the Incidents part stored twice, the second with other minutes",
-         no_edit, (Expected(None, None, FILE, "stored twice"),), raw=part_twice),
+         no_edit, (Expected(None, None, FILE, "2 回入っています"),), raw=part_twice),
     Case("stray_cell_settings", "one value at XFD1048576 in Settings (Excel's last cell)",
          lambda parts: set_cell(parts, "Settings", "XFD1048576", number("XFD1048576", "1"))),
     Case("stray_cell_cv_settings", "one value at CV1048576 in Settings",
@@ -317,11 +318,11 @@ CASES: tuple[Case, ...] = (
     Case("huge_quantities", "minutes 1e12 and sessions 3e9 on a paid-support incident (I-1025)",
          edits(incident("I-1025", "G", lambda r: number(r, "1000000000000")),
                incident("I-1025", "H", lambda r: number(r, "3000000000"))),
-         (Expected("Incidents", 38, "minutes", "must be ≤ 100,000"),
-          Expected("Incidents", 38, "sessions", "must be ≤ 10,000"))),
+         (Expected("Incidents", 38, "minutes", "100,000 以下"),
+          Expected("Incidents", 38, "sessions", "10,000 以下"))),
     Case("long_text", "a description of 40,000 characters (a cell holds 32,767)",
          incident("I-1002", "V", lambda r: inline(r, "あ" * 40_000)),
-         (Expected("Incidents", 15, "description", "text of 40,000 characters"),)),
+         (Expected("Incidents", 15, "description", "40,000 文字あります"),)),
     Case("long_text_unread", "40,000 characters in a column without a header",
          incident("I-1002", "Z", lambda r: inline(r, "あ" * 40_000))),
     Case("error_unread", "#REF! in a column without a header and in Settings' notes",
@@ -342,40 +343,40 @@ CASES: tuple[Case, ...] = (
          (Expected(None, None, FILE, "ISO-8859-1"),)),
     Case("ambiguous_sheets", "two sheets named ＩＮＣＩＤＥＮＴＳ and incidents",
          second_sheet("ＩＮＣＩＤＥＮＴＳ", "incidents"),
-         (Expected("Incidents", None, "(sheet)", "2 sheets are named like Incidents"),)),
+         (Expected("Incidents", None, "(sheet)", "Incidents と読めるシートが 2 つ"),)),
     Case("text_date", "a closed date typed as text 2026-10-14 (I-1003)",
          incident("I-1003", "D", lambda r: inline(r, "2026-10-14"))),
     Case("text_date_slashes", "a closed date typed as text 2026/10/14 (I-1003)",
          incident("I-1003", "D", lambda r: inline(r, "2026/10/14"))),
     Case("text_date_other", "a closed date typed as text 14.10.2026 (I-1003)",
          incident("I-1003", "D", lambda r: inline(r, "14.10.2026")),
-         (Expected("Incidents", 16, "closed", "expected a date"),)),
+         (Expected("Incidents", 16, "closed", "日付として読めません", "14.10.2026"),)),
     Case("text_number", "minutes typed as text 25 (I-1002)",
          incident("I-1002", "G", lambda r: inline(r, "25"))),
     Case("text_number_other", "minutes typed as text 25分 (I-1002)",
          incident("I-1002", "G", lambda r: inline(r, "25分")),
-         (Expected("Incidents", 15, "minutes", "expected a number"),)),
+         (Expected("Incidents", 15, "minutes", "数値として読めません", "25分"),)),
     Case("bool_minutes", "TRUE in an incident's minutes",
          incident("I-1002", "G", lambda r: f'<c r="{r}" t="b"><v>1</v></c>'),
-         (Expected("Incidents", 15, "minutes", "expected a number"),)),
+         (Expected("Incidents", 15, "minutes", "数値として読めません", "True"),)),
     Case("formula_no_value", "a formula without a computed value in minutes (saved by a "
          "program that does not calculate)",
          incident("I-1002", "G", lambda r: f'<c r="{r}"><f>SUM(20,5)</f><v></v></c>'),
-         (Expected("Incidents", 15, "minutes", "formula with no computed value"),)),
+         (Expected("Incidents", 15, "minutes", "計算結果が保存されていない数式", "=SUM(20,5)"),)),
     Case("formula_not_calculated", "a formula with a value in a workbook that asks Excel to "
          "calculate on opening (the value was never calculated)",
          incident("I-1002", "G", lambda r: f'<c r="{r}"><f>SUM(20,5)</f><v>0</v></c>'),
-         (Expected("Incidents", 15, "minutes", "never calculated"),)),
+         (Expected("Incidents", 15, "minutes", "一度も計算されていない数式", "=SUM(20,5)"),)),
     Case("formula_calculated", "a formula with its computed value in a workbook saved by "
          "Excel",
          edits(incident("I-1002", "G", lambda r: f'<c r="{r}"><f>SUM(20,5)</f><v>25</v></c>'),
                rewrite("xl/workbook.xml", plain_calculation))),
     Case("missing_shared_string", "a cell pointing at a shared string the workbook lacks",
          incident("I-1002", "G", lambda r: f'<c r="{r}" t="s"><v>7</v></c>'),
-         (Expected("Incidents", 15, "minutes", "shared string"),)),
+         (Expected("Incidents", 15, "minutes", "ブックにない共有文字列"),)),
     Case("negative_date_serial", "a date-formatted -5 in a closed date",
          restyled("Incidents", "I-1003", "D", "-5"),
-         (Expected("Incidents", 16, "closed", "no date Excel can show"),)),
+         (Expected("Incidents", 16, "closed", "Excel で表せる日付"),)),
 )
 
 

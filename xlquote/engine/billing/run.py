@@ -16,6 +16,7 @@ from ..dates import Month, due_date, issue_date
 from ..errors import InputError, Problem
 from ..invoice import Flag, Invoice, Line, StatementEntry, invoice_number
 from ..levels import compute_levels
+from ..messages import UNKNOWN_CONTRACT
 from ..money import tax_by_rate
 from ..pricebook import PriceBook, get_pricebook
 from ..records import (
@@ -171,7 +172,7 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
     checks = RowChecks((len(table),), sheet="Incidents", row_numbers=table.row)
     owner = np.fromiter(map(by_id.__getitem__, table.contract_id), np.int64, len(table))
     checks.flag(owner < 0, "contract_id", table.contract_id,
-                "unknown contract (no spot service: every incident needs a contract)")
+                f"{UNKNOWN_CONTRACT} (スポット対応はないため、インシデントには契約が必要です)")
     last = np.datetime64(month.last_day, "D")
     first = np.datetime64(month.first_day, "D")
     closed_by_end = ~np.isnat(table.closed) & (table.closed <= last)
@@ -267,15 +268,16 @@ def _pack_problems(contracts: list[Contract], books: Mapping[str, PriceBook], pa
     for p in packs:
         index = by_id.get(p.contract_id)
         if index is None:
-            problems.append(Problem(p.row, "contract_id", p.contract_id, "unknown contract", "Packs"))
+            problems.append(Problem(p.row, "contract_id", p.contract_id, UNKNOWN_CONTRACT, "Packs"))
             continue
         rules = books[contracts[index].pricebook].vendor
         if rules is None or contracts[index].plan != "vendor_support":
             problems.append(Problem(p.row, "contract_id", p.contract_id,
-                                    "packs belong to vendor_support contracts", "Packs"))
+                                    "インシデントパックは有料サポート (vendor_support) の契約の"
+                                    "ものです。契約IDを確かめてください", "Packs"))
         elif p.units % rules.pack_units:
             problems.append(Problem(p.row, "units", p.units,
-                                    f"packs hold multiples of {rules.pack_units} units", "Packs"))
+                                    f"パックのユニット数は {rules.pack_units} の倍数です", "Packs"))
     return problems
 
 
@@ -288,10 +290,10 @@ def _term_problems(contracts: list[Contract], books: Mapping[str, PriceBook], mo
         book = books[c.pricebook]
         if book.term_policy != "error" or not c.active_in(month.first_day, month.last_day):
             continue
-        for code, message in term_problems(c.start_date, c.end_date, c.plan, c.support_range,
-                                           book):
+        for _code, message in term_problems(c.start_date, c.end_date, c.plan, c.support_range,
+                                            book):
             problems.append(Problem(c.row, "end_date", c.end_date.isoformat() if c.end_date
-                                    else None, f"{code}: {message}", "Contracts"))
+                                    else None, message, "Contracts"))
     return problems
 
 
@@ -302,7 +304,7 @@ def _check_future(table: IncidentTable, today: dt.date, checks: RowChecks) -> No
         future = ~np.isnat(dates) & (dates > limit)
         if future.any():  # the object copy only when there is something to report
             checks.flag(future, column, dates.astype(object),
-                        f"date is in the future (today is {today})")
+                        f"未来の日付です (今日は {today})。日付を確かめてください")
 
 
 def _check_terms(contracts: list[Contract], table: IncidentTable, owner: np.ndarray,
@@ -322,9 +324,10 @@ def _check_terms(contracts: list[Contract], table: IncidentTable, owner: np.ndar
                 continue  # one message per row: the opened date already said it
             contract = contracts[owner[i]]
             term = f"{contract.start_date}〜{contract.end_date or ''}"
-            state = "not yet started" if day < contract.start_date else "ended"
+            state = "まだ始まっていません" if day < contract.start_date else "終わっています"
             checks.add(i, column, day.isoformat(),
-                       f"contract {contract.contract_id} {state} (term {term})")
+                       f"契約 {contract.contract_id} はこの日には{state} (契約期間 {term})。日付か"
+                       "契約期間を確かめてください")
 
 
 def _check_absorption(contracts: list[Contract], books: Mapping[str, PriceBook],
@@ -334,14 +337,15 @@ def _check_absorption(contracts: list[Contract], books: Mapping[str, PriceBook],
         book = books[contracts[owner[i]].pricebook]
         if book.support is None:
             checks.add(int(i), "absorbed_into", table.absorbed_into[i],
-                       "absorption applies to support-service contracts only")
+                       "吸収 (absorbed_into) はサポートサービス (年額・月額) の契約だけのものです")
             continue
         services = book.support.absorption_services
         known = {normalize_text(k) for k in services} | {normalize_text(v)
                                                           for v in services.values()}
         if normalize_text(table.absorbed_into[i]) not in known:
             checks.add(int(i), "absorbed_into", table.absorbed_into[i],
-                       f"unknown service; expected one of {', '.join(services)}")
+                       "不明なサービスです。使えるもの: "
+                       + ", ".join(f"{code}（{name}）" for code, name in services.items()))
 
 
 def monthly_invoice(contract: Mapping[str, Any] | Contract,

@@ -11,7 +11,7 @@ from ..errors import InputError, Problem
 from ..pricebook import PriceBook
 from ..terms import plan_terms
 from .cost import PlanCosts, PricebookArg, evaluate_plans, resolve_books
-from .profile import MAX_HORIZON_MONTHS, UsageProfile
+from .profile import MAX_HORIZON_MONTHS, UsageProfile, horizon_reason
 from .table import BreakEven, Comparison, PlanOption, PlanResult, candidate_plans, ranked
 
 BREAK_EVEN_MAX_RATE = 30.0  # incidents per month searched for a break-even
@@ -20,8 +20,7 @@ BREAK_EVEN_MAX_RATE = 30.0  # incidents per month searched for a break-even
 def check_horizon(months: int) -> int:
     if isinstance(months, bool) or not isinstance(months, int | np.integer) or not (
             1 <= months <= MAX_HORIZON_MONTHS):
-        raise InputError([Problem(None, "months", months,
-                                  f"the horizon must be 1..{MAX_HORIZON_MONTHS} months")])
+        raise InputError([Problem(None, "months", months, horizon_reason())])
     return int(months)
 
 

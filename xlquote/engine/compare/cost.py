@@ -39,10 +39,16 @@ from ..columns import ErrorMode, RowChecks, broadcast, to_codes, to_ints, to_num
 from ..dates import add_months
 from ..errors import InputError, Problem
 from ..fees import check_max_incidents, units_for_minutes
+from ..messages import LICENCES_REQUIRED, callcenter_licences
 from ..money import tax_by_rate
 from ..pricebook import LEVEL_COUNT, PriceBook, VendorRules, get_pricebook
 from ..terms import rounded_term
-from .profile import DEFAULT_MINUTES_PER_INCIDENT, MAX_HORIZON_MONTHS, monthly_counts
+from .profile import (
+    DEFAULT_MINUTES_PER_INCIDENT,
+    MAX_HORIZON_MONTHS,
+    horizon_reason,
+    monthly_counts,
+)
 
 ANNUAL, MONTHLY, VENDOR, CALLCENTER = (PLANS.codes.index(p) for p in
                                        ("annual", "monthly", "vendor_support", "callcenter"))
@@ -205,8 +211,9 @@ def _usage_block(usage: Any, checks_shape: tuple[int, ...] | None = None) -> np.
     if array.ndim == 2 and array.shape == (LEVEL_COUNT, 1):
         array = array[:, 0]
     if array.ndim == 0 or array.shape[-1] != LEVEL_COUNT:
-        raise InputError([Problem(None, "usage", f"shape {array.shape}",
-                                  "expected 11 numbers per profile: feather, levels 1..10")])
+        raise InputError([Problem(None, "usage", f"{' × '.join(map(str, array.shape))}",
+                                  "利用見込みは 1 件につき 11 個の数値です (feather, レベル 1〜10 "
+                                  "の月あたり件数)。11 セルの行か列にしてください")])
     return array
 
 
@@ -265,7 +272,7 @@ def evaluate_plans(plan: Any, support_range: Any = "normal", max_incidents: Any 
     ranges = to_codes(range_col, SUPPORT_RANGES, "support_range", checks)
     horizon = to_ints(months_col, "months", checks, default=12, minimum=1)
     too_long = horizon > MAX_HORIZON_MONTHS
-    checks.flag(too_long, "months", months_col, f"at most {MAX_HORIZON_MONTHS} months")
+    checks.flag(too_long, "months", months_col, horizon_reason())
     horizon = np.where(too_long, 1, horizon)
     licence_counts = to_ints(licence_col, "licences", checks, default=0)
     member_counts = to_ints(member_col, "members", checks, default=0)
@@ -290,18 +297,21 @@ def _check_usage(block: np.ndarray, shape: tuple[int, ...], checks: RowChecks) -
     """Rates ≥ 0 per level, broadcast to the rows; a bad profile flags every row using it."""
     usage_checks = RowChecks(block.shape)
     rates = to_numbers(block, "usage", usage_checks, default=0, integer=False)
-    first = np.empty(block.shape[:-1], dtype=object)
-    for index in np.ndindex(first.shape):
-        bad = [level for level, m in enumerate(usage_checks.message[index]) if m is not None]
-        if bad:
-            level = bad[0]
-            reason = str(usage_checks.message[index][level]).removeprefix("usage: ")
-            name = "feather" if level == 0 else f"level {level}"
-            first[index] = f"{name} = {block[index][level]!r}: {reason}"
-    spread = np.broadcast_to(first, shape)
+    # Per profile, the problem of its lowest bad level: (level, value, reason).
+    first: dict[tuple[int, ...], tuple[int, Any, str]] = {}
+    for problem in usage_checks.problems:  # rows count the block's cells from 1 (no sheet)
+        *at, level = (int(i) for i in np.unravel_index((problem.row or 1) - 1, block.shape))
+        if tuple(at) not in first or level < first[tuple(at)][0]:
+            name = "feather" if level == 0 else f"レベル{level}"
+            first[tuple(at)] = level, problem.value, f"({name} の件数) {problem.reason}"
+    per_profile = np.empty(block.shape[:-1], dtype=object)
+    for at, found in first.items():
+        per_profile[at] = found
+    spread = np.broadcast_to(per_profile, shape)
     for index in np.ndindex(shape):
         if spread[index] is not None:
-            checks.add(index, "usage", None, spread[index])
+            _, value, reason = spread[index]
+            checks.add(index, "usage", value, reason)
     return np.broadcast_to(rates, (*shape, LEVEL_COUNT))
 
 
@@ -312,20 +322,16 @@ def _check_plan_rows(plans: np.ndarray, ranges: np.ndarray, max_col: np.ndarray,
     A plans need licences (call centre: within its tiers). Returns max_incidents (0 elsewhere)."""
     monthly = plans == MONTHLY
     blank_max = np.array([is_blank(v) for v in max_col.ravel()], dtype=bool).reshape(plans.shape)
-    checks.flag(monthly & blank_max, "max_incidents", max_col, "a monthly plan needs max_incidents")
+    checks.flag(monthly & blank_max, "max_incidents", max_col,
+                "月額契約には月の上限件数 (max_incidents) が必要です")
     maximum = np.where(monthly & ~blank_max,
                        to_ints(np.where(monthly, max_col, 1), "max_incidents", checks, default=1,
                                minimum=1), 0)
-    sub = RowChecks(plans.shape)
     check_max_incidents(ranges, np.where(monthly, maximum, 0), max_col,
-                        books["monthly"].require_support(), sub)
-    for problem_index in np.argwhere(sub.bad):
-        index = tuple(int(i) for i in problem_index)
-        checks.add(index, "max_incidents", max_col[index], str(sub.message[index]).split(": ", 1)[1])
+                        books["monthly"].require_support(), checks)
     vendor_plan = (plans == VENDOR) | (plans == CALLCENTER)
-    checks.flag(vendor_plan & (licences < 1), "licences", licences,
-                "price book A plans (vendor_support, callcenter) need licences ≥ 1")
+    checks.flag(vendor_plan & (licences < 1), "licences", licences, LICENCES_REQUIRED)
     top = int(books["callcenter"].require_vendor().callcenter_upper_bounds[-1])
     checks.flag((plans == CALLCENTER) & (licences > top), "licences", licences,
-                f"call-centre support is offered for 1..{top:,} licences")
+                callcenter_licences(top))
     return maximum

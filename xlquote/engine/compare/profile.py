@@ -3,7 +3,8 @@
 A profile gives expected incidents per month by level (feather..10; fractions allowed, e.g.
 0.25 = three a year) or an explicit per-month list, plus licences, members and a horizon. The
 format is documented by ``example_profile.toml`` next to this module. Every bad key is reported
-with its path: ``profile.toml: incidents_per_month.4: expected a number ≥ 0, got 'x'``.
+with its path: ``利用見込み profile.toml の incidents_per_month.4: 0 以上の数値を書いてください ('x'
+になっています)``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ DEFAULT_MINUTES_PER_INCIDENT: tuple[float, ...] = (5, 10, 20, 40, 55, 120, 240, 
 
 class ProfileError(DataFileError):
     """A usage profile is malformed: names the file, the key path and the reason."""
+
+    kind_ja = "利用見込み"
+
+
+def horizon_reason() -> str:
+    return f"比べる期間は 1〜{MAX_HORIZON_MONTHS} か月にしてください"
 
 
 @dataclass(frozen=True)
@@ -101,26 +108,29 @@ class _Reader:
     def whole(self, key: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"expected a whole number, got {value!r}")
+            raise self.fail(key, f"整数を書いてください ({value!r} になっています)")
         if value < minimum or (maximum is not None and value > maximum):
-            bound = f"{minimum}..{maximum}" if maximum is not None else f"≥ {minimum}"
-            raise self.fail(key, f"{value} is out of range ({bound})")
+            bound = f"{minimum}〜{maximum}" if maximum is not None else f"{minimum} 以上"
+            raise self.fail(key, f"{value} は使えません。{bound} にしてください")
         return value
 
     def level_table(self, key: str, value: Any, integer: bool = False) -> dict[int, float]:
         if not isinstance(value, dict):
-            raise self.fail(key, "expected a table of level = number (feather, 1..10)")
+            raise self.fail(key, "「レベル = 数値」の表を書いてください (レベルは feather, 1〜10。"
+                                 "例 { feather = 2, 3 = 0.5 })")
         out: dict[int, float] = {}
         for raw_level, number in value.items():
             level = LEVELS.lookup(raw_level)
             if level is None:
-                raise self.fail(f"{key}.{raw_level}", "unknown level; expected feather or 1..10")
-            if isinstance(number, bool) or not isinstance(number, int | float) or number != number:
-                raise self.fail(f"{key}.{raw_level}", f"expected a number ≥ 0, got {number!r}")
-            if number < 0 or number == float("inf"):
-                raise self.fail(f"{key}.{raw_level}", f"expected a number ≥ 0, got {number!r}")
+                raise self.fail(f"{key}.{raw_level}", "不明なレベルです。feather か 1〜10 にして"
+                                                      "ください")
+            if (isinstance(number, bool) or not isinstance(number, int | float)
+                    or number != number or number < 0 or number == float("inf")):
+                raise self.fail(f"{key}.{raw_level}", f"0 以上の数値を書いてください ({number!r} "
+                                                      "になっています)")
             if integer and number != int(number):
-                raise self.fail(f"{key}.{raw_level}", f"expected whole incidents, got {number!r}")
+                raise self.fail(f"{key}.{raw_level}", f"件数は整数で書いてください ({number!r} "
+                                                      "になっています)")
             out[level] = float(number)
         return out
 
@@ -134,9 +144,10 @@ def parse_profile(data: dict[str, Any], file: str = "profile") -> UsageProfile:
     r = _Reader(file, data)
     unknown = sorted(set(data) - KNOWN_KEYS)
     if unknown:
-        raise r.fail(unknown[0], f"unknown key; expected one of {', '.join(sorted(KNOWN_KEYS))}")
+        raise r.fail(unknown[0], f"不明な項目です。使えるもの: {', '.join(sorted(KNOWN_KEYS))}")
     if "incidents_per_month" not in data and "per_month" not in data:
-        raise r.fail("incidents_per_month", "missing (or give a [[per_month]] list)")
+        raise r.fail("incidents_per_month", "ありません。[incidents_per_month] の表か "
+                                            "[[per_month]] のリストを書いてください")
     rates = np.zeros(LEVEL_COUNT)
     for level, rate in r.level_table("incidents_per_month",
                                      data.get("incidents_per_month", {})).items():
@@ -144,10 +155,11 @@ def parse_profile(data: dict[str, Any], file: str = "profile") -> UsageProfile:
     per_month = None
     if "per_month" in data:
         if "incidents_per_month" in data:
-            raise r.fail("per_month", "give either incidents_per_month or per_month, not both")
+            raise r.fail("per_month", "incidents_per_month と per_month の両方があります。どちらか"
+                                      "一方にしてください")
         months_list = data["per_month"]
         if not isinstance(months_list, list) or not months_list:
-            raise r.fail("per_month", "expected a non-empty list of [[per_month]] tables")
+            raise r.fail("per_month", "[[per_month]] の表を 1 つ以上書いてください")
         per_month = np.zeros((len(months_list), LEVEL_COUNT), dtype=np.int64)
         for i, table in enumerate(months_list):
             for level, count in r.level_table(f"per_month[{i}]", table, integer=True).items():
@@ -159,13 +171,14 @@ def parse_profile(data: dict[str, Any], file: str = "profile") -> UsageProfile:
         minutes[level] = value
     karte = data.get("karte_payment", "consume")
     if KARTE_PAYMENT.lookup(karte) is None or is_blank(karte):
-        raise r.fail("karte_payment", f"{karte!r}: expected one of {', '.join(KARTE_PAYMENT.codes)}")
+        raise r.fail("karte_payment", f"{karte!r}: {KARTE_PAYMENT.unknown_message(karte)}")
     ranges = data.get("support_ranges", list(SUPPORT_RANGES.codes))
     if not isinstance(ranges, list) or not ranges:
-        raise r.fail("support_ranges", "expected a non-empty list of support ranges")
+        raise r.fail("support_ranges", "サポート範囲のリストを書いてください (例 [\"normal\", "
+                                       "\"technical\"])")
     for i, code in enumerate(ranges):
         if is_blank(code) or SUPPORT_RANGES.lookup(code) is None:
-            raise r.fail(f"support_ranges[{i}]", SUPPORT_RANGES.unknown_message(code))
+            raise r.fail(f"support_ranges[{i}]", f"{code!r}: {SUPPORT_RANGES.unknown_message(code)}")
     return UsageProfile(
         rates=rates,
         months=r.whole("months", 12, 1, MAX_HORIZON_MONTHS),

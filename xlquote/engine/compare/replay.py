@@ -20,6 +20,7 @@ from ..billing import bill_month
 from ..codes import normalize_text
 from ..dates import Month, add_months
 from ..errors import InputError, Problem
+from ..messages import UNKNOWN_CONTRACT
 from ..money import tax_by_rate
 from ..records import Contract, IncidentTable, contracts_from_records, incidents_from_records
 from .comparison import check_horizon, common_horizon
@@ -38,7 +39,7 @@ def pick_contracts(contracts: list[Contract], contract_id: str | None,
     if contract_id:
         chosen = [c for c in contracts if c.contract_id == contract_id]
         if not chosen:
-            raise InputError([Problem(None, "contract_id", contract_id, "no such contract",
+            raise InputError([Problem(None, "contract_id", contract_id, UNKNOWN_CONTRACT,
                                       "Contracts")])
         return chosen
     customers = sorted({c.customer for c in contracts})
@@ -46,14 +47,14 @@ def pick_contracts(contracts: list[Contract], contract_id: str | None,
         chosen = [c for c in contracts if normalize_text(c.customer) == normalize_text(customer)]
         if not chosen:
             raise InputError([Problem(None, "customer", customer,
-                                      f"no such customer; the log has {', '.join(customers)}",
-                                      "Contracts")])
+                                      f"この名前のお客様の契約がありません。記録にあるお客様: "
+                                      f"{', '.join(customers)}", "Contracts")])
         return chosen
     if len(customers) != 1:
         shown = ", ".join(customers[:10]) + (" …" if len(customers) > 10 else "")
-        raise InputError([Problem(None, "customer", None,
-                                  f"the log has {len(customers)} customers ({shown}); pick one "
-                                  "with --customer or --contract", "Contracts")])
+        raise InputError([Problem(None, "--customer", None,
+                                  f"記録には {len(customers)} 件のお客様がいます ({shown})。"
+                                  "--customer か --contract で 1 件を選んでください")])
     return contracts
 
 
@@ -64,7 +65,8 @@ def replay_window(table: IncidentTable, months: int, until: Month | str | None) 
         return Month.parse(until).plus(-(months - 1))
     closed = table.closed[~np.isnat(table.closed)]
     if not len(closed):
-        raise InputError([Problem(None, "closed", None, "no closed incident to replay",
+        raise InputError([Problem(None, "closed", None, "完了日 (closed) のあるインシデントが"
+                                  "ありません。料金を比べるには完了したインシデントが必要です",
                                   "Incidents")])
     last = closed.max().astype("datetime64[D]").item()
     return Month(last.year, last.month).plus(-(months - 1))

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..codes import PLAN_LABELS_JA, SUPPORT_RANGES
+from ..messages import LICENCES_REQUIRED, callcenter_licences
 from ..pricebook import PriceBook
 
 SUPPORT_SERVICE_PLANS = ("annual", "monthly")
@@ -46,9 +47,9 @@ def candidate_plans(books: dict[str, PriceBook], ranges: tuple[str, ...] = SUPPO
     top = int(books["callcenter"].require_vendor().callcenter_upper_bounds[-1])
     for plan in ("vendor_support", "callcenter"):
         if licences < 1:
-            excluded.append({"plan": plan, "reason": "needs the number of licences (licences ≥ 1)"})
+            excluded.append({"plan": plan, "reason": LICENCES_REQUIRED})
         elif plan == "callcenter" and licences > top:
-            excluded.append({"plan": plan, "reason": f"offered for 1..{top:,} licences"})
+            excluded.append({"plan": plan, "reason": callcenter_licences(top)})
         else:
             options.append(PlanOption(plan))
     return options, excluded

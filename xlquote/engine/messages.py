@@ -1,0 +1,89 @@
+"""What a person reads about bad input, in Japanese (the clerk, sales staff, a manager).
+
+A problem says where it is (シート・行・列, or ファイル・行・列), the value as typed, what was
+expected and what to do. Reasons never repeat the value: ``Problem`` and the Excel functions'
+``#VALUE! …`` text show it beside them. Column names stay the sheets' headers (English field
+names on purpose) and codes stay the codes a user may type.
+
+A reason that one check alone gives is written at that check. What several places say is
+defined here, once: how a value is shown, the text of one cell's problem, and the reasons
+shared by the records, the Excel functions, the comparison and the readers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+
+# --- how a value and one cell's problem are written -------------------------------------
+
+
+def shown(value: Any) -> str:
+    """A value as a message shows it: text quoted as typed ('fax'), a blank as 空欄, a date as
+    2026-10-14, a whole float without '.0', TRUE/FALSE as Excel shows them."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, str) and value == "") or (
+            isinstance(value, float) and value != value):
+        return "空欄"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def cell_message(field: str, value: Any, reason: str) -> str:
+    """One cell's problem where the cell itself is the place (an Excel function's result):
+    ``minutes -5: 0 以上にしてください``."""
+    return f"{field} {shown(value)}: {reason}"
+
+
+# --- reasons several checks give ---------------------------------------------------------
+
+REQUIRED = "必須です。入力してください"
+NOT_A_NUMBER = "数値として読めません。数字だけで入力してください (単位や記号は付けません)"
+NOT_WHOLE = "小数は使えません。整数で入力してください"
+NOT_A_DATE = "日付として読めません。2026-10-14 (2026/10/14, 2026年10月14日) の形で入力してください"
+DATE_REQUIRED = "必須です。日付を 2026-10-14 の形で入力してください"
+
+
+def at_least(minimum: float) -> str:
+    return f"{minimum:g} 以上にしてください"
+
+
+def at_most(maximum: float) -> str:
+    return f"{maximum:,.0f} 以下にしてください"
+
+
+LICENCES_REQUIRED = ("有料サポート (vendor_support)・コールセンター (callcenter) の契約には "
+                     "licences (ライセンス数、1 以上) が必要です")
+
+
+def callcenter_licences(top: int) -> str:
+    return f"コールセンターは 1〜{top:,} ライセンスの契約です。licences をその範囲にしてください"
+
+
+def monthly_max_incidents(support_range: str, offered: int) -> str:
+    return (f"月額契約の {support_range} では、月の上限件数 (max_incidents) は 1〜{offered} 件"
+            "です")
+
+
+UNKNOWN_CONTRACT = ("契約一覧 (Contracts) にない契約IDです。契約IDを確かめるか、Contracts に"
+                    "契約を追加してください")
+
+# --- files ------------------------------------------------------------------------------------
+
+FILE_NOT_FOUND = "ファイルが見つかりません。パスを確かめてください"
+
+
+def file_too_large(size: int, limit: int) -> str:
+    return f"ファイルが大きすぎます ({size:,} バイト。上限は {limit:,} バイト)"
