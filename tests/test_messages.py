@@ -1,0 +1,122 @@
+"""What a clerk, a sales person or a manager reads about bad input: Japanese, naming the place,
+the value as typed, what was expected and what to do."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import xlquote
+from xlquote.cli import main
+from xlquote.engine.codes import CHANNELS, SUPPORT_RANGES
+from xlquote.engine.compare.profile import ProfileError, load_profile
+from xlquote.engine.errors import InputError, PriceBookError, Problem
+from xlquote.engine.messages import shown
+from xlquote.engine.settings import settings_from_values
+
+SETTINGS = {"issuer_name": ("x", 2), "registration_number": ("T1234567890123", 3),
+            "bank_account": ("b", 4)}
+
+
+@pytest.mark.parametrize(("problem", "text"), [
+    (Problem(5, "minutes", "#N/A", "エラー値は使えません", "Incidents"),
+     "シート Incidents 5行目 列 minutes: '#N/A' — エラー値は使えません"),
+    (Problem(4, "minutes", "ten", "数値として読めません", "incidents.csv"),
+     "ファイル incidents.csv 4行目 列 minutes: 'ten' — 数値として読めません"),
+    (Problem(3, "customer", None, "必須です", "Contracts"),
+     "シート Contracts 3行目 列 customer: 空欄 — 必須です"),
+    (Problem(7, "closed", dt.date(2026, 1, 1), "受付日より前です", "Incidents"),
+     "シート Incidents 7行目 列 closed: 2026-01-01 — 受付日より前です"),
+    (Problem(None, "file", "old.xls", "古い形式です"), "ファイル old.xls: 古い形式です"),
+    (Problem(None, "(sheet)", "Packs", "ないか、空です", "Packs"), "シート Packs: ないか、空です"),
+    (Problem(1_048_577, "(row)", None, "最後の行より下です", "Incidents"),
+     "シート Incidents 1048577行目: 最後の行より下です"),
+    (Problem(None, "month", "2026-13", "そのような月はありません"),
+     "month: '2026-13' — そのような月はありません"),
+])
+def test_a_problem_names_its_place_and_value_once(problem: Problem, text: str) -> None:
+    assert str(problem) == text
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (None, "空欄"), ("", "空欄"), (float("nan"), "空欄"), ("fax", "'fax'"), (True, "TRUE"),
+    (25.0, "25"), (2.5, "2.5"), (dt.date(2026, 10, 14), "2026-10-14"),
+    (dt.datetime(2026, 10, 14, 9, 30), "2026-10-14 09:30:00"),
+])
+def test_values_are_shown_as_the_user_typed_them(value: object, text: str) -> None:
+    assert shown(value) == text
+
+
+def test_code_lists_give_the_codes_with_their_first_japanese_alias() -> None:
+    assert CHANNELS.choices().startswith("email（メール）, dm（ダイレクトメッセージ）, reply（リプライ）, "
+                                         "phone（電話）")
+    assert CHANNELS.unknown_message("fax") == f"不明なチャネルです。使えるもの: {CHANNELS.choices()}"
+    assert SUPPORT_RANGES.unknown_message(None).startswith("必須です。次のどれかを入力してください: "
+                                                           "normal（通常）")
+    with pytest.raises(ValueError, match=r"^'fax': 不明なチャネル"):
+        CHANNELS.canonical(" fax ")
+
+
+def test_many_problems_are_summarised_after_fifty() -> None:
+    problems = [Problem(row, "minutes", "x", "数値として読めません", "Incidents")
+                for row in range(2, 62)]
+    text = str(InputError(problems))
+    assert text.startswith("入力エラー 60 件:\n  シート Incidents 2行目 列 minutes: 'x'")
+    assert text.endswith("\n  … ほか 10 件")
+
+
+def test_a_missing_or_empty_setting_says_where_to_write_it() -> None:
+    with pytest.raises(InputError) as caught:
+        settings_from_values({"issuer_name": ("", 2), "bank_account": ("b", 4)})
+    empty, missing = caught.value.problems
+    assert (empty.row, empty.field) == (2, "issuer_name")
+    assert empty.reason.startswith("必須の設定 発行者名 が空欄です。B 列に")
+    assert (missing.row, missing.field) == (None, "registration_number")
+    assert "A 列に registration_number" in missing.reason
+
+
+@pytest.mark.parametrize(("text", "phrase"), [
+    ("12/32", "にない日付"), ("yesterday", "12/29-1/3, 8/13, 2026-08-14 のように"),
+    ("12/29〜2026-01-03", "混ざっています"), ("2026-08-16〜2026-08-13", "終わりが始まりより前"),
+])
+def test_a_bad_closed_day_is_named_with_how_to_write_one(text: str, phrase: str) -> None:
+    with pytest.raises(InputError) as caught:
+        settings_from_values({**SETTINGS, "closed_days": (text, 9)})
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.field, problem.value) == (9, "closed_days", text)
+    assert problem.reason.startswith("休業日 ") and phrase in problem.reason
+
+
+def test_data_file_errors_say_which_file_and_key(tmp_path) -> None:
+    profile = tmp_path / "p.toml"
+    profile.write_text("months = 3\n[incidents_per_month]\n4 = = 2\n", encoding="utf-8")
+    with pytest.raises(ProfileError) as caught:
+        load_profile(profile)
+    assert str(caught.value).startswith("利用見込み p.toml: TOML の書き方が正しくありません "
+                                        "(3 行目 5 文字目で読めません")
+    with pytest.raises(PriceBookError) as book:
+        xlquote.get_pricebook("aki_sie").plan_terms("callcenter")
+    assert str(book.value) == "料金表 aki_sie.toml の plans: この料金表にはプラン callcenter がありません"
+
+
+def test_a_missing_required_column_is_one_problem_not_one_per_row() -> None:
+    from xlquote.engine.records import parse_packs
+
+    with pytest.raises(InputError) as caught:
+        parse_packs(["contract_id", "units"], [["V1", 10], ["V1", 20]])
+    assert [(p.row, p.field, p.reason) for p in caught.value.problems] == [
+        (1, "purchased", "必須の列がありません。見出し行に purchased の列を追加してください")]
+
+
+def test_cli_options_are_refused_in_japanese_and_dates_take_the_sheets_forms(tmp_path, capsys
+                                                                            ) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["compare", "--log", str(tmp_path / "log.xlsx"), "--until", "soon"])
+    assert exited.value.code == 2
+    assert "argument --until: 'soon': 月として読めません" in capsys.readouterr().err
+    from xlquote.cli.invoice import date_argument
+
+    assert date_argument("2026/10/14") == date_argument("2026年10月14日") == dt.date(2026, 10, 14)
+    assert main(["compare", "--profile", str(tmp_path / "p.toml"), "--contract", "C1"]) == 2
+    assert "--contract は --log と一緒にだけ使えます" in capsys.readouterr().err
