@@ -210,5 +210,6 @@ def test_response_targets_are_checked_price_book_data() -> None:
 def test_date_options_take_either_separator() -> None:
     """--since/--date (and invoice's --issue-date) read 2026/10/31 as a clerk writes it."""
     assert date_argument("2026/10/31") == date_argument(" 2026-10-31 ") == D(2026, 10, 31)
-    with pytest.raises(argparse.ArgumentTypeError, match="is not a date"):
+    assert date_argument("2026年10月31日") == D(2026, 10, 31)
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^'31/10/2026': 日付として読めません"):
         date_argument("31/10/2026")

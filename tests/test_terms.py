@@ -126,7 +126,7 @@ def test_minimum_terms_and_contract_units(plan, fields, start, end, code) -> Non
     assert TERM_PHRASES[code] in problem.reason
 
 
-TERM_PHRASES = {"term_minimum": "が最低契約期間", "term_unit": "の倍数ではありません"}
+TERM_PHRASES = {"term_minimum": "の最低契約期間", "term_unit": "の倍数になっていません"}
 
 
 def test_open_ended_contracts_pass() -> None:
