@@ -269,6 +269,19 @@ def test_button_names_an_error_value_instead_of_reading_a_blank(built, tmp_path)
     book = xw.Book(json=payload(built, tmp_path, error_cell))
     assert handler.run_from_book(book) is None
     problems = written(book)[(7, 1)]
-    assert problems[1][:4] == ["Contracts", 5, "fee_limit", "#N/A"]
+    # The value goes back as text: without the apostrophe Excel would store an error value.
+    assert problems[1][:4] == ["Contracts", 5, "fee_limit", "'#N/A"]
     assert problems[1][4].startswith("エラー値は使えません")
     assert not (tmp_path / MONTH).exists()
+
+
+@pytest.mark.parametrize(("typed", "written_as"), [
+    ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+81 3", "'+81 3"), ("-5", "'-5"),
+    ("@mention", "'@mention"), ("#N/A", "'#N/A"), ("001", "'001"), ("1,200", "'1,200"),
+    ("2026-10-14", "'2026-10-14"), ("2026年10月", "'2026年10月"),
+    ("株式会社アオバ", "株式会社アオバ"), ("C-001", "C-001"), ("", ""), (5, 5), (None, None),
+])
+def test_text_written_into_a_sheet_stays_as_typed(typed, written_as):
+    """What Excel would turn into a formula, an error value, a number or a date when a program
+    writes it gets Excel's text mark; other text and real numbers go as they are."""
+    assert handler.excel_value(typed) == written_as

@@ -16,6 +16,7 @@ and holds invoices waiting on a decision as drafts.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import Any, TypeVar
@@ -62,9 +63,16 @@ PROBLEM_HEADER = ["シート", "行", "列", "値", "理由"]
 SHOWN_PROBLEMS = 500
 
 
+# Text Excel would not keep as typed when a program writes it into a cell: a formula, an error
+# value (#N/A), or something it reads as a number or a date ("001", "1,200", "2026-10-14").
+EXCEL_WOULD_CONVERT = re.compile("[#" + re.escape("".join(FORMULA_PREFIXES)) + "]"
+                                 r"|[\d\s.,:/%¥$()年月日-]+$")
+
+
 def excel_value(value: Any) -> Any:
-    """Text that Excel would take for a formula gets a leading apostrophe (stored as text)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """User text as Excel must store it: text that Excel would turn into a formula, an error
+    value, a number or a date gets a leading apostrophe (Excel's mark for "stored as text")."""
+    if isinstance(value, str) and value and EXCEL_WOULD_CONVERT.match(value):
         return "'" + value
     return value
 
