@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+from registers import register_args
 
 from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
 from xlquote.app.workbooks.invoicing import write_invoicing_workbook
@@ -34,8 +35,12 @@ def workbook(path: Path, incidents: dict[str, dict[str, Any]] | None = None,
 
 
 def invoice(book: Path, out: Path, *args: str, month: str = MONTH) -> int:
+    """``xlquote invoice`` on ``out`` (with the register of the test's backend, unless
+    ``args`` name one)."""
     if "--issue-date" not in args:
         args = (*args, "--issue-date", ISSUED)
+    if "--register" not in args:
+        args = (*args, *register_args(out))
     return main(["invoice", str(book), "--month", month, "--out", str(out), *args])
 
 

@@ -2,22 +2,22 @@
 (``XLQUOTE_FAULT_AT``, ``os._exit`` at that point) never leaves a number that stands for two
 documents, nor a numbered file the register does not know; the next run repairs the folder to
 exactly what an uninterrupted run makes. The folder is locked on its own: two runs on one
-``--out`` take turns."""
+``--out`` take turns. Each test runs with an SQLite and with a PostgreSQL register (a run
+killed on a server leaves its transaction to be rolled back by the server)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from clerk import ISSUED, MONTH, files, workbook
+from registers import register_args, using
 
 from xlquote.app.publishing import FAULT_ENV, FAULT_EXIT, STAGING_PREFIX, STEPS
-from xlquote.app.register import Register
 from xlquote.cli import main
 
 # The steps each job passes (a void has no drafts or statements to write).
@@ -36,21 +36,21 @@ def xlquote(*args: str, fault: str | None = None) -> subprocess.CompletedProcess
 def issue(book: Path, out: Path, *extra: str, fault: str | None = None
           ) -> subprocess.CompletedProcess[str]:
     return xlquote("invoice", str(book), "--month", MONTH, "--out", str(out), "--issue-date",
-                   ISSUED, *extra, fault=fault)
+                   ISSUED, *extra, *register_args(out), fault=fault)
 
 
 def void(out: Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:
     return xlquote("register", "void", "INV-202610-0004", "--reason", "誤発行", "--out", str(out),
-                   "--issue-date", "2026-12-01", fault=fault)
+                   "--issue-date", "2026-12-01", *register_args(out), fault=fault)
 
 
-def assert_consistent(out: Path) -> None:
+def assert_consistent(out: Path, registers) -> None:
     """Every numbered file is a document the register knows, under that document's name: no
     number stands for two documents, and no file was published without its record."""
     month = out / MONTH
     if not month.exists():
         return
-    register = Register(out / "register.sqlite3")
+    register = registers.open(out)
     docs = {d.number: d for d in register.list(MONTH)} if register.exists() else {}
     stems: dict[str, set[str]] = {}
     for path in month.iterdir():
@@ -71,10 +71,10 @@ def assert_consistent(out: Path) -> None:
             assert (month / f"{doc.file_stem}.xlsx").is_file(), doc.number
 
 
-def assert_same(out: Path, reference: Path) -> None:
+def assert_same(out: Path, reference: Path, registers) -> None:
     assert files(out / MONTH) == files(reference / MONTH)
-    assert [(d.number, d.status) for d in Register(out / "register.sqlite3").list()] == [
-        (d.number, d.status) for d in Register(reference / "register.sqlite3").list()]
+    assert [(d.number, d.status) for d in registers.open(out).list()] == [
+        (d.number, d.status) for d in registers.open(reference).list()]
     assert not list((out / MONTH).glob(f"{STAGING_PREFIX}*"))
 
 
@@ -86,19 +86,20 @@ def books(tmp_path_factory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def references(books, tmp_path_factory) -> dict[str, Path]:
+def references(books, registers, tmp_path_factory) -> dict[str, Path]:
     """Folders made without interruption: issued; issued then corrected; issued then void."""
     book, changed = books
-    root = tmp_path_factory.mktemp("references")
+    root = tmp_path_factory.mktemp(f"references-{registers.kind}")
     issued = root / "issued"
-    assert issue(book, issued).returncode == 1
-    corrected = root / "corrected"
-    shutil.copytree(issued, corrected)
-    assert issue(changed, corrected, "--correct").returncode == 1
-    voided = root / "voided"
-    shutil.copytree(issued, voided)
-    assert void(voided).returncode == 0
-    assert issue(book, voided).returncode == 1  # the repairing run's summary
+    with using(registers):
+        assert issue(book, issued).returncode == 1
+        corrected = root / "corrected"
+        registers.copy(issued, corrected)
+        assert issue(changed, corrected, "--correct").returncode == 1
+        voided = root / "voided"
+        registers.copy(issued, voided)
+        assert void(voided).returncode == 0
+        assert issue(book, voided).returncode == 1  # the repairing run's summary
     return {"issued": issued, "corrected": corrected, "voided": voided}
 
 
@@ -108,14 +109,15 @@ KILLS = ([("issued", step) for step in INVOICE_STEPS]
 
 
 @pytest.mark.parametrize(("outcome", "step"), KILLS)
-def test_killed_at_each_step_then_repaired(books, references, tmp_path, outcome, step):
+def test_killed_at_each_step_then_repaired(books, references, registers, tmp_path, outcome,
+                                          step):
     """A first issue, a correction or a void is killed at ``step``; the folder stays
     consistent, issued files untouched; the next run makes it what an uninterrupted run
     makes (for a void, any run on the folder finishes the cancellation)."""
     book, changed = books
     out = tmp_path / "out"
     if outcome != "issued":
-        shutil.copytree(references["issued"], out)
+        registers.copy(references["issued"], out)
     kill, repair = {
         "issued": (lambda: issue(book, out, fault=step), lambda: issue(book, out)),
         "corrected": (lambda: issue(changed, out, "--correct", fault=step),
@@ -124,15 +126,15 @@ def test_killed_at_each_step_then_repaired(books, references, tmp_path, outcome,
     }[outcome]
     killed = kill()
     assert killed.returncode == FAULT_EXIT, killed.stderr
-    assert_consistent(out)
+    assert_consistent(out, registers)
     if outcome != "issued":
         issued = files(references["issued"] / MONTH)
         assert all(files(out / MONTH).get(name) == digest for name, digest in issued.items()
                    if name.startswith("INV-"))
     repaired = repair()
     assert repaired.returncode == 1, repaired.stderr
-    assert_consistent(out)
-    assert_same(out, references[outcome])
+    assert_consistent(out, registers)
+    assert_same(out, references[outcome], registers)
 
 
 def _run(book: str, out: str, register: str | None) -> int:
@@ -140,38 +142,41 @@ def _run(book: str, out: str, register: str | None) -> int:
     return main(args + (["--register", register] if register else []))
 
 
-def test_two_runs_on_one_folder_take_turns(books, tmp_path):
+def test_two_runs_on_one_folder_take_turns(books, registers, tmp_path):
     book, _ = books
     out = str(tmp_path / "out")
+    register = None if registers.kind == "sqlite" else registers.location(out)
     with multiprocessing.get_context("fork").Pool(2) as pool:
-        codes = pool.starmap(_run, [(str(book), out, None), (str(book), out, None)])
+        codes = pool.starmap(_run, [(str(book), out, register), (str(book), out, register)])
     assert codes == [1, 1]
-    numbers = [d.number for d in Register(Path(out) / "register.sqlite3").list()]
+    numbers = [d.number for d in registers.open(out).list()]
     assert len(numbers) == len(set(numbers)) == 17
 
 
-def test_runs_with_two_registers_on_one_folder_cannot_wipe_each_other(books, tmp_path):
+def test_runs_with_two_registers_on_one_folder_cannot_wipe_each_other(books, registers,
+                                                                     tmp_path):
     book, _ = books
     out = str(tmp_path / "out")
+    first, second = (registers.location(tmp_path / name) for name in ("a", "b"))
     with multiprocessing.get_context("fork").Pool(2) as pool:
-        codes = pool.starmap(_run, [(str(book), out, str(tmp_path / "a.sqlite3")),
-                                    (str(book), out, str(tmp_path / "b.sqlite3"))])
+        codes = pool.starmap(_run, [(str(book), out, first), (str(book), out, second)])
     assert sorted(codes) == [1, 2]  # the second is refused: the folder has its register
     numbered = [n for n in files(Path(out) / MONTH) if n.startswith("INV-")]
     assert len(numbered) == 34  # 17 invoices, xlsx and PDF, of one register
-    assert_consistent_with = Register(tmp_path / ("a.sqlite3" if codes[0] == 1 else "b.sqlite3"))
-    assert len(assert_consistent_with.list()) == 17
+    numbering = registers.open(tmp_path / ("a" if codes[0] == 1 else "b"))
+    assert len(numbering.list()) == 17
 
 
 @pytest.mark.parametrize("step", ["recorded", "publishing"])
-def test_a_run_for_another_month_finishes_what_was_killed(books, references, tmp_path, step):
+def test_a_run_for_another_month_finishes_what_was_killed(books, references, registers,
+                                                          tmp_path, step):
     book, _ = books
     out = tmp_path / "out"
     assert issue(book, out, fault=step).returncode == FAULT_EXIT
     september = xlquote("invoice", str(book), "--month", "2026-09", "--out", str(out),
-                        "--issue-date", "2026-10-01")
+                        "--issue-date", "2026-10-01", *register_args(out))
     assert september.returncode == 0, september.stderr
     october = {k: v for k, v in files(out / MONTH).items() if k.startswith("INV-")}
     assert october == {k: v for k, v in files(references["issued"] / MONTH).items()
                        if k.startswith("INV-")}
-    assert {d.state for d in Register(out / "register.sqlite3").list(MONTH)} == {"issued"}
+    assert {d.state for d in registers.open(out).list(MONTH)} == {"issued"}

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from clerk import MONTH, files, invoice, invoice_json, workbook
 
 from xlquote.app import documents
-from xlquote.app.register import Ledger, Register
+from xlquote.app.register import Ledger
 from xlquote.cli import invoice as invoice_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +79,8 @@ def test_exit_2_bad_input_with_json(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_exit_3_disk_full_on_a_first_run_changes_nothing(tmp_path, capsys, monkeypatch):
+def test_exit_3_disk_full_on_a_first_run_changes_nothing(tmp_path, capsys, monkeypatch,
+                                                         registers):
     book = workbook(tmp_path / "wb.xlsx")
     out = tmp_path / "out"
     failing_writer(monkeypatch, "xlsx", OSError(errno.ENOSPC, "No space left on device"))
@@ -90,13 +91,14 @@ def test_exit_3_disk_full_on_a_first_run_changes_nothing(tmp_path, capsys, monke
     assert (result["status"], result["exit_code"]) == ("write_failed", 3)
     assert "ディスクの空きがありません" in one_line(captured.err)
     assert not list((out / MONTH).iterdir())  # no document, no staging folder
-    assert Register(out / "register.sqlite3").list() == []
+    assert registers.open(out).list() == []
     monkeypatch.undo()
     assert invoice(book, out) == 1  # the numbers were not used up
-    assert Register(out / "register.sqlite3").list()[0].number == "INV-202610-0001"
+    assert registers.open(out).list()[0].number == "INV-202610-0001"
 
 
-def test_exit_3_disk_full_during_a_correction_changes_nothing(tmp_path, capsys, monkeypatch):
+def test_exit_3_disk_full_during_a_correction_changes_nothing(tmp_path, capsys, monkeypatch,
+                                                              registers):
     out = tmp_path / "out"
     assert invoice(workbook(tmp_path / "wb.xlsx"), out) == 1
     before = files(out / MONTH)
@@ -104,13 +106,13 @@ def test_exit_3_disk_full_during_a_correction_changes_nothing(tmp_path, capsys, 
     failing_writer(monkeypatch, "pdf", OSError(errno.ENOSPC, "No space left on device"), 1)
     assert invoice(changed, out, "--correct") == 3
     assert files(out / MONTH) == before
-    assert len(Register(out / "register.sqlite3").list()) == 17
+    assert len(registers.open(out).list()) == 17
     monkeypatch.undo()
     assert invoice(changed, out, "--correct") == 1
-    assert Register(out / "register.sqlite3").list()[-1].number == "INV-202610-0018"
+    assert registers.open(out).list()[-1].number == "INV-202610-0018"
 
 
-def test_exit_3_when_the_register_cannot_be_written(tmp_path, capsys, monkeypatch):
+def test_exit_3_when_the_register_cannot_be_written(tmp_path, capsys, monkeypatch, registers):
     out = tmp_path / "out"
     book = workbook(tmp_path / "wb.xlsx")
 
@@ -125,7 +127,7 @@ def test_exit_3_when_the_register_cannot_be_written(tmp_path, capsys, monkeypatc
     assert "database or disk is full" in one_line(captured.err)
     assert json.loads(captured.out)["status"] == "write_failed"
     assert not [p for p in (out / MONTH).iterdir() if p.name.startswith("INV-")]
-    assert Register(out / "register.sqlite3").list() == []
+    assert registers.open(out).list() == []
 
 
 def test_exit_3_when_out_is_a_file(tmp_path, capsys):
@@ -158,7 +160,8 @@ def test_exit_3_in_a_read_only_folder(tmp_path, capsys):
         out.chmod(0o755)
 
 
-def test_a_pdf_that_fails_is_reported_and_made_by_a_later_run(tmp_path, capsys, monkeypatch):
+def test_a_pdf_that_fails_is_reported_and_made_by_a_later_run(tmp_path, capsys, monkeypatch,
+                                                              registers):
     out = tmp_path / "out"
     book = workbook(tmp_path / "wb.xlsx")
     failing_writer(monkeypatch, "pdf", ValueError("glyph missing"), contract="C003")

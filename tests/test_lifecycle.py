@@ -22,10 +22,10 @@ from clerk import (
     summary_rows,
     workbook,
 )
+from registers import register_args
 
 from xlquote.app.documents import NAME_BYTES, jst_today
 from xlquote.app.invoice_run import run_invoice_workbook
-from xlquote.app.register import Register
 from xlquote.cli import main
 from xlquote.engine.dates import Month, due_date
 from xlquote.engine.pricebook import get_pricebook
@@ -49,14 +49,14 @@ def text(path: Path) -> str:
 
 
 @pytest.fixture
-def issued(tmp_path: Path) -> tuple[Path, Path]:
+def issued(tmp_path: Path, registers) -> tuple[Path, Path]:
     book = workbook(tmp_path / "invoicing.xlsx")
     out = tmp_path / "out"
     assert invoice(book, out) == 1  # the sample carries attention flags on purpose
     return book, out
 
 
-def test_first_run_issues_holds_and_states(issued):
+def test_first_run_issues_holds_and_states(issued, registers):
     _, out = issued
     month = out / MONTH
     names = set(files(month))
@@ -67,7 +67,7 @@ def test_first_run_issues_holds_and_states(issued):
     assert "明細_V001_東都精機株式会社.xlsx" in names  # nothing to pay
     assert not [n for n in names if "_C004_" in n and n.startswith("INV-")]
     assert not [n for n in names if not n.startswith(("INV-", "下書き_", "明細_", "請求一覧_"))]
-    assert [d.number for d in Register(out / "register.sqlite3").list()] == [
+    assert [d.number for d in registers.open(out).list()] == [
         f"INV-202610-{n:04d}" for n in range(1, 18)]
 
 
@@ -112,7 +112,7 @@ def test_a_description_change_is_reported_not_refused(issued, tmp_path, capsys):
     assert files(out / MONTH) == before
 
 
-def test_a_changed_amount_is_refused_and_nothing_changes(issued, tmp_path, capsys):
+def test_a_changed_amount_is_refused_and_nothing_changes(issued, tmp_path, capsys, registers):
     _, out = issued
     before = files(out / MONTH)
     changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
@@ -121,16 +121,16 @@ def test_a_changed_amount_is_refused_and_nothing_changes(issued, tmp_path, capsy
     assert "INV-202610-0001 (C001, 合計 24,200 → 30,800)" in result["message"]
     assert "--correct" in result["message"]
     assert files(out / MONTH) == before
-    assert len(Register(out / "register.sqlite3").list()) == 17
+    assert len(registers.open(out).list()) == 17
 
 
-def test_correct_issues_a_correction_with_its_own_dates(issued, tmp_path, capsys):
+def test_correct_issues_a_correction_with_its_own_dates(issued, tmp_path, capsys, registers):
     _, out = issued
     original = files(out / MONTH)[f"{C001}.xlsx"]
     changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
     capsys.readouterr()
     assert main(["invoice", str(changed), "--month", MONTH, "--out", str(out), "--correct",
-                 "--json"]) == 1
+                 "--json", *register_args(out)]) == 1
     result = json.loads(capsys.readouterr().out)
     today = jst_today()
     (correction,) = [i for i in result["invoices"] if i["kind"] == "correction"]
@@ -147,7 +147,7 @@ def test_correct_issues_a_correction_with_its_own_dates(issued, tmp_path, capsys
     path = out / MONTH / "INV-202610-0018_C001_株式会社アオバ商事.xlsx"
     assert {today, 30_800} <= values(path) and "INV-202610-0001" in text(path)
     assert path.with_suffix(".pdf").is_file()
-    docs = {d.number: d for d in Register(out / "register.sqlite3").list()}
+    docs = {d.number: d for d in registers.open(out).list()}
     assert docs["INV-202610-0018"].corrects == "INV-202610-0001"
     # the summary lists both, with their state
     rows = {r[0]: r for r in summary_rows(out)}
@@ -179,7 +179,7 @@ def test_a_correction_dated_by_the_clerk(issued, tmp_path, capsys):
     assert invoice(again, out, "--correct", "--issue-date", "2026-11-01") == 2
 
 
-def test_void_records_writes_and_never_reuses_the_number(issued, capsys):
+def test_void_records_writes_and_never_reuses_the_number(issued, capsys, registers):
     book, out = issued
     before = files(out / MONTH)
     capsys.readouterr()
@@ -209,12 +209,12 @@ def test_void_records_writes_and_never_reuses_the_number(issued, capsys):
     code, result = invoice_json(capsys, book, out)
     assert code == 1 and result["register"]["still_billed"] == 1
     assert any(n["code"] == "still_billed" and n["attention"] for n in result["notices"])
-    assert len(Register(out / "register.sqlite3").list()) == 17
+    assert len(registers.open(out).list()) == 17
     code, result = invoice_json(capsys, book, out, "--correct")
     reissued = [i for i in result["invoices"] if i["contract_id"] == "C005"]
     assert [(i["number"], i["status"]) for i in reissued] == [
         ("INV-202610-0004", "void"), ("INV-202610-0018", "issued")]
-    numbers = [d.number for d in Register(out / "register.sqlite3").list()]
+    numbers = [d.number for d in registers.open(out).list()]
     assert len(numbers) == len(set(numbers)) == 18
 
 
@@ -229,13 +229,13 @@ def test_a_corrected_invoice_is_voided_through_its_correction(issued, tmp_path, 
                  str(out)]) == 0
 
 
-def test_register_options_before_or_after_the_action(issued, capsys):
+def test_register_options_before_or_after_the_action(issued, capsys, registers):
     _, out = issued
     outputs = []
     for argv in (["register", "list", "--out", str(out), "--json"],
                  ["register", "--out", str(out), "list", "--json"],
                  ["register", "--out", str(out), "--json", "list"],
-                 ["register", "--register", str(out / "register.sqlite3"), "list", "--json"]):
+                 ["register", "--register", registers.location(out), "list", "--json"]):
         capsys.readouterr()
         assert main(argv) == 0, argv
         outputs.append(json.loads(capsys.readouterr().out))
@@ -263,7 +263,7 @@ def test_a_pending_decision_holds_the_invoice_until_it_is_recorded(issued, tmp_p
     assert result["drafts"] == []
 
 
-def test_issue_pending_issues_now(tmp_path, capsys):
+def test_issue_pending_issues_now(tmp_path, capsys, registers):
     book = workbook(tmp_path / "invoicing.xlsx")
     code, result = invoice_json(capsys, book, tmp_path / "out", "--issue-pending")
     (c004,) = [i for i in result["invoices"] if i["contract_id"] == "C004"]
@@ -286,25 +286,27 @@ def test_a_month_with_nothing_to_pay_is_a_statement(issued, tmp_path, capsys):
     assert [i["total"] for i in result["invoices"] if i["contract_id"] == "V001"] == [0]
 
 
-def test_a_month_that_has_not_ended_is_refused(tmp_path, capsys):
+def test_a_month_that_has_not_ended_is_refused(tmp_path, capsys, registers):
     book = workbook(tmp_path / "invoicing.xlsx")
     today = jst_today()
     this_month = f"{today:%Y-%m}"
     out = tmp_path / "out"
     capsys.readouterr()
-    assert main(["invoice", str(book), "--month", this_month, "--out", str(out), "--json"]) == 2
+    assert main(["invoice", str(book), "--month", this_month, "--out", str(out), "--json",
+                 *register_args(out)]) == 2
     result = json.loads(capsys.readouterr().out)
     assert result["status"] == "invalid" and result["problems"][0]["column"] == "month"
     assert "--allow-open-month" in result["problems"][0]["reason"]
     assert not out.exists()
     assert main(["invoice", str(book), "--month", this_month, "--out", str(out),
-                 "--allow-open-month", "--no-pdf"]) in (0, 1)
+                 "--allow-open-month", "--no-pdf", *register_args(out)]) in (0, 1)
     allowed = workbook(tmp_path / "allowed.xlsx", settings={"open_month": "作る"})
     assert main(["invoice", str(allowed), "--month", str(Month.parse(this_month).plus(1)),
-                 "--out", str(tmp_path / "out2"), "--no-pdf"]) in (0, 1)
+                 "--out", str(tmp_path / "out2"), "--no-pdf",
+                 *register_args(tmp_path / "out2")]) in (0, 1)
 
 
-def test_a_long_japanese_customer_name_fits_the_file_name_limit(tmp_path, capsys):
+def test_a_long_japanese_customer_name_fits_the_file_name_limit(tmp_path, capsys, registers):
     name = "株式会社" + "長い名前の会社" * 5 + "ホールディングス"  # 47 characters
     book = workbook(tmp_path / "invoicing.xlsx", contracts={"C001": {"customer": name}})
     out = tmp_path / "out"
@@ -367,7 +369,8 @@ def test_invoices_of_a_first_format_register_stay_issued(tmp_path, capsys):
     first = next(i for i in result["invoices"] if i["contract_id"] == "C001")
     assert (first["number"], first["change"]) == ("INV-202610-0001", "unchanged")
     assert old_file.read_bytes() == b"issued by the first version"
-    assert result["register"] == {"path": str(out / "register.sqlite3"), "unchanged": 1,
-                                  "new": 16, "held": 1, "statement": 1}
+    assert result["register"] == {"path": str(out / "register.sqlite3"), "kind": "sqlite",
+                                  "created": False, "unchanged": 1, "new": 16, "held": 1,
+                                  "statement": 1}
     assert next(i for i in result["invoices"] if i["contract_id"] == "C002")["number"] == (
         "INV-202610-0002")

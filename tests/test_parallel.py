@@ -261,7 +261,7 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
     import dask
 
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), pytest.raises(
-            parallel.XlquoteError, match=r"cannot reach the Dask scheduler tcp://127\.0\.0\.1:9"):
+            parallel.ClusterUnusable, match=r"cannot reach the Dask scheduler tcp://127\.0\.0\.1:9"):
         DaskExecutor("tcp://127.0.0.1:9")
 
 

@@ -1,5 +1,7 @@
-"""The invoice register on its own: numbers from one counter per month, transactions that
-overlap or die, JST timestamps, and taking over a register of the first format."""
+"""The invoice register on its own, on SQLite and on PostgreSQL: numbers from one counter per
+month, transactions that overlap or die, registers created by several runs at once, JST
+timestamps; the URL of a server register (its driver, its password kept out of what is printed
+or written); taking over a register of the first format (SQLite)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from xlquote.app.register import Register, RegisterError, RegisterUnavailable
+from xlquote.app.register import SCHEMA_VERSION, Register, RegisterError, RegisterUnavailable
 from xlquote.engine.dates import Month
 
 OCTOBER = Month(2026, 10)
@@ -23,15 +26,15 @@ def take(register: Register, count: int, month: Month = OCTOBER) -> list[str]:
         return [number for _, number in ledger.take_numbers(month, count)]
 
 
-def test_numbers_are_sequential_per_month(tmp_path: Path) -> None:
-    register = Register(tmp_path / "register.sqlite3")
+def test_numbers_are_sequential_per_month(tmp_path: Path, registers) -> None:
+    register = registers.open(tmp_path)
     assert take(register, 3) == ["INV-202610-0001", "INV-202610-0002", "INV-202610-0003"]
     assert take(register, 1, Month(2026, 11)) == ["INV-202611-0001"]
     assert take(register, 2) == ["INV-202610-0004", "INV-202610-0005"]
 
 
-def test_numbers_given_back_only_when_none_came_after(tmp_path: Path) -> None:
-    register = Register(tmp_path / "register.sqlite3")
+def test_numbers_given_back_only_when_none_came_after(tmp_path: Path, registers) -> None:
+    register = registers.open(tmp_path)
     take(register, 2)
     with register.transaction() as ledger:
         ledger.give_back(OCTOBER, [2])  # the last ones: the counter goes back
@@ -41,23 +44,24 @@ def test_numbers_given_back_only_when_none_came_after(tmp_path: Path) -> None:
     assert take(register, 1) == ["INV-202610-0003"]
 
 
-def test_a_failed_transaction_hands_out_nothing(tmp_path: Path) -> None:
-    register = Register(tmp_path / "register.sqlite3")
+def test_a_failed_transaction_hands_out_nothing(tmp_path: Path, registers) -> None:
+    register = registers.open(tmp_path)
     with pytest.raises(RuntimeError), register.transaction() as ledger:
         ledger.take_numbers(OCTOBER, 5)
         raise RuntimeError("the run failed")
     assert take(register, 1) == ["INV-202610-0001"]
 
 
-def test_number_format_setting(tmp_path: Path) -> None:
-    register = Register(tmp_path / "r.sqlite3", number_format="{year}{month:02d}/{seq:03d}")
+def test_number_format_setting(tmp_path: Path, registers) -> None:
+    location = registers.location(tmp_path)
+    register = Register(location, number_format="{year}{month:02d}/{seq:03d}")
     assert take(register, 1) == ["202610/001"]
     with pytest.raises(RegisterError, match="number format"):
-        Register(tmp_path / "r.sqlite3", number_format="{year}-{nope}")
+        Register(location, number_format="{year}-{nope}")
 
 
-def test_timestamps_are_japan_time(tmp_path: Path) -> None:
-    register = Register(tmp_path / "register.sqlite3")
+def test_timestamps_are_japan_time(tmp_path: Path, registers) -> None:
+    register = registers.open(tmp_path)
     with register.reading() as ledger:
         created = dt.datetime.fromisoformat(ledger.info("created_at") or "")
     assert created.utcoffset() == dt.timedelta(hours=9)
@@ -71,8 +75,8 @@ def _hold_transaction(path: str, started, seconds: float) -> None:
         time.sleep(seconds)
 
 
-def test_a_second_writer_waits_or_fails_clearly(tmp_path: Path) -> None:
-    path = str(tmp_path / "register.sqlite3")
+def test_a_second_writer_waits_or_fails_clearly(tmp_path: Path, registers) -> None:
+    path = registers.location(tmp_path)
     assert Register(path).register_id  # created before the race
     started = multiprocessing.Event()
     holder = multiprocessing.Process(target=_hold_transaction, args=(path, started, 3.0))
@@ -92,8 +96,9 @@ def _die_in_transaction(path: str) -> None:
         os._exit(9)  # killed before the transaction commits
 
 
-def test_a_transaction_killed_midway_leaves_the_register_unchanged(tmp_path: Path) -> None:
-    path = str(tmp_path / "register.sqlite3")
+def test_a_transaction_killed_midway_leaves_the_register_unchanged(tmp_path: Path,
+                                                                    registers) -> None:
+    path = registers.location(tmp_path)
     process = multiprocessing.Process(target=_die_in_transaction, args=(path,))
     process.start()
     process.join(20)
@@ -103,25 +108,30 @@ def test_a_transaction_killed_midway_leaves_the_register_unchanged(tmp_path: Pat
 
 def _open(path: str, results) -> None:
     try:
-        assert Register(path).register_id
-        results.put("ok")
+        register = Register(path)
+        assert register.register_id
+        results.put(("ok", register.created))
     except Exception as exc:  # reported to the test, which shows it
-        results.put(repr(exc))
+        results.put((repr(exc), False))
 
 
-def test_runs_creating_the_register_at_the_same_moment_all_succeed(tmp_path: Path) -> None:
+def test_runs_creating_the_register_at_the_same_moment_all_succeed(tmp_path: Path,
+                                                                   registers) -> None:
     context = multiprocessing.get_context("fork")
     for attempt in range(20):
-        path = str(tmp_path / f"register-{attempt}.sqlite3")
+        path = registers.location(tmp_path / f"attempt-{attempt}")
         results = context.Queue()
         processes = [context.Process(target=_open, args=(path, results)) for _ in range(4)]
         for process in processes:
             process.start()
         for process in processes:
             process.join(30)
-        assert [results.get(timeout=5) for _ in processes] == ["ok"] * 4
+        answers = [results.get(timeout=5) for _ in processes]
+        assert [outcome for outcome, _ in answers] == ["ok"] * 4
+        assert sum(created for _, created in answers) == 1  # announced by one run only
         with Register(path).reading() as ledger:  # one register id, created once
             assert ledger.info("register_id")
+            assert ledger.info("schema") == SCHEMA_VERSION
 
 
 FIRST_FORMAT = """
@@ -151,3 +161,52 @@ def test_a_register_of_the_first_format_is_taken_over(tmp_path: Path) -> None:
                                                             30800)
     assert first.file_stem == "INV-202610-0001_C001_株式会社アオバ商事"  # as those runs named it
     assert take(register, 1) == ["INV-202610-0003"]  # numbering goes on
+
+
+def test_a_server_url_goes_through_psycopg_and_never_prints_its_password() -> None:
+    for given in ("postgresql://clerk:s3cret@db.example.jp:5433/billing?sslmode=require",
+                  "postgres://clerk:s3cret@db.example.jp:5433/billing?sslmode=require",
+                  "postgresql+psycopg://clerk:s3cret@db.example.jp:5433/billing?sslmode=require"):
+        register = Register(given)
+        assert register.kind == "postgresql"
+        assert register.url.drivername == "postgresql+psycopg"
+        assert (register.url.username, register.url.password) == ("clerk", "s3cret")
+        assert register.display == ("postgresql://clerk:***@db.example.jp:5433/billing"
+                                    "?sslmode=require")
+        assert register.location == ("postgresql://clerk@db.example.jp:5433/billing"
+                                     "?sslmode=require")
+    hidden = Register("postgresql://clerk@/billing?host=/run/pg&password=s3cret")
+    assert hidden.display == "postgresql://clerk@/billing?host=/run/pg&password=***"
+    assert "s3cret" not in hidden.location and "password" not in hidden.location
+    assert Register("sqlite:////srv/billing/register.sqlite3").path == Path(
+        "/srv/billing/register.sqlite3")
+    for wrong in ("mysql://clerk:s3cret@db/billing", "postgresql://clerk:s3cret@db"):
+        with pytest.raises(RegisterError) as refused:
+            Register(wrong)
+        assert "s3cret" not in str(refused.value)
+
+
+def test_a_server_that_cannot_be_reached_is_exit_3_without_the_password(tmp_path: Path) -> None:
+    register = Register(f"postgresql://clerk:s3cret@/billing?host={tmp_path}")  # no server
+    with pytest.raises(RegisterUnavailable) as failed:
+        register.list()
+    assert str(failed.value).startswith(f"register postgresql://clerk:***@/billing?host={tmp_path}")
+    assert "s3cret" not in str(failed.value)
+
+
+def test_a_register_of_the_previous_version_gains_the_output_folders(tmp_path: Path,
+                                                                       registers) -> None:
+    register = registers.open(tmp_path)
+    take(register, 2)
+    with register.transaction() as ledger:  # as the previous version left it
+        ledger.connection.execute(sa.text("DROP TABLE output_folders"))
+        ledger.connection.execute(sa.text("UPDATE register_info SET value = '2' "
+                                          "WHERE key = 'schema'"))
+    again = Register(registers.location(tmp_path))
+    with again.transaction() as ledger:
+        ledger.note_folder("f1", "/srv/billing/out", "billing-01")
+    assert not again.created
+    with again.reading() as ledger:
+        assert ledger.folders() == {"f1": "billing-01:/srv/billing/out"}
+        assert ledger.info("schema") == SCHEMA_VERSION
+    assert take(again, 1) == ["INV-202610-0003"]

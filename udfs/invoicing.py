@@ -10,7 +10,9 @@ The handler reads the sheets through xlwings, calls ``xlquote.app.run_invoices``
 as ``xlquote invoice``), writes the summary under the month cell of the ``Invoices`` sheet and a
 one-line status. Errors end up in the status cell and the table below it — never a traceback.
 Like the command, the button refuses a month that has not ended (Settings 締め前の月), makes PDFs,
-and holds invoices waiting on a decision as drafts.
+and holds invoices waiting on a decision as drafts. Its register is the command's choice: the
+PC's ``XLQUOTE_REGISTER``, else Settings 請求番号台帳 (a server the team shares, no password),
+else the output folder's own ``register.sqlite3``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import xlwings as xw
 from xlquote.app.invoice_run import (
     ATTENTION_FLAGS,
     InvoiceRunResult,
-    default_register,
     parse_month,
     run_invoices,
 )
@@ -145,7 +146,7 @@ def run_from_book(book: xw.Book) -> InvoiceRunResult | None:
         month = parse_month(sheet[MONTH_CELL].value)
         data = parse_invoicing_tables(read_tables(book))
         folder = output_folder(book, data.settings.output_folder)
-        return run_invoices(data, month, folder, register=default_register(folder))
+        return run_invoices(data, month, folder)
 
     result = reported(sheet, STATUS_CELL, SUMMARY_TOP_ROW, old_rows, "請求書", job)
     if result is None:
@@ -167,6 +168,10 @@ def status_line(result: InvoiceRunResult) -> str:
         notes.append(f"要確認 {attention} 件")
     if result.pdf_failures:
         notes.append(f"PDF 未作成 {len(result.pdf_failures)} 件")
+    if result.elsewhere:
+        notes.append(f"他の出力フォルダで発行 {len(result.elsewhere)} 件")
+    if result.register is not None and result.register.created:
+        notes.append(f"新しい請求番号台帳を作成: {result.register.display}")
     return (f"{result.month}: {len(result.files)} 件 合計 {yen(result.total)} → {result.folder}"
             + (f" ({', '.join(notes)})" if notes else ""))
 

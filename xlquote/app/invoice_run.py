@@ -16,9 +16,15 @@
    - cancelled (取消) and still billed → reported (``correct``: a new invoice).
    Issued invoices the inputs no longer produce are refused (cancel them with
    ``xlquote register void``).
-4. Publish (``publishing.py``): new documents recorded pending, drawn, moved into place,
-   marked issued; files an issued document lacks in this folder (a PDF that failed) are added.
+4. Publish (``publishing.py``): new documents recorded pending, drawn (by this machine's
+   worker processes, or a Dask cluster's), moved into place, marked issued; files an issued
+   document lacks in this folder (a PDF that failed) are added.
 5. Write the drafts and statements, and the month's summary of every document.
+
+A register the team shares numbers the documents of several output folders: the run lists
+every numbered document of the month, whoever issued it, and says where those issued from
+other folders are; their files stay there (``copy_elsewhere`` draws copies here too).
+Contracts of other folders' invoices that this run's inputs do not bill are theirs, not gone.
 
 Exit rule (``InvoiceRunResult.exit_code``): 0 done; 1 done, but a document carries a flag that
 needs someone to act (``ATTENTION_FLAGS``), a PDF could not be made, or a cancelled invoice is
@@ -27,8 +33,10 @@ still billed. Bad input and refusals raise (exit 2), a failed write raises Write
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -70,13 +78,14 @@ from .documents import (
     settings_hash,
     summary_filename,
 )
-from .parallel import map_indices
+from .parallel import Executor, executor_for, map_indices
 from .publishing import (
     OutputFolder,
     Progress,
     Published,
     Publisher,
     checkpoint,
+    remembered_register,
     write_errors,
 )
 from .register import (
@@ -100,6 +109,7 @@ ATTENTION_FLAGS = frozenset({"limit_pending", "reply_beyond_limit", "rejected", 
 HOLD_FLAG = "limit_pending"  # an invoice waiting on the customer's decision
 
 REGISTER_FILENAME = "register.sqlite3"
+REGISTER_ENV = "XLQUOTE_REGISTER"  # the register of every run on this machine (a URL or a file)
 TOTALS_CHUNK = 256  # contracts per task sent to a worker
 TOTALS_MIN_PARALLEL = 2_000  # a contract's totals take ~0.2 ms: fewer are quicker in-process
 # The month's totals, contract by contract, on all cores (forked workers see the month's
@@ -133,6 +143,16 @@ def parse_month(value: object) -> Month:
 def default_register(out_dir: str | Path, number_format: str | None = None) -> Register:
     """The register kept beside the invoices it numbered: ``OUT/register.sqlite3``."""
     return Register(Path(out_dir) / REGISTER_FILENAME, number_format or DEFAULT_NUMBER_FORMAT)
+
+
+def choose_register(out_dir: str | Path, given: str | Path | None = None,
+                    configured: str = "") -> Register:
+    """The register a run on ``out_dir`` uses, the first of: the one given (``--register``),
+    the environment's ``XLQUOTE_REGISTER``, the workbook's Settings 請求番号台帳
+    (``configured``), the server register the folder remembers, ``OUT/register.sqlite3``."""
+    location = (given or os.environ.get(REGISTER_ENV, "").strip() or configured
+                or remembered_register(out_dir))
+    return Register(location) if location else default_register(out_dir)
 
 
 def month_issue_date(month: Month, today: dt.date, chosen: dt.date | None,
@@ -185,6 +205,8 @@ class MonthDocument(DocumentFigures):
     change: str = ""  # what this run did (CHANGE_LABELS_JA), "" when it did not touch it
     pdf_error: str | None = None
     cancellation: dict[str, str] | None = None
+    issued_here: bool = True  # published from this output folder (else listed only)
+    issued_in: str = ""  # ``host:path`` of the output folder that published it
 
     @property
     def numbered(self) -> bool:
@@ -200,6 +222,8 @@ class MonthDocument(DocumentFigures):
             status += f" → {self.corrected_by}"
         if self.corrects:
             status = f"修正インボイス ({self.corrects} を訂正)"
+        if not self.issued_here:
+            status += f" (別の出力フォルダ: {self.issued_in or '不明'})"
         return SummaryItem(**_figures(self), number=self.number or STATUS_LABELS_JA[self.kind],
                            xlsx_name=self.xlsx.name if self.xlsx else "",
                            pdf_name=self.pdf.name if self.pdf else "", status=status,
@@ -216,14 +240,15 @@ class MonthDocument(DocumentFigures):
                 "issue_date": self.issue_date.isoformat(),
                 "due_date": self.due_date.isoformat() if self.due_date else None,
                 "corrected_by": self.corrected_by, "change": self.change or None,
-                "pdf_error": self.pdf_error, "cancellation": self.cancellation}
+                "pdf_error": self.pdf_error, "cancellation": self.cancellation,
+                "issued_here": self.issued_here, "issued_in": self.issued_in or None}
 
 
 @dataclass(frozen=True)
 class Notice:
     """Something the clerk should know that did not stop the run."""
 
-    code: str  # reported | still_billed | file_differs | recovered | settings_changed
+    code: str  # reported | still_billed | file_differs | recovered | register_created
     message: str
     number: str = ""
     contract_id: str = ""
@@ -247,6 +272,12 @@ class InvoiceRunResult:
     notices: list[Notice] = field(default_factory=list)
     pdf_requested: bool = True
     attention_codes: frozenset[str] = field(default=ATTENTION_FLAGS)
+    executor: dict[str, Any] | None = None  # where the documents were drawn
+
+    @property
+    def elsewhere(self) -> list[MonthDocument]:
+        """Numbered documents of the month published from other output folders."""
+        return [d for d in self.documents if not d.issued_here]
 
     @property
     def files(self) -> list[MonthDocument]:
@@ -335,7 +366,11 @@ class InvoiceRunResult:
                            "message": flag.message, "kind": d.kind}
                           for d, flag in self.attention()],
             "register": {"path": self.register.display if self.register else None,
+                         "kind": self.register.kind if self.register else None,
+                         "created": bool(self.register and self.register.created),
                          **self.changes},
+            "issued_elsewhere": len(self.elsewhere),
+            "executor": self.executor,
             "pdf": {"requested": self.pdf_requested, "error": self.pdf_error,
                     "count": sum(1 for d in self.documents if d.pdf),
                     "failed": [{"number": d.number, "contract_id": d.contract_id,
@@ -364,7 +399,8 @@ class MonthRun:
 
     def __init__(self, data: InvoicingData, month: Month, out_dir: Path, register: Register,
                  pdf: bool, report: Progress, correct: bool, chosen_date: dt.date | None,
-                 issue_pending: bool, today: dt.date) -> None:
+                 issue_pending: bool, today: dt.date, executor: Executor | None = None,
+                 copy_elsewhere: bool = False) -> None:
         self.data = data
         self.settings: Settings = data.settings
         self.month = month
@@ -376,6 +412,8 @@ class MonthRun:
         self.chosen_date = chosen_date
         self.issue_pending = issue_pending or data.settings.pending_decision == "issue"
         self.today = today
+        self.executor = executor  # None: this machine's cores
+        self.copy_elsewhere = copy_elsewhere
 
     # --- billing -----------------------------------------------------------------------------
 
@@ -410,8 +448,13 @@ class MonthRun:
         for doc in issued:  # in number order: the last is the version in force
             latest[doc.contract_id] = doc
         produced = {s.contract.contract_id for s in self.run.summaries}
+        # A shared register holds other folders' invoices of contracts this run's inputs do
+        # not have: those are theirs. Gone is what this folder issued, or what the inputs
+        # still list but no longer bill.
+        listed = {c.contract_id for c in self.data.contracts}
         gone = [f"{d.number} ({d.contract_id})" for cid, d in latest.items()
-                if cid not in produced and d.cancellation is None]
+                if cid not in produced and d.cancellation is None
+                and (d.folder_id in (folder_id, "") or cid in listed)]
         if gone:
             raise RegisterError(
                 "発行済みの請求書が入力から出てこなくなりました: " + ", ".join(gone)
@@ -529,8 +572,11 @@ class MonthRun:
     # --- publishing --------------------------------------------------------------------------
 
     def publish(self) -> InvoiceRunResult:
-        with OutputFolder(self.out_dir, self.register) as folder:
-            publisher = Publisher(folder, self.register, self.pdf, self.report)
+        with contextlib.ExitStack() as owned, OutputFolder(self.out_dir, self.register) as folder:
+            executor = self.executor or owned.enter_context(executor_for(None))
+            executor.check_folder(folder.root)
+            publisher = Publisher(folder, self.register, self.pdf, self.report, executor,
+                                  self.copy_elsewhere)
             recovered = publisher.recover()
             with self.register.transaction() as ledger:
                 plan = self.plan(ledger, folder.folder_id)
@@ -540,6 +586,7 @@ class MonthRun:
             checkpoint("working")
             result = write_month_summary(self.register, folder, self.month, self.pdf)
             checkpoint("summary")
+            result.executor = executor.describe()
         self._add_run_details(result, plan, recovered, published)
         return result
 
@@ -633,6 +680,11 @@ class MonthRun:
             result.notices.append(Notice("recovered", "中断していた発行を完了しました: "
                                          + ", ".join(recovered)))
         result.changes = changes
+        if self.register.created:
+            result.notices.append(Notice(
+                "register_created", f"新しい請求番号台帳を作りました: {self.register.display}。"
+                "既にある台帳を使うはずだった場合は --out / --register (Settings の請求番号台帳) "
+                "を確かめてください"))
         result.notices += plan.notices
         for name in published.differing:
             result.notices.append(Notice("file_differs", f"{name} は台帳に記録したファイルと"
@@ -648,7 +700,7 @@ def write_month_summary(register: Register, folder: OutputFolder, month: Month,
         issued = ledger.documents(str(month))
         working = ledger.working(folder.folder_id, str(month))
         responses = ledger.responses(folder.folder_id, str(month))
-    docs = [_month_document(d, month_dir) for d in issued]
+    docs = [_month_document(d, month_dir, d.folder_id == folder.folder_id) for d in issued]
     drafts = [MonthDocument(**_figures(w), kind=w.kind, number="", status=w.kind,
                             xlsx=month_dir / f"{w.file_stem}.xlsx" if "xlsx" in w.roles else None,
                             pdf=month_dir / f"{w.file_stem}.pdf" if "pdf" in w.roles else None)
@@ -662,7 +714,7 @@ def write_month_summary(register: Register, folder: OutputFolder, month: Month,
     return result
 
 
-def _month_document(doc: Issued, month_dir: Path) -> MonthDocument:
+def _month_document(doc: Issued, month_dir: Path, here: bool) -> MonthDocument:
     def present(role: str) -> Path | None:
         path = month_dir / f"{doc.file_stem}.{role}"
         return path if path.exists() else None
@@ -675,9 +727,10 @@ def _month_document(doc: Issued, month_dir: Path) -> MonthDocument:
     return MonthDocument(**_figures(doc), kind=doc.kind, number=doc.number, status=doc.status,
                          xlsx=present("xlsx"), pdf=present("pdf"), corrects=doc.corrects,
                          corrected_by=doc.corrected_by,
-                         pdf_error=pdf_file.error if pdf_file and not pdf_file.sha256 and
-                         not present("pdf") else None,
-                         cancellation=cancellation)
+                         pdf_error=pdf_file.error if here and pdf_file and not pdf_file.sha256
+                         and not present("pdf") else None,
+                         cancellation=cancellation, issued_here=here or not doc.folder_id,
+                         issued_in=doc.folder)
 
 
 def _figures(document: DocumentFigures) -> dict[str, Any]:
@@ -688,16 +741,19 @@ def run_invoices(data: InvoicingData, month: Month | str, out_dir: str | Path,
                  pdf: bool = True, progress: Progress | None = None,
                  register: Register | None = None, correct: bool = False,
                  issue_date: dt.date | None = None, issue_pending: bool = False,
-                 allow_open_month: bool = False) -> InvoiceRunResult:
+                 allow_open_month: bool = False, executor: Executor | None = None,
+                 copy_elsewhere: bool = False) -> InvoiceRunResult:
     """Bill ``month`` from validated records and publish its documents into
-    ``out_dir/YYYY-MM`` (see the module's docstring)."""
+    ``out_dir/YYYY-MM`` (see the module's docstring). Without a ``register``, the one
+    ``choose_register`` finds; without an ``executor``, this machine's cores draw."""
     month = parse_month(month)
     today = jst_today()
     check_month(month, today, allow_open_month or data.settings.open_month == "allow",
                 issue_date)
-    job = MonthRun(data, month, Path(out_dir), register or default_register(out_dir), pdf,
+    register = register or choose_register(out_dir, configured=data.settings.register)
+    job = MonthRun(data, month, Path(out_dir), register, pdf,
                    progress or (lambda step, done, total: None), correct, issue_date,
-                   issue_pending, today)
+                   issue_pending, today, executor, copy_elsewhere)
     job.bill()
     return job.publish()
 
@@ -707,11 +763,17 @@ def run_invoice_workbook(workbook: str | Path, month: Month | str, out_dir: str 
                          progress: Progress | None = None, register: Register | None = None,
                          correct: bool = False, issue_date: dt.date | None = None,
                          issue_pending: bool = False, allow_open_month: bool = False,
-                         record_files: Mapping[str, str | Path] | None = None
+                         record_files: Mapping[str, str | Path] | None = None,
+                         dask_scheduler: str | None = None, copy_elsewhere: bool = False
                          ) -> InvoiceRunResult:
     """Read ``workbook`` (with the record tables of ``record_files`` read from CSV or Parquet
-    files instead of its sheets), validate it whole, and run the month (the CLI's job)."""
+    files instead of its sheets), validate it whole, and run the month (the CLI's job); the
+    documents are drawn on the Dask cluster at ``dask_scheduler`` when one is given (reached
+    before the workbook is read)."""
     month = parse_month(month)
-    data = read_invoicing_workbook(workbook, engine, record_files)
-    return run_invoices(data, month, out_dir, pdf, progress, register, correct, issue_date,
-                        issue_pending, allow_open_month)
+    with contextlib.ExitStack() as owned:
+        executor = (owned.enter_context(executor_for(dask_scheduler)) if dask_scheduler
+                    else None)
+        data = read_invoicing_workbook(workbook, engine, record_files)
+        return run_invoices(data, month, out_dir, pdf, progress, register, correct, issue_date,
+                            issue_pending, allow_open_month, executor, copy_elsewhere)

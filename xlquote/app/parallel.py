@@ -14,7 +14,8 @@ An ``Executor`` decides where each runs:
   process, which imports ``work`` by name — ``work`` must be a module-level function (or a
   ``functools.partial`` of one) and each prepared item must pickle.
 - ``DaskExecutor``: as spawn, on the workers of a ``dask.distributed`` cluster (which must have
-  xlquote installed, and reach every path a task writes to).
+  the same xlquote installed, and reach every path a task writes to: ``check_folder`` makes
+  sure before anything is written).
 
 The local executors also work in this process: workers take chunks from the front, this
 process from the back, while its workers are busy. Below ``Job.min_parallel`` items, or with
@@ -34,14 +35,16 @@ import pickle
 import socket
 import sys
 import traceback
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent import futures as cf
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Literal, NoReturn, TypeVar
 
-from ..engine.errors import OutputError, XlquoteError
+from ..engine.errors import OutputError
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -95,6 +98,12 @@ class TaskError(OutputError):
     def __init__(self, job: str, item: str, where: str, error: str):
         super().__init__(f"{job}: {item} failed ({where}): {error}")
         self.job, self.item, self.where, self.error = job, item, where, error
+
+
+class ClusterUnusable(OutputError):
+    """A Dask cluster that cannot take the run's work: unreachable, without workers, a worker
+    without xlquote (or another version), or one that cannot see the output folder. Raised
+    before anything is written (exit 3, nothing changed)."""
 
 
 class RemoteTraceback(Exception):
@@ -203,6 +212,13 @@ class Executor(ABC):
 
     def close(self) -> None:  # noqa: B027 — most executors hold nothing
         """Free what the executor holds."""
+
+    def check_folder(self, folder: Path) -> None:  # noqa: B027 — this machine sees its folders
+        """Make sure every worker can write into ``folder`` (raises ClusterUnusable)."""
+
+    def describe(self) -> dict[str, Any]:
+        """Where the work runs, for a run's report."""
+        return {"mode": self.mode, "workers": self.workers}
 
     def __enter__(self) -> Executor:
         return self
@@ -400,13 +416,13 @@ class DaskExecutor(Executor):
         try:
             from dask.distributed import Client
         except ImportError:
-            raise XlquoteError("a Dask cluster needs the dask extra: "
+            raise ClusterUnusable("a Dask cluster needs the dask extra: "
                                "pip install 'xlquote[dask]'") from None
         self._own_client = not isinstance(scheduler, Client)
         try:
             self.client = Client(scheduler) if self._own_client else scheduler
         except OSError as exc:
-            raise XlquoteError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+            raise ClusterUnusable(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
 
     @property
     def workers(self) -> int:
@@ -425,6 +441,53 @@ class DaskExecutor(Executor):
     def close(self) -> None:
         if self._own_client:
             self.client.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "scheduler": self.client.scheduler.address}
+
+    def check_folder(self, folder: Path) -> None:
+        """A file written here must be seen by every worker (the same file system, mounted
+        at the same path), and every worker must run this version of xlquote (the documents
+        are the same, byte for byte, wherever they are drawn)."""
+        probe = folder / f".xlquote-probe-{uuid.uuid4().hex[:12]}"
+        try:
+            probe.write_text(socket.gethostname(), encoding="utf-8")
+            seen = self.client.run(_worker_sees, str(probe), on_error="return")
+        finally:
+            probe.unlink(missing_ok=True)
+        here = _xlquote_version()
+        problems = []
+        for worker, answer in sorted(seen.items()):
+            if isinstance(answer, BaseException):
+                problems.append(f"{worker}: xlquote を読み込めません ({type(answer).__name__}: "
+                                f"{answer}; pip install 'xlquote[dask]')")
+            elif not answer[0]:
+                problems.append(f"{worker} ({answer[2]}): {folder} が見えません")
+            elif answer[1] != here:
+                problems.append(f"{worker}: xlquote {answer[1]} (実行側は {here})")
+        if not seen:
+            problems.append("ワーカーがいません")
+        if problems:
+            raise ClusterUnusable(
+                f"Dask クラスタ {self.client.scheduler.address} では書けません: "
+                + "; ".join(problems) + "。出力フォルダは全ワーカーから同じパスで見える共有"
+                "フォルダにし、ワーカーには同じ版の xlquote を入れてください。何も変更して"
+                "いません")
+
+
+def _xlquote_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("xlquote")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _worker_sees(probe: str) -> tuple[bool, str, str]:
+    """On a Dask worker: whether the run's probe file is there, the xlquote version, and the
+    worker's host."""
+    return os.path.isfile(probe), _xlquote_version(), socket.gethostname()
 
 
 def local_executor(processes: int | None = None,

@@ -23,7 +23,13 @@ removes what it put in place and forgets its pending documents: nothing changed.
 
 The folder is locked on its own (``OUT/.xlquote.lock``), whatever register is used, and it
 remembers the register that numbers its documents (``OUT/.xlquote-folder.json``): a run with
-another register is refused instead of numbering over them.
+another register is refused instead of numbering over them; a run naming none uses a server
+register the folder remembers.
+
+A register a team shares (PostgreSQL) numbers documents published from several folders (each
+clerk's, the server's). A folder gets the files of what runs on it publish; documents issued
+from another folder are listed (the register notes where each folder is), and drawn here too
+only when asked (``copies``).
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ from .documents import (
     render,
     timestamp,
 )
-from .parallel import Job, local_executor
+from .parallel import Executor, Job, local_executor
 from .register import Issued, Ledger, Register, RegisterError
 
 LOCK_NAME = ".xlquote.lock"
@@ -138,6 +144,8 @@ class OutputFolder:
         self._lock = lock
         try:
             self.folder_id = self._marker()
+            with self.register.transaction() as ledger:
+                ledger.note_folder(self.folder_id, str(self.root.absolute()))
         except BaseException:
             lock.release()
             raise
@@ -165,7 +173,8 @@ class OutputFolder:
                 return str(folder_id)
         folder_id = uuid.uuid4().hex
         data = {"folder_id": folder_id, "register_id": self.register.register_id,
-                "register": self.register.display, "created_at": timestamp()}
+                "register": self.register.display,
+                "register_location": self.register.location, "created_at": timestamp()}
         with write_errors():
             temp = path.with_name(path.name + ".tmp")
             temp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
@@ -179,6 +188,18 @@ class OutputFolder:
         for stale in folder.glob(f"{STAGING_PREFIX}*"):  # left by a run that died
             shutil.rmtree(stale, ignore_errors=True)
         return folder
+
+
+def remembered_register(root: str | Path) -> str | None:
+    """The server register (its URL, without a password) that numbers the folder ``root``'s
+    documents, if its marker names one. A register file is never taken from the marker: it
+    stays with the folder (``OUT/register.sqlite3``) or is named on each run."""
+    try:
+        marker = json.loads((Path(root) / MARKER_NAME).read_text(encoding="utf-8"))
+        location = marker.get("register_location")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return location if isinstance(location, str) and "://" in location else None
 
 
 @dataclass
@@ -226,11 +247,14 @@ class Publisher:
     """Publishing into one locked output folder (see the module's docstring)."""
 
     def __init__(self, folder: OutputFolder, register: Register, pdf: bool,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, executor: Executor | None = None,
+                 copies: bool = False) -> None:
         self.folder = folder
         self.register = register
         self.roles = ("xlsx", "pdf") if pdf else ("xlsx",)
         self.report = progress or (lambda step, done, total: None)
+        self.executor = executor  # None: this machine's, for each drawing
+        self.copies = copies  # draw documents issued from other folders here too
 
     # --- drawing and moving ------------------------------------------------------------------
 
@@ -252,7 +276,8 @@ class Publisher:
             self.report(step, 0, total)
             drawing = Job("writing documents", functools.partial(render, folder=staging),
                           jobs.__getitem__, lambda i: jobs[i].number or jobs[i].stem)
-            with local_executor() as executor:
+            with contextlib.ExitStack() as owned:
+                executor = self.executor or owned.enter_context(local_executor())
                 results = executor.map(drawing, total,
                                        lambda done: self.report(step, done, total))
             checkpoint("staged")
@@ -328,18 +353,22 @@ class Publisher:
     def jobs_for(self, ledger: Ledger, doc: Issued, missing_only: bool = True,
                  content: bytes | None = None) -> list[RenderJob]:
         """The files ``doc`` (and its cancellation) should have in this folder: all of them
-        for a pending document, else the missing ones. Documents recorded without content
-        (by the first register) are never drawn again."""
+        for a pending document, else the missing ones — of documents published from this
+        folder (or from any, with ``copies``). Documents recorded without content (by the
+        first register) are never drawn again."""
         folder = self.folder.root / doc.month
         jobs: list[RenderJob] = []
         mine = doc.folder_id == self.folder.folder_id
         pending = doc.state == "pending" and mine
         roles = self._roles(folder, doc.file_stem, missing_only and not pending)
-        needs_invoice = roles and (doc.state == "issued" or pending)
+        needs_invoice = roles and ((doc.state == "issued" and (mine or self.copies)) or pending)
         cancellation = doc.cancellation
-        cancel_pending = (cancellation is not None and cancellation.state == "pending"
-                          and cancellation.folder_id == self.folder.folder_id)
-        cancel_roles = () if cancellation is None else self._roles(
+        cancel_here = (cancellation is not None
+                       and cancellation.folder_id == self.folder.folder_id)
+        cancel_pending = cancel_here and cancellation is not None and (
+            cancellation.state == "pending")
+        cancel_copy = self.copies and cancellation is not None and cancellation.state == "issued"
+        cancel_roles = () if not (cancel_here or cancel_copy) else self._roles(
             folder, cancellation_stem(doc.file_stem), missing_only and not cancel_pending)
         if not needs_invoice and not cancel_roles:
             return []

@@ -11,6 +11,12 @@ from one counter row per month, locked (``SELECT … FOR UPDATE``; SQLite's ``BE
 locks the whole file) at the start of the transaction that hands them out, so two runs issuing
 one month get one set of numbers and the second sees the first's documents.
 
+Where it is: an SQLite file (the default ``OUT/register.sqlite3``, for one person or one
+machine), or a PostgreSQL database a team shares (``postgresql://ROLE@HOST/DATABASE``, through
+psycopg 3: the extra ``xlquote[postgres]``). A server's password comes from libpq's own places
+(``~/.pgpass``, ``PGPASSWORD``, a service file); a URL is printed without it. The first run on
+an empty database creates the tables (runs starting at once take turns) and says so.
+
 Publishing is done in steps (``publishing.py``): a document is recorded ``pending`` with its
 content before any file of it appears, its files are published, then it is marked ``issued``
 with their hashes. A run that dies between those steps is finished by the next run on that
@@ -22,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import socket
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -36,13 +43,17 @@ from sqlalchemy.pool import NullPool
 from ..engine.dates import Month, issue_date
 from ..engine.errors import OutputError, XlquoteError
 from ..engine.invoice import Flag
+from ..engine.settings import SERVER_REGISTER_SCHEMES
 from ..writers.summary import DocumentFigures
 from .documents import safe_filename, timestamp
 
 FIGURES = tuple(DocumentFigures.__dataclass_fields__)  # the columns every listing shows
 
 DEFAULT_NUMBER_FORMAT = "INV-{year:04d}{month:02d}-{seq:04d}"
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+SERVER_DRIVER = "postgresql+psycopg"  # every PostgreSQL URL goes through psycopg 3
+CONNECT_TIMEOUT = 10  # seconds to reach a register's server
+SCHEMA_LOCK = 0x786C71756F7465  # "xlquote": the advisory lock creating a server's tables
 
 metadata = sa.MetaData()
 
@@ -120,6 +131,14 @@ response_reports = sa.Table(  # the summary's 対応状況 as a folder's last ru
     sa.Column("rows", sa.Text, nullable=False),  # JSON (documents.encode_responses)
     sa.Column("updated_at", sa.String(32), nullable=False))
 
+output_folders = sa.Table(  # the output folders documents are published from, and where
+    "output_folders", metadata,
+    sa.Column("folder_id", sa.String(32), primary_key=True),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("first_used_at", sa.String(32), nullable=False),
+    sa.Column("last_used_at", sa.String(32), nullable=False))
+
 working_documents = sa.Table(  # drafts and statements a folder shows for a month (not issued)
     "working_documents", metadata,
     sa.Column("folder_id", sa.String(32), primary_key=True),
@@ -185,6 +204,7 @@ class Issued(DocumentFigures):
     files: dict[str, FileRecord] = field(default_factory=dict)
     cancellation: CancellationRecord | None = None
     corrected_by: str | None = None
+    folder: str = ""  # where the folder that published it is (``host:path``), if known
 
     @property
     def status(self) -> str:
@@ -273,16 +293,81 @@ def _old_safe_filename(text: str) -> str:
     return safe_filename(text)[:40] or "_"
 
 
+def server_url(text: str) -> sa.URL:
+    """A register's server URL, checked: PostgreSQL (``postgresql://``, ``postgres://`` or
+    ``postgresql+psycopg://``), always through psycopg 3. Messages never repeat the URL: it
+    may hold a password."""
+    scheme = text.split("://", 1)[0].lower()
+    if scheme not in SERVER_REGISTER_SCHEMES:
+        raise RegisterError(
+            f"請求番号台帳 {scheme}://… は使えません: SQLite のファイル名か postgresql://ユーザー@"
+            "サーバー/データベース を指定してください")
+    try:
+        url = sa.engine.make_url(text)
+    except sa.exc.ArgumentError:
+        raise RegisterError("請求番号台帳の URL を読めません: postgresql://ユーザー@サーバー/"
+                            "データベース の形で指定してください") from None
+    if not url.database:
+        raise RegisterError(f"請求番号台帳 {redacted(url)} にデータベース名がありません "
+                            "(postgresql://ユーザー@サーバー/データベース)")
+    return url.set(drivername=SERVER_DRIVER)
+
+
+def _secret(key: str) -> bool:
+    return "password" in key.lower()  # libpq's password and sslpassword
+
+
+def redacted(url: sa.URL) -> str:
+    """``url`` fit to print (not to parse: nothing is quoted): its password and any password
+    parameter as ***."""
+    user = (url.username or "") + (":***" if url.password else "")
+    where = (url.host or "") + (f":{url.port}" if url.port else "")
+    query = "&".join(f"{key}={'***' if _secret(key) else value}"
+                     for key, values in url.query.items()
+                     for value in ((values,) if isinstance(values, str) else values))
+    return (f"postgresql://{user}{'@' if user else ''}{where}/{url.database}"
+            + (f"?{query}" if query else ""))
+
+
+def without_password(url: sa.URL) -> str:
+    """``url`` without its password at all: fit to keep in a file another run reads (the
+    password then comes from ~/.pgpass, PGPASSWORD or a service file)."""
+    kept = url._replace(password=None, drivername="postgresql")
+    return kept.difference_update_query([k for k in url.query if _secret(k)]).render_as_string(
+        hide_password=False)
+
+
+def _server_engine(url: sa.URL, timeout: float) -> Engine:
+    try:
+        import psycopg  # noqa: F401 — only to say what is missing
+    except ImportError:
+        raise RegisterUnavailable(
+            f"請求番号台帳 {redacted(url)}: PostgreSQL のドライバがありません "
+            "(pip install 'xlquote[postgres]')") from None
+    # A run waits for another run's lock on the month as long as it would for SQLite's.
+    options = " ".join(filter(None, (url.query.get("options", ""),
+                                     f"-c lock_timeout={int(timeout * 1000)}")))
+    defaults = {"connect_timeout": CONNECT_TIMEOUT, "application_name": "xlquote"}
+    connect_args = {k: v for k, v in defaults.items() if k not in url.query}
+    # NullPool: no connection outlives its transaction, so none is inherited by a forked
+    # worker (which would close the run's connection when it exits).
+    return sa.create_engine(url, poolclass=NullPool,
+                            connect_args={**connect_args, "options": options})
+
+
 class Register:
-    """The register at ``location``: an SQLite file path, or a SQLAlchemy database URL."""
+    """The register at ``location``: an SQLite file path, or a PostgreSQL server's URL."""
 
     def __init__(self, location: str | Path, number_format: str = DEFAULT_NUMBER_FORMAT,
                  timeout: float = 30.0) -> None:
         text = str(location)
-        self.url = text if "://" in text else None
-        self.path = None if self.url else Path(location)
+        if text.lower().startswith("sqlite:///"):  # a file, named as SQLAlchemy would
+            text = sa.engine.make_url(text).database or ""
+        self.url = server_url(text) if "://" in text else None
+        self.path = None if self.url else Path(text)
         self.number_format = number_format
         self.timeout = timeout
+        self.created = False  # this object's first use created the register
         self._engine: Engine | None = None
         self._id: str | None = None
         try:
@@ -292,19 +377,35 @@ class Register:
                                 "{year}, {month} and {seq}") from None
 
     @property
+    def kind(self) -> str:
+        """sqlite | postgresql"""
+        return "sqlite" if self.url is None else "postgresql"
+
+    @property
     def display(self) -> str:
         """Where the register is, fit to print (a URL without its password)."""
-        if self.path is not None:
+        if self.url is None:
             return str(self.path)
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        return redacted(self.url)
+
+    @property
+    def location(self) -> str:
+        """Where the register is, for another run to find it: the file's absolute path, or
+        the server's URL without a password."""
+        if self.url is None:
+            assert self.path is not None
+            return str(self.path.absolute())
+        return without_password(self.url)
 
     def __str__(self) -> str:
         return self.display
 
     def exists(self) -> bool:
+        """The register has been created (never creates it)."""
         if self.path is not None:
             return self.path.is_file()
-        with self._connect(read=True) as connection:
+        engine = self._engine or self._create_engine()
+        with _database_errors(self), engine.connect() as connection:
             return sa.inspect(connection).has_table("documents")
 
     def number(self, month: Month, seq: int) -> str:
@@ -313,8 +414,9 @@ class Register:
     # --- connections -------------------------------------------------------------------------
 
     def _create_engine(self) -> Engine:
-        if self.path is None:
-            return sa.create_engine(self.url, pool_pre_ping=True)
+        if self.url is not None:
+            return _server_engine(self.url, self.timeout)
+        assert self.path is not None
         if self.path.exists() and self.path.is_dir():
             raise RegisterUnavailable(f"register {self.path} is a folder")
         try:
@@ -328,7 +430,7 @@ class Register:
         if self._engine is None:
             engine = self._create_engine()
             with _database_errors(self), engine.begin() as connection:
-                _ensure_schema(connection)
+                self.created = _ensure_schema(connection)
             self._engine = engine
         return self._engine
 
@@ -337,6 +439,8 @@ class Register:
         with _database_errors(self), self.engine.connect() as connection:
             if read:
                 connection = connection.execution_options(register_read=True)
+                if self.url is not None:  # one snapshot for the whole read, as SQLite's
+                    connection = connection.execution_options(isolation_level="REPEATABLE READ")
             yield connection
 
     @contextlib.contextmanager
@@ -375,36 +479,60 @@ class Register:
             return found, chain
 
 
+LOCK_TIMEOUT = "55P03"  # PostgreSQL: lock_timeout ran out (another run holds the month)
+
+
 @contextlib.contextmanager
 def _database_errors(register: Register) -> Iterator[None]:
-    """A database that cannot be opened or written (busy, disk full, read-only) is an
-    output error naming the register."""
+    """A database that cannot be opened or written (busy, unreachable, disk full, read-only)
+    is an output error naming the register."""
     try:
         yield
     except sa.exc.OperationalError as exc:
         reason = str(exc.orig) if exc.orig is not None else str(exc)
-        if "locked" in reason or "busy" in reason:
+        if ("locked" in reason or "busy" in reason
+                or getattr(exc.orig, "sqlstate", None) == LOCK_TIMEOUT):
             raise RegisterUnavailable(
                 f"register {register.display} is busy: another billing run is writing; try "
                 "again when it has finished") from None
-        raise RegisterUnavailable(f"register {register.display}: {reason}") from None
+        raise RegisterUnavailable(f"register {register.display}: {reason.strip()}") from None
     except sa.exc.DatabaseError as exc:
         reason = str(exc.orig) if exc.orig is not None else str(exc)
-        raise RegisterUnavailable(f"register {register.display}: {reason}") from None
+        raise RegisterUnavailable(f"register {register.display}: {reason.strip()}") from None
 
 
-def _ensure_schema(connection: Connection) -> None:
+def _missing_tables(connection: Connection) -> set[str]:
+    return set(metadata.tables) - set(sa.inspect(connection).get_table_names())
+
+
+def _ensure_schema(connection: Connection) -> bool:
     """Create the tables on first use (in the caller's writing transaction, so two runs
-    creating one register do it once) and take over a register of the first format."""
-    inspector = sa.inspect(connection)
-    if not inspector.has_table("documents"):
-        metadata.create_all(connection)
-        connection.execute(register_info.insert(), [
-            {"key": "register_id", "value": uuid.uuid4().hex},
-            {"key": "schema", "value": SCHEMA_VERSION},
-            {"key": "created_at", "value": timestamp()}])
-        if inspector.has_table("invoices"):
-            _take_over_first_register(connection)
+    creating one register do it once), add the tables of a later version, and take over a
+    register of the first format. True when the register was created."""
+    missing = _missing_tables(connection)
+    if not missing:
+        return False
+    if connection.dialect.name == "postgresql":
+        # SQLite's BEGIN IMMEDIATE already holds the file. On a server, two first runs would
+        # both create the tables and the second fail on the catalog's unique names: they take
+        # turns, and the second finds the tables made.
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        missing = _missing_tables(connection)
+        if not missing:
+            return False
+    metadata.create_all(connection, tables=[metadata.tables[name] for name in missing])
+    if "documents" not in missing:  # a register of an earlier version: its new tables
+        connection.execute(register_info.update().where(register_info.c.key == "schema")
+                           .values(value=SCHEMA_VERSION))
+        return False
+    connection.execute(register_info.insert(), [
+        {"key": "register_id", "value": uuid.uuid4().hex},
+        {"key": "schema", "value": SCHEMA_VERSION},
+        {"key": "created_at", "value": timestamp()}])
+    if sa.inspect(connection).has_table("invoices"):  # not new: the first register's
+        _take_over_first_register(connection)
+        return False
+    return True
 
 
 def _take_over_first_register(connection: Connection) -> None:
@@ -475,10 +603,12 @@ class Ledger:
             else documents.c.corrects.in_(numbers))
         corrected_by = dict(self.connection.execute(corrections).all())  # a number is
         # corrected once: the correction becomes the version in force
+        folders = self.folders()
         return [Issued(**{**row, "flags": decode_flags(row["flags"])},
                        files=files.get(row["number"], {}),
                        cancellation=cancelled.get(row["number"]),
-                       corrected_by=corrected_by.get(row["number"])) for row in rows]
+                       corrected_by=corrected_by.get(row["number"]),
+                       folder=folders.get(row["folder_id"], "")) for row in rows]
 
     def documents(self, month: str | None = None) -> list[Issued]:
         return self._documents(sa.true() if month is None else documents.c.month == month)
@@ -511,6 +641,31 @@ class Ledger:
                     .where(documents.c.number.in_(chunk))):
                 out[number] = content
         return out
+
+    # --- output folders ----------------------------------------------------------------------
+
+    def folders(self) -> dict[str, str]:
+        """Every output folder documents were published from: its id → ``host:path``."""
+        return {row.folder_id: f"{row.host}:{row.path}" for row in self.connection.execute(
+            sa.select(output_folders.c.folder_id, output_folders.c.host, output_folders.c.path))}
+
+    def note_folder(self, folder_id: str, path: str, host: str | None = None) -> None:
+        """Record where the output folder ``folder_id`` is (now), so that runs on other
+        folders can say where its documents are."""
+        host = host or socket.gethostname()
+        now = timestamp()
+        updated = self.connection.execute(
+            output_folders.update().where(output_folders.c.folder_id == folder_id)
+            .values(host=host, path=path, last_used_at=now))
+        if updated.rowcount:
+            return
+        try:
+            with self.connection.begin_nested():
+                self.connection.execute(output_folders.insert().values(
+                    folder_id=folder_id, host=host, path=path, first_used_at=now,
+                    last_used_at=now))
+        except sa.exc.IntegrityError:  # noted by another run on the same folder meanwhile
+            pass
 
     # --- numbers -----------------------------------------------------------------------------
 

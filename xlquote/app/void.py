@@ -23,7 +23,7 @@ from .documents import (
     jst_today,
     settings_hash,
 )
-from .invoice_run import InvoiceRunResult, default_register, write_month_summary
+from .invoice_run import InvoiceRunResult, choose_register, write_month_summary
 from .publishing import OutputFolder, Progress, Publisher, checkpoint
 from .register import Register, RegisterError
 
@@ -55,7 +55,7 @@ def void_invoice(number: str, reason: str, out_dir: str | Path, register: Regist
     reason = reason.strip()
     if not reason:
         raise InputError([Problem(None, "reason", reason, "取消の理由を --reason で書いてください")])
-    register = register or default_register(out_dir)
+    register = register or choose_register(out_dir)
     if not register.exists():
         raise RegisterError(f"請求番号台帳 {register.display} がありません (--out か --register を"
                             "確認してください)")

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -24,9 +25,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from ..app.invoice_run import (
     CHANGE_LABELS_JA,
+    REGISTER_ENV,
     REGISTER_FILENAME,
     InvoiceRunResult,
-    default_register,
     run_invoice_workbook,
 )
 from ..app.invoice_run import Progress as ProgressCallback
@@ -41,6 +42,7 @@ from ..readers.workbook import Engine
 from . import EXIT_INPUT, fail, input_error_message
 
 SHOWN_ATTENTION = 10  # the summary stays on one screen; the rest is in the summary workbook
+DASK_ENV = "XLQUOTE_DASK_SCHEDULER"  # the Dask cluster of every run on this machine
 PROGRESS_DELAY = 2.0  # seconds before a bar appears: short runs print only their summary
 
 
@@ -77,8 +79,12 @@ def add_month_job_arguments(parser: argparse.ArgumentParser, out_default: str, o
 
 def add_register_option(parser: argparse.ArgumentParser, **kwargs: Any) -> None:
     parser.add_argument("--register", metavar="FILE|URL", **kwargs,
-                        help="invoice register that numbers issued invoices: an SQLite file "
-                             f"or a database URL (default: OUT/{REGISTER_FILENAME})")
+                        help="invoice register that numbers issued invoices: an SQLite file, "
+                             "or a PostgreSQL server the team shares (postgresql://ROLE@HOST/"
+                             "DATABASE; the password from ~/.pgpass or PGPASSWORD, never in "
+                             f"the URL). Default: ${REGISTER_ENV}, else the workbook's "
+                             "Settings 請求番号台帳, else the server register the output "
+                             f"folder remembers, else OUT/{REGISTER_FILENAME}")
 
 
 def add_pdf_options(parser: argparse.ArgumentParser) -> None:
@@ -121,6 +127,16 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                              "holding them as drafts")
     parser.add_argument("--allow-open-month", action="store_true",
                         help="invoice a month that has not ended yet (Japan time)")
+    parser.add_argument("--copy-issued-elsewhere", action="store_true",
+                        help="with a register the team shares: also put into this folder the "
+                             "files of the month's invoices issued from other output folders "
+                             "(by default they are listed, with where they are, not copied)")
+    parser.add_argument("--dask-scheduler", metavar="tcp://HOST:PORT",
+                        default=os.environ.get(DASK_ENV) or None,
+                        help="draw the documents on this Dask cluster (xlquote[dask]); its "
+                             "workers need the same xlquote and must see OUT at the same path; "
+                             f"numbers are still issued here (default: ${DASK_ENV}, else this "
+                             "machine's cores)")
     parser.set_defaults(run=run)
 
 
@@ -156,11 +172,11 @@ def progress_bar(enabled: bool, delay: float = PROGRESS_DELAY
             bar.stop()
 
 
-def open_register(args: argparse.Namespace) -> Register:
+def given_register(args: argparse.Namespace) -> Register | None:
+    """The register named by --register; None lets the run choose (XLQUOTE_REGISTER, the
+    workbook's Settings, the folder's)."""
     location = getattr(args, "register", None)
-    if location is None:
-        return default_register(args.out)
-    return Register(location)
+    return None if location is None else Register(location)
 
 
 def report_problems(exc: InputError, workbook: Path, as_json: bool) -> int:
@@ -175,9 +191,11 @@ def run(args: argparse.Namespace) -> int:
         with progress_bar(show_progress) as progress:
             result = run_invoice_workbook(
                 args.workbook, args.month, args.out, pdf=args.pdf, engine=args.reader,
-                progress=progress, register=open_register(args), correct=args.correct,
+                progress=progress, register=given_register(args), correct=args.correct,
                 issue_date=args.issue_date, issue_pending=args.issue_pending,
-                allow_open_month=args.allow_open_month, record_files=record_files(args))
+                allow_open_month=args.allow_open_month, record_files=record_files(args),
+                dask_scheduler=args.dask_scheduler,
+                copy_elsewhere=args.copy_issued_elsewhere)
     except InputError as exc:
         return report_problems(exc, args.workbook, args.json)
     if args.json:
@@ -199,11 +217,18 @@ def print_summary(result: InvoiceRunResult, console: Console) -> None:
     console.print(f"  小計 {yen(result.subtotal)}   消費税 {yen(result.tax)}   "
                   f"[bold]合計 {yen(result.total)}[/bold]")
     console.print(f"  一覧 {result.summary.name}")
+    elsewhere: dict[str, int] = {}
+    for doc in result.elsewhere:
+        elsewhere[doc.issued_in or "不明"] = elsewhere.get(doc.issued_in or "不明", 0) + 1
+    if elsewhere:
+        console.print(f"  うち他の出力フォルダで発行 {len(result.elsewhere)} 件 (ファイルはそちら): "
+                      + ", ".join(f"{where} {n} 件" for where, n in elsewhere.items()))
     if result.changes:
         console.print("  今回: " + ", ".join(f"{CHANGE_LABELS_JA.get(k, k)} {n} 件"
                                           for k, n in result.changes.items()))
     if result.register is not None:
-        console.print(f"  請求番号台帳 {result.register.display}")
+        console.print(f"  請求番号台帳 {result.register.display}"
+                      + (" (今回新しく作成)" if result.register.created else ""))
     for label, docs in (("下書き (番号なし)", result.drafts), ("明細 (¥0, 番号なし)",
                                                             result.statements)):
         if docs:

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..app.invoice_run import REGISTER_FILENAME, STATUS_LABELS_JA
+from ..app.invoice_run import STATUS_LABELS_JA, choose_register
 from ..app.register import Issued, Register, RegisterError
 from ..app.void import void_invoice
 from ..engine.money import yen
@@ -33,7 +33,9 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
 def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
         "register", help="list or show issued invoices, or cancel one",
-        description="The register of issued invoices (default OUT/register.sqlite3).")
+        description="The register of issued invoices: --register FILE|URL, else the "
+                    "environment's XLQUOTE_REGISTER, else the server register the output folder "
+                    "remembers, else OUT/register.sqlite3.")
     _common(parser, suppress=False)
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="every numbered document, by month, with its state")
@@ -72,8 +74,9 @@ def _line(issued: Issued) -> str:
 
 
 def open_register(args: argparse.Namespace) -> Register:
-    location = args.register or args.file
-    return Register(location if location is not None else args.out / REGISTER_FILENAME)
+    """--register, else XLQUOTE_REGISTER, the server register the folder remembers, or
+    OUT/register.sqlite3."""
+    return choose_register(args.out, args.register or args.file)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
           f"支払期日 {issued.due_date or '—'}")
     print(f"  発行 {issued.issued_at}  ファイル {issued.file_stem}.*  "
           f"内容 {issued.content_hash[:16]}…")
+    if issued.folder:
+        print(f"  出力フォルダ {issued.folder}")
     for correction in corrections:
         print("  修正: " + _line(correction))
     return 0

@@ -8,12 +8,15 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from .closed_days import ClosedDays
 from .codes import TAX_ROUNDING, Vocabulary, is_blank
 from .errors import InputError, Problem
 
 REGISTRATION_NUMBER = re.compile(r"T\d{13}")
+# The invoice register on a server the team shares (PostgreSQL, through psycopg 3).
+SERVER_REGISTER_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,10 @@ SETTINGS_FIELDS: tuple[SettingField, ...] = (
                  PENDING_DECISION),
     SettingField("open_month", "締め前の月", False,
                  "まだ終わっていない月 (日本時間) の請求書。空欄: 作らない / 作る", OPEN_MONTH),
+    SettingField("register", "請求番号台帳", False,
+                 "空欄: 出力フォルダの register.sqlite3。チームで共有する台帳: "
+                 "postgresql://ユーザー@サーバー/データベース (パスワードは書かず、各PCの "
+                 "~/.pgpass などに)"),
 )
 
 
@@ -74,6 +81,7 @@ class Settings:
     zero_total: str = "statement"  # ZERO_TOTAL: a month with nothing to pay
     pending_decision: str = "hold"  # PENDING_DECISION: an invoice waiting on a decision
     open_month: str = "refuse"  # OPEN_MONTH: invoicing a month that has not ended
+    register: str = ""  # a server register's URL (no password); "" for the folder's own file
 
 
 def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: str = "Settings"
@@ -111,6 +119,12 @@ def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: st
             except ValueError as exc:
                 problems.append(Problem(row, f.key, value, str(exc), sheet))
             continue
+        elif f.key == "register":
+            reason = server_register_problem(text)
+            if reason:
+                # the value is not repeated: it may hold a password
+                problems.append(Problem(row, f.key, "…", reason, sheet))
+                continue
         elif f.choices is not None:
             found = f.choices.lookup(value)
             if found is None:
@@ -122,3 +136,23 @@ def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: st
     if problems:
         raise InputError(problems)
     return Settings(**out)
+
+
+def server_register_problem(text: str) -> str | None:
+    """Why ``text`` cannot name the team's register in a workbook: not a PostgreSQL URL, or
+    a password in it (a workbook is copied and mailed; the password belongs in each PC's
+    ~/.pgpass or PGPASSWORD)."""
+    scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+    if scheme not in SERVER_REGISTER_SCHEMES:
+        return ("共有する請求番号台帳は postgresql://ユーザー@サーバー/データベース の形で書いて"
+                "ください (空欄: 出力フォルダの register.sqlite3)")
+    try:
+        parts = urlsplit(text)
+        password = parts.password
+    except ValueError:
+        return "請求番号台帳の URL を読めません (postgresql://ユーザー@サーバー/データベース)"
+    if password is not None or any("password" in key.lower() for key in parse_qs(parts.query)):
+        return ("請求番号台帳の URL にパスワードを書かないでください: ブックはコピーされ送られます。"
+                "パスワードは各PCの ~/.pgpass (Windows: %APPDATA%\\postgresql\\pgpass.conf) か"
+                "環境変数 PGPASSWORD に置きます")
+    return None
