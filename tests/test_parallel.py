@@ -265,6 +265,72 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
         DaskExecutor("tcp://127.0.0.1:9")
 
 
+def drawn_on_the_cluster(cluster) -> int:
+    """Chunks of documents the cluster's workers have drawn so far (Dask names a task's
+    prefix after its function, ``parallel._work_prepared``, without the underscore)."""
+    from dask.distributed import Client
+
+    with Client(cluster) as client:
+        return client.run_on_scheduler(lambda dask_scheduler: sum(
+            prefix.state_counts["memory"] for name, prefix in dask_scheduler.task_prefixes.items()
+            if name.strip("_") == "work_prepared"))
+
+
+def test_the_run_draws_its_documents_on_a_dask_cluster(tmp_path, dask_cluster, monkeypatch,
+                                                       capsys) -> None:
+    """``xlquote invoice --dask-scheduler``: the cluster's workers draw the month's documents
+    (the run numbers them), and the month folder is the same, byte for byte, as a local
+    run's: invoices, PDFs, the draft, the statement and the summary."""
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    command = ["invoice", str(book), "--month", "2026-10", "--issue-date", "2026-11-02", "--json"]
+    monkeypatch.setenv("XLQUOTE_WORKERS", "1")
+    assert main([*command, "--out", str(tmp_path / "local")]) == 1
+    assert json.loads(capsys.readouterr().out)["executor"] == {"mode": "inline", "workers": 1}
+    before = drawn_on_the_cluster(dask_cluster)
+    address = dask_cluster.scheduler_address
+    assert main([*command, "--out", str(tmp_path / "dask"), "--dask-scheduler", address]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["executor"] == {"mode": "dask", "workers": 2, "scheduler": address}
+    assert drawn_on_the_cluster(dask_cluster) - before == 2  # the 17 invoices; draft + statement
+    local, spread = digests(tmp_path / "local" / "2026-10"), digests(tmp_path / "dask" / "2026-10")
+    assert spread == local and len(local) == 39
+    assert [i["number"] for i in report["invoices"]] == [f"INV-202610-{k:04d}"
+                                                         for k in range(1, 18)]
+    assert not list((tmp_path / "dask").glob(".xlquote-probe-*"))
+    # the scheduler from the environment (XLQUOTE_DASK_SCHEDULER), as on a batch server
+    monkeypatch.setenv("XLQUOTE_DASK_SCHEDULER", address)
+    assert main([*command, "--out", str(tmp_path / "env"), "--no-pdf"]) == 1
+    assert json.loads(capsys.readouterr().out)["executor"]["mode"] == "dask"
+
+
+def test_a_cluster_whose_workers_cannot_see_the_folder_changes_nothing(tmp_path, dask_cluster,
+                                                                       monkeypatch,
+                                                                       capsys) -> None:
+    """A worker on another machine without the output folder mounted (its answer to the
+    probe is given here: the test's workers share this machine) stops the run before the
+    workbook is read: exit 3, the worker named, no register, no document."""
+    from dask.distributed import Client
+
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    asked = []
+
+    def far_worker(client, function, *args, **kwargs):
+        asked.append(args)
+        return {"tcp://10.0.0.9:40001": (False, parallel._xlquote_version(), "render-02")}
+
+    monkeypatch.setattr(Client, "run", far_worker)
+    out = tmp_path / "out"
+    assert main(["invoice", str(book), "--month", "2026-10", "--out", str(out), "--json",
+                 "--dask-scheduler", dask_cluster.scheduler_address]) == 3
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "write_failed"
+    assert f"tcp://10.0.0.9:40001 (render-02): {out} が見えません" in report["message"]
+    assert asked and Path(asked[0][0]).parent == out  # the probe was written in OUT
+    assert list(out.iterdir()) == []  # no register, no marker, no month, no probe left
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_parallel_batch_writes_the_same_files(tmp_path, monkeypatch, workers) -> None:
     book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),

@@ -85,6 +85,7 @@ from .publishing import (
     Published,
     Publisher,
     checkpoint,
+    make_folder,
     remembered_register,
     write_errors,
 )
@@ -572,9 +573,12 @@ class MonthRun:
     # --- publishing --------------------------------------------------------------------------
 
     def publish(self) -> InvoiceRunResult:
-        with contextlib.ExitStack() as owned, OutputFolder(self.out_dir, self.register) as folder:
-            executor = self.executor or owned.enter_context(executor_for(None))
-            executor.check_folder(folder.root)
+        executor = self.executor or executor_for(None)
+        with contextlib.ExitStack() as owned:
+            if self.executor is None:
+                owned.enter_context(executor)
+            executor.check_folder(make_folder(self.out_dir))  # before anything is changed
+            folder = owned.enter_context(OutputFolder(self.out_dir, self.register))
             publisher = Publisher(folder, self.register, self.pdf, self.report, executor,
                                   self.copy_elsewhere)
             recovered = publisher.recover()
@@ -772,8 +776,10 @@ def run_invoice_workbook(workbook: str | Path, month: Month | str, out_dir: str 
     before the workbook is read)."""
     month = parse_month(month)
     with contextlib.ExitStack() as owned:
-        executor = (owned.enter_context(executor_for(dask_scheduler)) if dask_scheduler
-                    else None)
+        executor = None
+        if dask_scheduler:  # a cluster that cannot do the work is found before the reading
+            executor = owned.enter_context(executor_for(dask_scheduler))
+            executor.check_folder(make_folder(out_dir))
         data = read_invoicing_workbook(workbook, engine, record_files)
         return run_invoices(data, month, out_dir, pdf, progress, register, correct, issue_date,
                             issue_pending, allow_open_month, executor, copy_elsewhere)

@@ -423,6 +423,7 @@ class DaskExecutor(Executor):
             self.client = Client(scheduler) if self._own_client else scheduler
         except OSError as exc:
             raise ClusterUnusable(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+        self._checked: set[Path] = set()
 
     @property
     def workers(self) -> int:
@@ -449,6 +450,8 @@ class DaskExecutor(Executor):
         """A file written here must be seen by every worker (the same file system, mounted
         at the same path), and every worker must run this version of xlquote (the documents
         are the same, byte for byte, wherever they are drawn)."""
+        if folder.absolute() in self._checked:
+            return
         probe = folder / f".xlquote-probe-{uuid.uuid4().hex[:12]}"
         try:
             probe.write_text(socket.gethostname(), encoding="utf-8")
@@ -473,6 +476,7 @@ class DaskExecutor(Executor):
                 + "; ".join(problems) + "。出力フォルダは全ワーカーから同じパスで見える共有"
                 "フォルダにし、ワーカーには同じ版の xlquote を入れてください。何も変更して"
                 "いません")
+        self._checked.add(folder.absolute())
 
 
 def _xlquote_version() -> str:
