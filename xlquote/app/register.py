@@ -307,7 +307,7 @@ def server_url(text: str) -> sa.URL:
     except sa.exc.ArgumentError:
         raise RegisterError("請求番号台帳の URL を読めません: postgresql://ユーザー@サーバー/"
                             "データベース の形で指定してください") from None
-    if not url.database:
+    if not url.database and "service" not in url.query:  # a service file may name it
         raise RegisterError(f"請求番号台帳 {redacted(url)} にデータベース名がありません "
                             "(postgresql://ユーザー@サーバー/データベース)")
     return url.set(drivername=SERVER_DRIVER)
@@ -325,7 +325,7 @@ def redacted(url: sa.URL) -> str:
     query = "&".join(f"{key}={'***' if _secret(key) else value}"
                      for key, values in url.query.items()
                      for value in ((values,) if isinstance(values, str) else values))
-    return (f"postgresql://{user}{'@' if user else ''}{where}/{url.database}"
+    return (f"postgresql://{user}{'@' if user else ''}{where}/{url.database or ''}"
             + (f"?{query}" if query else ""))
 
 
