@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cattrs.preconf.json import make_converter
+import msgspec
 
 from ..engine.dates import Month
 from ..engine.invoice import Cancellation, Correction, Invoice
@@ -74,18 +74,35 @@ def timestamp() -> str:
 
 # --- content ---------------------------------------------------------------------------------
 
-_converter = make_converter()
-_converter.register_unstructure_hook(Month, str)
-_converter.register_structure_hook(Month, lambda value, _: Month.parse(value))
+def _decode_hook(kind: type, value: Any) -> Any:
+    if kind is Month:
+        return Month.parse(value)
+    raise NotImplementedError(kind)
+
+
+# Records to JSON and back, typed by their dataclasses. The text is what the register has
+# always stored and hashed: keys sorted, no spaces, text as UTF-8 (not \u-escaped), dates
+# ISO, a Month as "YYYY-MM" and anything else JSON has no type for as its text.
+_encoder = msgspec.json.Encoder(enc_hook=str, order="sorted")
+_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
 
 
 def _json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      default=str)
+    return _encoder.encode(data).decode("utf-8")
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _decode(data: bytes | str, kind: Any) -> Any:
+    """``data`` as a ``kind``; fields added to ``kind`` since it was stored take their
+    defaults, fields it no longer has are ignored, a number stored as text is read as one."""
+    decoder = _decoders.get(kind)
+    if decoder is None:
+        decoder = _decoders[kind] = msgspec.json.Decoder(kind, dec_hook=_decode_hook,
+                                                        strict=False)
+    return decoder.decode(data)
+
+
+def _sha256(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -100,21 +117,22 @@ class BilledContent:
 def billed_content(invoice: Invoice) -> BilledContent:
     """The engine's invoice as billed for the month (its default number, the month's dates):
     its JSON is stored, and hashed as the content hash."""
-    text = _json(_converter.unstructure(invoice))
-    return BilledContent(zlib.compress(text.encode("utf-8"), 6), _sha256(text),
-                         legal_hash(invoice))
+    text = _encoder.encode(invoice)
+    return BilledContent(zlib.compress(text, 6), _sha256(text), legal_hash(invoice))
 
 
 def decode_invoice(content: bytes) -> Invoice:
-    return _converter.structure(json.loads(zlib.decompress(content)), Invoice)
+    invoice: Invoice = _decode(zlib.decompress(content), Invoice)
+    return invoice
 
 
 def encode_contract(contract: Contract) -> str:
-    return _json(_converter.unstructure(contract))
+    return _json(contract)
 
 
 def decode_contract(text: str) -> Contract:
-    return _converter.structure(json.loads(text), Contract)
+    contract: Contract = _decode(text, Contract)
+    return contract
 
 
 def first_register_hash(invoice: Invoice) -> str:
@@ -140,20 +158,22 @@ def legal_hash(invoice: Invoice) -> str:
 
 
 def encode_settings(settings: Settings) -> str:
-    return _json(_converter.unstructure(settings))
+    return _json(settings)
 
 
 def decode_settings(text: str) -> Settings:
     """Settings as recorded; fields added since take their defaults."""
-    return _converter.structure(json.loads(text), Settings)
+    settings: Settings = _decode(text, Settings)
+    return settings
 
 
 def encode_responses(rows: Sequence[ResponseRow]) -> str:
-    return _json(_converter.unstructure(list(rows)))
+    return _json(list(rows))
 
 
 def decode_responses(text: str) -> list[ResponseRow]:
-    return _converter.structure(json.loads(text), list[ResponseRow])
+    rows: list[ResponseRow] = _decode(text, list[ResponseRow])
+    return rows
 
 
 def settings_hash(text: str) -> str:
