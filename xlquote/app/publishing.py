@@ -50,6 +50,7 @@ from filelock import FileLock, Timeout
 from ..engine.dates import Month
 from ..engine.errors import OutputError
 from ..engine.invoice import Cancellation, Correction
+from ..engine.settings import Settings
 from .documents import (
     Header,
     Rendered,
@@ -255,6 +256,7 @@ class Publisher:
         self.report = progress or (lambda step, done, total: None)
         self.executor = executor  # None: this machine's, for each drawing
         self.copies = copies  # draw documents issued from other folders here too
+        self._settings: dict[str, Settings] = {}  # by hash: a month's documents share a few
 
     # --- drawing and moving ------------------------------------------------------------------
 
@@ -329,6 +331,8 @@ class Publisher:
              ) -> list[str]:
         """Step 4: record the files made and mark pending documents issued."""
         done: list[str] = []
+        issued: list[str] = []
+        files: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
         with self.register.transaction() as ledger:
             ledger.lock_month(Month.parse(str(month)))
             for job in jobs:
@@ -336,15 +340,17 @@ class Publisher:
                 if rendered is None or not job.number:
                     continue
                 prefix = CANCELLATION_ROLE if job.cancellation is not None else ""
-                ledger.set_files(job.number,
-                                 {prefix + r: h for r, h in rendered.sha256.items()},
-                                 {prefix + r: e for r, e in rendered.errors.items()})
+                made, failed = files.setdefault(job.number, ({}, {}))
+                made.update({prefix + r: h for r, h in rendered.sha256.items()})
+                failed.update({prefix + r: e for r, e in rendered.errors.items()})
                 if job.overwrite:  # it was pending
                     if job.cancellation is not None:
                         ledger.mark_cancelled(job.number)
                     else:
-                        ledger.mark_issued([job.number])
+                        issued.append(job.number)
                     done.append(job.number)
+            ledger.set_files(files)
+            ledger.mark_issued(issued)
         checkpoint("marked")
         return done
 
@@ -379,19 +385,25 @@ class Publisher:
         month = Month.parse(doc.month)
         if needs_invoice and content is not None and doc.settings_hash:
             jobs.append(RenderJob(
-                month, doc.file_stem, roles, decode_settings(ledger.settings(doc.settings_hash)),
+                month, doc.file_stem, roles, self._settings_of(ledger, doc.settings_hash),
                 content=content, header=self.header(ledger, doc), number=doc.number,
                 overwrite=pending))
         if cancel_roles and cancellation is not None and contract_json is not None:
             jobs.append(RenderJob(
                 month, cancellation_stem(doc.file_stem), cancel_roles,
-                decode_settings(ledger.settings(cancellation.settings_hash)),
+                self._settings_of(ledger, cancellation.settings_hash),
                 cancellation=Cancellation(
                     doc.number, decode_contract(contract_json), month, doc.issue_date,
                     doc.subtotal, doc.tax, doc.total, cancellation.cancelled_on,
                     cancellation.reason),
                 number=doc.number, overwrite=cancel_pending))
         return jobs
+
+    def _settings_of(self, ledger: Ledger, digest: str) -> Settings:
+        found = self._settings.get(digest)
+        if found is None:
+            found = self._settings[digest] = decode_settings(ledger.settings(digest))
+        return found
 
     def _roles(self, folder: Path, stem: str, missing_only: bool) -> tuple[str, ...]:
         if not missing_only:

@@ -31,7 +31,7 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -755,31 +755,29 @@ class Ledger:
             self.connection.execute(documents.delete().where(
                 documents.c.number.in_(chunk) & (documents.c.state == "pending")))
 
-    def set_files(self, number: str, sha256: dict[str, str], errors: dict[str, str]) -> None:
-        """Record the files made for ``number`` (role → hash) and the ones that failed; a file
-        recorded before keeps its hash."""
+    def set_files(self, files: Mapping[str, tuple[Mapping[str, str], Mapping[str, str]]]
+                  ) -> None:
+        """Record the files made for each number (number → (role → hash, role → error of the
+        ones that failed)); a file recorded before keeps its hash."""
         now = timestamp()
-        known = self._files([number]).get(number, {})
-        for role, digest in sha256.items():
-            if role in known and known[role].sha256:
-                continue
-            self._upsert_file(number, role, known, {"sha256": digest, "error": None,
-                                                    "recorded_at": now})
-        for role, error in errors.items():
-            if role in known and known[role].sha256:
-                continue
-            self._upsert_file(number, role, known, {"sha256": None, "error": error,
-                                                    "recorded_at": now})
-
-    def _upsert_file(self, number: str, role: str, known: dict[str, FileRecord],
-                     values: dict[str, Any]) -> None:
-        if role in known:
-            self.connection.execute(document_files.update().where(
-                (document_files.c.number == number) & (document_files.c.role == role))
-                .values(**values))
-        else:
-            self.connection.execute(document_files.insert().values(number=number, role=role,
-                                                                   **values))
+        numbers = list(files)
+        known: dict[str, dict[str, FileRecord]] = {}
+        for start in range(0, len(numbers), 500):
+            known.update(self._files(numbers[start:start + 500]))
+        new = []
+        for number, (sha256, errors) in files.items():
+            recorded = known.get(number, {})
+            for role, digest, error in [*((r, h, None) for r, h in sha256.items()),
+                                        *((r, None, e) for r, e in errors.items())]:
+                values = {"sha256": digest, "error": error, "recorded_at": now}
+                if role not in recorded:
+                    new.append({"number": number, "role": role, **values})
+                elif not recorded[role].sha256:
+                    self.connection.execute(document_files.update().where(
+                        (document_files.c.number == number) & (document_files.c.role == role))
+                        .values(**values))
+        if new:
+            self.connection.execute(document_files.insert(), new)
 
     def mark_issued(self, numbers: Iterable[str]) -> None:
         numbers = list(numbers)
