@@ -98,7 +98,7 @@ def _stamp(pages: Pages) -> None:
 
 def _footer(pages: Pages, title: str) -> None:
     """Which document and which page, at the foot of every page (pages travel apart)."""
-    pages.text(pages.right, MARGIN / 2, f"{title} — {pages.canvas.getPageNumber()}", 7.5,
+    pages.text(pages.right, MARGIN / 2, f"{title} — {pages.page_number}", 7.5,
                align="right", color=FOOTER_GREY)
 
 

@@ -1,26 +1,28 @@
-"""Drawing A4 pages with reportlab: the Japanese font, a reproducible canvas, wrapped text and
-tables that continue on the next page with their header repeated.
+"""Drawing A4 pages and writing them as a PDF file: the Japanese font embedded as subsets,
+wrapped text, and tables that continue on the next page with their header repeated.
 
 The font is IPAexGothic, shipped in ``xlquote/writers/fonts/`` with its licence (IPA Font
 License v1.0); ``XLQUOTE_PDF_FONT`` names another TrueType font file. Every PDF embeds only the
-subset of glyphs it uses. Same document, same bytes: the creation and modification dates are
-the document's own date and the file ID is derived from the document's identity (its number),
-never from the clock.
+subsets of glyphs it uses. Same document, same bytes: the PDF's dates are the document's own
+date and its file ID is derived from the document's identity (its number), never from the
+clock.
 
-reportlab makes the document: pages, fonts and their subsets, metadata, compression. What a
-page shows is written here as PDF operators, one content stream per page (``Pages``), because
-speed asks for it: reportlab's drawing calls make every string a text object of its own, with
-font, colour and position set again and its characters encoded one by one, which costs about
-three times what this module does for an invoice of ~1,000 strings (bench/README.md). Here a
-page's text runs in as few text objects as the drawing order allows, font, colour and stroke
-are set only when they change, each distinct string is measured and encoded once per document
-(``FontText``), and a table's grid is drawn once per page.
+reportlab reads the font: it measures strings, breaks Japanese lines (``dumbSplit``) and makes
+each subset's font program and its ToUnicode map. The rest is written here as PDF, because
+speed asks for it (bench/README.md): reportlab's drawing calls make every string a text object
+of its own, with font, colour and position set again and its characters encoded one by one,
+and its document objects format every number of a file one call at a time. Here a page is one
+content stream of operators (``Pages``): its text runs in as few text objects as the drawing
+order allows, font, colour and stroke are set only when they change, each distinct string is
+measured and encoded once per document (``FontText``), a table's rows of one-line cells are
+drawn in one pass and its grid once per page; ``pdf_file`` writes the pages, font subsets,
+metadata and cross-reference table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
+import hashlib
 import math
 import os
 import threading
@@ -28,20 +30,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.textsplit import wordSplit
-from reportlab.lib.utils import TimeStamp
+from reportlab.lib.rl_accel import fp_str
+from reportlab.lib.textsplit import dumbSplit
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
-from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfbase.ttfonts import TTFError, TTFont, makeToUnicodeCMap
 
 from ..engine.errors import OutputError
 
+try:  # the same API as zlib and ~3× faster at level 1; zlib where no wheel is available
+    from zlib_ng import zlib_ng as zlib
+except ImportError:  # pragma: no cover
+    import zlib  # type: ignore[no-redef]
+
 FONT_ENV = "XLQUOTE_PDF_FONT"  # a TrueType font file to draw with instead of IPAexGothic
 BUNDLED_FONT = Path(__file__).with_name("fonts") / "ipaexg.ttf"
-JST_HOURS = 9  # the PDF dates are the document's date at midnight in Japan
 MARGIN = 36.0  # points (0.5") on every side
 TRUNCATED = "…（以下省略）"
 MAX_CELL_LINES = 30  # a table cell longer than this is cut with TRUNCATED: a row fits a page
@@ -49,12 +53,15 @@ HEADER_FILL = (0xDD / 255, 0xE4 / 255, 0xEE / 255)
 GRID_GREY = (0.5, 0.5, 0.5)
 BLACK = (0.0, 0.0, 0.0)
 CELL_PAD = 2.5  # points between a table cell's box and its text
-# The embedded font subsets are stored uncompressed: TrueType outlines deflate by only ~30 %
-# and deflating them took a fifth of an invoice PDF's time (a 90-row invoice: 12.8 → 10.2 ms,
-# 78 → 104 KB). Page contents stay compressed (they shrink ~6×).
-COMPRESS_FONTS = False
 BOLD_STROKE = 0.03  # bold is the glyph outline stroked this wide, per point of font size
 FILL_STROKE = 2  # text rendering mode: fill, then stroke (bold)
+# Page contents are deflated at level 1: they shrink ~5× (level 6: ~6×, at three times the
+# CPU), and the font subsets, stored as they are, make up most of a file anyway. The subsets
+# are not deflated: TrueType outlines shrink by only ~30 % and deflating them took a fifth of
+# an invoice PDF's time (a 90-row invoice: 12.8 → 10.2 ms, 78 → 104 KB).
+COMPRESS_LEVEL = 1
+SUBSET_SIZE = 256  # glyphs of a simple font: one byte per character code
+FONT_SYMBOLIC, FONT_NONSYMBOLIC = 1 << 2, 1 << 5  # font descriptor flags (not Latin text)
 
 Color = tuple[float, float, float]
 
@@ -88,46 +95,37 @@ def registered_font() -> str:
     return name
 
 
-def reproducible_canvas(target: io.BytesIO, identity: str, day: dt.date, title: str,
-                        author: str) -> Canvas:
-    """A canvas whose file depends only on what is drawn, ``identity`` and ``day``."""
-    font = registered_font()
-    canvas = Canvas(target, pagesize=A4, invariant=True, pageCompression=True,
-                    initialFontName=font, initialFontSize=10)
-    doc = canvas._doc  # reportlab keeps the dates and the file ID on its document object
-    doc.setCompression(COMPRESS_FONTS)  # the document's streams; pages follow pageCompression
-    stamp = TimeStamp(invariant=True)
-    stamp.YMDhms, stamp.dhh, stamp.dmm = (day.year, day.month, day.day, 0, 0, 0), JST_HOURS, 0
-    doc._timeStamp = stamp
-    doc.updateSignature(identity)
-    canvas.setTitle(title)
-    canvas.setAuthor(author)
-    canvas.setCreator("xlquote")
-    return canvas
-
-
 class FontText:
     """The font as one document uses it: each distinct string measured and encoded once.
 
-    A TrueType font is embedded as subsets of at most 256 glyphs (reportlab assigns each
-    character its subset and code the first time the document shows it); a string is shown as
-    runs of codes, each run in its subset's font resource."""
+    A TrueType font is embedded as subsets of at most 256 glyphs: the first time the document
+    shows a character, it takes the next code of the last subset (code 0 of every subset is the
+    font's missing glyph, which also stands for a character the font lacks); a string is shown
+    as runs of codes, each run in its subset's font resource (/F0, /F1, …)."""
 
-    def __init__(self, name: str, document: Any) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self._font = pdfmetrics.getFont(name)
-        self._document = document
+        self.font: TTFont = pdfmetrics.getFont(name)
+        self.subsets: list[list[int]] = [[0]]  # each subset's characters, by code
+        self._glyphs = self.font.face.charToGlyph
         self._codes: dict[int, int] = {}  # character → subset × 256 + code (str.translate)
         self._known: set[str] = set()
-        self._resources: dict[int, str] = {}  # subset → its font resource (/F1+0)
         self.encoded: dict[str, tuple[tuple[str, str], ...]] = {}  # by ``runs``
         self.widths: dict[str, float] = {}  # at 1 point, by ``width``
+        self._char_widths: dict[float, dict[str, float]] = {}  # by size, by ``char_widths``
 
     def width(self, text: str, size: float) -> float:
         width = self.widths.get(text)
         if width is None:
-            width = self.widths[text] = self._font.stringWidth(text, 1.0)
+            width = self.widths[text] = self.font.stringWidth(text, 1.0)
         return width * size
+
+    def char_widths(self, text: str, size: float) -> list[float]:
+        """Each character's width at ``size``, as reportlab measures it to break lines."""
+        known = self._char_widths.setdefault(size, {})
+        for character in set(text).difference(known):
+            known[character] = self.font.stringWidth(character, size)
+        return [known[character] for character in text]
 
     def runs(self, text: str) -> tuple[tuple[str, str], ...]:
         """``text`` as (font resource, hex string of codes) runs."""
@@ -135,38 +133,44 @@ class FontText:
         if found is not None:
             return found
         if not self._known.issuperset(text):
-            # reportlab assigns the new characters their codes; one code per character.
-            split = self._font.splitString(text, self._document)
-            codes = [subset << 8 | code for subset, data in split for code in data]
-            self._codes.update(zip(map(ord, text), codes, strict=True))
-            self._known.update(text)
-        coded = text.translate(self._codes).encode("utf-16-be")  # 2 bytes: subset, code
+            for character in dict.fromkeys(text):
+                if character not in self._known:
+                    self._assign(ord(character))
+                    self._known.add(character)
+        # two bytes a character: subset, code
+        coded = text.translate(self._codes).encode("utf-16-be", "surrogatepass")
         subsets, codes = coded[::2], coded[1::2]
         if subsets.count(subsets[0]) == len(subsets):
-            runs: tuple[tuple[str, str], ...] = ((self._resource(subsets[0]), codes.hex()),)
+            runs: tuple[tuple[str, str], ...] = ((f"/F{subsets[0]}", codes.hex()),)
         else:
             pieces, start = [], 0
             for i in range(1, len(subsets) + 1):
                 if i == len(subsets) or subsets[i] != subsets[start]:
-                    pieces.append((self._resource(subsets[start]), codes[start:i].hex()))
+                    pieces.append((f"/F{subsets[start]}", codes[start:i].hex()))
                     start = i
             runs = tuple(pieces)
         self.encoded[text] = runs
         return runs
 
-    def _resource(self, subset: int) -> str:
-        found = self._resources.get(subset)
-        if found is None:
-            found = self._resources[subset] = self._font.getSubsetInternalName(
-                subset, self._document)
-        return found
+    def _assign(self, character: int) -> None:
+        if character not in self._glyphs:
+            self._codes[character] = 0
+            return
+        subset = self.subsets[-1]
+        if len(subset) == SUBSET_SIZE:
+            if len(self.subsets) == SUBSET_SIZE:
+                raise OutputError("a PDF cannot show more than 65,280 distinct characters")
+            subset = [0]
+            self.subsets.append(subset)
+        self._codes[character] = (len(self.subsets) - 1) << 8 | len(subset)
+        subset.append(character)
 
 
 def wrap(text: str, width: float, font: FontText, size: float,
          max_lines: int = MAX_CELL_LINES) -> list[str]:
-    """``text`` broken into lines no wider than ``width`` (Japanese line-breaking rules, as
-    reportlab's textsplit applies them); explicit newlines kept; more than ``max_lines`` lines
-    are cut, the last ending with TRUNCATED."""
+    """``text`` broken into lines no wider than ``width`` (between any two characters, as
+    reportlab's ``wordSplit`` breaks Japanese); explicit newlines kept; more than
+    ``max_lines`` lines are cut, the last ending with TRUNCATED."""
     if "\n" not in text and font.width(text, size) <= width:
         return [text]
     lines: list[str] = []
@@ -174,7 +178,8 @@ def wrap(text: str, width: float, font: FontText, size: float,
         if font.width(paragraph, size) <= width:
             lines.append(paragraph)
         else:
-            lines += [part for _, part in wordSplit(paragraph, width, font.name, size)]
+            lines += [part for _, part in dumbSplit(paragraph, font.char_widths(paragraph, size),
+                                                    width)]
         if len(lines) > max_lines:
             break
     if len(lines) > max_lines:
@@ -197,19 +202,24 @@ def _rgb(color: Color) -> str:
     return f"{color[0]:.3f} {color[1]:.3f} {color[2]:.3f}"
 
 
+Page = tuple[tuple[float, float], bytes]  # (width, height) in points, content stream
+
+
 class Pages:
     """A sequence of pages drawn top to bottom: ``y`` is where the next thing goes; ``room``
     starts a new page when what comes next does not fit. ``on_new_page`` draws what every
     page carries (a draft's stamp, a continuation heading) and may move ``y``.
 
-    Each page is one content stream of PDF operators, handed to the canvas when the page is
-    done. Graphics state (colours, line width, text font and rendering mode) is set only when
-    it changes; consecutive texts share one text object."""
+    Each page is one content stream of PDF operators (``pages`` once done). Graphics state
+    (colours, line width, text font and rendering mode) is set only when it changes;
+    consecutive texts share one text object."""
 
-    def __init__(self, canvas: Canvas, font: FontText) -> None:
-        self.canvas, self.font = canvas, font
+    def __init__(self, font: FontText) -> None:
+        self.font = font
         self.on_new_page: Callable[[Pages], None] | None = None
+        self.pages: list[Page] = []
         self.started = False
+        self.page_number = 0
         self.size = A4
         self.y = 0.0
         self._reset()
@@ -245,7 +255,7 @@ class Pages:
         self.started = True
         if landscape_page is not None:
             self.size = landscape(A4) if landscape_page else A4
-        self.canvas.setPageSize(self.size)
+        self.page_number += 1
         self.y = self.size[1] - MARGIN
         if self.on_new_page is not None:
             self.on_new_page(self)
@@ -256,8 +266,7 @@ class Pages:
 
     def _close_page(self) -> None:
         self._end_text()
-        self.canvas.addLiteral("\n".join(self._ops))
-        self.canvas.showPage()
+        self.pages.append((self.size, "\n".join(self._ops).encode("ascii")))
         self._reset()
 
     def room(self, height: float) -> bool:
@@ -314,7 +323,7 @@ class Pages:
                              f"{x - offset * cos:.2f} {y - offset * sin:.2f} Tm")
             self._show(text, size)
         else:
-            self._show_at(x - offset, y, text, size)
+            self._show_at(f"{x - offset:.2f} {y:.2f}", text, size)
 
     def _text_state(self, size: float, bold: bool, color: Color) -> None:
         """Inside a text object, in ``color``, filled or (bold) filled and stroked."""
@@ -327,19 +336,22 @@ class Pages:
             self._ops.append(f"{mode} Tr")
             self._render_mode = mode
 
-    def _show_at(self, x: float, y: float, text: str, size: float) -> None:
-        """``text`` from (``x``, ``y``), in the text state set (``_text_state``)."""
-        runs = self.font.runs(text)
+    def _show_at(self, position: str, text: str, size: float) -> None:
+        """``text`` from ``position`` ("x y"), in the text state set (``_text_state``)."""
+        runs = self.font.encoded.get(text) or self.font.runs(text)
         if len(runs) == 1 and runs[0][0] == self._text_resource and size == self._text_size:
-            self._ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm <{runs[0][1]}> Tj")
+            self._ops.append(f"1 0 0 1 {position} Tm <{runs[0][1]}> Tj")
         else:
-            self._ops.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm")
-            self._show(text, size)
+            self._ops.append(f"1 0 0 1 {position} Tm")
+            self._show_runs(runs, size)
 
     def _show(self, text: str, size: float) -> None:
         """``text`` where the text matrix stands, each run in its subset's font."""
+        self._show_runs(self.font.runs(text), size)
+
+    def _show_runs(self, runs: tuple[tuple[str, str], ...], size: float) -> None:
         ops = self._ops
-        for resource, codes in self.font.runs(text):
+        for resource, codes in runs:
             if resource != self._text_resource or size != self._text_size:
                 ops.append(f"{resource} {size:.2f} Tf")
                 self._text_resource, self._text_size = resource, size
@@ -381,19 +393,68 @@ class Pages:
             edges.append(edges[-1] + column.width)
         self.row(columns, titles, size, x=x, header=True)
         top, bottoms = self.y, []
+        # Most rows are one line in every cell: they are measured and drawn in one pass here.
+        font, widths = self.font, self.font.widths
+        rooms = [column.width - 2 * CELL_PAD for column in columns]
+        starts = [f"{edge + CELL_PAD:.2f}" if column.align == "left" else None
+                  for edge, column in zip(edges[:-1], columns, strict=True)]
+        one_line = size * 1.35 + 2 * CELL_PAD  # as ``_layout`` measures a row of one line
         for values in rows:
+            for value, room in zip(values, rooms, strict=True):
+                width = widths.get(value)
+                if width is None:
+                    width = font.width(value, 1.0)
+                if width * size > room or "\n" in value:
+                    break
+            else:
+                if not self._fits(one_line):
+                    self._grid(edges, top, bottoms)
+                    self._next_table_page(columns, titles, size, x, continued)
+                    top, bottoms = self.y, []
+                self._one_line_cells(columns, values, edges, starts, size)
+                self.y -= one_line
+                bottoms.append(self.y)
+                continue
             cells, height = self._layout(columns, values, size)
             if not self._fits(height):
                 self._grid(edges, top, bottoms)
-                self.new_page()
-                if continued is not None:
-                    continued(self)
-                self.row(columns, titles, size, x=x, header=True)
+                self._next_table_page(columns, titles, size, x, continued)
                 top, bottoms = self.y, []
             self._cell_texts(columns, cells, x, size, header=False, bold=False)
             self.y -= height
             bottoms.append(self.y)
         self._grid(edges, top, bottoms)
+
+    def _next_table_page(self, columns: Sequence[TableColumn], titles: list[str], size: float,
+                         x: float, continued: Callable[[Pages], None] | None) -> None:
+        self.new_page()
+        if continued is not None:
+            continued(self)
+        self.row(columns, titles, size, x=x, header=True)
+
+    def _one_line_cells(self, columns: Sequence[TableColumn], values: Sequence[str],
+                        edges: Sequence[float], starts: Sequence[str | None],
+                        size: float) -> None:
+        """A row whose every cell is one line that fits (``table``), drawn as ``_cell_texts``
+        draws it."""
+        self._text_state(size, False, BLACK)
+        ops, widths, encoded = self._ops, self.font.widths, self.font.encoded
+        baseline = f"{self.y - CELL_PAD - size:.2f}"
+        for i, value in enumerate(values):
+            if not value:
+                continue
+            start = starts[i]
+            if start is None:
+                if columns[i].align == "right":
+                    start = f"{edges[i + 1] - CELL_PAD - widths[value] * size:.2f}"
+                else:
+                    start = f"{edges[i] + (columns[i].width - widths[value] * size) / 2:.2f}"
+            runs = encoded.get(value) or self.font.runs(value)
+            if len(runs) == 1 and runs[0][0] == self._text_resource and size == self._text_size:
+                ops.append(f"1 0 0 1 {start} {baseline} Tm <{runs[0][1]}> Tj")
+            else:
+                ops.append(f"1 0 0 1 {start} {baseline} Tm")
+                self._show_runs(runs, size)
 
     def row(self, columns: Sequence[TableColumn], values: Sequence[str], size: float, *,
             x: float | None = None, header: bool = False, bold: bool = False) -> bool:
@@ -429,15 +490,9 @@ class Pages:
                 ) -> tuple[list[Sequence[str]], float]:
         """Each cell's lines, and the row's height."""
         font = self.font
-        # A row runs ~10 cells, an invoice ~100 rows: the common case (one line that fits, a
-        # string measured before) is looked up inline.
-        widths = font.widths
         cells: list[Sequence[str]] = []
         for value, column in zip(values, columns, strict=True):
-            width = widths.get(value)
-            if width is None:
-                width = font.width(value, 1.0)
-            if width * size <= column.width - 2 * CELL_PAD and "\n" not in value:
+            if font.width(value, size) <= column.width - 2 * CELL_PAD and "\n" not in value:
                 cells.append((value,) if value else ())
             else:
                 cells.append(wrap(value, column.width - 2 * CELL_PAD, font, size))
@@ -448,7 +503,7 @@ class Pages:
                     x: float, size: float, *, header: bool, bold: bool) -> None:
         """The cells' lines from the row's top (``y``), each aligned in its column (centred in
         a header)."""
-        font, ops, encoded = self.font, self._ops, self.font.encoded
+        font = self.font
         leading = size * 1.35
         self._text_state(size, header or bold, BLACK)
         left = x
@@ -463,12 +518,7 @@ class Pages:
                     start = left + column.width - CELL_PAD - font.width(line, size)
                 else:
                     start = left + (column.width - font.width(line, size)) / 2
-                runs = encoded.get(line) or font.runs(line)
-                if (len(runs) == 1 and runs[0][0] == self._text_resource
-                        and size == self._text_size):
-                    ops.append(f"1 0 0 1 {start:.2f} {baseline:.2f} Tm <{runs[0][1]}> Tj")
-                else:
-                    self._show_at(start, baseline, line, size)
+                self._show_at(f"{start:.2f} {baseline:.2f}", line, size)
                 baseline -= leading
             left += column.width
 
@@ -503,13 +553,99 @@ def scaled_columns(specs: Sequence[tuple[str, float, str, float]], total: float
             for (title, _, align, _), width in zip(specs, widths, strict=True)]
 
 
+# -- the file ---------------------------------------------------------------------------------
+
+def _text_string(text: str) -> bytes:
+    """A PDF text string: UTF-16BE after its byte order mark, in hex (nothing to escape)."""
+    return b"<FEFF" + text.encode("utf-16-be", "surrogatepass").hex().upper().encode() + b">"
+
+
+def _stream(data: bytes, entries: bytes = b"") -> bytes:
+    return b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(data), entries, data)
+
+
+def _deflated(data: bytes) -> bytes:
+    return _stream(zlib.compress(data, COMPRESS_LEVEL), b" /Filter /FlateDecode")
+
+
+def _subset_name(index: int, face_name: bytes) -> bytes:
+    """A subset's font name: six capital letters (AAAAAA, AAAAAB, …), '+', the font's name."""
+    letters = bytearray(b"AAAAAA")
+    for place in range(5, -1, -1):
+        index, letters[place] = index // 26, 65 + index % 26
+    return bytes(letters) + b"+" + face_name
+
+
+def _font_objects(font: FontText, first: int) -> list[bytes]:
+    """Four objects per subset, numbered from ``first``: the font program (as it is), its
+    descriptor, its ToUnicode map (deflated) and the font; /F<n> is the n-th font."""
+    face = font.font.face
+    objects = []
+    for n, subset in enumerate(font.subsets):
+        number = first + 4 * n
+        name = _subset_name(n, face.name + face.subfontNameX)
+        program = face.makeSubset(subset)
+        objects.append(_stream(program, b" /Length1 %d" % len(program)))
+        objects.append(
+            b"<< /Type /FontDescriptor /FontName /%s /Flags %d /FontBBox [%s] /ItalicAngle %s "
+            b"/Ascent %s /Descent %s /CapHeight %s /StemV %s /MissingWidth %s /FontFile2 %d 0 R"
+            b" >>" % (name, face.flags & ~FONT_NONSYMBOLIC | FONT_SYMBOLIC,
+                      fp_str(*face.bbox).encode(), fp_str(face.italicAngle).encode(),
+                      fp_str(face.ascent).encode(), fp_str(face.descent).encode(),
+                      fp_str(face.capHeight).encode(), fp_str(face.stemV).encode(),
+                      fp_str(face.defaultWidth).encode(), number))
+        objects.append(_deflated(makeToUnicodeCMap(name.decode("ascii"), subset).encode("ascii")))
+        objects.append(
+            b"<< /Type /Font /Subtype /TrueType /BaseFont /%s /FirstChar 0 /LastChar %d "
+            b"/Widths [%s] /FontDescriptor %d 0 R /ToUnicode %d 0 R >>"
+            % (name, len(subset) - 1, fp_str(*map(face.getCharWidth, subset)).encode(),
+               number + 1, number + 2))
+    return objects
+
+
+def pdf_file(pages: Sequence[Page], font: FontText, identity: str, day: dt.date, title: str,
+             author: str) -> bytes:
+    """The PDF of ``pages`` drawn with ``font``, dated ``day`` (midnight in Japan), its file
+    ID derived from ``identity``."""
+    # objects: 1 catalog, 2 page tree, 3 document information, 4 page resources, then the
+    # fonts (four objects each), then each page and its contents
+    fonts = _font_objects(font, 5)
+    first_page = 5 + len(fonts)
+    kids = b" ".join(b"%d 0 R" % (first_page + 2 * i) for i in range(len(pages)))
+    stamp = f"D:{day:%Y%m%d}000000+09'00'".encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(pages)),
+        b"<< /Title %s /Author %s /Creator (xlquote) /Producer (xlquote) /CreationDate (%s) "
+        b"/ModDate (%s) >>" % (_text_string(title), _text_string(author), stamp, stamp),
+        b"<< /Font << %s >> /ProcSet [/PDF /Text] >>" % b" ".join(
+            b"/F%d %d 0 R" % (n, 8 + 4 * n) for n in range(len(font.subsets))),
+        *fonts,
+    ]
+    for i, (size, content) in enumerate(pages):
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %s] /Resources 4 0 R "
+                       b"/Contents %d 0 R >>" % (fp_str(*size).encode(), first_page + 2 * i + 1))
+        objects.append(_deflated(content))
+    out = [b"%PDF-1.4\n%\x93\x8c\x8b\x9e\n"]  # a binary comment: the file is not text
+    offsets, at = [], len(out[0])
+    for number, body in enumerate(objects, start=1):
+        piece = b"%d 0 obj\n%s\nendobj\n" % (number, body)
+        offsets.append(at)
+        out.append(piece)
+        at += len(piece)
+    file_id = hashlib.md5(f"{identity}\n{day}".encode(), usedforsecurity=False).hexdigest()
+    out.append(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out += [b"%010d 00000 n \n" % offset for offset in offsets]
+    out.append(b"trailer\n<< /Size %d /Root 1 0 R /Info 3 0 R /ID [<%s><%s>] >>\nstartxref\n"
+               b"%d\n%%%%EOF\n" % (len(objects) + 1, file_id.encode(), file_id.encode(), at))
+    return b"".join(out)
+
+
 def render_pdf(draw: Callable[[Pages], None], identity: str, day: dt.date, title: str,
                author: str) -> bytes:
     """The bytes of the PDF that ``draw`` draws on fresh pages."""
-    buffer = io.BytesIO()
-    canvas = reproducible_canvas(buffer, identity, day, title, author)
-    pages = Pages(canvas, FontText(registered_font(), canvas._doc))
+    font = FontText(registered_font())
+    pages = Pages(font)
     draw(pages)
     pages.finish()
-    canvas.save()
-    return buffer.getvalue()
+    return pdf_file(pages.pages, font, identity, day, title, author)
