@@ -122,6 +122,7 @@ BAD_TYPED_CELLS: dict[str, Callable[[Rows, Rows], None]] = {
     "huge fee limit": lambda c, i: c[0].update(fee_limit=1e15),
     "blank required text": lambda c, i: i[7].update(incident_id=None),
     "spaces for a required text": lambda c, i: i[7].update(incident_id="\u3000 "),
+    "spaces in a fee limit": lambda c, i: i[4].update(fee_limit=" "),  # never "no limit"
 }
 
 
@@ -142,6 +143,15 @@ MIXED_CELLS: dict[str, tuple[Callable[[Rows, Rows], None], str, str]] = {
                                   "minutes", "数値として読めません"),
     "text in a TRUE/FALSE column": (lambda c, i: i[3].update(urgent="maybe"), "urgent",
                                     "TRUE か FALSE"),
+    # spaces are not a blank: a blank minutes would bill the feather fee without a word
+    "spaces in a number column": (lambda c, i: i[0].update(minutes="   "), "minutes",
+                                  "空白 (スペース) だけ"),
+    "spaces in a date column": (lambda c, i: i[1].update(closed="\u3000"), "closed",
+                                "空白 (スペース) だけ"),
+    "spaces in a TRUE/FALSE column": (lambda c, i: i[3].update(urgent=" "), "urgent",
+                                      "空白 (スペース) だけ"),
+    "spaces in a level column": (lambda c, i: i[2].update(level_override=" "),
+                                 "level_override", "空白 (スペース) だけ"),
 }
 
 

@@ -111,12 +111,18 @@ class _PositionTable(dict[object, int]):
 
 
 def is_blank(value: object) -> bool:
-    """Excel blanks arrive as None, '' or NaN."""
+    """Excel blanks arrive as None, '' or NaN; a code or a name of spaces only names nothing
+    either. Number, date and yes/no columns take ``is_empty``: spaces there are a mistake."""
     if value is None:
         return True
     if isinstance(value, str):
         return value.strip() == ""
     return isinstance(value, float) and value != value
+
+
+def is_empty(value: object) -> bool:
+    """No value at all: None, '' or NaN. A text of spaces only is a value (to be reported)."""
+    return value is None or value == "" or (isinstance(value, float) and value != value)
 
 
 PLANS = Vocabulary(

@@ -16,13 +16,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .codes import LEVELS, Vocabulary, is_blank, normalize_text
+from .codes import LEVELS, Vocabulary, is_blank, is_empty, normalize_text
 from .errors import InputError, Problem
 from .messages import (
     DATE_REQUIRED,
     NOT_A_DATE,
     NOT_A_NUMBER,
     NOT_WHOLE,
+    SPACES_ONLY,
     at_least,
     at_most,
     cell_message,
@@ -53,7 +54,7 @@ class UnusableCell:
 def unusable_problem(cell: Any, expected: str) -> tuple[str, str] | None:
     """(the cell as shown, why it is refused) for an unusable cell or text longer than a cell
     holds; None for any other cell. ``expected`` says what the column takes and what to type:
-    '分数を数値で入力してください'."""
+    '対応時間 (分) を数値で入力してください'."""
     if isinstance(cell, UnusableCell):
         return cell.shown, f"{cell.reason}。{expected}"
     if isinstance(cell, str) and len(cell) > EXCEL_MAX_TEXT:
@@ -269,6 +270,11 @@ def _cell_types(flat: np.ndarray) -> set[type]:
 MAXIMUM = 1e12  # beyond any real count or yen amount here; keeps int64 sums far from overflow
 
 
+def _spaces_only(cell: object) -> bool:
+    """A text of spaces in a number, date or yes/no column: typed by mistake, never a blank."""
+    return isinstance(cell, str) and not cell.strip()
+
+
 @_once_for_broadcast_scalar
 def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float,
                integer: bool, minimum: float = 0, maximum: float = MAXIMUM) -> np.ndarray:
@@ -282,9 +288,14 @@ def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float
         flat = values.ravel()
         parsed = np.empty(flat.shape, dtype=np.float64)
         bad_flat = np.zeros(flat.shape, dtype=bool)
+        spaces_flat = np.zeros(flat.shape, dtype=bool)
         for i, cell in enumerate(flat):
-            if is_blank(cell):
+            if is_empty(cell):
                 parsed[i] = np.nan
+                continue
+            if _spaces_only(cell):
+                parsed[i] = np.nan
+                spaces_flat[i] = True
                 continue
             number = _number(cell)
             if number is None or number != number or number in (np.inf, -np.inf):
@@ -294,6 +305,7 @@ def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float
                 parsed[i] = number
         out = parsed.reshape(values.shape)
         checks.flag(bad_flat.reshape(values.shape), field, values, NOT_A_NUMBER)
+        checks.flag(spaces_flat.reshape(values.shape), field, values, SPACES_ONLY)
     # NaN now marks the blanks and the cells just flagged; both get the default. Few whole-column
     # steps on purpose: each one costs ~0.1 ms (and fresh pages) on a 100,000-row range.
     good = ~np.isnan(out)
@@ -332,7 +344,10 @@ def to_bools(values: np.ndarray, field: str, checks: RowChecks) -> np.ndarray:
         return np.asarray(values == True, dtype=bool)  # noqa: E712 - elementwise on objects
     out = np.zeros(values.shape, dtype=bool)
     for index, cell in np.ndenumerate(values):
-        if is_blank(cell):
+        if is_empty(cell):
+            continue
+        if _spaces_only(cell):
+            checks.add(index, field, cell, SPACES_ONLY)
             continue
         numeric = isinstance(cell, int | float | np.integer | np.floating)
         if isinstance(cell, bool | np.bool_) or (numeric and cell in (0, 1)):
@@ -387,7 +402,10 @@ def to_levels(values: np.ndarray, field: str, checks: RowChecks, blank: int = -1
         return numbers.astype(np.int64)
     out = np.full(values.shape, blank, dtype=np.int64)
     for index, cell in np.ndenumerate(values):
-        if is_blank(cell):
+        if is_empty(cell):
+            continue
+        if _spaces_only(cell):
+            checks.add(index, field, cell, SPACES_ONLY)
             continue
         number = _number(cell) if not isinstance(cell, str) else None
         if number is not None:
@@ -420,7 +438,10 @@ def to_limits(values: np.ndarray, field: str, checks: RowChecks) -> tuple[np.nda
         level[given & (numbers == 0)] = 0
         return yen, level
     for index, cell in np.ndenumerate(values):
-        if is_blank(cell):
+        if is_empty(cell):
+            continue
+        if _spaces_only(cell):
+            checks.add(index, field, cell, SPACES_ONLY)
             continue
         number = _number(cell)
         if number is not None and not isinstance(cell, bool | np.bool_):
@@ -465,9 +486,12 @@ def to_dates(values: np.ndarray, field: str, checks: RowChecks,
         return out
     out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[D]")
     for index, cell in np.ndenumerate(values):
-        if is_blank(cell):
+        if is_empty(cell):
             if required:
                 checks.add(index, field, cell, DATE_REQUIRED)
+            continue
+        if _spaces_only(cell):
+            checks.add(index, field, cell, SPACES_ONLY)
             continue
         parsed = parse_date(cell)
         if parsed is None:

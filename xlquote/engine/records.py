@@ -70,7 +70,7 @@ class Field:
 MAX_YEN = 10_000_000_000  # ¥10 billion: one incident's or contract's amount
 # What a column of each kind takes, for the message naming a cell that holds something else.
 EXPECTED = {"text": "文字で入力してください", "count": "整数で入力してください",
-            "minutes": "分数を数値で入力してください", "yen": "金額 (円) を整数で入力してください",
+            "minutes": "対応時間 (分) を数値で入力してください", "yen": "金額 (円) を整数で入力してください",
             "date": "日付を 2026-10-14 の形で入力してください",
             "bool": "TRUE か FALSE で入力してください",
             "level": "レベルを feather（フェザー）か 1〜10 で入力してください",
