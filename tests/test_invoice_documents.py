@@ -35,7 +35,11 @@ from xlquote.writers import (
     write_invoice_pdf,
     write_invoice_workbook,
 )
-from xlquote.writers.invoice_layout import CUSTOMER_FLAG_WORDING, yen_text
+from xlquote.writers.invoice_layout import (
+    CUSTOMER_FLAG_WORDING,
+    correction_reference,
+    yen_text,
+)
 from xlquote.writers.pdf_pages import FONT_ENV, registered_font
 
 MONTH = "2026-10"
@@ -331,10 +335,21 @@ def test_a_correction_refers_to_the_original(invoices, settings, tmp_path, rende
         correction=Correction("INV-202610-0003", 90000, 9000, 99000, dt.date(2026, 11, 2)))
     text = render(renderer, invoice, settings, tmp_path)
     assert "請求書（修正インボイス）" in text
-    assert ("2026/11/02 発行の請求書 INV-202610-0003 （合計 ¥99,000）を修正します。差額 ¥+11,000"
+    assert ("2026/11/02 発行の請求書 INV-202610-0003 （合計 ¥99,000）を修正します。差額 +¥11,000"
             in text)
     assert "INV-202611-0001" in text and "2026/11/16" in text and "2026/12/16" in text
     assert all(yen_text(line.amount) in text for line in invoice.lines)
+
+
+@pytest.mark.parametrize(("original_total", "difference"),
+                         [(121000, "差額 -¥11,000"), (110000, "差額 ¥0"), (99000, "差額 +¥11,000")])
+def test_a_correction_signs_its_difference_before_the_yen_mark(invoices, original_total,
+                                                                difference):
+    invoice = dataclasses.replace(
+        by_contract(invoices, "C004"), kind=CORRECTION,
+        correction=Correction("INV-202610-0003", 0, 0, original_total, dt.date(2026, 11, 2)))
+    assert invoice.total == 110000
+    assert correction_reference(invoice).endswith(f"を修正します。{difference}")
 
 
 def test_a_correction_must_name_its_original(invoices, settings, tmp_path):

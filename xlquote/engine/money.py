@@ -38,6 +38,9 @@ def tax_by_rate(amounts: Iterable[tuple[int, int]], rounding: str) -> list[tuple
             for rate, taxable in sorted(by_rate.items(), reverse=True)]
 
 
-def yen(amount: int) -> str:
-    """¥1,234 — for messages and the terminal summary."""
-    return f"¥{amount:,}" if amount >= 0 else f"-¥{-amount:,}"
+def yen(amount: int, signed: bool = False) -> str:
+    """¥1,234 and -¥1,234 (the sign before the yen mark) — on documents, in messages and the
+    terminal summary; ``signed`` marks a positive difference too: +¥1,234."""
+    if amount < 0:
+        return f"-¥{-amount:,}"
+    return f"{'+' if signed and amount > 0 else ''}¥{amount:,}"

@@ -32,6 +32,7 @@ from ..engine.invoice import (
     Invoice,
     StatementEntry,
 )
+from ..engine.money import yen as yen_text
 from ..engine.records import Contract
 from ..engine.settings import Settings
 
@@ -176,10 +177,6 @@ def japanese_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def yen_text(amount: int) -> str:
-    return f"¥{amount:,}" if amount >= 0 else f"-¥{-amount:,}"
-
-
 class _CharacterWidths(dict[str, int]):
     """Each character's width, looked up in the Unicode database once per process."""
 
@@ -303,7 +300,7 @@ def correction_reference(invoice: Invoice) -> str:
                           "(修正インボイス) must say which invoice it corrects")
     issued = f"{c.original_issue_date:%Y/%m/%d} 発行の" if c.original_issue_date else ""
     return (f"{issued}請求書 {c.original_number} （合計 {yen_text(c.original_total)}）を修正します。"
-            f"差額 ¥{invoice.total - c.original_total:+,}")
+            f"差額 {yen_text(invoice.total - c.original_total, signed=True)}")
 
 
 def invoice_document(invoice: Invoice, settings: Settings) -> InvoiceDocument:
