@@ -209,6 +209,14 @@ def test_void_records_writes_and_never_reuses_the_number(issued, capsys, registe
     code, result = invoice_json(capsys, book, out)
     assert code == 1 and result["register"]["still_billed"] == 1
     assert any(n["code"] == "still_billed" and n["attention"] for n in result["notices"])
+    # the summary on screen counts what it lists, the cancelled invoice included
+    assert invoice(book, out) == 1
+    shown = capsys.readouterr().out.splitlines()
+    (heading,) = [i for i, line in enumerate(shown) if line.startswith("要確認 ")]
+    listed = shown[heading + 1:]
+    assert shown[heading] == f"要確認 {len(listed)} 件"
+    assert len(listed) == len(result["attention"]) + 1
+    assert listed[0].startswith("  INV-202610-0004 は取消済みですが")
     assert len(registers.open(out).list()) == 17
     code, result = invoice_json(capsys, book, out, "--correct")
     reissued = [i for i in result["invoices"] if i["contract_id"] == "C005"]

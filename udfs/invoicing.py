@@ -163,7 +163,7 @@ def status_line(result: InvoiceRunResult) -> str:
     notes = []
     if result.drafts:
         notes.append(f"下書き {len(result.drafts)} 件")
-    attention = len(result.attention()) + sum(1 for n in result.notices if n.attention)
+    attention = result.attention_count()
     if attention:
         notes.append(f"要確認 {attention} 件")
     if result.pdf_failures:

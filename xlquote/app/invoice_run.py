@@ -322,6 +322,15 @@ class InvoiceRunResult:
         return [(d, flag) for d in [*self.files, *self.drafts] for flag in d.flags
                 if flag.code in self.attention_codes]
 
+    @property
+    def attention_notices(self) -> list[Notice]:
+        """Notices someone must act on (a cancelled invoice still billed, …)."""
+        return [n for n in self.notices if n.attention]
+
+    def attention_count(self) -> int:
+        """Everything someone must act on: the flags of ``attention()`` and the notices."""
+        return len(self.attention()) + len(self.attention_notices)
+
     def flag_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for d in [*self.files, *self.drafts]:
@@ -331,8 +340,7 @@ class InvoiceRunResult:
 
     @property
     def exit_code(self) -> int:
-        needs_action = any(n.attention for n in self.notices)
-        return 1 if self.attention() or self.pdf_failures or needs_action else 0
+        return 1 if self.attention_count() or self.pdf_failures else 0
 
     @property
     def invoices(self) -> list[Invoice]:

@@ -247,15 +247,18 @@ def print_summary(result: InvoiceRunResult, console: Console) -> None:
     if counts:
         console.print("  フラグ: " + ", ".join(f"{FLAG_LABELS_JA.get(code, code)} ×{n}"
                                             for code, n in counts.items()))
-    for notice in result.notices[:SHOWN_ATTENTION]:
-        console.print(f"  {'[yellow]要確認[/yellow] ' if notice.attention else ''}{notice.message}")
-    attention = result.attention()
+    for notice in [n for n in result.notices if not n.attention][:SHOWN_ATTENTION]:
+        console.print(f"  {notice.message}")
+    # one list, counted as shown: the notices to act on, then the flagged items
+    attention = [notice.message for notice in result.attention_notices]
+    for doc, flag in result.attention():
+        where = f" {flag.incident_id}" if flag.incident_id else ""
+        attention.append(f"{doc.number or '下書き ' + doc.contract_id}{where}: "
+                         f"{FLAG_LABELS_JA.get(flag.code, flag.code)} — {flag.message}")
     if attention:
         console.print(f"[yellow]要確認 {len(attention)} 件[/yellow]")
-        for doc, flag in attention[:SHOWN_ATTENTION]:
-            where = f" {flag.incident_id}" if flag.incident_id else ""
-            console.print(f"  {doc.number or '下書き ' + doc.contract_id}{where}: "
-                          f"{FLAG_LABELS_JA.get(flag.code, flag.code)} — {flag.message}")
+        for item in attention[:SHOWN_ATTENTION]:
+            console.print(f"  {item}")
         if len(attention) > SHOWN_ATTENTION:
             console.print(f"  … ほか {len(attention) - SHOWN_ATTENTION} 件: "
                           f"{result.summary.name} のシート「要確認」")
