@@ -261,6 +261,13 @@ class RenderJob:
     def family(self) -> str:
         return "invoice" if self.cancellation is None else "cancellation"
 
+    @property
+    def kind(self) -> str:
+        """The document's kind (``engine.invoice.DOCUMENT_KINDS``), or ``cancellation``."""
+        if self.cancellation is not None or self.header is None:
+            return self.family
+        return self.header.kind
+
     def draw(self) -> Invoice | Cancellation:
         if self.cancellation is not None:
             return self.cancellation

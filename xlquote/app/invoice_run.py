@@ -132,6 +132,8 @@ CHANGE_LABELS_JA = {
 }
 STATUS_LABELS_JA = {"issued": "発行済み", "pending": "発行処理中", "corrected": "修正済み",
                     "void": "取消", "draft": "下書き", "statement": "明細"}
+KIND_LABELS_JA = {"invoice": "請求書", "correction": "修正インボイス", "cancellation": "取消",
+                  "draft": "下書き", "statement": "明細"}  # the documents a run writes
 
 
 def parse_month(value: object) -> Month:
@@ -274,6 +276,7 @@ class InvoiceRunResult:
     pdf_requested: bool = True
     attention_codes: frozenset[str] = field(default=ATTENTION_FLAGS)
     executor: dict[str, Any] | None = None  # where the documents were drawn
+    pdfs_written: dict[str, int] = field(default_factory=dict)  # KIND_LABELS_JA key → files
 
     @property
     def elsewhere(self) -> list[MonthDocument]:
@@ -381,7 +384,7 @@ class InvoiceRunResult:
             "issued_elsewhere": len(self.elsewhere),
             "executor": self.executor,
             "pdf": {"requested": self.pdf_requested, "error": self.pdf_error,
-                    "count": sum(1 for d in self.documents if d.pdf),
+                    "count": sum(self.pdfs_written.values()), "written": self.pdfs_written,
                     "failed": [{"number": d.number, "contract_id": d.contract_id,
                                 "error": d.pdf_error} for d in failures]},
             "invoices": [d.to_dict() for d in self.documents],
@@ -599,6 +602,8 @@ class MonthRun:
             result = write_month_summary(self.register, folder, self.month, self.pdf)
             checkpoint("summary")
             result.executor = executor.describe()
+            result.pdfs_written = {kind: publisher.pdfs_written[kind] for kind in KIND_LABELS_JA
+                                   if kind in publisher.pdfs_written}
         self._add_run_details(result, plan, recovered, published)
         return result
 

@@ -257,6 +257,7 @@ class Publisher:
         self.executor = executor  # None: this machine's, for each drawing
         self.copies = copies  # draw documents issued from other folders here too
         self._settings: dict[str, Settings] = {}  # by hash: a month's documents share a few
+        self.pdfs_written: dict[str, int] = {}  # document kind → PDF files put in place
 
     # --- drawing and moving ------------------------------------------------------------------
 
@@ -295,6 +296,8 @@ class Publisher:
                     if _place(staged, final, job.overwrite):
                         if job.number in fresh:
                             out.placed.append(final)
+                        if role == "pdf":
+                            self.pdfs_written[job.kind] = self.pdfs_written.get(job.kind, 0) + 1
                     elif file_sha256(final) != digest:
                         out.differing.append(final.name)
                     if first:

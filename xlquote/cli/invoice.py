@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from ..app.invoice_run import (
     CHANGE_LABELS_JA,
+    KIND_LABELS_JA,
     REGISTER_ENV,
     REGISTER_FILENAME,
     InvoiceRunResult,
@@ -240,7 +241,10 @@ def print_summary(result: InvoiceRunResult, console: Console) -> None:
     if void or corrected:
         console.print(f"  取消 {len(void)} 件, 修正済み {len(corrected)} 件 (一覧の「状態」列)")
     if result.pdf_requested:
-        console.print(f"  PDF {sum(1 for d in result.documents if d.pdf)} 件")
+        written = result.pdfs_written
+        console.print(f"  今回作成した PDF {sum(written.values())} 件"
+                      + (" (" + ", ".join(f"{KIND_LABELS_JA[kind]} {n}" for kind, n in
+                                          written.items()) + ")" if written else ""))
         if result.pdf_error:
             console.print(f"  [red]{result.pdf_error}[/red]")
     counts = result.flag_counts()
