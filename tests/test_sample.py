@@ -4,10 +4,12 @@ covering every rule the issue lists, and the public worked examples billed exact
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import openpyxl
 import pytest
+from clerk import workbook as clerk_workbook
 
 from xlquote import bill_month
 from xlquote.app.sample import (
@@ -96,6 +98,23 @@ def test_demo_without_libreoffice(tmp_path, monkeypatch, capsys):
     assert len(list(month.glob("INV-202610-*.xlsx"))) == 17  # C004 held, V001 a statement
     assert len(list(month.glob("INV-202610-*.pdf"))) == 17  # PDFs need no LibreOffice
     assert str(month) in out and "¥9,864,800" in out
+    # every PDF written is counted, by kind: the invoices, C004's draft and V001's statement
+    assert len(list(month.glob("*.pdf"))) == 19
+    assert "今回作成した PDF 19 件 (請求書 17, 下書き 1, 明細 1)" in out
+    # the clerk reads Japanese; sheet names and the command are public names
+    workbook = tmp_path / "demo" / "invoicing.xlsm"
+    assert f"サンプルの請求書作成ブック: {workbook}" in out
+    assert "シート Contracts / Incidents / Packs / Settings。Invoices シートの「請求書作成」" in out
+    assert f"請求書の例: {month / 'INV-202610-0001_C001_株式会社アオバ商事.pdf'}" in out
+    assert (f"同じ処理をコマンドで実行するには:\n  xlquote invoice {workbook} --month 2026-10 "
+            f"--out {tmp_path / 'demo' / 'invoices'}\n") in out
+    assert not re.search(r"Sample|sheets|button|Open an|Run the", out)
+    # the same count in JSON, and a rerun writes only the draft's and the statement's again
+    capsys.readouterr()
+    assert main(["invoice", str(workbook), "--month", "2026-10", "--out",
+                 str(tmp_path / "demo" / "invoices"), "--json"]) == 1
+    pdf = json.loads(capsys.readouterr().out)["pdf"]
+    assert pdf["count"] == 2 and pdf["written"] == {"draft": 1, "statement": 1}
 
 
 def test_demo_keeps_an_edited_workbook(tmp_path, capsys):
@@ -114,3 +133,24 @@ def test_demo_keeps_an_edited_workbook(tmp_path, capsys):
     assert workbook.read_bytes() == edited
     assert main(["demo", "--out", str(demo), "--no-pdf", "--force"]) == 0  # the sample again
     assert openpyxl.load_workbook(workbook)["Contracts"]["B2"].value == "株式会社アオバ商事"
+
+
+def test_demo_names_the_command_that_corrects_a_changed_invoice(tmp_path, capsys):
+    demo = tmp_path / "demo"
+    invoices = demo / "invoices"
+    assert main(["demo", "--out", str(demo), "--no-pdf"]) == 0
+    # C001 corrected from another workbook: the sample's C001 now differs from what is in force
+    changed = clerk_workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    assert main(["invoice", str(changed), "--month", "2026-10", "--out", str(invoices),
+                 "--correct", "--no-pdf"]) == 1
+    capsys.readouterr()
+    assert main(["demo", "--out", str(demo), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    workbook = demo / "invoicing.xlsm"
+    command = f"xlquote invoice {workbook} --month 2026-10 --out {invoices} --correct"
+    assert "INV-202610-0018 (C001, 合計 30,800 → 24,200)" in err
+    assert f"修正インボイスを発行するには `{command}` を実行してください" in err
+    assert "を付けてもう一度" not in err
+    # the command named does it
+    assert main([*command.split()[1:], "--no-pdf"]) == 1
+    assert main(["demo", "--out", str(demo), "--no-pdf"]) == 0

@@ -193,6 +193,17 @@ def _billed(invoice: Invoice) -> Billed:
     return Billed(**vars(billed_content(invoice)), flags=tuple(invoice.flags))
 
 
+class IssuedInvoicesChanged(RegisterError):
+    """Issued invoices' amounts or required items changed, and the run was not asked to
+    correct them: refused, nothing written."""
+
+    def __init__(self, changed: list[str],
+                 how_to_correct: str = "--correct を付けてもう一度実行してください") -> None:
+        self.changed = changed  # "INV-… (contract, 合計 old → new)"
+        super().__init__("発行済みの請求書の金額または記載事項が変わりました: " + ", ".join(changed)
+                         + f"。何も書いていません。修正インボイスを発行するには {how_to_correct}")
+
+
 @dataclass(frozen=True)
 class MonthDocument(DocumentFigures):
     """A document of the month as the run reports it: numbered (from the register) or a draft
@@ -506,10 +517,7 @@ class MonthRun:
                 new.append((index, CORRECTION, previous))
             plan.changes[contract_id] = change
         if changed and not self.correct:
-            raise RegisterError(
-                "発行済みの請求書の金額または記載事項が変わりました: " + ", ".join(changed)
-                + "。何も書いていません。修正インボイスを発行するには --correct を付けて"
-                "もう一度実行してください")
+            raise IssuedInvoicesChanged(changed)
         self._check_names(ledger, len(new))
         numbers = ledger.take_numbers(self.month, len(new))
         rows = []

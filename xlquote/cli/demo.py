@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..app.invoice_run import default_register, run_invoice_workbook
+from ..app.invoice_run import IssuedInvoicesChanged, default_register, run_invoice_workbook
 from ..app.sample import SAMPLE_MONTH
 from ..app.workbooks import invoicing, rebuild
 from ..engine.errors import XlquoteError
@@ -50,17 +50,22 @@ def run(args: argparse.Namespace) -> int:
             f"{checked.path} は編集されています ({where} ほか)。上書きしません: そのまま使うなら "
             "`xlquote invoice` で、サンプルに戻すなら --force を付けてください")
     workbook = rebuild(invoicing.FILENAME, out).path
-    with progress_bar(sys.stderr.isatty()) as progress:
-        result = run_invoice_workbook(workbook, SAMPLE_MONTH, out / "invoices", pdf=args.pdf,
-                                      progress=progress,
-                                      register=default_register(out / "invoices"))
-    console.print(f"[bold]Sample invoicing workbook[/bold]: {workbook}")
-    console.print("  sheets Contracts / Incidents / Packs / Settings; the 請求書作成 button on "
-                  "Invoices (desktop Excel with xlwings, see docs/INVOICING.md)")
+    batch = f"xlquote invoice {workbook} --month {SAMPLE_MONTH} --out {out / 'invoices'}"
+    try:
+        with progress_bar(sys.stderr.isatty()) as progress:
+            result = run_invoice_workbook(workbook, SAMPLE_MONTH, out / "invoices",
+                                          pdf=args.pdf, progress=progress,
+                                          register=default_register(out / "invoices"))
+    except IssuedInvoicesChanged as exc:  # the demo has no --correct: name the command that has
+        raise IssuedInvoicesChanged(exc.changed, f"`{batch} --correct` を実行してください"
+                                    ) from None
+    console.print(f"[bold]サンプルの請求書作成ブック[/bold]: {workbook}")
+    console.print("  シート Contracts / Incidents / Packs / Settings。Invoices シートの「請求書作成」"
+                  "ボタンでも作成できます (デスクトップ版 Excel と xlwings が必要です。"
+                  "docs/INVOICING.md を参照)")
     print_summary(result, console)
     if result.files:
         first = result.files[0]
-        console.print(f"\nOpen an invoice, e.g. {first.pdf or first.xlsx}")
-    console.print(f"Run the batch yourself:\n  xlquote invoice {workbook} --month {SAMPLE_MONTH} "
-                  f"--out {out / 'invoices'}")
+        console.print(f"\n請求書の例: {first.pdf or first.xlsx}")
+    console.print(f"同じ処理をコマンドで実行するには:\n  {batch}")
     return 1 if result.pdf_failures else 0
