@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from xlquote.app.register import SCHEMA_VERSION, Register, RegisterError, RegisterUnavailable
 from xlquote.engine.dates import Month
+from xlquote.engine.settings import REGISTER_PASSWORD_REFUSED
 
 OCTOBER = Month(2026, 10)
 
@@ -83,7 +84,7 @@ def test_a_second_writer_waits_or_fails_clearly(tmp_path: Path, registers) -> No
     holder.start()
     try:
         assert started.wait(20)
-        with pytest.raises(RegisterUnavailable, match=r"busy.*another billing run"):
+        with pytest.raises(RegisterUnavailable, match=r"使用中.*別の請求処理が書き込んで"):
             take(Register(path, timeout=0.5), 1)
         assert take(Register(path, timeout=30), 1) == ["INV-202610-0002"]  # waited
     finally:
@@ -163,35 +164,38 @@ def test_a_register_of_the_first_format_is_taken_over(tmp_path: Path) -> None:
     assert take(register, 1) == ["INV-202610-0003"]  # numbering goes on
 
 
-def test_a_server_url_goes_through_psycopg_and_never_prints_its_password() -> None:
-    for given in ("postgresql://clerk:s3cret@db.example.jp:5433/billing?sslmode=require",
-                  "postgres://clerk:s3cret@db.example.jp:5433/billing?sslmode=require",
-                  "postgresql+psycopg://clerk:s3cret@db.example.jp:5433/billing?sslmode=require"):
+def test_a_server_url_goes_through_psycopg_and_a_password_in_it_is_refused() -> None:
+    for given in ("postgresql://clerk@db.example.jp:5433/billing?sslmode=require",
+                  "postgres://clerk@db.example.jp:5433/billing?sslmode=require",
+                  "postgresql+psycopg://clerk@db.example.jp:5433/billing?sslmode=require"):
         register = Register(given)
         assert register.kind == "postgresql"
         assert register.url.drivername == "postgresql+psycopg"
-        assert (register.url.username, register.url.password) == ("clerk", "s3cret")
-        assert register.display == ("postgresql://clerk:***@db.example.jp:5433/billing"
+        assert register.display == ("postgresql://clerk@db.example.jp:5433/billing"
                                     "?sslmode=require")
-        assert register.location == ("postgresql://clerk@db.example.jp:5433/billing"
-                                     "?sslmode=require")
-    hidden = Register("postgresql://clerk@/billing?host=/run/pg&password=s3cret")
-    assert hidden.display == "postgresql://clerk@/billing?host=/run/pg&password=***"
-    assert "s3cret" not in hidden.location and "password" not in hidden.location
+        assert register.location == register.display
     assert Register("sqlite:////srv/billing/register.sqlite3").path == Path(
         "/srv/billing/register.sqlite3")
+    for wrong in ("postgresql://clerk:s3cret@db/billing",
+                  "postgresql+psycopg://clerk:s3cret@db.example.jp:5433/billing",
+                  "postgresql://clerk@/billing?host=/run/pg&password=s3cret",
+                  "postgresql://clerk@/billing?sslpassword=s3cret"):
+        with pytest.raises(RegisterError) as refused:
+            Register(wrong)
+        assert str(refused.value) == REGISTER_PASSWORD_REFUSED  # the message Settings gives
     for wrong in ("mysql://clerk:s3cret@db/billing", "postgresql://clerk:s3cret@db"):
         with pytest.raises(RegisterError) as refused:
             Register(wrong)
         assert "s3cret" not in str(refused.value)
 
 
-def test_a_server_that_cannot_be_reached_is_exit_3_without_the_password(tmp_path: Path) -> None:
-    register = Register(f"postgresql://clerk:s3cret@/billing?host={tmp_path}")  # no server
+def test_a_server_that_cannot_be_reached_is_exit_3(tmp_path: Path) -> None:
+    register = Register(f"postgresql://clerk@/billing?host={tmp_path}")  # no server
     with pytest.raises(RegisterUnavailable) as failed:
         register.list()
-    assert str(failed.value).startswith(f"register postgresql://clerk:***@/billing?host={tmp_path}")
-    assert "s3cret" not in str(failed.value)
+    assert str(failed.value).startswith(
+        f"請求番号台帳 postgresql://clerk@/billing?host={tmp_path} に接続できません: ")
+    assert "\n" not in str(failed.value)
 
 
 def test_a_register_of_the_previous_version_gains_the_output_folders(tmp_path: Path,

@@ -342,28 +342,23 @@ def test_a_password_stays_out_of_workbooks_reports_and_folders(server_registers,
     assert (problem["sheet"], problem["column"]) == ("Settings", "register")
     assert "パスワードを書かないでください" in problem["reason"]
     assert password not in captured.out + captured.err and not out.exists()
-    # on the command line it works (libpq takes it from the URL: no passfile here), but it is
-    # neither printed nor kept
-    monkeypatch.delenv("PGPASSFILE")
-    monkeypatch.delenv("PGPASSWORD", raising=False)
-    assert invoice(workbook(tmp_path / "plain.xlsx"), out, "--register", secret) == 1
-    shown = capsys.readouterr()
-    assert "xlquote:***@" in shown.out and password not in shown.out + shown.err
-    assert invoice(workbook(tmp_path / "plain.xlsx"), out, "--register", secret, "--json") == 1
-    captured = capsys.readouterr()
-    assert json.loads(captured.out)["register"]["path"] == Register(dsn).display.replace(
-        "xlquote@", "xlquote:***@")
-    assert password not in captured.out + captured.err
+    # on the command line and in XLQUOTE_REGISTER: refused the same way, and not repeated
+    monkeypatch.setenv("XLQUOTE_REGISTER", secret)
+    for args in (("--register", secret), ()):
+        assert invoice(workbook(tmp_path / "plain.xlsx"), out, *args, "--json") == 2
+        captured = capsys.readouterr()
+        assert json.loads(captured.out)["message"] == problem["reason"]
+        assert password not in captured.out + captured.err and not out.exists()
+    monkeypatch.undo()
+    # the folder's register, named without it, works (the password from the passfile) and
+    # nothing keeps it
+    _, report = invoice_json(capsys, workbook(tmp_path / "plain.xlsx"), out, "--register", dsn)
+    assert report["register"]["path"] == Register(dsn).display
     for path in out.rglob("*"):
         if path.is_file() and path.suffix != ".xlsx" and path.suffix != ".pdf":
             assert password.encode() not in path.read_bytes(), path
     assert password not in json.dumps(summary_rows(out), ensure_ascii=False, default=str)
-    # the folder remembers the register without it: with the passfile back, a run naming no
-    # register uses the same one
-    monkeypatch.undo()
     assert password not in json.dumps([d.to_dict() for d in Register(dsn).list()])
-    _, report = invoice_json(capsys, workbook(tmp_path / "plain.xlsx"), out)
-    assert report["register"]["path"] == Register(dsn).display
 
 
 def test_a_new_register_is_announced(tmp_path, capsys):

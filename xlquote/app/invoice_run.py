@@ -86,6 +86,7 @@ from .publishing import (
     Publisher,
     checkpoint,
     make_folder,
+    missing_folders,
     remembered_register,
     write_errors,
 )
@@ -596,8 +597,10 @@ class MonthRun:
         with contextlib.ExitStack() as owned:
             if self.executor is None:
                 owned.enter_context(executor)
+            new_folders = missing_folders(self.out_dir)
             executor.check_folder(make_folder(self.out_dir))  # before anything is changed
-            folder = owned.enter_context(OutputFolder(self.out_dir, self.register))
+            folder = owned.enter_context(OutputFolder(self.out_dir, self.register,
+                                                      new_folders=new_folders))
             publisher = Publisher(folder, self.register, self.pdf, self.report, executor,
                                   self.copy_elsewhere)
             recovered = publisher.recover()

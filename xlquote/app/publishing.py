@@ -95,10 +95,12 @@ def describe_os_error(exc: OSError) -> str:
         errno.ENAMETOOLONG: "ファイル名またはパスが長すぎます",
         errno.ENOTDIR: "フォルダであるべき場所がファイルです",
         errno.EEXIST: "フォルダであるべき場所がファイルです",
+        errno.ENOENT: "その場所はありません (フォルダを作れない場所か、途中のフォルダが消えました)",
     }
-    what = hints.get(exc.errno or 0, exc.strerror or str(exc))
+    detail = exc.strerror or str(exc)  # the OS's own words, once
+    hint = hints.get(exc.errno or 0)
     where = f"{exc.filename}: " if exc.filename else ""
-    return f"書き込めません: {where}{what} ({exc.strerror or exc})"
+    return f"書き込めません: {where}" + (f"{hint} ({detail})" if hint else detail)
 
 
 class WriteFailed(OutputError):
@@ -122,11 +124,28 @@ def make_folder(path: Path) -> Path:
     return path
 
 
-class OutputFolder:
-    """``OUT`` locked for one run: ``with OutputFolder(out, register) as folder: …``."""
+def missing_folders(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists() or folder.is_symlink():
+            break
+        missing.append(folder)
+    return missing
 
-    def __init__(self, root: str | Path, register: Register, timeout: float = 60.0) -> None:
+
+class OutputFolder:
+    """``OUT`` locked for one run: ``with OutputFolder(out, register) as folder: …``.
+
+    A run that created ``OUT`` (``new_folders``: the folders it created, deepest first; by
+    default those missing now) and leaves nothing in it but its lock removes the lock and
+    those folders again: a run that could not start leaves no trace. A folder that existed
+    before is never removed."""
+
+    def __init__(self, root: str | Path, register: Register, timeout: float = 60.0,
+                 new_folders: Sequence[Path] | None = None) -> None:
         self.root = Path(root)
+        self.new_folders = missing_folders(self.root) if new_folders is None else new_folders
         self.register = register
         self.timeout = timeout
         self.folder_id = ""
@@ -148,13 +167,26 @@ class OutputFolder:
             with self.register.transaction() as ledger:
                 ledger.note_folder(self.folder_id, str(self.root.absolute()))
         except BaseException:
-            lock.release()
+            self._release(lock)
             raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._lock is not None:
-            self._lock.release()
+            self._release(self._lock)
+
+    def _release(self, lock: FileLock) -> None:
+        unused = (bool(self.new_folders) and self.root in self.new_folders
+                  and [p.name for p in self.root.iterdir()] == [LOCK_NAME])
+        if unused:  # removed while still held: no other run has started here
+            (self.root / LOCK_NAME).unlink(missing_ok=True)
+        lock.release()
+        if unused:
+            for folder in self.new_folders:
+                try:
+                    folder.rmdir()
+                except OSError:  # something else is there now: it stays
+                    break
 
     def _marker(self) -> str:
         """This folder's id, and a check that ``register`` is the one that numbers it."""

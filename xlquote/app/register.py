@@ -43,7 +43,7 @@ from sqlalchemy.pool import NullPool
 from ..engine.dates import Month, issue_date
 from ..engine.errors import OutputError, XlquoteError
 from ..engine.invoice import Flag
-from ..engine.settings import SERVER_REGISTER_SCHEMES
+from ..engine.settings import REGISTER_PASSWORD_REFUSED, SERVER_REGISTER_SCHEMES, url_has_password
 from ..writers.summary import DocumentFigures
 from .documents import safe_filename, timestamp
 
@@ -295,13 +295,15 @@ def _old_safe_filename(text: str) -> str:
 
 def server_url(text: str) -> sa.URL:
     """A register's server URL, checked: PostgreSQL (``postgresql://``, ``postgres://`` or
-    ``postgresql+psycopg://``), always through psycopg 3. Messages never repeat the URL: it
-    may hold a password."""
+    ``postgresql+psycopg://``), always through psycopg 3, without a password (refused: it
+    belongs in ~/.pgpass, PGPASSWORD or a service file). Messages never repeat the URL."""
     scheme = text.split("://", 1)[0].lower()
     if scheme not in SERVER_REGISTER_SCHEMES:
         raise RegisterError(
             f"請求番号台帳 {scheme}://… は使えません: SQLite のファイル名か postgresql://ユーザー@"
             "サーバー/データベース を指定してください")
+    if url_has_password(text):
+        raise RegisterError(REGISTER_PASSWORD_REFUSED)
     try:
         url = sa.engine.make_url(text)
     except sa.exc.ArgumentError:
@@ -405,7 +407,7 @@ class Register:
         if self.path is not None:
             return self.path.is_file()
         engine = self._engine or self._create_engine()
-        with _database_errors(self), engine.connect() as connection:
+        with _database_errors(self), _connected(self, engine) as connection:
             return sa.inspect(connection).has_table("documents")
 
     def number(self, month: Month, seq: int) -> str:
@@ -418,25 +420,27 @@ class Register:
             return _server_engine(self.url, self.timeout)
         assert self.path is not None
         if self.path.exists() and self.path.is_dir():
-            raise RegisterUnavailable(f"register {self.path} is a folder")
+            raise RegisterUnavailable(f"請求番号台帳 {self.path} はフォルダです")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise RegisterUnavailable(f"register {self.path}: {exc.strerror or exc}") from None
+            raise RegisterUnavailable(f"請求番号台帳 {self.path} を作れません: "
+                                      f"{exc.strerror or exc}") from None
         return _sqlite_engine(self.path, self.timeout)
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
             engine = self._create_engine()
-            with _database_errors(self), engine.begin() as connection:
+            with (_database_errors(self), _connected(self, engine) as connection,
+                  connection.begin()):
                 self.created = _ensure_schema(connection)
             self._engine = engine
         return self._engine
 
     @contextlib.contextmanager
     def _connect(self, read: bool = False) -> Iterator[Connection]:
-        with _database_errors(self), self.engine.connect() as connection:
+        with _database_errors(self), _connected(self, self.engine) as connection:
             if read:
                 connection = connection.execution_options(register_read=True)
                 if self.url is not None:  # one snapshot for the whole read, as SQLite's
@@ -446,7 +450,8 @@ class Register:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Ledger]:
         """One writing transaction: commits when the block succeeds, else rolls back."""
-        with _database_errors(self), self.engine.connect() as connection, connection.begin():
+        with (_database_errors(self), _connected(self, self.engine) as connection,
+              connection.begin()):
             yield Ledger(self, connection)
 
     @contextlib.contextmanager
@@ -489,16 +494,36 @@ def _database_errors(register: Register) -> Iterator[None]:
     try:
         yield
     except sa.exc.OperationalError as exc:
-        reason = str(exc.orig) if exc.orig is not None else str(exc)
+        reason = _reason(exc)
         if ("locked" in reason or "busy" in reason
                 or getattr(exc.orig, "sqlstate", None) == LOCK_TIMEOUT):
             raise RegisterUnavailable(
-                f"register {register.display} is busy: another billing run is writing; try "
-                "again when it has finished") from None
-        raise RegisterUnavailable(f"register {register.display}: {reason.strip()}") from None
+                f"請求番号台帳 {register.display} は使用中です: 別の請求処理が書き込んでいます。"
+                "終わってからもう一度実行してください") from None
+        raise RegisterUnavailable(f"請求番号台帳 {register.display} を使えません: "
+                                  f"{reason}") from None
     except sa.exc.DatabaseError as exc:
-        reason = str(exc.orig) if exc.orig is not None else str(exc)
-        raise RegisterUnavailable(f"register {register.display}: {reason.strip()}") from None
+        reason = _reason(exc)
+        raise RegisterUnavailable(f"請求番号台帳 {register.display} を使えません: "
+                                  f"{reason}") from None
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    """The database's own words for ``exc``, on one line (libpq adds hints on lines of
+    their own)."""
+    return " ".join(str(exc.orig if exc.orig is not None else exc).split())
+
+
+def _connected(register: Register, engine: Engine) -> Connection:
+    """A connection to ``register``; one that cannot be made (no server, no such database,
+    login refused, a file that cannot be opened) says so, the server's own words after it."""
+    try:
+        return engine.connect()
+    except sa.exc.DBAPIError as exc:
+        reason = _reason(exc)
+        failed = "に接続できません" if register.url is not None else "を開けません"
+        raise RegisterUnavailable(f"請求番号台帳 {register.display} {failed}: "
+                                  f"{reason}") from None
 
 
 def _missing_tables(connection: Connection) -> set[str]:

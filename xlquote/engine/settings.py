@@ -138,21 +138,37 @@ def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: st
     return Settings(**out)
 
 
+REGISTER_PASSWORD_REFUSED = (
+    "請求番号台帳の URL にパスワードを書かないでください (ブックやコマンドの履歴はコピーされ、"
+    "人の目に触れます)。パスワードは各PCの ~/.pgpass (Windows: %APPDATA%\\postgresql\\"
+    "pgpass.conf)、環境変数 PGPASSWORD かサービスファイル (pg_service.conf) に置きます "
+    "(docs/TEAM.md)")
+
+
+def url_has_password(text: str) -> bool:
+    """``text`` (a URL) carries a password: ``user:password@`` or a ``password`` (or
+    ``sslpassword``) parameter. A URL that cannot be split is not judged here."""
+    try:
+        parts = urlsplit(text)
+        password = parts.password
+    except ValueError:
+        return False
+    return password is not None or any("password" in key.lower()
+                                       for key in parse_qs(parts.query))
+
+
 def server_register_problem(text: str) -> str | None:
     """Why ``text`` cannot name the team's register in a workbook: not a PostgreSQL URL, or
     a password in it (a workbook is copied and mailed; the password belongs in each PC's
-    ~/.pgpass or PGPASSWORD)."""
+    ~/.pgpass, PGPASSWORD or a service file)."""
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme not in SERVER_REGISTER_SCHEMES:
         return ("共有する請求番号台帳は postgresql://ユーザー@サーバー/データベース の形で書いて"
                 "ください (空欄: 出力フォルダの register.sqlite3)")
     try:
-        parts = urlsplit(text)
-        password = parts.password
+        urlsplit(text).password  # noqa: B018 — only to see that it splits
     except ValueError:
         return "請求番号台帳の URL を読めません (postgresql://ユーザー@サーバー/データベース)"
-    if password is not None or any("password" in key.lower() for key in parse_qs(parts.query)):
-        return ("請求番号台帳の URL にパスワードを書かないでください: ブックはコピーされ送られます。"
-                "パスワードは各PCの ~/.pgpass (Windows: %APPDATA%\\postgresql\\pgpass.conf) か"
-                "環境変数 PGPASSWORD に置きます")
+    if url_has_password(text):
+        return REGISTER_PASSWORD_REFUSED
     return None
