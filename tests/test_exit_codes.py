@@ -21,6 +21,8 @@ from clerk import MONTH, files, invoice, invoice_json, workbook
 from xlquote.app import documents
 from xlquote.app.register import Ledger
 from xlquote.cli import invoice as invoice_cli
+from xlquote.cli import main
+from xlquote.engine.settings import REGISTER_PASSWORD_REFUSED
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -248,3 +250,77 @@ def test_progress_bar_only_for_a_person(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     invoice(book, tmp_path / "out")
     assert asked == [False, True, False]  # quiet when stderr is not a terminal
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["invoice", "wb.xlsx"], "--month がありません"),
+    (["notices", "wb.xlsx"], "--month がありません"),
+    (["register", "void", "INV-202610-0001"], "--reason がありません"),
+    (["register", "void", "INV-202610-0001", "--reason", "x", "--pdf", "--no-pdf"],
+     "--no-pdf と --pdf は一緒に指定できません"),
+    (["invoice", "wb.xlsx", "--month", "2026-13"], "--month: '2026-13': そのような月"),
+    (["register", "lsit"], "ACTION: 'lsit' は選べません"),
+])
+def test_exit_2_when_the_command_line_is_wrong(args, message, capsys):
+    """Refused before any run: in Japanese, and as JSON under --json (wherever it is)."""
+    assert main([*args, "--json"]) == 2
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert (result["status"], result["exit_code"]) == ("invalid", 2)
+    assert result["message"].startswith(message)
+    assert one_line(captured.err) == f"xlquote: {result['message']}"
+    assert main(args) == 2  # without --json: argparse's usage, then the same line
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("usage: xlquote ")
+    assert captured.err.splitlines()[-1] == f"xlquote: {result['message']}"
+
+
+def test_exit_3_when_the_register_server_cannot_be_reached(tmp_path, capsys):
+    """In Japanese, the server's own words after it; the output folder the run created is
+    gone again, one that existed stays as it was."""
+    url = f"postgresql://clerk@/nosuchdb?host={tmp_path}"  # no server listens there
+    book = workbook(tmp_path / "wb.xlsx")
+    out = tmp_path / "new" / "out"
+    capsys.readouterr()
+    assert invoice(book, out, "--register", url, "--json") == 3
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert (result["status"], result["exit_code"]) == ("write_failed", 3)
+    assert result["message"].startswith(f"請求番号台帳 {url} に接続できません: ")
+    assert one_line(captured.err) == f"xlquote: {result['message']}"
+    assert not (tmp_path / "new").exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    assert invoice(book, kept / "out", "--register", url) == 3  # created kept/out only
+    assert [p.name for p in kept.iterdir()] == ["notes.txt"]
+    assert invoice(book, kept, "--register", url) == 3
+    assert kept.is_dir() and (kept / "notes.txt").read_text() == "mine"
+
+
+def test_exit_3_names_the_os_reason_once(tmp_path, capsys):
+    out = Path("/proc/xlquote-test")  # a folder cannot be made there
+    capsys.readouterr()
+    assert invoice(workbook(tmp_path / "wb.xlsx"), out, "--register",
+                   str(tmp_path / "register.sqlite3")) == 3
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith(f"xlquote: 書き込めません: {out}: その場所はありません")
+    assert line.count(os.strerror(errno.ENOENT)) == 1
+
+
+@pytest.mark.parametrize("where", ["--register", "XLQUOTE_REGISTER"])
+def test_exit_2_for_a_password_in_the_register_url(where, tmp_path, capsys, monkeypatch):
+    url = f"postgresql://clerk:s3cret@/billing?host={tmp_path}"
+    args = ("--register", url) if where == "--register" else ()
+    if where == "XLQUOTE_REGISTER":
+        monkeypatch.setenv("XLQUOTE_REGISTER", url)
+    book = workbook(tmp_path / "wb.xlsx")
+    capsys.readouterr()
+    assert invoice(book, tmp_path / "out", *args, "--json") == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["message"] == REGISTER_PASSWORD_REFUSED  # as Settings says
+    assert "~/.pgpass" in REGISTER_PASSWORD_REFUSED and "PGPASSWORD" in REGISTER_PASSWORD_REFUSED
+    assert "s3cret" not in captured.out + captured.err
+    assert not (tmp_path / "out").exists()
+    assert main(["register", "list", "--out", str(tmp_path / "out"), *args]) == 2
+    assert "s3cret" not in capsys.readouterr().err

@@ -14,10 +14,11 @@ import argparse
 import importlib
 import json
 import pkgutil
+import re
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, NoReturn
 
 from ..engine.errors import InputError, OutputError, Problem, XlquoteError
 
@@ -31,8 +32,50 @@ def package_version() -> str:
         return "unknown"
 
 
+# argparse's own complaints, in the clerk's language (first match wins; the last one keeps
+# the reason of an option's type check, already Japanese, after the option's name)
+USAGE_MESSAGES_JA: tuple[tuple[str, str], ...] = (
+    (r"the following arguments are required: (.+)", r"\1 がありません"),
+    (r"one of the arguments (.+) is required", r"\1 のどれかを指定してください"),
+    (r"unrecognized arguments: (.+)", r"使えない引数です: \1"),
+    (r"ambiguous option: (\S+) could match (.+)", r"\1 はどれのことか分かりません (候補: \2)"),
+    (r"argument (\S+): not allowed with argument (\S+)", r"\1 と \2 は一緒に指定できません"),
+    (r"argument (\S+): expected (?:one|at least one) argument", r"\1 の値がありません"),
+    (r"argument (\S+): ignored explicit argument (.+)", r"\1 は値を取りません (\2)"),
+    (r"argument (\S+): invalid choice: (.+) \(choose from (.+)\)",
+     r"\1: \2 は選べません (選べるもの: \3)"),
+    (r"argument (\S+): invalid \S+ value: (.+)", r"\1: \2 は使えない値です"),
+    (r"argument (\S+): (.+)", r"\1: \2"),
+)
+
+
+def usage_message_ja(message: str) -> str:
+    """argparse's ``message`` in Japanese (unchanged if it is not one of the known ones)."""
+    for pattern, replacement in USAGE_MESSAGES_JA:
+        if re.fullmatch(pattern, message, flags=re.DOTALL):
+            return re.sub(pattern, replacement, message, count=1, flags=re.DOTALL)
+    return message
+
+
+class UsageError(Exception):
+    """The command line was refused by ``parser`` (``message``: Japanese)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser, self.message = parser, message
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that hands its refusal to ``main`` instead of exiting, so that it
+    is reported like any bad input (in Japanese; as JSON under ``--json``). Its subcommands'
+    parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, usage_message_ja(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="xlquote", description="Quoting and billing for IT-support businesses.")
     parser.add_argument("--version", action="version", version=f"xlquote {package_version()}")
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -72,7 +115,14 @@ def fail(as_json: bool, code: int, status: str, message: str,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(arguments)
+    except UsageError as exc:
+        as_json = "--json" in arguments  # the run did not happen, but its caller wants JSON
+        if not as_json:
+            exc.parser.print_usage(sys.stderr)
+        return fail(as_json, EXIT_INPUT, "invalid", exc.message)
     as_json = bool(getattr(args, "json", False))
     try:
         return int(args.run(args) or 0)

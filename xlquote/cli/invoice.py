@@ -78,14 +78,18 @@ def add_month_job_arguments(parser: argparse.ArgumentParser, out_default: str, o
                              "(readers of earlier versions) now name the cell-by-cell path")
 
 
-def add_register_option(parser: argparse.ArgumentParser, **kwargs: Any) -> None:
+def add_register_option(parser: argparse.ArgumentParser, from_workbook: bool = True,
+                        **kwargs: Any) -> None:
+    """--register; ``from_workbook``: the subcommand reads a workbook, whose Settings
+    請求番号台帳 comes next in the default's order."""
+    settings = "the workbook's Settings 請求番号台帳, else " if from_workbook else ""
     parser.add_argument("--register", metavar="FILE|URL", **kwargs,
                         help="invoice register that numbers issued invoices: an SQLite file, "
                              "or a PostgreSQL server the team shares (postgresql://ROLE@HOST/"
-                             "DATABASE; the password from ~/.pgpass or PGPASSWORD, never in "
-                             f"the URL). Default: ${REGISTER_ENV}, else the workbook's "
-                             "Settings 請求番号台帳, else the server register the output "
-                             f"folder remembers, else OUT/{REGISTER_FILENAME}")
+                             "DATABASE; the password from ~/.pgpass, PGPASSWORD or a service "
+                             f"file, never in the URL: refused). Default: ${REGISTER_ENV}, else "
+                             f"{settings}the server register the output folder remembers, "
+                             f"else OUT/{REGISTER_FILENAME}")
 
 
 def add_pdf_options(parser: argparse.ArgumentParser) -> None:

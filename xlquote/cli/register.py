@@ -24,7 +24,7 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument("--out", type=Path, default=argparse.SUPPRESS if suppress else Path("out"),
                         help="the invoice output folder whose register to use (default: out)")
-    add_register_option(parser, default=default)
+    add_register_option(parser, from_workbook=False, default=default)
     parser.add_argument("--file", type=Path, default=default, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true",
                         default=argparse.SUPPRESS if suppress else False, help="print JSON")
