@@ -285,3 +285,60 @@ def test_text_written_into_a_sheet_stays_as_typed(typed, written_as):
     """What Excel would turn into a formula, an error value, a number or a date when a program
     writes it gets Excel's text mark; other text and real numbers go as they are."""
     assert handler.excel_value(typed) == written_as
+
+
+# --- corrections from the button ---------------------------------------------------------------
+
+def test_the_correction_cell_sits_under_the_month_with_its_choices(built):
+    ws = openpyxl.load_workbook(built, keep_vba=True)["Invoices"]
+    assert ws["A4"].value == "修正インボイス" and ws["B4"].value is None
+    choices = {str(v.sqref): v.formula1 for v in ws.data_validations.dataValidation}
+    assert choices == {"B4": '"発行しない,発行する"'}
+
+
+def shorter_call(sheet: str, values: list[list[Any]]) -> None:
+    """I-1003 (C001) took 10 minutes, not 100: C001's invoice changes."""
+    if sheet == "Incidents":
+        row = next(r for r in values if r[0] == "I-1003")
+        row[6] = 10
+
+
+def corrections(choice: str):
+    def edit(sheet: str, values: list[list[Any]]) -> None:
+        shorter_call(sheet, values)
+        if sheet == "Invoices":
+            values[3][1] = choice
+    return edit
+
+
+def test_a_changed_invoice_is_corrected_from_the_button_once_asked(built, tmp_path):
+    assert handler.run_from_book(xw.Book(json=payload(built, tmp_path))) is not None
+    original = tmp_path / MONTH / "INV-202610-0001_C001_株式会社アオバ商事.xlsx"
+    issued = original.read_bytes()
+
+    refused = xw.Book(json=payload(built, tmp_path, shorter_call))
+    assert handler.run_from_book(refused) is None
+    assert "INV-202610-0001 (C001, 合計 24,200 → 22,000)" in status(refused)
+    assert "Invoices シートの B4 (修正インボイス) を「発行する」" in status(refused)
+    assert "--correct" not in status(refused)  # the button has no command line
+    assert original.read_bytes() == issued
+
+    asked = xw.Book(json=payload(built, tmp_path, corrections("発行する")))
+    result = handler.run_from_book(asked)
+    assert result is not None
+    table = written(asked)[(7, 1)]
+    correction = next(row for row in table if row[1] == "C001" and row[0] != "INV-202610-0001")
+    assert correction[0] == "INV-202610-0018" and correction[6] == 22_000
+    assert next(row for row in table if row[0] == "INV-202610-0001")[12] != "発行済み"
+    assert written(asked)[(4, 2)] == [[""]]  # B4 back to blank: the next change asks again
+    assert original.read_bytes() == issued  # the original stays as issued
+    assert len(list((tmp_path / MONTH).glob("INV-202610-0018_C001_*.xlsx"))) == 1
+
+
+def test_a_correction_cell_that_is_not_a_choice_is_named(built, tmp_path):
+    book = xw.Book(json=payload(built, tmp_path, corrections("はいはい")))
+    assert handler.run_from_book(book) is None
+    problem = written(book)[(7, 1)][1]
+    assert problem[:4] == ["Invoices", 4, "修正インボイス", "はいはい"]
+    assert "「発行する」か「発行しない」" in problem[4]
+    assert not (tmp_path / MONTH).exists()

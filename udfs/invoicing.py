@@ -10,7 +10,8 @@ The handler reads the sheets through xlwings, calls ``xlquote.app.run_invoices``
 as ``xlquote invoice``), writes the summary under the month cell of the ``Invoices`` sheet and a
 one-line status. Errors end up in the status cell and the table below it — never a traceback.
 Like the command, the button refuses a month that has not ended (Settings 締め前の月), makes PDFs,
-and holds invoices waiting on a decision as drafts. Its register is the command's choice: the
+and holds invoices waiting on a decision as drafts; B4 (修正インボイス) set to 発行する is its
+``--correct``, for one run. Its register is the command's choice: the
 PC's ``XLQUOTE_REGISTER``, else Settings 請求番号台帳 (a server the team shares, no password),
 else the output folder's own ``register.sqlite3``.
 """
@@ -28,11 +29,15 @@ import xlwings as xw
 from xlquote.app.invoice_run import (
     ATTENTION_FLAGS,
     InvoiceRunResult,
+    IssuedInvoicesChanged,
     parse_month,
     run_invoices,
 )
 from xlquote.app.notices_run import NoticesRunResult, run_notices
 from xlquote.app.workbooks.invoicing import (
+    CORRECT_CELL,
+    CORRECT_ISSUE,
+    CORRECT_REFUSE,
     INVOICES_SHEET,
     MONTH_CELL,
     NOTICES_DATE_CELL,
@@ -142,20 +147,46 @@ def run_from_book(book: xw.Book) -> InvoiceRunResult | None:
     sheet = book.sheets[INVOICES_SHEET]
     used_rows = sheet.used_range.last_cell.row
     old_rows = max(0, used_rows - SUMMARY_TOP_ROW + 1)
+    correct = False
+
     def job() -> InvoiceRunResult:
+        nonlocal correct
         month = parse_month(sheet[MONTH_CELL].value)
+        correct = wants_corrections(sheet[CORRECT_CELL].value)
         data = parse_invoicing_tables(read_tables(book))
         folder = output_folder(book, data.settings.output_folder)
-        return run_invoices(data, month, folder)
+        try:
+            return run_invoices(data, month, folder, correct=correct)
+        except IssuedInvoicesChanged as exc:  # the button has no --correct: name its cell
+            raise IssuedInvoicesChanged(exc.changed, HOW_TO_CORRECT) from None
 
     result = reported(sheet, STATUS_CELL, SUMMARY_TOP_ROW, old_rows, "請求書", job)
     if result is None:
         return None
+    if correct:  # once: a later change is refused again until the clerk asks
+        sheet[CORRECT_CELL].value = ""
     items = result.summary_items()
     table = [list(SUMMARY_HEADER), *summary_table(items, ATTENTION_FLAGS), totals_row(items)]
     write_block(sheet, SUMMARY_TOP_ROW, table, old_rows)
     sheet[STATUS_CELL].value = status_line(result)
     return result
+
+
+HOW_TO_CORRECT = (f"{INVOICES_SHEET} シートの {CORRECT_CELL} (修正インボイス) を「{CORRECT_ISSUE}」に"
+                  "して、もう一度「請求書作成」を押してください")
+
+
+def wants_corrections(value: Any) -> bool:
+    """B4 (修正インボイス): 発行する / TRUE asks for corrections; blank, 発行しない or FALSE not."""
+    if value is None or value is False or value in ("", CORRECT_REFUSE):
+        return False
+    if value is True or value == CORRECT_ISSUE:
+        return True
+    if isinstance(value, str) and value.strip() in (CORRECT_ISSUE, CORRECT_REFUSE):
+        return value.strip() == CORRECT_ISSUE
+    raise InputError([Problem(int(CORRECT_CELL[1:]), "修正インボイス", value,
+                              f"「{CORRECT_ISSUE}」か「{CORRECT_REFUSE}」(空欄) を選んでください",
+                              INVOICES_SHEET)])
 
 
 def status_line(result: InvoiceRunResult) -> str:

@@ -501,8 +501,9 @@ class MonthRun:
                 else:
                     plan.notices.append(Notice(
                         "still_billed", f"{previous.number} は取消済みですが、入力にはまだ "
-                        f"{contract_id} の請求があります。入力から外すか、--correct で新しい"
-                        "請求書を発行してください", previous.number, contract_id, True))
+                        f"{contract_id} の請求があります。入力から外すか、新しい請求書を発行してください "
+                        "(コマンドは --correct、請求書作成ボタンは「修正インボイス」を「発行する」に)",
+                        previous.number, contract_id, True))
             elif self._same(previous, billed, legal=False):
                 change = "unchanged"
             elif self._same(previous, billed, legal=True):

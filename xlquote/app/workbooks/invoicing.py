@@ -65,6 +65,9 @@ from ...writers.xlsx import (
 FILENAME = "invoicing.xlsm"
 INVOICES_SHEET = "Invoices"
 MONTH_CELL = "B3"
+# 発行する: the button issues correction invoices for changed issued ones (as --correct), once
+CORRECT_CELL = "B4"
+CORRECT_ISSUE, CORRECT_REFUSE = "発行する", "発行しない"
 STATUS_CELL = "B5"
 SUMMARY_TOP_ROW = 7  # the run writes its summary table from A7
 BUTTON_MACRO = "SampleCall"  # the template's macro: RunPython "import invoicing; invoicing.main()"
@@ -154,6 +157,17 @@ def _invoices_sheet(ws: Worksheet, month: str, macro: bool) -> None:
     ws[MONTH_CELL].fill = PatternFill("solid", fgColor="FFF2CC")
     ws[MONTH_CELL].alignment = Alignment(horizontal="center")
     set_text(ws["C3"], "YYYY-MM")
+    if macro:  # the command has --correct instead
+        set_text(ws["A4"], "修正インボイス")
+        ws["A4"].font = Font(bold=True)
+        ws[CORRECT_CELL].fill = PatternFill("solid", fgColor="FFF2CC")
+        ws[CORRECT_CELL].alignment = Alignment(horizontal="center")
+        choice = DataValidation(type="list", formula1=f'"{CORRECT_REFUSE},{CORRECT_ISSUE}"',
+                                allow_blank=True)
+        choice.add(CORRECT_CELL)
+        ws.add_data_validation(choice)
+        set_text(ws["C4"], f"「{CORRECT_ISSUE}」: 発行済みの請求書の金額や記載事項が変わったとき、"
+                           "修正インボイスを発行します (次の実行では空欄に戻ります)")
     set_text(ws["A5"], "状態")
     ws["A5"].font = Font(bold=True)
     ws.column_dimensions["A"].width = 16
