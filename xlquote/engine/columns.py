@@ -474,8 +474,13 @@ def to_dates(values: np.ndarray, field: str, checks: RowChecks,
         if required:
             checks.flag(np.isnat(out), field, values, DATE_REQUIRED)
         return out
-    if values.dtype.kind == "O" and _cell_types(values.ravel()) <= {dt.date, dt.datetime,
-                                                                     type(None)}:
+    kinds = _cell_types(values.ravel()) if values.dtype.kind == "O" else None
+    if kinds is not None and kinds <= {type(None)}:  # a column left blank (first_response …)
+        out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+        if required:
+            checks.flag(np.ones(values.shape, dtype=bool), field, values, DATE_REQUIRED)
+        return out
+    if kinds is not None and kinds <= {dt.date, dt.datetime, type(None)}:
         # toordinal() per cell is ~15x faster than numpy's own object → datetime64 cast
         ordinals = np.fromiter((-1 if d is None else d.toordinal() for d in values.ravel()),
                                dtype=np.int64, count=values.size).reshape(values.shape)

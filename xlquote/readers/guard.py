@@ -25,6 +25,7 @@ import struct
 import threading
 import zipfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,10 +72,12 @@ BEYOND_LAST_ROW = (r"(?:[2-9]\d{6}|1[1-9]\d{5}|10[5-9]\d{4}|1049\d{3}|1048[6-9]\
 # not r, a formula; a namespace prefix on a cell, row or formula. Searched within <sheetData>
 # only, where cells are. (calamine places a cell by its own address, so that is the one that
 # must stay within the grid.)
+PREFIXED = r":(?:c|row|f)[\s>/]"  # a namespace prefix: searched only where a ':' is
 SURVEY = (r"<(?:c(?:[>/\t\r\n]| [^r]| r(?:[^=]|=[^\"]|=\"(?:[A-Za-z]{2}|[A-Za-z]?"
           + BEYOND_LAST_ROW + r")))|f[\s/>]|row(?:[>/\t\r\n]| [^r]))",
-          r":(?:c|row|f)[\s>/]")
+          PREFIXED)
 SURVEY_BATCH = 4  # blocks searched by one call
+SURVEY_THREADS = 2  # batches searched at once (the regex search is the survey's bulk)
 
 
 @dataclass(frozen=True)
@@ -332,9 +335,10 @@ def _check_dimension(path: Path, part: str, head: bytes) -> None:
 
 def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
     """Verify one sheet part (as ``_verified_blocks``) and check its XML for DTDs, while
-    surveying it for what the typed reader must not be given. The part is inflated on a second
-    thread while this one searches the blocks before (both release the GIL). True when the
-    sheet is plain: the typed reader may read it."""
+    surveying it for what the typed reader must not be given. The part is inflated on one
+    thread, its batches of blocks searched on SURVEY_THREADS others and its declarations
+    scanned on this one (all release the GIL). True when the sheet is plain: the typed reader
+    may read it."""
     blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=SURVEY_BATCH)
     stop = threading.Event()
 
@@ -352,6 +356,8 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
     worker.start()
     scan = _DeclarationScan(path, info.filename)
     plain, batch, tail, started = True, [], b"", False
+    searches: list[Future[bool]] = []
+    searching = ThreadPoolExecutor(SURVEY_THREADS, thread_name_prefix="xlquote-survey")
     try:
         while (block := blocks.get()) is not None:
             if isinstance(block, BaseException):
@@ -365,13 +371,20 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
                 batch += [tail + block[:OVERLAP], block]
                 tail = block[-OVERLAP:]
                 if len(batch) > 2 * SURVEY_BATCH:  # keep the last block: it may end the cells
-                    plain, batch = not _suspicious(batch[:-2]), batch[-2:]
+                    searches.append(searching.submit(_suspicious, batch[:-2]))
+                    batch = batch[-2:]
+                    while len(searches) > SURVEY_THREADS:  # bounded: a few batches in flight
+                        plain = not searches.pop(0).result() and plain
         if batch:  # the cells end at </sheetData>
             end = batch[-1].find(b"</sheetData>")
             batch[-1] = batch[-1][:end] if end >= 0 else batch[-1]
-        plain = plain and started and not _suspicious(batch)
+            searches.append(searching.submit(_suspicious, batch))
+        plain = plain and started and not any([search.result() for search in searches])
     finally:
         stop.set()
+        for search in searches:
+            search.cancel()
+        searching.shutdown(wait=True)
         while worker.is_alive():  # let a blocked inflating thread see the stop
             with contextlib.suppress(queue.Empty):
                 blocks.get(timeout=0.05)
@@ -383,10 +396,16 @@ def _suspicious(pieces: list[bytes]) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not pieces:
-        return False
-    searched = pa.array(pieces, pa.large_binary())
-    return any(pc.any(pc.match_substring_regex(searched, pattern)).as_py() for pattern in SURVEY)
+    for piece in pieces:
+        # One piece as a one-element Arrow array over its own bytes: no copy of the sheet.
+        offsets = pa.py_buffer(struct.pack("<qq", 0, len(piece)))
+        searched = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(piece)])
+        for pattern in SURVEY:
+            if pattern is PREFIXED and b":" not in piece:  # memchr: no namespace prefix here
+                continue
+            if pc.any(pc.match_substring_regex(searched, pattern)).as_py():
+                return True
+    return False
 
 
 def _sheet_parts(path: Path, archive: zipfile.ZipFile, wanted: Sequence[str]) -> dict[str, str]:
