@@ -271,7 +271,7 @@ def test_exit_2_when_the_command_line_is_wrong(args, message, capsys):
     assert one_line(captured.err) == f"xlquote: {result['message']}"
     assert main(args) == 2  # without --json: argparse's usage, then the same line
     captured = capsys.readouterr()
-    assert captured.out == "" and captured.err.startswith("usage: xlquote ")
+    assert captured.out == "" and captured.err.startswith("使い方: xlquote ")
     assert captured.err.splitlines()[-1] == f"xlquote: {result['message']}"
 
 

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
+from rich.cells import cell_len
+
 from ..engine.errors import InputError, OutputError, Problem, XlquoteError
 
 EXIT_OK, EXIT_ATTENTION, EXIT_INPUT, EXIT_WRITE = 0, 1, 2, 3
@@ -65,20 +67,68 @@ class UsageError(Exception):
         self.parser, self.message = parser, message
 
 
+USAGE_HEADING = "使い方: "
+# a help line breaks between any two Japanese characters, never inside an ASCII word (a flag,
+# a path), never after an opening bracket nor before a closing mark
+HELP_TOKEN = re.compile(r"\s+|[(「『（]*(?:[!-~]+|.)[、。」』）)]*")
+
+
+def wrap_cells(text: str, width: int) -> list[str]:
+    """``text`` folded into lines of at most ``width`` terminal cells (a Japanese character
+    takes two)."""
+    lines, line = [], ""
+    for token in HELP_TOKEN.findall(" ".join(text.split())):
+        if line.strip() and cell_len(line + token.rstrip()) > width:
+            lines.append(line.rstrip())
+            line = token.lstrip()
+        else:
+            line += token
+    return [*lines, line.rstrip()]
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help with a Japanese usage heading, wrapped by display width."""
+
+    def _format_usage(self, usage: str | None, actions: Any, groups: Any,
+                      prefix: str | None) -> str:
+        if prefix is not None:
+            return super()._format_usage(usage, actions, groups, prefix)
+        # laid out behind blanks as wide as the heading, so that wrapped lines align under it
+        blanks = " " * cell_len(USAGE_HEADING)
+        return USAGE_HEADING + super()._format_usage(usage, actions, groups, blanks)[len(blanks):]
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return wrap_cells(text, width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(indent + line for line in wrap_cells(text, width - len(indent)))
+
+
 class Parser(argparse.ArgumentParser):
-    """An argument parser that hands its refusal to ``main`` instead of exiting, so that it
-    is reported like any bad input (in Japanese; as JSON under ``--json``). Its subcommands'
-    parsers are of the same class."""
+    """An argument parser whose help is Japanese (headings, -h) and that hands its refusal to
+    ``main`` instead of exiting, so that it is reported like any bad input (in Japanese; as
+    JSON under ``--json``). Its subcommands' parsers are of the same class."""
+
+    def __init__(self, *args: Any, add_help: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = "引数"
+        self._optionals.title = "オプション"
+        if add_help:
+            self.add_argument("-h", "--help", action="help", help="この説明を表示して終了します")
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(self, usage_message_ja(message))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="xlquote", description="Quoting and billing for IT-support businesses.")
-    parser.add_argument("--version", action="version", version=f"xlquote {package_version()}")
-    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = Parser(prog="xlquote", description="IT サポート事業の見積と請求: 月の請求書、"
+                    "請求番号台帳、顧客へのお知らせ、料金プランの比較。")
+    parser.add_argument("--version", action="version", version=f"xlquote {package_version()}",
+                        help="バージョンを表示して終了します")
+    subcommands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND",
+        help="実行するコマンド (それぞれの説明: xlquote COMMAND --help)")
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if module.name.startswith("_"):
             continue

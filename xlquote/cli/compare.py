@@ -15,23 +15,24 @@ from .invoice import month_argument
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
-        "compare", help="cost of every plan for a usage profile or a past incident log",
-        description="Cost of every plan over a horizon, cheapest first. A profile (TOML) gives "
-                    f"expected incidents per month by level; see {EXAMPLE_PROFILE.name} in "
-                    "xlquote/engine/compare/. A log replays the incidents of an invoicing workbook.")
+        "compare", help="使用量の見込みか過去の対応記録で、各プランの費用を比べます",
+        description="期間中の各プランの費用を、安い順に表示します。使用量プロファイル (TOML) "
+                    "には、レベルごとの月あたりの見込み件数を書きます (例: xlquote/engine/"
+                    f"compare/{EXAMPLE_PROFILE.name})。--log は請求書作成ブックの対応を再現します。")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--profile", type=Path, metavar="FILE", help="usage profile (TOML)")
+    source.add_argument("--profile", type=Path, metavar="FILE", help="使用量プロファイル (TOML)")
     source.add_argument("--log", type=Path, metavar="WORKBOOK",
-                        help="invoicing workbook whose Incidents/Contracts are replayed")
+                        help="請求書作成ブック。その Incidents / Contracts シートを再現します")
     parser.add_argument("--months", type=int, metavar="N",
-                        help="horizon in months (default: the profile's, or 12 for a log)")
-    parser.add_argument("--customer", help="--log: the customer to replay (name)")
-    parser.add_argument("--contract", help="--log: the contract to replay (contract_id)")
+                        help="比べる期間 (月数。既定: プロファイルの値、--log では 12)")
+    parser.add_argument("--customer", help="--log のとき: 再現する顧客 (顧客名)")
+    parser.add_argument("--contract", help="--log のとき: 再現する契約 (contract_id)")
     parser.add_argument("--until", metavar="YYYY-MM", type=month_argument,
-                        help="--log: last month of the window (default: last closed incident)")
-    parser.add_argument("--licences", type=int, help="--log: licences for price book A plans")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--out", type=Path, metavar="FILE", help="also write .xlsx or .json")
+                        help="--log のとき: 期間の最後の月 (既定: 最後に完了した対応の月)")
+    parser.add_argument("--licences", type=int, help="--log のとき: 価格表 A のプランのライセンス数")
+    parser.add_argument("--json", action="store_true", help="表の代わりに JSON を出力します")
+    parser.add_argument("--out", type=Path, metavar="FILE",
+                        help="結果を .xlsx か .json にも書き出します (例: 比較.xlsx)")
     parser.set_defaults(run=run)
 
 

@@ -28,14 +28,14 @@ class EditedDemoWorkbook(XlquoteError):
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
-        "demo", help="write a sample invoicing workbook and make its month of invoices",
-        description="Sample data for about 20 contracts, a month of invoices (xlsx and PDF), "
-                    "and where to find them. A demo workbook you edited is kept: the run uses "
-                    "it (--force writes the sample over it).")
+        "demo", help="サンプルの請求書作成ブックを書き出し、その月の請求書を作ります",
+        description="約 20 件の契約のサンプルデータで、その月の請求書 (xlsx と PDF) を作り、"
+                    "置き場所を表示します。編集したデモのブックは残して、そのまま使います "
+                    "(--force でサンプルに戻します)。")
     parser.add_argument("--out", type=Path, default=Path("xlquote-demo"),
-                        help="folder to write into (default: xlquote-demo)")
+                        help="書き出すフォルダ (既定: xlquote-demo)")
     parser.add_argument("--force", action="store_true",
-                        help="write the sample workbook over an edited one")
+                        help="編集されたブックをサンプルで上書きします")
     add_pdf_options(parser)
     parser.set_defaults(run=run)
 

@@ -66,82 +66,81 @@ def add_month_job_arguments(parser: argparse.ArgumentParser, out_default: str, o
                             json_help: str) -> None:
     """What every job on a month of the invoicing workbook takes: WORKBOOK, --month, --out
     (default ``out_default``), --json and --reader."""
-    parser.add_argument("workbook", type=Path, help="invoicing workbook (.xlsx/.xlsm)")
-    parser.add_argument("--month", required=True, type=month_argument, help="YYYY-MM")
+    parser.add_argument("workbook", type=Path, help="請求書作成ブック (.xlsx/.xlsm)")
+    parser.add_argument("--month", required=True, type=month_argument,
+                        help="対象の月 (YYYY-MM、例: 2026-10)")
     parser.add_argument("--out", type=Path, default=Path(out_default),
-                        help=f"{out_help} (default: {out_default})")
+                        help=f"{out_help} (既定: {out_default})")
     parser.add_argument("--json", action="store_true", help=json_help)
     parser.add_argument("--reader", choices=get_args(Engine), default="fastexcel",
-                        help="how the workbook is read: fastexcel (default) reads big record "
-                             "sheets as typed columns where that is exact, the rest cell by "
-                             "cell; cells reads every sheet cell by cell; calamine and openpyxl "
-                             "(readers of earlier versions) now name the cell-by-cell path")
+                        help="ブックの読み方: fastexcel (既定) は大きな記録シートを、正確に読める"
+                             "ところは型付きの列として、残りはセルごとに読みます。cells はすべての"
+                             "シートをセルごとに読みます。calamine と openpyxl (以前の版の読み方) "
+                             "は今はセルごとの読み方と同じです")
 
 
 def add_register_option(parser: argparse.ArgumentParser, from_workbook: bool = True,
                         **kwargs: Any) -> None:
     """--register; ``from_workbook``: the subcommand reads a workbook, whose Settings
     請求番号台帳 comes next in the default's order."""
-    settings = "the workbook's Settings 請求番号台帳, else " if from_workbook else ""
+    settings = "ブックの Settings の 請求番号台帳、なければ" if from_workbook else ""
     parser.add_argument("--register", metavar="FILE|URL", **kwargs,
-                        help="invoice register that numbers issued invoices: an SQLite file, "
-                             "or a PostgreSQL server the team shares (postgresql://ROLE@HOST/"
-                             "DATABASE; the password from ~/.pgpass, PGPASSWORD or a service "
-                             f"file, never in the URL: refused). Default: ${REGISTER_ENV}, else "
-                             f"{settings}the server register the output folder remembers, "
-                             f"else OUT/{REGISTER_FILENAME}")
+                        help="発行した請求書に番号を付ける請求番号台帳: SQLite ファイル、または"
+                             "チームで共有する PostgreSQL サーバー (postgresql://ROLE@HOST/"
+                             "DATABASE。パスワードは ~/.pgpass、PGPASSWORD かサービスファイルに"
+                             "置きます。URL に書くと断ります)。既定: 環境変数 "
+                             f"{REGISTER_ENV}、なければ{settings}出力フォルダが覚えている"
+                             f"サーバーの台帳、なければ OUT/{REGISTER_FILENAME}")
 
 
 def add_pdf_options(parser: argparse.ArgumentParser) -> None:
     pdf = parser.add_mutually_exclusive_group()
     pdf.add_argument("--pdf", dest="pdf", action="store_true", default=True,
-                     help="make a PDF of every document (the default)")
+                     help="すべての書類の PDF を作ります (既定)")
     pdf.add_argument("--no-pdf", dest="pdf", action="store_false",
-                     help="workbooks only; a later run without --no-pdf adds the PDFs")
+                     help="ブック (xlsx) だけを作ります。あとで --no-pdf なしで実行すると PDF "
+                          "を追加します")
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
-        "invoice", help="make a month's invoices from the invoicing workbook",
-        description="Validate the workbook, bill the month and publish its documents into "
-                    "DIR/YYYY-MM: one invoice (xlsx and PDF) per contract, numbered by the "
-                    "register; drafts for invoices waiting on a decision, statements for months "
-                    "with nothing to pay, and the month's summary. Issued invoices are never "
-                    "rewritten: a rerun leaves them as they are, a change is refused unless "
-                    "--correct. Exit 0 ok, 1 done but something needs attention, 2 bad input "
-                    "or refused, 3 could not write.")
-    add_month_job_arguments(parser, "out", "output folder; the month goes to OUT/YYYY-MM",
-                            "print the result as JSON")
+        "invoice", help="請求書作成ブックから月の請求書を作ります",
+        description="ブックを確認して月の請求額を計算し、書類を OUT/YYYY-MM に作ります: 契約"
+                    "ごとに請求書 (xlsx と PDF) を 1 通 (請求番号は請求番号台帳から)、判断待ちの"
+                    "請求は下書き、支払いのない月は明細、それに月の一覧。発行済みの請求書は"
+                    "書き換えません: 再実行ではそのまま残し、内容が変わっていれば --correct が"
+                    "ない限り断ります。終了コード: 0 完了、1 完了 (要確認あり)、2 入力エラー"
+                    "または拒否、3 書き込めない。")
+    add_month_job_arguments(parser, "out", "出力フォルダ。月の書類は OUT/YYYY-MM に入ります",
+                            "結果を JSON で出力します")
     add_pdf_options(parser)
     for table in ("incidents", "contracts", "packs"):
         parser.add_argument(f"--{table}", type=Path, default=None, metavar="FILE",
-                            help=f"read the {table.capitalize()} records from this CSV or "
-                                 f"Parquet file instead of the workbook's sheet (same columns, "
-                                 f"same checks; no row limit)")
+                            help=f"{table.capitalize()} の記録を、ブックのシートの代わりに"
+                                 "この CSV か Parquet ファイルから読みます (列とチェックは同じ、"
+                                 "行数の上限なし)")
     add_register_option(parser, default=None)
     parser.add_argument("--correct", action="store_true",
-                        help="when an issued invoice's amounts or required items changed, issue "
-                             "a correction invoice (修正インボイス) instead of refusing; a "
-                             "cancelled invoice still billed gets a new invoice")
+                        help="発行済みの請求書の金額や必須の記載事項が変わったとき、断らずに"
+                             "修正インボイスを発行します。取り消した請求書がまだ請求の対象なら、"
+                             "新しい請求書を発行します")
     parser.add_argument("--issue-date", type=date_argument, metavar="YYYY-MM-DD",
-                        help="issue date of the documents this run issues (default: the month's "
-                             "issue date, or today in Japan once it has passed; corrections: "
-                             "today)")
+                        help="この実行で発行する書類の請求日 (既定: 月の請求日、それを過ぎて"
+                             "いれば今日 (日本時間)。修正インボイスは今日)")
     parser.add_argument("--issue-pending", action="store_true",
-                        help="issue invoices waiting on a customer's decision now, instead of "
-                             "holding them as drafts")
+                        help="顧客の判断待ちの請求書を、下書きにせず今発行します")
     parser.add_argument("--allow-open-month", action="store_true",
-                        help="invoice a month that has not ended yet (Japan time)")
+                        help="まだ終わっていない月 (日本時間) も請求します")
     parser.add_argument("--copy-issued-elsewhere", action="store_true",
-                        help="with a register the team shares: also put into this folder the "
-                             "files of the month's invoices issued from other output folders "
-                             "(by default they are listed, with where they are, not copied)")
+                        help="チームで共有する台帳のとき: 他の出力フォルダで発行した月の請求書"
+                             "のファイルも、このフォルダにコピーします (既定ではコピーせず、場所"
+                             "を表示します)")
     parser.add_argument("--dask-scheduler", metavar="tcp://HOST:PORT",
                         default=os.environ.get(DASK_ENV) or None,
-                        help="draw the documents on this Dask cluster (xlquote[dask]); its "
-                             "workers need the same xlquote and must see OUT at the same path; "
-                             f"numbers are still issued here (default: ${DASK_ENV}, else this "
-                             "machine's cores)")
+                        help="書類をこの Dask クラスターで作ります (xlquote[dask] が必要)。"
+                             "ワーカーには同じ版の xlquote を入れ、OUT を同じパスで見えるように"
+                             "します。請求番号はこのマシンで付けます (既定: 環境変数 "
+                             f"{DASK_ENV}、なければこのマシンのコア)")
     parser.set_defaults(run=run)
 
 

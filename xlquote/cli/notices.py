@@ -22,21 +22,21 @@ from .invoice import add_month_job_arguments, date_argument, report_problems
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
-        "notices", help="write the notices due to customers (units used, limits, expiring units)",
-        description="Write the month's notices due as of a date — units used after each "
-                    "paid-support response, fee limits reached, units about to expire — as "
-                    "DIR/お知らせ一覧_<date>.xlsx and .json, each notice once (DIR/notices_record."
-                    "json). Also lists the open incidents, monthly contracts first, by response "
-                    "due date. Exit 0 written, 2 bad input.")
-    add_month_job_arguments(parser, "notices", "folder for the notices and their record",
-                            'print {"notices": [...], "open_incidents": [...]} as JSON')
+        "notices", help="顧客へのお知らせを書き出します (使用ユニット数、上限到達、期限の近いユニット)",
+        description="ある日の時点で送るべき月のお知らせ (有償サポートの対応ごとの使用ユニット"
+                    "数、料金上限への到達、期限の近いユニット) を OUT/お知らせ一覧_<date>.xlsx と "
+                    ".json に書き出します。各お知らせは 1 回だけ書き出します (記録: OUT/"
+                    "notices_record.json)。対応待ちの対応も、月額契約を先に、回答期限の順に表示"
+                    "します。終了コード: 0 書き出し完了、2 入力エラー。")
+    add_month_job_arguments(parser, "notices", "お知らせとその記録を書き出すフォルダ",
+                            '{"notices": [...], "open_incidents": [...]} を JSON で出力します')
     parser.add_argument("--since", type=date_argument, metavar="DATE",
-                        help="only notices dated on or after DATE (a daily run: yesterday)")
+                        help="DATE 以降の日付のお知らせだけ (毎日の実行なら昨日。例: 2026-10-14)")
     parser.add_argument("--date", type=date_argument, metavar="DATE",
-                        help="as of DATE (default: the month's last day): later incidents are "
-                             "left out, later closings count as open")
+                        help="DATE の時点で作ります (既定: 月の末日)。それより後の対応は含めず、"
+                             "後で完了した対応は対応中と数えます")
     parser.add_argument("--again", action="store_true",
-                        help="also write notices an earlier run already wrote")
+                        help="以前の実行で書き出したお知らせも、もう一度書き出します")
     parser.set_defaults(run=run)
 
 

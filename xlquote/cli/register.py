@@ -23,34 +23,35 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     value given before the action is kept."""
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument("--out", type=Path, default=argparse.SUPPRESS if suppress else Path("out"),
-                        help="the invoice output folder whose register to use (default: out)")
+                        help="使う台帳のある請求書の出力フォルダ (既定: out)")
     add_register_option(parser, from_workbook=False, default=default)
     parser.add_argument("--file", type=Path, default=default, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true",
-                        default=argparse.SUPPRESS if suppress else False, help="print JSON")
+                        default=argparse.SUPPRESS if suppress else False, help="JSON で出力します")
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     parser = subcommands.add_parser(
-        "register", help="list or show issued invoices, or cancel one",
-        description="The register of issued invoices: --register FILE|URL, else the "
-                    "environment's XLQUOTE_REGISTER, else the server register the output folder "
-                    "remembers, else OUT/register.sqlite3.")
+        "register", help="発行した請求書の一覧・詳細を表示し、取り消します",
+        description="発行した請求書の請求番号台帳: --register FILE|URL、なければ環境変数 "
+                    "XLQUOTE_REGISTER、なければ出力フォルダが覚えているサーバーの台帳、なければ "
+                    "OUT/register.sqlite3。オプションは ACTION の前にも後にも書けます。")
     _common(parser, suppress=False)
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="every numbered document, by month, with its state")
-    listing.add_argument("--month", help="only this month (YYYY-MM)")
-    show = actions.add_parser("show", help="one invoice: its state, corrections, cancellation")
-    show.add_argument("number", help="invoice number, e.g. INV-202610-0001")
+    actions = parser.add_subparsers(
+        dest="action", required=True, metavar="ACTION",
+        help="台帳への操作 (それぞれの説明: xlquote register ACTION --help)")
+    listing = actions.add_parser("list", help="番号の付いた書類すべてを、月ごとに状態と一緒に表示します")
+    listing.add_argument("--month", help="この月だけ (YYYY-MM、例: 2026-10)")
+    show = actions.add_parser("show", help="請求書 1 通の状態、修正、取消を表示します")
+    show.add_argument("number", help="請求番号 (例: INV-202610-0001)")
     void = actions.add_parser(
-        "void", help="cancel an issued invoice (取消); its number is never used again",
-        description="Record the cancellation of an issued invoice and write the cancelling "
-                    "document (取消_<invoice file>) beside it. The invoice's files stay.")
-    void.add_argument("number", help="invoice number, e.g. INV-202610-0001")
-    void.add_argument("--reason", required=True, help="why it is cancelled (printed on the "
-                                                      "cancelling document)")
+        "void", help="発行した請求書を取り消します (取消)。その番号は二度と使いません",
+        description="発行した請求書の取消を台帳に記録し、取消の書類 (取消_<請求書のファイル名>) "
+                    "を請求書と同じフォルダに書き出します。請求書のファイルは残ります。")
+    void.add_argument("number", help="請求番号 (例: INV-202610-0001)")
+    void.add_argument("--reason", required=True, help="取り消す理由 (取消の書類に印字されます)")
     void.add_argument("--issue-date", type=date_argument, metavar="YYYY-MM-DD",
-                      help="date of the cancellation (default: today in Japan)")
+                      help="取消の日付 (既定: 今日 (日本時間))")
     add_pdf_options(void)
     for action in (listing, show, void):
         _common(action, suppress=True)

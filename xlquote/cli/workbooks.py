@@ -14,16 +14,16 @@ STATES_JA = {"created": "作成", "unchanged": "変更なし (書き換えてい
 def register(subcommands: argparse._SubParsersAction) -> None:
     names = ", ".join(builders())
     parser = subcommands.add_parser(
-        "workbooks", help="rebuild the quote, invoicing and compare workbooks from the package",
-        description=f"Build the workbooks users open ({names}) from the code (price books, "
-                    "sample data, builders in xlquote/app/workbooks/) into DIR, and say for each "
-                    "whether it was created, left unchanged (same content), or rewritten — with "
-                    "what differed, so that edits made in Excel are not lost without a word. "
-                    "--check only compares (exit 1 when a workbook differs or is missing).")
+        "workbooks", help="見積・請求書作成・比較のブックをパッケージから作り直します",
+        description=f"利用者が開くブック ({names}) を、コード (価格表、サンプルデータ、"
+                    "xlquote/app/workbooks/ の作成処理) から --out のフォルダに作り、ブックごと"
+                    "に「作成」「変更なし (同じ内容)」「書き換え」のどれかを、違っていた箇所と"
+                    "一緒に表示します。Excel で編集した内容が黙って失われることはありません。"
+                    "--check は比べるだけです (違うブックかないブックがあれば終了コード 1)。")
     parser.add_argument("--out", type=Path, default=REPO_WORKBOOKS,
-                        help="folder to write into (default: the repository's workbooks/)")
+                        help="書き出すフォルダ (既定: リポジトリの workbooks/)")
     parser.add_argument("--check", action="store_true",
-                        help="compare only; write nothing")
+                        help="比べるだけで、何も書き込みません")
     parser.set_defaults(run=run)
 
 
