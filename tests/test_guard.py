@@ -6,6 +6,7 @@ import re
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -116,3 +117,80 @@ def test_workbook_part_is_parsed_with_defusedxml(tmp_path: Path) -> None:
     assert "xl/workbook.xml に DTD" in refused(evil)
     broken = rewrite(ok, tmp_path / "broken.xlsx", replace={"xl/workbook.xml": b"<workbook"})
     assert "xl/workbook.xml の XML が壊れています" in refused(broken)
+
+
+SHARED_STRINGS_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+
+def shared_string_workbook(path: Path, cells: int, text: str, cell: str = '<c r="A{row}" '
+                           't="s"><v>{index}</v></c>', sst: str | None = None,
+                           first_row: str = "") -> Path:
+    """A workbook whose first sheet holds ``cells`` cells (``cell``: their XML) referencing
+    shared string 1 (``text``; string 0 is 'x')."""
+    good_workbook(path)
+    with zipfile.ZipFile(path) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode()
+    rows = "".join(f'<row r="{row}">{cell.format(row=row, index=1)}</row>'
+                   for row in range(2, cells + 2))
+    sheet = re.sub(r"<sheetData>.*</sheetData>|<sheetData/>",
+                   f'<sheetData><row r="1">{first_row}<c r="A1" t="s"><v>0</v></c></row>'
+                   f"{rows}</sheetData>", sheet, flags=re.S)
+    rels = rels.replace("</Relationships>", f'<Relationship Id="rId99" Type="{SHARED_STRINGS_TYPE}"'
+                        ' Target="strings/texts.xml"/></Relationships>')
+    items = sst or f"<si><t>x</t></si><si><t>{text}</t></si>"
+    return rewrite(path, path.with_name("shared.xlsx"), {
+        "xl/worksheets/sheet1.xml": sheet.encode(), "xl/_rels/workbook.xml.rels": rels.encode()},
+        {"xl/strings/texts.xml": ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                                  f'2006/main">{items}</sst>').encode()})
+
+
+def survey(path: Path) -> Any:
+    return check_workbook_file(path, sheets=["Sheet"])
+
+
+def test_shared_strings_are_measured_cell_by_cell(tmp_path: Path) -> None:
+    # 2,000 cells of a 1 KB string (2 MB expanded, within the budget), and one short.
+    checked = survey(shared_string_workbook(tmp_path / "ok.xlsx", 2_000, "a" * 1000))
+    assert checked.plain_sheets == {"xl/worksheets/sheet1.xml"}
+    assert 2_000 * 1000 <= checked.shared_text < 2_000 * 1000 * 1.01
+
+
+@pytest.mark.parametrize("cell", [
+    '<c r="A{row}" t="s"><v>{index}</v></c>',  # as Excel writes it
+    "<c r='A{row}' t = 's' ><v>{index}</v></c>",  # quoted and spaced otherwise
+    '<c r="A{row}" t="s" s="0"><v> {index} </v></c>',  # attributes after the type
+    '<c r="A{row}" t="s"><f>A1</f><v>{index}</v></c>',  # a formula: read cell by cell
+])
+def test_a_shared_string_bomb_is_refused_whichever_way_its_cells_are_written(
+        tmp_path: Path, cell: str) -> None:
+    # 3,000 cells of one 100 KB string: 300 MB once expanded, 100 KB stored.
+    book = shared_string_workbook(tmp_path / "bomb.xlsx", 3_000, "あ" * 34_000, cell)
+    with pytest.raises(InputError) as caught:
+        survey(book)
+    (problem,) = caught.value.problems
+    assert problem.value == book.name
+    assert "シート Sheet までの共有文字列を展開すると 306," in problem.reason
+    assert "共有文字列爆弾の疑い" in problem.reason
+
+
+def test_a_bomb_string_hidden_behind_a_comment_is_measured_as_the_whole_part(
+        tmp_path: Path) -> None:
+    # The comment could hide or fake where an item starts: every string costs the whole part.
+    items = "<si><t>x</t></si><!-- <si> --><si><t>" + "a" * 100_000 + "</t></si>"
+    with pytest.raises(InputError, match="共有文字列爆弾"):
+        survey(shared_string_workbook(tmp_path / "bomb.xlsx", 3_000, "", sst=items))
+
+
+def test_items_in_another_namespace_cannot_shift_the_bomb_string(tmp_path: Path) -> None:
+    # Items a reader may skip (another namespace) shift the real ones: each is bounded by the
+    # longest of it and every later item.
+    items = ('<si><t>x</t></si><o:si xmlns:o="urn:other"><t>y</t></o:si><si><t>'
+             + "a" * 100_000 + "</t></si>")
+    with pytest.raises(InputError, match="共有文字列爆弾"):
+        survey(shared_string_workbook(tmp_path / "bomb.xlsx", 3_000, "", sst=items))
+
+
+def test_a_workbook_without_shared_strings_is_not_measured(tmp_path: Path) -> None:
+    checked = survey(good_workbook(tmp_path / "ok.xlsx"))
+    assert checked.shared_strings is None and checked.shared_text == 0

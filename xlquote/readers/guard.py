@@ -12,6 +12,12 @@ not be given: cells placed beyond Excel's grid or far to the right (calamine, un
 builds a dense grid as wide and tall as the farthest cell), cells or rows placed implicitly,
 namespace prefixes, and formulas (whose computed value must be checked cell by cell). A sheet
 with any of these is read by the cell-by-cell reader, which is sparse and names each cell.
+
+Shared strings are measured as they are inflated (the byte span of each item, an upper bound of
+its text), and the shared-string cells of the sheets xlquote reads counted during the survey:
+a workbook whose sheets would expand shared text past SHARED_TEXT_BUDGET (one long string
+referenced by many cells, which every reader materialises once per cell) is refused, whichever
+reader would read it.
 Every refusal is an ``InputError`` naming the file.
 """
 
@@ -31,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import defusedxml.ElementTree as SafeET
+import numpy as np
 from defusedxml import DefusedXmlException
 
 from ..engine.codes import normalize_text
@@ -77,6 +84,26 @@ SURVEY = (r"<(?:c(?:[>/\t\r\n]| [^r]| r(?:[^=]|=[^\"]|=\"(?:[A-Za-z]{2}|[A-Za-z]
           + BEYOND_LAST_ROW + r")))|f[\s/>]|row(?:[>/\t\r\n]| [^r]))",
           PREFIXED)
 SURVEY_BATCH = 4  # blocks searched by one call
+# The most text the shared strings may expand to across the sheets xlquote reads. The typed
+# reader holds each cell's text (several times over while converting), so this keeps a hostile
+# file within the 1 GiB promise; a month of 1M incidents saved with shared strings (by
+# LibreOffice) measures ~100 MB.
+SHARED_TEXT_BUDGET = 256 * 2**20
+# A block whose shared-string cells could expand past this (their count × the longest string)
+# has each cell's string looked up; lighter blocks are charged that bound.
+SHARED_EXACT_ABOVE = SHARED_TEXT_BUDGET // 1024
+SHARED_STRINGS_TYPE = "/sharedStrings"  # a workbook relationship's type ends with it
+TAG_NAME_END = re.compile(rb"[\s>/]")
+ITEM_MARKUP = len("<si><t></t></si>")  # the least an item holds besides its text
+PRESERVED_ITEM = b'<si><t xml:space="preserve">'  # how most programs begin an item
+PRESERVED_MARKUP = len(' xml:space="preserve"')  # then the least markup is this much more
+ITEM_START = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")  # a shared string item, prefixed or not
+PLAIN_SHARED_CELL = ' t="s"><v>'  # as every spreadsheet program writes it
+SHARED_CELL = re.compile(rb"""(?<![\w:.-])t\s*=\s*["']s["']""")  # a cell of type s
+# A shared-string cell's index: t="s", the start tag's other attributes, then its <v>. Cells
+# written otherwise (a formula first, an escaped index, …) are charged the longest string.
+SHARED_INDEX = re.compile(SHARED_CELL.pattern + rb"""(?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*"""
+                          rb"""\s*>\s*<(?:[\w.-]+:)?v>\s*\+?(\d{1,9})\s*</""")
 SURVEY_THREADS = 2  # batches searched at once (the regex search is the survey's bulk)
 
 
@@ -99,21 +126,50 @@ class CheckedWorkbook:
     sheet_parts: dict[str, str] = field(default_factory=dict)
     plain_sheets: set[str] = field(default_factory=set)  # parts the survey found plain
     deferred: set[str] = field(default_factory=set)  # parts not checked yet
+    shared_strings: SharedStringSizes | None = None  # None: the workbook has none
+    shared_text: int = 0  # bytes of shared text the surveyed sheets expand to (an upper bound)
 
     def check_deferred(self, sheets: Sequence[str]) -> CheckedWorkbook:
         """Check (and survey) the deferred parts of ``sheets``; raises as the check does."""
-        parts = [self.sheet_parts[name] for name in sheets
-                 if self.sheet_parts.get(name) in self.deferred]
-        if parts:
+        names = [name for name in sheets if self.sheet_parts.get(name) in self.deferred]
+        if names:
             try:
                 with zipfile.ZipFile(self.path) as archive, self.path.open("rb") as raw:
-                    for part in parts:
-                        if _survey_plain(self.path, raw, archive.getinfo(part)):
-                            self.plain_sheets.add(part)
+                    for name in names:
+                        part = self.sheet_parts[name]
+                        self.survey(raw, archive.getinfo(part), name)
                         self.deferred.discard(part)
             except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
                 raise _refuse(self.path, damaged_archive(exc)) from None
         return self
+
+    def survey(self, raw: Any, info: zipfile.ZipInfo, sheet: str) -> None:
+        """Survey one sheet's part (``_survey_plain``); refused when the shared text of the
+        sheets surveyed so far passes SHARED_TEXT_BUDGET."""
+        plain, shared_text = _survey_plain(self.path, raw, info, self.shared_strings)
+        if plain:
+            self.plain_sheets.add(info.filename)
+        self.shared_text += shared_text
+        if self.shared_text > SHARED_TEXT_BUDGET:
+            raise _refuse(self.path, f"シート {sheet} までの共有文字列を展開すると "
+                                     f"{self.shared_text:,} バイトになります (上限 "
+                                     f"{SHARED_TEXT_BUDGET:,} バイト。共有文字列爆弾の疑い)。"
+                                     f"{NOT_TRUSTED}")
+
+
+@dataclass(frozen=True)
+class SharedStringSizes:
+    """Upper bounds of the shared strings' text in UTF-8 bytes: ``bounds[i]`` of item i,
+    ``longest`` of any item."""
+
+    longest: int
+    bounds: np.ndarray | None  # None: no item may be told apart; every one costs ``longest``
+
+    def charge(self, indices: np.ndarray) -> int:
+        if self.bounds is None:
+            return len(indices) * self.longest
+        known = indices[indices < len(self.bounds)]  # the others: a missing string, refused
+        return int(self.bounds[known].sum(dtype=np.int64))
 
 
 def _refuse(path: Path, reason: str) -> InputError:
@@ -195,16 +251,21 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
             data = b"".join(_verified_blocks(path, raw, archive.getinfo(name)))
             _DeclarationScan(path, name).feed(data)
             _parse_defused(path, name, data)
+    measured: list[str] = []
     if sheets:
         checked.sheet_parts = _sheet_parts(path, archive, sheets)
-    surveyed = set(checked.sheet_parts.values())
+        measured = _shared_strings_parts(archive)
+        checked.shared_strings = _merged([_measure_shared_strings(
+            path, info.filename, _verified_blocks(path, raw, info))
+            for info in map(archive.getinfo, measured)])
+    surveyed = {part: name for name, part in checked.sheet_parts.items()}
     checked.deferred = {checked.sheet_parts[name] for name in defer if name in checked.sheet_parts}
     for info in infos:
-        if info.filename in opening or info.filename in checked.deferred:
+        if info.filename in opening or info.filename in checked.deferred or \
+                info.filename in measured:
             continue
         if info.filename in surveyed:
-            if _survey_plain(path, raw, info):
-                checked.plain_sheets.add(info.filename)
+            checked.survey(raw, info, surveyed[info.filename])
         elif XML_PART.search(info.filename):
             _check_xml_part(path, info.filename, _verified_blocks(path, raw, info))
         else:
@@ -272,6 +333,101 @@ def _check_xml_part(path: Path, part: str, blocks: Iterator[bytes]) -> None:
         scan.feed(block)
 
 
+def _shared_strings_parts(archive: zipfile.ZipFile) -> list[str]:
+    """The shared strings parts a reader may take: the one the workbook's relationships name,
+    and xl/sharedStrings.xml by its usual name (whatever the case) where a reader looks."""
+    named = {workbook_part(rel.get("Target") or "") for rel in workbook_relationships(
+        archive, SafeET.fromstring) if (rel.get("Type") or "").endswith(SHARED_STRINGS_TYPE)
+    } if WORKBOOK_RELATIONSHIPS in archive.NameToInfo else set()
+    named |= {name for name in archive.NameToInfo if name.lower() == "xl/sharedstrings.xml"}
+    return sorted(name for name in named if name in archive.NameToInfo)
+
+
+def _measure_shared_strings(path: Path, part: str, blocks: Iterator[bytes]) -> SharedStringSizes:
+    """Check one shared strings part as any XML part, measuring its items on the way: each
+    item's byte span, from its start tag to the next one's (an upper bound of its text).
+    Where items may be counted otherwise by a reader (an item in another namespace, by a
+    prefix or a namespace declared among the items), an item is bounded by the longest of it
+    and all later ones; where a comment, CDATA or processing instruction could hide or fake an
+    item's start, every item by the longest possible, the whole part."""
+    scan = _DeclarationScan(path, part)
+    starts: list[np.ndarray] = []
+    markups: list[np.ndarray] = []  # the least markup each item holds
+    offset, tail, told_apart, shifted = 0, b"", True, False
+    for block in blocks:
+        text = scan.feed(block)
+        data = text if isinstance(text, bytes) else text.encode()
+        searched = tail + data if tail else data  # from a tag the block before left unfinished
+        base = offset - len(tail)  # where ``searched`` starts in the part
+        instruction = searched.find(b"<?")
+        if 0 <= base + instruction <= len(codecs.BOM_UTF8):  # the XML declaration: allowed
+            instruction = searched.find(b"<?", instruction + 2)
+        told_apart = told_apart and instruction < 0 and b"<!" not in searched
+        found = _item_starts(searched)
+        if starts:  # an item starting in ``tail`` may have been found with the block before
+            found = found[found + base > starts[-1][-1]]
+        if len(found):
+            starts.append(found + base)
+            markups.append(ITEM_MARKUP + PRESERVED_MARKUP * _starting(searched, found,
+                                                                      PRESERVED_ITEM))
+        shifted = shifted or b":si" in searched or (
+            bool(starts) and searched.find(b"xmlns", max(int(starts[0][0]) - base, 0)) >= 0)
+        offset += len(data)
+        # A tag whose name the block cut short: searched again with the next one.
+        at = searched.rfind(b"<")
+        tail = searched[at:] if at >= 0 and not TAG_NAME_END.search(searched, at) else b""
+        if len(tail) > 4096:  # no item's start tag has a name this long
+            told_apart, tail = False, b""
+    every = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+    if not len(every):
+        return SharedStringSizes(0, None)
+    if not told_apart:
+        return SharedStringSizes(offset, None)
+    spans = np.maximum(np.diff(np.append(every, offset)) - np.concatenate(markups), 0)
+    return SharedStringSizes(int(spans.max()), np.maximum.accumulate(spans[::-1])[::-1].copy()
+                             if shifted else spans)
+
+
+def _item_starts(data: bytes) -> np.ndarray:
+    """Where shared string items start in ``data``: '<si' then a space, '>' or '/' found
+    with numpy (the usual, unprefixed case), or with the regex where a prefix may be."""
+    if b":si" in data:
+        return np.fromiter((m.start() for m in ITEM_START.finditer(data)), np.int64)
+    chars = np.frombuffer(data, np.uint8)
+    opening = np.flatnonzero(chars[:-3] == ord("<"))
+    ends = chars[opening + 3]
+    item = ((chars[opening + 1] == ord("s")) & (chars[opening + 2] == ord("i"))
+            & ((ends == ord(">")) | (ends == ord("/")) | (ends == ord(" ")) | (ends == ord("\t"))
+               | (ends == ord("\r")) | (ends == ord("\n"))))
+    return opening[item].astype(np.int64)
+
+
+def _starting(data: bytes, at: np.ndarray, prefix: bytes) -> np.ndarray:
+    """Whether ``data`` holds ``prefix`` at each of ``at``."""
+    chars = np.frombuffer(data, np.uint8)
+    starting = at + len(prefix) <= len(chars)
+    for shift, char in enumerate(prefix):
+        starting &= chars[np.minimum(at + shift, len(chars) - 1)] == char
+    return starting
+
+
+def _merged(sizes: list[SharedStringSizes]) -> SharedStringSizes | None:
+    """One measure for several shared strings parts (a reader takes one of them): the larger
+    bound of each item."""
+    if len(sizes) <= 1:
+        return sizes[0] if sizes else None
+    longest = max(size.longest for size in sizes)
+    if any(size.bounds is None for size in sizes):
+        return SharedStringSizes(longest, None)
+    width = max(len(size.bounds) for size in sizes)  # type: ignore[arg-type]
+    bounds = np.zeros(width, np.int64)
+    for size in sizes:
+        padded = np.zeros(width, np.int64)
+        padded[:len(size.bounds)] = size.bounds  # type: ignore[arg-type]
+        bounds = np.maximum(bounds, padded)
+    return SharedStringSizes(longest, bounds)
+
+
 class _DeclarationScan:
     """No DTD or entity declaration anywhere in an XML part: '<!' followed by one of
     DECLARATIONS. Finding '!' is a memchr; only the few places that hold one are looked at.
@@ -283,7 +439,8 @@ class _DeclarationScan:
         self.started = False
         self.tail: bytes | str = b""
 
-    def feed(self, block: bytes) -> None:
+    def feed(self, block: bytes) -> bytes | str:
+        """Scan one block; returns its text (bytes for UTF-8, str where decoded)."""
         if not self.started:
             self.started = True
             self.decoder = _decoder_for(self.path, self.part, block)
@@ -295,6 +452,7 @@ class _DeclarationScan:
         self._search(self.tail + text[:16])  # type: ignore[operator]  # across the boundary
         self._search(text)
         self.tail = text[-16:]
+        return text
 
     def _search(self, text: bytes | str) -> None:
         bang = "!" if isinstance(text, str) else b"!"
@@ -333,12 +491,14 @@ def _check_dimension(path: Path, part: str, head: bytes) -> None:
                             f"{EXCEL_MAX_ROWS:,} 行 × {EXCEL_MAX_COLUMNS:,} 列まで)。{NOT_TRUSTED}")
 
 
-def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
+def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo,
+                  strings: SharedStringSizes | None = None) -> tuple[bool, int]:
     """Verify one sheet part (as ``_verified_blocks``) and check its XML for DTDs, while
-    surveying it for what the typed reader must not be given. The part is inflated on one
-    thread, its batches of blocks searched on SURVEY_THREADS others and its declarations
-    scanned on this one (all release the GIL). True when the sheet is plain: the typed reader
-    may read it."""
+    surveying it for what the typed reader must not be given and measuring the shared text
+    its cells expand to. The part is inflated on one thread, its batches of blocks searched on
+    SURVEY_THREADS others and its declarations scanned on this one (all release the GIL).
+    Returns whether the sheet is plain (the typed reader may read it) and the bytes of shared
+    text its cells reference (an upper bound; 0 without ``strings``)."""
     blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=SURVEY_BATCH)
     stop = threading.Event()
 
@@ -355,31 +515,41 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
     worker = threading.Thread(target=inflate, name="xlquote-inflate", daemon=True)
     worker.start()
     scan = _DeclarationScan(path, info.filename)
-    plain, batch, tail, started = True, [], b"", False
-    searches: list[Future[bool]] = []
+    measuring = strings is not None and strings.longest > 0
+    plain, batch, tail, started, shared_text = True, [], b"", False, 0
+    searches: list[Future[tuple[bool, int]]] = []
     searching = ThreadPoolExecutor(SURVEY_THREADS, thread_name_prefix="xlquote-survey")
+
+    def searched(search: Future[tuple[bool, int]]) -> None:
+        nonlocal plain, shared_text
+        found, text = search.result()
+        plain, shared_text = plain and not found, shared_text + text
+
     try:
         while (block := blocks.get()) is not None:
             if isinstance(block, BaseException):
                 raise block
-            scan.feed(block)
+            text = scan.feed(block)
             plain = plain and scan.decoder is None
+            piece = text if isinstance(text, bytes) else text.encode()  # UTF-16: measured only
             if not started:  # the cells begin at <sheetData>
-                at = block.find(b"<sheetData")
-                started, block = at >= 0, block[max(at, 0):] if at >= 0 else b""
-            if plain and block:  # the block, and where it meets the one before
-                batch += [tail + block[:OVERLAP], block]
-                tail = block[-OVERLAP:]
+                at = piece.find(b"<sheetData")
+                started, piece = at >= 0, piece[max(at, 0):] if at >= 0 else b""
+            if (plain or measuring) and piece:  # the block, and where it meets the one before
+                batch += [tail + piece[:OVERLAP], piece]
+                tail = piece[-OVERLAP:]
                 if len(batch) > 2 * SURVEY_BATCH:  # keep the last block: it may end the cells
-                    searches.append(searching.submit(_suspicious, batch[:-2]))
+                    searches.append(searching.submit(_survey_batch, batch[:-2], plain, strings))
                     batch = batch[-2:]
                     while len(searches) > SURVEY_THREADS:  # bounded: a few batches in flight
-                        plain = not searches.pop(0).result() and plain
+                        searched(searches.pop(0))
         if batch:  # the cells end at </sheetData>
             end = batch[-1].find(b"</sheetData>")
             batch[-1] = batch[-1][:end] if end >= 0 else batch[-1]
-            searches.append(searching.submit(_suspicious, batch))
-        plain = plain and started and not any([search.result() for search in searches])
+            searches.append(searching.submit(_survey_batch, batch, plain, strings))
+        while searches:
+            searched(searches.pop(0))
+        plain = plain and started
     finally:
         stop.set()
         for search in searches:
@@ -389,23 +559,63 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo) -> bool:
             with contextlib.suppress(queue.Empty):
                 blocks.get(timeout=0.05)
         worker.join()
-    return plain
+    return plain, shared_text
 
 
-def _suspicious(pieces: list[bytes]) -> bool:
+def _survey_batch(pieces: list[bytes], search: bool, strings: SharedStringSizes | None
+                  ) -> tuple[bool, int]:
+    """Whether ``pieces`` hold what the typed reader must not be given (searched while
+    ``search``) and the bytes of shared text their cells reference (an upper bound: a piece
+    where meeting pieces overlap is counted in both)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    suspicious, shared_text = False, 0
     for piece in pieces:
         # One piece as a one-element Arrow array over its own bytes: no copy of the sheet.
         offsets = pa.py_buffer(struct.pack("<qq", 0, len(piece)))
         searched = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(piece)])
-        for pattern in SURVEY:
-            if pattern is PREFIXED and b":" not in piece:  # memchr: no namespace prefix here
-                continue
-            if pc.any(pc.match_substring_regex(searched, pattern)).as_py():
-                return True
-    return False
+        if search and not suspicious:
+            suspicious = any(pc.any(pc.match_substring_regex(searched, pattern)).as_py()
+                             for pattern in SURVEY
+                             # memchr: no namespace prefix here
+                             if pattern is not PREFIXED or b":" in piece)
+        if strings is not None and strings.longest:
+            shared_text += _shared_text(piece, searched, strings)
+    return suspicious, shared_text
+
+
+def _shared_text(piece: bytes, searched: Any, strings: SharedStringSizes) -> int:
+    """An upper bound of the shared text the cells of ``piece`` reference. Every cell of type s
+    holds an attribute value "s": their number times the longest string bounds it. Where that
+    passes SHARED_EXACT_ABOVE, the cells written as every spreadsheet program writes them
+    (t="s" last, then the index) are charged their own string; where the others could still
+    pass it, any cell whose index can be read; the rest, the longest string."""
+    import pyarrow.compute as pc
+
+    cells = pc.sum(pc.count_substring(searched, '"s"')).as_py() or 0
+    if b"'s'" in piece:
+        cells += pc.sum(pc.count_substring(searched, "'s'")).as_py() or 0
+    if cells * strings.longest <= SHARED_EXACT_ABOVE:
+        return cells * strings.longest
+    indices = _plain_shared_indices(searched)
+    if (cells - len(indices)) * strings.longest > SHARED_EXACT_ABOVE:
+        found = SHARED_INDEX.findall(piece)
+        cells = len(SHARED_CELL.findall(piece))
+        indices = np.array(found, dtype=np.int64) if found else np.zeros(0, np.int64)
+    return strings.charge(indices) + max(cells - len(indices), 0) * strings.longest
+
+
+def _plain_shared_indices(searched: Any) -> np.ndarray:
+    """The indices of the cells written ' t="s"><v>N</v>', in Arrow (no GIL, no copy of the
+    piece but the few bytes after each)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    after = pc.list_flatten(pc.split_pattern(searched, PLAIN_SHARED_CELL)).slice(1)
+    found = pc.extract_regex(pc.binary_slice(after, 0, 16), r"^(?P<i>\d{1,9})</v>")
+    index = found.field("i").filter(found.is_valid())
+    return np.asarray(pc.cast(pc.cast(index, pa.large_string()), pa.int64()))
 
 
 def _sheet_parts(path: Path, archive: zipfile.ZipFile, wanted: Sequence[str]) -> dict[str, str]:

@@ -177,16 +177,22 @@ def second_sheet(name: str, rename_first: str) -> Callable[[Parts], None]:
         sheet = (f'<sheet xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/'
                  f'relationships" name="{name}" sheetId="99" state="visible" r:id="rId99"/>')
         parts["xl/workbook.xml"] = book.replace("</sheets>", sheet + "</sheets>").encode()
-        rels = parts["xl/_rels/workbook.xml.rels"].decode()
-        rel = ('<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/'
-               '2006/relationships/worksheet" Target="/xl/worksheets/sheet99.xml"/>')
-        parts["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>",
-                                                           rel + "</Relationships>").encode()
-        types = parts["[Content_Types].xml"].decode()
-        override = ('<Override PartName="/xl/worksheets/sheet99.xml" ContentType="application/'
-                    'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
-        parts["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
+        add_part(parts, "rId99", "worksheet", "/xl/worksheets/sheet99.xml")
     return edit
+
+
+def add_part(parts: Parts, rid: str, kind: str, target: str) -> None:
+    """Name a part (already in ``parts``) in the workbook's relationships (type ``kind``) and
+    in the content types."""
+    rels = parts["xl/_rels/workbook.xml.rels"].decode()
+    rel = (f'<Relationship Id="{rid}" Type="http://schemas.openxmlformats.org/officeDocument/'
+           f'2006/relationships/{kind}" Target="{target}"/>')
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>",
+                                                       rel + "</Relationships>").encode()
+    types = parts["[Content_Types].xml"].decode()
+    override = (f'<Override PartName="{target}" ContentType="application/'
+                f'vnd.openxmlformats-officedocument.spreadsheetml.{kind}+xml"/>')
+    parts["[Content_Types].xml"] = types.replace("</Types>", override + "</Types>").encode()
 
 
 # --- writing the package ---------------------------------------------------------------------
@@ -249,6 +255,24 @@ def part_twice(parts: Parts) -> bytes:
         (name, data, None) for name, data in parts.items()]
     entries.append((part, parts[part].replace(b"<v>25</v>", b"<v>2500</v>", 1), None))
     return zip_bytes(entries)
+
+
+def shared_string_bomb(parts: Parts) -> None:
+    """30,000 incident rows whose description (column V) is one shared string of 30,000 'あ':
+    90 KB stored once, 2.7 GB once every cell is read."""
+    parts["xl/sharedStrings.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
+        'openxmlformats.org/spreadsheetml/2006/main" count="30000" uniqueCount="1"><si><t>'
+        + "あ" * 30_000 + "</t></si></sst>").encode()
+    add_part(parts, "rId98", "sharedStrings", "/xl/sharedStrings.xml")
+    part = sheet_part(parts, "Incidents")
+    xml = parts[part].decode()
+    last = max(int(row) for row in re.findall(r'<row r="(\d+)"', xml))
+    rows = "".join(f'<row r="{row}"><c r="A{row}" t="inlineStr"><is><t>I-{row}</t></is></c>'
+                   f'<c r="V{row}" t="s"><v>0</v></c></row>'
+                   for row in range(last + 1, last + 30_001))
+    at = xml.index("</sheetData>")
+    parts[part] = (xml[:at] + rows + xml[at:]).encode()
 
 
 def dtd_after_comment(xml: bytes) -> bytes:
@@ -374,6 +398,9 @@ CASES: tuple[Case, ...] = (
     Case("missing_shared_string", "a cell pointing at a shared string the workbook lacks",
          incident("I-1002", "G", lambda r: f'<c r="{r}" t="s"><v>7</v></c>'),
          (Expected("Incidents", 15, "minutes", "ブックにない共有文字列"),)),
+    Case("shared_string_bomb", "30,000 incidents whose description is one shared string of "
+         "30,000 characters (2.7 GB once expanded)", shared_string_bomb,
+         (Expected(None, None, FILE, "共有文字列爆弾"),)),
     Case("negative_date_serial", "a date-formatted -5 in a closed date",
          restyled("Incidents", "I-1003", "D", "-5"),
          (Expected("Incidents", 16, "closed", "Excel で表せる日付"),)),
