@@ -154,7 +154,9 @@ class CheckedWorkbook:
             raise _refuse(self.path, f"シート {sheet} までの共有文字列を展開すると "
                                      f"{self.shared_text:,} バイトになります (上限 "
                                      f"{SHARED_TEXT_BUDGET:,} バイト。共有文字列爆弾の疑い)。"
-                                     f"{NOT_TRUSTED}")
+                                     f"{NOT_TRUSTED}。本当にこれだけの文字がある記録なら、"
+                                     "CSV か Parquet に書き出して --incidents などで指定して"
+                                     "ください")
 
 
 @dataclass(frozen=True)
