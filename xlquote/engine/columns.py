@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -275,6 +275,21 @@ def _spaces_only(cell: object) -> bool:
     return isinstance(cell, str) and not cell.strip()
 
 
+def _given_cells(values: np.ndarray, field: str, checks: RowChecks,
+                 on_empty: Callable[[tuple[int, ...], Any], None] | None = None
+                 ) -> Iterator[tuple[tuple[int, ...], Any]]:
+    """The cells of a typed column (yes/no, level, limit, date) that hold a value, one by one:
+    empty cells are skipped (or handed to ``on_empty``), a text of spaces only is reported."""
+    for index, cell in np.ndenumerate(values):
+        if is_empty(cell):
+            if on_empty is not None:
+                on_empty(index, cell)
+        elif _spaces_only(cell):
+            checks.add(index, field, cell, SPACES_ONLY)
+        else:
+            yield index, cell
+
+
 @_once_for_broadcast_scalar
 def to_numbers(values: np.ndarray, field: str, checks: RowChecks, default: float,
                integer: bool, minimum: float = 0, maximum: float = MAXIMUM) -> np.ndarray:
@@ -343,12 +358,7 @@ def to_bools(values: np.ndarray, field: str, checks: RowChecks) -> np.ndarray:
     if values.dtype.kind == "O" and _cell_types(values.ravel()) <= {bool, type(None)}:
         return np.asarray(values == True, dtype=bool)  # noqa: E712 - elementwise on objects
     out = np.zeros(values.shape, dtype=bool)
-    for index, cell in np.ndenumerate(values):
-        if is_empty(cell):
-            continue
-        if _spaces_only(cell):
-            checks.add(index, field, cell, SPACES_ONLY)
-            continue
+    for index, cell in _given_cells(values, field, checks):
         numeric = isinstance(cell, int | float | np.integer | np.floating)
         if isinstance(cell, bool | np.bool_) or (numeric and cell in (0, 1)):
             out[index] = bool(cell)
@@ -401,12 +411,7 @@ def to_levels(values: np.ndarray, field: str, checks: RowChecks, blank: int = -1
         numbers[~valid] = blank  # our own copy: no second whole-column temporary
         return numbers.astype(np.int64)
     out = np.full(values.shape, blank, dtype=np.int64)
-    for index, cell in np.ndenumerate(values):
-        if is_empty(cell):
-            continue
-        if _spaces_only(cell):
-            checks.add(index, field, cell, SPACES_ONLY)
-            continue
+    for index, cell in _given_cells(values, field, checks):
         number = _number(cell) if not isinstance(cell, str) else None
         if number is not None:
             if number == int(number) and 0 <= number <= 10:
@@ -437,12 +442,7 @@ def to_limits(values: np.ndarray, field: str, checks: RowChecks) -> tuple[np.nda
         yen[given & (numbers > 0)] = numbers[given & (numbers > 0)].astype(np.int64)
         level[given & (numbers == 0)] = 0
         return yen, level
-    for index, cell in np.ndenumerate(values):
-        if is_empty(cell):
-            continue
-        if _spaces_only(cell):
-            checks.add(index, field, cell, SPACES_ONLY)
-            continue
+    for index, cell in _given_cells(values, field, checks):
         number = _number(cell)
         if number is not None and not isinstance(cell, bool | np.bool_):
             if number != number or number < 0 or number != int(number) or number > MAXIMUM:
@@ -490,14 +490,10 @@ def to_dates(values: np.ndarray, field: str, checks: RowChecks,
             checks.flag(np.isnat(out), field, values, DATE_REQUIRED)
         return out
     out = np.full(values.shape, np.datetime64("NaT"), dtype="datetime64[D]")
-    for index, cell in np.ndenumerate(values):
-        if is_empty(cell):
-            if required:
-                checks.add(index, field, cell, DATE_REQUIRED)
-            continue
-        if _spaces_only(cell):
-            checks.add(index, field, cell, SPACES_ONLY)
-            continue
+    def blank(index: tuple[int, ...], cell: Any) -> None:
+        checks.add(index, field, cell, DATE_REQUIRED)
+
+    for index, cell in _given_cells(values, field, checks, blank if required else None):
         parsed = parse_date(cell)
         if parsed is None:
             checks.add(index, field, cell, NOT_A_DATE)
