@@ -20,6 +20,7 @@ import pytest
 from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
 from xlquote.app.workbooks.invoicing import write_invoicing_workbook
 from xlquote.engine.errors import InputError
+from xlquote.engine.messages import DATE_REQUIRED, SPACES_ONLY
 from xlquote.engine.records import ColumnBlock
 from xlquote.readers.typed_reader import sheet_start
 from xlquote.readers.workbook import read_invoicing_workbook, read_sheet_tables
@@ -132,6 +133,26 @@ def test_bad_cells_of_the_right_kind_give_the_same_problems(case, tmp_path):
     assert typed_sheets(path) == {"Contracts", "Incidents", "Packs"}  # still the fast path
     found = problems(path, "fastexcel")
     assert found and found == problems(path, "cells")
+
+
+def test_spaces_in_a_fee_limit_are_named_as_spaces_by_both_paths(tmp_path):
+    path = book(tmp_path / "limit.xlsx", BAD_TYPED_CELLS["spaces in a fee limit"])
+    found = problems(path, "fastexcel")
+    assert found == problems(path, "cells")
+    assert [p[2:4] for p in found] == [("fee_limit", SPACES_ONLY)]
+
+
+def test_a_required_date_column_left_blank_names_every_row(tmp_path):
+    def no_opened(contracts: Rows, incidents: Rows) -> None:
+        for row in incidents:
+            row["opened"] = None
+
+    path = book(tmp_path / "no_opened.xlsx", no_opened)
+    found = problems(path, "fastexcel")
+    assert found == problems(path, "cells")
+    opened = [p for p in found if p[2] == "opened"]
+    assert len(opened) == len(sample_incidents())
+    assert all(p[3] == DATE_REQUIRED for p in opened)
 
 
 MIXED_CELLS: dict[str, tuple[Callable[[Rows, Rows], None], str, str]] = {
