@@ -14,9 +14,8 @@ of its own, with font, colour and position set again and its characters encoded 
 and its document objects format every number of a file one call at a time. Here a page is one
 content stream of operators (``Pages``): its text runs in as few text objects as the drawing
 order allows, font, colour and stroke are set only when they change, each distinct string is
-measured and encoded once per document (``FontText``), a table's rows of one-line cells are
-drawn in one pass and its grid once per page; ``pdf_file`` writes the pages, font subsets,
-metadata and cross-reference table.
+measured and encoded once per document (``FontText``) and a table's grid is drawn once per
+page; ``pdf_file`` writes the pages, font subsets, metadata and cross-reference table.
 """
 
 from __future__ import annotations
@@ -393,28 +392,7 @@ class Pages:
             edges.append(edges[-1] + column.width)
         self.row(columns, titles, size, x=x, header=True)
         top, bottoms = self.y, []
-        # Most rows are one line in every cell: they are measured and drawn in one pass here.
-        font, widths = self.font, self.font.widths
-        rooms = [column.width - 2 * CELL_PAD for column in columns]
-        starts = [f"{edge + CELL_PAD:.2f}" if column.align == "left" else None
-                  for edge, column in zip(edges[:-1], columns, strict=True)]
-        one_line = size * 1.35 + 2 * CELL_PAD  # as ``_layout`` measures a row of one line
         for values in rows:
-            for value, room in zip(values, rooms, strict=True):
-                width = widths.get(value)
-                if width is None:
-                    width = font.width(value, 1.0)
-                if width * size > room or "\n" in value:
-                    break
-            else:
-                if not self._fits(one_line):
-                    self._grid(edges, top, bottoms)
-                    self._next_table_page(columns, titles, size, x, continued)
-                    top, bottoms = self.y, []
-                self._one_line_cells(columns, values, edges, starts, size)
-                self.y -= one_line
-                bottoms.append(self.y)
-                continue
             cells, height = self._layout(columns, values, size)
             if not self._fits(height):
                 self._grid(edges, top, bottoms)
@@ -431,30 +409,6 @@ class Pages:
         if continued is not None:
             continued(self)
         self.row(columns, titles, size, x=x, header=True)
-
-    def _one_line_cells(self, columns: Sequence[TableColumn], values: Sequence[str],
-                        edges: Sequence[float], starts: Sequence[str | None],
-                        size: float) -> None:
-        """A row whose every cell is one line that fits (``table``), drawn as ``_cell_texts``
-        draws it."""
-        self._text_state(size, False, BLACK)
-        ops, widths, encoded = self._ops, self.font.widths, self.font.encoded
-        baseline = f"{self.y - CELL_PAD - size:.2f}"
-        for i, value in enumerate(values):
-            if not value:
-                continue
-            start = starts[i]
-            if start is None:
-                if columns[i].align == "right":
-                    start = f"{edges[i + 1] - CELL_PAD - widths[value] * size:.2f}"
-                else:
-                    start = f"{edges[i] + (columns[i].width - widths[value] * size) / 2:.2f}"
-            runs = encoded.get(value) or self.font.runs(value)
-            if len(runs) == 1 and runs[0][0] == self._text_resource and size == self._text_size:
-                ops.append(f"1 0 0 1 {start} {baseline} Tm <{runs[0][1]}> Tj")
-            else:
-                ops.append(f"1 0 0 1 {start} {baseline} Tm")
-                self._show_runs(runs, size)
 
     def row(self, columns: Sequence[TableColumn], values: Sequence[str], size: float, *,
             x: float | None = None, header: bool = False, bold: bool = False) -> bool:
