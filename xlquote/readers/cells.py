@@ -294,6 +294,8 @@ class _SheetReader:
         self.header_row = 0
         self.keep: set[int] | None = None  # columns kept below the header (None: all)
         self.row_has_value = False
+        self.row_damaged = False  # a cell of this row is out of place: the row is not kept
+        self.rows_disordered = False
         self.columns: dict[str, int] = {}  # column letters → number, as met
         self.problems: list[Problem] = []
         self.values: dict[int, list[Any]] = {}  # kept column → its values, row by row
@@ -310,7 +312,7 @@ class _SheetReader:
             return
         cells: dict[int, Any] = {}
         column = 0
-        self.row_has_value = False
+        self.row_has_value = self.row_damaged = False
         keep = self.keep if self.header is not None else None
         known, digits = self.columns, str(number)
         in_grid = number <= EXCEL_MAX_ROWS
@@ -336,7 +338,7 @@ class _SheetReader:
             self.problem(number, None, None, f"Excel の最後の行 ({EXCEL_MAX_ROWS:,}行目) より下の行"
                          f"で、Excel では見えません。{NOT_EXCEL}")
             return
-        if cells:
+        if cells and not self.row_damaged:  # a damaged row's other cells would mislead
             self._keep_row(number, cells)
 
     def _column(self, letters: str) -> int:
@@ -357,8 +359,12 @@ class _SheetReader:
                          f"{DAMAGED}")
             return None
         if number <= self.previous_row:
-            self.problem(number, None, None, f"行の順番が乱れているか、同じ行が 2 回あります。"
-                         f"{DAMAGED}")
+            if not self.rows_disordered:  # once: every later row may be out of place too
+                self.problem(number, None, None, (
+                    f"{number:,}行目が 2 回あります。" if number == self.previous_row else
+                    f"{self.previous_row:,}行目の後に {number:,}行目があり、行の順番が乱れているか、"
+                    f"同じ行が 2 回あります。") + DAMAGED)
+            self.rows_disordered = True
             return None
         self.previous_row = number
         return number
@@ -375,14 +381,17 @@ class _SheetReader:
             if not column or not digits.isascii() or not digits.isdigit() or len(digits) > 7:
                 self.problem(row, None, reference, f"セル番地 {reference!r} が正しくありません。"
                              f"{DAMAGED}")
+                self.row_damaged = True
                 return previous
             if int(digits) != row:
                 self.problem(row, column, reference, f"セル {reference} が {row}行目に入っています。"
                              f"{DAMAGED}")
+                self.row_damaged = True
                 return previous
         if column <= previous:
             self.problem(row, column, reference, f"セルの順番が乱れているか、同じセルが 2 回あります。"
                          f"{DAMAGED}")
+            self.row_damaged = True
             return previous
         if (self.keep is not None and column not in self.keep and column <= EXCEL_MAX_COLUMNS
                 and row <= EXCEL_MAX_ROWS):

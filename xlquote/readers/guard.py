@@ -329,6 +329,12 @@ def _verified_blocks(path: Path, raw: Any, info: zipfile.ZipInfo) -> Iterator[by
                             f"{NOT_TRUSTED}")
 
 
+def part_blocks(path: Path, part: str) -> Iterator[bytes]:
+    """A part of a checked workbook, inflated block by block (as ``_verified_blocks``)."""
+    with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+        yield from _verified_blocks(path, raw, archive.getinfo(part))
+
+
 def _check_xml_part(path: Path, part: str, blocks: Iterator[bytes]) -> None:
     scan = _DeclarationScan(path, part)
     for block in blocks:

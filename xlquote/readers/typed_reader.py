@@ -26,7 +26,9 @@ import numpy as np
 from ..engine.codes import normalize_text
 from ..engine.columns import CONTROL_CHARACTERS, EXCEL_MAX_TEXT, WHITESPACE, UnusableCell
 from ..engine.records import ColumnBlock, Field
+from .cell_order import cells_in_order
 from .cells import error_value, not_finite
+from .guard import part_blocks
 from .package import EXCEL_MAX_ROWS, MAIN_NS, sheet_part
 from .sheet_table import SheetTable
 
@@ -65,20 +67,26 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
     start = sheet_start(path, sheet_name)
     if start is None:
         return None
-    _part, header_row = start
+    part, header_row = start
     names = {f.name for f in fields}
-    try:
-        sheet = reader.load_sheet(sheet_name, schema_sample_rows=None, dtype_coercion="strict",
-                                  use_columns=lambda column: _names_field(column.name, names))
-        batch, errors = sheet.to_arrow_with_errors()
-        positions = {column.index: i for i, column in enumerate(sheet.selected_columns)}
-        del sheet  # frees calamine's cells now, before the columns are converted
-    except fastexcel.FastExcelError:
-        return None
-    except BaseException as exc:  # a Rust panic (pyo3's PanicException is a BaseException)
-        if type(exc).__module__.startswith(("pyo3", "fastexcel", "_fastexcel")):
+    # Checked beside fastexcel's read (both release the GIL): rows and cells each once, in order.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-order") as checking:
+        in_order = checking.submit(cells_in_order, part_blocks(path, part))
+        try:
+            sheet = reader.load_sheet(sheet_name, schema_sample_rows=None,
+                                      dtype_coercion="strict",
+                                      use_columns=lambda column: _names_field(column.name, names))
+            batch, errors = sheet.to_arrow_with_errors()
+            positions = {column.index: i for i, column in enumerate(sheet.selected_columns)}
+            del sheet  # frees calamine's cells now, before the columns are converted
+        except fastexcel.FastExcelError:
             return None
-        raise
+        except BaseException as exc:  # a Rust panic (pyo3's PanicException is a BaseException)
+            if type(exc).__module__.startswith(("pyo3", "fastexcel", "_fastexcel")):
+                return None
+            raise
+        if not in_order.result():
+            return None  # calamine would read a row or cell stored twice as its last copy
     row_numbers = np.arange(header_row + 1, header_row + 1 + batch.num_rows)
     header = list(batch.schema.names)
     if not _plain_header(header, fields) or header_row + batch.num_rows > EXCEL_MAX_ROWS:

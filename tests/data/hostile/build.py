@@ -168,6 +168,81 @@ def copy_row(sheet: str, first_cell: str, new_row: int, new_id: str) -> Callable
     return edit
 
 
+def row_xml(parts: Parts, sheet: str, first_cell: str) -> tuple[str, re.Match[str]]:
+    """The sheet's XML and the match of the row whose column A holds ``first_cell``."""
+    xml = parts[sheet_part(parts, sheet)].decode()
+    row = row_of(parts, sheet, first_cell)
+    return xml, re.search(rf'<row r="{row}"[^>]*>.*?</row>', xml)  # type: ignore[return-value]
+
+
+def cell_xml(xml: str, row: re.Match[str], column: str) -> re.Match[str]:
+    """The match (in ``xml``) of the row's cell in ``column``."""
+    found = re.compile(rf'<c r="{column}\d+"[^>]*>.*?</c>').search(xml, row.start(), row.end())
+    assert found is not None, column
+    return found
+
+
+def with_value(cell: str, value: str) -> str:
+    return re.sub(r"<v>[^<]*</v>", f"<v>{value}</v>", cell)
+
+
+def sheet_edit(sheet: str, first_cell: str, change: Callable[[str, re.Match[str]], str]
+               ) -> Callable[[Parts], None]:
+    """Rewrite the sheet's XML given the row whose column A holds ``first_cell``."""
+    def edit(parts: Parts) -> None:
+        xml, row = row_xml(parts, sheet, first_cell)
+        parts[sheet_part(parts, sheet)] = change(xml, row).encode()
+    return edit
+
+
+def row_twice(sheet: str, first_cell: str, column: str, value: str) -> Callable[[Parts], None]:
+    """The row stored again right after itself, the copy's cell in ``column`` holding ``value``
+    (calamine would read the copy)."""
+    def change(xml: str, row: re.Match[str]) -> str:
+        cell = cell_xml(xml, row, column)
+        copy = row.group(0).replace(cell.group(0), with_value(cell.group(0), value))
+        return xml[:row.end()] + copy + xml[row.end():]
+    return sheet_edit(sheet, first_cell, change)
+
+
+def cell_twice(sheet: str, first_cell: str, column: str, value: str) -> Callable[[Parts], None]:
+    """The row's cell in ``column`` stored again right after itself, holding ``value``."""
+    def change(xml: str, row: re.Match[str]) -> str:
+        cell = cell_xml(xml, row, column)
+        return xml[:cell.end()] + with_value(cell.group(0), value) + xml[cell.end():]
+    return sheet_edit(sheet, first_cell, change)
+
+
+def row_moved(sheet: str, first_cell: str, before: str) -> Callable[[Parts], None]:
+    """The row moved, as it is, to stand before the row whose column A holds ``before``."""
+    def edit(parts: Parts) -> None:
+        xml, row = row_xml(parts, sheet, first_cell)
+        rest = xml[:row.start()] + xml[row.end():]
+        at = rest.index(f'<row r="{row_of(parts, sheet, before)}"')
+        parts[sheet_part(parts, sheet)] = (rest[:at] + row.group(0) + rest[at:]).encode()
+    return edit
+
+
+def cells_swapped(sheet: str, first_cell: str, left: str, right: str
+                  ) -> Callable[[Parts], None]:
+    """The row's cells in ``left`` and ``right`` (next to each other) stored the other way."""
+    def change(xml: str, row: re.Match[str]) -> str:
+        one, other = cell_xml(xml, row, left), cell_xml(xml, row, right)
+        assert one.end() == other.start()
+        return xml[:one.start()] + other.group(0) + one.group(0) + xml[other.end():]
+    return sheet_edit(sheet, first_cell, change)
+
+
+def cell_readdressed(sheet: str, first_cell: str, column: str, row_number: int
+                     ) -> Callable[[Parts], None]:
+    """The row's cell in ``column`` addressed to another row, where it stands."""
+    def change(xml: str, row: re.Match[str]) -> str:
+        cell = cell_xml(xml, row, column)
+        moved = re.sub(rf'r="{column}\d+"', f'r="{column}{row_number}"', cell.group(0))
+        return xml[:cell.start()] + moved + xml[cell.end():]
+    return sheet_edit(sheet, first_cell, change)
+
+
 def second_sheet(name: str, rename_first: str) -> Callable[[Parts], None]:
     """A copy of the Incidents sheet named ``name``; the original renamed ``rename_first``."""
     def edit(parts: Parts) -> None:
@@ -401,6 +476,21 @@ CASES: tuple[Case, ...] = (
     Case("shared_string_bomb", "30,000 incidents whose description is one shared string of "
          "30,000 characters (2.7 GB once expanded)", shared_string_bomb,
          (Expected(None, None, FILE, "共有文字列爆弾"),)),
+    Case("row_twice", "I-1002's row stored twice, the copy with minutes 99",
+         row_twice("Incidents", "I-1002", "G", "99"),
+         (Expected("Incidents", 15, "(row)", "15行目が 2 回あります"),)),
+    Case("row_moved", "I-1029's row stored before I-1002's",
+         row_moved("Incidents", "I-1029", "I-1002"),
+         (Expected("Incidents", 15, "(row)", "42行目の後に 15行目があり"),)),
+    Case("cell_twice", "I-1002's minutes stored twice, the copy holding 99",
+         cell_twice("Incidents", "I-1002", "G", "99"),
+         (Expected("Incidents", 15, "G", "同じセルが 2 回"),)),
+    Case("cells_swapped", "I-1002's minutes stored before its channel",
+         cells_swapped("Incidents", "I-1002", "E", "G"),
+         (Expected("Incidents", 15, "E", "セルの順番が乱れて"),)),
+    Case("cell_readdressed", "I-1002's minutes addressed G16 while stored in row 15",
+         cell_readdressed("Incidents", "I-1002", "G", 16),
+         (Expected("Incidents", 15, "G", "G16 が 15行目に入っています"),)),
     Case("negative_date_serial", "a date-formatted -5 in a closed date",
          restyled("Incidents", "I-1003", "D", "-5"),
          (Expected("Incidents", 16, "closed", "Excel で表せる日付"),)),
