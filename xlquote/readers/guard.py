@@ -223,11 +223,17 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
         raise _refuse(path, f"ブックの中の部品が多すぎます ({len(infos):,} 個。上限は "
                             f"{limits.max_parts:,} 個)")
     names = [info.filename for info in infos]
-    twice = sorted({name for name in names if names.count(name) > 1}) if \
-        len(set(names)) != len(names) else []
+    # Part names are compared without case (OPC): a reader may take either of two that differ
+    # only in case.
+    by_folded: dict[str, list[str]] = {}
+    for name in names:
+        by_folded.setdefault(name.lower(), []).append(name)
+    twice = sorted(found for found in by_folded.values() if len(found) > 1)
     if twice:
-        raise _refuse(path, f"部品 {twice[0]} が 2 回入っています (どちらを読むかで内容が変わり"
-                            f"ます)。{NOT_TRUSTED}")
+        first, *others = twice[0]
+        said = f"部品 {first} が 2 回入っています" if first in others else (
+            f"部品 {first} と {others[0]} は名前の大文字・小文字だけが違う同じ部品です")
+        raise _refuse(path, f"{said} (どちらを読むかで内容が変わります)。{NOT_TRUSTED}")
     if "[Content_Types].xml" not in names or WORKBOOK not in names:
         raise _refuse(path, "Excel のブックではありません (xl/workbook.xml がありません)")
     total = sum(info.file_size for info in infos)

@@ -332,6 +332,23 @@ def part_twice(parts: Parts) -> bytes:
     return zip_bytes(entries)
 
 
+def part_case_twice(parts: Parts) -> bytes:
+    """The workbook points at the Incidents part under a name in other case (Sheet4.xml); the
+    part under its own name holds other minutes (fastexcel finds parts without case)."""
+    part = sheet_part(parts, "Incidents")
+    folder, name = part.rsplit("/", 1)
+    other = f"{folder}/{name.capitalize()}"
+    relationships = "xl/_rels/workbook.xml.rels"
+    edited = dict(parts)
+    edited[relationships] = parts[relationships].replace(
+        f'/{name}"'.encode(), f'/{name.capitalize()}"'.encode())
+    assert edited[relationships] != parts[relationships]
+    entries: list[tuple[str, bytes, dict[str, int] | None]] = [
+        (other if key == part else key, data, None) for key, data in edited.items()]
+    entries.append((part, parts[part].replace(b"<v>25</v>", b"<v>2500</v>", 1), None))
+    return zip_bytes(entries)
+
+
 def shared_string_bomb(parts: Parts) -> None:
     """30,000 incident rows whose description (column V) is one shared string of 30,000 'あ':
     90 KB stored once, 2.7 GB once every cell is read."""
@@ -407,6 +424,9 @@ CASES: tuple[Case, ...] = (
          (Expected(None, None, FILE, "チェックサム"),), raw=bad_crc),
     Case("part_twice", "the Incidents part stored twice, the second with other minutes",
          no_edit, (Expected(None, None, FILE, "2 回入っています"),), raw=part_twice),
+    Case("part_case_twice", "the Incidents part stored again under its name in other case "
+         "(Sheet4.xml, where the workbook points), the copy under sheet4.xml with other minutes",
+         no_edit, (Expected(None, None, FILE, "大文字・小文字"),), raw=part_case_twice),
     Case("stray_cell_settings", "one value at XFD1048576 in Settings (Excel's last cell)",
          lambda parts: set_cell(parts, "Settings", "XFD1048576", number("XFD1048576", "1"))),
     Case("stray_cell_cv_settings", "one value at CV1048576 in Settings",
