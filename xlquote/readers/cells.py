@@ -45,11 +45,16 @@ from .package import (
 ROW, CELL = f"{MAIN_NS}row", f"{MAIN_NS}c"
 VALUE, FORMULA, INLINE = f"{MAIN_NS}v", f"{MAIN_NS}f", f"{MAIN_NS}is"
 TEXT, PHONETIC = f"{MAIN_NS}t", f"{MAIN_NS}rPh"
+SHEET_DATA, EXTENSIONS = f"{MAIN_NS}sheetData", f"{MAIN_NS}extLst"
+# What a cell and an inline string may hold (ECMA-376 18.3.1.4, 18.4.12).
+IN_CELL = frozenset({VALUE, FORMULA, INLINE, EXTENSIONS})
+IN_INLINE_TEXT = frozenset({TEXT, PHONETIC, f"{MAIN_NS}r", f"{MAIN_NS}phoneticPr"})
 STRING_ITEM = f"{MAIN_NS}si"
 REFERENCE_LETTERS = re.compile(r"[A-Z]{1,3}")
-# xsd:double as Excel writes it (no spaces, no '_'); NaN and INF stand for themselves.
-NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?INF|NaN",
-                    re.IGNORECASE)
+# xsd:double as Excel writes it (no spaces, no '_'); NaN and infinities stand for themselves,
+# spelt as fastexcel reads them too (refused as not finite, not as text).
+NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                    r"|[+-]?(?:INF(?:INITY)?|NAN)", re.IGNORECASE)
 # Number formats shown as dates or times: the built-in ones (ECMA-376 18.8.30, with the East
 # Asian date formats 27–36 and 50–58), and custom codes with a date or time token outside
 # quotes, escapes and [colour]/[$-411] sections; [h]/[m]/[s] are elapsed times (durations).
@@ -162,8 +167,11 @@ def _events(stream: IO[bytes], tags: Sequence[str]) -> Iterator[Any]:
             yield element
         element.clear()
         parent = element.getparent()
-        if parent is not None:
-            del parent[:]  # this element and any earlier siblings: done with
+        if parent is not None:  # this element and the siblings before it: done with
+            while len(parent) and parent[0] is not element:
+                del parent[0]
+            if len(parent):
+                del parent[0]
 
 
 # Elements a worksheet may hold many of besides rows (ECMA-376 18.3.1): dropped as they end.
@@ -277,6 +285,7 @@ def read_sheet_cells(book: Workbook, sheet: SheetRef, choose: ColumnChoice = Non
     with book.archive.open(sheet.part) as stream:
         for element in _events(stream, (ROW,)):
             reader.row(element)
+    reader.end()
     if reader.header is None:
         return None if not reader.problems else ({}, 0, SheetCells({}, [], reader.problems))
     return reader.header, reader.header_row, SheetCells(reader.values, reader.numbers,
@@ -296,6 +305,7 @@ class _SheetReader:
         self.row_has_value = False
         self.row_damaged = False  # a cell of this row is out of place: the row is not kept
         self.rows_disordered = False
+        self.sheet_data: Any = None  # the sheetData element, once a row is met in it
         self.columns: dict[str, int] = {}  # column letters → number, as met
         self.problems: list[Problem] = []
         self.values: dict[int, list[Any]] = {}  # kept column → its values, row by row
@@ -310,6 +320,8 @@ class _SheetReader:
         number = self._row_number(element)
         if number is None:
             return
+        if not self._in_sheet_data(element, number):
+            return
         cells: dict[int, Any] = {}
         column = 0
         self.row_has_value = self.row_damaged = False
@@ -318,6 +330,10 @@ class _SheetReader:
         in_grid = number <= EXCEL_MAX_ROWS
         for cell in element:
             if cell.tag != CELL:
+                if cell.tag != EXTENSIONS:
+                    self.problem(number, None, _shown_tag(cell.tag),
+                                 f"行の中に読めない要素があります。{DAMAGED}")
+                    self.row_damaged = True
                 continue
             reference = cell.get("r")
             # The usual cell, in short: its address is known letters and this row's number,
@@ -340,6 +356,37 @@ class _SheetReader:
             return
         if cells and not self.row_damaged:  # a damaged row's other cells would mislead
             self._keep_row(number, cells)
+
+    def _in_sheet_data(self, element: Any, number: int) -> bool:
+        """Whether the row stands in sheetData (where every reader looks for rows), among
+        rows only; otherwise each stray element is a problem."""
+        parent = element.getparent()
+        if parent is None or parent.tag != SHEET_DATA:
+            self.problem(number, None, None, f"行がシートのデータ (sheetData) の外にあります。{DAMAGED}")
+            return False
+        if self.sheet_data is not None and parent is not self.sheet_data:
+            self.problem(number, None, None, f"シートのデータ (sheetData) が 2 つあります。{DAMAGED}")
+            self.sheet_data = parent
+            return False
+        self.sheet_data = parent
+        before = []  # the rows before this one are gone: what stands before it is stray
+        for sibling in parent:
+            if sibling is element:
+                break
+            before.append(sibling)
+        return self._only_rows(number, before, "この行の前")
+
+    def _only_rows(self, number: int, elements: Sequence[Any], where: str) -> bool:
+        stray = [e.tag for e in elements if e.tag != ROW]
+        for tag in stray:
+            self.problem(number, None, _shown_tag(tag),
+                         f"{where}に、行でない要素があります。{DAMAGED}")
+        return not stray
+
+    def end(self) -> None:
+        """After the last row: what sheetData holds after it."""
+        if self.sheet_data is not None:
+            self._only_rows(self.previous_row, list(self.sheet_data), "最後の行の後")
 
     def _column(self, letters: str) -> int:
         """The column number of ``letters`` (A → 1), remembered; 0 when they name none."""
@@ -420,6 +467,12 @@ class _SheetReader:
                 formula = child
             elif tag == INLINE:
                 inline = child
+            elif tag not in IN_CELL:
+                return UnusableCell(_shown_tag(tag), f"セルの中に読めない要素があります ({DAMAGED})")
+        if inline is not None and any(child.tag not in IN_INLINE_TEXT for child in inline):
+            return UnusableCell(_shown_tag(next(c.tag for c in inline
+                                                if c.tag not in IN_INLINE_TEXT)),
+                                f"セルの文字列の中に読めない要素があります ({DAMAGED})")
         text = None if value is None else value.text
         if kind == "inlineStr":
             return None if inline is None else _text(inline) or None
@@ -485,6 +538,14 @@ class _SheetReader:
 
 def _midnight_as_date(moment: dt.datetime) -> dt.date | dt.datetime:
     return moment.date() if moment.time() == dt.time(0) and moment.tzinfo is None else moment
+
+
+def _shown_tag(tag: Any) -> str:
+    """An element's name as a person can read it: <row>, <x> (urn:x)."""
+    if not isinstance(tag, str):  # a comment or processing instruction lxml kept
+        return "<?>"
+    namespace, _, name = tag[1:].rpartition("}") if tag.startswith("{") else ("", "", tag)
+    return f"<{name}>" if namespace in ("", MAIN_NS[1:-1]) else f"<{name}> ({namespace})"
 
 
 def _shown(value: Any) -> Any:

@@ -26,10 +26,10 @@ import numpy as np
 from ..engine.codes import normalize_text
 from ..engine.columns import CONTROL_CHARACTERS, EXCEL_MAX_TEXT, WHITESPACE, UnusableCell
 from ..engine.records import ColumnBlock, Field
-from .cell_order import cells_in_order
 from .cells import error_value, not_finite
 from .guard import part_blocks
 from .package import EXCEL_MAX_ROWS, MAIN_NS, sheet_part
+from .sheet_layout import plain_layout
 from .sheet_table import SheetTable
 
 # fastexcel logs a warning for every all-blank column ("Could not determine dtype"); such a
@@ -69,9 +69,9 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
         return None
     part, header_row = start
     names = {f.name for f in fields}
-    # Checked beside fastexcel's read (both release the GIL): rows and cells each once, in order.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-order") as checking:
-        in_order = checking.submit(cells_in_order, part_blocks(path, part))
+    # Checked beside fastexcel's read (both release the GIL): the sheet is read as lxml reads it.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-layout") as checking:
+        layout = checking.submit(plain_layout, part_blocks(path, part))
         try:
             sheet = reader.load_sheet(sheet_name, schema_sample_rows=None,
                                       dtype_coercion="strict",
@@ -85,8 +85,8 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
             if type(exc).__module__.startswith(("pyo3", "fastexcel", "_fastexcel")):
                 return None
             raise
-        if not in_order.result():
-            return None  # calamine would read a row or cell stored twice as its last copy
+        if not layout.result():
+            return None  # e.g. a row stored twice, which calamine would read as its last copy
     row_numbers = np.arange(header_row + 1, header_row + 1 + batch.num_rows)
     header = list(batch.schema.names)
     if not _plain_header(header, fields) or header_row + batch.num_rows > EXCEL_MAX_ROWS:

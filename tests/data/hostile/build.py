@@ -243,6 +243,53 @@ def cell_readdressed(sheet: str, first_cell: str, column: str, row_number: int
     return sheet_edit(sheet, first_cell, change)
 
 
+def row_after_sheet_data(sheet: str, first_cell: str, new_row: int, new_id: str
+                         ) -> Callable[[Parts], None]:
+    """A copy of the row, as row ``new_row`` with id ``new_id``, after </sheetData>."""
+    def edit(parts: Parts) -> None:
+        copy_row(sheet, first_cell, new_row, new_id)(parts)
+        part = sheet_part(parts, sheet)
+        xml = parts[part].decode()
+        copied = re.search(rf'<row r="{new_row}">.*?</row>', xml)
+        assert copied is not None
+        xml = xml[:copied.start()] + xml[copied.end():]
+        at = xml.index("</sheetData>") + len("</sheetData>")
+        parts[part] = (xml[:at] + copied.group(0) + xml[at:]).encode()
+    return edit
+
+
+def wrapped(sheet: str, first_cell: str, column: str, inner: bool) -> Callable[[Parts], None]:
+    """The row's cell in ``column`` (``inner``: its value) inside an element <x>."""
+    def change(xml: str, row: re.Match[str]) -> str:
+        cell = cell_xml(xml, row, column)
+        text = cell.group(0)
+        if inner:
+            value = re.search(r"<v>[^<]*</v>", text).group(0)  # type: ignore[union-attr]
+            text = text.replace(value, f"<x>{value}</x>")
+        else:
+            text = f"<x>{text}</x>"
+        return xml[:cell.start()] + text + xml[cell.end():]
+    return sheet_edit(sheet, first_cell, change)
+
+
+def row_in_namespace(sheet: str, first_cell: str) -> Callable[[Parts], None]:
+    """The row declared in a namespace of its own: not a row of the sheet to an XML reader."""
+    def change(xml: str, row: re.Match[str]) -> str:
+        start = row.group(0).index(">")
+        return xml[:row.start() + start] + ' xmlns="urn:x"' + xml[row.start() + start:]
+    return sheet_edit(sheet, first_cell, change)
+
+
+def value_as_written(sheet: str, first_cell: str, column: str, written: str
+                     ) -> Callable[[Parts], None]:
+    """The row's cell in ``column`` keeping its attributes, its value written ``written``."""
+    def change(xml: str, row: re.Match[str]) -> str:
+        cell = cell_xml(xml, row, column)
+        text = re.sub(r"<v>[^<]*</v>", f"<v>{written}</v>", cell.group(0))
+        return xml[:cell.start()] + text + xml[cell.end():]
+    return sheet_edit(sheet, first_cell, change)
+
+
 def second_sheet(name: str, rename_first: str) -> Callable[[Parts], None]:
     """A copy of the Incidents sheet named ``name``; the original renamed ``rename_first``."""
     def edit(parts: Parts) -> None:
@@ -511,6 +558,24 @@ CASES: tuple[Case, ...] = (
     Case("cell_readdressed", "I-1002's minutes addressed G16 while stored in row 15",
          cell_readdressed("Incidents", "I-1002", "G", 16),
          (Expected("Incidents", 15, "G", "G16 が 15行目に入っています"),)),
+    Case("row_after_sheet_data", "an incident's row (I-9999, row 46) after the sheet's data "
+         "(</sheetData>), where fastexcel does not look", row_after_sheet_data(
+             "Incidents", "I-1029", 46, "I-9999"),
+         (Expected("Incidents", 46, "(row)", "sheetData) の外にあります"),)),
+    Case("cell_wrapped", "I-1002's minutes cell inside an element <x> in its row",
+         wrapped("Incidents", "I-1002", "G", inner=False),
+         (Expected("Incidents", 15, "(row)", "行の中に読めない要素", "<x>"),)),
+    Case("value_wrapped", "I-1002's minutes value inside an element <x> in its cell",
+         wrapped("Incidents", "I-1002", "G", inner=True),
+         (Expected("Incidents", 15, "minutes", "セルの中に読めない要素", "<x>"),)),
+    Case("row_in_namespace", "I-1002's row declared in a namespace of its own (xmlns=\"urn:x\")",
+         row_in_namespace("Incidents", "I-1002"),
+         (Expected("Incidents", 16, "(row)", "この行の前に、行でない要素", "<row> (urn:x)"),)),
+    Case("value_reference", "I-1002's minutes written with a character reference (&#50;5): "
+         "25 to an XML reader", value_as_written("Incidents", "I-1002", "G", "&#50;5")),
+    Case("boolean_written_true", "I-0601's personal (TRUE/FALSE) written true instead of 1",
+         value_as_written("Incidents", "I-0601", "O", "true"),
+         (Expected("Incidents", 7, "personal", "TRUE/FALSE のセルに別のもの", "true"),)),
     Case("negative_date_serial", "a date-formatted -5 in a closed date",
          restyled("Incidents", "I-1003", "D", "-5"),
          (Expected("Incidents", 16, "closed", "Excel で表せる日付"),)),

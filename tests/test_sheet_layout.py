@@ -1,12 +1,13 @@
-"""The check that lets the typed reader's result be used: rows and cells each stored once, in
-order (``xlquote/readers/cell_order.py``). Every sheet is also fed in blocks of many sizes, so
-that tags cut at every place between blocks are read the same."""
+"""The check that lets the typed reader's result be used: the sheet's XML laid out as both
+readers read it alike, rows and cells each stored once, in order
+(``xlquote/readers/sheet_layout.py``). Every sheet is fed in blocks of many sizes, so that tags
+cut at every place between blocks are read the same."""
 
 from __future__ import annotations
 
 import pytest
 
-from xlquote.readers.cell_order import cells_in_order
+from xlquote.readers.sheet_layout import plain_layout
 
 BLOCK_SIZES = (1, 2, 3, 5, 7, 11, 23, 24, 25, 31, 64, 100, 997, 4096, 10**9)
 
@@ -42,10 +43,10 @@ def in_blocks(data: bytes, size: int) -> list[bytes]:
 
 
 def verdicts(data: bytes) -> set[bool]:
-    return {cells_in_order(in_blocks(data, size)) for size in BLOCK_SIZES}
+    return {plain_layout(in_blocks(data, size)) for size in BLOCK_SIZES}
 
 
-IN_ORDER = {
+PLAIN = {
     "plain": sheet(plain_rows()),
     "blank rows left out, an empty row, a row of no cells": sheet(
         f'<row r="2">{cell("A2")}</row><row r="5"/><row r="6"></row>'
@@ -58,10 +59,19 @@ IN_ORDER = {
     "an empty cell, attributes after r": sheet(
         f'<row r="1" ht="20" customHeight="1"><c r="A1" s="2"/>{cell("B1")}</row>'),
     "no cells at all": sheet(""),
-    "no sheetData": b'<worksheet xmlns="x"><dimension ref="A1"/></worksheet>',
+    "an empty sheetData": sheet("").replace(b"<sheetData></sheetData>", b"<sheetData/>"),
+    "a formula with its value, a shared string, a boolean": sheet(
+        '<row r="1"><c r="A1"><f>1+1</f><v>2</v></c><c r="B1" t="s"><v>0</v></c>'
+        '<c r="C1" t="b"><v>1</v></c><c r="D1" t="inlineStr"><is><r><t>a</t></r>'
+        '<rPh sb="0" eb="1"><t>x</t></rPh></is></c></row>'),
+    "namespaces declared on the root only, extLst after sheetData": sheet(
+        plain_rows(2), after='<extLst><ext uri="{1}" xmlns:x14="urn:x14"><x14:a/></ext></extLst>'),
+    "character references in text": sheet(f'<row r="1">{text("A1", "&#12503;&amp;")}</row>'),
+    "lines and tabs in a text, space after the root": sheet(
+        '<row r="1">' + text("A1", "a\nb\tc") + "</row>") + b"\r\n",
 }
 
-NOT_IN_ORDER = {
+NOT_PLAIN = {
     "a row stored twice": sheet(plain_rows(3) + plain_rows(1, start=3)),
     "a row stored twice, further on": sheet(plain_rows(5) + plain_rows(1, start=2)),
     "rows out of order": sheet(plain_rows(1, start=9) + plain_rows(3)),
@@ -88,22 +98,53 @@ NOT_IN_ORDER = {
     "a comment hiding a row": sheet(f'<row r="1"><!-- <row r="5"> -->{cell("B5")}</row>'),
     "CDATA": sheet('<row r="1"><c r="A1" t="str"><v><![CDATA[x]]></v></c></row>'),
     "a processing instruction": sheet(f'<row r="1"><?pi x?>{cell("A1")}</row>'),
+    "no sheetData": b'<worksheet xmlns="x"><dimension ref="A1"/></worksheet>',
+    "two sheetData": sheet(plain_rows(2) + "</sheetData><sheetData>" + plain_rows(1, 3)),
+    "a row before sheetData": sheet(plain_rows(2), before=f'<row r="50">{cell("A50")}</row>'),
+    "a row after sheetData": sheet(plain_rows(2), after=f'<row r="50">{cell("A50")}</row>'),
+    "a row inside a row": sheet(f'<row r="1">{cell("A1")}<row r="2">{cell("A2")}</row></row>'),
+    "an empty row, then cells outside it": sheet(f'<row r="1"/>{cell("A1")}'),
+    "cells wrapped in another element": sheet(f'<row r="1"><x>{cell("A1")}</x></row>'),
+    "a value wrapped in another element": sheet('<row r="1"><c r="A1"><x><v>1</v></x></c></row>'),
+    "a cell inside a cell": sheet(f'<row r="1"><c r="A1">{cell("B1")}</c></row>'),
+    "a namespace declared on a row": sheet(f'<row r="1" xmlns="urn:x">{cell("A1")}</row>'),
+    "a namespace declared on a value": sheet('<row r="1"><c r="A1"><v xmlns="urn:x">1</v></c>'
+                                             '</row>'),
+    "a namespace declared on sheetData": sheet(plain_rows(2)).replace(
+        b"<sheetData>", b'<sheetData xmlns="urn:x">'),
+    "a character reference in a value": sheet('<row r="1"><c r="A1"><v>&#49;20</v></c></row>'),
+    "a boolean written true": sheet('<row r="1"><c r="A1" t="b"><v>true</v></c></row>'),
+    "a boolean written 2": sheet('<row r="1"><c r="A1" t="b"><v>2</v></c></row>'),
+    "'>' in a text": sheet(f'<row r="1">{text("A1", "a>b")}</row>'),
+    "'>' in an attribute": sheet('<row r="1" x="a>b"><c r="A1"><v>1</v></c></row>'),
+    "not well-formed: an end tag missing": sheet(plain_rows(3)).replace(b"</worksheet>", b""),
+    "not well-formed: an undefined entity": sheet('<row r="1"><c r="A1"><v>&x;</v></c></row>'),
+    "not well-formed: something after the root": sheet(plain_rows(2)) + b"<x/>",
+    "a row beyond Excel's grid": sheet(f'<row r="1048577">{cell("A1048577")}</row>'),
+    "an empty part": b"",
+    "not well-formed: text after the root": sheet(plain_rows(2)) + b"x",
+    "not well-formed: a second root": sheet(plain_rows(2)) + sheet(""),
+    "not well-formed: text before the root": sheet(plain_rows(2)).replace(
+        b"?>\n", b"?>\nx", 1),
+    "not well-formed: a row closed as a cell": sheet(f'<row r="1">{cell("A1")}</c>'),
+    "not well-formed: a cell closed as a row": sheet('<row r="1"><c r="A1"><v>1</v></row>'),
+    "not well-formed: a control character": sheet('<row r="1">' + text("A1", "a\x01b") + "</row>"),
 }
 
 
-@pytest.mark.parametrize("name", sorted(IN_ORDER))
-def test_sheets_stored_in_order_pass_whatever_the_blocks(name):
-    assert verdicts(IN_ORDER[name]) == {True}
+@pytest.mark.parametrize("name", sorted(PLAIN))
+def test_plain_sheets_pass_whatever_the_blocks(name):
+    assert verdicts(PLAIN[name]) == {True}
 
 
-@pytest.mark.parametrize("name", sorted(NOT_IN_ORDER))
-def test_rows_or_cells_stored_twice_out_of_order_or_unreadable_fail_whatever_the_blocks(name):
-    assert verdicts(NOT_IN_ORDER[name]) == {False}
+@pytest.mark.parametrize("name", sorted(NOT_PLAIN))
+def test_sheets_read_otherwise_by_either_reader_fail_whatever_the_blocks(name):
+    assert verdicts(NOT_PLAIN[name]) == {False}
 
 
 def test_a_long_sheet_in_big_blocks():
     """Many rows per block, cells of a row cut between blocks at every place."""
     data = sheet(plain_rows(20_000))
-    assert all(cells_in_order(in_blocks(data, size)) for size in (4096, 65_536, 2**20 + 7))
+    assert all(plain_layout(in_blocks(data, size)) for size in (4096, 65_536, 2**20 + 7))
     duplicated = sheet(plain_rows(20_000) + plain_rows(1, start=20_000))
-    assert not any(cells_in_order(in_blocks(duplicated, size)) for size in (4096, 65_536))
+    assert not any(plain_layout(in_blocks(duplicated, size)) for size in (4096, 65_536))

@@ -1,0 +1,330 @@
+"""Whether a sheet's XML is laid out plainly enough that fastexcel reads it as lxml does: the
+condition, besides the guard's survey, on which the typed reader's result is used.
+
+calamine (under fastexcel) reads a sheet's tags one after another without parsing it as XML:
+it places every cell by its own address (a row or cell stored twice is read as its last
+copy; rows out of order can lose cells), does not check that the XML is well formed, ignores
+namespaces and nesting, and reads no character reference in a value. The cell-by-cell reader
+parses the XML (lxml) and refuses or reads otherwise. So the typed result is used only when:
+  - '<' and '>' alternate (no '>' in text or in an attribute's value, as every spreadsheet
+    program escapes it), so that each tag is known exactly: start, end or empty;
+  - there is one sheetData, holding only rows, each holding only cells, each row's first
+    attribute r="N" and each cell's r="XN" with X a letter A–Z and N its row's number; rows
+    rise, and cells rise within their row (nothing stored twice, nothing out of order);
+  - no comment, CDATA or processing instruction (but the XML declaration), no namespace
+    declared from sheetData on, no character or entity reference in a value (<v>), no
+    TRUE/FALSE cell holding other than 0 or 1;
+  - as an XML parser requires: one root element with only whitespace around it, every element
+    closed, rows and cells closed as they were opened, no control character.
+Anything else sends the sheet to the cell-by-cell reader, which names what it finds. The part
+is read block by block with numpy (and, for a long value, Arrow's regex engine), which release
+the GIL: the check runs beside fastexcel's read of the same sheet, which does too. A full XML
+parser (expat: 2.7 s for a million rows, holding the GIL) would not fit beside the read, so
+two faults only a parser notices are not looked for: an attribute given twice in a tag, and an
+element below a cell closed under another name. The typed reader reads such a sheet; the
+cell-by-cell reader refuses it as damaged.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+
+import numpy as np
+
+MAX_DIGITS = 7  # a row number within Excel's grid
+MAX_ROW = 1_048_576
+MAX_CARRY = 2**20  # a tag or text this long without a '<' is not a plain sheet's
+LESS_THAN, GREATER_THAN, SLASH = ord("<"), ord(">"), ord("/")
+
+
+def _word(text: bytes) -> int:
+    return int.from_bytes(text, "little")
+
+
+ROW_ATTRIBUTE = _word(b' r="')  # what follows '<row' and '<c' in a plain sheet
+SHEET_DATA, SHEET_DATA_END = _word(b"<sheetDa"), _word(b"</sheetD")
+ROW_NAME, CELL_NAME = b"row", b"c"
+# The elements the cell-by-cell reader reads, by their level under sheetData: rows; cells;
+# a cell's value, formula and inline text; an inline text's text and runs.
+NESTING = ((ROW_NAME,), (CELL_NAME,), (b"v", b"f", b"is"), (b"t", b"r", b"rPh", b"phoneticPr"))
+ROW_OR_CELL_INITIALS = np.frombuffer(b"rc", np.uint8)
+XML_WHITESPACE = np.frombuffer(b"\t\n\r", np.uint8)
+VALUE_WINDOW = 24  # a number's text fits; a longer value is searched otherwise
+PADDING = 32  # zero bytes after a block: the words and windows read at its last tags
+# What may end a tag's name: whitespace, '>' or '/'.
+NAME_END = np.zeros(256, bool)
+NAME_END[[ord(c) for c in " \t\r\n>/"]] = True
+UNREADABLE = np.zeros(256, bool)  # after '<': a comment, CDATA, a processing instruction
+UNREADABLE[[ord("!"), ord("?")]] = True
+PLACES = 10 ** np.arange(MAX_DIGITS - 1, -1, -1, dtype=np.int64)  # 10⁶ … 1
+# In a value, a reference calamine does not read; a TRUE/FALSE cell holding other than 0 or 1.
+REFERENCE_IN_VALUE = r"<v>[^<&]*&"  # a character or entity reference, which calamine does not read
+BOOLEAN_TYPE = _word(b't="b')  # a TRUE/FALSE cell's type
+
+
+def _words(data: bytes, size: int) -> np.ndarray:
+    """Every ``size`` bytes of ``data`` read as one little-endian integer, at every offset (a
+    view: item i is bytes i … i+size-1)."""
+    return np.ndarray((len(data) - size + 1,), dtype=f"<u{size}", buffer=data, strides=(1,))
+
+
+class _Scan:
+    """What is carried from one block to the next."""
+
+    def __init__(self) -> None:
+        self.offset = 0  # where the block being read starts in the part
+        self.carry = b""  # from the last '<' of the block before: read with the next block
+        self.depth = 0  # of the next tag (the root element is at depth 0)
+        self.sheet_data = 0  # sheetData start tags met
+        self.inside = False  # between sheetData's start and end tags
+        self.row = 0  # the number of the last row met (0: none yet)
+        self.row_digits = 0  # its digits and closing quote, as read in each cell (8 bytes)
+        self.row_mask = 0  # which of those 8 bytes they are
+        self.column = 0  # the column letter of the last cell in that row (0: none yet)
+        self.roots = 0  # elements met at the top: the root, and any other
+
+    def feed(self, block: bytes, last: bool) -> bool:
+        """Read one block (``last``: the part's last); False once the layout is not plain."""
+        data = self.carry + block
+        if last:
+            cut = len(data)
+        else:  # before the last cell or row: a cell's tags are searched together
+            cut = max(data.rfind(b"<c "), data.rfind(b"<row"))
+            cut = cut if cut >= 0 else max(data.rfind(b"<"), 0)
+        if len(data) - cut > MAX_CARRY:
+            return False
+        offset = self.offset - len(self.carry)  # where ``data`` starts in the part
+        self.carry = data[cut:]
+        self.offset += len(block)
+        return self._plain(data[:cut], offset)
+
+    def _plain(self, data: bytes, offset: int) -> bool:
+        """Whether ``data`` (from ``offset`` in the part; it begins with '<' or is the part's
+        start, and ends before a '<' or at the part's end) is laid out plainly."""
+        if not data:
+            return True
+        padded = data + bytes(PADDING)  # whole words and windows at the last tags
+        bytes_ = np.frombuffer(padded, np.uint8)
+        opened = np.flatnonzero(bytes_[:len(data)] == LESS_THAN)
+        closed = np.flatnonzero(bytes_[:len(data)] == GREATER_THAN)
+        # '<' and '>' alternate, each tag closed within ``data``: every tag known exactly.
+        if len(opened) != len(closed) or not ((opened < closed).all()
+                                              and (closed[:-1] < opened[1:]).all()):
+            return False
+        if not len(opened):
+            return True
+        second = bytes_[opened + 1]
+        ending = second == SLASH
+        # +1 a start tag, -1 an end tag, 0 an empty element's tag
+        change = 1 - 2 * ending.view(np.int8) - (bytes_[closed - 1] == SLASH).view(np.int8)
+        unreadable = UNREADABLE[second]
+        if offset == 0 and opened[0] == 0 and second[0] == ord("?"):
+            unreadable[0], change[0] = False, 0  # the XML declaration
+        if unreadable.any():
+            return False
+        controls = np.flatnonzero(bytes_[:len(data)] < 32)  # only tab, LF and CR are XML's
+        if not np.isin(bytes_[controls], XML_WHITESPACE).all():
+            return False
+        # The depth each tag stands at (the root's 0): an end tag at its element's, as its start.
+        depth = np.cumsum(change, dtype=np.int64)
+        depth += self.depth - np.maximum(change, 0)
+        self.depth = int(depth[-1] + max(int(change[-1]), 0))
+        if not self._one_root(data, opened, closed, change, depth, offset):
+            return False
+        span = self._inside(data, bytes_, opened, change, depth)
+        if span is None:
+            return False
+        first, stop = span
+        # No row or cell outside sheetData (the cell-by-cell reader would read it).
+        for outside in (slice(0, first), slice(stop, len(opened))):
+            maybe = opened[outside][np.isin(second[outside], ROW_OR_CELL_INITIALS)]
+            if (_named(bytes_, maybe, ROW_NAME) | _named(bytes_, maybe, CELL_NAME)).any():
+                return False
+        if first >= stop:
+            return True
+        inside = slice(first, stop)
+        begun, level = ~ending[inside], depth[inside] - 2  # 0: in sheetData, 1: in a row, ...
+        tags, initials = opened[inside], second[inside]
+        for at, names in enumerate(NESTING):  # each element where lxml looks for it
+            if not _all_named(bytes_, tags[begun & (level == at)], names):
+                return False
+        for at, name in enumerate((ROW_NAME, CELL_NAME)):  # closed as it was opened
+            if not _named(bytes_, tags[~begun & (level == at)] + 1, name).all():
+                return False
+        elsewhere = tags[begun & (level >= 2) & np.isin(initials, ROW_OR_CELL_INITIALS)]
+        if (_named(bytes_, elsewhere, ROW_NAME) | _named(bytes_, elsewhere, CELL_NAME)).any():
+            return False  # a row or a cell inside a cell
+        values = first + np.flatnonzero(begun & (level == 2) & (initials == ord("v")))
+        return (self._in_order(bytes_, tags[begun & (level == 0)], tags[begun & (level == 1)])
+                and _values_read_alike(data, bytes_, opened, closed, values))
+
+    def _one_root(self, data: bytes, opened: np.ndarray, closed: np.ndarray, change: np.ndarray,
+                  depth: np.ndarray, offset: int) -> bool:
+        """One root element, nothing but whitespace around it (as an XML parser demands)."""
+        if depth.min() < 0:
+            return False
+        for i in np.flatnonzero(depth == 0):
+            after = data[closed[i] + 1:opened[i + 1] if i + 1 < len(opened) else len(data)]
+            if i == 0 and offset == 0 and change[0] == 0 and data.startswith(b"<?"):
+                if after.strip():
+                    return False
+                continue  # the XML declaration
+            if change[i] >= 0:
+                self.roots += 1
+                before = data[closed[i - 1] + 1 if i else 0:opened[i]]
+                if self.roots > 1 or (before.strip() and (i or offset == 0)):
+                    return False
+            if change[i] <= 0 and after.strip():
+                return False
+        return True
+
+    def _inside(self, data: bytes, bytes_: np.ndarray, opened: np.ndarray, change: np.ndarray,
+                depth: np.ndarray) -> tuple[int, int] | None:
+        """The tags inside sheetData, as indices [first, stop) of ``opened``; None when
+        sheetData is not where it belongs (once, in the root) or declares a namespace, or one
+        is declared within it."""
+        starts = ends = np.zeros(0, np.int64)
+        if b"sheetData" in data:
+            words = _words(bytes_.data, 8)[opened]
+            starts = np.flatnonzero((words == SHEET_DATA) & NAME_END[bytes_[opened + 10]])
+            ends = np.flatnonzero(words == SHEET_DATA_END)
+        self.sheet_data += len(starts)
+        if self.sheet_data > 1 or len(ends) > 1 or (len(starts) and depth[starts[0]] != 1):
+            return None
+        if len(ends) and not (self.inside or (len(starts) and starts[0] < ends[0])):
+            return None
+        stop = int(ends[0]) if len(ends) else len(opened)
+        opens = bool(len(starts)) and change[starts[0]] == 1  # not an empty <sheetData/>
+        first = 0 if self.inside else (int(starts[0]) + 1 if opens else len(opened))
+        self.inside = (self.inside or opens) and not len(ends)
+        low = opened[starts[0]] if len(starts) else (0 if first == 0 else len(data))
+        high = opened[ends[0]] if len(ends) else len(data)
+        if data.find(b"xmlns", low, high) >= 0:
+            return None
+        return first, min(stop, len(opened))
+
+    def _in_order(self, bytes_: np.ndarray, rows: np.ndarray, cells: np.ndarray) -> bool:
+        """Rows rise, each cell addressed to the row holding it, cells rise within a row."""
+        fours = _words(bytes_.data, 4)
+        if not ((fours[rows + 4] == ROW_ATTRIBUTE).all()
+                and (fours[cells + 2] == ROW_ATTRIBUTE).all()):
+            return False
+        row_numbers, lengths = _numbers(bytes_, rows + 8)
+        columns = bytes_[cells + 6]
+        if row_numbers is None or not ((columns >= ord("A")) & (columns <= ord("Z"))).all():
+            return False
+        # A cell's address names the row holding it (the last row before it): its digits and
+        # closing quote are the row's. Masks: the bytes of each row's digits and quote.
+        eights = _words(bytes_.data, 8)
+        masks = np.where(lengths >= MAX_DIGITS, np.uint64(2**64 - 1),
+                         (np.uint64(1) << (8 * (lengths + 1)).astype(np.uint64)) - np.uint64(1))
+        digits = eights[rows + 8] & masks
+        holding = np.searchsorted(rows, cells) - 1
+        carried = holding < 0
+        if carried.any() and not self.row:
+            return False
+        held_digits = np.where(carried, np.uint64(self.row_digits),
+                               digits[np.maximum(holding, 0)] if len(rows) else 0)
+        held_masks = np.where(carried, np.uint64(self.row_mask),
+                              masks[np.maximum(holding, 0)] if len(rows) else 0)
+        if not ((eights[cells + 7] & held_masks) == held_digits).all():
+            return False
+        same_row = holding[1:] == holding[:-1]
+        if not (_rising(self.row, row_numbers)
+                and (not len(row_numbers) or row_numbers[-1] <= MAX_ROW)
+                and (columns[1:][same_row] > columns[:-1][same_row]).all()
+                and (not carried.any() or columns[0] > self.column)):
+            return False
+        if len(rows):
+            self.row, self.row_digits = int(row_numbers[-1]), int(digits[-1])
+            self.row_mask, self.column = int(masks[-1]), 0
+        if len(cells) and holding[-1] == len(rows) - 1:
+            self.column = int(columns[-1])
+        return True
+
+
+def _all_named(bytes_: np.ndarray, opened: np.ndarray, names: tuple[bytes, ...]) -> bool:
+    """Whether every tag at ``opened`` is named one of ``names`` (the commonest first)."""
+    for name in names:
+        opened = opened[~_named(bytes_, opened, name)]
+    return not len(opened)
+
+
+def _named(bytes_: np.ndarray, opened: np.ndarray, name: bytes) -> np.ndarray:
+    """Which tags at ``opened`` (start tags: '<' then the name) are named ``name``."""
+    found = NAME_END[bytes_[opened + 1 + len(name)]]
+    for i, char in enumerate(name):
+        found &= bytes_[opened + 1 + i] == char
+    return found
+
+
+def _values_read_alike(data: bytes, bytes_: np.ndarray, opened: np.ndarray, closed: np.ndarray,
+                       values: np.ndarray) -> bool:
+    """No value (the tags ``values`` among ``opened``) that calamine reads otherwise than lxml:
+    one holding a reference (&…;), a TRUE/FALSE cell's holding other than 0 or 1. A value too
+    long to look at here is searched with Arrow's regex engine (no copy, no GIL)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = closed[values] + 1
+    lengths = np.append(opened[1:], len(data))[values] - texts
+    short = lengths <= VALUE_WINDOW
+    window = bytes_[texts[short, None] + np.arange(VALUE_WINDOW)]
+    if ((window == ord("&")) & (np.arange(VALUE_WINDOW) < lengths[short, None])).any():
+        return False
+    if not short.all():
+        searched = pa.Array.from_buffers(pa.large_binary(), 1, [
+            None, pa.py_buffer(struct.pack("<qq", 0, len(data))), pa.py_buffer(data)])
+        if pc.any(pc.match_substring_regex(searched, REFERENCE_IN_VALUE)).as_py():
+            return False
+    # TRUE/FALSE cells: ' t="b"' in a tag (not in a text), then the first value after it.
+    found = np.flatnonzero(_words(bytes_.data, 4)[:len(data)] == BOOLEAN_TYPE)
+    found = found[(bytes_[found + 4] == ord('"')) & NAME_END[bytes_[found - 1]]]
+    in_tag = np.searchsorted(opened, found) - 1
+    found = found[(in_tag >= 0) & (found < closed[np.maximum(in_tag, 0)])]
+    if not len(found):
+        return True
+    value = np.searchsorted(opened[values], found)
+    if (value >= len(values)).any():
+        return False
+    one_character = lengths[value] == 1
+    first = bytes_[texts[value]]
+    return bool((one_character & ((first == ord("0")) | (first == ord("1")))).all())
+
+
+def _numbers(bytes_: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """The numbers written at ``starts``, each 1 to MAX_DIGITS digits closed by '"' (None when
+    one is not), and how many digits each has."""
+    window = bytes_[starts[:, None] + np.arange(MAX_DIGITS + 1)].astype(np.int64) - ord("0")
+    digit = (window >= 0) & (window <= 9)
+    length = np.argmin(digit, axis=1)  # the first byte that is not a digit
+    if len(starts) and not ((length >= 1) & (window[np.arange(len(starts)), length]
+                                             == ord('"') - ord("0"))).all():
+        return None, length
+    # Digit j of a number of L digits is worth 10^(L-1-j): PLACES[MAX_DIGITS-L+j].
+    digits = np.where(np.arange(MAX_DIGITS) < length[:, None], window[:, :MAX_DIGITS], 0)
+    places = PLACES[np.minimum(MAX_DIGITS - length[:, None] + np.arange(MAX_DIGITS),
+                               MAX_DIGITS - 1)]
+    return (digits * places).sum(axis=1), length
+
+
+def _rising(before: int, values: np.ndarray) -> bool:
+    """Each value greater than the one before it, the first greater than ``before``."""
+    return not len(values) or (values[0] > before and bool((np.diff(values) > 0).all()))
+
+
+def plain_layout(blocks: Iterable[bytes]) -> bool:
+    """Whether the sheet XML in ``blocks`` (UTF-8, as the guard's survey requires of a sheet the
+    typed reader reads) is laid out plainly (see the module's docstring)."""
+    scan = _Scan()
+    iterator = iter(blocks)
+    block = next(iterator, None)
+    if block is None:
+        return False
+    while block is not None:
+        following = next(iterator, None)
+        if not scan.feed(block, following is None):
+            return False
+        block = following
+    return scan.sheet_data == 1 and not scan.inside and scan.depth == 0 and scan.roots == 1
