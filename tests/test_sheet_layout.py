@@ -67,6 +67,7 @@ PLAIN = {
     "namespaces declared on the root only, extLst after sheetData": sheet(
         plain_rows(2), after='<extLst><ext uri="{1}" xmlns:x14="urn:x14"><x14:a/></ext></extLst>'),
     "character references in text": sheet(f'<row r="1">{text("A1", "&#12503;&amp;")}</row>'),
+    "a byte-order mark": b"\xef\xbb\xbf" + sheet(plain_rows(3)),
     "lines and tabs in a text, space after the root": sheet(
         '<row r="1">' + text("A1", "a\nb\tc") + "</row>") + b"\r\n",
 }
@@ -140,6 +141,13 @@ def test_plain_sheets_pass_whatever_the_blocks(name):
 @pytest.mark.parametrize("name", sorted(NOT_PLAIN))
 def test_sheets_read_otherwise_by_either_reader_fail_whatever_the_blocks(name):
     assert verdicts(NOT_PLAIN[name]) == {False}
+
+
+def test_a_long_section_without_cells_after_sheet_data():
+    """4.6 MB of merged cells after sheetData: read in blocks, never carried whole."""
+    data = sheet(plain_rows(3), after="<mergeCells>" + '<mergeCell ref="A1:B2"/>' * 200_000
+                 + "</mergeCells>")
+    assert all(plain_layout(in_blocks(data, size)) for size in (4096, 2**20, 4 * 2**20))
 
 
 def test_a_long_sheet_in_big_blocks():

@@ -28,12 +28,13 @@ cell-by-cell reader refuses it as damaged.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 MAX_DIGITS = 7  # a row number within Excel's grid
 MAX_ROW = 1_048_576
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 MAX_CARRY = 2**20  # a tag or text this long without a '<' is not a plain sheet's
 LESS_THAN, GREATER_THAN, SLASH = ord("<"), ord(">"), ord("/")
 
@@ -83,15 +84,18 @@ class _Scan:
         self.row_mask = 0  # which of those 8 bytes they are
         self.column = 0  # the column letter of the last cell in that row (0: none yet)
         self.roots = 0  # elements met at the top: the root, and any other
+        self.boolean_pending = False  # the last block ended in a TRUE/FALSE cell before its value
 
     def feed(self, block: bytes, last: bool) -> bool:
         """Read one block (``last``: the part's last); False once the layout is not plain."""
         data = self.carry + block
         if last:
             cut = len(data)
-        else:  # before the last cell or row: a cell's tags are searched together
+        else:  # before the last cell or row near the end (a cell's tags read together), or
+            # else before the last tag
             cut = max(data.rfind(b"<c "), data.rfind(b"<row"))
-            cut = cut if cut >= 0 else max(data.rfind(b"<"), 0)
+            if cut <= 0 or len(data) - cut > MAX_CARRY:
+                cut = max(data.rfind(b"<"), 0)
         if len(data) - cut > MAX_CARRY:
             return False
         offset = self.offset - len(self.carry)  # where ``data`` starts in the part
@@ -119,7 +123,7 @@ class _Scan:
         # +1 a start tag, -1 an end tag, 0 an empty element's tag
         change = 1 - 2 * ending.view(np.int8) - (bytes_[closed - 1] == SLASH).view(np.int8)
         unreadable = UNREADABLE[second]
-        if offset == 0 and opened[0] == 0 and second[0] == ord("?"):
+        if offset == 0 and _declared(data):
             unreadable[0], change[0] = False, 0  # the XML declaration
         if unreadable.any():
             return False
@@ -157,7 +161,7 @@ class _Scan:
             return False  # a row or a cell inside a cell
         values = first + np.flatnonzero(begun & (level == 2) & (initials == ord("v")))
         return (self._in_order(bytes_, tags[begun & (level == 0)], tags[begun & (level == 1)])
-                and _values_read_alike(data, bytes_, opened, closed, values))
+                and self._values_read_alike(data, bytes_, opened, closed, values))
 
     def _one_root(self, data: bytes, opened: np.ndarray, closed: np.ndarray, change: np.ndarray,
                   depth: np.ndarray, offset: int) -> bool:
@@ -166,7 +170,7 @@ class _Scan:
             return False
         for i in np.flatnonzero(depth == 0):
             after = data[closed[i] + 1:opened[i + 1] if i + 1 < len(opened) else len(data)]
-            if i == 0 and offset == 0 and change[0] == 0 and data.startswith(b"<?"):
+            if i == 0 and offset == 0 and _declared(data):
                 if after.strip():
                     return False
                 continue  # the XML declaration
@@ -243,6 +247,55 @@ class _Scan:
             self.column = int(columns[-1])
         return True
 
+    def _values_read_alike(self, data: bytes, bytes_: np.ndarray, opened: np.ndarray,
+                               closed: np.ndarray, values: np.ndarray) -> bool:
+        """No value (the tags ``values`` among ``opened``) that calamine reads otherwise than lxml:
+        one holding a reference (&…;), a TRUE/FALSE cell's holding other than 0 or 1. A value too
+        long to look at here is searched with Arrow's regex engine (no copy, no GIL)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        texts = closed[values] + 1
+        lengths = np.append(opened[1:], len(data))[values] - texts
+        short = lengths <= VALUE_WINDOW
+        window = bytes_[texts[short, None] + np.arange(VALUE_WINDOW)]
+        if ((window == ord("&")) & (np.arange(VALUE_WINDOW) < lengths[short, None])).any():
+            return False
+        if not short.all():
+            searched = pa.Array.from_buffers(pa.large_binary(), 1, [
+                None, pa.py_buffer(struct.pack("<qq", 0, len(data))), pa.py_buffer(data)])
+            if pc.any(pc.match_substring_regex(searched, REFERENCE_IN_VALUE)).as_py():
+                return False
+        # TRUE/FALSE cells: ' t="b"' in a tag (not in a text), then the first value after it
+        # (in the next block, for the block's last cell).
+        found = np.flatnonzero(_words(bytes_.data, 4)[:len(data)] == BOOLEAN_TYPE)
+        found = found[(bytes_[found + 4] == ord('"')) & NAME_END[bytes_[found - 1]]]
+        in_tag = np.searchsorted(opened, found) - 1
+        found = found[(in_tag >= 0) & (found < closed[np.maximum(in_tag, 0)])]
+        value = np.searchsorted(opened[values], found)
+        if self.boolean_pending and len(values):
+            value = np.append(0, value)
+        self.boolean_pending = bool(len(value)) and value[-1] >= len(values)
+        value = value[value < len(values)]
+        first = bytes_[texts[value]]
+        return bool(((lengths[value] == 1) & ((first == ord("0")) | (first == ord("1")))).all())
+
+
+def _declared(data: bytes) -> bool:
+    """Whether the part's start (``data``) is its XML declaration."""
+    return data.startswith(b"<?xml")
+
+
+def _without_byte_order_mark(blocks: Iterable[bytes]) -> Iterator[bytes]:
+    """The part's blocks, a UTF-8 byte-order mark at its start left out."""
+    head, rest = b"", iter(blocks)
+    for block in rest:
+        head += block
+        if len(head) >= len(BYTE_ORDER_MARK):
+            break
+    yield head.removeprefix(BYTE_ORDER_MARK)
+    yield from rest
+
 
 def _all_named(bytes_: np.ndarray, opened: np.ndarray, names: tuple[bytes, ...]) -> bool:
     """Whether every tag at ``opened`` is named one of ``names`` (the commonest first)."""
@@ -257,40 +310,6 @@ def _named(bytes_: np.ndarray, opened: np.ndarray, name: bytes) -> np.ndarray:
     for i, char in enumerate(name):
         found &= bytes_[opened + 1 + i] == char
     return found
-
-
-def _values_read_alike(data: bytes, bytes_: np.ndarray, opened: np.ndarray, closed: np.ndarray,
-                       values: np.ndarray) -> bool:
-    """No value (the tags ``values`` among ``opened``) that calamine reads otherwise than lxml:
-    one holding a reference (&…;), a TRUE/FALSE cell's holding other than 0 or 1. A value too
-    long to look at here is searched with Arrow's regex engine (no copy, no GIL)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    texts = closed[values] + 1
-    lengths = np.append(opened[1:], len(data))[values] - texts
-    short = lengths <= VALUE_WINDOW
-    window = bytes_[texts[short, None] + np.arange(VALUE_WINDOW)]
-    if ((window == ord("&")) & (np.arange(VALUE_WINDOW) < lengths[short, None])).any():
-        return False
-    if not short.all():
-        searched = pa.Array.from_buffers(pa.large_binary(), 1, [
-            None, pa.py_buffer(struct.pack("<qq", 0, len(data))), pa.py_buffer(data)])
-        if pc.any(pc.match_substring_regex(searched, REFERENCE_IN_VALUE)).as_py():
-            return False
-    # TRUE/FALSE cells: ' t="b"' in a tag (not in a text), then the first value after it.
-    found = np.flatnonzero(_words(bytes_.data, 4)[:len(data)] == BOOLEAN_TYPE)
-    found = found[(bytes_[found + 4] == ord('"')) & NAME_END[bytes_[found - 1]]]
-    in_tag = np.searchsorted(opened, found) - 1
-    found = found[(in_tag >= 0) & (found < closed[np.maximum(in_tag, 0)])]
-    if not len(found):
-        return True
-    value = np.searchsorted(opened[values], found)
-    if (value >= len(values)).any():
-        return False
-    one_character = lengths[value] == 1
-    first = bytes_[texts[value]]
-    return bool((one_character & ((first == ord("0")) | (first == ord("1")))).all())
 
 
 def _numbers(bytes_: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -318,7 +337,7 @@ def plain_layout(blocks: Iterable[bytes]) -> bool:
     """Whether the sheet XML in ``blocks`` (UTF-8, as the guard's survey requires of a sheet the
     typed reader reads) is laid out plainly (see the module's docstring)."""
     scan = _Scan()
-    iterator = iter(blocks)
+    iterator = _without_byte_order_mark(blocks)
     block = next(iterator, None)
     if block is None:
         return False
