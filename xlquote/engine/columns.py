@@ -203,7 +203,12 @@ class RowChecks:
 
 
 def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
+    """A problem's value as Python; a blank as None, however its column holds it (NaN in a
+    number column, NaT in a date column: the typed reader's blanks)."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and value != value:
+        return None
+    return value
 
 
 # Text taken as a number: digits with an optional sign, thousands separators and decimals,

@@ -51,6 +51,7 @@ IN_CELL = frozenset({VALUE, FORMULA, INLINE, EXTENSIONS})
 IN_INLINE_TEXT = frozenset({TEXT, PHONETIC, f"{MAIN_NS}r", f"{MAIN_NS}phoneticPr"})
 STRING_ITEM = f"{MAIN_NS}si"
 REFERENCE_LETTERS = re.compile(r"[A-Z]{1,3}")
+ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")  # a character escaped in a string (ECMA-376 22.9.2.19)
 # xsd:double as Excel writes it (no spaces, no '_'); NaN and infinities stand for themselves,
 # spelt as fastexcel reads them too (refused as not finite, not as text).
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
@@ -187,12 +188,25 @@ def _shared_strings(archive: zipfile.ZipFile, part: str) -> list[str]:
 
 
 def _text(element: Any) -> str:
-    """A string item's or inline string's text: its runs, without phonetic guides (rPh)."""
+    """A string item's or inline string's text: its runs, without phonetic guides (rPh), its
+    escapes decoded."""
     first = element[0] if len(element) == 1 else None
     if first is not None and first.tag == TEXT:  # the usual <is><t>…</t></is>
-        return first.text or ""
-    return "".join(t.text or "" for t in element.iter(TEXT)
-                   if t.getparent() is not None and t.getparent().tag != PHONETIC)
+        return _unescaped(first.text or "")
+    return _unescaped("".join(t.text or "" for t in element.iter(TEXT)
+                              if t.getparent() is not None and t.getparent().tag != PHONETIC))
+
+
+def _unescaped(text: str) -> str:
+    """``_xHHHH_`` decoded, as Excel (and fastexcel) read a string: the character of that code
+    (a carriage return is stored as ``_x000D_``; ``_x005F_`` escapes the underscore itself).
+    A code of a surrogate half stays as written, as fastexcel keeps it."""
+    return ESCAPED.sub(_escaped_character, text) if "_x" in text else text
+
+
+def _escaped_character(found: re.Match[str]) -> str:
+    code = int(found.group(1), 16)
+    return found.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
 
 
 def _date_styles(archive: zipfile.ZipFile, part: str) -> tuple[frozenset[int], frozenset[int]]:
@@ -469,6 +483,11 @@ class _SheetReader:
                 inline = child
             elif tag not in IN_CELL:
                 return UnusableCell(_shown_tag(tag), f"セルの中に読めない要素があります ({DAMAGED})")
+        if (inline is not None and kind != "inlineStr") or (kind == "inlineStr"
+                                                           and value is not None):
+            shown = _text(inline) if inline is not None else (value.text if value is not None
+                                                                else "")
+            return UnusableCell(shown, f"セルの種類 ({kind}) と中身が合いません ({DAMAGED})")
         if inline is not None and any(child.tag not in IN_INLINE_TEXT for child in inline):
             return UnusableCell(_shown_tag(next(c.tag for c in inline
                                                 if c.tag not in IN_INLINE_TEXT)),
