@@ -32,9 +32,13 @@ DATE_STYLE = ' s="3" t="n"'
 RICH_TEXT = '<r><rPr><color rgb="FF0000"/></rPr><t>x</t></r>'  # '<r' and '<c' of no row or cell
 
 
+def rich(ref: str) -> str:
+    return f'<c r="{ref}" t="inlineStr"><is>{RICH_TEXT}<rPh sb="0" eb="1"><t>x</t></rPh></is></c>'
+
+
 def plain_rows(count: int = 300, start: int = 1) -> str:
     return "".join(f'<row r="{n}" spans="1:3">{text(f"A{n}", f"I-{n}")}{cell(f"B{n}", str(n))}'
-                   f'{cell(f"D{n}", "2.5", DATE_STYLE)}{text(f"E{n}", RICH_TEXT)}</row>'
+                   f'{cell(f"D{n}", "2.5", DATE_STYLE)}{rich(f"E{n}")}</row>'
                    for n in range(start, start + count))
 
 
@@ -67,6 +71,8 @@ PLAIN = {
     "namespaces declared on the root only, extLst after sheetData": sheet(
         plain_rows(2), after='<extLst><ext uri="{1}" xmlns:x14="urn:x14"><x14:a/></ext></extLst>'),
     "character references in text": sheet(f'<row r="1">{text("A1", "&#12503;&amp;")}</row>'),
+    "Korean and full-width text (bytes ED, EF)": sheet(
+        '<row r="1">' + text("A1", "\ud55c\uae00 \uff21\uff22\uff23 \uffe5") + "</row>"),
     "a byte-order mark": b"\xef\xbb\xbf" + sheet(plain_rows(3)),
     "lines and tabs in a text, space after the root": sheet(
         '<row r="1">' + text("A1", "a\nb\tc") + "</row>") + b"\r\n",
@@ -129,6 +135,15 @@ NOT_PLAIN = {
         b"?>\n", b"?>\nx", 1),
     "not well-formed: a row closed as a cell": sheet(f'<row r="1">{cell("A1")}</c>'),
     "not well-formed: a cell closed as a row": sheet('<row r="1"><c r="A1"><v>1</v></row>'),
+    "an element inside a text": sheet('<row r="1">' + text("A1", RICH_TEXT) + "</row>"),
+    "inline text in a number cell": sheet('<row r="1"><c r="A1" t="n"><is><t>5</t></is></c></row>'),
+    "inline text in a cell of no type": sheet('<row r="1"><c r="A1"><is><t>5</t></is></c></row>'),
+    "a value in an inline text cell": sheet('<row r="1"><c r="A1" t="inlineStr"><v>5</v></c></row>'),
+    "an end tag with an attribute": sheet(f'<row r="1">{cell("A1")}</row r="1">'),
+    "a value tag with an attribute": sheet('<row r="1"><c r="A1"><v x="1">5</v></c></row>'),
+    "a character XML forbids": sheet('<row r="1">' + text("A1", "a\ufffeb") + "</row>"),
+    "a surrogate half": sheet('<row r="1">' + text("A1", "HALF") + "</row>").replace(
+        b"HALF", b"\xed\xa0\x80"),
     "not well-formed: a control character": sheet('<row r="1">' + text("A1", "a\x01b") + "</row>"),
 }
 

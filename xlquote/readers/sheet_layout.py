@@ -12,17 +12,20 @@ parses the XML (lxml) and refuses or reads otherwise. So the typed result is use
     attribute r="N" and each cell's r="XN" with X a letter A–Z and N its row's number; rows
     rise, and cells rise within their row (nothing stored twice, nothing out of order);
   - no comment, CDATA or processing instruction (but the XML declaration), no namespace
-    declared from sheetData on, no character or entity reference in a value (<v>), no
-    TRUE/FALSE cell holding other than 0 or 1;
+    declared on sheetData or within it;
   - as an XML parser requires: one root element with only whitespace around it, every element
-    closed, rows and cells closed as they were opened, no control character.
+    closed, rows and cells closed as they were opened, no character XML forbids;
+  - the contents of cells as calamine reads them (READ_OTHERWISE): end tags of rows, cells,
+    values and texts and start tags of values and inline texts bare, no reference in a value,
+    TRUE/FALSE as 0 or 1, inline text only in a cell of type inlineStr and a value only in
+    another, nothing inside a text.
 Anything else sends the sheet to the cell-by-cell reader, which names what it finds. The part
-is read block by block with numpy (and, for a long value, Arrow's regex engine), which release
-the GIL: the check runs beside fastexcel's read of the same sheet, which does too. A full XML
-parser (expat: 2.7 s for a million rows, holding the GIL) would not fit beside the read, so
-two faults only a parser notices are not looked for: an attribute given twice in a tag, and an
-element below a cell closed under another name. The typed reader reads such a sheet; the
-cell-by-cell reader refuses it as damaged.
+is read block by block with numpy and Arrow's regex engine (RE2), which release the GIL: the
+check runs beside fastexcel's read of the same sheet, which does too. A full XML parser
+(expat: 2.7 s for a million rows, holding the GIL) would not fit beside the read, so one fault
+only a parser notices is not looked for: a row's or cell's attributes not written
+name="value" apart from each other (an attribute given twice, run together, unquoted, a stray
+word). The typed reader reads such a sheet; the cell-by-cell reader refuses it as damaged.
 """
 
 from __future__ import annotations
@@ -49,9 +52,10 @@ ROW_NAME, CELL_NAME = b"row", b"c"
 # The elements the cell-by-cell reader reads, by their level under sheetData: rows; cells;
 # a cell's value, formula and inline text; an inline text's text and runs.
 NESTING = ((ROW_NAME,), (CELL_NAME,), (b"v", b"f", b"is"), (b"t", b"r", b"rPh", b"phoneticPr"))
-ROW_OR_CELL_INITIALS = np.frombuffer(b"rc", np.uint8)
-XML_WHITESPACE = np.frombuffer(b"\t\n\r", np.uint8)
-VALUE_WINDOW = 24  # a number's text fits; a longer value is searched otherwise
+ROW_OR_CELL_INITIAL = np.zeros(256, bool)
+ROW_OR_CELL_INITIAL[[ord("r"), ord("c")]] = True
+XML_WHITESPACE = np.zeros(256, bool)
+XML_WHITESPACE[[9, 10, 13]] = True
 PADDING = 32  # zero bytes after a block: the words and windows read at its last tags
 # What may end a tag's name: whitespace, '>' or '/'.
 NAME_END = np.zeros(256, bool)
@@ -59,9 +63,17 @@ NAME_END[[ord(c) for c in " \t\r\n>/"]] = True
 UNREADABLE = np.zeros(256, bool)  # after '<': a comment, CDATA, a processing instruction
 UNREADABLE[[ord("!"), ord("?")]] = True
 PLACES = 10 ** np.arange(MAX_DIGITS - 1, -1, -1, dtype=np.int64)  # 10⁶ … 1
-# In a value, a reference calamine does not read; a TRUE/FALSE cell holding other than 0 or 1.
-REFERENCE_IN_VALUE = r"<v>[^<&]*&"  # a character or entity reference, which calamine does not read
-BOOLEAN_TYPE = _word(b't="b')  # a TRUE/FALSE cell's type
+# What calamine, reading tags loosely, reads otherwise than an XML parser, inside sheetData
+# (searched with RE2): an end tag of a row, cell, value or text with more than its name, or a
+# <v> or <is> tag with anything; a reference in a value (calamine reads none); a TRUE/FALSE
+# cell holding other than 0 or 1; inline text in a cell not of type inlineStr, or a value in
+# one that is; an element inside a text; a namespace declared. A block is cut before a cell,
+# so that a pattern may span one.
+READ_OTHERWISE = "|".join((
+    r"</(?:row|c|v|is|t)[^>]", r"<(?:v|is)[^>]", r"<v>[^<]*&",
+    r"""<c\s[^>]*t="b"[^>]*>\s*<v>(?:[^01<]|[01][^<])""",
+    r"""<c\s[^>]*t="(?:[^i]|i[^n])[^>]*>\s*<is>""", r"<c\s(?:[^t>]|t[^=])*>\s*<is>",
+    r"""<c\s[^>]*t="in[^>]*>\s*<v""", r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<[^>]*xmlns"))
 
 
 def _words(data: bytes, size: int) -> np.ndarray:
@@ -84,17 +96,15 @@ class _Scan:
         self.row_mask = 0  # which of those 8 bytes they are
         self.column = 0  # the column letter of the last cell in that row (0: none yet)
         self.roots = 0  # elements met at the top: the root, and any other
-        self.boolean_pending = False  # the last block ended in a TRUE/FALSE cell before its value
 
     def feed(self, block: bytes, last: bool) -> bool:
         """Read one block (``last``: the part's last); False once the layout is not plain."""
         data = self.carry + block
         if last:
             cut = len(data)
-        else:  # before the last cell or row near the end (a cell's tags read together), or
-            # else before the last tag
-            cut = max(data.rfind(b"<c "), data.rfind(b"<row"))
-            if cut <= 0 or len(data) - cut > MAX_CARRY:
+        else:  # before the last cell or row (a cell's tags are read together)
+            cut = max(data.rfind(b"<c "), data.rfind(b"<row"), 0)
+            if len(data) - cut > MAX_CARRY:  # a cell or section longer than any plain one's
                 cut = max(data.rfind(b"<"), 0)
         if len(data) - cut > MAX_CARRY:
             return False
@@ -118,6 +128,8 @@ class _Scan:
             return False
         if not len(opened):
             return True
+        if not _characters_allowed(bytes_, len(data)):
+            return False
         second = bytes_[opened + 1]
         ending = second == SLASH
         # +1 a start tag, -1 an end tag, 0 an empty element's tag
@@ -127,41 +139,28 @@ class _Scan:
             unreadable[0], change[0] = False, 0  # the XML declaration
         if unreadable.any():
             return False
-        controls = np.flatnonzero(bytes_[:len(data)] < 32)  # only tab, LF and CR are XML's
-        if not np.isin(bytes_[controls], XML_WHITESPACE).all():
-            return False
         # The depth each tag stands at (the root's 0): an end tag at its element's, as its start.
         depth = np.cumsum(change, dtype=np.int64)
         depth += self.depth - np.maximum(change, 0)
         self.depth = int(depth[-1] + max(int(change[-1]), 0))
         if not self._one_root(data, opened, closed, change, depth, offset):
             return False
-        span = self._inside(data, bytes_, opened, change, depth)
+        span = self._inside(data, bytes_, opened, closed, change, depth)
         if span is None:
             return False
         first, stop = span
         # No row or cell outside sheetData (the cell-by-cell reader would read it).
         for outside in (slice(0, first), slice(stop, len(opened))):
-            maybe = opened[outside][np.isin(second[outside], ROW_OR_CELL_INITIALS)]
+            maybe = opened[outside][ROW_OR_CELL_INITIAL[second[outside]]]
             if (_named(bytes_, maybe, ROW_NAME) | _named(bytes_, maybe, CELL_NAME)).any():
                 return False
         if first >= stop:
             return True
-        inside = slice(first, stop)
-        begun, level = ~ending[inside], depth[inside] - 2  # 0: in sheetData, 1: in a row, ...
-        tags, initials = opened[inside], second[inside]
-        for at, names in enumerate(NESTING):  # each element where lxml looks for it
-            if not _all_named(bytes_, tags[begun & (level == at)], names):
-                return False
-        for at, name in enumerate((ROW_NAME, CELL_NAME)):  # closed as it was opened
-            if not _named(bytes_, tags[~begun & (level == at)] + 1, name).all():
-                return False
-        elsewhere = tags[begun & (level >= 2) & np.isin(initials, ROW_OR_CELL_INITIALS)]
-        if (_named(bytes_, elsewhere, ROW_NAME) | _named(bytes_, elsewhere, CELL_NAME)).any():
-            return False  # a row or a cell inside a cell
-        values = first + np.flatnonzero(begun & (level == 2) & (initials == ord("v")))
-        return (self._in_order(bytes_, tags[begun & (level == 0)], tags[begun & (level == 1)])
-                and self._values_read_alike(data, bytes_, opened, closed, values))
+        tags = _Tags(bytes_, opened, first, ~ending[first:stop], depth[first:stop] - 2)
+        high = opened[stop] if stop < len(opened) else len(data)
+        return (tags.nested_plainly()
+                and self._in_order(bytes_, opened[tags.rows], opened[tags.cells])
+                and not _any_match(data, int(opened[first]), int(high), READ_OTHERWISE))
 
     def _one_root(self, data: bytes, opened: np.ndarray, closed: np.ndarray, change: np.ndarray,
                   depth: np.ndarray, offset: int) -> bool:
@@ -183,29 +182,27 @@ class _Scan:
                 return False
         return True
 
-    def _inside(self, data: bytes, bytes_: np.ndarray, opened: np.ndarray, change: np.ndarray,
-                depth: np.ndarray) -> tuple[int, int] | None:
+    def _inside(self, data: bytes, bytes_: np.ndarray, opened: np.ndarray, closed: np.ndarray,
+                change: np.ndarray, depth: np.ndarray) -> tuple[int, int] | None:
         """The tags inside sheetData, as indices [first, stop) of ``opened``; None when
-        sheetData is not where it belongs (once, in the root) or declares a namespace, or one
-        is declared within it."""
-        starts = ends = np.zeros(0, np.int64)
-        if b"sheetData" in data:
-            words = _words(bytes_.data, 8)[opened]
-            starts = np.flatnonzero((words == SHEET_DATA) & NAME_END[bytes_[opened + 10]])
-            ends = np.flatnonzero(words == SHEET_DATA_END)
+        sheetData is not where it belongs (once, in the root) or declares a namespace."""
+        # Candidates by the byte after '<' (or '</'): no element inside sheetData begins 's'.
+        named_s = np.flatnonzero((bytes_[opened + 1] == ord("s")) | (bytes_[opened + 2] == ord("s"))
+                                 & (bytes_[opened + 1] == SLASH))
+        words = _words(bytes_.data, 8)[opened[named_s]]
+        starts = named_s[(words == SHEET_DATA) & NAME_END[bytes_[opened[named_s] + 10]]]
+        ends = named_s[words == SHEET_DATA_END]
         self.sheet_data += len(starts)
         if self.sheet_data > 1 or len(ends) > 1 or (len(starts) and depth[starts[0]] != 1):
             return None
         if len(ends) and not (self.inside or (len(starts) and starts[0] < ends[0])):
             return None
+        if len(starts) and data.find(b"xmlns", opened[starts[0]], closed[starts[0]]) >= 0:
+            return None  # a namespace declared on sheetData (within it: READ_OTHERWISE)
         stop = int(ends[0]) if len(ends) else len(opened)
         opens = bool(len(starts)) and change[starts[0]] == 1  # not an empty <sheetData/>
         first = 0 if self.inside else (int(starts[0]) + 1 if opens else len(opened))
         self.inside = (self.inside or opens) and not len(ends)
-        low = opened[starts[0]] if len(starts) else (0 if first == 0 else len(data))
-        high = opened[ends[0]] if len(ends) else len(data)
-        if data.find(b"xmlns", low, high) >= 0:
-            return None
         return first, min(stop, len(opened))
 
     def _in_order(self, bytes_: np.ndarray, rows: np.ndarray, cells: np.ndarray) -> bool:
@@ -247,38 +244,61 @@ class _Scan:
             self.column = int(columns[-1])
         return True
 
-    def _values_read_alike(self, data: bytes, bytes_: np.ndarray, opened: np.ndarray,
-                               closed: np.ndarray, values: np.ndarray) -> bool:
-        """No value (the tags ``values`` among ``opened``) that calamine reads otherwise than lxml:
-        one holding a reference (&…;), a TRUE/FALSE cell's holding other than 0 or 1. A value too
-        long to look at here is searched with Arrow's regex engine (no copy, no GIL)."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
 
-        texts = closed[values] + 1
-        lengths = np.append(opened[1:], len(data))[values] - texts
-        short = lengths <= VALUE_WINDOW
-        window = bytes_[texts[short, None] + np.arange(VALUE_WINDOW)]
-        if ((window == ord("&")) & (np.arange(VALUE_WINDOW) < lengths[short, None])).any():
-            return False
-        if not short.all():
-            searched = pa.Array.from_buffers(pa.large_binary(), 1, [
-                None, pa.py_buffer(struct.pack("<qq", 0, len(data))), pa.py_buffer(data)])
-            if pc.any(pc.match_substring_regex(searched, REFERENCE_IN_VALUE)).as_py():
+class _Tags:
+    """The start tags inside sheetData in one block, by where they stand: ``level`` 0 in
+    sheetData (rows), 1 in a row (cells), 2 in a cell, 3 in an inline text, deeper. Each group
+    holds indices into the block's tags (``opened``), in order."""
+
+    def __init__(self, bytes_: np.ndarray, opened: np.ndarray, first: int, begun: np.ndarray,
+                 level: np.ndarray) -> None:
+        self.bytes_, self.opened = bytes_, opened
+        begun_at = np.where(begun, np.minimum(level, 4), -1).astype(np.int8)
+        self.groups = [first + np.flatnonzero(begun_at == g) for g in range(5)]
+        self.rows, self.cells = self.groups[0], self.groups[1]
+        ended = np.flatnonzero(~begun & (level <= 1))  # the end tags of rows and cells
+        self.ended = first + ended, level[ended]
+
+    def nested_plainly(self) -> bool:
+        """Every element begun inside sheetData is where the cell-by-cell reader looks for it:
+        rows in sheetData, cells in rows, a value, formula or inline text in a cell, text runs
+        in inline text; rows and cells nowhere else, and closed as they were opened."""
+        bytes_, at = self.bytes_, self.opened
+        for group, names in enumerate(NESTING):
+            if not _all_named(bytes_, at[self.groups[group]], names):
                 return False
-        # TRUE/FALSE cells: ' t="b"' in a tag (not in a text), then the first value after it
-        # (in the next block, for the block's last cell).
-        found = np.flatnonzero(_words(bytes_.data, 4)[:len(data)] == BOOLEAN_TYPE)
-        found = found[(bytes_[found + 4] == ord('"')) & NAME_END[bytes_[found - 1]]]
-        in_tag = np.searchsorted(opened, found) - 1
-        found = found[(in_tag >= 0) & (found < closed[np.maximum(in_tag, 0)])]
-        value = np.searchsorted(opened[values], found)
-        if self.boolean_pending and len(values):
-            value = np.append(0, value)
-        self.boolean_pending = bool(len(value)) and value[-1] >= len(values)
-        value = value[value < len(values)]
-        first = bytes_[texts[value]]
-        return bool(((lengths[value] == 1) & ((first == ord("0")) | (first == ord("1")))).all())
+        ended, level = self.ended
+        if not (_named(bytes_, at[ended[level == 0]] + 1, ROW_NAME).all()
+                and _named(bytes_, at[ended[level == 1]] + 1, CELL_NAME).all()):
+            return False
+        deeper = at[self.groups[4]]
+        deeper = deeper[ROW_OR_CELL_INITIAL[bytes_[deeper + 1]]]
+        return not (_named(bytes_, deeper, ROW_NAME) | _named(bytes_, deeper, CELL_NAME)).any()
+
+
+def _characters_allowed(bytes_: np.ndarray, length: int) -> bool:
+    """No character XML forbids among the block's ``length`` bytes: a control character but tab,
+    LF and CR; U+FFFE, U+FFFF (EF BF BE/BF); a surrogate half (ED A0–BF)."""
+    block = bytes_[:length]
+    found = np.flatnonzero((block < 32) | (block == 0xED) | (block == 0xEF))
+    values = bytes_[found]
+    if not XML_WHITESPACE[values[values < 32]].all():
+        return False
+    lead = found[values == 0xEF]
+    if ((bytes_[lead + 1] == 0xBF) & (bytes_[lead + 2] >= 0xBE)).any():
+        return False
+    return not (bytes_[found[values == 0xED] + 1] >= 0xA0).any()
+
+
+def _any_match(data: bytes, low: int, high: int, pattern: str) -> bool:
+    """Whether ``pattern`` matches within data[low:high] (Arrow's regex engine over the block's
+    own bytes: no copy, no GIL)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    searched = pa.Array.from_buffers(pa.large_binary(), 1, [
+        None, pa.py_buffer(struct.pack("<qq", low, high)), pa.py_buffer(data)])
+    return bool(pc.any(pc.match_substring_regex(searched, pattern)).as_py())
 
 
 def _declared(data: bytes) -> bool:
