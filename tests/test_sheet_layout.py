@@ -139,6 +139,12 @@ NOT_PLAIN = {
     "inline text in a number cell": sheet('<row r="1"><c r="A1" t="n"><is><t>5</t></is></c></row>'),
     "inline text in a cell of no type": sheet('<row r="1"><c r="A1"><is><t>5</t></is></c></row>'),
     "a value in an inline text cell": sheet('<row r="1"><c r="A1" t="inlineStr"><v>5</v></c></row>'),
+    "inline text after the value of a number cell": sheet(
+        '<row r="1"><c r="A1" t="n"><v>5</v><is><t>V002</t></is></c></row>'),
+    "inline text in a number cell, its type in single quotes": sheet(
+        """<row r="1"><c r="A1" t='n'><is><t>5</t></is></c></row>"""),
+    "a value after the inline text of an inline text cell": sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is><v>5</v></c></row>'),
     "an end tag with an attribute": sheet(f'<row r="1">{cell("A1")}</row r="1">'),
     "a value tag with an attribute": sheet('<row r="1"><c r="A1"><v x="1">5</v></c></row>'),
     "a character XML forbids": sheet('<row r="1">' + text("A1", "a\ufffeb") + "</row>"),

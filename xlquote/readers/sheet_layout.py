@@ -69,11 +69,14 @@ PLACES = 10 ** np.arange(MAX_DIGITS - 1, -1, -1, dtype=np.int64)  # 10⁶ … 1
 # cell holding other than 0 or 1; inline text in a cell not of type inlineStr, or a value in
 # one that is; an element inside a text; a namespace declared. A block is cut before a cell,
 # so that a pattern may span one.
+UNTIL_IS = r"(?:[^<]|<[^/i]|</[^c]|<i[^s])*<is"  # then, before the cell's end, an <is>
 READ_OTHERWISE = "|".join((
     r"</(?:row|c|v|is|t)[^>]", r"<(?:v|is)[^>]", r"<v>[^<]*&",
-    r"""<c\s[^>]*t="b"[^>]*>\s*<v>(?:[^01<]|[01][^<])""",
-    r"""<c\s[^>]*t="(?:[^i]|i[^n])[^>]*>\s*<is>""", r"<c\s(?:[^t>]|t[^=])*>\s*<is>",
-    r"""<c\s[^>]*t="in[^>]*>\s*<v""", r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<[^>]*xmlns"))
+    r"""<c\s[^>]*t=["']b["'][^>]*>\s*<v>(?:[^01<]|[01][^<])""",
+    r"""<c\s[^>]*t=["'](?:[^i]|i[^n])[^>]*>""" + UNTIL_IS,
+    r"<c\s(?:[^t>]|t[^=])*>" + UNTIL_IS,
+    r"""<c\s[^>]*t=["']in[^>]*>(?:[^<]|<[^/v]|</[^c])*<v""",
+    r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<[^>]*xmlns"))
 
 
 def _words(data: bytes, size: int) -> np.ndarray:
