@@ -114,24 +114,26 @@ class _Scan:
         offset = self.offset - len(self.carry)  # where ``data`` starts in the part
         self.carry = data[cut:]
         self.offset += len(block)
-        return self._plain(data[:cut], offset)
+        if len(data) - cut < PADDING:  # whole words and windows at the last tags
+            data += bytes(PADDING)
+        return self._plain(data, cut, offset)
 
-    def _plain(self, data: bytes, offset: int) -> bool:
-        """Whether ``data`` (from ``offset`` in the part; it begins with '<' or is the part's
-        start, and ends before a '<' or at the part's end) is laid out plainly."""
-        if not data:
+    def _plain(self, data: bytes, end: int, offset: int) -> bool:
+        """Whether data[:end] (from ``offset`` in the part; it begins with '<' or is the part's
+        start, and ends before a '<' or at the part's end) is laid out plainly. What follows
+        ``end`` is read only as the padding of words and windows."""
+        if not end:
             return True
-        padded = data + bytes(PADDING)  # whole words and windows at the last tags
-        bytes_ = np.frombuffer(padded, np.uint8)
-        opened = np.flatnonzero(bytes_[:len(data)] == LESS_THAN)
-        closed = np.flatnonzero(bytes_[:len(data)] == GREATER_THAN)
+        bytes_ = np.frombuffer(data, np.uint8)
+        opened = np.flatnonzero(bytes_[:end] == LESS_THAN)
+        closed = np.flatnonzero(bytes_[:end] == GREATER_THAN)
         # '<' and '>' alternate, each tag closed within ``data``: every tag known exactly.
         if len(opened) != len(closed) or not ((opened < closed).all()
                                               and (closed[:-1] < opened[1:]).all()):
             return False
         if not len(opened):
             return True
-        if not _characters_allowed(bytes_, len(data)):
+        if not _characters_allowed(bytes_, end):
             return False
         second = bytes_[opened + 1]
         ending = second == SLASH
@@ -146,7 +148,7 @@ class _Scan:
         depth = np.cumsum(change, dtype=np.int64)
         depth += self.depth - np.maximum(change, 0)
         self.depth = int(depth[-1] + max(int(change[-1]), 0))
-        if not self._one_root(data, opened, closed, change, depth, offset):
+        if not self._one_root(data, end, opened, closed, change, depth, offset):
             return False
         span = self._inside(data, bytes_, opened, closed, change, depth)
         if span is None:
@@ -160,18 +162,18 @@ class _Scan:
         if first >= stop:
             return True
         tags = _Tags(bytes_, opened, first, ~ending[first:stop], depth[first:stop] - 2)
-        high = opened[stop] if stop < len(opened) else len(data)
+        high = opened[stop] if stop < len(opened) else end
         return (tags.nested_plainly()
                 and self._in_order(bytes_, opened[tags.rows], opened[tags.cells])
                 and not _any_match(data, int(opened[first]), int(high), READ_OTHERWISE))
 
-    def _one_root(self, data: bytes, opened: np.ndarray, closed: np.ndarray, change: np.ndarray,
-                  depth: np.ndarray, offset: int) -> bool:
+    def _one_root(self, data: bytes, end: int, opened: np.ndarray, closed: np.ndarray,
+                  change: np.ndarray, depth: np.ndarray, offset: int) -> bool:
         """One root element, nothing but whitespace around it (as an XML parser demands)."""
         if depth.min() < 0:
             return False
         for i in np.flatnonzero(depth == 0):
-            after = data[closed[i] + 1:opened[i + 1] if i + 1 < len(opened) else len(data)]
+            after = data[closed[i] + 1:opened[i + 1] if i + 1 < len(opened) else end]
             if i == 0 and offset == 0 and _declared(data):
                 if after.strip():
                     return False
@@ -283,7 +285,7 @@ def _characters_allowed(bytes_: np.ndarray, length: int) -> bool:
     """No character XML forbids among the block's ``length`` bytes: a control character but tab,
     LF and CR; U+FFFE, U+FFFF (EF BF BE/BF); a surrogate half (ED A0–BF)."""
     block = bytes_[:length]
-    found = np.flatnonzero((block < 32) | (block == 0xED) | (block == 0xEF))
+    found = np.flatnonzero((block < 32) | (block >= 0xED))  # ED, EF; EE and F0–FF pass
     values = bytes_[found]
     if not XML_WHITESPACE[values[values < 32]].all():
         return False
