@@ -105,6 +105,9 @@ NOT_PLAIN = {
     "a comment hiding a row": sheet(f'<row r="1"><!-- <row r="5"> -->{cell("B5")}</row>'),
     "CDATA": sheet('<row r="1"><c r="A1" t="str"><v><![CDATA[x]]></v></c></row>'),
     "a processing instruction": sheet(f'<row r="1"><?pi x?>{cell("A1")}</row>'),
+    "a comment evened out by a stray end tag, deep in a cell": sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><r><rPr><!-- x --></b></rPr><t>a</t></r></is>'
+        "</c></row>"),
     "no sheetData": b'<worksheet xmlns="x"><dimension ref="A1"/></worksheet>',
     "two sheetData": sheet(plain_rows(2) + "</sheetData><sheetData>" + plain_rows(1, 3)),
     "a row before sheetData": sheet(plain_rows(2), before=f'<row r="50">{cell("A50")}</row>'),
