@@ -233,13 +233,13 @@ def cells_swapped(sheet: str, first_cell: str, left: str, right: str
     return sheet_edit(sheet, first_cell, change)
 
 
-def cell_readdressed(sheet: str, first_cell: str, column: str, row_number: int
-                     ) -> Callable[[Parts], None]:
-    """The row's cell in ``column`` addressed to another row, where it stands."""
+def cell_rewritten(sheet: str, first_cell: str, column: str, pattern: str, replacement: str
+                   ) -> Callable[[Parts], None]:
+    """The row's cell in ``column``, where it stands, with ``pattern`` in its XML replaced."""
     def change(xml: str, row: re.Match[str]) -> str:
         cell = cell_xml(xml, row, column)
-        moved = re.sub(rf'r="{column}\d+"', f'r="{column}{row_number}"', cell.group(0))
-        return xml[:cell.start()] + moved + xml[cell.end():]
+        text = re.sub(pattern, replacement, cell.group(0))
+        return xml[:cell.start()] + text + xml[cell.end():]
     return sheet_edit(sheet, first_cell, change)
 
 
@@ -277,16 +277,6 @@ def row_in_namespace(sheet: str, first_cell: str) -> Callable[[Parts], None]:
     def change(xml: str, row: re.Match[str]) -> str:
         start = row.group(0).index(">")
         return xml[:row.start() + start] + ' xmlns="urn:x"' + xml[row.start() + start:]
-    return sheet_edit(sheet, first_cell, change)
-
-
-def value_as_written(sheet: str, first_cell: str, column: str, written: str
-                     ) -> Callable[[Parts], None]:
-    """The row's cell in ``column`` keeping its attributes, its value written ``written``."""
-    def change(xml: str, row: re.Match[str]) -> str:
-        cell = cell_xml(xml, row, column)
-        text = re.sub(r"<v>[^<]*</v>", f"<v>{written}</v>", cell.group(0))
-        return xml[:cell.start()] + text + xml[cell.end():]
     return sheet_edit(sheet, first_cell, change)
 
 
@@ -556,7 +546,7 @@ CASES: tuple[Case, ...] = (
          cells_swapped("Incidents", "I-1002", "E", "G"),
          (Expected("Incidents", 15, "E", "セルの順番が乱れて"),)),
     Case("cell_readdressed", "I-1002's minutes addressed G16 while stored in row 15",
-         cell_readdressed("Incidents", "I-1002", "G", 16),
+         cell_rewritten("Incidents", "I-1002", "G", r'r="G\d+"', 'r="G16"'),
          (Expected("Incidents", 15, "G", "G16 が 15行目に入っています"),)),
     Case("row_after_sheet_data", "an incident's row (I-9999, row 46) after the sheet's data "
          "(</sheetData>), where fastexcel does not look", row_after_sheet_data(
@@ -572,9 +562,10 @@ CASES: tuple[Case, ...] = (
          row_in_namespace("Incidents", "I-1002"),
          (Expected("Incidents", 16, "(row)", "この行の前に、行でない要素", "<row> (urn:x)"),)),
     Case("value_reference", "I-1002's minutes written with a character reference (&#50;5): "
-         "25 to an XML reader", value_as_written("Incidents", "I-1002", "G", "&#50;5")),
+         "25 to an XML reader", cell_rewritten("Incidents", "I-1002", "G", r"<v>[^<]*</v>",
+                                                "<v>&#50;5</v>")),
     Case("boolean_written_true", "I-0601's personal (TRUE/FALSE) written true instead of 1",
-         value_as_written("Incidents", "I-0601", "O", "true"),
+         cell_rewritten("Incidents", "I-0601", "O", r"<v>[^<]*</v>", "<v>true</v>"),
          (Expected("Incidents", 7, "personal", "TRUE/FALSE のセルに別のもの", "true"),)),
     Case("negative_date_serial", "a date-formatted -5 in a closed date",
          restyled("Incidents", "I-1003", "D", "-5"),
