@@ -567,6 +567,9 @@ CASES: tuple[Case, ...] = (
     Case("boolean_written_true", "I-0601's personal (TRUE/FALSE) written true instead of 1",
          cell_rewritten("Incidents", "I-0601", "O", r"<v>[^<]*</v>", "<v>true</v>"),
          (Expected("Incidents", 7, "personal", "TRUE/FALSE のセルに別のもの", "true"),)),
+    Case("escaped_contract_id", "I-1002's contract written C_x0030_01: C001 to Excel (an "
+         "escaped character, as Excel and XlsxWriter store a carriage return)",
+         cell_rewritten("Incidents", "I-1002", "B", "<t>C001</t>", "<t>C_x0030_01</t>")),
     Case("negative_date_serial", "a date-formatted -5 in a closed date",
          restyled("Incidents", "I-1003", "D", "-5"),
          (Expected("Incidents", 16, "closed", "Excel で表せる日付"),)),
