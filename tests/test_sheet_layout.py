@@ -70,7 +70,8 @@ PLAIN = {
         '<rPh sb="0" eb="1"><t>x</t></rPh></is></c></row>'),
     "namespaces declared on the root only, extLst after sheetData": sheet(
         plain_rows(2), after='<extLst><ext uri="{1}" xmlns:x14="urn:x14"><x14:a/></ext></extLst>'),
-    "character references in text": sheet(f'<row r="1">{text("A1", "&#12503;&amp;")}</row>'),
+    "character references in text": sheet(
+        f'<row r="1">{text("A1", "&#12503;&amp;&#10;&#x9;&#x1F600;")}</row>'),
     "Korean and full-width text (bytes ED, EF)": sheet(
         '<row r="1">' + text("A1", "\ud55c\uae00 \uff21\uff22\uff23 \uffe5") + "</row>"),
     "a byte-order mark": b"\xef\xbb\xbf" + sheet(plain_rows(3)),
@@ -142,6 +143,14 @@ NOT_PLAIN = {
     "inline text in a number cell": sheet('<row r="1"><c r="A1" t="n"><is><t>5</t></is></c></row>'),
     "inline text in a cell of no type": sheet('<row r="1"><c r="A1"><is><t>5</t></is></c></row>'),
     "a value in an inline text cell": sheet('<row r="1"><c r="A1" t="inlineStr"><v>5</v></c></row>'),
+    "a TRUE/FALSE type written with spaces around =": sheet(
+        '<row r="1"><c r="A1" t = "b"><v>TRUE</v></c></row>'),
+    "inline text in a cell of a type beginning in": sheet(
+        '<row r="1"><c r="A1" t="inlineStrX"><is><t>x</t></is></c></row>'),
+    "inline text in a cell of an empty type": sheet(
+        '<row r="1"><c r="A1" t=""><is><t>x</t></is></c></row>'),
+    "a reference to a character XML forbids": sheet(
+        '<row r="1">' + text("A1", "a&#xFFFE;b&#1;") + "</row>"),
     "inline text after the value of a number cell": sheet(
         '<row r="1"><c r="A1" t="n"><v>5</v><is><t>V002</t></is></c></row>'),
     "inline text in a number cell, its type in single quotes": sheet(

@@ -51,7 +51,7 @@ IN_CELL = frozenset({VALUE, FORMULA, INLINE, EXTENSIONS})
 IN_INLINE_TEXT = frozenset({TEXT, PHONETIC, f"{MAIN_NS}r", f"{MAIN_NS}phoneticPr"})
 STRING_ITEM = f"{MAIN_NS}si"
 REFERENCE_LETTERS = re.compile(r"[A-Z]{1,3}")
-ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")  # a character escaped in a string (ECMA-376 22.9.2.19)
+ESCAPED = re.compile(r"_x(00[0-9A-Fa-f]{2})_")  # a character escaped in a string (ECMA-376 22.9.2.19)
 # xsd:double as Excel writes it (no spaces, no '_'); NaN and infinities stand for themselves,
 # spelt as fastexcel reads them too (refused as not finite, not as text).
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
@@ -193,20 +193,19 @@ def _text(element: Any) -> str:
     first = element[0] if len(element) == 1 else None
     if first is not None and first.tag == TEXT:  # the usual <is><t>…</t></is>
         return _unescaped(first.text or "")
-    return _unescaped("".join(t.text or "" for t in element.iter(TEXT)
-                              if t.getparent() is not None and t.getparent().tag != PHONETIC))
+    return "".join(_unescaped(t.text or "") for t in element.iter(TEXT)
+                   if t.getparent() is not None and t.getparent().tag != PHONETIC)
 
 
 def _unescaped(text: str) -> str:
-    """``_xHHHH_`` decoded, as Excel (and fastexcel) read a string: the character of that code
-    (a carriage return is stored as ``_x000D_``; ``_x005F_`` escapes the underscore itself).
-    A code of a surrogate half stays as written, as fastexcel keeps it."""
+    """A text run's ``_x00HH_`` escapes decoded, as fastexcel reads them: the character of that
+    code (a carriage return is stored as ``_x000D_``, ``_x005F_`` escapes the underscore
+    itself). Excel writes no other: a character above U+00FF is written as itself."""
     return ESCAPED.sub(_escaped_character, text) if "_x" in text else text
 
 
 def _escaped_character(found: re.Match[str]) -> str:
-    code = int(found.group(1), 16)
-    return found.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+    return chr(int(found.group(1), 16))
 
 
 def _date_styles(archive: zipfile.ZipFile, part: str) -> tuple[frozenset[int], frozenset[int]]:

@@ -69,14 +69,26 @@ PLACES = 10 ** np.arange(MAX_DIGITS - 1, -1, -1, dtype=np.int64)  # 10⁶ … 1
 # cell holding other than 0 or 1; inline text in a cell not of type inlineStr, or a value in
 # one that is; an element inside a text; a namespace declared. A block is cut before a cell,
 # so that a pattern may span one.
+TYPE = r"""\st\s*=\s*["']"""  # a cell's type attribute, up to its value
+NOT_INLINE = ("(?:[^i]|i[^n]|in[^l]|inl[^i]|inli[^n]|inlin[^e]|inline[^S]|inlineS[^t]"
+              "|inlineSt[^r]|inlineStr[^\"'])")  # a type value other than inlineStr
 UNTIL_IS = r"(?:[^<]|<[^/i]|</[^c]|<i[^s])*<is"  # then, before the cell's end, an <is>
+NO_TYPE = r"<c\s(?:[^t>]|t[^\s=>]|t\s+[^\s=>])*>"  # a cell's start tag without a type
+# A character reference to a character XML forbids: a control character but tab, LF and CR,
+# a surrogate half, U+FFFE, U+FFFF, or past U+10FFFF (lxml refuses the file; calamine reads it).
+FORBIDDEN_REFERENCE = (
+    r"&#0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}"
+    r"|573[0-3][0-9]|5734[0-3]|6553[45]|[0-9]{7,});"
+    r"|&#x0*(?:[0-8bcefBCEF]|1[0-9a-fA-F]|[dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]"
+    r"|[0-9a-fA-F]{6,}|1[1-9a-fA-F][0-9a-fA-F]{4}|[2-9a-fA-F][0-9a-fA-F]{5});")
 READ_OTHERWISE = "|".join((
     r"</(?:row|c|v|is|t)[^>]", r"<(?:v|is)[^>]", r"<v>[^<]*&",
-    r"""<c\s[^>]*t=["']b["'][^>]*>\s*<v>(?:[^01<]|[01][^<])""",
-    r"""<c\s[^>]*t=["'](?:[^i]|i[^n])[^>]*>""" + UNTIL_IS,
-    r"<c\s(?:[^t>]|t[^=])*>" + UNTIL_IS,
-    r"""<c\s[^>]*t=["']in[^>]*>(?:[^<]|<[^/v]|</[^c])*<v""",
-    r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<[^>]*xmlns"))
+    r"<c\s[^>]*" + TYPE + r"""b["'][^>]*>\s*<v>(?:[^01<]|[01][^<])""",
+    r"<c\s[^>]*" + TYPE + NOT_INLINE + r"[^>]*>" + UNTIL_IS,
+    r"<c\s[^>]*" + r"""\st\s*=\s*(?:""|'')[^>]*>""" + UNTIL_IS,
+    NO_TYPE + UNTIL_IS,
+    r"<c\s[^>]*" + TYPE + r"in[^>]*>(?:[^<]|<[^/v]|</[^c])*<v",
+    r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<[^>]*xmlns", FORBIDDEN_REFERENCE))
 
 
 def _words(data: bytes, size: int) -> np.ndarray:

@@ -54,9 +54,14 @@ NOT_PLAIN_TEXT = "|".join((
 
 
 def open_reader(path: Path) -> Any:
+    """fastexcel's reader of the workbook; None when it cannot open it (calamine parses the
+    shared strings on opening, and refuses some the cell-by-cell reader names)."""
     import fastexcel
 
-    return fastexcel.read_excel(str(path))
+    try:
+        return fastexcel.read_excel(str(path))
+    except fastexcel.FastExcelError:
+        return None
 
 
 def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[Field]

@@ -171,6 +171,8 @@ def _read_typed_tables(path: Path, sheets: Sequence[str]) -> dict[str, SheetTabl
     if not sheets:
         return {}
     reader = open_reader(path)
+    if reader is None:
+        return {}  # fastexcel cannot open the workbook: the cell-by-cell reader says why
     names = match_sheet_names(reader.sheet_names, sheets)
     tables = {}
     for want, actual in names.items():

@@ -404,6 +404,17 @@ def shared_string_bomb(parts: Parts) -> None:
     parts[part] = (xml[:at] + rows + xml[at:]).encode()
 
 
+def shared_string_entity(parts: Parts) -> None:
+    """I-1002's description a shared string holding an undefined entity (&nbsp;): not XML."""
+    parts["xl/sharedStrings.xml"] = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
+        b'openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1"><si><t>a&nbsp;b'
+        b"</t></si></sst>")
+    add_part(parts, "rId98", "sharedStrings", "/xl/sharedStrings.xml")
+    cell_rewritten("Incidents", "I-1002", "V", r'<c r="V15" t="inlineStr">.*</c>',
+                   '<c r="V15" t="s"><v>0</v></c>')(parts)
+
+
 def dtd_after_comment(xml: bytes) -> bytes:
     body = re.sub(rb"^<\?xml[^>]*\?>", b"", xml)
     return (b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- ' + b"padding " * 1024 + b"-->\n"
@@ -570,6 +581,9 @@ CASES: tuple[Case, ...] = (
     Case("escaped_contract_id", "I-1002's contract written C_x0030_01: C001 to Excel (an "
          "escaped character, as Excel and XlsxWriter store a carriage return)",
          cell_rewritten("Incidents", "I-1002", "B", "<t>C001</t>", "<t>C_x0030_01</t>")),
+    Case("shared_string_entity", "a shared string holding an undefined entity (&nbsp;): "
+         "fastexcel could not open the workbook and raised", shared_string_entity,
+         (Expected(None, None, FILE, "Excel のブックとして読めません"),)),
     Case("negative_date_serial", "a date-formatted -5 in a closed date",
          restyled("Incidents", "I-1003", "D", "-5"),
          (Expected("Incidents", 16, "closed", "Excel で表せる日付"),)),
