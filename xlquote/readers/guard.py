@@ -581,14 +581,11 @@ def _survey_batch(pieces: list[bytes], search: bool, strings: SharedStringSizes 
     """Whether ``pieces`` hold what the typed reader must not be given (searched while
     ``search``) and the bytes of shared text their cells reference (an upper bound: a piece
     where meeting pieces overlap is counted in both)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     suspicious, shared_text = False, 0
     for piece in pieces:
-        # One piece as a one-element Arrow array over its own bytes: no copy of the sheet.
-        offsets = pa.py_buffer(struct.pack("<qq", 0, len(piece)))
-        searched = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(piece)])
+        searched = arrow_view(piece)
         if search and not suspicious:
             suspicious = any(pc.any(pc.match_substring_regex(searched, pattern)).as_py()
                              for pattern in SURVEY
@@ -597,6 +594,15 @@ def _survey_batch(pieces: list[bytes], search: bool, strings: SharedStringSizes 
         if strings is not None and strings.longest:
             shared_text += _shared_text(piece, searched, strings)
     return suspicious, shared_text
+
+
+def arrow_view(data: bytes, low: int = 0, high: int | None = None) -> Any:
+    """data[low:high] as a one-element Arrow array over data's own bytes (no copy), for Arrow's
+    regex engine, which runs without the GIL."""
+    import pyarrow as pa
+
+    offsets = pa.py_buffer(struct.pack("<qq", low, len(data) if high is None else high))
+    return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
 
 
 def _shared_text(piece: bytes, searched: Any, strings: SharedStringSizes) -> int:

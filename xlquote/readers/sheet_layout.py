@@ -30,10 +30,11 @@ word). The typed reader reads such a sheet; the cell-by-cell reader refuses it a
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterable, Iterator
 
 import numpy as np
+
+from .guard import arrow_view
 
 MAX_DIGITS = 7  # a row number within Excel's grid
 MAX_ROW = 1_048_576
@@ -308,14 +309,10 @@ def _characters_allowed(bytes_: np.ndarray, length: int) -> bool:
 
 
 def _any_match(data: bytes, low: int, high: int, pattern: str) -> bool:
-    """Whether ``pattern`` matches within data[low:high] (Arrow's regex engine over the block's
-    own bytes: no copy, no GIL)."""
-    import pyarrow as pa
+    """Whether ``pattern`` matches within data[low:high] (Arrow's regex engine, RE2)."""
     import pyarrow.compute as pc
 
-    searched = pa.Array.from_buffers(pa.large_binary(), 1, [
-        None, pa.py_buffer(struct.pack("<qq", low, high)), pa.py_buffer(data)])
-    return bool(pc.any(pc.match_substring_regex(searched, pattern)).as_py())
+    return bool(pc.any(pc.match_substring_regex(arrow_view(data, low, high), pattern)).as_py())
 
 
 def _declared(data: bytes) -> bool:
