@@ -482,15 +482,14 @@ class _SheetReader:
                 inline = child
             elif tag not in IN_CELL:
                 return UnusableCell(_shown_tag(tag), f"セルの中に読めない要素があります ({DAMAGED})")
-        if (inline is not None and kind != "inlineStr") or (kind == "inlineStr"
-                                                           and value is not None):
-            shown = _text(inline) if inline is not None else (value.text if value is not None
-                                                                else "")
+        mismatched = value if kind == "inlineStr" else inline  # content its type does not take
+        if mismatched is not None:
+            shown = _text(inline) if mismatched is inline else (value.text or "")
             return UnusableCell(shown, f"セルの種類 ({kind}) と中身が合いません ({DAMAGED})")
-        if inline is not None and any(child.tag not in IN_INLINE_TEXT for child in inline):
-            return UnusableCell(_shown_tag(next(c.tag for c in inline
-                                                if c.tag not in IN_INLINE_TEXT)),
-                                f"セルの文字列の中に読めない要素があります ({DAMAGED})")
+        stray = None if inline is None else next(
+            (child.tag for child in inline if child.tag not in IN_INLINE_TEXT), None)
+        if stray is not None:
+            return UnusableCell(_shown_tag(stray), f"セルの文字列の中に読めない要素があります ({DAMAGED})")
         text = None if value is None else value.text
         if kind == "inlineStr":
             return None if inline is None else _text(inline) or None

@@ -239,10 +239,8 @@ class _Scan:
         masks = np.where(lengths >= MAX_DIGITS, np.uint64(2**64 - 1),
                          (np.uint64(1) << (8 * (lengths + 1)).astype(np.uint64)) - np.uint64(1))
         digits = eights[rows + 8] & masks
-        holding = np.searchsorted(rows, cells) - 1
+        holding = np.searchsorted(rows, cells) - 1  # -1: in the row the block before ended in
         carried = holding < 0
-        if carried.any() and not self.row:
-            return False
         held_digits = np.where(carried, np.uint64(self.row_digits),
                                digits[np.maximum(holding, 0)] if len(rows) else 0)
         held_masks = np.where(carried, np.uint64(self.row_mask),
@@ -372,9 +370,7 @@ def plain_layout(blocks: Iterable[bytes]) -> bool:
     typed reader reads) is laid out plainly (see the module's docstring)."""
     scan = _Scan()
     iterator = _without_byte_order_mark(blocks)
-    block = next(iterator, None)
-    if block is None:
-        return False
+    block = next(iterator, None)  # at least b"": an empty part fails the end's test
     while block is not None:
         following = next(iterator, None)
         if not scan.feed(block, following is None):
