@@ -581,6 +581,27 @@ CASES: tuple[Case, ...] = (
     Case("escaped_contract_id", "I-1002's contract written C_x0030_01: C001 to Excel (an "
          "escaped character, as Excel and XlsxWriter store a carriage return)",
          cell_rewritten("Incidents", "I-1002", "B", "<t>C001</t>", "<t>C_x0030_01</t>")),
+    Case("inline_text_in_number_cell", "I-1002's contract id as inline text in a cell of type "
+         "n (calamine would read the text, an XML reader by the type)",
+         cell_rewritten("Incidents", "I-1002", "B", 't="inlineStr"', 't="n"'),
+         (Expected("Incidents", 15, "contract_id", "セルの種類 (n) と中身が合いません", "C001"),)),
+    Case("escape_split_across_runs", "I-1002's minutes typed as text in two runs, 2_x00 and "
+         "35_: each run is decoded alone, so no escape (fastexcel reads 2_x0035_)",
+         incident("I-1002", "G", lambda r: f'<c r="{r}" t="inlineStr"><is><r><t>2_x00</t></r>'
+                  '<r><t>35_</t></r></is></c>'),
+         (Expected("Incidents", 15, "minutes", "数値として読めません", "2_x0035_"),)),
+    Case("escape_above_ff", "I-1002's minutes typed as text 2_x3000_5: only _x00HH_ is an "
+         "escape (fastexcel keeps the rest as written)",
+         incident("I-1002", "G", lambda r: inline(r, "2_x3000_5")),
+         (Expected("Incidents", 15, "minutes", "数値として読めません", "2_x3000_5"),)),
+    Case("escaped_minutes", "I-1002's minutes typed as text _x0032_5: 25 to Excel and to both "
+         "read paths", incident("I-1002", "G", lambda r: inline(r, "_x0032_5"))),
+    Case("infinity_minutes", "I-1002's minutes written Infinity (not finite, as INF)",
+         cell_rewritten("Incidents", "I-1002", "G", r"<v>[^<]*</v>", "<v>Infinity</v>"),
+         (Expected("Incidents", 15, "minutes", "セルに入る数値ではありません", "INF"),)),
+    Case("blank_pack_units", "V001's pack units left blank (a number cell without a value)",
+         cell_rewritten("Packs", "V001", "C", r"<v>[^<]*</v>", ""),
+         (Expected("Packs", 2, "units", "", "None"),)),
     Case("shared_string_entity", "a shared string holding an undefined entity (&nbsp;): "
          "fastexcel could not open the workbook and raised", shared_string_entity,
          (Expected(None, None, FILE, "Excel のブックとして読めません"),)),
