@@ -5,7 +5,8 @@ and refused when it holds more or less than it declares or its CRC does not matc
 readers would inflate a forged part whole and not look at its CRC). XML parts are refused when
 they declare a DTD or entities anywhere (not only in their first bytes), or use an encoding
 other than the UTF-8 and UTF-16 that Office files use. Besides: not a workbook at all, an old
-.xls, too many or too large parts, zip bombs (extreme compression ratios), parts stored twice.
+.xls, too many or too large parts, zip bombs (extreme compression ratios), parts stored twice
+(names compared without case, as OPC compares them).
 
 While the sheets xlquote reads are inflated, they are surveyed for what the typed reader must
 not be given: cells placed beyond Excel's grid or far to the right (calamine, under fastexcel,
