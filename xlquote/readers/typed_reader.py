@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from ..engine.records import ColumnBlock, Field
 from .cells import error_value, not_finite
 from .guard import part_blocks
 from .package import EXCEL_MAX_ROWS, MAIN_NS, sheet_part
+from .row_bands import write_bands
 from .sheet_layout import plain_layout
 from .sheet_table import SheetTable
 
@@ -65,49 +67,41 @@ def open_reader(path: Path) -> Any:
         return None
 
 
-def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[Field]
-                     ) -> SheetTable | None:
+def read_typed_table(path: Path, part: str, fields: Sequence[Field]) -> SheetTable | None:
     """The sheet as typed columns, or None when only the cell-by-cell reader can be trusted."""
-    import fastexcel
+    import pyarrow as pa
 
-    start = sheet_start(path, sheet_name)
-    if start is None:
+    try:
+        return _typed_table(path, part, fields)
+    finally:
+        # Arrow's allocator keeps what it freed for its next arrays; the records parser that
+        # comes next allocates elsewhere (a million rows' columns: ~250 MB).
+        pa.default_memory_pool().release_unused()
+
+
+def _typed_table(path: Path, part: str, fields: Sequence[Field]) -> SheetTable | None:
+    header_row = first_value_row(path, part)
+    if header_row is None:
         return None
-    part, header_row = start
     names = {f.name for f in fields}
     # Checked beside fastexcel's read (both release the GIL): the sheet is read as lxml reads it.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-layout") as checking:
+    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-layout") as checking,
+          tempfile.TemporaryDirectory(prefix="xlquote-bands-") as folder):
         layout = checking.submit(plain_layout, part_blocks(path, part))
-        try:
-            sheet = reader.load_sheet(sheet_name, schema_sample_rows=None,
-                                      dtype_coercion="strict",
-                                      use_columns=lambda column: _names_field(column.name, names))
-            batch, errors = sheet.to_arrow_with_errors()
-            positions = {column.index: i for i, column in enumerate(sheet.selected_columns)}
-            del sheet  # frees calamine's cells now, before the columns are converted
-        except fastexcel.FastExcelError:
-            return None
-        except BaseException as exc:  # a Rust panic (pyo3's PanicException is a BaseException)
-            if type(exc).__module__.startswith(("pyo3", "fastexcel", "_fastexcel")):
-                return None
-            raise
-        if not layout.result():
+        loaded = _load_bands(path, part, header_row, Path(folder) / "bands.xlsx", names)
+        if not layout.result() or loaded is None:
             return None  # e.g. a row stored twice, which calamine would read as its last copy
-    row_numbers = np.arange(header_row + 1, header_row + 1 + batch.num_rows)
-    header = list(batch.schema.names)
-    if not _plain_header(header, fields) or header_row + batch.num_rows > EXCEL_MAX_ROWS:
+    header, columns, unusable, row_numbers = loaded
+    if not _plain_header(header, fields):
         return None
     # Cells holding no value (error values, NaN): named as the cell-by-cell reader names them.
-    unusable = _error_values(errors.errors if errors is not None else [], positions,
-                             len(header))
-    for found, column in zip(unusable, batch.columns, strict=True):
+    for found, column in zip(unusable, columns, strict=True):
         more = _not_values(column)
         if more is None or found is None:
             return None  # only the cell-by-cell reader can say what these cells are
         found.update(more)
     unique = {f.name for f in fields if f.unique}
-    converted = _convert_columns(batch.columns, [normalize_text(name) in unique
-                                                 for name in header])
+    converted = _convert_columns(columns, [normalize_text(name) in unique for name in header])
     converted = [_with_unusable(c, cells) if cells else c
                  for c, cells in zip(converted, unusable, strict=True)]
     arrays = [c.array for c in converted]
@@ -116,7 +110,7 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
     blanks = [c.blank for c in converted]
     only_values = tuple(not cells for cells in unusable)  # checked above, cell for cell
     keep = np.flatnonzero(~np.logical_and.reduce(blanks)) if blanks else np.arange(0)
-    if len(keep) == batch.num_rows:  # no blank row to skip: no copies
+    if len(keep) == len(row_numbers):  # no blank row to skip: no copies
         block = ColumnBlock(tuple(arrays), tuple(blanks), len(keep), plain, distinct,
                             only_values)
     else:
@@ -124,6 +118,94 @@ def read_typed_table(reader: Any, path: Path, sheet_name: str, fields: Sequence[
                             len(keep), plain, distinct, only_values)
     numbers = row_numbers[keep].tolist()
     return SheetTable(header, block, numbers, header_row)
+
+
+class LoadedBands(NamedTuple):
+    header: list[str]  # the names of the columns read
+    columns: list[Any]  # Arrow arrays, all bands' rows
+    unusable: list[dict[int, UnusableCell] | None]  # per column (``_error_values``)
+    row_numbers: np.ndarray  # each row's number in the sheet
+
+
+def _load_bands(path: Path, part: str, header_row: int, target: Path, names: set[str]
+                ) -> LoadedBands | None:
+    """The sheet's columns whose header names a field, read by fastexcel band by band
+    (``row_bands``) and joined; None when a band cannot be read exactly (then the whole sheet
+    could not: mixed kinds of cells in a column, a value fastexcel refuses, ...)."""
+    import fastexcel
+
+    bands = write_bands(path, part, header_row, target)
+    reader = open_reader(target) if bands is not None else None
+    if reader is None or bands is None:
+        return None
+    header: list[str] | None = None
+    pieces: list[list[Any]] = []
+    unusable: list[dict[int, UnusableCell] | None] = []
+    row_numbers = []
+    for band in bands:
+        try:
+            sheet = reader.load_sheet(band.sheet, schema_sample_rows=None,
+                                      dtype_coercion="strict",
+                                      use_columns=lambda column: _names_field(column.name, names))
+            batch, errors = sheet.to_arrow_with_errors()
+            positions = {column.index: i for i, column in enumerate(sheet.selected_columns)}
+            del sheet  # frees calamine's cells now, before the next band is read
+        except fastexcel.FastExcelError:
+            return None
+        except BaseException as exc:  # a Rust panic (pyo3's PanicException is a BaseException)
+            if type(exc).__module__.startswith(("pyo3", "fastexcel", "_fastexcel")):
+                return None
+            raise
+        if header is None:
+            header = list(batch.schema.names)
+            pieces = [[] for _ in header]
+            unusable = [{} for _ in header]
+        elif list(batch.schema.names) != header:
+            return None
+        if band.header_row + batch.num_rows > EXCEL_MAX_ROWS:
+            return None
+        offset = sum(len(numbers) for numbers in row_numbers)
+        found = _error_values(errors.errors if errors is not None else [], positions,
+                              len(header))
+        for i, cells in enumerate(found):
+            before = unusable[i]
+            unusable[i] = None if cells is None or before is None else {
+                **before, **{offset + row: cell for row, cell in cells.items()}}
+            pieces[i].append(batch.column(i))
+        row_numbers.append(np.arange(band.header_row + 1, band.header_row + 1 + batch.num_rows))
+        del batch
+    columns = []
+    while pieces:  # each column's bands freed as it is joined
+        columns.append(_joined(pieces.pop(0)))
+    if header is None or any(column is None for column in columns):
+        return None
+    return LoadedBands(header, columns, unusable, np.concatenate(row_numbers))
+
+
+# Kinds of column fastexcel may give one field in different bands, and the kind that holds
+# both as the whole sheet's column would (whole numbers in one band, fractions in another).
+WIDER_KIND = {frozenset({"int64", "double"}): "double"}
+
+
+def _joined(chunks: list[Any]) -> Any | None:
+    """One column's bands as one Arrow array; None when they hold kinds no one column holds
+    (the whole sheet read at once would have been refused too)."""
+    import pyarrow as pa
+
+    if len(chunks) == 1:
+        return chunks[0]
+    # A band where the column is all blank has no kind (fastexcel calls it text).
+    kinds = {chunk.type for chunk in chunks if chunk.null_count < len(chunk)}
+    if not kinds:
+        kinds = {chunks[0].type}
+    if len(kinds) == 1:
+        kind = next(iter(kinds))
+    else:
+        wider = WIDER_KIND.get(frozenset(str(k) for k in kinds))
+        if wider is None:
+            return None
+        kind = pa.type_for_alias(wider)
+    return pa.concat_arrays([chunk.cast(kind) for chunk in chunks])
 
 
 # Excel's dates: serial 0 (shown as 1900-01-00, read as 1899-12-31) to 9999-12-31.
@@ -315,25 +397,34 @@ def blank_cells(column: Any) -> np.ndarray:
 
 def sheet_start(path: Path, sheet_name: str) -> tuple[str, int] | None:
     """The sheet's zip member and the sheet row number of its first row holding a value: where
-    fastexcel's table (and so its header) starts. Reads only the start of the sheet's XML.
-    None if it cannot tell."""
-    from defusedxml.ElementTree import fromstring, iterparse
+    fastexcel's table (and so its header) starts. None if it cannot tell."""
+    from defusedxml.ElementTree import fromstring
 
     try:
         with zipfile.ZipFile(path) as archive:
             part = sheet_part(archive, sheet_name, fromstring)
-            if part is None:
-                return None
-            with archive.open(part) as stream:
-                expected = 1
-                for _, element in iterparse(stream, events=("end",)):
-                    if element.tag != f"{MAIN_NS}row":
-                        continue
-                    number = int(element.get("r") or expected)
-                    expected = number + 1
-                    if any(_has_value(cell) for cell in element.iter(f"{MAIN_NS}c")):
-                        return part, number
-                    element.clear()
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError):
+        return None
+    row = None if part is None else first_value_row(path, part)
+    return None if part is None or row is None else (part, row)
+
+
+def first_value_row(path: Path, part: str) -> int | None:
+    """The sheet row number of the first row of ``part`` holding a value (``sheet_start``);
+    reads only the start of the sheet's XML."""
+    from defusedxml.ElementTree import iterparse
+
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(part) as stream:
+            expected = 1
+            for _, element in iterparse(stream, events=("end",)):
+                if element.tag != f"{MAIN_NS}row":
+                    continue
+                number = int(element.get("r") or expected)
+                expected = number + 1
+                if any(_has_value(cell) for cell in element.iter(f"{MAIN_NS}c")):
+                    return number
+                element.clear()
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError):
         return None
     return None

@@ -39,10 +39,10 @@ from ..engine.records import (
 )
 from ..engine.settings import SETTINGS_FIELDS, Settings, settings_from_values
 from .cells import SheetRef, error_value, open_workbook, read_sheet_cells
-from .guard import CheckedWorkbook, check_workbook_file, match_sheet_names
+from .guard import CheckedWorkbook, check_workbook_file
 from .record_files import read_record_file
 from .sheet_table import SheetTable
-from .typed_reader import open_reader, read_typed_table
+from .typed_reader import read_typed_table
 
 Engine = Literal["fastexcel", "cells", "calamine", "openpyxl"]
 # The read path each ``--reader`` value takes: typed columns where exact, or cell by cell.
@@ -153,9 +153,9 @@ def _read_checked_tables(path: Path, engine: Engine, sheets: Sequence[str],
     tables: dict[str, SheetTable | None] = {}
     with _unreadable_as_input_error(path):
         if READ_PATHS[engine] == "typed":
-            tables.update(_read_typed_tables(path, [
-                name for name in sheets
-                if name in SHEETS and checked.sheet_parts.get(name) in checked.plain_sheets]))
+            tables.update(_read_typed_tables(path, {
+                name: checked.sheet_parts[name] for name in sheets
+                if name in SHEETS and checked.sheet_parts.get(name) in checked.plain_sheets}))
         rest = [name for name in sheets if name not in tables]
         if rest:
             book = open_workbook(path)
@@ -166,19 +166,13 @@ def _read_checked_tables(path: Path, engine: Engine, sheets: Sequence[str],
     return {name: tables[name] for name in sheets}
 
 
-def _read_typed_tables(path: Path, sheets: Sequence[str]) -> dict[str, SheetTable]:
-    """The sheets the typed reader can take exactly; the others are left out."""
-    if not sheets:
-        return {}
-    reader = open_reader(path)
-    if reader is None:
-        return {}  # fastexcel cannot open the workbook: the cell-by-cell reader says why
-    names = match_sheet_names(reader.sheet_names, sheets)
+def _read_typed_tables(path: Path, parts: Mapping[str, str]) -> dict[str, SheetTable]:
+    """The sheets (name → part) the typed reader can take exactly; the others are left out."""
     tables = {}
-    for want, actual in names.items():
-        table = read_typed_table(reader, path, actual, SHEETS[want])
+    for name, part in parts.items():
+        table = read_typed_table(path, part, SHEETS[name])
         if table is not None:
-            tables[want] = table
+            tables[name] = table
     return tables
 
 

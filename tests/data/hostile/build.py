@@ -482,6 +482,9 @@ CASES: tuple[Case, ...] = (
     Case("stray_cell_incidents", "one value at XFD1048576 in Incidents, a column xlquote "
          "does not read",
          lambda parts: set_cell(parts, "Incidents", "XFD1048576", number("XFD1048576", "1"))),
+    Case("stray_cell_z_incidents", "one value at Z1048576 in Incidents: a column xlquote does "
+         "not read, within the columns the typed reader takes (its grid is as tall as the sheet)",
+         lambda parts: set_cell(parts, "Incidents", "Z1048576", number("Z1048576", "1"))),
     Case("huge_quantities", "minutes 1e12 and sessions 3e9 on a paid-support incident (I-1025)",
          edits(incident("I-1025", "G", lambda r: number(r, "1000000000000")),
                incident("I-1025", "H", lambda r: number(r, "3000000000"))),
