@@ -179,23 +179,22 @@ class _Cutter:
         """Where the current band ends (before a row), if the bytes at hand hold its end."""
         low = self.header_end if self.band_header == self.header_row else 0
         last = self.pending.rfind(ROW_TAG, low)
+        tail = ROW_NUMBER.match(self.pending, last) if last > low else None
+        if tail is None and last > low and not self.ended \
+                and len(self.pending) - last < len(b'<row r="1048576"'):
+            last = self.pending.rfind(ROW_TAG, low, last)  # the block ended inside that tag
+            tail = ROW_NUMBER.match(self.pending, last) if last > low else None
         if last <= low:
             return None
-        cut = None
-        if len(self.pending) > BAND_BYTES:
-            cut = self.pending.rfind(ROW_TAG, low, BAND_BYTES + 1)
-            cut = cut if cut > low else last
-        # Or before the first row too far below the band's header (rows rise in a plain sheet).
-        limit = self.band_header + BAND_ROWS
-        tail = ROW_NUMBER.match(self.pending, last)
-        if tail is None and not self.ended and len(self.pending) - last < len(b'<row r="1048576"'):
-            last = self.pending.rfind(ROW_TAG, low, last)  # the block ended inside this tag
-            tail = ROW_NUMBER.match(self.pending, last) if last > low else None
-            if last <= low:
-                return cut
         if tail is None:
             self.failed = True
             return None
+        cut = None
+        if len(self.pending) > BAND_BYTES:  # before the last row that begins within the band
+            cut = self.pending.rfind(ROW_TAG, low, min(BAND_BYTES, last) + 1)
+            cut = cut if cut > low else last
+        # Or before the first row too far below the band's header (rows rise in a plain sheet).
+        limit = self.band_header + BAND_ROWS
         if int(tail.group(1)) >= limit:
             return self._first_row_from(limit, low, cut or len(self.pending))
         return cut

@@ -182,29 +182,19 @@ def _load_bands(path: Path, part: str, header_row: int, target: Path, names: set
     return LoadedBands(header, columns, unusable, np.concatenate(row_numbers))
 
 
-# Kinds of column fastexcel may give one field in different bands, and the kind that holds
-# both as the whole sheet's column would (whole numbers in one band, fractions in another).
-WIDER_KIND = {frozenset({"int64", "double"}): "double"}
-
-
 def _joined(chunks: list[Any]) -> Any | None:
-    """One column's bands as one Arrow array; None when they hold kinds no one column holds
-    (the whole sheet read at once would have been refused too)."""
+    """One column's bands as one Arrow array; None when they hold different kinds of cell
+    (the whole sheet would have failed fastexcel's strict type check too). Numbers are always
+    float64 (calamine reads every number of an xlsx as a float)."""
     import pyarrow as pa
 
     if len(chunks) == 1:
         return chunks[0]
     # A band where the column is all blank has no kind (fastexcel calls it text).
     kinds = {chunk.type for chunk in chunks if chunk.null_count < len(chunk)}
-    if not kinds:
-        kinds = {chunks[0].type}
-    if len(kinds) == 1:
-        kind = next(iter(kinds))
-    else:
-        wider = WIDER_KIND.get(frozenset(str(k) for k in kinds))
-        if wider is None:
-            return None
-        kind = pa.type_for_alias(wider)
+    if len(kinds) > 1:
+        return None
+    kind = next(iter(kinds), chunks[0].type)
     return pa.concat_arrays([chunk.cast(kind) for chunk in chunks])
 
 

@@ -1,0 +1,164 @@
+"""The typed reader gives fastexcel a sheet in bands of rows (row_bands): however the sheet is
+cut, it must read exactly as if read whole, and no band's grid may reach past BAND_ROWS rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openpyxl
+import pytest
+
+from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.app.workbooks.invoicing import write_invoicing_workbook
+from xlquote.engine.errors import InputError
+from xlquote.engine.records import ColumnBlock
+from xlquote.readers import row_bands, typed_reader
+from xlquote.readers.workbook import read_invoicing_workbook, read_sheet_tables
+
+CORPUS = Path(__file__).parent / "data" / "hostile"
+spec = importlib.util.spec_from_file_location("hostile_build", CORPUS / "build.py")
+assert spec and spec.loader
+corpus = importlib.util.module_from_spec(spec)
+sys.modules.setdefault("hostile_build", corpus)
+spec.loader.exec_module(corpus)
+
+# How a sheet may be cut: one data row per band; a band per block of 200 bytes, the blocks
+# cut anywhere (inside tags, rows, the header); a few rows or a few hundred bytes per band.
+CUTS = {"a row each": dict(rows=2), "every 200 bytes": dict(band_bytes=1, block=200),
+        "three rows or 500 bytes": dict(rows=4, band_bytes=500, block=97)}
+
+
+def outcome(path: Path) -> Any:
+    """What the month's read gives: the records, or the problems."""
+    try:
+        data = read_invoicing_workbook(path)
+    except InputError as exc:
+        return [(p.sheet, p.row, p.field, str(p.value), p.reason) for p in exc.problems]
+    table = data.incidents
+    columns = {k: v for k, v in vars(table).items() if k != "measures"}
+    columns.update({f"measures.{k}": v for k, v in vars(table.measures).items()})
+    return {"contracts": data.contracts, "packs": data.packs, "settings": data.settings,
+            **{k: [None if isinstance(x, float) and x != x else x for x in np.asarray(v).tolist()]
+               for k, v in columns.items()}}
+
+
+def typed_tables(path: Path) -> dict[str, Any]:
+    """The sheets the typed reader took: header, columns and what is known of them, rows."""
+    def values(array: np.ndarray) -> list[Any]:
+        return [None if isinstance(x, float) and x != x else x for x in array.tolist()]
+
+    try:
+        tables = read_sheet_tables(path)
+    except InputError as exc:
+        return {"refused": [p.reason for p in exc.problems]}
+    return {name: (table.header, [values(c) for c in table.rows.columns],
+                   [b.tolist() for b in table.rows.blanks], table.rows.length,
+                   table.rows.plain_text, table.rows.distinct, table.rows.only_values,
+                   list(table.row_numbers))
+            for name, table in tables.items()
+            if table is not None and isinstance(table.rows, ColumnBlock)}
+
+
+@pytest.fixture
+def cut(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Sets how sheets are cut into bands; counts the bands written."""
+    written: list[int] = []
+    original = typed_reader.write_bands
+
+    def counted(*args: Any) -> Any:
+        bands = original(*args)
+        written.append(len(bands) if bands else 0)
+        return bands
+
+    def apply(rows: int = row_bands.BAND_ROWS, band_bytes: int = row_bands.BAND_BYTES,
+              block: int | None = None) -> list[int]:
+        monkeypatch.setattr(row_bands, "BAND_ROWS", rows)
+        monkeypatch.setattr(row_bands, "BAND_BYTES", band_bytes)
+        if block is not None:  # the cutter is handed the sheet in pieces of this size
+            whole_blocks = row_bands.part_blocks
+            monkeypatch.setattr(row_bands, "part_blocks", lambda *args: (
+                piece[i:i + block] for piece in [b"".join(whole_blocks(*args))]
+                for i in range(0, len(piece), block)))
+        monkeypatch.setattr(typed_reader, "write_bands", counted)
+        return written
+
+    return apply
+
+
+def shared_strings_book(folder: Path, date_1904: bool = False) -> Path:
+    """The sample rewritten by XlsxWriter: text as shared strings, dates in a date format, and
+    the 1904 date system if asked."""
+    import xlsxwriter
+
+    sample = write_invoicing_workbook(folder / "sample.xlsx", sample_contracts(),
+                                      sample_incidents(), sample_packs(), sample_settings())
+    path = folder / "shared.xlsx"
+    source = openpyxl.load_workbook(sample)
+    target = xlsxwriter.Workbook(path, {"date_1904": date_1904})
+    date_format = target.add_format({"num_format": "yyyy-mm-dd"})
+    for sheet in source.worksheets:
+        out = target.add_worksheet(sheet.title)
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, dt.datetime | dt.date):
+                    out.write_datetime(cell.row - 1, cell.column - 1, cell.value, date_format)
+                elif cell.value is not None:
+                    out.write(cell.row - 1, cell.column - 1, cell.value)
+    target.close()
+    with zipfile.ZipFile(path) as archive:
+        assert "xl/sharedStrings.xml" in archive.namelist()
+        assert (b'date1904="1"' in archive.read("xl/workbook.xml")) == date_1904
+    return path
+
+
+@pytest.mark.parametrize("how", sorted(CUTS))
+@pytest.mark.parametrize("name", [case.name for case in corpus.CASES])
+def test_every_corpus_case_reads_the_same_however_its_sheets_are_cut(name, how, cut):
+    path = corpus.CASES[[c.name for c in corpus.CASES].index(name)].file
+    whole, whole_tables = outcome(path), typed_tables(path)
+    written = cut(**CUTS[how])
+    assert outcome(path) == whole
+    assert typed_tables(path) == whole_tables
+    if "Incidents" in whole_tables:  # the demo's Incidents sheet (44 rows) was cut
+        assert max(written) > 5
+
+
+def test_shared_strings_reach_every_band(tmp_path, cut):
+    path = shared_strings_book(tmp_path)
+    whole = outcome(path)
+    assert set(typed_tables(path)) == {"Contracts", "Incidents", "Packs"}
+    written = cut(rows=2)
+    assert outcome(path) == whole
+    assert max(written) > 5
+
+
+def test_a_workbook_in_the_1904_date_system_gives_the_same_dates(tmp_path, cut):
+    (tmp_path / "1900").mkdir()
+    (tmp_path / "1904").mkdir()
+    plain = outcome(shared_strings_book(tmp_path / "1900"))
+    path = shared_strings_book(tmp_path / "1904", date_1904=True)
+    assert set(typed_tables(path)) == {"Contracts", "Incidents", "Packs"}
+    assert outcome(path) == plain
+    cut(rows=2)
+    assert outcome(path) == plain
+
+
+def test_a_band_never_spans_more_rows_than_band_rows(tmp_path):
+    """A short table and one value far below it: two bands, the second beginning just above
+    that value, so that no grid reaches from one to the other."""
+    path = corpus.CASES[[c.name for c in corpus.CASES].index("stray_cell_z_incidents")].file
+    part = typed_reader.sheet_start(path, "Incidents")
+    assert part is not None
+    bands = row_bands.write_bands(path, part[0], part[1], tmp_path / "bands.xlsx")
+    assert bands is not None
+    assert [b.header_row for b in bands] == [part[1], 1_048_575]
+    with zipfile.ZipFile(tmp_path / "bands.xlsx") as banded:
+        far = banded.read("xl/worksheets/band2.xml")
+    assert b'<row r="1048575"' in far and b'r="Z1048576"' in far
+    assert b'r="A15"' not in far  # no data row of the table
