@@ -15,6 +15,7 @@ field are converted: the others are not read, whatever they hold.
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import tempfile
 import zipfile
@@ -31,7 +32,7 @@ from ..engine.records import ColumnBlock, Field
 from .cells import error_value, not_finite
 from .guard import part_blocks
 from .package import EXCEL_MAX_ROWS, MAIN_NS, sheet_part
-from .row_bands import write_bands
+from .row_bands import Band, write_bands
 from .sheet_layout import plain_layout
 from .sheet_table import SheetTable
 
@@ -43,6 +44,7 @@ UNNAMED = "__UNNAMED__"
 RENAMED_DUPLICATE = re.compile(r"(.+)_\d+")
 DISTINCT_SAMPLE = 10_000
 PARALLEL_CONVERSION_ROWS = 50_000  # fewer rows convert faster than a thread pool starts
+LOADERS = 2  # bands read at once: fastexcel releases the GIL, so both cores parse
 
 
 def _re2_class(characters: str) -> str:
@@ -130,56 +132,90 @@ class LoadedBands(NamedTuple):
 def _load_bands(path: Path, part: str, header_row: int, target: Path, names: set[str]
                 ) -> LoadedBands | None:
     """The sheet's columns whose header names a field, read by fastexcel band by band
-    (``row_bands``) and joined; None when a band cannot be read exactly (then the whole sheet
-    could not: mixed kinds of cells in a column, a value fastexcel refuses, ...)."""
+    (``row_bands``), LOADERS bands at once, and joined; None when a band cannot be read exactly
+    (then the whole sheet could not: mixed kinds of cells in a column, a value fastexcel
+    refuses, ...)."""
     import fastexcel
 
     bands = write_bands(path, part, header_row, target)
-    reader = open_reader(target) if bands is not None else None
-    if reader is None or bands is None:
+    if bands is None:
         return None
-    header: list[str] | None = None
-    pieces: list[list[Any]] = []
-    unusable: list[dict[int, UnusableCell] | None] = []
-    row_numbers = []
-    for band in bands:
-        try:
+    readers: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    for _ in range(min(LOADERS, len(bands))):  # one reader each: a reader reads one at a time
+        reader = open_reader(target)
+        if reader is None:
+            return None
+        readers.put(reader)
+
+    def load(band: Band) -> tuple[Band, Any, Any, dict[int, int]]:
+        reader = readers.get()
+        try:  # calamine's cells are freed as the sheet goes, on return
             sheet = reader.load_sheet(band.sheet, schema_sample_rows=None,
                                       dtype_coercion="strict",
                                       use_columns=lambda column: _names_field(column.name, names))
             batch, errors = sheet.to_arrow_with_errors()
-            positions = {column.index: i for i, column in enumerate(sheet.selected_columns)}
-            del sheet  # frees calamine's cells now, before the next band is read
+            return band, batch, errors, {column.index: i
+                                         for i, column in enumerate(sheet.selected_columns)}
+        finally:
+            readers.put(reader)
+
+    joined = _JoinedBands()
+    with ThreadPoolExecutor(max_workers=LOADERS, thread_name_prefix="xlquote-bands") as loading:
+        loads = [loading.submit(load, band) for band in bands]
+        try:
+            if not all(joined.add(*done.result()) for done in loads):
+                return None
         except fastexcel.FastExcelError:
             return None
         except BaseException as exc:  # a Rust panic (pyo3's PanicException is a BaseException)
             if type(exc).__module__.startswith(("pyo3", "fastexcel", "_fastexcel")):
                 return None
             raise
-        if header is None:
-            header = list(batch.schema.names)
-            pieces = [[] for _ in header]
-            unusable = [{} for _ in header]
-        elif list(batch.schema.names) != header:
-            return None
+        finally:
+            for waiting in loads:
+                waiting.cancel()
+    return joined.result()
+
+
+class _JoinedBands:
+    """The bands' typed columns, added in order."""
+
+    def __init__(self) -> None:
+        self.header: list[str] | None = None
+        self.pieces: list[list[Any]] = []  # per column: its Arrow array in each band
+        self.unusable: list[dict[int, UnusableCell] | None] = []
+        self.row_numbers: list[np.ndarray] = []
+        self.rows = 0
+
+    def add(self, band: Band, batch: Any, errors: Any, positions: dict[int, int]) -> bool:
+        """False when the band cannot join the others (another header, past Excel's grid)."""
+        if self.header is None:
+            self.header = list(batch.schema.names)
+            self.pieces = [[] for _ in self.header]
+            self.unusable = [{} for _ in self.header]
+        elif list(batch.schema.names) != self.header:
+            return False
         if band.header_row + batch.num_rows > EXCEL_MAX_ROWS:
-            return None
-        offset = sum(len(numbers) for numbers in row_numbers)
+            return False
         found = _error_values(errors.errors if errors is not None else [], positions,
-                              len(header))
+                              len(self.header))
         for i, cells in enumerate(found):
-            before = unusable[i]
-            unusable[i] = None if cells is None or before is None else {
-                **before, **{offset + row: cell for row, cell in cells.items()}}
-            pieces[i].append(batch.column(i))
-        row_numbers.append(np.arange(band.header_row + 1, band.header_row + 1 + batch.num_rows))
-        del batch
-    columns = []
-    while pieces:  # each column's bands freed as it is joined
-        columns.append(_joined(pieces.pop(0)))
-    if header is None or any(column is None for column in columns):
-        return None
-    return LoadedBands(header, columns, unusable, np.concatenate(row_numbers))
+            before = self.unusable[i]
+            self.unusable[i] = None if cells is None or before is None else {
+                **before, **{self.rows + row: cell for row, cell in cells.items()}}
+            self.pieces[i].append(batch.column(i))
+        self.row_numbers.append(np.arange(band.header_row + 1,
+                                          band.header_row + 1 + batch.num_rows))
+        self.rows += batch.num_rows
+        return True
+
+    def result(self) -> LoadedBands | None:
+        columns = []
+        while self.pieces:  # each column's bands freed as it is joined
+            columns.append(_joined(self.pieces.pop(0)))
+        if self.header is None or any(column is None for column in columns):
+            return None
+        return LoadedBands(self.header, columns, self.unusable, np.concatenate(self.row_numbers))
 
 
 def _joined(chunks: list[Any]) -> Any | None:
