@@ -55,6 +55,7 @@ PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships"
 class Band:
     sheet: str  # its sheet's name in the banded workbook
     header_row: int  # the sheet row its header stands at; its data rows follow it
+    end: int  # where its rows end in the sheet's part (bytes from the part's start)
 
 
 def write_bands(path: Path, part: str, header_row: int, target: Path) -> list[Band] | None:
@@ -82,13 +83,13 @@ def _write_sheet_bands(blocks: Iterable[bytes], header_row: int, banded: zipfile
                        ) -> list[Band] | None:
     bands: list[Band] = []
 
-    def write(content: memoryview, band_header: int, header: bytes) -> None:
+    def write(content: memoryview, band_header: int, header: bytes, end: int) -> None:
         name = f"band{len(bands) + 1}"
         with banded.open(f"xl/worksheets/{name}.xml", "w", force_zip64=True) as out:
             out.write(cutter.opening + header)
             out.write(content)
             out.write(SHEET_DATA_END + cutter.closing)
-        bands.append(Band(name, band_header))
+        bands.append(Band(name, band_header, end))
 
     cutter = _Cutter(header_row, write)
     for block in blocks:
@@ -107,13 +108,15 @@ class _Cutter:
     """Cuts the sheet's rows into bands as its bytes arrive."""
 
     def __init__(self, header_row: int,
-                 write: Callable[[memoryview, int, bytes], None]) -> None:
+                 write: Callable[[memoryview, int, bytes, int], None]) -> None:
         self.header_row = header_row
-        self.write = write  # a band: its rows, its header's row number, the header to put first
+        # a band: its rows, its header's row number, the header to put first, where it ends
+        self.write = write
         self.opening = b""  # the root's start tag and <sheetData>, once found
         self.closing = b""  # the root's end tag
         self.header = b""  # the header row's XML, once found
         self.pending = bytearray()  # the sheet's bytes not yet in a band
+        self.start = 0  # where pending starts in the part
         self.band_header = header_row  # the current band's header row
         self.header_end = 0  # where the header row ends in the first band
         self.failed = False
@@ -121,17 +124,16 @@ class _Cutter:
 
     def feed(self, block: bytes) -> None:
         """Write the bands this block completes."""
-        searched = max(len(self.pending) - len(SHEET_DATA_END), 0)  # the new bytes only
-        self.pending += block
+        new = max(len(self.pending) - len(SHEET_DATA_END), 0)  # this block's bytes (and a tag
+        self.pending += block                                    # begun in the one before)
         if not self.opening:
             if not self._open():
                 return
-            searched = 0
+            new = 0
         if not self.header and not self._find_header():
             return
-        # A plain sheet has no row after sheetData: search only past the block's last row.
-        searched = max(self.pending.rfind(b"</row>", min(searched, len(self.pending))), searched)
-        end = self.pending.find(SHEET_DATA_END, min(searched, len(self.pending)))
+        # A plain sheet has no row after sheetData's end: look only past the last row's end.
+        end = self.pending.find(SHEET_DATA_END, max(self.pending.rfind(b"</row>", new), new))
         if end >= 0:
             del self.pending[end:]
             self.ended = True
@@ -153,15 +155,14 @@ class _Cutter:
         if start < 0:
             self.failed = len(self.pending) > HEAD_BYTES
             return False
-        root = ROOT_TAG.search(self.pending, 0, start)
-        while root is not None and self.pending[root.start() + 1] in b"?!":
-            root = ROOT_TAG.search(self.pending, root.end(), start)
+        root = ROOT_TAG.search(self.pending, 0, start)  # after the XML declaration, if any
         if root is None:
             self.failed = True
             return False
         self.opening = bytes(root.group(0)) + SHEET_DATA
         self.closing = b"</" + root.group(1) + b">"
         del self.pending[:start + len(SHEET_DATA)]
+        self.start += start + len(SHEET_DATA)
         return True
 
     def _find_header(self) -> bool:
@@ -221,8 +222,9 @@ class _Cutter:
         header = b"" if self.band_header == self.header_row else _renumbered(
             self.header, self.band_header)
         with memoryview(self.pending) as content:
-            self.write(content[:cut], self.band_header, header)
+            self.write(content[:cut], self.band_header, header, self.start + cut)
         del self.pending[:cut]
+        self.start += cut
         found = ROW_NUMBER.match(self.pending)
         if found is not None:
             self.band_header = int(found.group(1)) - 1

@@ -30,7 +30,8 @@ word). The typed reader reads such a sheet; the cell-by-cell reader refuses it a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -318,15 +319,16 @@ def _declared(data: bytes) -> bool:
     return data.startswith(b"<?xml")
 
 
-def _without_byte_order_mark(blocks: Iterable[bytes]) -> Iterator[bytes]:
-    """The part's blocks, a UTF-8 byte-order mark at its start left out."""
+def _without_byte_order_mark(blocks: Iterable[bytes]) -> tuple[int, Iterator[bytes]]:
+    """The length of a UTF-8 byte-order mark at the part's start (0 or 3), and the part's blocks
+    without it."""
     head, rest = b"", iter(blocks)
     for block in rest:
         head += block
         if len(head) >= len(BYTE_ORDER_MARK):
             break
-    yield head.removeprefix(BYTE_ORDER_MARK)
-    yield from rest
+    skipped = len(BYTE_ORDER_MARK) if head.startswith(BYTE_ORDER_MARK) else 0
+    return skipped, itertools.chain((head[skipped:],), rest)
 
 
 def _all_named(bytes_: np.ndarray, opened: np.ndarray, names: tuple[bytes, ...]) -> bool:
@@ -365,15 +367,18 @@ def _rising(before: int, values: np.ndarray) -> bool:
     return not len(values) or (values[0] > before and bool((np.diff(values) > 0).all()))
 
 
-def plain_layout(blocks: Iterable[bytes]) -> bool:
+def plain_layout(blocks: Iterable[bytes], checked: Callable[[int], None] | None = None) -> bool:
     """Whether the sheet XML in ``blocks`` (UTF-8, as the guard's survey requires of a sheet the
-    typed reader reads) is laid out plainly (see the module's docstring)."""
+    typed reader reads) is laid out plainly (see the module's docstring). ``checked`` is told,
+    block by block, how many bytes from the part's start are laid out plainly so far."""
     scan = _Scan()
-    iterator = _without_byte_order_mark(blocks)
+    skipped, iterator = _without_byte_order_mark(blocks)
     block = next(iterator, None)  # at least b"": an empty part fails the end's test
     while block is not None:
         following = next(iterator, None)
         if not scan.feed(block, following is None):
             return False
+        if checked is not None:
+            checked(skipped + scan.offset - len(scan.carry))
         block = following
     return scan.sheet_data == 1 and not scan.inside and scan.depth == 0 and scan.roots == 1

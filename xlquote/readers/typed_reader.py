@@ -18,6 +18,7 @@ import logging
 import queue
 import re
 import tempfile
+import threading
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -86,11 +87,24 @@ def _typed_table(path: Path, part: str, fields: Sequence[Field]) -> SheetTable |
     if header_row is None:
         return None
     names = {f.name for f in fields}
-    # Checked beside fastexcel's read (both release the GIL): the sheet is read as lxml reads it.
+    # Checked beside fastexcel's read (both release the GIL): the sheet is read as lxml reads
+    # it. A band is read only once the check has passed its rows: its cells are then in its
+    # rows, so calamine's grid for it is as small as the band.
+    checked = _CheckedSoFar()
+
+    def check() -> bool:
+        plain = False
+        try:
+            plain = plain_layout(part_blocks(path, part), checked.advance)
+        finally:
+            checked.finish(plain)
+        return plain
+
     with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-layout") as checking,
           tempfile.TemporaryDirectory(prefix="xlquote-bands-") as folder):
-        layout = checking.submit(plain_layout, part_blocks(path, part))
-        loaded = _load_bands(path, part, header_row, Path(folder) / "bands.xlsx", names)
+        layout = checking.submit(check)
+        loaded = _load_bands(path, part, header_row, Path(folder) / "bands.xlsx", names,
+                             checked)
         if not layout.result() or loaded is None:
             return None  # e.g. a row stored twice, which calamine would read as its last copy
     header, columns, unusable, row_numbers = loaded
@@ -129,12 +143,42 @@ class LoadedBands(NamedTuple):
     row_numbers: np.ndarray  # each row's number in the sheet
 
 
-def _load_bands(path: Path, part: str, header_row: int, target: Path, names: set[str]
-                ) -> LoadedBands | None:
+class _CheckedSoFar:
+    """How far the layout check has found the sheet plain, for the band reads to wait on."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.bytes = 0  # from the part's start, found plain
+        self.plain: bool | None = None  # the check's result, once it has one
+
+    def advance(self, checked: int) -> None:
+        with self.changed:
+            self.bytes = checked
+            self.changed.notify_all()
+
+    def finish(self, plain: bool) -> None:
+        with self.changed:
+            self.plain = plain
+            self.changed.notify_all()
+
+    def wait_for(self, end: int) -> bool:
+        """Wait until the part's bytes before ``end`` are found plain (True) or the sheet is
+        found not plain (False)."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.plain is not None or self.bytes >= end)
+            return self.plain is not False
+
+
+class _NotPlain(Exception):
+    """The layout check failed before a band was read."""
+
+
+def _load_bands(path: Path, part: str, header_row: int, target: Path, names: set[str],
+                checked: _CheckedSoFar) -> LoadedBands | None:
     """The sheet's columns whose header names a field, read by fastexcel band by band
-    (``row_bands``), LOADERS bands at once, and joined; None when a band cannot be read exactly
-    (then the whole sheet could not: mixed kinds of cells in a column, a value fastexcel
-    refuses, ...)."""
+    (``row_bands``), each once ``checked`` has passed it, LOADERS bands at once, and joined;
+    None when a band cannot be read exactly (then the whole sheet could not: mixed kinds of
+    cells in a column, a value fastexcel refuses, ...) or the sheet is not plain."""
     import fastexcel
 
     bands = write_bands(path, part, header_row, target)
@@ -148,6 +192,8 @@ def _load_bands(path: Path, part: str, header_row: int, target: Path, names: set
         readers.put(reader)
 
     def load(band: Band) -> tuple[Band, Any, Any, dict[int, int]]:
+        if not checked.wait_for(band.end):
+            raise _NotPlain
         reader = readers.get()
         try:  # calamine's cells are freed as the sheet goes, on return
             sheet = reader.load_sheet(band.sheet, schema_sample_rows=None,
@@ -165,7 +211,7 @@ def _load_bands(path: Path, part: str, header_row: int, target: Path, names: set
         try:
             if not all(joined.add(*done.result()) for done in loads):
                 return None
-        except fastexcel.FastExcelError:
+        except (fastexcel.FastExcelError, _NotPlain):
             return None
         except BaseException as exc:  # a Rust panic (pyo3's PanicException is a BaseException)
             if type(exc).__module__.startswith(("pyo3", "fastexcel", "_fastexcel")):

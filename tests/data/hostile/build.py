@@ -562,6 +562,12 @@ CASES: tuple[Case, ...] = (
     Case("cell_readdressed", "I-1002's minutes addressed G16 while stored in row 15",
          cell_rewritten("Incidents", "I-1002", "G", r'r="G\d+"', 'r="G16"'),
          (Expected("Incidents", 15, "G", "G16 が 15行目に入っています"),)),
+    Case("cell_readdressed_far", "a value in I-1002's row (15) addressed Z1048576, a column "
+         "xlquote does not read: calamine would place it a million rows down",
+         sheet_edit("Incidents", "I-1002", lambda xml, row: (
+             xml[:row.end() - len("</row>")] + '<c r="Z1048576" t="n"><v>1</v></c>'
+             + xml[row.end() - len("</row>"):])),
+         (Expected("Incidents", 15, "Z", "Z1048576 が 15行目に入っています"),)),
     Case("row_after_sheet_data", "an incident's row (I-9999, row 46) after the sheet's data "
          "(</sheetData>), where fastexcel does not look", row_after_sheet_data(
              "Incidents", "I-1029", 46, "I-9999"),
