@@ -21,11 +21,12 @@ parses the XML (lxml) and refuses or reads otherwise. So the typed result is use
     another, nothing inside a text.
 Anything else sends the sheet to the cell-by-cell reader, which names what it finds. The part
 is read block by block with numpy and Arrow's regex engine (RE2), which release the GIL: the
-check runs beside fastexcel's read of the same sheet, which does too. A full XML parser
-(expat: 2.7 s for a million rows, holding the GIL) would not fit beside the read, so one fault
-only a parser notices is not looked for: a row's or cell's attributes not written
-name="value" apart from each other (an attribute given twice, run together, unquoted, a stray
-word). The typed reader reads such a sheet; the cell-by-cell reader refuses it as damaged.
+check runs beside fastexcel's read of the same sheet, which does too, and tells how far it has
+found the sheet plain (fastexcel reads a band of rows only once the check has passed it). A
+full XML parser (expat: 2.7 s for a million rows, holding the GIL) would not fit beside the
+read, so one fault only a parser notices is not looked for: a row's or cell's attributes not
+written name="value" apart from each other (an attribute given twice, run together, unquoted,
+a stray word). The typed reader reads such a sheet; the cell-by-cell reader refuses it as damaged.
 """
 
 from __future__ import annotations

@@ -4,12 +4,17 @@ columns (numbers, dates, booleans, text), with no Python object per cell.
 It is taken only when it gives the records parser exactly what the cell-by-cell reader would:
 the guard's survey found the sheet plain (no formula, no cell placed implicitly or far away),
 its XML is laid out as fastexcel and lxml read it alike (``sheet_layout``, checked while
-fastexcel reads), every column read holds one kind of cell over all its rows (fastexcel's strict type check),
+fastexcel reads), every column read holds one kind of cell over all its rows (fastexcel's
+strict type check),
 no cell is an error value, NaN or infinite, a date Excel cannot show or text longer than a cell
 holds, the header is plain, and the sheet's first row is known. Anything else (a stray text
 cell in a number column, a duplicated header, ...) returns None, and the caller reads that
 sheet cell by cell, which names every bad cell exactly. Only the columns whose header names a
 field are converted: the others are not read, whatever they hold.
+
+fastexcel is given the sheet in bands of rows (``row_bands``), two read at once, each only
+once the layout check has passed its rows: calamine's dense grid then never holds more than a
+band, whatever the sheet holds.
 """
 
 from __future__ import annotations
