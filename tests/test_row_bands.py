@@ -162,3 +162,19 @@ def test_a_band_never_spans_more_rows_than_band_rows(tmp_path):
         far = banded.read("xl/worksheets/band2.xml")
     assert b'<row r="1048575"' in far and b'r="Z1048576"' in far
     assert b'r="A15"' not in far  # no data row of the table
+
+
+def test_without_room_for_the_bands_the_sheets_are_read_cell_by_cell(tmp_path, monkeypatch):
+    """No temporary folder, or a full disk: the same outcome, read cell by cell."""
+    path = corpus.CASES[[c.name for c in corpus.CASES].index("original")].file
+    whole = outcome(path)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "gone"))
+    assert typed_tables(path) == {} and outcome(path) == whole
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+
+    def full(*args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(row_bands, "_write_sheet_bands", full)
+    assert typed_tables(path) == {} and outcome(path) == whole
+    assert not list(tmp_path.iterdir())  # nothing left behind

@@ -61,7 +61,15 @@ class Band:
 def write_bands(path: Path, part: str, header_row: int, target: Path) -> list[Band] | None:
     """Write the sheet ``part`` of the checked workbook ``path`` (its header on ``header_row``)
     as bands into a new workbook at ``target``; the bands in order, or None when the sheet is
-    not cut as a plain sheet is (see the module's docstring)."""
+    not cut as a plain sheet is (see the module's docstring) or cannot be written (a full
+    disk: the sheet is then read cell by cell)."""
+    try:
+        return _write_bands(path, part, header_row, target)
+    except OSError:
+        return None
+
+
+def _write_bands(path: Path, part: str, header_row: int, target: Path) -> list[Band] | None:
     book = open_workbook(path)  # the parts and date system the cell-by-cell reader reads
     with book.archive as source, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as banded:
         bands = _write_sheet_bands(part_blocks(path, part), header_row, banded)

@@ -105,8 +105,13 @@ def _typed_table(path: Path, part: str, fields: Sequence[Field]) -> SheetTable |
             checked.finish(plain)
         return plain
 
+    try:
+        bands_folder = tempfile.TemporaryDirectory(prefix="xlquote-bands-",
+                                                   ignore_cleanup_errors=True)
+    except OSError:
+        return None  # no temporary folder to write the bands in: read cell by cell
     with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-layout") as checking,
-          tempfile.TemporaryDirectory(prefix="xlquote-bands-") as folder):
+          bands_folder as folder):
         layout = checking.submit(check)
         loaded = _load_bands(path, part, header_row, Path(folder) / "bands.xlsx", names,
                              checked)
