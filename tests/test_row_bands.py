@@ -178,3 +178,28 @@ def test_without_room_for_the_bands_the_sheets_are_read_cell_by_cell(tmp_path, m
     monkeypatch.setattr(row_bands, "_write_sheet_bands", full)
     assert typed_tables(path) == {} and outcome(path) == whole
     assert not list(tmp_path.iterdir())  # nothing left behind
+
+
+@pytest.mark.parametrize("engine", ["fastexcel", "cells"])
+def test_text_past_the_budget_is_refused_alike_by_both_paths(engine, monkeypatch):
+    """The text a sheet's read columns hold is counted as it is read: past TEXT_BUDGET the
+    sheet is refused, by either path, before the rest is read."""
+    from xlquote.readers import sheet_table
+    from xlquote.readers.workbook import SHEETS
+
+    path = corpus.CASES[[c.name for c in corpus.CASES].index("original")].file
+    assert "Incidents" in typed_tables(path)
+    monkeypatch.setattr(sheet_table, "TEXT_BUDGET", 100)
+    with pytest.raises(InputError) as raised:
+        read_sheet_tables(path, engine, ("Incidents",))
+    [problem] = raised.value.problems
+    assert (problem.sheet, problem.row, problem.field) == ("Incidents", None, "(sheet)")
+    assert "上限 100 バイト" in problem.reason
+    if engine == "fastexcel":  # the typed reader counts for itself
+        part = typed_reader.sheet_start(path, "Incidents")
+        assert part is not None
+        with pytest.raises(InputError):
+            typed_reader.read_typed_table(path, "Incidents", part[0], SHEETS["Incidents"])
+        monkeypatch.setattr(sheet_table, "TEXT_BUDGET", 10**6)
+        assert typed_reader.read_typed_table(path, "Incidents", part[0],
+                                             SHEETS["Incidents"]) is not None

@@ -41,6 +41,7 @@ from .package import (
     column_number,
     workbook_part,
 )
+from .sheet_table import check_text
 
 ROW, CELL = f"{MAIN_NS}row", f"{MAIN_NS}c"
 VALUE, FORMULA, INLINE = f"{MAIN_NS}v", f"{MAIN_NS}f", f"{MAIN_NS}is"
@@ -323,6 +324,7 @@ class _SheetReader:
         self.problems: list[Problem] = []
         self.values: dict[int, list[Any]] = {}  # kept column → its values, row by row
         self.numbers: list[int] = []
+        self.text = 0  # UTF-8 bytes of the kept rows' text (TEXT_BUDGET)
 
     def problem(self, row: int, column: int | None, value: Any, reason: str) -> None:
         where = ROW_FIELD if column is None else column_letters(column) if \
@@ -546,6 +548,8 @@ class _SheetReader:
             self.header, self.header_row = cells, number
             self.keep = None if self.choose is None else self.choose(cells)
             return
+        self.text += sum(len(value.encode()) for value in cells.values() if type(value) is str)
+        check_text(self.sheet, self.text)
         for column in cells.keys() - self.values.keys():  # a column met for the first time
             self.values[column] = [None] * len(self.numbers)
         for column, values in self.values.items():

@@ -7,8 +7,22 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.errors import Problem
+from ..engine.errors import SHEET_FIELD, InputError, Problem
 from ..engine.records import ColumnBlock
+
+# The most text (UTF-8 bytes) the columns xlquote reads of one sheet may hold, so that a crafted
+# sheet's text cannot take the reader past 1 GiB; a month of a million incidents holds ~50 MB.
+TEXT_BUDGET = 128 * 2**20
+
+
+def check_text(sheet: str, text: int) -> None:
+    """Raise InputError when ``text`` (UTF-8 bytes read so far from the sheet's read columns)
+    passes TEXT_BUDGET; both read paths refuse alike."""
+    if text > TEXT_BUDGET:
+        raise InputError([Problem(None, SHEET_FIELD, sheet, (
+            f"読む列の文字が多すぎます (上限 {TEXT_BUDGET:,} バイト。100 万件の対応記録で約 "
+            "5,000 万バイトです)。壊れているか、細工されたファイルです。本当にこれだけの文字がある"
+            "記録なら、CSV か Parquet に書き出して --incidents などで指定してください"), sheet)])
 
 
 @dataclass

@@ -40,7 +40,7 @@ from .guard import part_blocks
 from .package import EXCEL_MAX_ROWS, MAIN_NS, sheet_part
 from .row_bands import Band, write_bands
 from .sheet_layout import plain_layout
-from .sheet_table import SheetTable
+from .sheet_table import SheetTable, check_text
 
 # fastexcel logs a warning for every all-blank column ("Could not determine dtype"); such a
 # column is simply blank here.
@@ -75,19 +75,23 @@ def open_reader(path: Path) -> Any:
         return None
 
 
-def read_typed_table(path: Path, part: str, fields: Sequence[Field]) -> SheetTable | None:
-    """The sheet as typed columns, or None when only the cell-by-cell reader can be trusted."""
+def read_typed_table(path: Path, sheet: str, part: str, fields: Sequence[Field]
+                     ) -> SheetTable | None:
+    """The sheet (named ``sheet`` in problems, stored in ``part``) as typed columns, or None when
+    only the cell-by-cell reader can be trusted. Raises InputError when its read columns hold
+    more text than TEXT_BUDGET."""
     import pyarrow as pa
 
     try:
-        return _typed_table(path, part, fields)
+        return _typed_table(path, sheet, part, fields)
     finally:
         # Arrow's allocator keeps what it freed for its next arrays; the records parser that
         # comes next allocates elsewhere (a million rows' columns: ~250 MB).
         pa.default_memory_pool().release_unused()
 
 
-def _typed_table(path: Path, part: str, fields: Sequence[Field]) -> SheetTable | None:
+def _typed_table(path: Path, sheet: str, part: str, fields: Sequence[Field]
+                 ) -> SheetTable | None:
     header_row = first_value_row(path, part)
     if header_row is None:
         return None
@@ -113,8 +117,8 @@ def _typed_table(path: Path, part: str, fields: Sequence[Field]) -> SheetTable |
     with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-layout") as checking,
           bands_folder as folder):
         layout = checking.submit(check)
-        loaded = _load_bands(path, part, header_row, Path(folder) / "bands.xlsx", names,
-                             checked)
+        loaded = _load_bands(path, sheet, part, header_row, Path(folder) / "bands.xlsx",
+                             names, checked)
         if not layout.result() or loaded is None:
             return None  # e.g. a row stored twice, which calamine would read as its last copy
     header, columns, unusable, row_numbers = loaded
@@ -183,8 +187,8 @@ class _NotPlain(Exception):
     """The layout check failed before a band was read."""
 
 
-def _load_bands(path: Path, part: str, header_row: int, target: Path, names: set[str],
-                checked: _CheckedSoFar) -> LoadedBands | None:
+def _load_bands(path: Path, sheet: str, part: str, header_row: int, target: Path,
+                names: set[str], checked: _CheckedSoFar) -> LoadedBands | None:
     """The sheet's columns whose header names a field, read by fastexcel band by band
     (``row_bands``), each once ``checked`` has passed it, LOADERS bands at once, and joined;
     None when a band cannot be read exactly (then the whole sheet could not: mixed kinds of
@@ -215,7 +219,7 @@ def _load_bands(path: Path, part: str, header_row: int, target: Path, names: set
         finally:
             readers.put(reader)
 
-    joined = _JoinedBands()
+    joined = _JoinedBands(sheet)
     with ThreadPoolExecutor(max_workers=LOADERS, thread_name_prefix="xlquote-bands") as loading:
         loads = [loading.submit(load, band) for band in bands]
         try:
@@ -236,7 +240,9 @@ def _load_bands(path: Path, part: str, header_row: int, target: Path, names: set
 class _JoinedBands:
     """The bands' typed columns, added in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, sheet: str) -> None:
+        self.sheet = sheet
+        self.text = 0  # UTF-8 bytes of text in the columns read (TEXT_BUDGET)
         self.header: list[str] | None = None
         self.pieces: list[list[Any]] = []  # per column: its Arrow array in each band
         self.unusable: list[dict[int, UnusableCell] | None] = []
@@ -244,7 +250,15 @@ class _JoinedBands:
         self.rows = 0
 
     def add(self, band: Band, batch: Any, errors: Any, positions: dict[int, int]) -> bool:
-        """False when the band cannot join the others (another header, past Excel's grid)."""
+        """False when the band cannot join the others (another header, past Excel's grid);
+        raises InputError past TEXT_BUDGET."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self.text += sum(pc.sum(pc.binary_length(column)).as_py() or 0
+                         for column in batch.columns if pa.types.is_string(column.type)
+                         or pa.types.is_large_string(column.type))
+        check_text(self.sheet, self.text)
         if self.header is None:
             self.header = list(batch.schema.names)
             self.pieces = [[] for _ in self.header]

@@ -170,7 +170,7 @@ def _read_typed_tables(path: Path, parts: Mapping[str, str]) -> dict[str, SheetT
     """The sheets (name → part) the typed reader can take exactly; the others are left out."""
     tables = {}
     for name, part in parts.items():
-        table = read_typed_table(path, part, SHEETS[name])
+        table = read_typed_table(path, name, part, SHEETS[name])
         if table is not None:
             tables[name] = table
     return tables
