@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -203,3 +204,23 @@ def test_text_past_the_budget_is_refused_alike_by_both_paths(engine, monkeypatch
         monkeypatch.setattr(sheet_table, "TEXT_BUDGET", 10**6)
         assert typed_reader.read_typed_table(path, "Incidents", part[0],
                                              SHEETS["Incidents"]) is not None
+
+
+@pytest.mark.parametrize(("rows", "band_bytes"), [(4, 1500), (10, 5000), (20, 9000)])
+def test_a_band_is_cut_at_whichever_limit_comes_first(tmp_path, monkeypatch, rows, band_bytes):
+    """The whole sheet in one block, past both limits at once: each band still ends before
+    BAND_ROWS rows below its header and near BAND_BYTES."""
+    monkeypatch.setattr(row_bands, "BAND_ROWS", rows)
+    monkeypatch.setattr(row_bands, "BAND_BYTES", band_bytes)
+    monkeypatch.setattr(row_bands, "part_blocks",
+                        lambda *args, whole=row_bands.part_blocks: [b"".join(whole(*args))])
+    path = corpus.CASES[[c.name for c in corpus.CASES].index("original")].file
+    bands = row_bands.write_bands(path, "xl/worksheets/sheet4.xml", 1, tmp_path / "b.xlsx")
+    assert bands is not None and len(bands) > 2
+    with zipfile.ZipFile(tmp_path / "b.xlsx") as banded:
+        for band in bands:
+            xml = banded.read(f"xl/worksheets/{band.sheet}.xml")
+            numbers = [int(n) for n in re.findall(rb'<row r="(\d+)"', xml)]
+            assert numbers[0] == band.header_row
+            assert numbers[-1] - band.header_row < rows
+            assert len(xml) < band_bytes + 2000

@@ -204,8 +204,9 @@ class _Cutter:
             cut = cut if cut > low else last
         # Or before the first row too far below the band's header (rows rise in a plain sheet).
         limit = self.band_header + BAND_ROWS
-        if int(tail.group(1)) >= limit:
-            return self._first_row_from(limit, low, cut or len(self.pending))
+        if int(tail.group(1)) >= limit:  # whichever comes first, that row or the byte cut
+            found = self._first_row_from(limit, low, cut or len(self.pending))
+            return cut if found is None else found
         return cut
 
     def _first_row_from(self, limit: int, low: int, high: int) -> int | None:

@@ -296,11 +296,13 @@ def _joined(chunks: list[Any]) -> Any | None:
 
     if len(chunks) == 1:
         return chunks[0]
-    # A band where the column is all blank has no kind (fastexcel calls it text).
+    # A band where the column is all blank has no kind: fastexcel calls it text, or null when
+    # the band has no row (only its header). All blank in every band: text, as read whole.
     kinds = {chunk.type for chunk in chunks if chunk.null_count < len(chunk)}
     if len(kinds) > 1:
         return None
-    kind = next(iter(kinds), chunks[0].type)
+    kind = next(iter(kinds), None) or next(
+        (chunk.type for chunk in chunks if not pa.types.is_null(chunk.type)), pa.null())
     return pa.concat_arrays([chunk.cast(kind) for chunk in chunks])
 
 

@@ -272,6 +272,19 @@ def wrapped(sheet: str, first_cell: str, column: str, inner: bool) -> Callable[[
     return sheet_edit(sheet, first_cell, change)
 
 
+def rows_moved_down(sheet: str, by: int) -> Callable[[Parts], None]:
+    """Every row below the header moved ``by`` rows down (its cells' addresses with it)."""
+    def edit(parts: Parts) -> None:
+        part = sheet_part(parts, sheet)
+
+        def moved(row: re.Match[str]) -> str:
+            number = int(row.group(1))
+            return row.group(0) if number == 1 else re.sub(
+                rf'(<(?:row|c) r="[A-Z]*){number}"', rf'\g<1>{number + by}"', row.group(0))
+        parts[part] = re.sub(r'<row r="(\d+)".*?</row>', moved, parts[part].decode()).encode()
+    return edit
+
+
 def row_in_namespace(sheet: str, first_cell: str) -> Callable[[Parts], None]:
     """The row declared in a namespace of its own: not a row of the sheet to an XML reader."""
     def change(xml: str, row: re.Match[str]) -> str:
@@ -485,6 +498,9 @@ CASES: tuple[Case, ...] = (
     Case("stray_cell_z_incidents", "one value at Z1048576 in Incidents: a column xlquote does "
          "not read, within the columns the typed reader takes (its grid is as tall as the sheet)",
          lambda parts: set_cell(parts, "Incidents", "Z1048576", number("Z1048576", "1"))),
+    Case("rows_far_below_header", "every incident moved 69,998 rows down, the header left on "
+         "row 1 (the sheet's first band holds the header alone)",
+         rows_moved_down("Incidents", 69_998)),
     Case("huge_quantities", "minutes 1e12 and sessions 3e9 on a paid-support incident (I-1025)",
          edits(incident("I-1025", "G", lambda r: number(r, "1000000000000")),
                incident("I-1025", "H", lambda r: number(r, "3000000000"))),
