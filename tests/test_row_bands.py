@@ -41,6 +41,10 @@ def outcome(path: Path) -> Any:
         data = read_invoicing_workbook(path)
     except InputError as exc:
         return [(p.sheet, p.row, p.field, str(p.value), p.reason) for p in exc.problems]
+    return outcome_of(data)
+
+
+def outcome_of(data: Any) -> dict[str, Any]:
     table = data.incidents
     columns = {k: v for k, v in vars(table).items() if k != "measures"}
     columns.update({f"measures.{k}": v for k, v in vars(table.measures).items()})
@@ -224,3 +228,19 @@ def test_a_band_is_cut_at_whichever_limit_comes_first(tmp_path, monkeypatch, row
             assert numbers[0] == band.header_row
             assert numbers[-1] - band.header_row < rows
             assert len(xml) < band_bytes + 2000
+
+
+def test_a_first_band_holding_the_header_alone_reads_as_the_cells_do(tmp_path, cut):
+    """Every incident 69,998 rows below the header: the first band holds the header alone (no
+    row, so fastexcel gives its columns no kind), and columns blank in every row join the
+    others as text."""
+    parts = corpus.read_parts(corpus.BASE)
+    corpus.rows_moved_down("Incidents", 69_998)(parts)
+    path = tmp_path / "far_below.xlsm"
+    path.write_bytes(corpus.package(parts))
+    cells = read_invoicing_workbook(path, "cells")
+    assert "Incidents" in typed_tables(path)
+    assert outcome(path) == outcome_of(cells)
+    assert cells.incidents.row[0] == 70_000
+    cut(rows=3)
+    assert outcome(path) == outcome_of(cells)

@@ -498,9 +498,6 @@ CASES: tuple[Case, ...] = (
     Case("stray_cell_z_incidents", "one value at Z1048576 in Incidents: a column xlquote does "
          "not read, within the columns the typed reader takes (its grid is as tall as the sheet)",
          lambda parts: set_cell(parts, "Incidents", "Z1048576", number("Z1048576", "1"))),
-    Case("rows_far_below_header", "every incident moved 69,998 rows down, the header left on "
-         "row 1 (the sheet's first band holds the header alone)",
-         rows_moved_down("Incidents", 69_998)),
     Case("huge_quantities", "minutes 1e12 and sessions 3e9 on a paid-support incident (I-1025)",
          edits(incident("I-1025", "G", lambda r: number(r, "1000000000000")),
                incident("I-1025", "H", lambda r: number(r, "3000000000"))),
