@@ -75,6 +75,9 @@ PLAIN = {
     "Korean and full-width text (bytes ED, EF)": sheet(
         '<row r="1">' + text("A1", "\ud55c\uae00 \uff21\uff22\uff23 \uffe5") + "</row>"),
     "a byte-order mark": b"\xef\xbb\xbf" + sheet(plain_rows(3)),
+    "empty cells (styled, typed, inline) before a text or a value in the rows after": sheet(
+        f'<row r="2"><c r="A2" s="7"/><c r="B2" t="n"/><c r="C2" t="inlineStr"/>'
+        f'</row><row r="5">{text("A5", "x")}{cell("B5")}</row>'),
     "lines and tabs in a text, space after the root": sheet(
         '<row r="1">' + text("A1", "a\nb\tc") + "</row>") + b"\r\n",
 }

@@ -38,6 +38,7 @@ BAND_ROWS = 65_536  # from a band's first row to its last: a grid of at most 54 
 LONGEST_ROW = 26 * (32_767 * 10 + 1024)
 HEAD_BYTES = 16 * 2**20  # before sheetData: the sheet's settings and column widths
 SHEET_DATA = b"<sheetData>"
+SHEET_DATA_START = re.compile(rb"<sheetData\s*>")
 SHEET_DATA_END = b"</sheetData>"
 ROW_TAG = b"<row "
 ROW_NUMBER = re.compile(rb'<row r="(\d{1,7})"')
@@ -159,18 +160,18 @@ class _Cutter:
             self._band(len(self.pending))
 
     def _open(self) -> bool:
-        start = self.pending.find(SHEET_DATA)
-        if start < 0:
+        found = SHEET_DATA_START.search(self.pending)
+        if found is None:
             self.failed = len(self.pending) > HEAD_BYTES
             return False
-        root = ROOT_TAG.search(self.pending, 0, start)  # after the XML declaration, if any
+        root = ROOT_TAG.search(self.pending, 0, found.start())  # after the XML declaration
         if root is None:
             self.failed = True
             return False
         self.opening = bytes(root.group(0)) + SHEET_DATA
         self.closing = b"</" + root.group(1) + b">"
-        del self.pending[:start + len(SHEET_DATA)]
-        self.start += start + len(SHEET_DATA)
+        del self.pending[:found.end()]
+        self.start += found.end()
         return True
 
     def _find_header(self) -> bool:

@@ -76,7 +76,10 @@ TYPE = r"""\st\s*=\s*["']"""  # a cell's type attribute, up to its value
 NOT_INLINE = ("(?:[^i]|i[^n]|in[^l]|inl[^i]|inli[^n]|inlin[^e]|inline[^S]|inlineS[^t]"
               "|inlineSt[^r]|inlineStr[^\"'])")  # a type value other than inlineStr
 UNTIL_IS = r"(?:[^<]|<[^/i]|</[^c]|<i[^s])*<is"  # then, before the cell's end, an <is>
-NO_TYPE = r"<c\s(?:[^t>]|t[^\s=>]|t\s+[^\s=>])*>"  # a cell's start tag without a type
+# The rest of a start tag that opens an element (not an empty one, "…/>"): searches past the
+# end of an empty cell would run on into the next cell's contents.
+OPENS = r"(?:[^>/]|/[^>])*>"
+NO_TYPE = r"<c\s(?:[^t>/]|t[^\s=>]|t\s+[^\s=>]|/[^>])*>"  # a cell's start tag without a type
 # A character reference to a character XML forbids: a control character but tab, LF and CR,
 # a surrogate half, U+FFFE, U+FFFF, or past U+10FFFF (lxml refuses the file; calamine reads it).
 FORBIDDEN_REFERENCE = (
@@ -86,11 +89,11 @@ FORBIDDEN_REFERENCE = (
     r"|[0-9a-fA-F]{6,}|1[1-9a-fA-F][0-9a-fA-F]{4}|[2-9a-fA-F][0-9a-fA-F]{5});")
 READ_OTHERWISE = "|".join((
     r"</(?:row|c|v|is|t)[^>]", r"<(?:v|is)[^>]", r"<v>[^<]*&",
-    r"<c\s[^>]*" + TYPE + r"""b["'][^>]*>\s*<v>(?:[^01<]|[01][^<])""",
-    r"<c\s[^>]*" + TYPE + NOT_INLINE + r"[^>]*>" + UNTIL_IS,
-    r"<c\s[^>]*" + r"""\st\s*=\s*(?:""|'')[^>]*>""" + UNTIL_IS,
+    r"<c\s[^>]*" + TYPE + r"""b["']""" + OPENS + r"""\s*<v>(?:[^01<]|[01][^<])""",
+    r"<c\s[^>]*" + TYPE + NOT_INLINE + OPENS + UNTIL_IS,
+    r"<c\s[^>]*" + r"""\st\s*=\s*(?:""|'')""" + OPENS + UNTIL_IS,
     NO_TYPE + UNTIL_IS,
-    r"<c\s[^>]*" + TYPE + r"in[^>]*>(?:[^<]|<[^/v]|</[^c])*<v",
+    r"<c\s[^>]*" + TYPE + r"in" + OPENS + r"(?:[^<]|<[^/v]|</[^c])*<v",
     r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<[^>]*xmlns", FORBIDDEN_REFERENCE))
 
 
