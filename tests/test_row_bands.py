@@ -244,3 +244,21 @@ def test_a_first_band_holding_the_header_alone_reads_as_the_cells_do(tmp_path, c
     assert cells.incidents.row[0] == 70_000
     cut(rows=3)
     assert outcome(path) == outcome_of(cells)
+
+
+@pytest.mark.parametrize(("shared_bytes", "readers"), [(10**9, 2), (0, 1)])
+def test_big_shared_strings_are_held_by_one_reader(tmp_path, monkeypatch, shared_bytes, readers):
+    """Each fastexcel reader holds its own copy of the shared strings: past a size, one reader
+    reads every band, with the same outcome."""
+    path = shared_strings_book(tmp_path)
+    whole = outcome(path)
+    monkeypatch.setattr(row_bands, "BAND_ROWS", 3)
+    monkeypatch.setattr(typed_reader, "SHARED_STRINGS_FOR_TWO", shared_bytes)
+    opened: list[Path] = []
+    original = typed_reader.open_reader
+    monkeypatch.setattr(typed_reader, "open_reader",
+                        lambda target: opened.append(target) or original(target))
+    tables = read_sheet_tables(path, "fastexcel", ("Incidents",))
+    assert isinstance(tables["Incidents"].rows, ColumnBlock)
+    assert len(opened) == readers
+    assert outcome(path) == whole

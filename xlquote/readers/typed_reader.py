@@ -38,7 +38,7 @@ from ..engine.records import ColumnBlock, Field
 from .cells import error_value, not_finite
 from .guard import part_blocks
 from .package import EXCEL_MAX_ROWS, MAIN_NS, sheet_part
-from .row_bands import Band, write_bands
+from .row_bands import COMPANIONS, Band, write_bands
 from .sheet_layout import plain_layout
 from .sheet_table import SheetTable, check_text
 
@@ -51,6 +51,9 @@ RENAMED_DUPLICATE = re.compile(r"(.+)_\d+")
 DISTINCT_SAMPLE = 10_000
 PARALLEL_CONVERSION_ROWS = 50_000  # fewer rows convert faster than a thread pool starts
 LOADERS = 2  # bands read at once: fastexcel releases the GIL, so both cores parse
+# Shared strings (XML bytes) past which one reader reads every band: each reader holds its own
+# copy (a million distinct incident ids take ~25 MB of XML).
+SHARED_STRINGS_FOR_TWO = 32 * 2**20
 
 
 def _re2_class(characters: str) -> str:
@@ -199,7 +202,7 @@ def _load_bands(path: Path, sheet: str, part: str, header_row: int, target: Path
     if bands is None:
         return None
     readers: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    for _ in range(min(LOADERS, len(bands))):  # one reader each: a reader reads one at a time
+    for _ in range(min(_loaders(target), len(bands))):  # a reader reads one band at a time
         reader = open_reader(target)
         if reader is None:
             return None
@@ -235,6 +238,14 @@ def _load_bands(path: Path, sheet: str, part: str, header_row: int, target: Path
             for waiting in loads:
                 waiting.cancel()
     return joined.result()
+
+
+def _loaders(banded: Path) -> int:
+    """LOADERS, or one where each reader would hold big shared strings (calamine parses them
+    for each reader it opens)."""
+    with zipfile.ZipFile(banded) as archive:
+        strings = archive.NameToInfo.get(COMPANIONS["sharedStrings"])
+    return LOADERS if strings is None or strings.file_size <= SHARED_STRINGS_FOR_TWO else 1
 
 
 class _JoinedBands:
