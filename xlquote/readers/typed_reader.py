@@ -212,13 +212,13 @@ def _load_bands(path: Path, sheet: str, part: str, header_row: int, target: Path
         if not checked.wait_for(band.end):
             raise _NotPlain
         reader = readers.get()
-        try:  # calamine's cells are freed as the sheet goes, on return
-            sheet = reader.load_sheet(band.sheet, schema_sample_rows=None,
-                                      dtype_coercion="strict",
-                                      use_columns=lambda column: _names_field(column.name, names))
-            batch, errors = sheet.to_arrow_with_errors()
+        try:  # calamine's cells are freed as the loaded band goes, on return
+            loaded = reader.load_sheet(band.sheet, schema_sample_rows=None,
+                                       dtype_coercion="strict",
+                                       use_columns=lambda column: _names_field(column.name, names))
+            batch, errors = loaded.to_arrow_with_errors()
             return band, batch, errors, {column.index: i
-                                         for i, column in enumerate(sheet.selected_columns)}
+                                         for i, column in enumerate(loaded.selected_columns)}
         finally:
             readers.put(reader)
 
