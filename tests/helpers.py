@@ -66,3 +66,16 @@ def cell_error(text: object, field: str, shown: str, phrase: str) -> bool:
     ``#VALUE! <field> <value as shown>: <reason holding phrase>``."""
     return (isinstance(text, str) and text.startswith(f"#VALUE! {field} {shown}: ")
             and phrase in text)
+
+
+def read_records(data: Any) -> dict[str, Any]:
+    """A month's read records as plain values (NaN as None), to compare two reads."""
+    import numpy as np
+
+    table = data.incidents
+    columns = {k: v for k, v in vars(table).items() if k != "measures"}
+    columns.update({f"measures.{k}": v for k, v in vars(table.measures).items()})
+    return {"contracts": data.contracts, "packs": data.packs, "settings": data.settings,
+            **{k: [None if isinstance(x, float) and x != x else x for x in np.asarray(v).tolist()]
+               for k, v in columns.items()}}
+

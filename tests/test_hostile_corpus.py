@@ -15,8 +15,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from helpers import read_records
 
 from xlquote.engine.errors import InputError
 from xlquote.readers.workbook import READ_PATHS, InvoicingData, read_invoicing_workbook
@@ -39,12 +39,7 @@ MEASURED = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:
 
 
 def records(data: InvoicingData) -> dict[str, Any]:
-    table = data.incidents
-    columns = {k: v for k, v in vars(table).items() if k != "measures"}
-    columns.update({f"measures.{k}": v for k, v in vars(table.measures).items()})
-    return {"contracts": data.contracts, "packs": data.packs, "settings": data.settings,
-            **{k: [None if isinstance(x, float) and x != x else x for x in np.asarray(v).tolist()]
-               for k, v in columns.items()}}
+    return read_records(data)
 
 
 def problems(exc: InputError) -> list[tuple[Any, ...]]:
