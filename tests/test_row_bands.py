@@ -256,3 +256,19 @@ def test_big_shared_strings_are_held_by_one_reader(tmp_path, monkeypatch, shared
     assert isinstance(tables["Incidents"].rows, ColumnBlock)
     assert len(opened) == readers
     assert outcome(path) == whole
+
+
+@pytest.mark.parametrize("header", ["description_2", "notes"])
+def test_text_in_a_column_not_read_is_not_counted(tmp_path, monkeypatch, header):
+    """A column headed like a second header of a field (description_2) or by no field is not
+    read, so its text is not counted, by either path."""
+    from xlquote.readers import sheet_table
+
+    parts = corpus.read_parts(corpus.BASE)
+    corpus.set_cell(parts, "Incidents", "Y1", corpus.inline("Y1", header))
+    corpus.set_cell(parts, "Incidents", "Y2", corpus.inline("Y2", "x" * 3000))
+    path = tmp_path / "unread_text.xlsm"
+    path.write_bytes(corpus.package(parts))
+    monkeypatch.setattr(sheet_table, "TEXT_BUDGET", 2900)  # the read columns hold ~2,200
+    cells = read_invoicing_workbook(path, "cells")
+    assert outcome(path) == read_records(cells)

@@ -222,7 +222,7 @@ def _load_bands(path: Path, sheet: str, part: str, header_row: int, target: Path
         finally:
             readers.put(reader)
 
-    joined = _JoinedBands(sheet)
+    joined = _JoinedBands(sheet, names)
     with ThreadPoolExecutor(max_workers=LOADERS, thread_name_prefix="xlquote-bands") as loading:
         loads = [loading.submit(load, band) for band in bands]
         try:
@@ -251,8 +251,9 @@ def _loaders(banded: Path) -> int:
 class _JoinedBands:
     """The bands' typed columns, added in order."""
 
-    def __init__(self, sheet: str) -> None:
+    def __init__(self, sheet: str, names: set[str]) -> None:
         self.sheet = sheet
+        self.names = names  # the fields' names: the columns whose text is counted
         self.text = 0  # UTF-8 bytes of text in the columns read (TEXT_BUDGET)
         self.header: list[str] | None = None
         self.pieces: list[list[Any]] = []  # per column: its Arrow array in each band
@@ -266,9 +267,13 @@ class _JoinedBands:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        # Counted as the cell-by-cell reader counts: the columns whose header names a field (not
+        # a second header of one, which sends the sheet cell by cell, nor "description_2").
         self.text += sum(pc.sum(pc.binary_length(column)).as_py() or 0
-                         for column in batch.columns if pa.types.is_string(column.type)
-                         or pa.types.is_large_string(column.type))
+                         for name, column in zip(batch.schema.names, batch.columns, strict=True)
+                         if normalize_text(name) in self.names and (
+                             pa.types.is_string(column.type)
+                             or pa.types.is_large_string(column.type)))
         check_text(self.sheet, self.text)
         if self.header is None:
             self.header = list(batch.schema.names)
