@@ -145,6 +145,8 @@ NOT_PLAIN = {
     "an element inside a text": sheet('<row r="1">' + text("A1", RICH_TEXT) + "</row>"),
     "inline text in a number cell": sheet('<row r="1"><c r="A1" t="n"><is><t>5</t></is></c></row>'),
     "inline text in a cell of no type": sheet('<row r="1"><c r="A1"><is><t>5</t></is></c></row>'),
+    "inline text in a cell of no type, with attributes ending in t or holding t=": sheet(
+        '<row r="1"><c r="A1" st="1" x="t=1"><is><t>5</t></is></c></row>'),
     "a value in an inline text cell": sheet('<row r="1"><c r="A1" t="inlineStr"><v>5</v></c></row>'),
     "a TRUE/FALSE type written with spaces around =": sheet(
         '<row r="1"><c r="A1" t = "b"><v>TRUE</v></c></row>'),

@@ -79,7 +79,10 @@ UNTIL_IS = r"(?:[^<]|<[^/i]|</[^c]|<i[^s])*<is"  # then, before the cell's end, 
 # The rest of a start tag that opens an element (not an empty one, "…/>"): searches past the
 # end of an empty cell would run on into the next cell's contents.
 OPENS = r"(?:[^>/]|/[^>])*>"
-NO_TYPE = r"<c\s(?:[^t>/]|t[^\s=>]|t\s+[^\s=>]|/[^>])*>"  # a cell's start tag without a type
+# A cell's start tag without a type: attributes none of which is named t (st="1", x="t=1" and
+# the like are other attributes: calamine, like lxml, reads the type only from t).
+NOT_TYPE_ATTRIBUTE = r"""\s+(?:[^\s>/=t][^\s>/=]*|t[^\s>/=]+)\s*=\s*(?:"[^"]*"|'[^']*')"""
+NO_TYPE = r"<c(?:" + NOT_TYPE_ATTRIBUTE + r")*\s*>"
 # A character reference to a character XML forbids: a control character but tab, LF and CR,
 # a surrogate half, U+FFFE, U+FFFF, or past U+10FFFF (lxml refuses the file; calamine reads it).
 FORBIDDEN_REFERENCE = (
