@@ -145,6 +145,11 @@ NOT_PLAIN = {
     "an element inside a text": sheet('<row r="1">' + text("A1", RICH_TEXT) + "</row>"),
     "inline text in a number cell": sheet('<row r="1"><c r="A1" t="n"><is><t>5</t></is></c></row>'),
     "inline text in a cell of no type": sheet('<row r="1"><c r="A1"><is><t>5</t></is></c></row>'),
+    "a shared string's index with a sign": sheet('<row r="1"><c r="A1" t="s"><v>+1</v></c></row>'),
+    "a shared string's index in full-width digits": sheet(
+        '<row r="1"><c r="A1" t="s"><v>\uff11</v></c></row>'),
+    "a shared string's index past any count": sheet(
+        '<row r="1"><c r="A1" t="s"><v>18446744073709551617</v></c></row>'),
     "inline text in a cell of no type, with attributes ending in t or holding t=": sheet(
         '<row r="1"><c r="A1" st="1" x="t=1"><is><t>5</t></is></c></row>'),
     "a value in an inline text cell": sheet('<row r="1"><c r="A1" t="inlineStr"><v>5</v></c></row>'),

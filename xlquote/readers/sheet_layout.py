@@ -70,8 +70,9 @@ PLACES = 10 ** np.arange(MAX_DIGITS - 1, -1, -1, dtype=np.int64)  # 10⁶ … 1
 # (searched with RE2): an end tag of a row, cell, value or text with more than its name, or a
 # <v> or <is> tag with anything; a reference in a value (calamine reads none); a TRUE/FALSE
 # cell holding other than 0 or 1; inline text in a cell not of type inlineStr, or a value in
-# one that is; an element inside a text; a namespace declared. A block is cut before a cell,
-# so that a pattern may span one.
+# one that is; a shared string's index written but in plain digits (calamine reads any other
+# as the first string); an element inside a text; a namespace declared. A block is cut before a
+# cell, so that a pattern may span one.
 TYPE = r"""\st\s*=\s*["']"""  # a cell's type attribute, up to its value
 NOT_INLINE = ("(?:[^i]|i[^n]|in[^l]|inl[^i]|inli[^n]|inlin[^e]|inline[^S]|inlineS[^t]"
               "|inlineSt[^r]|inlineStr[^\"'])")  # a type value other than inlineStr
@@ -97,6 +98,7 @@ READ_OTHERWISE = "|".join((
     r"<c\s[^>]*" + r"""\st\s*=\s*(?:""|'')""" + OPENS + UNTIL_IS,
     NO_TYPE + UNTIL_IS,
     r"<c\s[^>]*" + TYPE + r"in" + OPENS + r"(?:[^<]|<[^/v]|</[^c])*<v",
+    r"<c\s[^>]*" + TYPE + r"""s["']""" + OPENS + r"\s*<v>(?:[^<]*[^0-9<]|[0-9]{10})",
     r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<[^>]*xmlns", FORBIDDEN_REFERENCE))
 
 
