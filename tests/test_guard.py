@@ -13,6 +13,7 @@ import pytest
 
 from xlquote.engine.errors import InputError
 from xlquote.readers.guard import Limits, check_workbook_file
+from xlquote.readers.workbook import REQUIRED_SHEETS
 
 
 def good_workbook(path: Path) -> Path:
@@ -74,6 +75,21 @@ def test_zip_bomb(tmp_path: Path) -> None:
 def test_total_size_limit(tmp_path: Path) -> None:
     path = good_workbook(tmp_path / "ok.xlsx")
     assert "上限 100 バイト" in refused(path, Limits(max_uncompressed_bytes=100))
+
+
+def test_a_sheet_read_past_the_sheet_size_limit(tmp_path: Path) -> None:
+    """A sheet xlquote reads is refused past ``max_sheet_bytes`` inflated (naming it); the
+    sheets it does not read are not held to it."""
+    path = Path(__file__).parent / "data" / "hostile" / "original.xlsm"
+    with zipfile.ZipFile(path) as archive:
+        limit = archive.getinfo("xl/worksheets/sheet4.xml").file_size - 1  # Incidents, the largest
+    with pytest.raises(InputError) as caught:
+        check_workbook_file(path, Limits(max_sheet_bytes=limit), sheets=REQUIRED_SHEETS)
+    (problem,) = caught.value.problems
+    assert problem.reason.startswith("シート Incidents が大きすぎます")
+    assert f"上限 {limit:,} バイト" in problem.reason
+    check_workbook_file(path, Limits(max_sheet_bytes=limit))  # no sheet read: no limit
+    check_workbook_file(path, Limits(max_sheet_bytes=limit + 1), sheets=REQUIRED_SHEETS)
 
 
 def test_entity_expansion(tmp_path: Path) -> None:

@@ -115,6 +115,9 @@ class Limits:
     max_uncompressed_bytes: int = 4 * 2**30
     max_ratio: int = 200  # xlsx XML compresses ~10–30×; bombs reach thousands
     ratio_applies_above: int = 16 * 2**20
+    # A sheet xlquote reads, inflated: bounds the time any read path takes (a million-incident
+    # month measures 441 MB; its sheet could hold three times as much and still be read).
+    max_sheet_bytes: int = 1536 * 2**20
 
 
 @dataclass
@@ -263,6 +266,13 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
     measured: list[str] = []
     if sheets:
         checked.sheet_parts = _sheet_parts(path, archive, sheets)
+        for name, part in checked.sheet_parts.items():
+            size = archive.getinfo(part).file_size
+            if size > limits.max_sheet_bytes:
+                raise _refuse(path, f"シート {name} が大きすぎます (展開すると {size:,} バイト。上限 "
+                                    f"{limits.max_sheet_bytes:,} バイト)。{NOT_TRUSTED}。本当に"
+                                    "これだけの記録なら、CSV か Parquet に書き出して --incidents "
+                                    "などで指定してください")
         measured = _shared_strings_parts(archive)
         checked.shared_strings = _merged([_measure_shared_strings(
             path, info.filename, _verified_blocks(path, raw, info))
