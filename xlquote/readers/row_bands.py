@@ -29,7 +29,13 @@ from pathlib import Path
 
 from .cells import open_workbook
 from .guard import part_blocks
-from .package import MAIN_NS, WORKBOOK, WORKBOOK_RELATIONSHIPS
+from .ooxml import (
+    OFFICE_RELATIONSHIPS,
+    PACKAGE_RELATIONSHIPS,
+    SPREADSHEET_MAIN,
+    WORKBOOK,
+    WORKBOOK_RELATIONSHIPS,
+)
 
 BAND_BYTES = 32 * 2**20  # of sheet XML: calamine's grid and texts for it stay near 100 MB
 BAND_ROWS = 65_536  # from a band's first row to its last: a grid of at most 54 MB (A–Z)
@@ -48,8 +54,6 @@ ROW_START = re.compile(rb'^<row r="\d+"')
 # The parts calamine reads besides the sheet (by relationship type), by their banded names.
 COMPANIONS = {"styles": "xl/styles.xml", "sharedStrings": "xl/sharedStrings.xml"}
 COPY_BYTES = 4 * 2**20
-RELATIONSHIP = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,8 @@ def _write_bands(path: Path, part: str, header_row: int, target: Path) -> list[B
             with source.open(found) as data, banded.open(name, "w", force_zip64=True) as out:
                 shutil.copyfileobj(data, out, COPY_BYTES)
         banded.writestr(WORKBOOK, _workbook([b.sheet for b in bands], book.date1904))
-        banded.writestr(WORKBOOK_RELATIONSHIPS, _relationships(len(bands), companions))
+        banded.writestr(WORKBOOK_RELATIONSHIPS,
+                        _relationships([b.sheet for b in bands], companions))
         banded.writestr("_rels/.rels", ROOT_RELATIONSHIPS)
         banded.writestr("[Content_Types].xml", CONTENT_TYPES)
     return bands
@@ -252,22 +257,23 @@ def _workbook(sheets: list[str], date_1904: bool) -> str:
     entries = "".join(f'<sheet name="{name}" sheetId="{i}" r:id="rId{i}"/>'
                       for i, name in enumerate(sheets, 1))
     system = '<workbookPr date1904="1"/>' if date_1904 else ""
-    return (f'<workbook xmlns="{MAIN_NS[1:-1]}" xmlns:r="{RELATIONSHIP}">{system}'
+    return (f'<workbook xmlns="{SPREADSHEET_MAIN}" xmlns:r="{OFFICE_RELATIONSHIPS}">{system}'
             f"<sheets>{entries}</sheets></workbook>")
 
 
-def _relationships(count: int, companions: dict[str, str]) -> str:
+def _relationships(sheets: list[str], companions: dict[str, str]) -> str:
     kinds = {name: kind for kind, name in COMPANIONS.items()}
-    entries = [(f"worksheets/band{i}.xml", "worksheet") for i in range(1, count + 1)]
+    entries = [(f"worksheets/{sheet}.xml", "worksheet") for sheet in sheets]
     entries += [(name.removeprefix("xl/"), kinds[name]) for name in companions]
-    listed = "".join(f'<Relationship Id="rId{i}" Type="{RELATIONSHIP}/{kind}" Target="{target}"/>'
+    listed = "".join(f'<Relationship Id="rId{i}" Type="{OFFICE_RELATIONSHIPS}/{kind}" '
+                     f'Target="{target}"/>'
                      for i, (target, kind) in enumerate(entries, 1))
-    return f'<Relationships xmlns="{PACKAGE}">{listed}</Relationships>'
+    return f'<Relationships xmlns="{PACKAGE_RELATIONSHIPS}">{listed}</Relationships>'
 
 
 ROOT_RELATIONSHIPS = (
-    f'<Relationships xmlns="{PACKAGE}"><Relationship Id="rId1" '
-    f'Type="{RELATIONSHIP}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    f'<Relationships xmlns="{PACKAGE_RELATIONSHIPS}"><Relationship Id="rId1" '
+    f'Type="{OFFICE_RELATIONSHIPS}/officeDocument" Target="{WORKBOOK}"/></Relationships>')
 CONTENT_TYPES = (
     '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
     '<Default Extension="xml" ContentType="application/xml"/>'
