@@ -84,6 +84,8 @@ UNKNOWN_CONTRACT = ("契約一覧 (Contracts) にない契約IDです。契約ID
 # --- files ------------------------------------------------------------------------------------
 
 FILE_NOT_FOUND = "ファイルが見つかりません。パスを確かめてください"
+# For a workbook refused for holding too much: the records can still come as files.
+AS_RECORD_FILES = "CSV か Parquet に書き出して --incidents などで指定してください"
 
 
 def file_too_large(size: int, limit: int) -> str:

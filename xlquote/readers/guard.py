@@ -43,7 +43,7 @@ from defusedxml import DefusedXmlException
 
 from ..engine.codes import normalize_text
 from ..engine.errors import FILE_FIELD, SHEET_FIELD, InputError, Problem
-from ..engine.messages import FILE_NOT_FOUND, file_too_large
+from ..engine.messages import AS_RECORD_FILES, FILE_NOT_FOUND, file_too_large
 from .package import (
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
@@ -159,8 +159,7 @@ class CheckedWorkbook:
                                      f"{self.shared_text:,} バイトになります (上限 "
                                      f"{SHARED_TEXT_BUDGET:,} バイト。共有文字列爆弾の疑い)。"
                                      f"{NOT_TRUSTED}。本当にこれだけの文字がある記録なら、"
-                                     "CSV か Parquet に書き出して --incidents などで指定して"
-                                     "ください")
+                                     f"{AS_RECORD_FILES}")
 
 
 @dataclass(frozen=True)
@@ -271,8 +270,7 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
             if size > limits.max_sheet_bytes:
                 raise _refuse(path, f"シート {name} が大きすぎます (展開すると {size:,} バイト。上限 "
                                     f"{limits.max_sheet_bytes:,} バイト)。{NOT_TRUSTED}。本当に"
-                                    "これだけの記録なら、CSV か Parquet に書き出して --incidents "
-                                    "などで指定してください")
+                                    f"これだけの記録なら、{AS_RECORD_FILES}")
         measured = _shared_strings_parts(archive)
         checked.shared_strings = _merged([_measure_shared_strings(
             path, info.filename, _verified_blocks(path, raw, info))

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.errors import SHEET_FIELD, InputError, Problem
+from ..engine.messages import AS_RECORD_FILES
 from ..engine.records import ColumnBlock
 
 # The most text (UTF-8 bytes) the columns xlquote reads of one sheet may hold, so that a crafted
@@ -22,7 +23,7 @@ def check_text(sheet: str, text: int) -> None:
         raise InputError([Problem(None, SHEET_FIELD, sheet, (
             f"読む列の文字が多すぎます (上限 {TEXT_BUDGET:,} バイト。100 万件の対応記録で約 "
             "5,000 万バイトです)。壊れているか、細工されたファイルです。本当にこれだけの文字がある"
-            "記録なら、CSV か Parquet に書き出して --incidents などで指定してください"), sheet)])
+            f"記録なら、{AS_RECORD_FILES}"), sheet)])
 
 
 @dataclass
