@@ -136,6 +136,12 @@ class _Cutter:
         self.failed = False
         self.ended = False
 
+    @property
+    def _first_band(self) -> bool:
+        """The band being cut is the first: it holds the header row as the sheet has it (a later
+        band's header, the row before its first, is always below it)."""
+        return self.band_header == self.header_row
+
     def feed(self, block: bytes) -> None:
         """Write the bands this block completes."""
         new = max(len(self.pending) - len(SHEET_DATA_END), 0)  # this block's bytes (and a tag
@@ -161,7 +167,7 @@ class _Cutter:
 
     def finish(self) -> None:
         """Write the last band (none when the sheet has no rows after the last band)."""
-        if self.header and (self.band_header == self.header_row or self.pending):
+        if self.header and (self._first_band or self.pending):
             self._band(len(self.pending))
 
     def _open(self) -> bool:
@@ -192,7 +198,7 @@ class _Cutter:
 
     def _cut(self) -> int | None:
         """Where the current band ends (before a row), if the bytes at hand hold its end."""
-        low = self.header_end if self.band_header == self.header_row else 0
+        low = self.header_end if self._first_band else 0
         last = self.pending.rfind(ROW_TAG, low)
         tail = ROW_NUMBER.match(self.pending, last) if last > low else None
         if tail is None and last > low and not self.ended \
@@ -234,7 +240,7 @@ class _Cutter:
         return None
 
     def _band(self, cut: int) -> None:
-        header = b"" if self.band_header == self.header_row else _renumbered(
+        header = b"" if self._first_band else _renumbered(
             self.header, self.band_header)
         with memoryview(self.pending) as content:
             self.write(content[:cut], self.band_header, header, self.start + cut)
