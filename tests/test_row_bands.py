@@ -21,6 +21,7 @@ from xlquote.app.workbooks.invoicing import write_invoicing_workbook
 from xlquote.engine.errors import InputError
 from xlquote.engine.records import ColumnBlock
 from xlquote.readers import row_bands, typed_reader
+from xlquote.readers.guard import check_workbook_file
 from xlquote.readers.workbook import read_invoicing_workbook, read_sheet_tables
 
 CORPUS = Path(__file__).parent / "data" / "hostile"
@@ -62,6 +63,11 @@ def typed_tables(path: Path) -> dict[str, Any]:
                    list(table.row_numbers))
             for name, table in tables.items()
             if table is not None and isinstance(table.rows, ColumnBlock)}
+
+
+def incidents_part(path: Path) -> str:
+    """The Incidents sheet's part, as the guard finds it for the readers."""
+    return check_workbook_file(path, sheets=("Incidents",)).sheet_parts["Incidents"]
 
 
 @pytest.fixture
@@ -152,11 +158,10 @@ def test_a_band_never_spans_more_rows_than_band_rows(tmp_path):
     """A short table and one value far below it: two bands, the second beginning just above
     that value, so that no grid reaches from one to the other."""
     path = corpus.CASES[[c.name for c in corpus.CASES].index("stray_cell_z_incidents")].file
-    part = typed_reader.sheet_start(path, "Incidents")
-    assert part is not None
-    bands = row_bands.write_bands(path, part[0], part[1], tmp_path / "bands.xlsx")
+    part = incidents_part(path)
+    bands = row_bands.write_bands(path, part, 1, tmp_path / "bands.xlsx")
     assert bands is not None
-    assert [b.header_row for b in bands] == [part[1], 1_048_575]
+    assert [b.header_row for b in bands] == [1, 1_048_575]
     with zipfile.ZipFile(tmp_path / "bands.xlsx") as banded:
         far = banded.read("xl/worksheets/band2.xml")
     assert b'<row r="1048575"' in far and b'r="Z1048576"' in far
@@ -195,12 +200,11 @@ def test_text_past_the_budget_is_refused_alike_by_both_paths(engine, monkeypatch
     assert (problem.sheet, problem.row, problem.field) == ("Incidents", None, "(sheet)")
     assert "上限 100 バイト" in problem.reason
     if engine == "fastexcel":  # the typed reader counts for itself
-        part = typed_reader.sheet_start(path, "Incidents")
-        assert part is not None
+        part = incidents_part(path)
         with pytest.raises(InputError):
-            typed_reader.read_typed_table(path, "Incidents", part[0], SHEETS["Incidents"])
+            typed_reader.read_typed_table(path, "Incidents", part, SHEETS["Incidents"])
         monkeypatch.setattr(sheet_table, "TEXT_BUDGET", 10**6)
-        assert typed_reader.read_typed_table(path, "Incidents", part[0],
+        assert typed_reader.read_typed_table(path, "Incidents", part,
                                              SHEETS["Incidents"]) is not None
 
 

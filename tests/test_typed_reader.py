@@ -22,7 +22,8 @@ from xlquote.app.workbooks.invoicing import write_invoicing_workbook
 from xlquote.engine.errors import InputError
 from xlquote.engine.messages import DATE_REQUIRED, SPACES_ONLY
 from xlquote.engine.records import ColumnBlock
-from xlquote.readers.typed_reader import sheet_start
+from xlquote.readers.guard import check_workbook_file
+from xlquote.readers.typed_reader import first_value_row
 from xlquote.readers.workbook import read_invoicing_workbook, read_sheet_tables
 
 Rows = list[dict[str, Any]]
@@ -106,7 +107,8 @@ def test_header_lower_down_blank_rows_and_folded_header_names(tmp_path):
     ws.cell(4, ws.max_column, "a note")
     wb.save(path)
 
-    assert sheet_start(path, "Incidents")[1] == 3
+    part = check_workbook_file(path, sheets=("Incidents",)).sheet_parts["Incidents"]
+    assert first_value_row(path, part) == 3
     assert typed_sheets(path) == {"Contracts", "Incidents", "Packs"}
     same_records(path)
     table = read_sheet_tables(path)["Incidents"]

@@ -1,4 +1,4 @@
-"""Where an xlsx package keeps its parts: the workbook, its relationships, a sheet by name."""
+"""Where an xlsx package keeps its parts: the workbook and its relationships."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .ooxml import (
 )
 
 __all__ = ["EXCEL_MAX_COLUMNS", "EXCEL_MAX_ROWS", "WORKBOOK", "WORKBOOK_RELATIONSHIPS",
-           "column_letters", "column_number", "sheet_part", "workbook_part",
+           "column_letters", "column_number", "workbook_part",
            "workbook_relationships"]
 
 EXCEL_MAX_ROWS = 1_048_576  # Excel's grid: rows 1..1,048,576, columns A..XFD
@@ -36,19 +36,6 @@ def workbook_part(target: str) -> str:
 def workbook_relationships(archive: zipfile.ZipFile, parse: Any) -> list[Any]:
     """The workbook's relationship elements (Id, Type, Target)."""
     return list(parse(archive.read(WORKBOOK_RELATIONSHIPS)).iter(f"{PACKAGE_REL_NS}Relationship"))
-
-
-def sheet_part(archive: zipfile.ZipFile, sheet_name: str, parse: Any) -> str | None:
-    """The zip member holding the sheet of that name (workbook.xml, then its relationships)."""
-    workbook = parse(archive.read(WORKBOOK))
-    relation = next((s.get(f"{REL_NS}id") for s in workbook.iter(f"{MAIN_NS}sheet")
-                     if s.get("name") == sheet_name), None)
-    target = next((r.get("Target") for r in workbook_relationships(archive, parse)
-                   if r.get("Id") == relation), None)
-    if relation is None or target is None:
-        return None
-    part = workbook_part(target)
-    return part if part in archive.namelist() else None
 
 
 def column_number(letters: str) -> int:

@@ -37,7 +37,7 @@ from ..engine.columns import CONTROL_CHARACTERS, EXCEL_MAX_TEXT, WHITESPACE, Unu
 from ..engine.records import ColumnBlock, Field
 from .cells import error_value, not_finite
 from .guard import part_blocks
-from .package import EXCEL_MAX_ROWS, MAIN_NS, sheet_part
+from .package import EXCEL_MAX_ROWS, MAIN_NS
 from .row_bands import COMPANIONS, Band, write_bands
 from .sheet_layout import plain_layout
 from .sheet_table import SheetTable, check_text
@@ -509,23 +509,10 @@ def blank_cells(column: Any) -> np.ndarray:
     return empty.to_numpy(zero_copy_only=False)
 
 
-def sheet_start(path: Path, sheet_name: str) -> tuple[str, int] | None:
-    """The sheet's zip member and the sheet row number of its first row holding a value: where
-    fastexcel's table (and so its header) starts. None if it cannot tell."""
-    from defusedxml.ElementTree import fromstring
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            part = sheet_part(archive, sheet_name, fromstring)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError):
-        return None
-    row = None if part is None else first_value_row(path, part)
-    return None if part is None or row is None else (part, row)
-
-
 def first_value_row(path: Path, part: str) -> int | None:
-    """The sheet row number of the first row of ``part`` holding a value (``sheet_start``);
-    reads only the start of the sheet's XML."""
+    """The sheet row number of the first row of ``part`` holding a value: where fastexcel's table
+    (and so its header) starts. Reads only the start of the sheet's XML; None if it cannot
+    tell."""
     from defusedxml.ElementTree import iterparse
 
     try:
