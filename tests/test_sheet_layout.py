@@ -78,6 +78,10 @@ PLAIN = {
     "empty cells (styled, typed, inline) before a text or a value in the rows after": sheet(
         f'<row r="2"><c r="A2" s="7"/><c r="B2" t="n"/><c r="C2" t="inlineStr"/>'
         f'</row><row r="5">{text("A5", "x")}{cell("B5")}</row>'),
+    "numbers in a cell of no type as both readers spell them": sheet(
+        '<row r="1">' + "".join(cell(f"{c}1", v, "") for c, v in zip(
+            "ABCDEFGHIJ", ("2.5E-3", "1.", ".5", "-0", "+1e+5", "INF", "-infinity", "NaN", "", "7"))
+        ) + "</row>"),
     "lines and tabs in a text, space after the root": sheet(
         '<row r="1">' + text("A1", "a\nb\tc") + "</row>") + b"\r\n",
 }
@@ -172,6 +176,13 @@ NOT_PLAIN = {
     "a character XML forbids": sheet('<row r="1">' + text("A1", "a\ufffeb") + "</row>"),
     "a surrogate half": sheet('<row r="1">' + text("A1", "HALF") + "</row>").replace(
         b"HALF", b"\xed\xa0\x80"),
+    "text in the value of a cell of no type (calamine reads it as text)": sheet(
+        '<row r="1"><c r="A1" s="1"><v>C001</v></c></row>'),
+    "a number cut short in a cell of no type": sheet('<row r="1"><c r="A1"><v>1e+</v></c></row>'),
+    "a number with a space in a cell of no type": sheet('<row r="1"><c r="A1"><v> 5</v></c></row>'),
+    "INF run on in a cell of no type": sheet('<row r="1"><c r="A1"><v>INFO</v></c></row>'),
+    "text after a formula in a cell of no type": sheet(
+        '<row r="1"><c r="A1"><f>"a"</f><v>abc</v></c></row>'),
     "not well-formed: a control character": sheet('<row r="1">' + text("A1", "a\x01b") + "</row>"),
 }
 

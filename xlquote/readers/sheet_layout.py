@@ -84,6 +84,19 @@ OPENS = r"(?:[^>/]|/[^>])*>"
 # the like are other attributes: calamine, like lxml, reads the type only from t).
 NOT_TYPE_ATTRIBUTE = r"""\s+(?:[^\s>/=t][^\s>/=]*|t[^\s>/=]+)\s*=\s*(?:"[^"]*"|'[^']*')"""
 NO_TYPE = r"<c(?:" + NOT_TYPE_ATTRIBUTE + r")*\s*>"
+# What follows <v> in an untyped cell whose value is not a number as both readers spell one
+# (Rust's f64 grammar, which calamine parses, and cells.NUMBER): calamine reads it as text, the
+# cell-by-cell reader refuses it. RE2 has no negation, so: a number's beginning, then a
+# character that cannot follow it (an end, '<', where the beginning is not a whole number).
+SIGN, MANTISSA = "[+-]?", r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)"
+NAMED_NUMBER_CUT = (  # INF, INFINITY and NAN (any case) cut short or run on
+    r"[iI](?:[^nN]|[nN](?:[^fF]|[fF](?:[^iI<]|[iI](?:[^nN]|[nN](?:[^iI]|[iI](?:[^tT]"
+    r"|[tT](?:[^yY]|[yY][^<])))))))|[nN](?:[^aA]|[aA](?:[^nN]|[nN][^<]))")
+NOT_A_NUMBER = "(?:" + "|".join((
+    r"[^+\-0-9.iInN<]", r"[+-][^0-9.iInN]", SIGN + r"[0-9]+[^0-9.eE<]", SIGN + r"\.[^0-9]",
+    SIGN + r"(?:[0-9]+\.[0-9]*|\.[0-9]+)[^0-9eE<]",
+    SIGN + MANTISSA + r"[eE](?:[^+\-0-9]|[+-][^0-9]|[+-]?[0-9]+[^0-9<])",
+    SIGN + "(?:" + NAMED_NUMBER_CUT + ")")) + ")"
 # A character reference to a character XML forbids: a control character but tab, LF and CR,
 # a surrogate half, U+FFFE, U+FFFF, or past U+10FFFF (lxml refuses the file; calamine reads it).
 FORBIDDEN_REFERENCE = (
@@ -96,7 +109,7 @@ READ_OTHERWISE = "|".join((
     r"<c\s[^>]*" + TYPE + r"""b["']""" + OPENS + r"""\s*<v>(?:[^01<]|[01][^<])""",
     r"<c\s[^>]*" + TYPE + NOT_INLINE + OPENS + UNTIL_IS,
     r"<c\s[^>]*" + r"""\st\s*=\s*(?:""|'')""" + OPENS + UNTIL_IS,
-    NO_TYPE + UNTIL_IS,
+    NO_TYPE + UNTIL_IS, NO_TYPE + r"(?:[^<]|<[^/v]|</[^c])*<v>" + NOT_A_NUMBER,
     r"<c\s[^>]*" + TYPE + r"in" + OPENS + r"(?:[^<]|<[^/v]|</[^c])*<v",
     r"<c\s[^>]*" + TYPE + r"""s["']""" + OPENS + r"\s*<v>(?:[^<]*[^0-9<]|[0-9]{10})",
     r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<[^>]*xmlns", FORBIDDEN_REFERENCE))

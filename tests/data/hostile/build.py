@@ -607,6 +607,10 @@ CASES: tuple[Case, ...] = (
          "n (calamine would read the text, an XML reader by the type)",
          cell_rewritten("Incidents", "I-1002", "B", 't="inlineStr"', 't="n"'),
          (Expected("Incidents", 15, "contract_id", "セルの種類 (n) と中身が合いません", "C001"),)),
+    Case("untyped_text_contract", "I-1002's contract id C001 as the value of a cell of no type "
+         "(a number cell to an XML reader; calamine would read the text)",
+         incident("I-1002", "B", lambda r: number(r, "C001")),
+         (Expected("Incidents", 15, "contract_id", "数値のセルに数値でないもの", "C001"),)),
     Case("escape_split_across_runs", "I-1002's minutes typed as text in two runs, 2_x00 and "
          "35_: each run is decoded alone, so no escape (fastexcel reads 2_x0035_)",
          incident("I-1002", "G", lambda r: f'<c r="{r}" t="inlineStr"><is><r><t>2_x00</t></r>'
