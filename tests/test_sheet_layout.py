@@ -80,8 +80,8 @@ PLAIN = {
         f'</row><row r="5">{text("A5", "x")}{cell("B5")}</row>'),
     "numbers in a cell of no type as both readers spell them": sheet(
         '<row r="1">' + "".join(cell(f"{c}1", v, "") for c, v in zip(
-            "ABCDEFGHIJ", ("2.5E-3", "1.", ".5", "-0", "+1e+5", "INF", "-infinity", "NaN", "", "7"))
-        ) + "</row>"),
+            "ABCDEFGHIJ", ("2.5E-3", "1.", ".5", "-0", "+1e+5", "INF", "-infinity", "NaN", "", "7"),
+            strict=True)) + "</row>"),
     "lines and tabs in a text, space after the root": sheet(
         '<row r="1">' + text("A1", "a\nb\tc") + "</row>") + b"\r\n",
 }
@@ -183,6 +183,19 @@ NOT_PLAIN = {
     "INF run on in a cell of no type": sheet('<row r="1"><c r="A1"><v>INFO</v></c></row>'),
     "text after a formula in a cell of no type": sheet(
         '<row r="1"><c r="A1"><f>"a"</f><v>abc</v></c></row>'),
+    "two texts in an inline text (calamine reads the first)": sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>C0</t><t>01</t></is></c></row>'),
+    "an empty text, then a text": sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><t/><t>01</t></is></c></row>'),
+    "a text after runs": sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><r><t>C0</t></r><t>01</t></is></c></row>'),
+    "a run inside a phonetic guide": sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><r><t>C0</t></r><rPh sb="0" eb="1"><r><t>01</t>'
+        '</r></rPh></is></c></row>'),
+    "a phonetic guide inside a guide": sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><rPh sb="0" eb="1"><rPh sb="0" eb="1"></rPh>'
+        '<t>C0</t></rPh><t>01</t></is></c></row>'),
+    "an element inside a value": sheet('<row r="1"><c r="A1"><v><t>5</t></v></c></row>'),
     "not well-formed: a control character": sheet('<row r="1">' + text("A1", "a\x01b") + "</row>"),
 }
 

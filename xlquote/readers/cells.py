@@ -49,7 +49,15 @@ TEXT, PHONETIC = f"{MAIN_NS}t", f"{MAIN_NS}rPh"
 SHEET_DATA, EXTENSIONS = f"{MAIN_NS}sheetData", f"{MAIN_NS}extLst"
 # What a cell and an inline string may hold (ECMA-376 18.3.1.4, 18.4.12).
 IN_CELL = frozenset({VALUE, FORMULA, INLINE, EXTENSIONS})
-IN_INLINE_TEXT = frozenset({TEXT, PHONETIC, f"{MAIN_NS}r", f"{MAIN_NS}phoneticPr"})
+RUN, RUN_PROPERTIES, PHONETIC_PROPERTIES = f"{MAIN_NS}r", f"{MAIN_NS}rPr", f"{MAIN_NS}phoneticPr"
+IN_INLINE_TEXT = frozenset({TEXT, PHONETIC, RUN, PHONETIC_PROPERTIES})
+# A string item's elements by letter, and the orders the standard allows them in: the item
+# (a text or runs, then guides, then the guides' properties), a run (its properties, its
+# text), a guide (its text); a text and the guides' properties hold no element.
+STRING_PARTS = {TEXT: "t", RUN: "r", PHONETIC: "p", PHONETIC_PROPERTIES: "q", RUN_PROPERTIES: "R"}
+ITEM_ORDER = re.compile("(?:t|r*)p*q?")
+STRING_ORDERS = {RUN: re.compile("R?t"), PHONETIC: re.compile("t"), TEXT: re.compile(""),
+                 PHONETIC_PROPERTIES: re.compile("")}
 STRING_ITEM = f"{MAIN_NS}si"
 REFERENCE_LETTERS = re.compile(r"[A-Z]{1,3}")
 ESCAPED = re.compile(r"_x(00[0-9A-Fa-f]{2})_")  # a character escaped in a string (ECMA-376 22.9.2.19)
@@ -100,12 +108,12 @@ class Workbook:
     sheets: list[SheetRef]
     date1904: bool
     calculate_on_load: bool  # saved by a program that leaves the calculation to Excel
-    _strings: list[str] | None = None
+    _strings: list[str | UnusableCell] | None = None
     _styles: tuple[frozenset[int], frozenset[int]] | None = None
     parts: dict[str, str] = field(default_factory=dict)  # relationship type → part
 
     @property
-    def strings(self) -> list[str]:
+    def strings(self) -> list[str | UnusableCell]:
         if self._strings is None:
             part = self.parts.get("sharedStrings")
             self._strings = [] if part is None else _shared_strings(self.archive, part)
@@ -183,19 +191,43 @@ _REPEATED = tuple(f"{MAIN_NS}{name}" for name in (
     "scenario", "control", "oleObject", "tablePart", "ext"))
 
 
-def _shared_strings(archive: zipfile.ZipFile, part: str) -> list[str]:
+def _shared_strings(archive: zipfile.ZipFile, part: str) -> list[str | UnusableCell]:
     with archive.open(part) as stream:
         return [_text(item) for item in _events(stream, (STRING_ITEM,))]
 
 
-def _text(element: Any) -> str:
-    """A string item's or inline string's text: its runs, without phonetic guides (rPh), its
-    escapes decoded."""
+def _text(element: Any) -> str | UnusableCell:
+    """A string item's or inline string's text, its escapes decoded: its text, or the texts of
+    its runs; phonetic guides (rPh) are not part of it. An item whose elements stand otherwise
+    than the standard orders them (ECMA-376 18.4.7, _in_order) is damaged: readers join such
+    texts differently (calamine takes the first of two texts, reads a run inside a guide)."""
     first = element[0] if len(element) == 1 else None
-    if first is not None and first.tag == TEXT:  # the usual <is><t>…</t></is>
+    if first is not None and first.tag == TEXT and not len(first):  # the usual <is><t>…</t></is>
         return _unescaped(first.text or "")
-    return "".join(_unescaped(t.text or "") for t in element.iter(TEXT)
-                   if t.getparent() is not None and t.getparent().tag != PHONETIC)
+    texts = [child for child in element if child.tag == TEXT]
+    for run in (child for child in element if child.tag == RUN):
+        texts += [child for child in run if child.tag == TEXT]
+    joined = "".join(_unescaped(t.text or "") for t in texts)
+    if not _in_order(element):
+        return UnusableCell(joined, f"文字列の中の要素の並びが正しくありません ({DAMAGED})")
+    return joined
+
+
+def _in_order(element: Any) -> bool:
+    """Whether a string item's elements stand as the standard orders them (STRING_ORDERS)."""
+    if not ITEM_ORDER.fullmatch(_letters(element)):
+        return False
+    for child in element:
+        order = STRING_ORDERS.get(child.tag)
+        if order is not None and not order.fullmatch(_letters(child)):
+            return False
+        if any(len(text) for text in child if text.tag == TEXT):  # an element in a run's text
+            return False
+    return True
+
+
+def _letters(element: Any) -> str:
+    return "".join(STRING_PARTS.get(child.tag, "?") for child in element)
 
 
 def _unescaped(text: str) -> str:
@@ -486,7 +518,7 @@ class _SheetReader:
                 return UnusableCell(_shown_tag(tag), f"セルの中に読めない要素があります ({DAMAGED})")
         mismatched = value if kind == "inlineStr" else inline  # content its type does not take
         if mismatched is not None:
-            shown = _text(inline) if mismatched is inline else (value.text or "")
+            shown = str(_text(inline)) if mismatched is inline else (value.text or "")
             return UnusableCell(shown, f"セルの種類 ({kind}) と中身が合いません ({DAMAGED})")
         stray = None if inline is None else next(
             (child.tag for child in inline if child.tag not in IN_INLINE_TEXT), None)

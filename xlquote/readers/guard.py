@@ -44,6 +44,7 @@ from defusedxml import DefusedXmlException
 from ..engine.codes import normalize_text
 from ..engine.errors import FILE_FIELD, SHEET_FIELD, InputError, Problem
 from ..engine.messages import AS_RECORD_FILES, FILE_NOT_FOUND, file_too_large
+from .arrow_search import arrow_view
 from .package import (
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
@@ -55,6 +56,7 @@ from .package import (
     workbook_part,
     workbook_relationships,
 )
+from .string_items import SharedItems
 
 try:  # the same API as zlib and ~2× faster at inflating; zlib where no wheel is available
     from zlib_ng import zlib_ng as zlib
@@ -151,7 +153,7 @@ class CheckedWorkbook:
         """Survey one sheet's part (``_survey_plain``); refused when the shared text of the
         sheets surveyed so far passes SHARED_TEXT_BUDGET."""
         plain, shared_text = _survey_plain(self.path, raw, info, self.shared_strings)
-        if plain:
+        if plain and (self.shared_strings is None or self.shared_strings.plain):
             self.plain_sheets.add(info.filename)
         self.shared_text += shared_text
         if self.shared_text > SHARED_TEXT_BUDGET:
@@ -169,6 +171,7 @@ class SharedStringSizes:
 
     longest: int
     bounds: np.ndarray | None  # None: no item may be told apart; every one costs ``longest``
+    plain: bool = True  # every item written plainly (string_items): calamine reads it alike
 
     def charge(self, indices: np.ndarray) -> int:
         if self.bounds is None:
@@ -374,12 +377,14 @@ def _measure_shared_strings(path: Path, part: str, blocks: Iterator[bytes]) -> S
     and all later ones; where a comment, CDATA or processing instruction could hide or fake an
     item's start, every item by the longest possible, the whole part."""
     scan = _DeclarationScan(path, part)
+    items = SharedItems()
     starts: list[np.ndarray] = []
     markups: list[np.ndarray] = []  # the least markup each item holds
     offset, tail, told_apart, shifted = 0, b"", True, False
     for block in blocks:
         text = scan.feed(block)
         data = text if isinstance(text, bytes) else text.encode()
+        items.feed(block)  # as calamine reads it: in UTF-8 (in UTF-16, not plain)
         searched = tail + data if tail else data  # from a tag the block before left unfinished
         base = offset - len(tail)  # where ``searched`` starts in the part
         instruction = searched.find(b"<?")
@@ -402,13 +407,14 @@ def _measure_shared_strings(path: Path, part: str, blocks: Iterator[bytes]) -> S
         if len(tail) > 4096:  # no item's start tag has a name this long
             told_apart, tail = False, b""
     every = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+    plain = items.finish()
     if not len(every):
-        return SharedStringSizes(0, None)
+        return SharedStringSizes(0, None, plain)
     if not told_apart:
-        return SharedStringSizes(offset, None)
+        return SharedStringSizes(offset, None, plain)
     spans = np.maximum(np.diff(np.append(every, offset)) - np.concatenate(markups), 0)
     return SharedStringSizes(int(spans.max()), np.maximum.accumulate(spans[::-1])[::-1].copy()
-                             if shifted else spans)
+                             if shifted else spans, plain)
 
 
 def _item_starts(data: bytes) -> np.ndarray:
@@ -440,15 +446,16 @@ def _merged(sizes: list[SharedStringSizes]) -> SharedStringSizes | None:
     if len(sizes) <= 1:
         return sizes[0] if sizes else None
     longest = max(size.longest for size in sizes)
+    plain = all(size.plain for size in sizes)
     if any(size.bounds is None for size in sizes):
-        return SharedStringSizes(longest, None)
+        return SharedStringSizes(longest, None, plain)
     width = max(len(size.bounds) for size in sizes)  # type: ignore[arg-type]
     bounds = np.zeros(width, np.int64)
     for size in sizes:
         padded = np.zeros(width, np.int64)
         padded[:len(size.bounds)] = size.bounds  # type: ignore[arg-type]
         bounds = np.maximum(bounds, padded)
-    return SharedStringSizes(longest, bounds)
+    return SharedStringSizes(longest, bounds, plain)
 
 
 class _DeclarationScan:
@@ -603,15 +610,6 @@ def _survey_batch(pieces: list[bytes], search: bool, strings: SharedStringSizes 
         if strings is not None and strings.longest:
             shared_text += _shared_text(piece, searched, strings)
     return suspicious, shared_text
-
-
-def arrow_view(data: bytes, low: int = 0, high: int | None = None) -> Any:
-    """data[low:high] as a one-element Arrow array over data's own bytes (no copy), for Arrow's
-    regex engine, which runs without the GIL."""
-    import pyarrow as pa
-
-    offsets = pa.py_buffer(struct.pack("<qq", low, len(data) if high is None else high))
-    return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
 
 
 def _shared_text(piece: bytes, searched: Any, strings: SharedStringSizes) -> int:

@@ -36,7 +36,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .guard import arrow_view
+from .arrow_search import any_match
+from .string_items import FORBIDDEN_REFERENCE, inline_strings_plain
 
 MAX_DIGITS = 7  # a row number within Excel's grid
 MAX_ROW = 1_048_576
@@ -97,13 +98,6 @@ NOT_A_NUMBER = "(?:" + "|".join((
     SIGN + r"(?:[0-9]+\.[0-9]*|\.[0-9]+)[^0-9eE<]",
     SIGN + MANTISSA + r"[eE](?:[^+\-0-9]|[+-][^0-9]|[+-]?[0-9]+[^0-9<])",
     SIGN + "(?:" + NAMED_NUMBER_CUT + ")")) + ")"
-# A character reference to a character XML forbids: a control character but tab, LF and CR,
-# a surrogate half, U+FFFE, U+FFFF, or past U+10FFFF (lxml refuses the file; calamine reads it).
-FORBIDDEN_REFERENCE = (
-    r"&#0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|5529[6-9]|55[3-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}"
-    r"|573[0-3][0-9]|5734[0-3]|6553[45]|[0-9]{7,});"
-    r"|&#x0*(?:[0-8bcefBCEF]|1[0-9a-fA-F]|[dD][89a-fA-F][0-9a-fA-F]{2}|[fF]{3}[eEfF]"
-    r"|[0-9a-fA-F]{6,}|1[1-9a-fA-F][0-9a-fA-F]{4}|[2-9a-fA-F][0-9a-fA-F]{5});")
 READ_OTHERWISE = "|".join((
     r"</(?:row|c|v|is|t)[^>]", r"<(?:v|is)[^>]", r"<v>[^<]*&",
     r"<c\s[^>]*" + TYPE + r"""b["']""" + OPENS + r"""\s*<v>(?:[^01<]|[01][^<])""",
@@ -112,7 +106,8 @@ READ_OTHERWISE = "|".join((
     NO_TYPE + UNTIL_IS, NO_TYPE + r"(?:[^<]|<[^/v]|</[^c])*<v>" + NOT_A_NUMBER,
     r"<c\s[^>]*" + TYPE + r"in" + OPENS + r"(?:[^<]|<[^/v]|</[^c])*<v",
     r"<c\s[^>]*" + TYPE + r"""s["']""" + OPENS + r"\s*<v>(?:[^<]*[^0-9<]|[0-9]{10})",
-    r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<[^>]*xmlns", FORBIDDEN_REFERENCE))
+    r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<v>[^<]*<[^/]", r"(?:</t>|<t(?:\s[^>]*)?/>)\s*<t[\s>/]",
+    r"<[^>]*xmlns", FORBIDDEN_REFERENCE))
 
 
 def _words(data: bytes, size: int) -> np.ndarray:
@@ -199,9 +194,11 @@ class _Scan:
             return True
         tags = _Tags(bytes_, opened, first, ~ending[first:stop], depth[first:stop] - 2)
         high = opened[stop] if stop < len(opened) else end
+        low = int(opened[first])
         return (tags.nested_plainly()
                 and self._in_order(bytes_, opened[tags.rows], opened[tags.cells])
-                and not _any_match(data, int(opened[first]), int(high), READ_OTHERWISE))
+                and not any_match(data, READ_OTHERWISE, low, int(high))
+                and (not tags.rich() or inline_strings_plain(data, low, int(high))))
 
     def _one_root(self, data: bytes, end: int, opened: np.ndarray, closed: np.ndarray,
                   change: np.ndarray, depth: np.ndarray, offset: int) -> bool:
@@ -315,6 +312,12 @@ class _Tags:
         return not (_named(bytes_, deeper, ROW_NAME) | _named(bytes_, deeper, CELL_NAME)).any()
 
 
+    def rich(self) -> bool:
+        """Whether an inline text holds more than a text: runs, phonetic guides."""
+        at = self.opened[self.groups[3]]
+        return not _named(self.bytes_, at, b"t").all()
+
+
 def _characters_allowed(bytes_: np.ndarray, length: int) -> bool:
     """No character XML forbids among the block's ``length`` bytes: a control character but tab,
     LF and CR; U+FFFE, U+FFFF (EF BF BE/BF); a surrogate half (ED A0–BF)."""
@@ -327,13 +330,6 @@ def _characters_allowed(bytes_: np.ndarray, length: int) -> bool:
     if ((bytes_[lead + 1] == 0xBF) & (bytes_[lead + 2] >= 0xBE)).any():
         return False
     return not (bytes_[found[values == 0xED] + 1] >= 0xA0).any()
-
-
-def _any_match(data: bytes, low: int, high: int, pattern: str) -> bool:
-    """Whether ``pattern`` matches within data[low:high] (Arrow's regex engine, RE2)."""
-    import pyarrow.compute as pc
-
-    return bool(pc.any(pc.match_substring_regex(arrow_view(data, low, high), pattern)).as_py())
 
 
 def _declared(data: bytes) -> bool:

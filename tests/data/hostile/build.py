@@ -428,6 +428,18 @@ def shared_string_entity(parts: Parts) -> None:
                    '<c r="V15" t="s"><v>0</v></c>')(parts)
 
 
+def shared_contract_id(item: str) -> Callable[[Parts], None]:
+    """I-1002's contract id a shared string: the workbook's one item, written ``item``."""
+    def edit(parts: Parts) -> None:
+        parts["xl/sharedStrings.xml"] = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
+            'openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+            f"{item}</sst>").encode()
+        add_part(parts, "rId98", "sharedStrings", "/xl/sharedStrings.xml")
+        incident("I-1002", "B", lambda r: f'<c r="{r}" t="s"><v>0</v></c>')(parts)
+    return edit
+
+
 def dtd_after_comment(xml: bytes) -> bytes:
     body = re.sub(rb"^<\?xml[^>]*\?>", b"", xml)
     return (b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- ' + b"padding " * 1024 + b"-->\n"
@@ -631,6 +643,19 @@ CASES: tuple[Case, ...] = (
     Case("shared_string_entity", "a shared string holding an undefined entity (&nbsp;): "
          "fastexcel could not open the workbook and raised", shared_string_entity,
          (Expected(None, None, FILE, "Excel のブックとして読めません"),)),
+    Case("shared_string_phonetic", "I-1002's contract id C001 a shared string with a phonetic "
+         "guide, as Excel stores text typed in Japanese",
+         shared_contract_id('<si><t>C001</t><rPh sb="0" eb="4"><t>シーゼロゼロイチ</t></rPh>'
+                            '<phoneticPr fontId="1"/></si>')),
+    Case("shared_string_two_texts", "I-1002's contract id a shared string of two texts, C0 and "
+         "01 (calamine reads the first alone, C0)",
+         shared_contract_id("<si><t>C0</t><t>01</t></si>"),
+         (Expected("Incidents", 15, "contract_id", "文字列の中の要素の並び", "C001"),)),
+    Case("run_in_phonetic_guide", "I-1002's contract id inline text C0, then a phonetic guide "
+         "holding a run 01 (calamine skips it; an XML reader could read C001)",
+         incident("I-1002", "B", lambda r: f'<c r="{r}" t="inlineStr"><is><r><t>C0</t></r>'
+                  '<rPh sb="0" eb="1"><r><t>01</t></r></rPh></is></c>'),
+         (Expected("Incidents", 15, "contract_id", "文字列の中の要素の並び", "C0"),)),
     Case("negative_date_serial", "a date-formatted -5 in a closed date",
          restyled("Incidents", "I-1003", "D", "-5"),
          (Expected("Incidents", 16, "closed", "Excel で表せる日付"),)),
