@@ -18,7 +18,9 @@ parses the XML (lxml) and refuses or reads otherwise. So the typed result is use
   - the contents of cells as calamine reads them (READ_OTHERWISE): end tags of rows, cells,
     values and texts and start tags of values and inline texts bare, no reference in a value,
     TRUE/FALSE as 0 or 1, inline text only in a cell of type inlineStr and a value only in
-    another, nothing inside a text.
+    another, nothing inside a text or a value, no text after a text, a cell without a type
+    holding a number (calamine reads text there as text; the other reader refuses it);
+  - inline strings holding runs or phonetic guides written plainly (string_items.py).
 Anything else sends the sheet to the cell-by-cell reader, which names what it finds. The part
 is read block by block with numpy and Arrow's regex engine (RE2), which release the GIL: the
 check runs beside fastexcel's read of the same sheet, which does too, and tells how far it has
@@ -72,8 +74,10 @@ PLACES = 10 ** np.arange(MAX_DIGITS - 1, -1, -1, dtype=np.int64)  # 10⁶ … 1
 # <v> or <is> tag with anything; a reference in a value (calamine reads none); a TRUE/FALSE
 # cell holding other than 0 or 1; inline text in a cell not of type inlineStr, or a value in
 # one that is; a shared string's index written but in plain digits (calamine reads any other
-# as the first string); an element inside a text; a namespace declared. A block is cut before a
-# cell, so that a pattern may span one.
+# as the first string); text in the value of a cell without a type, not a number
+# (NOT_A_NUMBER); an element inside a text or a value, a text right after a text (calamine
+# reads the first alone); a namespace declared. A block is cut before a cell, so that a
+# pattern may span one.
 TYPE = r"""\st\s*=\s*["']"""  # a cell's type attribute, up to its value
 NOT_INLINE = ("(?:[^i]|i[^n]|in[^l]|inl[^i]|inli[^n]|inlin[^e]|inline[^S]|inlineS[^t]"
               "|inlineSt[^r]|inlineStr[^\"'])")  # a type value other than inlineStr
