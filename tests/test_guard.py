@@ -210,3 +210,27 @@ def test_items_in_another_namespace_cannot_shift_the_bomb_string(tmp_path: Path)
 def test_a_workbook_without_shared_strings_is_not_measured(tmp_path: Path) -> None:
     checked = survey(good_workbook(tmp_path / "ok.xlsx"))
     assert checked.shared_strings is None and checked.shared_text == 0
+
+
+def test_the_cells_of_a_sheet_read_are_counted_and_bounded() -> None:
+    """The survey counts each sheet's cells: a sheet past ``max_sheet_cells`` is refused before
+    any read, naming it; one past ``max_cell_by_cell`` only where it is to be read cell by cell
+    (a crafted sheet of small cells is read at ~7 µs and ~150 bytes a cell that way)."""
+    path = Path(__file__).parent / "data" / "hostile" / "original.xlsm"
+    checked = check_workbook_file(path, sheets=REQUIRED_SHEETS)
+    with zipfile.ZipFile(path) as archive:
+        incidents = archive.read(checked.sheet_parts["Incidents"])
+    cells = len(re.findall(rb"<c[ >/]", incidents))
+    assert checked.cells[checked.sheet_parts["Incidents"]] == cells > 100
+    with pytest.raises(InputError) as caught:
+        check_workbook_file(path, Limits(max_sheet_cells=cells - 1), sheets=REQUIRED_SHEETS)
+    (problem,) = caught.value.problems
+    assert problem.reason.startswith(f"シート Incidents のセルが多すぎます ({cells:,} 個。上限 ")
+    check_workbook_file(path, Limits(max_sheet_cells=cells), sheets=REQUIRED_SHEETS)
+    strict = check_workbook_file(path, Limits(max_cell_by_cell=cells - 1), sheets=REQUIRED_SHEETS)
+    strict.check_cell_by_cell("Packs")
+    with pytest.raises(InputError) as caught:
+        strict.check_cell_by_cell("Incidents")
+    (problem,) = caught.value.problems
+    assert (problem.sheet, problem.field) == ("Incidents", "(sheet)")
+    assert "1 つずつは読めません" in problem.reason

@@ -82,6 +82,9 @@ PLAIN = {
         '<row r="1">' + "".join(cell(f"{c}1", v, "") for c, v in zip(
             "ABCDEFGHIJ", ("2.5E-3", "1.", ".5", "-0", "+1e+5", "INF", "-infinity", "NaN", "", "7"),
             strict=True)) + "</row>"),
+    "a run in superscript (vertAlign, as XlsxWriter and openpyxl write it)": sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><r><t>m</t></r><r><rPr><vertAlign '
+        'val="superscript"/></rPr><t>2</t></r></is></c></row>'),
     "lines and tabs in a text, space after the root": sheet(
         '<row r="1">' + text("A1", "a\nb\tc") + "</row>") + b"\r\n",
 }
@@ -195,6 +198,9 @@ NOT_PLAIN = {
     "a phonetic guide inside a guide": sheet(
         '<row r="1"><c r="A1" t="inlineStr"><is><rPh sb="0" eb="1"><rPh sb="0" eb="1"></rPh>'
         '<t>C0</t></rPh><t>01</t></is></c></row>'),
+    "a value after a superscript run in an inline text cell": sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><r><rPr><vertAlign val="superscript"/></rPr>'
+        "<t>2</t></r></is><v>5</v></c></row>"),
     "an element inside a value": sheet('<row r="1"><c r="A1"><v><t>5</t></v></c></row>'),
     "not well-formed: a control character": sheet('<row r="1">' + text("A1", "a\x01b") + "</row>"),
 }

@@ -70,6 +70,11 @@ NOT_PLAIN = {
     "the root not closed": shared_strings("<si><t>a</t></si>", end=""),
     "an item past any cell's length": shared_strings(f"<si><t>{'a' * 2**21}</t></si>"),
     "in UTF-16": shared_strings("<si><t>a</t></si>").decode().encode("utf-16"),
+    "an item inside a run's properties (an XML reader may count it)": shared_strings(
+        "<si><r><rPr><si/></rPr><t>a</t></r></si><si><t>b</t></si>"),
+    "a namespace declared on the guides' properties": shared_strings(
+        '<si><t>ab</t><phoneticPr xmlns="urn:x" fontId="1"/></si>'),
+    "a root in no namespace": shared_strings("<si><t>a</t></si>", root='<sst count="1">'),
 }
 
 

@@ -7,6 +7,7 @@ nowhere else; workbooks take their drop-down lists from it.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -79,6 +80,10 @@ class Vocabulary:
     def choices(self) -> str:
         """The codes a user may type, each with its first Japanese alias:
         ``email（メール）, dm（ダイレクトメッセージ）, …``."""
+        return self._choices
+
+    @functools.cached_property
+    def _choices(self) -> str:  # made once: named in the problem of every unknown cell
         japanese: dict[str, str] = {}
         for alias, code in self.aliases.items():
             if not alias.isascii():

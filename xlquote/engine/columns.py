@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .codes import LEVELS, Vocabulary, is_blank, is_empty, normalize_text
-from .errors import InputError, Problem
+from .errors import MAX_LISTED_PROBLEMS, InputError, Problem, unlisted_problems
 from .messages import (
     DATE_REQUIRED,
     NOT_A_DATE,
@@ -132,15 +132,23 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape))
 
 
+BAD = "(bad)"  # a bad row's message where messages are not kept (RowChecks(messages=False))
+
+
 class RowChecks:
     """Collects problems row by row. ``message[i]`` keeps the first problem of row i."""
 
     def __init__(self, shape: tuple[int, ...], sheet: str | None = None,
-                 row_numbers: Sequence[int] | np.ndarray | None = None) -> None:
+                 row_numbers: Sequence[int] | np.ndarray | None = None,
+                 messages: bool = True) -> None:
         self.shape = shape
+        # False where only the problems are raised (a sheet's records): a bad row's message
+        # is then a mark, not a text made for every row of a file wrong on every row.
+        self.messages = messages
         self._message: np.ndarray | None = None  # made on first use (see ``message``)
         self._any_message = False  # lets ``bad`` skip comparing every cell while all is well
         self.problems: list[Problem] = []
+        self.unlisted = 0  # problems found past MAX_LISTED_PROBLEMS: counted, not kept
         self.sheet = sheet
         self.row_numbers = row_numbers
         self._named: set[tuple[int, str]] = set()  # (cell, field) already named: say no more
@@ -181,15 +189,19 @@ class RowChecks:
         flat = int(np.ravel_multi_index(index, self.shape)) if self.shape else 0
         if self._named and (flat, field) in self._named:
             return
-        row = int(self.row_numbers[flat]) if self.row_numbers is not None else flat + 1
-        self.problems.append(Problem(row, field, _plain(value), reason, self.sheet))
+        if len(self.problems) < MAX_LISTED_PROBLEMS:
+            row = int(self.row_numbers[flat]) if self.row_numbers is not None else flat + 1
+            self.problems.append(Problem(row, field, _plain(value), reason, self.sheet))
+        else:
+            self.unlisted += 1
         if self.message[index] is None:
-            self.message[index] = cell_message(field, value, reason)
+            self.message[index] = cell_message(field, value, reason) if self.messages else BAD
             self._any_message = True
 
     def raise_if_any(self) -> None:
         if self.problems:
-            raise InputError(sorted(self.problems, key=lambda p: (p.row or 0)))
+            more = [unlisted_problems(self.unlisted, self.sheet)] if self.unlisted else []
+            raise InputError([*sorted(self.problems, key=lambda p: (p.row or 0)), *more])
 
     def finish(self, result: np.ndarray, errors: ErrorMode) -> Any:
         """``errors="raise"``: the result, or InputError listing every problem.

@@ -59,6 +59,10 @@ def load_toml(path: str | Path, error: type[DataFileError]) -> dict[str, Any]:
 
 # Problems about a whole file, a sheet or a row name it in ``field``, not a column.
 FILE_FIELD, SHEET_FIELD, ROW_FIELD = "file", "(sheet)", "(row)"
+MORE_FIELD = "(more)"  # the problems found past MAX_LISTED_PROBLEMS, counted
+# Problems listed per sheet (or table): a file wrong on every row is refused listing these and
+# counting the rest, so that memory, time and the output stay bounded whatever it holds.
+MAX_LISTED_PROBLEMS = 1_000
 RECORD_FILE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
@@ -86,12 +90,19 @@ class Problem:
         elif self.field == SHEET_FIELD:
             if not self.sheet:
                 where.append(f"シート {self.value}")
-        elif self.field != ROW_FIELD:
+        elif self.field not in (ROW_FIELD, MORE_FIELD):
             # A column of a sheet or file; else an argument or option (month, --out, usage).
             where.append(f"列 {self.field}" if self.sheet or self.row is not None else self.field)
-        if self.field in (FILE_FIELD, SHEET_FIELD, ROW_FIELD):
+        if self.field in (FILE_FIELD, SHEET_FIELD, ROW_FIELD, MORE_FIELD):
             return f"{' '.join(where)}: {self.reason}"
         return f"{' '.join(where)}: {shown(self.value)} — {self.reason}"
+
+
+def unlisted_problems(count: int, sheet: str | None) -> Problem:
+    """What stands for the ``count`` problems of ``sheet`` found past MAX_LISTED_PROBLEMS."""
+    return Problem(None, MORE_FIELD, count, f"ほかに {count:,} 件の問題があります (最初の "
+                   f"{MAX_LISTED_PROBLEMS:,} 件だけを挙げています)。上の問題を直してから、"
+                   "もう一度実行してください", sheet)
 
 
 class InputError(XlquoteError):

@@ -386,7 +386,7 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
         numbers = np.asarray(row_numbers, dtype=np.int64)
     positions, header_problems = _header_index(header, fields, sheet, first_row - 1)
     row_numbers = numbers
-    checks = RowChecks((n,), sheet=sheet, row_numbers=row_numbers)
+    checks = RowChecks((n,), sheet=sheet, row_numbers=row_numbers, messages=False)
     checks.problems.extend(header_problems)
     out: dict[str, np.ndarray] = {"row": row_numbers}
     for f in fields:

@@ -28,7 +28,7 @@ import numpy as np
 from lxml import etree
 
 from ..engine.columns import UnusableCell
-from ..engine.errors import ROW_FIELD, Problem
+from ..engine.errors import MAX_LISTED_PROBLEMS, ROW_FIELD, Problem, unlisted_problems
 from .package import (
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
@@ -59,6 +59,7 @@ ITEM_ORDER = re.compile("(?:t|r*)p*q?")
 STRING_ORDERS = {RUN: re.compile("R?t"), PHONETIC: re.compile("t"), TEXT: re.compile(""),
                  PHONETIC_PROPERTIES: re.compile("")}
 STRING_ITEM = f"{MAIN_NS}si"
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 REFERENCE_LETTERS = re.compile(r"[A-Z]{1,3}")
 ESCAPED = re.compile(r"_x(00[0-9A-Fa-f]{2})_")  # a character escaped in a string (ECMA-376 22.9.2.19)
 # xsd:double as Excel writes it (no spaces, no '_'); NaN and infinities stand for themselves,
@@ -193,7 +194,10 @@ _REPEATED = tuple(f"{MAIN_NS}{name}" for name in (
 
 def _shared_strings(archive: zipfile.ZipFile, part: str) -> list[str | UnusableCell]:
     with archive.open(part) as stream:
-        return [_text(item) for item in _events(stream, (STRING_ITEM,))]
+        # An item is a child of the root: an <si> met deeper (in a run's properties) is not
+        # one, as calamine counts them.
+        return [_text(item) for item in _events(stream, (STRING_ITEM,))
+                if (parent := item.getparent()) is not None and parent.getparent() is None]
 
 
 def _text(element: Any) -> str | UnusableCell:
@@ -203,14 +207,24 @@ def _text(element: Any) -> str | UnusableCell:
     texts differently (calamine takes the first of two texts, reads a run inside a guide)."""
     first = element[0] if len(element) == 1 else None
     if first is not None and first.tag == TEXT and not len(first):  # the usual <is><t>…</t></is>
-        return _unescaped(first.text or "")
+        return _run_text(first)
     texts = [child for child in element if child.tag == TEXT]
     for run in (child for child in element if child.tag == RUN):
         texts += [child for child in run if child.tag == TEXT]
-    joined = "".join(_unescaped(t.text or "") for t in texts)
+    joined = "".join(_run_text(t) for t in texts)
     if not _in_order(element):
         return UnusableCell(joined, f"文字列の中の要素の並びが正しくありません ({DAMAGED})")
     return joined
+
+
+def _run_text(text: Any) -> str:
+    """One text element's text as fastexcel reads it: without the spaces, tabs and line breaks
+    at its ends unless it says xml:space="preserve" (as Excel writes a text that keeps them),
+    then its escapes decoded."""
+    found = text.text or ""
+    if text.get(XML_SPACE) != "preserve":
+        found = found.strip(" \t\r\n")
+    return _unescaped(found)
 
 
 def _in_order(element: Any) -> bool:
@@ -332,10 +346,11 @@ def read_sheet_cells(book: Workbook, sheet: SheetRef, choose: ColumnChoice = Non
         for element in _events(stream, (ROW,)):
             reader.row(element)
     reader.end()
+    problems = reader.problems + ([unlisted_problems(reader.unlisted, sheet.name)]
+                                  if reader.unlisted else [])
     if reader.header is None:
-        return None if not reader.problems else ({}, 0, SheetCells({}, [], reader.problems))
-    return reader.header, reader.header_row, SheetCells(reader.values, reader.numbers,
-                                                         reader.problems)
+        return None if not problems else ({}, 0, SheetCells({}, [], problems))
+    return reader.header, reader.header_row, SheetCells(reader.values, reader.numbers, problems)
 
 
 class _SheetReader:
@@ -354,6 +369,7 @@ class _SheetReader:
         self.sheet_data: Any = None  # the sheetData element, once a row is met in it
         self.columns: dict[str, int] = {}  # column letters → number, as met
         self.problems: list[Problem] = []
+        self.unlisted = 0  # problems found past MAX_LISTED_PROBLEMS: counted, not kept
         self.values: dict[int, list[Any]] = {}  # kept column → its values, row by row
         self.numbers: list[int] = []
         self.text = 0  # UTF-8 bytes of the kept rows' text (TEXT_BUDGET)
@@ -361,7 +377,10 @@ class _SheetReader:
     def problem(self, row: int, column: int | None, value: Any, reason: str) -> None:
         where = ROW_FIELD if column is None else column_letters(column) if \
             column <= EXCEL_MAX_COLUMNS else f"{column:,}"
-        self.problems.append(Problem(row, where, value, reason, self.sheet))
+        if len(self.problems) < MAX_LISTED_PROBLEMS:
+            self.problems.append(Problem(row, where, value, reason, self.sheet))
+        else:
+            self.unlisted += 1
 
     def row(self, element: Any) -> None:
         number = self._row_number(element)

@@ -107,6 +107,7 @@ SHARED_CELL = re.compile(rb"""(?<![\w:.-])t\s*=\s*["']s["']""")  # a cell of typ
 # written otherwise (a formula first, an escaped index, …) are charged the longest string.
 SHARED_INDEX = re.compile(SHARED_CELL.pattern + rb"""(?:\s+[\w:.-]+\s*=\s*(?:"[^"]*"|'[^']*'))*"""
                           rb"""\s*>\s*<(?:[\w.-]+:)?v>\s*\+?(\d{1,9})\s*</""")
+CELL_TAG = r"<c[ \t\r\n>/]"  # a cell's start tag (its name, then what may end it)
 SURVEY_THREADS = 2  # batches searched at once (the regex search is the survey's bulk)
 
 
@@ -120,6 +121,12 @@ class Limits:
     # A sheet xlquote reads, inflated: bounds the time any read path takes (a million-incident
     # month measures 441 MB; its sheet could hold three times as much and still be read).
     max_sheet_bytes: int = 1536 * 2**20
+    # The most cells a sheet xlquote reads may hold (a month of a million incidents holds ~7.3
+    # million), and the most it may hold to be read cell by cell (where it is not plain): ~2 µs
+    # a cell typed, ~7 µs and ~150 bytes a cell one by one, so that any file is read within a
+    # minute and 1 GiB, whatever its shape.
+    max_sheet_cells: int = 20_000_000
+    max_cell_by_cell: int = 5_000_000
 
 
 @dataclass
@@ -134,6 +141,8 @@ class CheckedWorkbook:
     deferred: set[str] = field(default_factory=set)  # parts not checked yet
     shared_strings: SharedStringSizes | None = None  # None: the workbook has none
     shared_text: int = 0  # bytes of shared text the surveyed sheets expand to (an upper bound)
+    cells: dict[str, int] = field(default_factory=dict)  # part → the cells the survey counted
+    limits: Limits = field(default_factory=Limits)
 
     def check_deferred(self, sheets: Sequence[str]) -> CheckedWorkbook:
         """Check (and survey) the deferred parts of ``sheets``; raises as the check does."""
@@ -149,10 +158,25 @@ class CheckedWorkbook:
                 raise _refuse(self.path, damaged_archive(exc)) from None
         return self
 
+    def check_cell_by_cell(self, sheet: str) -> None:
+        """Refuse to read ``sheet`` cell by cell where it holds more than max_cell_by_cell."""
+        cells, most = self.cells.get(self.sheet_parts.get(sheet, ""), 0), self.limits.max_cell_by_cell
+        if cells > most:
+            raise InputError([Problem(None, SHEET_FIELD, sheet, (
+                f"セルが多すぎて 1 つずつは読めません ({cells:,} 個。上限 {most:,} 個)。"
+                "数式を含むシートや、Excel 以外のプログラムが書いたシートは 1 セルずつ読みます。"
+                f"数式を値にして Excel で保存し直すか、{AS_RECORD_FILES}"), sheet)])
+
     def survey(self, raw: Any, info: zipfile.ZipInfo, sheet: str) -> None:
-        """Survey one sheet's part (``_survey_plain``); refused when the shared text of the
-        sheets surveyed so far passes SHARED_TEXT_BUDGET."""
-        plain, shared_text = _survey_plain(self.path, raw, info, self.shared_strings)
+        """Survey one sheet's part (``_survey_plain``); refused when it holds more than
+        max_sheet_cells cells, or the shared text of the sheets surveyed so far passes
+        SHARED_TEXT_BUDGET."""
+        plain, shared_text, cells = _survey_plain(self.path, raw, info, self.shared_strings)
+        self.cells[info.filename] = cells
+        if cells > self.limits.max_sheet_cells:
+            raise _refuse(self.path, f"シート {sheet} のセルが多すぎます ({cells:,} 個。上限 "
+                                     f"{self.limits.max_sheet_cells:,} 個)。{NOT_TRUSTED}。本当にこれだけの"
+                                     f"記録なら、{AS_RECORD_FILES}")
         if plain and (self.shared_strings is None or self.shared_strings.plain):
             self.plain_sheets.add(info.filename)
         self.shared_text += shared_text
@@ -258,7 +282,7 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise _refuse(path, f"部品 {info.filename} の圧縮方式 ({info.compress_type}) は"
                                 f"ブックでは使われないものです。{RESAVE}")
-    checked = CheckedWorkbook(path)
+    checked = CheckedWorkbook(path, limits=limits)
     opening = ("[Content_Types].xml", WORKBOOK, WORKBOOK_RELATIONSHIPS)
     for name in opening:
         if name in archive.NameToInfo:
@@ -527,8 +551,8 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo,
     surveying it for what the typed reader must not be given and measuring the shared text
     its cells expand to. The part is inflated on one thread, its batches of blocks searched on
     SURVEY_THREADS others and its declarations scanned on this one (all release the GIL).
-    Returns whether the sheet is plain (the typed reader may read it) and the bytes of shared
-    text its cells reference (an upper bound; 0 without ``strings``)."""
+    Returns whether the sheet is plain (the typed reader may read it), the bytes of shared
+    text its cells reference (an upper bound; 0 without ``strings``) and its cells."""
     blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=SURVEY_BATCH)
     stop = threading.Event()
 
@@ -545,15 +569,14 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo,
     worker = threading.Thread(target=inflate, name="xlquote-inflate", daemon=True)
     worker.start()
     scan = _DeclarationScan(path, info.filename)
-    measuring = strings is not None and strings.longest > 0
-    plain, batch, tail, started, shared_text = True, [], b"", False, 0
-    searches: list[Future[tuple[bool, int]]] = []
+    plain, batch, tail, started, shared_text, cells = True, [], b"", False, 0, 0
+    searches: list[Future[tuple[bool, int, int]]] = []
     searching = ThreadPoolExecutor(SURVEY_THREADS, thread_name_prefix="xlquote-survey")
 
-    def searched(search: Future[tuple[bool, int]]) -> None:
-        nonlocal plain, shared_text
-        found, text = search.result()
-        plain, shared_text = plain and not found, shared_text + text
+    def searched(search: Future[tuple[bool, int, int]]) -> None:
+        nonlocal plain, shared_text, cells
+        found, text, counted = search.result()
+        plain, shared_text, cells = plain and not found, shared_text + text, cells + counted
 
     try:
         while (block := blocks.get()) is not None:
@@ -565,7 +588,7 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo,
             if not started:  # the cells begin at <sheetData>
                 at = piece.find(b"<sheetData")
                 started, piece = at >= 0, piece[max(at, 0):] if at >= 0 else b""
-            if (plain or measuring) and piece:  # the block, and where it meets the one before
+            if piece:  # the block, and where it meets the one before
                 batch += [tail + piece[:OVERLAP], piece]
                 tail = piece[-OVERLAP:]
                 if len(batch) > 2 * SURVEY_BATCH:  # keep the last block: it may end the cells
@@ -589,17 +612,20 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo,
             with contextlib.suppress(queue.Empty):
                 blocks.get(timeout=0.05)
         worker.join()
-    return plain, shared_text
+    return plain, shared_text, cells
 
 
 def _survey_batch(pieces: list[bytes], search: bool, strings: SharedStringSizes | None
-                  ) -> tuple[bool, int]:
+                  ) -> tuple[bool, int, int]:
     """Whether ``pieces`` hold what the typed reader must not be given (searched while
-    ``search``) and the bytes of shared text their cells reference (an upper bound: a piece
-    where meeting pieces overlap is counted in both)."""
+    ``search``), the bytes of shared text their cells reference (an upper bound: a piece
+    where meeting pieces overlap is counted in both) and their cells (``pieces`` alternate:
+    where two blocks meet, then a block; a cell's tag cut where they meet is not counted)."""
     import pyarrow.compute as pc
 
     suspicious, shared_text = False, 0
+    cells = sum(int(pc.sum(pc.count_substring_regex(arrow_view(block), CELL_TAG)).as_py() or 0)
+                for block in pieces[1::2])
     for piece in pieces:
         searched = arrow_view(piece)
         if search and not suspicious:
@@ -609,7 +635,7 @@ def _survey_batch(pieces: list[bytes], search: bool, strings: SharedStringSizes 
                              if pattern is not PREFIXED or b":" in piece)
         if strings is not None and strings.longest:
             shared_text += _shared_text(piece, searched, strings)
-    return suspicious, shared_text
+    return suspicious, shared_text, cells
 
 
 def _shared_text(piece: bytes, searched: Any, strings: SharedStringSizes) -> int:

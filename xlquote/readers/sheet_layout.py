@@ -82,6 +82,7 @@ TYPE = r"""\st\s*=\s*["']"""  # a cell's type attribute, up to its value
 NOT_INLINE = ("(?:[^i]|i[^n]|in[^l]|inl[^i]|inli[^n]|inlin[^e]|inline[^S]|inlineS[^t]"
               "|inlineSt[^r]|inlineStr[^\"'])")  # a type value other than inlineStr
 UNTIL_IS = r"(?:[^<]|<[^/i]|</[^c]|<i[^s])*<is"  # then, before the cell's end, an <is>
+UNTIL_VALUE = r"(?:[^<]|<[^/v]|<v[^\s>/]|</[^c])*<v"  # a <v> before the cell's end (not <vertAlign>)
 # The rest of a start tag that opens an element (not an empty one, "…/>"): searches past the
 # end of an empty cell would run on into the next cell's contents.
 OPENS = r"(?:[^>/]|/[^>])*>"
@@ -103,12 +104,12 @@ NOT_A_NUMBER = "(?:" + "|".join((
     SIGN + MANTISSA + r"[eE](?:[^+\-0-9]|[+-][^0-9]|[+-]?[0-9]+[^0-9<])",
     SIGN + "(?:" + NAMED_NUMBER_CUT + ")")) + ")"
 READ_OTHERWISE = "|".join((
-    r"</(?:row|c|v|is|t)[^>]", r"<(?:v|is)[^>]", r"<v>[^<]*&",
+    r"</(?:row|c|v|is|t)[^>]", r"<(?:v|is)[^>A-Za-z]", r"<v>[^<]*&",
     r"<c\s[^>]*" + TYPE + r"""b["']""" + OPENS + r"""\s*<v>(?:[^01<]|[01][^<])""",
     r"<c\s[^>]*" + TYPE + NOT_INLINE + OPENS + UNTIL_IS,
     r"<c\s[^>]*" + r"""\st\s*=\s*(?:""|'')""" + OPENS + UNTIL_IS,
-    NO_TYPE + UNTIL_IS, NO_TYPE + r"(?:[^<]|<[^/v]|</[^c])*<v>" + NOT_A_NUMBER,
-    r"<c\s[^>]*" + TYPE + r"in" + OPENS + r"(?:[^<]|<[^/v]|</[^c])*<v",
+    NO_TYPE + UNTIL_IS, NO_TYPE + UNTIL_VALUE + ">" + NOT_A_NUMBER,
+    r"<c\s[^>]*" + TYPE + r"in" + OPENS + UNTIL_VALUE + r"[\s>/]",
     r"<c\s[^>]*" + TYPE + r"""s["']""" + OPENS + r"\s*<v>(?:[^<]*[^0-9<]|[0-9]{10})",
     r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<v>[^<]*<[^/]", r"(?:</t>|<t(?:\s[^>]*)?/>)\s*<t[\s>/]",
     r"<[^>]*xmlns", FORBIDDEN_REFERENCE))

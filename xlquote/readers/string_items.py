@@ -29,17 +29,22 @@ FORBIDDEN_REFERENCE = (
 # control character but tab, LF and CR.
 CHARACTERS = r"(?:[^<&\x00-\x08\x0b\x0c\x0e-\x1f]|&(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)*"
 TEXT = rf'<t(?:{SPACE}+xml:space="(?:preserve|default)")?{WS}>{CHARACTERS}</t>'
-ATTRIBUTES = rf'(?:{SPACE}+[A-Za-z]+="[^"<>&]*")*{WS}'  # plain names: no prefix, no xmlns:x
-RUN = rf"<r>{WS}(?:<rPr>{WS}(?:<[A-Za-z]+{ATTRIBUTES}/>{WS})*</rPr>{WS}|<rPr{WS}/>{WS})?{TEXT}{WS}</r>"
+# A run's font properties (ECMA-376 18.4.7), each an empty element of the attributes it takes.
+FONT = ("(?:rFont|charset|family|b|i|strike|outline|shadow|condense|extend|color|sz|u|vertAlign"
+        "|scheme)")
+FONT_ATTRIBUTES = rf'(?:{SPACE}+(?:val|rgb|theme|tint|indexed|auto)="[^"<>&]*")*{WS}'
+RUN = (rf"<r>{WS}(?:<rPr>{WS}(?:<{FONT}{FONT_ATTRIBUTES}/>{WS})*</rPr>{WS}|<rPr{WS}/>{WS})?"
+       rf"{TEXT}{WS}</r>")
 GUIDE = rf'<rPh(?:{SPACE}+(?:sb|eb)="[0-9]+")*{WS}>{WS}{TEXT}{WS}</rPh>'
-GUIDE_PROPERTIES = rf"<phoneticPr{ATTRIBUTES}/>"
+GUIDE_PROPERTIES = rf'<phoneticPr(?:{SPACE}+(?:fontId|type|alignment)="[^"<>&]*")*{WS}/>'
+
 CONTENT = rf"{WS}(?:{TEXT}{WS}|(?:{RUN}{WS})*)(?:{GUIDE}{WS})*(?:{GUIDE_PROPERTIES}{WS})?"
 INLINE_STRING = rf"<is>{CONTENT}</is>"
 SHARED_ITEMS = rf"^(?:(?:<si>{CONTENT}</si>|<si{WS}/>){WS})*"  # whole items, one after another
 SHARED_HEAD = (  # what may stand before the first item: Excel's declaration and root
     rf"^(?:\xef\xbb\xbf)?(?:<\?xml[^<>]*\?>)?{WS}<sst"
-    rf'(?:{SPACE}+(?:xmlns="http://schemas\.openxmlformats\.org/spreadsheetml/2006/main"'
-    rf'|count="[0-9]+"|uniqueCount="[0-9]+"))*{WS}>{WS}$')
+    rf'{SPACE}+xmlns="http://schemas\.openxmlformats\.org/spreadsheetml/2006/main"'
+    rf'(?:{SPACE}+(?:count|uniqueCount)="[0-9]+")*{WS}>{WS}$')
 MAX_ITEM = 2**20  # no plain item is this long (a cell holds 32,767 characters)
 
 

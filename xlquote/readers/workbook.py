@@ -162,6 +162,7 @@ def _read_checked_tables(path: Path, engine: Engine, sheets: Sequence[str],
             with book.archive:
                 for name in rest:
                     part = checked.sheet_parts.get(name)
+                    checked.check_cell_by_cell(name)
                     tables[name] = None if part is None else cells_table(book, name, part)
     return {name: tables[name] for name in sheets}
 

@@ -651,6 +651,14 @@ CASES: tuple[Case, ...] = (
          "01 (calamine reads the first alone, C0)",
          shared_contract_id("<si><t>C0</t><t>01</t></si>"),
          (Expected("Incidents", 15, "contract_id", "文字列の中の要素の並び", "C001"),)),
+    Case("runs_spaces_trimmed", "I-1002's contract id as inline runs C00␣ and 1, the space not "
+         "preserved (xml:space): C001 to both read paths, as fastexcel trims a text's ends",
+         incident("I-1002", "B", lambda r: f'<c r="{r}" t="inlineStr"><is><r><t>C00 </t></r>'
+                  '<r><t>1</t></r></is></c>')),
+    Case("shared_item_in_run_properties", "I-1002's contract id shared string 0, whose run "
+         "properties hold an empty <si/>: not an item of its own (shared string 1 is C002)",
+         shared_contract_id("<si><r><rPr><si/></rPr><t>C0</t></r><r><t>01</t></r></si>"
+                            "<si><t>C002</t></si>")),
     Case("run_in_phonetic_guide", "I-1002's contract id inline text C0, then a phonetic guide "
          "holding a run 01 (calamine skips it; an XML reader could read C001)",
          incident("I-1002", "B", lambda r: f'<c r="{r}" t="inlineStr"><is><r><t>C0</t></r>'

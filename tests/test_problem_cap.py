@@ -1,0 +1,49 @@
+"""A file wrong on every row is refused listing the first MAX_LISTED_PROBLEMS problems of each
+sheet and counting the rest: memory, time and output stay bounded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xlquote.engine import columns
+from xlquote.engine.columns import RowChecks
+from xlquote.engine.errors import MAX_LISTED_PROBLEMS, MORE_FIELD, InputError
+from xlquote.readers import cells
+from xlquote.readers.workbook import read_invoicing_workbook
+
+CORPUS = Path(__file__).parent / "data" / "hostile"
+
+
+def test_problems_past_the_cap_are_counted_not_listed():
+    rows = MAX_LISTED_PROBLEMS + 250
+    checks = RowChecks((rows,), sheet="Incidents", row_numbers=np.arange(2, rows + 2),
+                       messages=False)
+    checks.flag(np.ones(rows, dtype=bool), "minutes", np.full(rows, "x", dtype=object),
+                "数値で入力してください")
+    assert checks.bad.all()  # every row is still known bad
+    with pytest.raises(InputError) as caught:
+        checks.raise_if_any()
+    listed, (more,) = caught.value.problems[:-1], caught.value.problems[-1:]
+    assert len(listed) == MAX_LISTED_PROBLEMS and {p.field for p in listed} == {"minutes"}
+    assert (more.sheet, more.field, more.value) == ("Incidents", MORE_FIELD, 250)
+    assert "ほかに 250 件の問題があります" in more.reason
+    assert str(more) == f"シート Incidents: {more.reason}"
+
+
+def test_each_bad_row_keeps_its_message_for_a_formula():
+    """An Excel function returns each row's message: kept, unless messages=False."""
+    checks = RowChecks((3,))
+    checks.add(1, "minutes", "x", "数値で入力してください")
+    assert checks.message[0] is None and checks.message[2] is None
+    assert checks.message[1] == columns.cell_message("minutes", "x", "数値で入力してください")
+
+
+def test_the_cell_by_cell_reader_counts_its_problems_past_the_cap(monkeypatch):
+    monkeypatch.setattr(cells, "MAX_LISTED_PROBLEMS", 0)
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(CORPUS / "cells_swapped.xlsm", "cells")
+    found = [p for p in caught.value.problems if p.sheet == "Incidents"]
+    assert [(p.field, p.value) for p in found] == [(MORE_FIELD, 1)]
