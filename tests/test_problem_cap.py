@@ -31,6 +31,7 @@ def test_problems_past_the_cap_are_counted_not_listed():
     assert (more.sheet, more.field, more.value) == ("Incidents", MORE_FIELD, 250)
     assert "ほかに 250 件の問題があります" in more.reason
     assert str(more) == f"シート Incidents: {more.reason}"
+    assert caught.value.count == rows and str(caught.value).startswith(f"入力エラー {rows} 件")
 
 
 def test_each_bad_row_keeps_its_message_for_a_formula():

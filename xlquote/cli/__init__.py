@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except InputError as exc:
-        return fail(as_json, EXIT_INPUT, "invalid", input_error_message(len(exc.problems)),
+        return fail(as_json, EXIT_INPUT, "invalid", input_error_message(exc.count),
                     exc.problems)
     except OutputError as exc:
         return fail(as_json, EXIT_WRITE, "write_failed", str(exc))

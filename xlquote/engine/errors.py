@@ -106,13 +106,19 @@ def unlisted_problems(count: int, sheet: str | None) -> Problem:
 
 
 class InputError(XlquoteError):
-    """Bad input rows. Lists every problem at once, not just the first."""
+    """Bad input rows. Lists every problem at once, not just the first (past
+    MAX_LISTED_PROBLEMS of a sheet, the rest counted by one problem, field MORE_FIELD)."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
         shown_problems = "\n".join(f"  {p}" for p in self.problems[:50])
         more = f"\n  … ほか {len(self.problems) - 50} 件" if len(self.problems) > 50 else ""
-        super().__init__(f"入力エラー {len(self.problems)} 件:\n{shown_problems}{more}")
+        super().__init__(f"入力エラー {self.count} 件:\n{shown_problems}{more}")
+
+    @property
+    def count(self) -> int:
+        """How many problems were found: those listed, and those a (more) problem counts."""
+        return sum(p.value if p.field == MORE_FIELD else 1 for p in self.problems)
 
 
 class OutputError(XlquoteError):
