@@ -107,9 +107,11 @@ def _is_plain_number_list(value: Any) -> bool:
     )
 
 
-def where_true(mask: np.ndarray) -> list[tuple[int, ...]]:
-    """Indices where ``mask`` holds; works for 0-d (scalar) masks too, unlike np.nonzero."""
-    return [tuple(int(i) for i in index) for index in np.argwhere(mask)]
+def where_true(mask: np.ndarray) -> Iterator[tuple[int, ...]]:
+    """Indices where ``mask`` holds, one at a time (a million bad rows make no list of a
+    million tuples); works for 0-d (scalar) masks too, unlike np.nonzero."""
+    for index in np.argwhere(mask):
+        yield tuple(int(i) for i in index)
 
 
 def broadcast(*values: Any) -> list[np.ndarray]:

@@ -123,9 +123,9 @@ class Limits:
     max_sheet_bytes: int = 1536 * 2**20
     # The most cells a sheet xlquote reads may hold (a month of a million incidents holds ~7.3
     # million), and the most it may hold to be read cell by cell (where it is not plain): ~2 µs
-    # a cell typed, ~7 µs and ~150 bytes a cell one by one, so that any file is read within a
-    # minute and 1 GiB, whatever its shape.
-    max_sheet_cells: int = 20_000_000
+    # and ~60 bytes a cell typed, ~7 µs and ~150 bytes a cell one by one (a wrong value in
+    # each), so that any file is read within a minute and 1 GiB, whatever its shape.
+    max_sheet_cells: int = 12_000_000
     max_cell_by_cell: int = 5_000_000
 
 
