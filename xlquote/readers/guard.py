@@ -13,6 +13,9 @@ not be given: cells placed beyond Excel's grid or far to the right (calamine, un
 builds a dense grid as wide and tall as the farthest cell), cells or rows placed implicitly,
 namespace prefixes, and formulas (whose computed value must be checked cell by cell). A sheet
 with any of these is read by the cell-by-cell reader, which is sparse and names each cell.
+Their cells are counted on the way: a sheet of more than ``Limits.max_sheet_cells`` is refused,
+and one of more than ``max_cell_by_cell`` is not read cell by cell (``check_cell_by_cell``),
+so that no file's shape costs more than a minute and 1 GiB.
 
 Shared strings are measured as they are inflated (the byte span of each item, an upper bound of
 its text), and the shared-string cells of the sheets xlquote reads counted during the survey:
