@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 
 from xlquote.engine.errors import InputError
+from xlquote.readers import workbook
 from xlquote.readers.guard import Limits, check_workbook_file
 from xlquote.readers.workbook import REQUIRED_SHEETS
 
@@ -234,3 +235,18 @@ def test_the_cells_of_a_sheet_read_are_counted_and_bounded() -> None:
     (problem,) = caught.value.problems
     assert (problem.sheet, problem.field) == ("Incidents", "(sheet)")
     assert "1 つずつは読めません" in problem.reason
+
+
+def test_the_reader_refuses_a_big_sheet_only_where_it_would_read_it_cell_by_cell(monkeypatch):
+    path = Path(__file__).parent / "data" / "hostile" / "original.xlsm"
+    checked = check_workbook_file(path, sheets=REQUIRED_SHEETS)
+    most = checked.cells[checked.sheet_parts["Incidents"]] - 1  # Incidents just past it
+    real = workbook.check_workbook_file
+    monkeypatch.setattr(workbook, "check_workbook_file", lambda path, limits=None, **given: real(
+        path, Limits(max_cell_by_cell=most), **given))
+    workbook.read_invoicing_workbook(path, "fastexcel")  # typed: not held to it
+    with pytest.raises(InputError) as caught:
+        workbook.read_invoicing_workbook(path, "cells")
+    (problem,) = caught.value.problems
+    assert (problem.sheet, problem.field) == ("Incidents", "(sheet)")
+    assert f"上限 {most:,} 個" in problem.reason
