@@ -13,8 +13,8 @@ not be given: cells placed beyond Excel's grid or far to the right (calamine, un
 builds a dense grid as wide and tall as the farthest cell), cells or rows placed implicitly,
 namespace prefixes, and formulas (whose computed value must be checked cell by cell). A sheet
 with any of these is read by the cell-by-cell reader, which is sparse and names each cell.
-Their cells are counted on the way: a sheet of more than ``Limits.max_sheet_cells`` is refused,
-and one of more than ``max_cell_by_cell`` is not read cell by cell (``check_cell_by_cell``),
+Their cells are counted on the way: sheets of more than ``Limits.max_sheet_cells`` together are
+refused, and no more than ``max_cell_by_cell`` are read cell by cell (``check_cell_by_cell``),
 so that no file's shape costs more than a minute and 1 GiB.
 
 Shared strings are measured as they are inflated (the byte span of each item, an upper bound of
@@ -124,8 +124,8 @@ class Limits:
     # A sheet xlquote reads, inflated: bounds the time any read path takes (a million-incident
     # month measures 441 MB; its sheet could hold three times as much and still be read).
     max_sheet_bytes: int = 1536 * 2**20
-    # The most cells a sheet xlquote reads may hold (a month of a million incidents holds ~7.3
-    # million), and the most it may hold to be read cell by cell (where it is not plain): ~2 µs
+    # The most cells the sheets xlquote reads may hold (a month of a million incidents holds
+    # ~7.3 million), and the most those read cell by cell may (where not plain), together: ~2 µs
     # and ~60 bytes a cell typed, ~7 µs and ~150 bytes a cell one by one (a wrong value in
     # each), so that any file is read within a minute and 1 GiB, whatever its shape.
     max_sheet_cells: int = 12_000_000
@@ -146,6 +146,8 @@ class CheckedWorkbook:
     shared_text: int = 0  # bytes of shared text the surveyed sheets expand to (an upper bound)
     cells: dict[str, int] = field(default_factory=dict)  # part → the cells the survey counted
     limits: Limits = field(default_factory=Limits)
+    cell_by_cell: int = 0  # cells of the sheets begun cell by cell (two threads read sheets)
+    _counting: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def check_deferred(self, sheets: Sequence[str]) -> CheckedWorkbook:
         """Check (and survey) the deferred parts of ``sheets``; raises as the check does."""
@@ -162,24 +164,32 @@ class CheckedWorkbook:
         return self
 
     def check_cell_by_cell(self, sheet: str) -> None:
-        """Refuse to read ``sheet`` cell by cell where it holds more than max_cell_by_cell."""
+        """Refuse to read ``sheet`` cell by cell where it would take the cells of the sheets
+        read that way past max_cell_by_cell."""
         cells, most = self.cells.get(self.sheet_parts.get(sheet, ""), 0), self.limits.max_cell_by_cell
-        if cells > most:
+        with self._counting:
+            self.cell_by_cell += cells
+            total = self.cell_by_cell
+        if total > most:
+            counted = f"{cells:,} 個" if total == cells else (
+                f"このシート {cells:,} 個、1 セルずつ読むシートの合計 {total:,} 個")
             raise InputError([Problem(None, SHEET_FIELD, sheet, (
-                f"セルが多すぎて 1 つずつは読めません ({cells:,} 個。上限 {most:,} 個)。"
+                f"セルが多すぎて 1 つずつは読めません ({counted}。上限 {most:,} 個)。"
                 "数式を含むシートや、Excel 以外のプログラムが書いたシートは 1 セルずつ読みます。"
                 f"数式を値にして Excel で保存し直すか、{AS_RECORD_FILES}"), sheet)])
 
     def survey(self, raw: Any, info: zipfile.ZipInfo, sheet: str) -> None:
-        """Survey one sheet's part (``_survey_plain``); refused when it holds more than
-        max_sheet_cells cells, or the shared text of the sheets surveyed so far passes
-        SHARED_TEXT_BUDGET."""
+        """Survey one sheet's part (``_survey_plain``); refused when the sheets surveyed so far
+        hold more than max_sheet_cells cells, or their shared text passes SHARED_TEXT_BUDGET."""
         plain, shared_text, cells = _survey_plain(self.path, raw, info, self.shared_strings)
         self.cells[info.filename] = cells
-        if cells > self.limits.max_sheet_cells:
-            raise _refuse(self.path, f"シート {sheet} のセルが多すぎます ({cells:,} 個。上限 "
-                                     f"{self.limits.max_sheet_cells:,} 個)。{NOT_TRUSTED}。本当にこれだけの"
-                                     f"記録なら、{AS_RECORD_FILES}")
+        total, most = sum(self.cells.values()), self.limits.max_sheet_cells
+        if total > most:
+            counted = f"{cells:,} 個" if total == cells else (
+                f"読むシートの合計 {total:,} 個")
+            raise _refuse(self.path, f"シート {sheet} のセルが多すぎます ({counted}。上限 "
+                                     f"{most:,} 個)。{NOT_TRUSTED}。本当にこれだけの記録なら、"
+                                     f"{AS_RECORD_FILES}")
         if plain and (self.shared_strings is None or self.shared_strings.plain):
             self.plain_sheets.add(info.filename)
         self.shared_text += shared_text
