@@ -85,6 +85,9 @@ PLAIN = {
     "a run in superscript (vertAlign, as XlsxWriter and openpyxl write it)": sheet(
         '<row r="1"><c r="A1" t="inlineStr"><is><r><t>m</t></r><r><rPr><vertAlign '
         'val="superscript"/></rPr><t>2</t></r></is></c></row>'),
+    "attributes after the address in single quotes, on other lines, with other names": sheet(
+        '<row r="1" spans=\'1:2\' x14ac:dyDescent="0.25"><c r="A1"\tt=\'n\'\ns = \'3\' cm="1" >'
+        '<v>1</v></c><c r="B1" s="7" /></row>'),
     "lines and tabs in a text, space after the root": sheet(
         '<row r="1">' + text("A1", "a\nb\tc") + "</row>") + b"\r\n",
 }
@@ -202,6 +205,16 @@ NOT_PLAIN = {
         '<row r="1"><c r="A1" t="inlineStr"><is><r><rPr><vertAlign val="superscript"/></rPr>'
         "<t>2</t></r></is><v>5</v></c></row>"),
     "an element inside a value": sheet('<row r="1"><c r="A1"><v><t>5</t></v></c></row>'),
+    "not well-formed: a cell's address given twice": sheet(
+        '<row r="1"><c r="A1" r="B1"><v>1</v></c></row>'),
+    "not well-formed: a cell's type given twice": sheet(
+        '<row r="1"><c r="A1" t="n" t="s"><v>1</v></c></row>'),
+    "not well-formed: a row's number given twice": sheet(
+        f'<row r="1" r="2">{cell("A1")}</row>'),
+    "not well-formed: attributes run together": sheet('<row r="1"><c r="A1"t="n"><v>1</v></c></row>'),
+    "not well-formed: a value without quotes": sheet('<row r="1"><c r="A1" t=n><v>1</v></c></row>'),
+    "not well-formed: a name without a value": sheet('<row r="1"><c r="A1" t><v>1</v></c></row>'),
+    "not well-formed: a stray word in a row's tag": sheet(f'<row r="1" junk>{cell("A1")}</row>'),
     "not well-formed: a control character": sheet('<row r="1">' + text("A1", "a\x01b") + "</row>"),
 }
 

@@ -26,9 +26,10 @@ is read block by block with numpy and Arrow's regex engine (RE2), which release 
 check runs beside fastexcel's read of the same sheet, which does too, and tells how far it has
 found the sheet plain (fastexcel reads a band of rows only once the check has passed it). A
 full XML parser (expat: 2.7 s for a million rows, holding the GIL) would not fit beside the
-read, so one fault only a parser notices is not looked for: a row's or cell's attributes not
-written name="value" apart from each other (an attribute given twice, run together, unquoted,
-a stray word). The typed reader reads such a sheet; the cell-by-cell reader refuses it as damaged.
+read, so a row's or cell's attributes are checked by pattern (ATTRIBUTES_MISWRITTEN: written
+name="value" apart from each other, the attributes calamine reads given once), and one fault
+only a parser notices is not looked for: another attribute given twice (x="1" x="2"), which
+calamine ignores. The typed reader reads such a sheet; the cell-by-cell reader refuses it.
 """
 
 from __future__ import annotations
@@ -103,6 +104,18 @@ NOT_A_NUMBER = "(?:" + "|".join((
     SIGN + r"(?:[0-9]+\.[0-9]*|\.[0-9]+)[^0-9eE<]",
     SIGN + MANTISSA + r"[eE](?:[^+\-0-9]|[+-][^0-9]|[+-]?[0-9]+[^0-9<])",
     SIGN + "(?:" + NAMED_NUMBER_CUT + ")")) + ")"
+# A row's or cell's start tag whose attributes are not written name="value" apart from each
+# other, as XML requires (calamine reads such a tag; an XML parser refuses the sheet): after
+# attributes written so, a stray character, a name without '=', a value without quotes, or an
+# attribute run on from the quote before it; or an attribute calamine reads given twice (a
+# row's r, a cell's r, s or t).
+ATTRIBUTE = r"""\s+[A-Za-z_:][-\w.:]*\s*=\s*(?:"[^"<]*"|'[^'<]*')"""
+ATTRIBUTES_MISWRITTEN = "|".join((
+    r"<(?:c|row)(?:" + ATTRIBUTE + r")*(?:\s+[^\sA-Za-z_:/>]|\s+[A-Za-z_:][-\w.:]*\s*[^=\s\w.:-]"
+    r"""|\s+[A-Za-z_:][-\w.:]*\s*=\s*[^\s"']|\s*/[^>])""",
+    r"<(?:c|row)(?:" + ATTRIBUTE + r")+[^\s/>]",
+    *(rf"<{tag}\s(?:[^>]*\s)?{name}\s*=[^>]*\s{name}\s*="
+      for tag, name in (("row", "r"), ("c", "r"), ("c", "s"), ("c", "t")))))
 READ_OTHERWISE = "|".join((
     r"</(?:row|c|v|is|t)[^>]", r"<(?:v|is)[^>A-Za-z]", r"<v>[^<]*&",
     r"<c\s[^>]*" + TYPE + r"""b["']""" + OPENS + r"""\s*<v>(?:[^01<]|[01][^<])""",
@@ -112,7 +125,7 @@ READ_OTHERWISE = "|".join((
     r"<c\s[^>]*" + TYPE + r"in" + OPENS + UNTIL_VALUE + r"[\s>/]",
     r"<c\s[^>]*" + TYPE + r"""s["']""" + OPENS + r"\s*<v>(?:[^<]*[^0-9<]|[0-9]{10})",
     r"<t(?:\s[^>]*)?>[^<]*<[^/]", r"<v>[^<]*<[^/]", r"(?:</t>|<t(?:\s[^>]*)?/>)\s*<t[\s>/]",
-    r"<[^>]*xmlns", FORBIDDEN_REFERENCE))
+    r"<[^>]*xmlns", FORBIDDEN_REFERENCE, ATTRIBUTES_MISWRITTEN))
 
 
 def _words(data: bytes, size: int) -> np.ndarray:

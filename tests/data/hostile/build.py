@@ -623,6 +623,10 @@ CASES: tuple[Case, ...] = (
          "(a number cell to an XML reader; calamine would read the text)",
          incident("I-1002", "B", lambda r: number(r, "C001")),
          (Expected("Incidents", 15, "contract_id", "数値のセルに数値でないもの", "C001"),)),
+    Case("attributes_run_together", "I-1002's minutes cell written <c r=\"G15\"t=\"n\">, its "
+         "attributes run together: not XML (calamine would read the cell)",
+         incident("I-1002", "G", lambda r: f'<c r="{r}"t="n"><v>25</v></c>'),
+         (Expected(None, None, FILE, "Excel のブックとして読めません"),)),
     Case("escape_split_across_runs", "I-1002's minutes typed as text in two runs, 2_x00 and "
          "35_: each run is decoded alone, so no escape (fastexcel reads 2_x0035_)",
          incident("I-1002", "G", lambda r: f'<c r="{r}" t="inlineStr"><is><r><t>2_x00</t></r>'
