@@ -329,7 +329,6 @@ class _Tags:
         deeper = deeper[ROW_OR_CELL_INITIAL[bytes_[deeper + 1]]]
         return not (_named(bytes_, deeper, ROW_NAME) | _named(bytes_, deeper, CELL_NAME)).any()
 
-
     def rich(self) -> bool:
         """Whether an inline text holds more than a text: runs, phonetic guides."""
         at = self.opened[self.groups[3]]
