@@ -74,6 +74,7 @@ BUILTIN_DURATION_FORMATS = frozenset({46})
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 EXCEL_EPOCH_1904 = dt.datetime(1904, 1, 1)
 LAST_SERIAL = 2_958_466  # 9999-12-31 is day 2,958,465
+MAX_FORMAT_CODE = 255  # characters in a number format's code, as Excel allows
 PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False,
                   "huge_tree": False, "remove_comments": True, "remove_pis": True}
 
@@ -263,6 +264,11 @@ def _date_styles(archive: zipfile.ZipFile, part: str) -> tuple[frozenset[int], f
             custom[int(number_format.get("numFmtId") or "")] = number_format.get("formatCode") or ""
         except ValueError:
             continue
+    longest = max(custom.values(), key=len, default="")
+    if len(longest) > MAX_FORMAT_CODE:
+        raise ValueError(f"{len(longest):,} 文字の表示形式があります (Excel の表示形式は "
+                         f"{MAX_FORMAT_CODE} 文字まで)")
+    kinds: dict[int, str | None] = {}  # each format decided once, however many styles use it
     dates, durations = set(), set()
     cell_formats = root.find(f"{MAIN_NS}cellXfs")
     for index, xf in enumerate([] if cell_formats is None else cell_formats.iter(f"{MAIN_NS}xf")):
@@ -270,7 +276,9 @@ def _date_styles(archive: zipfile.ZipFile, part: str) -> tuple[frozenset[int], f
             format_id = int(xf.get("numFmtId") or 0)
         except ValueError:
             continue
-        kind = _format_kind(format_id, custom.get(format_id))
+        if format_id not in kinds:
+            kinds[format_id] = _format_kind(format_id, custom.get(format_id))
+        kind = kinds[format_id]
         if kind == "date":
             dates.add(index)
         elif kind == "duration":

@@ -76,6 +76,9 @@ def write_bands(path: Path, part: str, header_row: int, target: Path) -> list[Ba
 
 def _write_bands(path: Path, part: str, header_row: int, target: Path) -> list[Band] | None:
     book = open_workbook(path)  # the parts and date system the cell-by-cell reader reads
+    # The styles as the cell-by-cell reader reads them: a number format Excel cannot hold is
+    # refused here, before calamine decides every style by it (seconds for a 9 MB format).
+    book.styles  # noqa: B018
     with book.archive as source, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as banded:
         bands = _write_sheet_bands(part_blocks(path, part), header_row, banded)
         if bands is None:

@@ -627,6 +627,12 @@ CASES: tuple[Case, ...] = (
          "attributes run together: not XML (calamine would read the cell)",
          incident("I-1002", "G", lambda r: f'<c r="{r}"t="n"><v>25</v></c>'),
          (Expected(None, None, FILE, "Excel のブックとして読めません"),)),
+    Case("format_code_too_long", "a number format of 300 characters in styles.xml (Excel "
+         "holds 255; one of 9 million cost calamine seconds for every style using it)",
+         rewrite("xl/styles.xml", lambda xml: xml.replace(
+             b'<numFmt numFmtId="166"', b'<numFmt numFmtId="167" formatCode="' + b"0" * 300
+             + b'"/><numFmt numFmtId="166"', 1)),
+         (Expected(None, None, FILE, "255 文字まで"),)),
     Case("escape_split_across_runs", "I-1002's minutes typed as text in two runs, 2_x00 and "
          "35_: each run is decoded alone, so no escape (fastexcel reads 2_x0035_)",
          incident("I-1002", "G", lambda r: f'<c r="{r}" t="inlineStr"><is><r><t>2_x00</t></r>'
