@@ -11,7 +11,8 @@ import pytest
 from xlquote.engine import columns
 from xlquote.engine.columns import RowChecks
 from xlquote.engine.errors import MAX_LISTED_PROBLEMS, MORE_FIELD, InputError
-from xlquote.readers import cells
+from xlquote.readers import cells, workbook
+from xlquote.readers.sheet_table import SheetTable
 from xlquote.readers.workbook import read_invoicing_workbook
 
 CORPUS = Path(__file__).parent / "data" / "hostile"
@@ -48,3 +49,15 @@ def test_the_cell_by_cell_reader_counts_its_problems_past_the_cap(monkeypatch):
         read_invoicing_workbook(CORPUS / "cells_swapped.xlsm", "cells")
     found = [p for p in caught.value.problems if p.sheet == "Incidents"]
     assert [(p.field, p.value) for p in found] == [(MORE_FIELD, 1)]
+
+
+def test_settings_count_their_problems_past_the_cap(monkeypatch):
+    """Settings, read row by row, keep the cap too (a sheet of a million bad settings)."""
+    monkeypatch.setattr(workbook, "MAX_LISTED_PROBLEMS", 1)
+    rows = [["issuer_name", cells.error_value(code)] for code in ("#REF!", "#DIV/0!", "#NULL!")]
+    table = SheetTable(["issuer_name", cells.error_value("#N/A")], rows, [2, 3, 4], 1, [])
+    with pytest.raises(InputError) as caught:
+        workbook.parse_settings(table)
+    listed, more = caught.value.problems
+    assert (listed.row, listed.value, more.field, more.value) == (1, "#N/A", MORE_FIELD, 3)
+    assert caught.value.count == 4
