@@ -130,6 +130,10 @@ class Limits:
     # each), so that any file is read within a minute and 1 GiB, whatever its shape.
     max_sheet_cells: int = 12_000_000
     max_cell_by_cell: int = 5_000_000
+    # Shared strings, items and inflated bytes: every reader loads them all, whichever cells
+    # point at them (a month of 1M incidents saved by Excel holds ~1M items in ~100 MB).
+    max_shared_strings: int = 2_000_000
+    max_shared_strings_bytes: int = 256 * 2**20
 
 
 @dataclass
@@ -209,6 +213,7 @@ class SharedStringSizes:
     longest: int
     bounds: np.ndarray | None  # None: no item may be told apart; every one costs ``longest``
     plain: bool = True  # every item written plainly (string_items): calamine reads it alike
+    items: int = 0  # the items found
 
     def charge(self, indices: np.ndarray) -> int:
         if self.bounds is None:
@@ -312,9 +317,19 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
                                     f"{limits.max_sheet_bytes:,} バイト)。{NOT_TRUSTED}。本当に"
                                     f"これだけの記録なら、{AS_RECORD_FILES}")
         measured = _shared_strings_parts(archive)
+        for info in map(archive.getinfo, measured):
+            if info.file_size > limits.max_shared_strings_bytes:
+                raise _refuse(path, f"共有文字列 ({info.filename}) が大きすぎます (展開すると "
+                                    f"{info.file_size:,} バイト。上限 "
+                                    f"{limits.max_shared_strings_bytes:,} バイト)。{NOT_TRUSTED}")
         checked.shared_strings = _merged([_measure_shared_strings(
             path, info.filename, _verified_blocks(path, raw, info))
             for info in map(archive.getinfo, measured)])
+        items = 0 if checked.shared_strings is None else checked.shared_strings.items
+        if items > limits.max_shared_strings:
+            raise _refuse(path, f"共有文字列が多すぎます ({items:,} 個。上限 "
+                                f"{limits.max_shared_strings:,} 個)。{NOT_TRUSTED}。本当にこれだけの"
+                                f"記録なら、{AS_RECORD_FILES}")
     surveyed = {part: name for name, part in checked.sheet_parts.items()}
     checked.deferred = {checked.sheet_parts[name] for name in defer if name in checked.sheet_parts}
     for info in infos:
@@ -444,14 +459,14 @@ def _measure_shared_strings(path: Path, part: str, blocks: Iterator[bytes]) -> S
         if len(tail) > 4096:  # no item's start tag has a name this long
             told_apart, tail = False, b""
     every = np.concatenate(starts) if starts else np.zeros(0, np.int64)
-    plain = items.finish()
-    if not len(every):
+    plain, found = items.finish(), len(every)
+    if not found:
         return SharedStringSizes(0, None, plain)
     if not told_apart:
-        return SharedStringSizes(offset, None, plain)
+        return SharedStringSizes(offset, None, plain, found)
     spans = np.maximum(np.diff(np.append(every, offset)) - np.concatenate(markups), 0)
     return SharedStringSizes(int(spans.max()), np.maximum.accumulate(spans[::-1])[::-1].copy()
-                             if shifted else spans, plain)
+                             if shifted else spans, plain, found)
 
 
 def _item_starts(data: bytes) -> np.ndarray:
@@ -483,16 +498,16 @@ def _merged(sizes: list[SharedStringSizes]) -> SharedStringSizes | None:
     if len(sizes) <= 1:
         return sizes[0] if sizes else None
     longest = max(size.longest for size in sizes)
-    plain = all(size.plain for size in sizes)
+    plain, items = all(size.plain for size in sizes), max(size.items for size in sizes)
     if any(size.bounds is None for size in sizes):
-        return SharedStringSizes(longest, None, plain)
+        return SharedStringSizes(longest, None, plain, items)
     width = max(len(size.bounds) for size in sizes)  # type: ignore[arg-type]
     bounds = np.zeros(width, np.int64)
     for size in sizes:
         padded = np.zeros(width, np.int64)
         padded[:len(size.bounds)] = size.bounds  # type: ignore[arg-type]
         bounds = np.maximum(bounds, padded)
-    return SharedStringSizes(longest, bounds, plain)
+    return SharedStringSizes(longest, bounds, plain, items)
 
 
 class _DeclarationScan:
