@@ -276,3 +276,19 @@ def test_text_in_a_column_not_read_is_not_counted(tmp_path, monkeypatch, header)
     monkeypatch.setattr(sheet_table, "TEXT_BUDGET", 2900)  # the read columns hold ~2,200
     cells = read_invoicing_workbook(path, "cells")
     assert outcome(path) == read_records(cells)
+
+
+@pytest.mark.parametrize("engine", ["fastexcel", "cells"])
+def test_other_sheets_have_a_smaller_text_budget(engine, monkeypatch):
+    """Contracts, Packs and Settings are read while the incident log is: each has a budget of
+    its own, smaller (a crafted workbook of four sheets of 128 MB of text each took 2.1 GB)."""
+    from xlquote.readers import sheet_table
+
+    path = corpus.CASES[[c.name for c in corpus.CASES].index("original")].file
+    monkeypatch.setattr(sheet_table, "OTHER_SHEETS_TEXT_BUDGET", 10)
+    read_sheet_tables(path, engine, ("Incidents",))  # the log keeps TEXT_BUDGET
+    with pytest.raises(InputError) as raised:
+        read_sheet_tables(path, engine, ("Contracts",))
+    [problem] = raised.value.problems
+    assert (problem.sheet, problem.field) == ("Contracts", "(sheet)")
+    assert "上限 10 バイト" in problem.reason
