@@ -292,3 +292,13 @@ def test_other_sheets_have_a_smaller_text_budget(engine, monkeypatch):
     [problem] = raised.value.problems
     assert (problem.sheet, problem.field) == ("Contracts", "(sheet)")
     assert "上限 10 バイト" in problem.reason
+
+
+def test_the_typed_reader_refuses_a_format_excel_cannot_hold_before_calamine_reads():
+    """calamine decides every style by its format: a format of 9 million characters cost it
+    seconds a sheet, so the styles are read (and refused) first."""
+    from xlquote.readers.workbook import SHEETS
+
+    path = corpus.CASES[[c.name for c in corpus.CASES].index("format_code_too_long")].file
+    with pytest.raises(ValueError, match="255 文字まで"):
+        typed_reader.read_typed_table(path, "Incidents", incidents_part(path), SHEETS["Incidents"])
