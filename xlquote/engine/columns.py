@@ -37,7 +37,7 @@ FALSE_WORDS = {"false", "no", "n", "0", "-", "×", "いいえ", "無", "なし",
 EXCEL_MAX_TEXT = 32_767  # characters one cell holds (Excel's limit)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a column may hold a million of them
 class UnusableCell:
     """A cell that holds no value a column can take: an Excel error value (#N/A, #VALUE!, …), a
     number that is not finite (NaN, infinity), a formula without a computed value, or content
@@ -153,12 +153,15 @@ class RowChecks:
         self.unlisted = 0  # problems found past MAX_LISTED_PROBLEMS: counted, not kept
         self.sheet = sheet
         self.row_numbers = row_numbers
-        self._named: set[tuple[int, str]] = set()  # (cell, field) already named: say no more
+        # field → its cells already named (flat mask): say no more (a mask, not a set of
+        # (cell, field) pairs: a column of a million error values made a million of them)
+        self._named: dict[str, np.ndarray] = {}
 
     def already_named(self, mask: np.ndarray, field: str) -> None:
         """The cells of ``mask`` in ``field`` have had their problem named (e.g. an error
         value): the conversion that follows adds nothing more about them."""
-        self._named.update((int(i), field) for i in np.flatnonzero(mask.ravel()))
+        named = np.broadcast_to(mask, self.shape).ravel()
+        self._named[field] = named | self._named[field] if field in self._named else named.copy()
 
     @property
     def message(self) -> np.ndarray:
@@ -189,7 +192,8 @@ class RowChecks:
         if isinstance(index, int | np.integer):
             index = (int(index),)
         flat = int(np.ravel_multi_index(index, self.shape)) if self.shape else 0
-        if self._named and (flat, field) in self._named:
+        named = self._named.get(field)
+        if named is not None and named[flat]:
             return
         if len(self.problems) < MAX_LISTED_PROBLEMS:
             row = int(self.row_numbers[flat]) if self.row_numbers is not None else flat + 1

@@ -93,6 +93,10 @@ RESAVE = "Excel で開いて保存し直してください"
 DAMAGED = f"ブックが壊れています。{RESAVE}"
 UNCALCULATED = f"計算しないプログラムで保存されたブックです。{RESAVE}"
 NOT_AN_EXCEL_DATE = "Excel で表せる日付 (1900〜9999 年) ではありません"
+# Reasons a whole column of cells may share (made once, not once a cell).
+NO_VALUE_SAVED = f"計算結果が保存されていない数式です ({UNCALCULATED})"
+NEVER_CALCULATED = f"一度も計算されていない数式です ({UNCALCULATED})"
+NOT_A_NUMBER_CELL = f"数値のセルに数値でないものが入っています ({DAMAGED})"
 NOT_EXCEL = "Excel 以外のプログラムが書いたものです。元のブックを使うか、書いたプログラムを確かめてください"
 
 
@@ -556,11 +560,9 @@ class _SheetReader:
             return None if inline is None else _text(inline) or None
         if formula is not None:
             if text is None or (text == "" and kind != "str"):
-                return UnusableCell(f"={formula.text or ''}",
-                                    f"計算結果が保存されていない数式です ({UNCALCULATED})")
+                return UnusableCell(f"={formula.text or ''}", NO_VALUE_SAVED)
             if self.book.calculate_on_load:
-                return UnusableCell(f"={formula.text or ''}",
-                                    f"一度も計算されていない数式です ({UNCALCULATED})")
+                return UnusableCell(f"={formula.text or ''}", NEVER_CALCULATED)
         if text is None or (text == "" and kind != "str"):
             return None
         if kind == "s":
@@ -581,7 +583,7 @@ class _SheetReader:
             except ValueError:
                 return UnusableCell(text, f"日付のセルに日付でないものが入っています ({DAMAGED})")
         if kind != "n" or not (text.isdigit() or NUMBER.fullmatch(text)):
-            return UnusableCell(text, f"数値のセルに数値でないものが入っています ({DAMAGED})")
+            return UnusableCell(text, NOT_A_NUMBER_CELL)
         number = float(text)
         if number != number or number in (float("inf"), float("-inf")):
             return not_finite(number)

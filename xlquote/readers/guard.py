@@ -126,10 +126,10 @@ class Limits:
     max_sheet_bytes: int = 1536 * 2**20
     # The most cells the sheets xlquote reads may hold (a month of a million incidents holds
     # ~7.3 million), and the most those read cell by cell may (where not plain), together: ~2 µs
-    # and ~60 bytes a cell typed, ~7 µs and ~150 bytes a cell one by one (a wrong value in
-    # each), so that any file is read within a minute and 1 GiB, whatever its shape.
+    # and ~60 bytes a cell typed, up to ~10 µs and ~200 bytes a cell one by one (a formula
+    # never calculated in each), so that any file is read within a minute and 1 GiB.
     max_sheet_cells: int = 12_000_000
-    max_cell_by_cell: int = 5_000_000
+    max_cell_by_cell: int = 2_500_000
     # Shared strings, items and inflated bytes: every reader loads them all, whichever cells
     # point at them (a month of 1M incidents saved by Excel holds ~1M items in ~100 MB).
     max_shared_strings: int = 2_000_000
