@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlquote.engine import columns
+from xlquote.engine import columns, errors
 from xlquote.engine.columns import RowChecks
 from xlquote.engine.errors import MAX_LISTED_PROBLEMS, MORE_FIELD, InputError
 from xlquote.readers import cells, workbook
@@ -44,7 +44,7 @@ def test_each_bad_row_keeps_its_message_for_a_formula():
 
 
 def test_the_cell_by_cell_reader_counts_its_problems_past_the_cap(monkeypatch):
-    monkeypatch.setattr(cells, "MAX_LISTED_PROBLEMS", 0)
+    monkeypatch.setattr(errors, "MAX_LISTED_PROBLEMS", 0)
     with pytest.raises(InputError) as caught:
         read_invoicing_workbook(CORPUS / "cells_swapped.xlsm", "cells")
     found = [p for p in caught.value.problems if p.sheet == "Incidents"]
@@ -53,7 +53,7 @@ def test_the_cell_by_cell_reader_counts_its_problems_past_the_cap(monkeypatch):
 
 def test_settings_count_their_problems_past_the_cap(monkeypatch):
     """Settings, read row by row, keep the cap too (a sheet of a million bad settings)."""
-    monkeypatch.setattr(workbook, "MAX_LISTED_PROBLEMS", 1)
+    monkeypatch.setattr(errors, "MAX_LISTED_PROBLEMS", 1)
     rows = [["issuer_name", cells.error_value(code)] for code in ("#REF!", "#DIV/0!", "#NULL!")]
     table = SheetTable(["issuer_name", cells.error_value("#N/A")], rows, [2, 3, 4], 1, [])
     with pytest.raises(InputError) as caught:

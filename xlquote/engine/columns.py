@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .codes import LEVELS, Vocabulary, is_blank, is_empty, normalize_text
-from .errors import MAX_LISTED_PROBLEMS, InputError, Problem, unlisted_problems
+from .errors import InputError, ListedProblems, Problem
 from .messages import (
     DATE_REQUIRED,
     NOT_A_DATE,
@@ -149,8 +149,8 @@ class RowChecks:
         self.messages = messages
         self._message: np.ndarray | None = None  # made on first use (see ``message``)
         self._any_message = False  # lets ``bad`` skip comparing every cell while all is well
-        self.problems: list[Problem] = []
-        self.unlisted = 0  # problems found past MAX_LISTED_PROBLEMS: counted, not kept
+        self.found = ListedProblems(sheet)
+        self.problems = self.found.listed
         self.sheet = sheet
         self.row_numbers = row_numbers
         # field → its cells already named (flat mask): say no more (a mask, not a set of
@@ -195,19 +195,17 @@ class RowChecks:
         named = self._named.get(field)
         if named is not None and named[flat]:
             return
-        if len(self.problems) < MAX_LISTED_PROBLEMS:
+        if self.found.has_room():
             row = int(self.row_numbers[flat]) if self.row_numbers is not None else flat + 1
             self.problems.append(Problem(row, field, _plain(value), reason, self.sheet))
-        else:
-            self.unlisted += 1
         if self.message[index] is None:
             self.message[index] = cell_message(field, value, reason) if self.messages else BAD
             self._any_message = True
 
     def raise_if_any(self) -> None:
         if self.problems:
-            more = [unlisted_problems(self.unlisted, self.sheet)] if self.unlisted else []
-            raise InputError([*sorted(self.problems, key=lambda p: (p.row or 0)), *more])
+            raise InputError([*sorted(self.problems, key=lambda p: (p.row or 0)),
+                              *self.found.counted()])
 
     def finish(self, result: np.ndarray, errors: ErrorMode) -> Any:
         """``errors="raise"``: the result, or InputError listing every problem.

@@ -98,11 +98,28 @@ class Problem:
         return f"{' '.join(where)}: {shown(self.value)} — {self.reason}"
 
 
-def unlisted_problems(count: int, sheet: str | None) -> Problem:
-    """What stands for the ``count`` problems of ``sheet`` found past MAX_LISTED_PROBLEMS."""
-    return Problem(None, MORE_FIELD, count, f"ほかに {count:,} 件の問題があります (最初の "
-                   f"{MAX_LISTED_PROBLEMS:,} 件だけを挙げています)。上の問題を直してから、"
-                   "もう一度実行してください", sheet)
+class ListedProblems:
+    """One sheet's problems as found: the first MAX_LISTED_PROBLEMS listed, the rest counted."""
+
+    def __init__(self, sheet: str | None) -> None:
+        self.sheet = sheet
+        self.listed: list[Problem] = []
+        self.unlisted = 0
+
+    def has_room(self) -> bool:
+        """Whether the next problem is listed (make it then); else it is counted here."""
+        if len(self.listed) < MAX_LISTED_PROBLEMS:
+            return True
+        self.unlisted += 1
+        return False
+
+    def counted(self) -> list[Problem]:
+        """What stands for the problems past the cap: one (more) problem, or none."""
+        if not self.unlisted:
+            return []
+        return [Problem(None, MORE_FIELD, self.unlisted, f"ほかに {self.unlisted:,} 件の問題があり"
+                        f"ます (最初の {MAX_LISTED_PROBLEMS:,} 件だけを挙げています)。上の問題を"
+                        "直してから、もう一度実行してください", self.sheet)]
 
 
 class InputError(XlquoteError):

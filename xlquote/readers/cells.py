@@ -28,7 +28,7 @@ import numpy as np
 from lxml import etree
 
 from ..engine.columns import UnusableCell
-from ..engine.errors import MAX_LISTED_PROBLEMS, ROW_FIELD, Problem, unlisted_problems
+from ..engine.errors import ROW_FIELD, ListedProblems, Problem
 from .package import (
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
@@ -358,8 +358,7 @@ def read_sheet_cells(book: Workbook, sheet: SheetRef, choose: ColumnChoice = Non
         for element in _events(stream, (ROW,)):
             reader.row(element)
     reader.end()
-    problems = reader.problems + ([unlisted_problems(reader.unlisted, sheet.name)]
-                                  if reader.unlisted else [])
+    problems = reader.problems + reader.found.counted()
     if reader.header is None:
         return None if not problems else ({}, 0, SheetCells({}, [], problems))
     return reader.header, reader.header_row, SheetCells(reader.values, reader.numbers, problems)
@@ -380,8 +379,8 @@ class _SheetReader:
         self.rows_disordered = False
         self.sheet_data: Any = None  # the sheetData element, once a row is met in it
         self.columns: dict[str, int] = {}  # column letters → number, as met
-        self.problems: list[Problem] = []
-        self.unlisted = 0  # problems found past MAX_LISTED_PROBLEMS: counted, not kept
+        self.found = ListedProblems(sheet)
+        self.problems = self.found.listed
         self.values: dict[int, list[Any]] = {}  # kept column → its values, row by row
         self.numbers: list[int] = []
         self.text = 0  # UTF-8 bytes of the kept rows' text (TEXT_BUDGET)
@@ -389,10 +388,8 @@ class _SheetReader:
     def problem(self, row: int, column: int | None, value: Any, reason: str) -> None:
         where = ROW_FIELD if column is None else column_letters(column) if \
             column <= EXCEL_MAX_COLUMNS else f"{column:,}"
-        if len(self.problems) < MAX_LISTED_PROBLEMS:
+        if self.found.has_room():
             self.problems.append(Problem(row, where, value, reason, self.sheet))
-        else:
-            self.unlisted += 1
 
     def row(self, element: Any) -> None:
         number = self._row_number(element)

@@ -25,14 +25,7 @@ import numpy as np
 
 from ..engine.codes import is_blank, normalize_text
 from ..engine.columns import unusable_problem
-from ..engine.errors import (
-    FILE_FIELD,
-    MAX_LISTED_PROBLEMS,
-    SHEET_FIELD,
-    InputError,
-    Problem,
-    unlisted_problems,
-)
+from ..engine.errors import FILE_FIELD, SHEET_FIELD, InputError, ListedProblems, Problem
 from ..engine.pricebook import PriceBook, TaxRule, get_pricebook
 from ..engine.records import (
     SHEETS,
@@ -327,8 +320,8 @@ def parse_settings(table: SheetTable | None) -> Settings:
         by_name[normalize_text(f.key)] = f
         by_name[normalize_text(f.label_ja)] = f
     values: dict[str, tuple[Any, int]] = {}
-    problems: list[Problem] = []
-    unlisted = 0  # past MAX_LISTED_PROBLEMS: counted (a sheet of a million bad settings)
+    found = ListedProblems(sheet)  # capped: a sheet of a million bad settings
+    problems = found.listed
     for row, number in zip([table.header, *table.rows], [table.header_row, *table.row_numbers],
                            strict=True):
         if len(row) == 0 or is_blank(row[0]):
@@ -337,16 +330,13 @@ def parse_settings(table: SheetTable | None) -> Settings:
         if setting is None:
             continue
         value = row[1] if len(row) > 1 else None
-        found = unusable_problem(value, "設定の値を B 列に入力してください")
-        if found is not None and len(problems) < MAX_LISTED_PROBLEMS:
-            problems.append(Problem(number, setting.key, *found, sheet))
-        elif found is not None:
-            unlisted += 1
-        else:
+        unusable = unusable_problem(value, "設定の値を B 列に入力してください")
+        if unusable is None:
             values[setting.key] = (value, number)
+        elif found.has_room():
+            problems.append(Problem(number, setting.key, *unusable, sheet))
     if problems:
-        more = [unlisted_problems(unlisted, sheet)] if unlisted else []
-        raise InputError(problems + more + list(table.problems))
+        raise InputError(problems + found.counted() + list(table.problems))
     if table.problems:
         raise InputError(list(table.problems))
     return settings_from_values(values, sheet)
