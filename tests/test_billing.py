@@ -487,3 +487,21 @@ def test_run_summaries_match_the_built_invoices() -> None:
         assert summary.flags == tuple(invoice.flag_codes())
         assert summary.incidents == len(invoice.statement)
     assert run.total == sum(inv.total for inv in run.invoices)
+
+
+def test_a_statement_longer_than_one_invoice_holds_is_refused() -> None:
+    """One contract's month of more incidents than a statement lists is refused before any
+    document is drawn, naming the contract's row; the cap itself still bills."""
+    from xlquote.engine.invoice import MAX_STATEMENT_ENTRIES
+
+    contracts = [contract("C1", row=2), contract("K1", plan="callcenter", licences=5000, row=3)]
+    at_cap = [incident(f"I{n}", contract_id="K1") for n in range(MAX_STATEMENT_ENTRIES)]
+    run = bill_month(contracts, at_cap, "2026-10")
+    assert [len(c.billed) for c in run.contexts] == [MAX_STATEMENT_ENTRIES]
+    with pytest.raises(xlquote.InputError) as caught:
+        bill_month(contracts, [*at_cap, incident("I-last", contract_id="K1")], "2026-10")
+    [problem] = caught.value.problems
+    assert (problem.sheet, problem.row, problem.field, problem.value) == (
+        "Contracts", 3, "contract_id", "K1")
+    assert f"{MAX_STATEMENT_ENTRIES + 1:,} 件" in problem.reason
+    assert "2026年10月" in problem.reason

@@ -81,6 +81,22 @@ def test_exit_2_bad_input_with_json(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_exit_2_when_one_statement_would_be_too_long(tmp_path, capsys, monkeypatch):
+    """A contract with more incidents in the month than one statement lists is refused,
+    naming its row on Contracts, before anything is written (the cap lowered to 2: four of
+    the demo's contracts have more incidents closed in October)."""
+    from xlquote.engine.billing import run
+
+    monkeypatch.setattr(run, "MAX_STATEMENT_ENTRIES", 2)
+    code, result = invoice_json(capsys, workbook(tmp_path / "wb.xlsx"), tmp_path / "out")
+    assert (code, result["status"]) == (2, "invalid")
+    assert [(p["sheet"], p["row"], p["column"], p["value"]) for p in result["problems"]] == [
+        ("Contracts", 2, "contract_id", "C001"), ("Contracts", 4, "contract_id", "C003"),
+        ("Contracts", 7, "contract_id", "C006"), ("Contracts", 10, "contract_id", "C009")]
+    assert "明細に載せられる 2 件を超えています" in result["problems"][0]["reason"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_exit_3_disk_full_on_a_first_run_changes_nothing(tmp_path, capsys, monkeypatch,
                                                          registers):
     book = workbook(tmp_path / "wb.xlsx")

@@ -14,7 +14,14 @@ from ..codes import SUPPORT_RANGES, normalize_text
 from ..columns import RowChecks
 from ..dates import Month, due_date, issue_date
 from ..errors import InputError, Problem
-from ..invoice import Flag, Invoice, Line, StatementEntry, invoice_number
+from ..invoice import (
+    MAX_STATEMENT_ENTRIES,
+    Flag,
+    Invoice,
+    Line,
+    StatementEntry,
+    invoice_number,
+)
 from ..levels import compute_levels
 from ..messages import UNKNOWN_CONTRACT
 from ..money import tax_by_rate
@@ -182,7 +189,8 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
     _check_absorption(contracts, books, table, owner, in_month, checks)
     level, source = incident_levels(contracts, books, table, owner, checks)
     problems = (checks.problems + _pack_problems(contracts, books, pack_list, by_id)
-                + _term_problems(contracts, books, month))
+                + _term_problems(contracts, books, month)
+                + _statement_problems(contracts, owner[in_month & (owner >= 0)], month))
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.sheet or "", p.row or 0)))
 
@@ -295,6 +303,20 @@ def _term_problems(contracts: list[Contract], books: Mapping[str, PriceBook], mo
             problems.append(Problem(c.row, "end_date", c.end_date.isoformat() if c.end_date
                                     else None, message, "Contracts"))
     return problems
+
+
+def _statement_problems(contracts: list[Contract], owners: np.ndarray, month: Month
+                        ) -> list[Problem]:
+    """Contracts with more incidents closed in ``month`` (``owners``: their positions) than
+    one invoice's statement lists (``MAX_STATEMENT_ENTRIES``)."""
+    counts = np.bincount(owners, minlength=len(contracts))
+    return [Problem(contracts[i].row, "contract_id", contracts[i].contract_id,
+                    f"{month.year}年{month.month}月に終わったインシデントが {int(counts[i]):,} 件"
+                    f"あり、1 通の請求書の明細に載せられる {MAX_STATEMENT_ENTRIES:,} 件を超えて"
+                    "います。インシデントが重複していないか確かめてください (1 つの契約の明細が"
+                    "これより多い月は請求できません)",
+                    "Contracts")
+            for i in np.flatnonzero(counts > MAX_STATEMENT_ENTRIES).tolist()]
 
 
 def _check_future(table: IncidentTable, today: dt.date, checks: RowChecks) -> None:
