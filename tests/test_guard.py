@@ -136,6 +136,61 @@ def test_workbook_part_is_parsed_with_defusedxml(tmp_path: Path) -> None:
     assert "xl/workbook.xml の XML が壊れています" in refused(broken)
 
 
+def test_parts_read_whole_are_bounded_in_size_elements_and_depth(tmp_path: Path) -> None:
+    """[Content_Types].xml, the workbook, its relationships and the styles are parsed whole
+    into a tree by every reader: past 16 MiB or 200,000 elements, or nested past libxml2's
+    bound, they are refused before any reader parses them (a 1 GB padded part cost 2-3 GB;
+    a 1 MB part nested 20 million deep, 5.7 GB)."""
+    ok = good_workbook(tmp_path / "ok.xlsx")
+    with zipfile.ZipFile(ok) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+    small = Limits(max_whole_part_bytes=len(parts["xl/styles.xml"]) + 100,
+                   max_whole_part_elements=10_000)
+    check_workbook_file(ok, small)
+    for part in ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                 "xl/styles.xml"):
+        root_end = parts[part].rindex(b"</")
+        padding = b"<!--" + b" " * small.max_whole_part_bytes + b"-->"
+        padded = parts[part][:root_end] + padding + parts[part][root_end:]
+        reason = refused(rewrite(ok, tmp_path / "big.xlsx", replace={part: padded}), small)
+        assert f"部品 {part} が大きすぎます" in reason and "上限" in reason
+        many = parts[part][:root_end] + b"<x/>" * 10_001 + parts[part][root_end:]
+        reason = refused(rewrite(ok, tmp_path / "many.xlsx", replace={part: many}),
+                         Limits(max_whole_part_elements=10_000))
+        assert f"部品 {part} の要素が多すぎます" in reason
+    root_end = parts["[Content_Types].xml"].rindex(b"</")
+    deep = (parts["[Content_Types].xml"][:root_end] + b"<x>" * 300 + b"</x>" * 300
+            + parts["[Content_Types].xml"][root_end:])
+    reason = refused(rewrite(ok, tmp_path / "deep.xlsx", replace={"[Content_Types].xml": deep}))
+    assert "[Content_Types].xml の XML が壊れています" in reason and "depth" in reason
+    # the styles part as the workbook's relationships name it, under another name
+    moved = parts["xl/_rels/workbook.xml.rels"].replace(b'Target="styles.xml"',
+                                                        b'Target="looks.xml"')
+    assert moved != parts["xl/_rels/workbook.xml.rels"]
+    styles_end = parts["xl/styles.xml"].rindex(b"</")
+    for looks, verdict in ((parts["xl/styles.xml"], None), (
+            parts["xl/styles.xml"][:styles_end] + b"<x/>" * 10_001
+            + parts["xl/styles.xml"][styles_end:], "部品 xl/looks.xml の要素が多すぎます")):
+        renamed = tmp_path / "renamed.xlsx"
+        with zipfile.ZipFile(renamed, "w") as z:
+            for name, data in parts.items():
+                z.writestr("xl/looks.xml" if name == "xl/styles.xml" else name,
+                           looks if name == "xl/styles.xml" else
+                           moved if name == "xl/_rels/workbook.xml.rels" else data)
+        if verdict is None:
+            check_workbook_file(renamed, Limits(max_whole_part_elements=10_000))
+        else:
+            assert verdict in refused(renamed, Limits(max_whole_part_elements=10_000))
+
+
+def test_a_doctype_the_declaration_scan_missed_is_still_refused(tmp_path: Path) -> None:
+    from xlquote.readers import guard
+
+    with pytest.raises(InputError, match="DTD か XML エンティティ"):
+        guard._parse_whole(tmp_path / "x.xlsx", "xl/workbook.xml",
+                           b'<!DOCTYPE w [<!ENTITY e "x">]><w>&e;</w>')
+
+
 SHARED_STRINGS_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 
 

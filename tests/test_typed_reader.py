@@ -144,6 +144,21 @@ def test_spaces_in_a_fee_limit_are_named_as_spaces_by_both_paths(tmp_path):
     assert [p[2:4] for p in found] == [("fee_limit", SPACES_ONLY)]
 
 
+def test_dates_in_a_number_column_are_shown_as_dates_by_both_paths(tmp_path):
+    """Every minutes cell a date (the date format applied to the column): fastexcel reads the
+    column as moments, the cell-by-cell reader as dates; both name each cell with its date."""
+    def dated(contracts: Rows, incidents: Rows) -> None:
+        for row in incidents:
+            if row.get("minutes") is not None:
+                row["minutes"] = dt.datetime(1900, 2, 20)
+
+    path = book(tmp_path / "dated.xlsx", dated)
+    assert typed_sheets(path) == {"Contracts", "Incidents", "Packs"}
+    found = problems(path, "fastexcel")
+    assert len(found) > 1 and found == problems(path, "cells")
+    assert {(p[2], p[4]) for p in found} == {("minutes", dt.date(1900, 2, 20))}
+
+
 def test_a_required_date_column_left_blank_names_every_row(tmp_path):
     def no_opened(contracts: Rows, incidents: Rows) -> None:
         for row in incidents:

@@ -220,11 +220,19 @@ class RowChecks:
 
 def _plain(value: Any) -> Any:
     """A problem's value as Python; a blank as None, however its column holds it (NaN in a
-    number column, NaT in a date column: the typed reader's blanks)."""
+    number column, NaT in a date column: the typed reader's blanks); a moment at midnight as
+    its date, as both read paths show a date-formatted cell."""
     value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, float) and value != value:
         return None
+    if isinstance(value, dt.datetime):
+        return midnight_as_date(value)
     return value
+
+
+def midnight_as_date(moment: dt.datetime) -> dt.date | dt.datetime:
+    """A date-formatted cell's moment as Excel shows it: its date when it has no time."""
+    return moment.date() if moment.time() == dt.time(0) and moment.tzinfo is None else moment
 
 
 # Text taken as a number: digits with an optional sign, thousands separators and decimals,

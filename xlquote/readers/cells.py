@@ -27,7 +27,7 @@ from typing import IO, Any
 import numpy as np
 from lxml import etree
 
-from ..engine.columns import UnusableCell
+from ..engine.columns import UnusableCell, midnight_as_date
 from ..engine.errors import ROW_FIELD, ListedProblems, Problem
 from .package import (
     EXCEL_MAX_COLUMNS,
@@ -37,6 +37,7 @@ from .package import (
     REL_NS,
     WORKBOOK,
     WORKBOOK_RELATIONSHIPS,
+    XML_PARSER_OPTIONS,
     column_letters,
     column_number,
     workbook_part,
@@ -75,8 +76,6 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 EXCEL_EPOCH_1904 = dt.datetime(1904, 1, 1)
 LAST_SERIAL = 2_958_466  # 9999-12-31 is day 2,958,465
 MAX_FORMAT_CODE = 255  # characters in a number format's code, as Excel allows
-PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False,
-                  "huge_tree": False, "remove_comments": True, "remove_pis": True}
 
 
 def error_value(text: str) -> UnusableCell:
@@ -168,7 +167,7 @@ def _true(flag: str | None) -> bool:
 
 def _parse(archive: zipfile.ZipFile, part: str) -> Any:
     with archive.open(part) as stream:
-        return etree.parse(stream, etree.XMLParser(**PARSER_OPTIONS)).getroot()
+        return etree.parse(stream, etree.XMLParser(**XML_PARSER_OPTIONS)).getroot()
 
 
 def _events(stream: IO[bytes], tags: Sequence[str]) -> Iterator[Any]:
@@ -178,7 +177,7 @@ def _events(stream: IO[bytes], tags: Sequence[str]) -> Iterator[Any]:
     these elements: the cells of a row are read from the row."""
     wanted = set(tags)
     for _, element in etree.iterparse(stream, events=("end",), tag=(*tags, *_REPEATED),
-                                      **PARSER_OPTIONS):
+                                      **XML_PARSER_OPTIONS):
         if element.tag in wanted:
             yield element
         element.clear()
@@ -576,7 +575,7 @@ class _SheetReader:
             return error_value(text)
         if kind == "d":
             try:
-                return _midnight_as_date(dt.datetime.fromisoformat(text))
+                return midnight_as_date(dt.datetime.fromisoformat(text))
             except ValueError:
                 return UnusableCell(text, f"日付のセルに日付でないものが入っています ({DAMAGED})")
         if kind != "n" or not (text.isdigit() or NUMBER.fullmatch(text)):
@@ -599,7 +598,7 @@ class _SheetReader:
             return UnusableCell(text, f"日付の書式ですが、{NOT_AN_EXCEL_DATE}")
         days = serial + 1 if (serial < 60 and self.epoch is EXCEL_EPOCH) else serial
         moment = self.epoch + dt.timedelta(milliseconds=round(days * 86_400_000))
-        return _midnight_as_date(moment)
+        return midnight_as_date(moment)
 
     def _keep_row(self, number: int, cells: dict[int, Any]) -> None:
         if self.header is None:
@@ -613,10 +612,6 @@ class _SheetReader:
         for column, values in self.values.items():
             values.append(cells.get(column))
         self.numbers.append(number)
-
-
-def _midnight_as_date(moment: dt.datetime) -> dt.date | dt.datetime:
-    return moment.date() if moment.time() == dt.time(0) and moment.tzinfo is None else moment
 
 
 def _shown_tag(tag: Any) -> str:

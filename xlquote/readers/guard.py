@@ -42,7 +42,7 @@ from typing import Any
 
 import defusedxml.ElementTree as SafeET
 import numpy as np
-from defusedxml import DefusedXmlException
+from lxml import etree
 
 from ..engine.codes import normalize_text
 from ..engine.errors import FILE_FIELD, SHEET_FIELD, InputError, Problem
@@ -55,6 +55,7 @@ from .package import (
     REL_NS,
     WORKBOOK,
     WORKBOOK_RELATIONSHIPS,
+    XML_PARSER_OPTIONS,
     column_number,
     workbook_part,
     workbook_relationships,
@@ -99,6 +100,9 @@ SHARED_TEXT_BUDGET = 256 * 2**20
 # has each cell's string looked up; lighter blocks are charged that bound.
 SHARED_EXACT_ABOVE = SHARED_TEXT_BUDGET // 1024
 SHARED_STRINGS_TYPE = "/sharedStrings"  # a workbook relationship's type ends with it
+STYLES_TYPE = "/styles"
+# The parts every reader parses first, whole: checked (``_parse_whole``) before any reads them.
+WHOLE_PARTS = ("[Content_Types].xml", WORKBOOK, WORKBOOK_RELATIONSHIPS)
 TAG_NAME_END = re.compile(rb"[\s>/]")
 ITEM_MARKUP = len("<si><t></t></si>")  # the least an item holds besides its text
 PRESERVED_ITEM = b'<si><t xml:space="preserve">'  # how most programs begin an item
@@ -134,6 +138,12 @@ class Limits:
     # point at them (a month of 1M incidents saved by Excel holds ~1M items in ~100 MB).
     max_shared_strings: int = 2_000_000
     max_shared_strings_bytes: int = 256 * 2**20
+    # The parts every reader parses whole into a tree (WHOLE_PARTS, and the styles): each tree
+    # costs up to ~3 KB an element (a styles part of 200,000 cell formats: 17 MB, 700 MB read),
+    # so a part past these is refused before it is parsed. Excel holds at most 64,000 cell
+    # formats (~7 MB of styles); a workbook of 10,000 sheets lists them in ~1.3 MB.
+    max_whole_part_bytes: int = 16 * 2**20
+    max_whole_part_elements: int = 200_000
 
 
 @dataclass
@@ -301,12 +311,13 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
             raise _refuse(path, f"部品 {info.filename} の圧縮方式 ({info.compress_type}) は"
                                 f"ブックでは使われないものです。{RESAVE}")
     checked = CheckedWorkbook(path, limits=limits)
-    opening = ("[Content_Types].xml", WORKBOOK, WORKBOOK_RELATIONSHIPS)
-    for name in opening:
+    for name in WHOLE_PARTS:
         if name in archive.NameToInfo:
-            data = b"".join(_verified_blocks(path, raw, archive.getinfo(name)))
-            _DeclarationScan(path, name).feed(data)
-            _parse_defused(path, name, data)
+            _parse_whole(path, name, _whole_part(path, raw, archive.getinfo(name), limits))
+    styles = _related_parts(archive, STYLES_TYPE, "xl/styles.xml")
+    for name in styles:
+        _whole_part(path, raw, archive.getinfo(name), limits)
+    opening = (*WHOLE_PARTS, *styles)
     measured: list[str] = []
     if sheets:
         checked.sheet_parts = _sheet_parts(path, archive, sheets)
@@ -316,7 +327,7 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
                 raise _refuse(path, f"シート {name} が大きすぎます (展開すると {size:,} バイト。上限 "
                                     f"{limits.max_sheet_bytes:,} バイト)。{NOT_TRUSTED}。本当に"
                                     f"これだけの記録なら、{AS_RECORD_FILES}")
-        measured = _shared_strings_parts(archive)
+        measured = _related_parts(archive, SHARED_STRINGS_TYPE, "xl/sharedstrings.xml")
         for info in map(archive.getinfo, measured):
             if info.file_size > limits.max_shared_strings_bytes:
                 raise _refuse(path, f"共有文字列 ({info.filename}) が大きすぎます (展開すると "
@@ -346,13 +357,33 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
     return checked
 
 
-def _parse_defused(path: Path, part: str, data: bytes) -> None:
-    try:  # the parts every reader parses first, through defusedxml's hardened parser
-        SafeET.fromstring(data, forbid_dtd=True)
-    except DefusedXmlException as exc:
-        raise _refuse(path, f"{dtd_declared(part)} ({exc})") from None
-    except SafeET.ParseError as exc:
+def _whole_part(path: Path, raw: Any, info: zipfile.ZipInfo, limits: Limits) -> bytes:
+    """A part a reader parses whole, inflated and checked as any XML part, within the limits
+    of such a part (its size is known before it is inflated: no part holds more than it
+    declares)."""
+    part = info.filename
+    if info.file_size > limits.max_whole_part_bytes:
+        raise _refuse(path, f"部品 {part} が大きすぎます (展開すると {info.file_size:,} バイト。"
+                            f"上限 {limits.max_whole_part_bytes:,} バイト)。{NOT_TRUSTED}")
+    data = b"".join(_verified_blocks(path, raw, info))
+    _DeclarationScan(path, part).feed(data)
+    elements = data.count(b"<") - data.count(b"</")  # start and empty tags (at most)
+    if elements > limits.max_whole_part_elements:
+        raise _refuse(path, f"部品 {part} の要素が多すぎます ({elements:,} 個。上限 "
+                            f"{limits.max_whole_part_elements:,} 個)。{NOT_TRUSTED}")
+    return data
+
+
+def _parse_whole(path: Path, part: str, data: bytes) -> None:
+    """Parse one of the parts every reader parses first, as the cell-by-cell reader does (no
+    entity, DTD or network; nothing nested past libxml2's bound, whose tree would cost
+    gigabytes: ElementTree has none), before any reader parses it."""
+    try:
+        root = etree.fromstring(data, etree.XMLParser(**XML_PARSER_OPTIONS))
+    except etree.XMLSyntaxError as exc:
         raise _refuse(path, f"部品 {part} の XML が壊れています ({exc})。{RESAVE}") from None
+    if root.getroottree().docinfo.doctype:
+        raise _refuse(path, dtd_declared(part))
 
 
 def dtd_declared(part: str) -> str:
@@ -411,13 +442,14 @@ def _check_xml_part(path: Path, part: str, blocks: Iterator[bytes]) -> None:
         scan.feed(block)
 
 
-def _shared_strings_parts(archive: zipfile.ZipFile) -> list[str]:
-    """The shared strings parts a reader may take: the one the workbook's relationships name,
-    and xl/sharedStrings.xml by its usual name (whatever the case) where a reader looks."""
+def _related_parts(archive: zipfile.ZipFile, kind: str, usual_name: str) -> list[str]:
+    """The parts of ``kind`` (a relationship type's end) a reader may take: the one the
+    workbook's relationships name, and the part by its usual name (whatever the case), where
+    a reader looks."""
     named = {workbook_part(rel.get("Target") or "") for rel in workbook_relationships(
-        archive, SafeET.fromstring) if (rel.get("Type") or "").endswith(SHARED_STRINGS_TYPE)
+        archive, SafeET.fromstring) if (rel.get("Type") or "").endswith(kind)
     } if WORKBOOK_RELATIONSHIPS in archive.NameToInfo else set()
-    named |= {name for name in archive.NameToInfo if name.lower() == "xl/sharedstrings.xml"}
+    named |= {name for name in archive.NameToInfo if name.lower() == usual_name}
     return sorted(name for name in named if name in archive.NameToInfo)
 
 

@@ -15,11 +15,17 @@ from .ooxml import (
 )
 
 __all__ = ["EXCEL_MAX_COLUMNS", "EXCEL_MAX_ROWS", "WORKBOOK", "WORKBOOK_RELATIONSHIPS",
+           "XML_PARSER_OPTIONS",
            "column_letters", "column_number", "workbook_part",
            "workbook_relationships"]
 
 EXCEL_MAX_ROWS = 1_048_576  # Excel's grid: rows 1..1,048,576, columns A..XFD
 EXCEL_MAX_COLUMNS = 16_384
+
+# How lxml parses a part: no entity, DTD or network, and libxml2's default bounds (no element
+# nested deeper than 256, no text node past 10 MB), which a spreadsheet never reaches.
+XML_PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False,
+                      "huge_tree": False, "remove_comments": True, "remove_pis": True}
 
 # ElementTree's names: {namespace}tag
 MAIN_NS = f"{{{SPREADSHEET_MAIN}}}"

@@ -136,6 +136,17 @@ def restyled(sheet: str, first_cell: str, column: str, value: str) -> Callable[[
     return edit
 
 
+def styled_like(sheet: str, first_cell: str, column: str, like: str, value: str
+                ) -> Callable[[Parts], None]:
+    """A number in the cell, in the style of the row's cell in column ``like``."""
+    def edit(parts: Parts) -> None:
+        row = row_of(parts, sheet, first_cell)
+        style = re.search(rf'<c r="{like}{row}" s="(\d+)"', parts[sheet_part(parts, sheet)].decode())
+        assert style, f"{like}{row} has no style"
+        set_cell(parts, sheet, f"{column}{row}", number(f"{column}{row}", value, style.group(1)))
+    return edit
+
+
 def edits(*steps: Callable[[Parts], None]) -> Callable[[Parts], None]:
     def edit(parts: Parts) -> None:
         for step in steps:
@@ -677,6 +688,10 @@ CASES: tuple[Case, ...] = (
     Case("negative_date_serial", "a date-formatted -5 in a closed date",
          restyled("Incidents", "I-1003", "D", "-5"),
          (Expected("Incidents", 16, "closed", "Excel で表せる日付"),)),
+    Case("date_styled_minutes", "I-1002's minutes 51 in the date format of its opened date: "
+         "named with the date it shows, 1900-02-20, on every path",
+         styled_like("Incidents", "I-1002", "G", "C", "51"),
+         (Expected("Incidents", 15, "minutes", "数値として読めません", "1900-02-20"),)),
 )
 
 
