@@ -402,3 +402,40 @@ def test_month_billed_over_several_processes_gives_the_same_summaries(monkeypatc
     assert spread.summaries == alone.summaries
     assert [i.to_dict() for i in spread.invoices] == [i.to_dict() for i in alone.invoices]
     assert [s.total for s in spread.summaries] == [i.total for i in spread.invoices]
+
+
+def test_the_billing_run_is_freed_and_released_before_workers_are_forked(tmp_path,
+                                                                          monkeypatch) -> None:
+    """The month's incidents in contract order and their charges (~350 MB for a million) are
+    no longer held once the invoices are billed, and freed memory is handed back before each
+    fork: forked workers start holding every page their parent holds."""
+    import gc
+    import weakref
+
+    from xlquote.app import invoice_run
+
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    runs: list[weakref.ref] = []
+    released: list[str] = []
+
+    def bill_month_kept(*args, **kwargs):
+        run = bill_month(*args, **kwargs)
+        runs.append(weakref.ref(run))
+        return run
+
+    def drawing(*args, **kwargs):
+        gc.collect()
+        released.append("billing run alive" if runs[0]() is not None else "drawing")
+        return original_draw(*args, **kwargs)
+
+    original_draw = invoice_run.Publisher.draw
+    monkeypatch.setattr(invoice_run, "bill_month", bill_month_kept)
+    monkeypatch.setattr(invoice_run.Publisher, "draw", drawing)
+    monkeypatch.setattr(parallel, "release_freed_memory", lambda: released.append("released"))
+    monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)
+    monkeypatch.setenv("XLQUOTE_WORKERS", "2")
+    assert main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "b")]) == 1
+    assert "drawing" in released and "billing run alive" not in released
+    drawn = released.index("drawing")
+    assert released[drawn + 1] == "released"  # the documents' workers forked after it

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..engine.billing import BillingRun, bill_month, build_invoice
+from ..engine.billing import BillingRun, InvoiceSummary, bill_month, build_invoice
 from ..engine.dates import Month, due_date, issue_date
 from ..engine.errors import InputError, Problem
 from ..engine.invoice import (
@@ -78,7 +78,7 @@ from .documents import (
     settings_hash,
     summary_filename,
 )
-from .parallel import Executor, executor_for, map_indices
+from .parallel import Executor, executor_for, map_indices, release_freed_memory
 from .publishing import (
     OutputFolder,
     Progress,
@@ -442,20 +442,26 @@ class MonthRun:
     # --- billing -----------------------------------------------------------------------------
 
     def bill(self) -> None:
-        self.run: BillingRun = bill_month(
+        release_freed_memory()  # the read's threads leave freed blocks behind (~140 MB for 1M)
+        run: BillingRun = bill_month(
             self.data.contracts, self.data.incidents, self.month, self.data.packs,
             self.data.pricebooks(), map_tasks=contract_totals_mapper)
-        contexts = self.run.contexts
+        contexts = run.contexts
         total = len(contexts)
         self.report("checking", 0, total)
         self.billed: list[Billed] = map_indices(
             lambda i: _billed(build_invoice(contexts[i])), total,
             lambda done: self.report("checking", done, total))
+        # Publishing needs the summaries and each contract's calendar, not the run: its
+        # incidents in contract order and their charges (~350 MB for a million) go now, before
+        # the documents are drawn by workers forked from this process.
+        self.summaries: list[InvoiceSummary] = run.summaries
+        self.calendars = [ctx.book.calendar for ctx in contexts]
 
     def _dates(self, index: int, issued: dt.date | None = None) -> tuple[dt.date, dt.date]:
         """An issue date (default: the month's, as ``month_issue_date`` says) and its due
         date, by the contract's price book calendar and the company's closed days."""
-        calendar = self.run.contexts[index].book.calendar
+        calendar = self.calendars[index]
         if issued is None:
             issued = month_issue_date(self.month, self.today, self.chosen_date, calendar)
         return issued, due_date(issued, calendar)
@@ -471,7 +477,7 @@ class MonthRun:
         latest: dict[str, Issued] = {}
         for doc in issued:  # in number order: the last is the version in force
             latest[doc.contract_id] = doc
-        produced = {s.contract.contract_id for s in self.run.summaries}
+        produced = {s.contract.contract_id for s in self.summaries}
         # A shared register holds other folders' invoices of contracts this run's inputs do
         # not have: those are theirs. Gone is what this folder issued, or what the inputs
         # still list but no longer bill.
@@ -488,7 +494,7 @@ class MonthRun:
         settings_key = ledger.settings_hash(settings_json, settings_hash(settings_json))
         new: list[tuple[int, str, Issued | None]] = []  # billed index, kind, corrected
         changed: list[str] = []
-        for index, (summary, billed) in enumerate(zip(self.run.summaries, self.billed,
+        for index, (summary, billed) in enumerate(zip(self.summaries, self.billed,
                                                       strict=True)):
             contract_id = summary.contract.contract_id
             previous = latest.get(contract_id)
@@ -553,7 +559,7 @@ class MonthRun:
 
     def _row(self, index: int, kind: str, corrected: Issued | None, seq: int, number: str,
              settings_key: str, folder_id: str, plan: _Plan) -> dict[str, Any]:
-        summary, billed = self.run.summaries[index], self.billed[index]
+        summary, billed = self.summaries[index], self.billed[index]
         contract = summary.contract
         if corrected is None:
             issued, due = self._dates(index)
@@ -656,7 +662,7 @@ class MonthRun:
         """Drafts and statements: written over the previous ones; those no longer due go."""
         jobs = []
         for index, header in plan.working:
-            contract = self.run.summaries[index].contract
+            contract = self.summaries[index].contract
             prefix = DRAFT_PREFIX if header.kind == DRAFT else STATEMENT_PREFIX
             jobs.append(RenderJob(self.month,
                                   document_stem(prefix, contract.contract_id, contract.customer),
@@ -665,7 +671,7 @@ class MonthRun:
         published = publisher.draw(self.month, jobs, step="working")
         items = []
         for (index, header), job in zip(plan.working, jobs, strict=True):
-            summary = self.run.summaries[index]
+            summary = self.summaries[index]
             contract = summary.contract
             made = tuple(r for r in job.roles if r in published.rendered[job.stem].sha256)
             items.append(Working(contract.contract_id, contract.customer, contract.plan,
