@@ -51,6 +51,14 @@ def verdicts(data: bytes) -> set[bool]:
 
 
 PLAIN = {
+    "Excel's row attributes, with the prefix its root declares": sheet(plain_rows(3).replace(
+        'spans="1:3"', 'spans="1:3" s="1" customFormat="1" ht="20" customHeight="1" '
+        'x14ac:dyDescent="0.25"')).replace(
+        b"<worksheet ", b'<worksheet xmlns:x14ac="http://schemas.microsoft.com/office/'
+        b'spreadsheetml/2009/9/ac" '),
+    "a shared formula with its value": sheet(
+        '<row r="1"><c r="A1" s="1"><f t="shared" ref="A1:A2" si="0">B1*2</f><v>4</v></c>'
+        '<c r="B1"><v>2</v></c></row>'),
     "plain": sheet(plain_rows()),
     "blank rows left out, an empty row, a row of no cells": sheet(
         f'<row r="2">{cell("A2")}</row><row r="5"/><row r="6"></row>'
@@ -216,6 +224,27 @@ NOT_PLAIN = {
     "not well-formed: a name without a value": sheet('<row r="1"><c r="A1" t><v>1</v></c></row>'),
     "not well-formed: a stray word in a row's tag": sheet(f'<row r="1" junk>{cell("A1")}</row>'),
     "not well-formed: a control character": sheet('<row r="1">' + text("A1", "a\x01b") + "</row>"),
+    "not well-formed: another attribute of a cell given twice": sheet(
+        '<row r="1"><c r="A1" x="1" x="2"><v>1</v></c></row>'),
+    "not well-formed: a row's height given twice": sheet(
+        f'<row r="1" ht="15" ht="16">{cell("A1")}</row>'),
+    "not well-formed: a formula's type given twice": sheet(
+        '<row r="1"><c r="A1"><f t="shared" t="array">1</f><v>1</v></c></row>'),
+    "not well-formed: a text's space given twice": sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><t xml:space="preserve" xml:space="preserve">'
+        "C001</t></is></c></row>"),
+    "an attribute a cell does not have (lxml judges it)": sheet(
+        '<row r="1"><c r="A1" x="1"><v>1</v></c></row>'),
+    "a prefixed attribute on a row (its prefix may be undeclared)": sheet(
+        f'<row r="1" x:y="1">{cell("A1")}</row>'),
+    "not well-formed: an attribute given twice before sheetData": sheet(
+        plain_rows(3), before='<sheetFormatPr defaultRowHeight="15" defaultRowHeight="16"/>'),
+    "not well-formed: an attribute given twice after sheetData": sheet(
+        plain_rows(3), after='<mergeCells count="1" count="2"/>'),
+    "not well-formed: a prefix not declared after sheetData": sheet(
+        plain_rows(3), after="<x:extra/>"),
+    "not well-formed: an undefined entity before sheetData": sheet(
+        plain_rows(3), before='<sheetPr codeName="&nbsp;"/>'),
 }
 
 

@@ -26,16 +26,20 @@ is read block by block with numpy and Arrow's regex engine (RE2), which release 
 check runs beside fastexcel's read of the same sheet, which does too, and tells how far it has
 found the sheet plain (fastexcel reads a band of rows only once the check has passed it). A
 full XML parser (expat: 2.7 s for a million rows, holding the GIL) would not fit beside the
-read, so a row's or cell's attributes are checked by pattern (ATTRIBUTES_MISWRITTEN: written
-name="value" apart from each other, the attributes calamine reads given once), and one fault
-only a parser notices is not looked for: another attribute given twice (x="1" x="2"), which
-calamine ignores. The typed reader reads such a sheet; the cell-by-cell reader refuses it.
+read, so inside sheetData the attributes of rows, cells, formulas and texts are checked by
+pattern (ATTRIBUTES_MISWRITTEN: written name="value" apart from each other, each one the
+standard names, none given twice), and only what stands outside sheetData (a few hundred bytes
+in a sheet Excel wrote) is parsed, by expat as it comes: an attribute given twice or a prefix
+not declared there, which calamine ignores, sends the sheet cell by cell too.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from xml.parsers import expat
 
 import numpy as np
 
@@ -110,12 +114,50 @@ NOT_A_NUMBER = "(?:" + "|".join((
 # attribute run on from the quote before it; or an attribute calamine reads given twice (a
 # row's r, a cell's r, s or t).
 ATTRIBUTE = r"""\s+[A-Za-z_:][-\w.:]*\s*=\s*(?:"[^"<]*"|'[^'<]*')"""
+# The attributes ECMA-376 gives the elements calamine reads inside sheetData (Excel adds
+# x14ac:dyDescent to rows); any other name, or one given twice, sends the sheet cell by cell,
+# where lxml judges it (refusing a name given twice, or a prefix not declared).
+ATTRIBUTE_NAMES = {
+    "row": ("r", "spans", "s", "customFormat", "ht", "hidden", "customHeight", "outlineLevel",
+            "collapsed", "thickTop", "thickBot", "ph", "x14ac:dyDescent"),
+    "c": ("r", "s", "t", "cm", "vm", "ph"),
+    "f": ("t", "ref", "dt2D", "dtr", "del1", "del2", "r1", "r2", "ca", "si", "bx", "aca"),
+    "t": ("xml:space",),
+}
+NAME_CHARACTERS = "".join(chr(c) for c in range(128) if re.fullmatch(r"[-\w.:]", chr(c)))
+
+
+def other_name(names: Iterable[str]) -> str:
+    """A pattern of an attribute's name and '=' when the name is none of ``names`` (RE2 has no
+    negation: spelt along the tree of the names' characters)."""
+    tree: dict[str, Any] = {}
+    for name in names:
+        node = tree
+        for character in name:
+            node = node.setdefault(character, {})
+        node[""] = {}
+
+    def beyond(node: dict[str, Any], first: bool) -> str:
+        allowed = re.sub(r"[^A-Za-z_:]", "", NAME_CHARACTERS) if first else NAME_CHARACTERS
+        others = "".join(c for c in allowed if c not in node)
+        rest = r"[-\w.:\x80-\xff]*"
+        choices = [f"[{re.escape(others)}]{rest}", rf"[\x80-\xff]{rest}"]
+        choices += [re.escape(c) + f"(?:{beyond(child, False)})"
+                    for c, child in sorted(node.items()) if c]
+        if "" not in node and not first:
+            choices.append("")  # the name ends here, short of every name it begins
+        return "|".join(choices)
+
+    return f"(?:{beyond(tree, True)})" + r"\s*="
+
+
 ATTRIBUTES_MISWRITTEN = "|".join((
     r"<(?:c|row)(?:" + ATTRIBUTE + r")*(?:\s+[^\sA-Za-z_:/>]|\s+[A-Za-z_:][-\w.:]*\s*[^=\s\w.:-]"
     r"""|\s+[A-Za-z_:][-\w.:]*\s*=\s*[^\s"']|\s*/[^>])""",
     r"<(?:c|row)(?:" + ATTRIBUTE + r")+[^\s/>]",
-    *(rf"<{tag}\s(?:[^>]*\s)?{name}\s*=[^>]*\s{name}\s*="
-      for tag, name in (("row", "r"), ("c", "r"), ("c", "s"), ("c", "t")))))
+    *(rf"<{tag}(?:{ATTRIBUTE})*\s+{other_name(names)}" for tag, names in ATTRIBUTE_NAMES.items()),
+    *(rf"<{tag}\s(?:[^>]*\s)?{re.escape(name)}\s*=[^>]*\s{re.escape(name)}\s*="
+      for tag, names in ATTRIBUTE_NAMES.items() for name in names)))
 READ_OTHERWISE = "|".join((
     r"</(?:row|c|v|is|t)[^>]", r"<(?:v|is)[^>A-Za-z]", r"<v>[^<]*&",
     r"<c\s[^>]*" + TYPE + r"""b["']""" + OPENS + r"""\s*<v>(?:[^01<]|[01][^<])""",
@@ -148,6 +190,8 @@ class _Scan:
         self.row_mask = 0  # which of those 8 bytes they are
         self.column = 0  # the column letter of the last cell in that row (0: none yet)
         self.roots = 0  # elements met at the top: the root, and any other
+        # What stands outside sheetData, parsed as it comes (the rows are checked by pattern).
+        self.outside = expat.ParserCreate(namespace_separator=" ")
 
     def feed(self, block: bytes, last: bool) -> bool:
         """Read one block (``last``: the part's last); False once the layout is not plain."""
@@ -165,7 +209,15 @@ class _Scan:
         self.offset += len(block)
         if len(data) - cut < PADDING:  # whole words and windows at the last tags
             data += bytes(PADDING)
-        return self._plain(data, cut, offset)
+        return self._plain(data, cut, offset) and (not last or self._parsed(b"", last=True))
+
+    def _parsed(self, piece: bytes, last: bool = False) -> bool:
+        """Whether what stands outside sheetData is well formed XML so far, ``piece`` added."""
+        try:
+            self.outside.Parse(piece, last)
+        except expat.ExpatError:
+            return False
+        return True
 
     def _plain(self, data: bytes, end: int, offset: int) -> bool:
         """Whether data[:end] (from ``offset`` in the part; it begins with '<' or is the part's
@@ -181,7 +233,7 @@ class _Scan:
                                               and (closed[:-1] < opened[1:]).all()):
             return False
         if not len(opened):
-            return True
+            return self.inside or self._parsed(data[:end])
         if not _characters_allowed(bytes_, end):
             return False
         second = bytes_[opened + 1]
@@ -199,10 +251,16 @@ class _Scan:
         self.depth = int(depth[-1] + max(int(change[-1]), 0))
         if not self._one_root(data, end, opened, closed, change, depth, offset):
             return False
+        was_inside = self.inside
         span = self._inside(data, bytes_, opened, closed, change, depth)
         if span is None:
             return False
         first, stop = span
+        if not was_inside and not self._parsed(data[:opened[first]] if first < len(opened)
+                                               else data[:end]):
+            return False
+        if stop < len(opened) and not self._parsed(data[opened[stop]:end]):
+            return False
         # No row or cell outside sheetData (the cell-by-cell reader would read it).
         for outside in (slice(0, first), slice(stop, len(opened))):
             maybe = opened[outside][ROW_OR_CELL_INITIAL[second[outside]]]

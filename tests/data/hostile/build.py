@@ -638,6 +638,15 @@ CASES: tuple[Case, ...] = (
          "attributes run together: not XML (calamine would read the cell)",
          incident("I-1002", "G", lambda r: f'<c r="{r}"t="n"><v>25</v></c>'),
          (Expected(None, None, FILE, "Excel のブックとして読めません"),)),
+    Case("attribute_twice", "I-1002's minutes cell written <c r=\"G15\" t=\"n\" x=\"1\" "
+         "x=\"2\">, an attribute given twice: not XML (calamine would read the cell)",
+         incident("I-1002", "G", lambda r: f'<c r="{r}" t="n" x="1" x="2"><v>25</v></c>'),
+         (Expected(None, None, FILE, "Excel のブックとして読めません"),)),
+    Case("dimension_attribute_twice", "Incidents' dimension written with its ref twice, before "
+         "sheetData: not XML (calamine would read the sheet)",
+         rewrite("Incidents", lambda xml: re.sub(rb'<dimension ref="([^"]*)"',
+                                                  rb'<dimension ref="\1" ref="\1"', xml, count=1)),
+         (Expected(None, None, FILE, "Excel のブックとして読めません"),)),
     Case("format_code_too_long", "a number format of 300 characters in styles.xml (Excel "
          "holds 255; one of 9 million cost calamine seconds for every style using it)",
          rewrite("xl/styles.xml", lambda xml: xml.replace(
