@@ -70,6 +70,9 @@ except ImportError:  # pragma: no cover
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and encrypted .xlsx
 XML_PART = re.compile(r"\.(xml|rels|vml)$", re.IGNORECASE)
 DECLARATIONS = ("DOCTYPE", "ENTITY", "ELEMENT", "ATTLIST", "NOTATION")
+DECLARATION = "<!(?:" + "|".join(DECLARATIONS) + ")"  # searched in C: a part of '!' costs nothing
+DECLARATION_BYTES = re.compile(DECLARATION.encode())
+DECLARATION_TEXT = re.compile(DECLARATION)
 ENCODING = re.compile(rb"""^<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 LOCAL_HEADER = struct.Struct("<4s22xHH")
 DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,7})?(\d+)?(?::([A-Z]{1,7})(\d+))?"')
@@ -138,12 +141,15 @@ class Limits:
     # point at them (a month of 1M incidents saved by Excel holds ~1M items in ~100 MB).
     max_shared_strings: int = 2_000_000
     max_shared_strings_bytes: int = 256 * 2**20
-    # The parts every reader parses whole into a tree (WHOLE_PARTS, and the styles): each tree
-    # costs up to ~3 KB an element (a styles part of 200,000 cell formats: 17 MB, 700 MB read),
-    # so a part past these is refused before it is parsed. Excel holds at most 64,000 cell
-    # formats (~7 MB of styles); a workbook of 10,000 sheets lists them in ~1.3 MB.
+    # The parts every reader parses whole into a tree (WHOLE_PARTS, and the styles), each
+    # parsed up to five times, two trees at once: past these they are refused before any
+    # parse. Nodes are elements and attributes, ~500 bytes each over all the parses (2.4
+    # million attributes in 16 MB took 1.24 GB; 590,000 in the workbook and as many in its
+    # relationships, 800 MB). Excel holds at most 64,000 cell formats (~7 MB, ~500,000 nodes
+    # of styles); a workbook of 10,000 sheets lists them in ~1.3 MB (~50,000 nodes).
     max_whole_part_bytes: int = 16 * 2**20
-    max_whole_part_elements: int = 200_000
+    max_whole_part_nodes: int = 200_000
+    max_styles_nodes: int = 600_000
 
 
 @dataclass
@@ -313,10 +319,11 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
     checked = CheckedWorkbook(path, limits=limits)
     for name in WHOLE_PARTS:
         if name in archive.NameToInfo:
-            _parse_whole(path, name, _whole_part(path, raw, archive.getinfo(name), limits))
+            _parse_whole(path, name, _whole_part(path, raw, archive.getinfo(name), limits,
+                                                 limits.max_whole_part_nodes))
     styles = _related_parts(archive, STYLES_TYPE, "xl/styles.xml")
     for name in styles:
-        _whole_part(path, raw, archive.getinfo(name), limits)
+        _whole_part(path, raw, archive.getinfo(name), limits, limits.max_styles_nodes)
     opening = (*WHOLE_PARTS, *styles)
     measured: list[str] = []
     if sheets:
@@ -357,7 +364,8 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
     return checked
 
 
-def _whole_part(path: Path, raw: Any, info: zipfile.ZipInfo, limits: Limits) -> bytes:
+def _whole_part(path: Path, raw: Any, info: zipfile.ZipInfo, limits: Limits,
+                most_nodes: int) -> bytes:
     """A part a reader parses whole, inflated and checked as any XML part, within the limits
     of such a part (its size is known before it is inflated: no part holds more than it
     declares)."""
@@ -367,10 +375,11 @@ def _whole_part(path: Path, raw: Any, info: zipfile.ZipInfo, limits: Limits) -> 
                             f"上限 {limits.max_whole_part_bytes:,} バイト)。{NOT_TRUSTED}")
     data = b"".join(_verified_blocks(path, raw, info))
     _DeclarationScan(path, part).feed(data)
-    elements = data.count(b"<") - data.count(b"</")  # start and empty tags (at most)
-    if elements > limits.max_whole_part_elements:
-        raise _refuse(path, f"部品 {part} の要素が多すぎます ({elements:,} 個。上限 "
-                            f"{limits.max_whole_part_elements:,} 個)。{NOT_TRUSTED}")
+    # start and empty tags, and attributes (each has its '='): at most as many as these
+    nodes = data.count(b"<") - data.count(b"</") + data.count(b"=")
+    if nodes > most_nodes:
+        raise _refuse(path, f"部品 {part} の要素と属性が多すぎます ({nodes:,} 個。上限 "
+                            f"{most_nodes:,} 個)。{NOT_TRUSTED}")
     return data
 
 
@@ -544,8 +553,8 @@ def _merged(sizes: list[SharedStringSizes]) -> SharedStringSizes | None:
 
 class _DeclarationScan:
     """No DTD or entity declaration anywhere in an XML part: '<!' followed by one of
-    DECLARATIONS. Finding '!' is a memchr; only the few places that hold one are looked at.
-    UTF-16 parts are decoded as they come; other encodings than UTF-8 and UTF-16 are refused."""
+    DECLARATIONS. UTF-16 parts are decoded as they come; other encodings than UTF-8 and UTF-16
+    are refused."""
 
     def __init__(self, path: Path, part: str) -> None:
         self.path, self.part = path, part
@@ -569,14 +578,10 @@ class _DeclarationScan:
         return text
 
     def _search(self, text: bytes | str) -> None:
-        bang = "!" if isinstance(text, str) else b"!"
-        start = text.find(bang)  # type: ignore[arg-type]
-        while start >= 0:
-            opening = text[max(start - 1, 0):start + 9]
-            word = opening[2:] if isinstance(opening, str) else opening[2:].decode("latin-1")
-            if opening[:1] in ("<", b"<") and word.startswith(DECLARATIONS):
-                raise _refuse(self.path, dtd_declared(self.part))
-            start = text.find(bang, start + 1)  # type: ignore[arg-type]
+        found = (DECLARATION_TEXT.search(text) if isinstance(text, str)
+                 else DECLARATION_BYTES.search(text))
+        if found:
+            raise _refuse(self.path, dtd_declared(self.part))
 
 
 def _decoder_for(path: Path, part: str, head: bytes) -> Any:
