@@ -175,3 +175,56 @@ def test_formula_looking_text_is_billed_as_text(tmp_path, capsys):
     for row in wb["明細"].iter_rows():
         for cell in row:
             assert cell.data_type != "f", cell.coordinate  # no formula anywhere
+
+
+def test_a_pile_of_children_under_one_element_is_dropped_as_it_is_read(tmp_path):
+    """Three million children of one dataValidation after sheetData (33 MB of XML in a
+    ~0.2 MB file): the cell-by-cell reader drops what has ended after each block it parses
+    (they once stayed until their parent ended: 2.5 GB for 200 MB). The month is billed."""
+    import random
+    import subprocess
+    import sys
+
+    book = sample_book(tmp_path / "book.xlsx")
+    noise = random.Random(7)  # deflated past the guard's 200× it would be refused as a bomb
+    pile = b"<dataValidations><dataValidation>" + b"".join(
+        b"<formula2/>" * 99 + b'<formula2 a="%08x"/>' % noise.getrandbits(32)
+        for _ in range(30_000)) + b"</dataValidation></dataValidations>"
+    piled = rewrite_part(book, tmp_path / "piled.xlsx", incidents_part(book),
+                         lambda xml: xml.replace(b"</sheetData>", b"</sheetData>" + pile, 1))
+    # the peak of this process's own memory (ru_maxrss would keep the forking parent's)
+    script = ("import re, sys; from xlquote.readers.workbook import read_invoicing_workbook;"
+              "data = read_invoicing_workbook(sys.argv[1], 'cells'); peak = re.search("
+              "r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1); "
+              "print(len(data.incidents), peak)")
+    count, peak_kb = map(int, subprocess.run([sys.executable, "-c", script, str(piled)],
+                                             capture_output=True, text=True,
+                                             check=True).stdout.split())
+    assert count == len(sample_incidents())
+    assert peak_kb < 350 * 1024  # the pile alone held ~420 MB
+
+
+def test_strays_in_sheet_data_are_named_wherever_a_block_ends(tmp_path, capsys, monkeypatch):
+    """Elements in sheetData that are not rows are named whether the next row or the end of
+    a parsed block comes first (blocks of 64 bytes here: every stray ends a block)."""
+    from xlquote.readers import cells
+
+    book = sample_book(tmp_path / "book.xlsx")
+    strayed = rewrite_part(book, tmp_path / "strayed.xlsx", incidents_part(book),
+                           lambda xml: re.sub(rb"(<row r=\"5\")", rb"<x/><y/>\1", xml, count=1))
+    whole = [(p["row"], p["value"]) for p in refused(strayed, tmp_path, capsys)]
+    monkeypatch.setattr(cells, "PARSE_BLOCK", 64)
+    assert sorted((p["row"], p["value"]) for p in refused(strayed, tmp_path, capsys)) in (
+        sorted(whole), sorted([(4, "<x>"), (4, "<y>")]))
+    assert whole and {value for _, value in whole} == {"<x>", "<y>"}
+
+
+def test_a_row_holding_more_elements_than_columns_is_refused(tmp_path, capsys):
+    """A row read whole holds at most Excel's 16,384 cells: one holding 40,000 elements is
+    refused as it is read (a pile inside a row would otherwise stay until the row ends)."""
+    book = sample_book(tmp_path / "book.xlsx")
+    crowded = rewrite_part(book, tmp_path / "crowded.xlsx", incidents_part(book),
+                           lambda xml: re.sub(rb"(<row r=\"5\"[^>]*>)", rb"\1" + b"<x/>" * 40_000,
+                                              xml, count=1))
+    [problem] = refused(crowded, tmp_path, capsys)
+    assert "<row> の中に 32,768 個を超える要素があります" in problem["reason"]

@@ -174,19 +174,67 @@ def _events(stream: IO[bytes], tags: Sequence[str]) -> Iterator[Any]:
     """End events of ``tags`` (rows, string items), each dropped from the tree once read, with
     the elements that can repeat beside them in a worksheet (columns, merged cells, rules, …),
     so that memory stays bounded by one row whatever the part holds. The parser reports only
-    these elements: the cells of a row are read from the row."""
+    these elements: the cells of a row are read from the row. Whatever else has ended is
+    dropped after each block the parser is fed (a million children of one element would
+    otherwise stay until it ends); what has ended in sheetData, not a row, is reported first
+    (``_pruned``)."""
     wanted = set(tags)
-    for _, element in etree.iterparse(stream, events=("end",), tag=(*tags, *_REPEATED),
-                                      **XML_PARSER_OPTIONS):
-        if element.tag in wanted:
-            yield element
-        element.clear()
-        parent = element.getparent()
-        if parent is not None:  # this element and the siblings before it: done with
-            while len(parent) and parent[0] is not element:
-                del parent[0]
-            if len(parent):
-                del parent[0]
+    parser = etree.XMLPullParser(events=("start", "end"), tag=(*tags, *_REPEATED, *_ROOTS),
+                                 **XML_PARSER_OPTIONS)
+    root = None
+    while True:
+        block = stream.read(PARSE_BLOCK)
+        if block:
+            parser.feed(block)
+        else:
+            parser.close()
+        for event, element in parser.read_events():
+            if root is None:
+                root = element.getroottree().getroot()
+            if event == "start":
+                continue
+            if element.tag in wanted:
+                _check_children(element)
+                yield element
+            element.clear()
+            parent = element.getparent()
+            if parent is not None:  # this element and the siblings before it: done with
+                while len(parent) and parent[0] is not element:
+                    del parent[0]
+                if len(parent):
+                    del parent[0]
+        if not block:
+            return
+        if root is not None:
+            yield from _pruned(root, wanted)
+
+
+def _pruned(root: Any, wanted: set[str]) -> Iterator[Any]:
+    """Drop every element that has ended (all but the last child of each element still open),
+    but within an element being read (a row, a string item): those in sheetData, never rows
+    (each row is dropped as it is read), are yielded first. An element being read that already
+    holds more than MAX_CHILDREN (Excel's columns, twice over) is damaged or crafted."""
+    node = root
+    while len(node):
+        if node.tag in wanted:
+            _check_children(node)
+            return
+        if len(node) > 1:
+            if node.tag == SHEET_DATA:
+                yield from node[:-1]
+            del node[:-1]
+        node = node[-1]
+
+
+def _check_children(element: Any) -> None:
+    if len(element) > MAX_CHILDREN:
+        raise ValueError(f"{_shown_tag(element.tag)} の中に {MAX_CHILDREN:,} 個を超える要素があり"
+                         f"ます (Excel の行は {EXCEL_MAX_COLUMNS:,} 列まで)")
+
+
+PARSE_BLOCK = 1 << 16  # bytes fed to the parser at a time (libxml2 parses far bigger ones slower)
+MAX_CHILDREN = 2 * EXCEL_MAX_COLUMNS
+_ROOTS = (f"{MAIN_NS}worksheet", f"{MAIN_NS}sst")  # its start: the tree to drop elements from
 
 
 # Elements a worksheet may hold many of besides rows (ECMA-376 18.3.1): dropped as they end.
@@ -355,7 +403,10 @@ def read_sheet_cells(book: Workbook, sheet: SheetRef, choose: ColumnChoice = Non
     reader = _SheetReader(book, sheet.name, choose)
     with book.archive.open(sheet.part) as stream:
         for element in _events(stream, (ROW,)):
-            reader.row(element)
+            if element.tag == ROW:
+                reader.row(element)
+            else:
+                reader.stray(element)
     reader.end()
     problems = reader.problems + reader.found.counted()
     if reader.header is None:
@@ -456,6 +507,14 @@ class _SheetReader:
             self.problem(number, None, _shown_tag(tag),
                          f"{where}に、行でない要素があります。{DAMAGED}")
         return not stray
+
+    def stray(self, element: Any) -> None:
+        """An element in sheetData, not a row, after the last row read so far."""
+        self.sheet_data = element.getparent()
+        if self.previous_row:
+            self._only_rows(self.previous_row, [element], "この行の後")
+        else:
+            self._only_rows(1, [element], "最初の行の前")
 
     def end(self) -> None:
         """After the last row: what sheetData holds after it."""
