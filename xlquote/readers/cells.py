@@ -510,7 +510,8 @@ class _SheetReader:
 
     def stray(self, element: Any) -> None:
         """An element in sheetData, not a row, after the last row read so far."""
-        self.sheet_data = element.getparent()
+        if self.sheet_data is None:  # for ``end``; a second sheetData is named by its rows
+            self.sheet_data = element.getparent()
         if self.previous_row:
             self._only_rows(self.previous_row, [element], "この行の後")
         else:
