@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,8 +77,18 @@ class Registers:
 
         with psycopg.connect(self.server, autocommit=True) as connection:
             for name in self.databases.values():
-                connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)))
+                drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name))
+                for attempt in range(20):
+                    try:
+                        connection.execute(drop)
+                        break
+                    except psycopg.errors.InsufficientPrivilege:
+                        # a backend this role may not end (an autovacuum worker, the server's
+                        # own) is in the database for a moment: FORCE gives up, so wait
+                        if attempt == 19:
+                            raise
+                        time.sleep(0.25)
         self.databases.clear()
 
 
