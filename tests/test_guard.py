@@ -123,7 +123,7 @@ def test_damaged_archive(tmp_path: Path) -> None:
     assert "ブック (.xlsx / .xlsm) ではありません" in refused(broken) or "壊れて" in refused(broken)
 
 
-def test_workbook_part_is_parsed_with_defusedxml(tmp_path: Path) -> None:
+def test_a_dtd_after_padding_or_a_broken_workbook_part_is_refused(tmp_path: Path) -> None:
     ok = good_workbook(tmp_path / "ok.xlsx")
     with zipfile.ZipFile(ok) as z:
         workbook_xml = z.read("xl/workbook.xml")

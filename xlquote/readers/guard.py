@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import defusedxml.ElementTree as SafeET
 import numpy as np
 from lxml import etree
 
@@ -52,13 +51,13 @@ from .package import (
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
     MAIN_NS,
+    PACKAGE_REL_NS,
     REL_NS,
     WORKBOOK,
     WORKBOOK_RELATIONSHIPS,
     XML_PARSER_OPTIONS,
     column_number,
     workbook_part,
-    workbook_relationships,
 )
 from .string_items import SharedItems
 
@@ -317,24 +316,26 @@ def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limit
             raise _refuse(path, f"部品 {info.filename} の圧縮方式 ({info.compress_type}) は"
                                 f"ブックでは使われないものです。{RESAVE}")
     checked = CheckedWorkbook(path, limits=limits)
-    for name in WHOLE_PARTS:
-        if name in archive.NameToInfo:
-            _parse_whole(path, name, _whole_part(path, raw, archive.getinfo(name), limits,
-                                                 limits.max_whole_part_nodes))
-    styles = _related_parts(archive, STYLES_TYPE, "xl/styles.xml")
+    trees = {name: _parse_whole(path, name, _whole_part(path, raw, archive.getinfo(name), limits,
+                                                        limits.max_whole_part_nodes))
+             for name in WHOLE_PARTS if name in archive.NameToInfo}
+    relationships = list(trees[WORKBOOK_RELATIONSHIPS].iter(f"{PACKAGE_REL_NS}Relationship")
+                         ) if WORKBOOK_RELATIONSHIPS in trees else []
+    styles = _related_parts(archive, relationships, STYLES_TYPE, "xl/styles.xml")
     for name in styles:
         _whole_part(path, raw, archive.getinfo(name), limits, limits.max_styles_nodes)
     opening = (*WHOLE_PARTS, *styles)
     measured: list[str] = []
     if sheets:
-        checked.sheet_parts = _sheet_parts(path, archive, sheets)
+        checked.sheet_parts = _sheet_parts(archive, trees[WORKBOOK], relationships, sheets)
         for name, part in checked.sheet_parts.items():
             size = archive.getinfo(part).file_size
             if size > limits.max_sheet_bytes:
                 raise _refuse(path, f"シート {name} が大きすぎます (展開すると {size:,} バイト。上限 "
                                     f"{limits.max_sheet_bytes:,} バイト)。{NOT_TRUSTED}。本当に"
                                     f"これだけの記録なら、{AS_RECORD_FILES}")
-        measured = _related_parts(archive, SHARED_STRINGS_TYPE, "xl/sharedstrings.xml")
+        measured = _related_parts(archive, relationships, SHARED_STRINGS_TYPE,
+                                  "xl/sharedstrings.xml")
         for info in map(archive.getinfo, measured):
             if info.file_size > limits.max_shared_strings_bytes:
                 raise _refuse(path, f"共有文字列 ({info.filename}) が大きすぎます (展開すると "
@@ -383,16 +384,17 @@ def _whole_part(path: Path, raw: Any, info: zipfile.ZipInfo, limits: Limits,
     return data
 
 
-def _parse_whole(path: Path, part: str, data: bytes) -> None:
-    """Parse one of the parts every reader parses first, as the cell-by-cell reader does (no
+def _parse_whole(path: Path, part: str, data: bytes) -> Any:
+    """One of the parts every reader parses first, parsed as the cell-by-cell reader does (no
     entity, DTD or network; nothing nested past libxml2's bound, whose tree would cost
-    gigabytes: ElementTree has none), before any reader parses it."""
+    gigabytes: ElementTree has none), before any reader parses it: its root."""
     try:
         root = etree.fromstring(data, etree.XMLParser(**XML_PARSER_OPTIONS))
     except etree.XMLSyntaxError as exc:
         raise _refuse(path, f"部品 {part} の XML が壊れています ({exc})。{RESAVE}") from None
     if root.getroottree().docinfo.doctype:
         raise _refuse(path, dtd_declared(part))
+    return root
 
 
 def dtd_declared(part: str) -> str:
@@ -451,13 +453,13 @@ def _check_xml_part(path: Path, part: str, blocks: Iterator[bytes]) -> None:
         scan.feed(block)
 
 
-def _related_parts(archive: zipfile.ZipFile, kind: str, usual_name: str) -> list[str]:
+def _related_parts(archive: zipfile.ZipFile, relationships: list[Any], kind: str,
+                   usual_name: str) -> list[str]:
     """The parts of ``kind`` (a relationship type's end) a reader may take: the one the
-    workbook's relationships name, and the part by its usual name (whatever the case), where
-    a reader looks."""
-    named = {workbook_part(rel.get("Target") or "") for rel in workbook_relationships(
-        archive, SafeET.fromstring) if (rel.get("Type") or "").endswith(kind)
-    } if WORKBOOK_RELATIONSHIPS in archive.NameToInfo else set()
+    workbook's ``relationships`` name, and the part by its usual name (whatever the case),
+    where a reader looks."""
+    named = {workbook_part(rel.get("Target") or "") for rel in relationships
+             if (rel.get("Type") or "").endswith(kind)}
     named |= {name for name in archive.NameToInfo if name.lower() == usual_name}
     return sorted(name for name in named if name in archive.NameToInfo)
 
@@ -736,18 +738,18 @@ def _plain_shared_indices(searched: Any) -> np.ndarray:
     return np.asarray(pc.cast(pc.cast(index, pa.large_string()), pa.int64()))
 
 
-def _sheet_parts(path: Path, archive: zipfile.ZipFile, wanted: Sequence[str]) -> dict[str, str]:
-    """Wanted sheet name → its part. A sheet is found by its exact name, else by its folded
-    name (case, width); two sheets folding to a wanted name are refused, naming both."""
-    workbook = SafeET.fromstring(archive.read(WORKBOOK))
-    relationships = {r.get("Id"): r.get("Target") for r in workbook_relationships(
-        archive, SafeET.fromstring)} if WORKBOOK_RELATIONSHIPS in archive.NameToInfo else {}
+def _sheet_parts(archive: zipfile.ZipFile, workbook: Any, relationships: list[Any],
+                 wanted: Sequence[str]) -> dict[str, str]:
+    """Wanted sheet name → its part (``workbook``: the workbook part's root). A sheet is found
+    by its exact name, else by its folded name (case, width); two sheets folding to a wanted
+    name are refused, naming both."""
+    targets = {r.get("Id"): r.get("Target") for r in relationships}
     sheets = [(s.get("name") or "", s.get(f"{REL_NS}id")) for s in workbook.iter(f"{MAIN_NS}sheet")]
     found = match_sheet_names([name for name, _ in sheets], wanted)
     parts = {}
     ids = dict(sheets)
     for want, actual in found.items():
-        target = relationships.get(ids[actual])
+        target = targets.get(ids[actual])
         if target is not None and workbook_part(target) in archive.NameToInfo:
             parts[want] = workbook_part(target)
     return parts

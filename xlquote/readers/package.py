@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-import zipfile
-from typing import Any
 
 from .ooxml import (
     OFFICE_RELATIONSHIPS,
@@ -16,8 +14,7 @@ from .ooxml import (
 
 __all__ = ["EXCEL_MAX_COLUMNS", "EXCEL_MAX_ROWS", "WORKBOOK", "WORKBOOK_RELATIONSHIPS",
            "XML_PARSER_OPTIONS",
-           "column_letters", "column_number", "workbook_part",
-           "workbook_relationships"]
+           "column_letters", "column_number", "workbook_part"]
 
 EXCEL_MAX_ROWS = 1_048_576  # Excel's grid: rows 1..1,048,576, columns A..XFD
 EXCEL_MAX_COLUMNS = 16_384
@@ -37,11 +34,6 @@ def workbook_part(target: str) -> str:
     """The zip member a workbook relationship's target names (absolute, or relative to xl/)."""
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(
         posixpath.join("xl", target))
-
-
-def workbook_relationships(archive: zipfile.ZipFile, parse: Any) -> list[Any]:
-    """The workbook's relationship elements (Id, Type, Target)."""
-    return list(parse(archive.read(WORKBOOK_RELATIONSHIPS)).iter(f"{PACKAGE_REL_NS}Relationship"))
 
 
 def column_number(letters: str) -> int:

@@ -111,8 +111,8 @@ NOT_A_NUMBER = "(?:" + "|".join((
 # A row's or cell's start tag whose attributes are not written name="value" apart from each
 # other, as XML requires (calamine reads such a tag; an XML parser refuses the sheet): after
 # attributes written so, a stray character, a name without '=', a value without quotes, or an
-# attribute run on from the quote before it; or an attribute calamine reads given twice (a
-# row's r, a cell's r, s or t).
+# attribute run on from the quote before it; or a row's, cell's, formula's or text's attribute
+# named otherwise than ATTRIBUTE_NAMES, or given twice.
 ATTRIBUTE = r"""\s+[A-Za-z_:][-\w.:]*\s*=\s*(?:"[^"<]*"|'[^'<]*')"""
 # The attributes ECMA-376 gives the elements calamine reads inside sheetData (Excel adds
 # x14ac:dyDescent to rows); any other name, or one given twice, sends the sheet cell by cell,
