@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from xlquote.readers import sheet_layout
 from xlquote.readers.sheet_layout import plain_layout
 
 BLOCK_SIZES = (1, 2, 3, 5, 7, 11, 23, 24, 25, 31, 64, 100, 997, 4096, 10**9)
@@ -271,3 +272,23 @@ def test_a_long_sheet_in_big_blocks():
     assert all(plain_layout(in_blocks(data, size)) for size in (4096, 65_536, 2**20 + 7))
     duplicated = sheet(plain_rows(20_000) + plain_rows(1, start=20_000))
     assert not any(plain_layout(in_blocks(duplicated, size)) for size in (4096, 65_536))
+
+
+def test_rows_are_reported_plain_only_once_searched(monkeypatch):
+    """The band reads wait on what the check reports: bytes are reported plain only after the
+    pattern search (gathered over several blocks) has passed them too."""
+    monkeypatch.setattr(sheet_layout, "SEARCH_BYTES", 65_536)
+    rows = plain_rows(3_000)
+    defect = '<c r="B1500" t="n"><v>1500</v></c>'
+    assert defect in rows
+    data = sheet(rows.replace(defect, '<c r="B1500" t="n"><v>1&#53;00</v></c>'))
+    bad_at = data.index(b"&#53;")
+    for size in (4096, 65_536, 2**20):
+        reported: list[int] = []
+        assert not plain_layout(in_blocks(data, size), reported.append)
+        assert max(reported, default=0) < bad_at
+    clean = sheet(rows)
+    reported = []
+    assert plain_layout(in_blocks(clean, 4096), reported.append)
+    assert reported == sorted(reported) and reported[-1] == len(clean)
+    assert len({r for r in reported if r < len(clean)}) > 10  # told as it goes, not at the end

@@ -38,7 +38,7 @@ from .ooxml import (
 )
 
 BAND_BYTES = 32 * 2**20  # of sheet XML: calamine's grid and texts for it stay near 100 MB
-BAND_ROWS = 65_536  # from a band's first row to its last: a grid of at most 54 MB (A–Z)
+BAND_ROWS = 32_768  # from a band's first row to its last: a grid of at most 27 MB (A–Z)
 # The most a band may run past BAND_BYTES to reach the next row: a plain row holds at most 26
 # cells of 32,767 characters, each written at most 10 bytes long (&#x10FFFF;) with its markup.
 LONGEST_ROW = 26 * (32_767 * 10 + 1024)

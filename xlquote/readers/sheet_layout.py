@@ -50,6 +50,9 @@ MAX_DIGITS = 7  # a row number within Excel's grid
 MAX_ROW = 1_048_576
 BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 MAX_CARRY = 2**20  # a tag or text this long without a '<' is not a plain sheet's
+# sheetData's bytes searched for READ_OTHERWISE by one call: Arrow compiles the pattern and
+# builds its automaton anew for each call (~4 ms), so blocks are gathered first.
+SEARCH_BYTES = 8 * 2**20
 LESS_THAN, GREATER_THAN, SLASH = ord("<"), ord(">"), ord("/")
 
 
@@ -190,6 +193,10 @@ class _Scan:
         self.row_mask = 0  # which of those 8 bytes they are
         self.column = 0  # the column letter of the last cell in that row (0: none yet)
         self.roots = 0  # elements met at the top: the root, and any other
+        # sheetData's bytes checked but for READ_OTHERWISE: searched once SEARCH_BYTES gather.
+        self.unsearched: list[memoryview] = []
+        self.unsearched_bytes = 0
+        self.plain_until = 0  # from the part's start, every check passed
         # What stands outside sheetData, parsed as it comes (the rows are checked by pattern).
         self.outside = expat.ParserCreate(namespace_separator=" ")
 
@@ -209,7 +216,19 @@ class _Scan:
         self.offset += len(block)
         if len(data) - cut < PADDING:  # whole words and windows at the last tags
             data += bytes(PADDING)
-        return self._plain(data, cut, offset) and (not last or self._parsed(b"", last=True))
+        if not self._plain(data, cut, offset):
+            return False
+        if (last or self.unsearched_bytes >= SEARCH_BYTES) and not self._searched():
+            return False
+        if not self.unsearched:
+            self.plain_until = offset + cut
+        return not last or self._parsed(b"", last=True)
+
+    def _searched(self) -> bool:
+        """Whether the bytes gathered for READ_OTHERWISE hold none of it (then forgotten)."""
+        gathered = b"".join(self.unsearched)
+        self.unsearched, self.unsearched_bytes = [], 0
+        return not any_match(gathered, READ_OTHERWISE)
 
     def _parsed(self, piece: bytes, last: bool = False) -> bool:
         """Whether what stands outside sheetData is well formed XML so far, ``piece`` added."""
@@ -252,7 +271,7 @@ class _Scan:
         if not self._one_root(data, end, opened, closed, change, depth, offset):
             return False
         was_inside = self.inside
-        span = self._inside(data, bytes_, opened, closed, change, depth)
+        span = self._inside(data, bytes_, opened, closed, second, change, depth)
         if span is None:
             return False
         first, stop = span
@@ -271,10 +290,15 @@ class _Scan:
         tags = _Tags(bytes_, opened, first, ~ending[first:stop], depth[first:stop] - 2)
         high = opened[stop] if stop < len(opened) else end
         low = int(opened[first])
-        return (tags.nested_plainly()
+        if not (tags.nested_plainly()
                 and self._in_order(bytes_, opened[tags.rows], opened[tags.cells])
-                and not any_match(data, READ_OTHERWISE, low, int(high))
-                and (not tags.rich() or inline_strings_plain(data, low, int(high))))
+                and (not tags.rich() or inline_strings_plain(data, low, int(high)))):
+            return False
+        # Searched later, with the blocks after it (sheetData's bytes follow on from block to
+        # block: a block is cut before a cell, and the next begins there).
+        self.unsearched.append(memoryview(data)[low:int(high)])
+        self.unsearched_bytes += int(high) - low
+        return True
 
     def _one_root(self, data: bytes, end: int, opened: np.ndarray, closed: np.ndarray,
                   change: np.ndarray, depth: np.ndarray, offset: int) -> bool:
@@ -297,12 +321,14 @@ class _Scan:
         return True
 
     def _inside(self, data: bytes, bytes_: np.ndarray, opened: np.ndarray, closed: np.ndarray,
-                change: np.ndarray, depth: np.ndarray) -> tuple[int, int] | None:
+                second: np.ndarray, change: np.ndarray, depth: np.ndarray
+                ) -> tuple[int, int] | None:
         """The tags inside sheetData, as indices [first, stop) of ``opened``; None when
         sheetData is not where it belongs (once, in the root) or declares a namespace."""
         # Candidates by the byte after '<' (or '</'): no element inside sheetData begins 's'.
-        named_s = np.flatnonzero((bytes_[opened + 1] == ord("s")) | (bytes_[opened + 2] == ord("s"))
-                                 & (bytes_[opened + 1] == SLASH))
+        end_tags = np.flatnonzero(second == SLASH)
+        named_s = np.sort(np.concatenate((np.flatnonzero(second == ord("s")),
+                                          end_tags[bytes_[opened[end_tags] + 2] == ord("s")])))
         words = _words(bytes_.data, 8)[opened[named_s]]
         starts = named_s[(words == SHEET_DATA) & NAME_END[bytes_[opened[named_s] + 10]]]
         ends = named_s[words == SHEET_DATA_END]
@@ -365,7 +391,9 @@ class _Tags:
     def __init__(self, bytes_: np.ndarray, opened: np.ndarray, first: int, begun: np.ndarray,
                  level: np.ndarray) -> None:
         self.bytes_, self.opened = bytes_, opened
-        begun_at = np.where(begun, np.minimum(level, 4), -1).astype(np.int8)
+        # One byte a tag (levels past 4 are 4): the groups are found in a fraction of the time.
+        begun_at = np.minimum(level, 4, out=np.empty(len(level), np.int8), casting="unsafe")
+        begun_at[~begun] = -1
         self.groups = [first + np.flatnonzero(begun_at == g) for g in range(5)]
         self.rows, self.cells = self.groups[0], self.groups[1]
         ended = np.flatnonzero(~begun & (level <= 1))  # the end tags of rows and cells
@@ -472,6 +500,6 @@ def plain_layout(blocks: Iterable[bytes], checked: Callable[[int], None] | None 
         if not scan.feed(block, following is None):
             return False
         if checked is not None:
-            checked(skipped + scan.offset - len(scan.carry))
+            checked(skipped + scan.plain_until)
         block = following
     return scan.sheet_data == 1 and not scan.inside and scan.depth == 0 and scan.roots == 1
