@@ -439,3 +439,46 @@ def test_the_billing_run_is_freed_and_released_before_workers_are_forked(tmp_pat
     assert "drawing" in released and "billing run alive" not in released
     drawn = released.index("drawing")
     assert released[drawn + 1] == "released"  # the documents' workers forked after it
+
+
+def test_documents_are_drawn_costliest_first_and_recorded_as_drawn(tmp_path, monkeypatch) -> None:
+    """With a small unit of cost, the sample's documents are drawn out of their order, on two
+    processes though fewer than MIN_PARALLEL: each file the register records is the file of
+    that document."""
+    from xlquote.app import publishing
+    from xlquote.app.invoice_run import choose_register
+
+    monkeypatch.setattr(publishing, "DOCUMENT_CONTENT_BYTES", 16)
+    monkeypatch.setenv("XLQUOTE_WORKERS", "2")
+    plans = []
+    plan = publishing._drawing_plan
+    monkeypatch.setattr(publishing, "_drawing_plan", lambda jobs: plans.append(plan(jobs))
+                        or plans[-1])
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    out = tmp_path / "out"
+    assert main(["invoice", str(book), "--month", "2026-10", "--out", str(out)]) == 1
+    order, chunk, least = plans[0]
+    assert order != sorted(order) and chunk == 1 and least == 2
+    files = digests(out / "2026-10")
+    register = choose_register(out)
+    recorded = {f"{d.file_stem}.{role}": record.sha256
+                for d in register.list("2026-10") for role, record in d.files.items()}
+    assert len(recorded) == 34 and recorded.items() <= files.items()
+
+
+def test_the_drawing_plan_weighs_documents_by_their_content() -> None:
+    from xlquote.app.publishing import DOCUMENT_CONTENT_BYTES, _drawing_plan
+    from xlquote.engine.dates import Month
+
+    def jobs(*sizes: int) -> list[RenderJob]:
+        settings = demo_documents()[0].settings
+        return [RenderJob(Month(2026, 10), f"d{i}", ("xlsx",), settings, content=b"x" * size)
+                for i, size in enumerate(sizes)]
+
+    many_small = jobs(*[500] * 1_000)
+    assert _drawing_plan(many_small)[1:] == (31, 2)  # chunks of ~32 small invoices
+    assert _drawing_plan(jobs(500, 600))[1:] == (30, None)  # left to the executor: in-process
+    statements = jobs(500, 40 * DOCUMENT_CONTENT_BYTES, 3 * DOCUMENT_CONTENT_BYTES,
+                      40 * DOCUMENT_CONTENT_BYTES)
+    assert _drawing_plan(statements) == ([1, 3, 2, 0], 1, 2)

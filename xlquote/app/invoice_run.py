@@ -57,6 +57,7 @@ from ..engine.invoice import (
 from ..engine.pricebook import CalendarRule
 from ..engine.service import response_report
 from ..engine.settings import Settings
+from ..memory import release_freed_memory
 from ..readers.workbook import Engine, InvoicingData, read_invoicing_workbook
 from ..writers.summary import DocumentFigures, SummaryItem, write_summary_workbook
 from .documents import (
@@ -78,7 +79,7 @@ from .documents import (
     settings_hash,
     summary_filename,
 )
-from .parallel import Executor, executor_for, map_indices, release_freed_memory
+from .parallel import Executor, executor_for, map_indices
 from .publishing import (
     OutputFolder,
     Progress,

@@ -29,7 +29,6 @@ chunk or an exception that cannot be pickled — raises a ``TaskError`` naming t
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import os
 import pickle
@@ -46,6 +45,7 @@ from types import TracebackType
 from typing import Any, Generic, Literal, NoReturn, TypeVar
 
 from ..engine.errors import OutputError
+from ..memory import release_freed_memory
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -315,17 +315,6 @@ def _spread(pool: cf.Executor, submit: Callable[[range], cf.Future[list[Any]]],
     finally:
         for future in pending:  # a chunk failed: what has not started is not needed
             future.cancel()
-
-
-def release_freed_memory() -> None:
-    """Hand the memory this process has freed back to the system. glibc keeps freed blocks in
-    its heaps (the read's threads and the billing leave ~500 MB of them after a month of a
-    million incidents), and a forked worker starts holding every page its parent holds."""
-    try:
-        trim = ctypes.CDLL(None).malloc_trim  # glibc's; other C libraries return memory alone
-    except (OSError, AttributeError):
-        return
-    trim(0)
 
 
 def default_start_method() -> StartMethod | None:
