@@ -110,16 +110,18 @@ def test_a_disk_error_part_way_leaves_the_old_file_and_nothing_else(invoices, se
     already there keeps its bytes, and no temporary file is left beside it."""
     target = workbook_writer.write_invoice_workbook(invoices[0], settings, tmp_path / "i.xlsx")
     before = target.read_bytes()
-    real_writestr = zipfile.ZipFile.writestr
+    real_open = zipfile.ZipFile.open
     written: list[str] = []
 
-    def disk_full(self: zipfile.ZipFile, info: Any, data: Any, *args: Any, **kwargs: Any) -> None:
-        if len(written) == 3:
-            raise OSError(28, "No space left on device")
-        written.append(info.filename)
-        real_writestr(self, info, data, *args, **kwargs)
+    def disk_full(self: zipfile.ZipFile, info: Any, mode: str = "r", *args: Any,
+                  **kwargs: Any) -> Any:
+        if mode == "w":
+            if len(written) == 3:
+                raise OSError(28, "No space left on device")
+            written.append(info.filename)
+        return real_open(self, info, mode, *args, **kwargs)
 
-    monkeypatch.setattr(zipfile.ZipFile, "writestr", disk_full)
+    monkeypatch.setattr(zipfile.ZipFile, "open", disk_full)
     with pytest.raises(OSError, match="No space left"):
         workbook_writer.write_invoice_workbook(invoices[1], settings, target)
     assert len(written) == 3  # it failed part-way, not before it began

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from numbers import Integral
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -257,6 +257,20 @@ def quoted_sheet_name(name: str) -> str:
     return "'" + name.replace("'", "''") + "'"
 
 
+def _batches(pieces: Iterable[str], size: int = 2**20) -> Iterator[bytes]:
+    """``pieces`` joined and encoded in batches of about ``size`` characters."""
+    batch: list[str] = []
+    length = 0
+    for piece in pieces:
+        batch.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(batch).encode("utf-8")
+            batch, length = [], 0
+    if batch:
+        yield "".join(batch).encode("utf-8")
+
+
 class Sheet:
     """One worksheet's cells and settings, kept as the XML of each cell until ``xml()``.
     Rows and columns are 0-based, as in XlsxWriter."""
@@ -370,21 +384,12 @@ class Sheet:
         self._setup = setup
 
     def xml(self) -> str:
-        rows = []
-        last_col = 0
-        heights = self._heights
-        for row in sorted(self._rows.keys() | heights.keys()):
-            cells = self._rows.get(row)
-            height = heights.get(row)
-            attributes = f' ht="{height:g}" customHeight="1"' if height is not None else ""
-            if cells:
-                columns = sorted(cells)
-                if columns[-1] > last_col:
-                    last_col = columns[-1]
-                content = "".join([cells[col] for col in columns])
-                rows.append(f'<row r="{row + 1}"{attributes}>{content}</row>')
-            else:
-                rows.append(f'<row r="{row + 1}"{attributes}/>')
+        return "".join(self.xml_pieces())
+
+    def xml_pieces(self) -> Iterator[str]:
+        """The sheet's XML: what comes before its rows, each row, what comes after. A statement
+        of 50,000 incidents is written row by row, never held as one string."""
+        last_col = max((max(cells) for cells in self._rows.values() if cells), default=0)
         last_row = max(self._rows, default=0)
         dimension = f"A1:{_letters(last_col)}{last_row + 1}" if self._rows else "A1"
         sheet_properties = "".join((
@@ -394,14 +399,25 @@ class Sheet:
                           for col, width in enumerate(self._widths, start=1))
         merges = "".join(f'<mergeCell ref="{ref}"/>' for ref in self._merges)
         selected = ' tabSelected="1"' if self.selected else ""
-        return "".join((
+        yield "".join((
             f'{XML_DECLARATION}<worksheet xmlns="{MAIN}" xmlns:r="{DOC_RELATIONSHIPS}">',
             f"<sheetPr>{sheet_properties}</sheetPr>" if sheet_properties else "",
             f'<dimension ref="{dimension}"/><sheetViews><sheetView{selected} workbookViewId="0"/>'
             '</sheetViews>'
             '<sheetFormatPr defaultRowHeight="15"/>',
-            f"<cols>{columns}</cols>" if columns else "",
-            f'<sheetData>{"".join(rows)}</sheetData>',
+            f"<cols>{columns}</cols>" if columns else "", "<sheetData>"))
+        heights = self._heights
+        for row in sorted(self._rows.keys() | heights.keys()):
+            cells = self._rows.get(row)
+            height = heights.get(row)
+            attributes = f' ht="{height:g}" customHeight="1"' if height is not None else ""
+            if cells:
+                content = "".join([cells[col] for col in sorted(cells)])
+                yield f'<row r="{row + 1}"{attributes}>{content}</row>'
+            else:
+                yield f'<row r="{row + 1}"{attributes}/>'
+        yield "".join((
+            "</sheetData>",
             f'<mergeCells count="{len(self._merges)}">{merges}</mergeCells>' if merges else "",
             self._print_xml(), "</worksheet>"))
 
@@ -462,9 +478,10 @@ class Workbook:
         self.sheets.append(sheet)
         return sheet
 
-    def parts(self) -> list[tuple[str, str]]:
-        """(name in the zip, XML) of every part, in the order they are zipped."""
-        sheets = [(f"xl/worksheets/sheet{i}.xml", sheet.xml())
+    def parts(self) -> list[tuple[str, str | Iterator[str]]]:
+        """(name in the zip, its XML in pieces) of every part, in the order they are zipped.
+        The sheets come last: their rows are made as they are written."""
+        sheets = [(f"xl/worksheets/sheet{i}.xml", sheet.xml_pieces())
                   for i, sheet in enumerate(self.sheets, start=1)]
         return [("[Content_Types].xml", self._content_types()),
                 ("_rels/.rels", _relationships([
@@ -479,7 +496,7 @@ class Workbook:
                       for i in range(1, len(self.sheets) + 1)),
                     (f"{DOC_RELATIONSHIPS}/styles", "styles.xml"),
                     (f"{DOC_RELATIONSHIPS}/sharedStrings", "sharedStrings.xml")])),
-                ("xl/styles.xml", self.styles.xml()),  # after the sheets: styles they used
+                ("xl/styles.xml", self.styles.xml()),  # the cells' styles, known once put
                 ("xl/sharedStrings.xml", self.strings.xml()),
                 *sheets]
 
@@ -492,8 +509,11 @@ class Workbook:
             for name, xml in parts:
                 entry = zipfile.ZipInfo(name, date_time=date_time)
                 entry.compress_type = zipfile.ZIP_DEFLATED
+                entry._compresslevel = COMPRESS_LEVEL  # as writestr(compresslevel=…) sets it
                 entry.external_attr = 0o100644 << 16  # a regular file, readable by all
-                archive.writestr(entry, xml.encode("utf-8"), compresslevel=COMPRESS_LEVEL)
+                with archive.open(entry, "w") as out:  # the bytes writestr would write
+                    for batch in _batches((xml,) if isinstance(xml, str) else xml):
+                        out.write(batch)
         return Path(path)
 
     def _content_types(self) -> str:
