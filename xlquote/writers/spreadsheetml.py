@@ -272,7 +272,7 @@ def _batches(pieces: Iterable[str], size: int = 2**20) -> Iterator[bytes]:
 
 
 class Sheet:
-    """One worksheet's cells and settings, kept as the XML of each cell until ``xml()``.
+    """One worksheet's cells and settings, kept as the XML of each cell until ``xml_pieces()``.
     Rows and columns are 0-based, as in XlsxWriter."""
 
     def __init__(self, name: str, styles: StyleSheet, strings: SharedStrings) -> None:
@@ -382,9 +382,6 @@ class Sheet:
 
     def page_setup(self, setup: PageSetup) -> None:
         self._setup = setup
-
-    def xml(self) -> str:
-        return "".join(self.xml_pieces())
 
     def xml_pieces(self) -> Iterator[str]:
         """The sheet's XML: what comes before its rows, each row, what comes after. A statement
