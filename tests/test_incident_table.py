@@ -81,3 +81,23 @@ def test_an_unknown_attribute_is_still_an_attribute_error(table: IncidentTable) 
     taken = table.take(np.arange(3))
     with pytest.raises(AttributeError):
         taken.no_such_column  # noqa: B018
+
+
+def test_one_measure_is_picked_alone(table: IncidentTable) -> None:
+    order = np.arange(len(table))[::-1].copy()
+    taken = table.take(order).slice(1, 20)
+    assert taken.measure("channel").tolist() == table.measures.channel[order][1:20].tolist()
+    assert "measures" not in vars(taken)  # the other nine columns not copied
+    assert taken.measure("onsite_visits").tolist() == taken.measures.onsite_visits.tolist()
+    assert taken.measure("minutes").tolist() == table.measures.minutes[order][1:20].tolist()
+    assert table.measure("channel") is table.measures.channel
+
+
+def test_pricing_a_month_picks_no_whole_measures() -> None:
+    from xlquote import bill_month
+    from xlquote.app.sample import sample_contracts, sample_packs
+
+    run = bill_month(sample_contracts(), sample_incidents(), "2026-10", sample_packs())
+    ordered = run.every_context[0].all_incidents
+    assert "measures" not in vars(ordered) and "channel" in vars(ordered)["_measures_picked"]
+    assert sum(1 for _ in run) == len(run.summaries)  # every invoice built all the same

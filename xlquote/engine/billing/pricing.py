@@ -168,7 +168,7 @@ def price_incidents(contracts: list[Contract], books: dict[str, PriceBook], owne
                 fees, level[rows], full_fee[rows], limit[rows], limit_level[rows],
                 t.limit_decision[rows])
             limit_state[rows] = state
-            reply_beyond[rows] = ((t.measures.channel[rows] == REPLY)
+            reply_beyond[rows] = ((t.measure("channel")[rows] == REPLY)
                                   & (level[rows] > rules.reply_max_level[plan_code]))
             fee, consumes = chart_fee(rules, plan_code, pay_chart[rows])
             chart_fees[rows] = np.where(chart[rows], fee, 0)
@@ -176,8 +176,8 @@ def price_incidents(contracts: list[Contract], books: dict[str, PriceBook], owne
                             + (chart[rows] & consumes).astype(np.int64))
             # 出張 is an option billed on its own (別料金): per visit, when the book has a price.
             implied = np.array([rule.implied_onsite_visits for rule in rules.rules])[
-                rules.rule_of_channel[t.measures.channel[rows]]]
-            visits[rows] = np.maximum(t.measures.onsite_visits[rows], implied)
+                rules.rule_of_channel[t.measure("channel")[rows]]]
+            visits[rows] = np.maximum(t.measure("onsite_visits")[rows], implied)
             onsite_fee[rows] = visits[rows] * (rules.onsite_fee or 0)
 
     absorbed = (t.absorbed_into != "") & supported
