@@ -101,3 +101,19 @@ def test_pricing_a_month_picks_no_whole_measures() -> None:
     ordered = run.every_context[0].all_incidents
     assert "measures" not in vars(ordered) and "channel" in vars(ordered)["_measures_picked"]
     assert sum(1 for _ in run) == len(run.summaries)  # every invoice built all the same
+
+
+def test_positions_side_by_side_are_taken_as_views(table: IncidentTable) -> None:
+    """A month's incidents that stand side by side in the sheet (positions or a mask) are taken
+    as a slice: a million rows' columns are not copied."""
+    mask = np.zeros(len(table), dtype=bool)
+    mask[3:12] = True
+    for index in (np.arange(3, 12), mask):
+        taken = table.take(index)
+        assert np.shares_memory(taken.opened, table.opened)
+        assert np.shares_memory(taken.measures.channel, table.measures.channel)
+        assert columns(taken) == eager(table, np.arange(3, 12))
+    for apart in (np.array([3, 5, 4, 6]), np.array([-2, -1]), np.array([7])):
+        taken = table.take(apart)
+        assert not np.shares_memory(taken.opened, table.opened)
+        assert columns(taken) == eager(table, apart)

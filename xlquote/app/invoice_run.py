@@ -57,7 +57,6 @@ from ..engine.invoice import (
 from ..engine.pricebook import CalendarRule
 from ..engine.service import response_report
 from ..engine.settings import Settings
-from ..memory import release_freed_memory
 from ..readers.workbook import Engine, InvoicingData, read_invoicing_workbook
 from ..writers.summary import DocumentFigures, SummaryItem, write_summary_workbook
 from .documents import (
@@ -443,7 +442,6 @@ class MonthRun:
     # --- billing -----------------------------------------------------------------------------
 
     def bill(self) -> None:
-        release_freed_memory()  # the read's threads leave freed blocks behind (~140 MB for 1M)
         run: BillingRun = bill_month(
             self.data.contracts, self.data.incidents, self.month, self.data.packs,
             self.data.pricebooks(), map_tasks=contract_totals_mapper)

@@ -261,11 +261,12 @@ def _drawing_plan(jobs: Sequence[RenderJob]) -> tuple[list[int], int, int | None
     (None: the executor's own). Costs are counted in small invoices: a month of a few
     statements of tens of thousands of rows is drawn on every core, one by one."""
     costs = [1 + len(job.content or b"") / DOCUMENT_CONTENT_BYTES for job in jobs]
+    total = sum(costs)
     # By whole small invoices: a month of ordinary invoices keeps its order (a chunk is a run
     # of numbers, as an error names it).
     order = sorted(range(len(jobs)), key=lambda i: -int(costs[i]))
-    chunk = max(1, min(DEFAULT_CHUNK, int(DEFAULT_CHUNK * len(jobs) / max(sum(costs), 1))))
-    return order, chunk, (2 if sum(costs) >= MIN_PARALLEL else None)
+    chunk = max(1, min(DEFAULT_CHUNK, int(DEFAULT_CHUNK * len(jobs) / max(total, 1))))
+    return order, chunk, (2 if total >= MIN_PARALLEL else None)
 
 
 def job_key(job: RenderJob) -> str:

@@ -257,12 +257,14 @@ class IncidentTable:
         return self.take(slice(start, stop))  # type: ignore[arg-type]
 
     def take(self, index: np.ndarray) -> IncidentTable:
-        """The incidents at positions ``index`` (integers, a slice or a mask), in that order."""
+        """The incidents at positions ``index`` (integers, a slice or a mask), in that order.
+        Positions that run side by side, rising, are a slice: their columns are views."""
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self))
             index = range(start, stop) if step == 1 else np.arange(start, stop, step)
-        elif np.asarray(index).dtype == bool:
-            index = np.flatnonzero(index)
+        else:
+            index = _side_by_side(np.flatnonzero(index) if np.asarray(index).dtype == bool
+                                  else index)
         table = object.__new__(IncidentTable)
         pending = self.__dict__.get("_deferred", {})
         deferred = {}
@@ -280,6 +282,15 @@ class IncidentTable:
 # Which rows of a source column a deferred column picks: a range is a contiguous run (picked
 # as a view), an array any positions (picked as a copy).
 Positions = range | np.ndarray
+
+
+def _side_by_side(index: np.ndarray) -> Positions:
+    """``index`` as a range where its positions run side by side, rising (the month's
+    incidents of a sheet of one month: a million rows' columns are not copied)."""
+    index = np.asarray(index)
+    if len(index) < 2 or index[0] < 0 or int(index[-1]) - int(index[0]) + 1 != len(index):
+        return index
+    return range(int(index[0]), int(index[-1]) + 1) if (np.diff(index) == 1).all() else index
 
 
 def _compose(positions: Positions, index: Positions) -> Positions:

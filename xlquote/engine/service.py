@@ -76,10 +76,7 @@ def response_report(contracts: Sequence[Contract], t: IncidentTable,
                         len(t))
     first, last = np.datetime64(month.first_day, "D"), np.datetime64(month.last_day, "D")
     rows = np.flatnonzero((owner >= 0) & (t.opened >= first) & (t.opened <= last))
-    # Rows side by side (a sheet of the month's incidents): taken as a slice, which copies no
-    # column (a million incidents' measures and dates: ~170 MB).
-    side_by_side = len(rows) and int(rows[-1]) - int(rows[0]) + 1 == len(rows)
-    mine = t.take(slice(int(rows[0]), int(rows[-1]) + 1) if side_by_side else rows)
+    mine = t.take(rows)
     due = response_due(mine, owner[rows], contracts, books)
     answered = mine.first_response
     has_target = ~np.isnat(due)
