@@ -1,5 +1,5 @@
 """Memory the process has freed, handed back to the system (by the readers once a big sheet
-is read, and by the month run before it bills and before it forks workers)."""
+is read, and by the process executor before it forks workers)."""
 
 from __future__ import annotations
 
