@@ -97,6 +97,44 @@ def test_exit_2_when_one_statement_would_be_too_long(tmp_path, capsys, monkeypat
     assert not (tmp_path / "out").exists()
 
 
+
+def test_exit_2_when_the_month_has_more_documents_than_one_run_draws(tmp_path, capsys,
+                                                                      monkeypatch):
+    """A month whose documents pass what one run draws is refused before anything is written,
+    naming the contract of the first document beyond the cap (the cap lowered to 10: the
+    demo's October makes 19 documents, C011 none); at the cap the month is drawn."""
+    from xlquote.app import invoice_run
+
+    book = workbook(tmp_path / "wb.xlsx")
+    monkeypatch.setattr(invoice_run, "MAX_MONTH_DOCUMENTS", 10)
+    code, result = invoice_json(capsys, book, tmp_path / "out")
+    assert (code, result["status"]) == (2, "invalid")
+    assert [(p["sheet"], p["row"], p["column"], p["value"]) for p in result["problems"]] == [
+        ("Contracts", 13, "contract_id", "C012")]
+    assert "19 通になり、1 回の実行で作れる 10 通を超えています" in result["problems"][0]["reason"]
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setattr(invoice_run, "MAX_MONTH_DOCUMENTS", 19)
+    code, result = invoice_json(capsys, book, tmp_path / "out")
+    assert code == 1 and len(result["invoices"] + result["drafts"] + result["statements"]) == 19
+
+
+def test_exit_2_when_the_workbook_lists_more_contracts_than_it_may(tmp_path, capsys,
+                                                                   monkeypatch):
+    """More contracts than a workbook may list are refused before they are parsed, naming the
+    row of the first one beyond (the cap lowered to 20: the demo lists 21), whichever reader
+    reads the sheet."""
+    from xlquote.engine import records
+
+    book = workbook(tmp_path / "wb.xlsx")
+    monkeypatch.setattr(records, "MAX_CONTRACTS", 20)
+    for reader in ("fastexcel", "cells"):
+        code, result = invoice_json(capsys, book, tmp_path / "out", "--reader", reader)
+        assert (code, result["status"]) == (2, "invalid")
+        assert [(p["sheet"], p["row"]) for p in result["problems"]] == [("Contracts", 22)]
+        assert "契約が 21 件あり、1 冊のブックに載せられる 20 件を超えています" in \
+            result["problems"][0]["reason"]
+        assert not (tmp_path / "out").exists()
+
 def test_exit_3_disk_full_on_a_first_run_changes_nothing(tmp_path, capsys, monkeypatch,
                                                          registers):
     book = workbook(tmp_path / "wb.xlsx")

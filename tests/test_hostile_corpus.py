@@ -1,8 +1,8 @@
 """The corpus of broken and hostile workbooks (tests/data/hostile, built by its build.py) through
 every read path and through the CLI: each case is refused with exactly the problems its build
-script names (exit 2, JSON problems, nothing written) or bills exactly like the unedited demo
-workbook; both read paths give the same records and the same problems; each run stays under
-1 GiB and 60 s."""
+script names (exit 2, JSON problems, nothing written; by the read, or for a few by the month's
+run once billed) or bills exactly like the unedited demo workbook; both read paths give the
+same records and the same problems; each run stays under 1 GiB and 60 s."""
 
 from __future__ import annotations
 
@@ -84,8 +84,10 @@ def test_every_read_path_gives_the_same_outcome(name, original):
             outcomes[path] = ("problems", problems(exc))
     assert outcomes["fastexcel"] == outcomes["cells"], name
     kind, found = outcomes["cells"]
-    if case.refused:
+    if case.refused and case.refused_by == "read":
         assert kind == "problems" and matches(found, case.refused), found
+    elif case.refused:  # refused by the month's run (the CLI's test)
+        assert kind == "records" and found != original
     else:
         assert kind == "records" and found == original
 

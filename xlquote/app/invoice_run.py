@@ -114,6 +114,11 @@ REGISTER_FILENAME = "register.sqlite3"
 REGISTER_ENV = "XLQUOTE_REGISTER"  # the register of every run on this machine (a URL or a file)
 TOTALS_CHUNK = 256  # contracts per task sent to a worker
 TOTALS_MIN_PARALLEL = 2_000  # a contract's totals take ~0.2 ms: fewer are quicker in-process
+# The most documents (invoices, drafts, statements) one run draws. Each costs ~10 ms of CPU
+# with its PDF, so a crafted workbook of 100,000 short contracts (5 MB) drew for minutes; a
+# month beyond this is refused before anything is written, and larger books are split
+# (docs/INVOICING.md). The 1M-incident month of bench/ draws 9,860.
+MAX_MONTH_DOCUMENTS = 10_000
 # The month's totals, contract by contract, on all cores (forked workers see the month's
 # arrays without copying them; only the small totals come back).
 contract_totals_mapper = functools.partial(map_indices, chunk=TOTALS_CHUNK,
@@ -418,6 +423,19 @@ class _Plan:
     contents: dict[str, bytes] = field(default_factory=dict)  # fresh number → content
 
 
+def too_many_documents(run: BillingRun) -> Problem:
+    """The month's documents beyond ``MAX_MONTH_DOCUMENTS``, named by the contract of the
+    first one that does not fit."""
+    first_beyond = run.contexts[MAX_MONTH_DOCUMENTS].contract
+    return Problem(first_beyond.row, "contract_id", first_beyond.contract_id,
+                   f"{run.month.year}年{run.month.month}月の請求書・下書き・明細は "
+                   f"{len(run.contexts):,} 通になり、1 回の実行で作れる "
+                   f"{MAX_MONTH_DOCUMENTS:,} 通を超えています (この行の契約から先が入りません)。"
+                   "契約を、その対応記録とパックとともに複数のブックに分け、ブックごとに別の"
+                   "出力フォルダ (--out) で実行してください (請求番号が重ならないよう、"
+                   "請求番号台帳は --register で共有します)", "Contracts")
+
+
 class MonthRun:
     """One month's run on one output folder (``run_invoices`` is the entry point)."""
 
@@ -447,6 +465,8 @@ class MonthRun:
             self.data.pricebooks(), map_tasks=contract_totals_mapper)
         contexts = run.contexts
         total = len(contexts)
+        if total > MAX_MONTH_DOCUMENTS:
+            raise InputError([too_many_documents(run)])
         self.report("checking", 0, total)
         self.billed: list[Billed] = map_indices(
             lambda i: _billed(build_invoice(contexts[i])), total,

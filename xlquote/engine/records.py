@@ -41,7 +41,7 @@ from .columns import (
     to_numbers,
     to_text,
 )
-from .errors import Problem
+from .errors import ROW_FIELD, InputError, Problem
 from .levels import IncidentMeasures
 from .messages import (
     LICENCES_REQUIRED,
@@ -495,10 +495,32 @@ def _date_or_none(value: np.datetime64) -> dt.date | None:
     return None if np.isnat(value) else value.astype("datetime64[D]").item()
 
 
+# The most contracts a workbook lists (ended ones included), and the most packs. Billing
+# holds ~10 KB a contract (a crafted sheet of 100,000 short contracts took ~1 GB), and a pack
+# is a line and a balance on its invoice (300,000 packs on one contract, from a 3 MB workbook:
+# 31 s and 1.15 GB; 50,000: 6 s and 330 MB), so a longer sheet is refused before it is
+# parsed. 10,000 contracts make the 1M-incident month of bench/.
+MAX_CONTRACTS = 50_000
+MAX_PACKS = 50_000
+
+
+def _refuse_beyond(rows: Rows, most: int, what: str, sheet: str, first_row: int,
+                   row_numbers: Sequence[int] | None) -> None:
+    """InputError naming the first row beyond ``most`` rows of ``what`` (a sheet's records)."""
+    if len(rows) <= most:
+        return
+    first_beyond = int(row_numbers[most]) if row_numbers is not None else first_row + most
+    raise InputError([Problem(first_beyond, ROW_FIELD, None, (
+        f"{what}が {len(rows):,} 件あり、1 冊のブックに載せられる {most:,} 件を超えています"
+        " (この行から先)。契約を、その対応記録とパックとともに複数のブックに分けてください"),
+        sheet)])
+
+
 def parse_contracts(header: Sequence[Any], rows: Rows, sheet: str = "Contracts",
                     first_row: int = 2, row_numbers: Sequence[int] | None = None
                     ) -> list[Contract]:
     """Contracts from sheet rows; raises InputError naming every bad cell."""
+    _refuse_beyond(rows, MAX_CONTRACTS, "契約", sheet, first_row, row_numbers)
     cols, checks = read_columns(CONTRACT_FIELDS, header, rows, sheet, first_row, row_numbers)
     contracts = []
     seen: dict[str, int] = {}
@@ -572,6 +594,7 @@ def _check_contract(c: Contract, i: int, checks: RowChecks) -> None:
 
 def parse_packs(header: Sequence[Any], rows: Rows, sheet: str = "Packs", first_row: int = 2,
                 row_numbers: Sequence[int] | None = None) -> list[Pack]:
+    _refuse_beyond(rows, MAX_PACKS, "パック", sheet, first_row, row_numbers)
     cols, checks = read_columns(PACK_FIELDS, header, rows, sheet, first_row, row_numbers)
     packs = []
     for i in range(len(rows)):

@@ -5,7 +5,8 @@
 
 Each case is ``demo.xlsm`` (the workbook ``xlquote demo`` writes) with one thing changed: a cell,
 a part of the package, or the package itself. ``CASES`` says what each one tests and what must
-come of it: ``refused`` (exit 2, the problems listed, each naming its sheet, row and column) or
+come of it: ``refused`` (exit 2, the problems listed, each naming its sheet, row and column;
+by the read, or by the month's run where ``refused_by`` says "billing") or
 ``same`` (the month bills exactly as the unedited workbook does: the change is in something
 xlquote does not read, or is a form of the same value). The output is deterministic: the same
 base gives the same bytes (entries dated 1980-01-01, deflated by zlib at level 6).
@@ -50,6 +51,9 @@ class Case:
     refused: tuple[Expected, ...] = ()  # empty: bills the same as the unedited workbook
     raw: Callable[[Parts], bytes] | None = None  # builds the file's bytes itself
     tags: frozenset[str] = field(default_factory=frozenset)
+    # Refused by what: "read" (every read path refuses alike) or "billing" (every read path
+    # reads the same records; the month's run refuses them before anything is written)
+    refused_by: str = "read"
 
     @property
     def file(self) -> Path:
@@ -428,6 +432,33 @@ def shared_string_bomb(parts: Parts) -> None:
     parts[part] = (xml[:at] + rows + xml[at:]).encode()
 
 
+def rows_appended(sheet: str, count: int, make: Callable[[int, int], str]
+                  ) -> Callable[[Parts], None]:
+    """``count`` rows after the sheet's last one: ``make(row, k)`` gives the k-th row's cells
+    (k from 1)."""
+    def edit(parts: Parts) -> None:
+        part = sheet_part(parts, sheet)
+        xml = parts[part].decode()
+        last = max(int(row) for row in re.findall(r'<row r="(\d+)"', xml))
+        rows = "".join(f'<row r="{row}">{make(row, row - last)}</row>'
+                       for row in range(last + 1, last + count + 1))
+        at = xml.index("</sheetData>")
+        parts[part] = (xml[:at] + rows + xml[at:]).encode()
+    return edit
+
+
+def monthly_contract(row: int, k: int) -> str:
+    """A monthly contract since 2026-01-01 (a monthly fee every month: one invoice each)."""
+    return (inline(f"A{row}", f"K{k:05d}") + inline(f"B{row}", f"テスト{k}")
+            + inline(f"D{row}", "monthly") + number(f"F{row}", "2")
+            + number(f"H{row}", "46023", "8"))
+
+
+def vendor_pack(row: int, k: int) -> str:
+    """A pack of 10 units bought by V001 on 2026-10-01."""
+    return inline(f"A{row}", "V001") + number(f"B{row}", "46296", "8") + number(f"C{row}", "10")
+
+
 def shared_string_entity(parts: Parts) -> None:
     """I-1002's description a shared string holding an undefined entity (&nbsp;): not XML."""
     parts["xl/sharedStrings.xml"] = (
@@ -697,6 +728,17 @@ CASES: tuple[Case, ...] = (
     Case("negative_date_serial", "a date-formatted -5 in a closed date",
          restyled("Incidents", "I-1003", "D", "-5"),
          (Expected("Incidents", 16, "closed", "Excel で表せる日付"),)),
+    Case("too_many_contracts", "50,000 more contracts (a workbook lists at most 50,000)",
+         rows_appended("Contracts", 50_000, monthly_contract),
+         (Expected("Contracts", 50_002, "(row)", "1 冊のブックに載せられる 50,000 件を超えて"),)),
+    Case("too_many_packs", "50,000 more packs of V001 (a workbook lists at most 50,000)",
+         rows_appended("Packs", 50_000, vendor_pack),
+         (Expected("Packs", 50_002, "(row)", "1 冊のブックに載せられる 50,000 件を超えて"),)),
+    Case("too_many_documents", "10,000 more monthly contracts, each billed in October: 10,019 "
+         "documents (a run draws at most 10,000)",
+         rows_appended("Contracts", 10_000, monthly_contract),
+         (Expected("Contracts", 10_004, "contract_id", "1 回の実行で作れる 10,000 通を超えて",
+                   "K09982"),), refused_by="billing"),
     Case("date_styled_minutes", "I-1002's minutes 51 in the date format of its opened date: "
          "named with the date it shows, 1900-02-20, on every path",
          styled_like("Incidents", "I-1002", "G", "C", "51"),
