@@ -59,6 +59,47 @@ def test_bad_closed_days_name_the_setting(text) -> None:
     assert [(p.row, p.field) for p in caught.value.problems] == [(9, "closed_days")]
 
 
+
+@pytest.mark.parametrize(("text", "phrase"), [
+    ("1/1-12/30", "365 日続きます。1 つの期間は 31 日まで"),
+    ("2027-01-01〜2035-12-30", "3286 日続きます"),
+    ("12/1-1/1", "32 日続きます"),  # over the year's end
+    (", ".join(["8/13"] * 201), "201 件あります。書けるのは 200 件まで"),
+    ("1/1-1/31, 2/1-2/29, 3/1-3/31", "2027-01-01 から 62 日を超えて営業日がありません"),
+    ("12/1-12/31, 1/1-1/31, 2/1-2/20", "2027-12-01 から 62 日を超えて"),
+    ("2026-05-01〜2026-05-31, 2026-06-01〜2026-06-30, 7/1-7/31", "2026-05-01 から 62 日を超えて"),
+])
+def test_closed_days_that_would_hide_the_business_days_are_refused(text, phrase) -> None:
+    """Closed days are days, not seasons: an entry spans at most 31 days, a cell lists at most
+    200, and together with weekends and holidays they leave a business day within 62 days
+    (else every due date's search walks the season; all closed, it ran off the calendar)."""
+    values = {"issuer_name": ("x", 2), "registration_number": ("T1234567890123", 3),
+              "bank_account": ("b", 4), "closed_days": (text, 9)}
+    with pytest.raises(xlquote.InputError) as caught:
+        settings_from_values(values)
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.field) == (9, "closed_days") and phrase in problem.reason
+
+
+def test_closed_days_up_to_the_limits_are_kept() -> None:
+    """Two months closed in a row (61 days, a business day after them), 200 entries, a range
+    of 31 days: accepted, and each day looked up as written."""
+    from xlquote.engine.dates import closed_days_problem
+
+    two_months = ClosedDays.parse("2026-08-01〜2026-08-31, 2026-09-01〜2026-09-30")
+    assert closed_days_problem(two_months) is None
+    assert D(2026, 9, 30) in two_months and D(2026, 10, 1) not in two_months
+    assert business_days_after(D(2026, 7, 31), 1, two_months) == D(2026, 10, 1)
+    many = ClosedDays.parse(", ".join(f"{1900 + k}-08-13" for k in range(200)))
+    assert closed_days_problem(many) is None and D(2099, 8, 13) in many
+    assert D(2100, 8, 13) not in many
+    month = ClosedDays.parse("12/15-1/14")
+    assert closed_days_problem(month) is None
+    assert {D(2026, 12, 14) in month, D(2027, 1, 15) in month} == {False}
+    assert D(2026, 12, 15) in month and D(2028, 1, 14) in month
+    leap = ClosedDays.parse("2/29")
+    assert D(2028, 2, 29) in leap and D(2027, 2, 28) not in leap and D(2027, 3, 1) not in leap
+
 # --- the demo month: one notice of each kind, open incidents with their due dates ----------
 
 @pytest.fixture(scope="module")

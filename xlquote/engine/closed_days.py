@@ -14,8 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+# A company closes for days, not seasons: each entry spans at most a month and a Settings
+# cell lists at most 200 of them, so that every date's lookup stays cheap and no run of
+# closed days can hide the business days every due date needs (dates.py checks the runs).
+MAX_CLOSED_ENTRIES = 200
+MAX_CLOSED_RANGE_DAYS = 31
 ENTRY_SEPARATORS = re.compile(r"[,、;\n]+")
 RANGE_SEPARATORS = re.compile(r"\s*[〜~～]\s*")
 MONTH_DAY = re.compile(r"(\d{1,2})\s*[/月]\s*(\d{1,2})\s*日?")
@@ -30,15 +35,24 @@ class ClosedDays:
     yearly: tuple[tuple[MonthDay, MonthDay], ...] = ()
     dated: tuple[tuple[dt.date, dt.date], ...] = ()
     text: str = ""
+    # every (month, day) of the yearly ranges, and every date of the dated ones: one lookup
+    # per date asked, however many entries
+    _month_days: frozenset[MonthDay] = field(default=frozenset(), init=False, repr=False,
+                                             compare=False)
+    _dates: frozenset[dt.date] = field(default=frozenset(), init=False, repr=False,
+                                       compare=False)
+
+    def __post_init__(self) -> None:
+        month_days = {(day.month, day.day) for first, last in self.yearly
+                      for span in _in_leap_year(first, last) for day in _days(*span)}
+        object.__setattr__(self, "_month_days", frozenset(month_days))
+        object.__setattr__(self, "_dates", frozenset(
+            day for first, last in self.dated for day in _days(first, last)))
 
     def __contains__(self, day: object) -> bool:
         if not isinstance(day, dt.date):
             return False
-        key = (day.month, day.day)
-        for first, last in self.yearly:
-            if (first <= key <= last) if first <= last else (key >= first or key <= last):
-                return True
-        return any(first <= day <= last for first, last in self.dated)
+        return (day.month, day.day) in self._month_days or day in self._dates
 
     def __bool__(self) -> bool:
         return bool(self.yearly or self.dated)
@@ -49,7 +63,11 @@ class ClosedDays:
         raw = unicodedata.normalize("NFKC", "" if text is None else str(text)).strip()
         yearly: list[tuple[MonthDay, MonthDay]] = []
         dated: list[tuple[dt.date, dt.date]] = []
-        for entry in filter(None, (e.strip() for e in ENTRY_SEPARATORS.split(raw))):
+        entries = [e for e in (e.strip() for e in ENTRY_SEPARATORS.split(raw)) if e]
+        if len(entries) > MAX_CLOSED_ENTRIES:
+            raise ValueError(f"休業日が {len(entries):,} 件あります。書けるのは {MAX_CLOSED_ENTRIES} "
+                             "件までです (過ぎた年の日付は消してください)")
+        for entry in entries:
             parts = RANGE_SEPARATORS.split(entry)
             if len(parts) == 1 and re.fullmatch(r"\d{1,2}/\d{1,2}\s*-\s*\d{1,2}/\d{1,2}", entry):
                 parts = re.split(r"\s*-\s*", entry)
@@ -63,10 +81,28 @@ class ClosedDays:
             if isinstance(first, dt.date):
                 if last < first:  # type: ignore[operator]
                     raise ValueError(f"休業日 {entry!r} は終わりが始まりより前です")
-                dated.append((first, last))  # type: ignore[arg-type]
+                spans = [(first, last)]
             else:
-                yearly.append((first, last))  # type: ignore[arg-type]
+                spans = _in_leap_year(first, last)  # type: ignore[arg-type]
+            days = sum((end - start).days + 1 for start, end in spans)  # type: ignore[operator]
+            if days > MAX_CLOSED_RANGE_DAYS:
+                raise ValueError(f"休業日 {entry!r} は {days} 日続きます。1 つの期間は "
+                                 f"{MAX_CLOSED_RANGE_DAYS} 日までです")
+            (dated if isinstance(first, dt.date) else yearly).append((first, last))  # type: ignore[arg-type]
         return cls(tuple(yearly), tuple(dated), raw)
+
+
+def _in_leap_year(first: MonthDay, last: MonthDay) -> list[tuple[dt.date, dt.date]]:
+    """A yearly range as spans of dates of a leap year (so that 2/29 is one): two when it
+    wraps over the year's end."""
+    start, end = dt.date(2024, *first), dt.date(2024, *last)
+    if start <= end:
+        return [(start, end)]
+    return [(start, dt.date(2024, 12, 31)), (dt.date(2024, 1, 1), end)]
+
+
+def _days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
 
 
 def _parse_end(part: str, entry: str) -> dt.date | MonthDay:

@@ -18,6 +18,10 @@ from .pricebook import CalendarRule
 
 NO_CLOSED_DAYS = ClosedDays()
 MONTHS_PER_YEAR = 12  # a contract year, and the period of every yearly (年額) fee
+# The most days in a row closed days may leave without a business day (with the weekends and
+# holidays around them): every issue, due and response date is then found within a few
+# steps. Chained entries that close a whole season would send each search through it.
+MAX_DAYS_WITHOUT_BUSINESS = 62
 
 
 @functools.cache
@@ -43,6 +47,34 @@ def previous_business_day(day: dt.date, closed: ClosedDays = NO_CLOSED_DAYS) -> 
     while not is_business_day(day, closed):
         day -= dt.timedelta(days=1)
     return day
+
+
+def closed_days_problem(closed: ClosedDays) -> str | None:
+    """Why ``closed`` cannot be used, if it leaves more than MAX_DAYS_WITHOUT_BUSINESS days in a
+    row without a business day: its yearly entries are checked in 2027 and 2028 (a leap year)
+    and in the years around its dated entries, each run walked once from its first closed
+    day."""
+    years = {2027, 2028} | {year for first, last in closed.dated
+                            for year in range(max(first.year - 1, 1), min(last.year + 1, 9999) + 1)}
+    starts = {first for first, _ in closed.dated}
+    for year in years:
+        for (month, day), _ in closed.yearly:
+            if month != 2 or day != 29 or _calendar.isleap(year):
+                starts.add(dt.date(year, month, day))
+    walked_to = dt.date.min
+    for start in sorted(starts):
+        if start <= walked_to:
+            continue
+        day, run = start, 0
+        while not is_business_day(day, closed) and day < dt.date.max:
+            run += 1
+            if run > MAX_DAYS_WITHOUT_BUSINESS:
+                return (f"休業日と土日祝で、{start} から {MAX_DAYS_WITHOUT_BUSINESS} 日を超えて"
+                        "営業日がありません。請求日・支払期日・対応期限を決められないので、休業日を"
+                        "減らしてください")
+            day += dt.timedelta(days=1)
+        walked_to = day
+    return None
 
 
 def business_days_after(day: dt.date, count: int, closed: ClosedDays = NO_CLOSED_DAYS

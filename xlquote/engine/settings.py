@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .closed_days import ClosedDays
 from .codes import TAX_ROUNDING, Vocabulary, is_blank
+from .dates import closed_days_problem
 from .errors import InputError, Problem
 
 REGISTRATION_NUMBER = re.compile(r"T\d{13}")
@@ -115,9 +116,15 @@ def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: st
             text = TAX_ROUNDING.codes[found]
         elif f.key == "closed_days":
             try:
-                out[f.key] = ClosedDays.parse(value)
+                closed = ClosedDays.parse(value)
             except ValueError as exc:
                 problems.append(Problem(row, f.key, value, str(exc), sheet))
+                continue
+            reason = closed_days_problem(closed)
+            if reason:
+                problems.append(Problem(row, f.key, value, reason, sheet))
+                continue
+            out[f.key] = closed
             continue
         elif f.key == "register":
             reason = server_register_problem(text)
