@@ -118,3 +118,40 @@ def test_cli_options_are_refused_in_japanese_and_dates_take_the_sheets_forms(tmp
     assert date_argument("2026/10/14") == date_argument("2026年10月14日") == dt.date(2026, 10, 14)
     assert main(["compare", "--profile", str(tmp_path / "p.toml"), "--contract", "C1"]) == 2
     assert "--contract は --log と一緒にだけ使えます" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", ["issuer_name", "issuer_address", "issuer_contact",
+                                 "bank_account"])
+def test_a_header_setting_longer_than_a_document_prints_is_refused(key: str) -> None:
+    """What every page of every document prints is at most 200 characters (a cell-long issuer
+    name made each of a month's documents cost tens of times more); 200 are kept."""
+    kept = settings_from_values({**SETTINGS, key: ("あ" * 200, 6)})
+    assert getattr(kept, key) == "あ" * 200
+    with pytest.raises(InputError) as caught:
+        settings_from_values({**SETTINGS, key: ("あ" * 201, 6)})
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.field, problem.value) == (6, key, "あ" * 40 + "…")
+    assert problem.reason == "請求書に載せる文字は 200 文字までです。短くしてください"
+
+
+@pytest.mark.parametrize("reader", ["fastexcel", "cells"])
+def test_a_customer_name_longer_than_a_document_prints_is_refused(tmp_path, capsys,
+                                                                  reader) -> None:
+    """The customer's name (the invoice's 宛名, on every page) is at most 200 characters, on
+    every read path; the cell is named, shown cut."""
+    import json
+
+    from clerk import workbook
+
+    book = workbook(tmp_path / "wb.xlsx", contracts={"C002": {"customer": "い" * 201},
+                                                     "C003": {"customer": "う" * 200}})
+    capsys.readouterr()
+    code = main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "out"),
+                 "--json", "--reader", reader])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 2
+    assert [(p["sheet"], p["row"], p["column"], p["value"], p["reason"])
+            for p in result["problems"]] == [
+        ("Contracts", 3, "customer", "い" * 40 + "…",
+         "請求書に載せる文字は 200 文字までです。短くしてください")]
+    assert not (tmp_path / "out").exists()

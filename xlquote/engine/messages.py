@@ -69,6 +69,15 @@ LICENCES_REQUIRED = ("有料サポート (vendor_support)・コールセンタ�
                      "licences (ライセンス数、1 以上) が必要です")
 
 
+# The longest name, address or account a document prints in its header: every page of every
+# document repeats it, so a cell-long name (32,767 characters) multiplied the cost of a month.
+PRINTED_NAME_CHARS = 200
+
+
+def too_long_to_print(most: int) -> str:
+    return f"請求書に載せる文字は {most:,} 文字までです。短くしてください"
+
+
 def callcenter_licences(top: int) -> str:
     return f"コールセンターは 1〜{top:,} ライセンスの契約です。licences をその範囲にしてください"
 

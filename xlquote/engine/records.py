@@ -45,10 +45,12 @@ from .errors import ROW_FIELD, InputError, Problem
 from .levels import IncidentMeasures
 from .messages import (
     LICENCES_REQUIRED,
+    PRINTED_NAME_CHARS,
     REQUIRED,
     at_least,
     callcenter_licences,
     monthly_max_incidents,
+    too_long_to_print,
 )
 
 
@@ -65,6 +67,9 @@ class Field:
     # The largest value a number field takes: far beyond any real incident or contract, and
     # small enough that no value makes the billing do work in proportion to it.
     maximum: float | None = None
+    # The longest text a text field takes, where it is printed on every page of a document
+    # (None: a cell's 32,767 characters).
+    max_chars: int | None = None
 
 
 MAX_YEN = 10_000_000_000  # ¥10 billion: one incident's or contract's amount
@@ -90,7 +95,7 @@ def _code(name: str, vocabulary: Vocabulary, required: bool, help: str) -> Field
 
 CONTRACT_FIELDS: tuple[Field, ...] = (
     Field("contract_id", "text", True, help="契約ID (unique)"),
-    Field("customer", "text", True, help="請求先 (顧客名)"),
+    Field("customer", "text", True, help="請求先 (顧客名)", max_chars=PRINTED_NAME_CHARS),
     _code("pricebook", PRICEBOOKS, False, "aki_sie or vendor_support; blank: from the plan"),
     _code("plan", PLANS, True, "annual 年額 / monthly 月額 / vendor_support / callcenter"),
     _code("support_range", SUPPORT_RANGES, False, "normal 通常 / technical / advanced / "
@@ -444,6 +449,8 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
             out[f.name], out[f"{f.name}_level"] = to_limits(raw, f.name, field_checks)
         elif f.name not in out:
             out[f.name] = _convert(f, raw, blank, field_checks)
+        if f.max_chars is not None:
+            _flag_longer(out[f.name], f.name, f.max_chars, field_checks)
         if f.unique and not (position is not None and isinstance(rows, ColumnBlock)
                              and rows.is_plain_text(position) and rows.is_distinct(position)):
             _flag_duplicates(out[f.name], f.name, checks)
@@ -483,6 +490,14 @@ def _convert(f: Field, raw: np.ndarray, blank: np.ndarray, checks: RowChecks) ->
     if f.kind == "level":
         return to_levels(raw, f.name, checks)
     raise ValueError(f"unknown field kind {f.kind}")
+
+
+def _flag_longer(text: np.ndarray, field: str, most: int, checks: RowChecks) -> None:
+    longer = np.fromiter(map(len, text.tolist()), np.int64, len(text)) > most
+    if longer.any():
+        shown = text.copy()
+        shown[longer] = [t[:40] + "…" for t in text[longer].tolist()]
+        checks.flag(longer, field, shown, too_long_to_print(most))
 
 
 def _rows_from_records(records: Iterable[Mapping[str, Any]], fields: Sequence[Field]

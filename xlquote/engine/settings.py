@@ -14,6 +14,7 @@ from .closed_days import ClosedDays
 from .codes import TAX_ROUNDING, Vocabulary, is_blank
 from .dates import closed_days_problem
 from .errors import InputError, Problem
+from .messages import PRINTED_NAME_CHARS, too_long_to_print
 
 REGISTRATION_NUMBER = re.compile(r"T\d{13}")
 # The invoice register on a server the team shares (PostgreSQL, through psycopg 3).
@@ -27,6 +28,7 @@ class SettingField:
     required: bool
     help: str
     choices: Vocabulary | None = None  # a setting that names one of a few policies
+    max_chars: int | None = None  # printed on every document: PRINTED_NAME_CHARS
 
 
 # Policies of the month's run (a blank cell means the first code).
@@ -40,11 +42,15 @@ OPEN_MONTH = Vocabulary("open_month", ("refuse", "allow"),
 
 
 SETTINGS_FIELDS: tuple[SettingField, ...] = (
-    SettingField("issuer_name", "発行者名", True, "適格請求書発行事業者の氏名又は名称"),
+    SettingField("issuer_name", "発行者名", True, "適格請求書発行事業者の氏名又は名称",
+                 max_chars=PRINTED_NAME_CHARS),
     SettingField("registration_number", "登録番号", True, "T + 13桁 (例 T1234567890123)"),
-    SettingField("issuer_address", "住所", False, "請求書に載せる住所"),
-    SettingField("issuer_contact", "連絡先", False, "電話番号・メールアドレス"),
-    SettingField("bank_account", "振込先", True, "銀行名 支店名 種別 口座番号 口座名義"),
+    SettingField("issuer_address", "住所", False, "請求書に載せる住所",
+                 max_chars=PRINTED_NAME_CHARS),
+    SettingField("issuer_contact", "連絡先", False, "電話番号・メールアドレス",
+                 max_chars=PRINTED_NAME_CHARS),
+    SettingField("bank_account", "振込先", True, "銀行名 支店名 種別 口座番号 口座名義",
+                 max_chars=PRINTED_NAME_CHARS),
     SettingField("tax_rounding", "消費税の端数処理", False,
                  "空欄: 料金表どおり (切り捨て) / 切り捨て / 四捨五入 / 切り上げ"),
     SettingField("output_folder", "出力フォルダ", False,
@@ -101,6 +107,10 @@ def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: st
                 problems.append(Problem(row, f.key, value, reason, sheet))
             continue
         text = str(value).strip()
+        if f.max_chars is not None and len(text) > f.max_chars:
+            problems.append(Problem(row, f.key, text[:40] + "…", too_long_to_print(f.max_chars),
+                                    sheet))
+            continue
         if f.key == "registration_number":
             number = re.sub(r"[\s\-‐－]", "", unicodedata.normalize("NFKC", text)).upper()
             if not REGISTRATION_NUMBER.fullmatch(number):
