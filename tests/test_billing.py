@@ -265,6 +265,10 @@ def test_chart_pay_plan_setting_is_honoured() -> None:
     ({"members_allowed": "all", "approver": "社長"},
      "個人利用には「社長」の承認が必要です (approved_by: 空欄)。承認を得たら Incidents シートの "
      "approved_by に記入してください"),
+    # a long list is named by its first five and a count: each refused incident keeps its note
+    ({"members_allowed": ", ".join(f"会員{k}" for k in range(4_000))},
+     "利用者「佐藤」はこの契約で個人利用できません (個人利用できる人: 会員0、会員1、会員2、会員3、"
+     "会員4 ほか 3,995 人)。Contracts シートの members_allowed をご確認ください"),
 ])
 def test_personal_use_rejected_and_not_billed(fields: dict, reason: str) -> None:
     c = contract("A1", **fields)

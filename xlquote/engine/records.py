@@ -8,6 +8,7 @@ sheet, row and column before raising one ``InputError``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -193,7 +194,21 @@ class Contract:
             return False
         if "all" in self.members_allowed:
             return True
-        return normalize_text(member) in {normalize_text(m) for m in self.members_allowed}
+        return normalize_text(member) in self._allowed_names
+
+    @functools.cached_property
+    def _allowed_names(self) -> frozenset[str]:
+        """The members allowed, normalized once: a contract may list thousands, and each
+        personal-use incident asks."""
+        return frozenset(normalize_text(m) for m in self.members_allowed or ())
+
+    def allowed_members_text(self, shown: int = 5) -> str:
+        """The members allowed, for a message: the first ``shown`` and how many more."""
+        names = self.members_allowed or ()
+        if not names:
+            return "なし"
+        more = f" ほか {len(names) - shown:,} 人" if len(names) > shown else ""
+        return "、".join(names[:shown]) + more
 
 
 @dataclass(frozen=True)

@@ -74,9 +74,9 @@ def _rejections(contracts: list[Contract], owner: np.ndarray, personal: np.ndarr
             reasons[i] = ("個人利用ですが利用者が空欄です。Incidents シートの member に"
                           "利用者の名前を記入してください")
         elif not c.member_allowed(member):
-            allowed = "、".join(c.members_allowed or ()) or "なし"
             reasons[i] = (f"利用者「{member}」はこの契約で個人利用できません (個人利用できる人: "
-                          f"{allowed})。Contracts シートの members_allowed をご確認ください")
+                          f"{c.allowed_members_text()})。Contracts シートの members_allowed を"
+                          "ご確認ください")
         elif c.approver and normalize_text(approved_by) != normalize_text(c.approver):
             reasons[i] = (f"個人利用には「{c.approver}」の承認が必要です (approved_by: "
                           f"{approved_by or '空欄'})。承認を得たら Incidents シートの approved_by "
