@@ -235,6 +235,29 @@ def test_text_too_long_for_a_page_is_cut_with_a_marker(invoices, settings, tmp_p
     assert int(pdf_info(pdf)["Pages"]) == 2
 
 
+
+def test_a_long_text_is_broken_into_the_same_lines_from_its_start_alone(monkeypatch):
+    """``wrap`` breaks only the start of a long paragraph, the part its shown lines can hold:
+    the lines (and the cut marker) are those of breaking the whole text, for Japanese, words
+    with spaces, narrow and wide characters, newlines, every width and line count."""
+    import random
+
+    from xlquote.writers import pdf_pages
+
+    font = pdf_pages.FontText(registered_font())
+    pieces = ["ネットワーク", "設定", " ", "the printer", "  ", "I", "iiii", "WWW", "\n", "。",
+              "0123456789", "ｱｲｳ", "—", "a" * 30]
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 3_000)))
+             for _ in range(120)] + ["長い説明" * 10_000, "i" * 40_000, "W " * 20_000]
+    cut = [pdf_pages.wrap(t, w, font, size, lines) for t in texts
+           for w, size, lines in [(60.0, 8.0, 30), (200.0, 9.5, 3), (17.0, 12.0, 1)]]
+    monkeypatch.setattr(pdf_pages, "_start_filling", lambda paragraph, *args: paragraph)
+    whole = [pdf_pages.wrap(t, w, font, size, lines) for t in texts
+             for w, size, lines in [(60.0, 8.0, 30), (200.0, 9.5, 3), (17.0, 12.0, 1)]]
+    assert cut == whole
+    assert sum(lines[-1].endswith(pdf_pages.TRUNCATED) for lines in cut) > 100
+
 def test_failed_pdf_leaves_no_file(invoices, settings, tmp_path, monkeypatch):
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("renderer on fire")

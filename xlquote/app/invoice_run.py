@@ -57,6 +57,7 @@ from ..engine.invoice import (
 from ..engine.pricebook import CalendarRule
 from ..engine.service import response_report
 from ..engine.settings import Settings
+from ..memory import release_freed_memory
 from ..readers.workbook import Engine, InvoicingData, read_invoicing_workbook
 from ..writers.summary import DocumentFigures, SummaryItem, write_summary_workbook
 from .documents import (
@@ -460,6 +461,15 @@ class MonthRun:
     # --- billing -----------------------------------------------------------------------------
 
     def bill(self) -> None:
+        self.billed, self.summaries, self.calendars = self._bill_contracts()
+        # What billing freed (the month's incidents in contract order and their charges, a
+        # long pack history's replay: ~300 MB for a million incidents) is handed back before
+        # the documents are drawn on top of it, by workers forked from this process.
+        release_freed_memory()
+
+    def _bill_contracts(self) -> tuple[list[Billed], list[InvoiceSummary], list[CalendarRule]]:
+        """Each document's content, its summary and its contract's calendar: what publishing
+        needs of the month's billing, which goes when this returns."""
         run: BillingRun = bill_month(
             self.data.contracts, self.data.incidents, self.month, self.data.packs,
             self.data.pricebooks(), map_tasks=contract_totals_mapper)
@@ -468,14 +478,9 @@ class MonthRun:
         if total > MAX_MONTH_DOCUMENTS:
             raise InputError([too_many_documents(run)])
         self.report("checking", 0, total)
-        self.billed: list[Billed] = map_indices(
-            lambda i: _billed(build_invoice(contexts[i])), total,
-            lambda done: self.report("checking", done, total))
-        # Publishing needs the summaries and each contract's calendar, not the run: its
-        # incidents in contract order and their charges (~350 MB for a million) go now, before
-        # the documents are drawn by workers forked from this process.
-        self.summaries: list[InvoiceSummary] = run.summaries
-        self.calendars = [ctx.book.calendar for ctx in contexts]
+        billed = map_indices(lambda i: _billed(build_invoice(contexts[i])), total,
+                             lambda done: self.report("checking", done, total))
+        return billed, run.summaries, [ctx.book.calendar for ctx in contexts]
 
     def _dates(self, index: int, issued: dt.date | None = None) -> tuple[dt.date, dt.date]:
         """An issue date (default: the month's, as ``month_issue_date`` says) and its due

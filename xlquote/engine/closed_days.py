@@ -12,9 +12,10 @@ Written as entries separated by commas (or 、 ; and line breaks), each one of
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # A company closes for days, not seasons: each entry spans at most a month and a Settings
 # cell lists at most 200 of them, so that every date's lookup stays cheap and no run of
@@ -35,19 +36,17 @@ class ClosedDays:
     yearly: tuple[tuple[MonthDay, MonthDay], ...] = ()
     dated: tuple[tuple[dt.date, dt.date], ...] = ()
     text: str = ""
-    # every (month, day) of the yearly ranges, and every date of the dated ones: one lookup
-    # per date asked, however many entries
-    _month_days: frozenset[MonthDay] = field(default=frozenset(), init=False, repr=False,
-                                             compare=False)
-    _dates: frozenset[dt.date] = field(default=frozenset(), init=False, repr=False,
-                                       compare=False)
+    # Every (month, day) of the yearly ranges, and every date of the dated ones: one lookup
+    # per date asked, however many entries. (Cached on the instance, not fields: the register
+    # records the fields.)
+    @functools.cached_property
+    def _month_days(self) -> frozenset[MonthDay]:
+        return frozenset((day.month, day.day) for first, last in self.yearly
+                         for span in _in_leap_year(first, last) for day in _days(*span))
 
-    def __post_init__(self) -> None:
-        month_days = {(day.month, day.day) for first, last in self.yearly
-                      for span in _in_leap_year(first, last) for day in _days(*span)}
-        object.__setattr__(self, "_month_days", frozenset(month_days))
-        object.__setattr__(self, "_dates", frozenset(
-            day for first, last in self.dated for day in _days(first, last)))
+    @functools.cached_property
+    def _dates(self) -> frozenset[dt.date]:
+        return frozenset(day for first, last in self.dated for day in _days(first, last))
 
     def __contains__(self, day: object) -> bool:
         if not isinstance(day, dt.date):

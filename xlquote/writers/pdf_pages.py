@@ -177,6 +177,7 @@ def wrap(text: str, width: float, font: FontText, size: float,
         if font.width(paragraph, size) <= width:
             lines.append(paragraph)
         else:
+            paragraph = _start_filling(paragraph, width, font, size, max_lines - len(lines))
             lines += [part for _, part in dumbSplit(paragraph, font.char_widths(paragraph, size),
                                                     width)]
         if len(lines) > max_lines:
@@ -188,6 +189,19 @@ def wrap(text: str, width: float, font: FontText, size: float,
             last = last[:-1]
         lines[-1] = last + TRUNCATED
     return lines
+
+
+def _start_filling(paragraph: str, width: float, font: FontText, size: float, lines: int
+                   ) -> str:
+    """The start of ``paragraph`` that fills more than ``lines`` lines when it is longer: the
+    rest would be cut. A cell may hold 32,767 characters, and breaking all of them into lines
+    cost ~10 ms a cell to show thirty. Each line holds at most ``width`` over the narrowest
+    character's width, and one line more is kept, so the lines shown are the same."""
+    narrowest = min(font.char_widths("".join(set(paragraph)), size))
+    if narrowest <= 0:
+        return paragraph
+    most = (lines + 2) * (int(width / narrowest) + 1)
+    return paragraph if len(paragraph) <= most else paragraph[:most]
 
 
 @dataclass(frozen=True)

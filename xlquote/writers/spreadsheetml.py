@@ -222,13 +222,15 @@ class SharedStrings:
     def index(self, text: str) -> int:
         return self.indexes.setdefault(text, len(self.indexes))
 
-    def xml(self) -> str:
-        items = "".join([
-            f'<si><t xml:space="preserve">{cell_text(text)}</t></si>'
-            if text[0].isspace() or text[-1].isspace() else f"<si><t>{cell_text(text)}</t></si>"
-            for text in self.indexes])
-        return (f'{XML_DECLARATION}<sst xmlns="{MAIN}" uniqueCount="{len(self.indexes)}">'
-                f"{items}</sst>")
+    def xml_pieces(self) -> Iterator[str]:
+        """The part, item by item: a statement's descriptions may be a hundred megabytes of
+        XML once escaped, and are written into the zip entry as they are made."""
+        yield f'{XML_DECLARATION}<sst xmlns="{MAIN}" uniqueCount="{len(self.indexes)}">'
+        for text in self.indexes:
+            yield (f'<si><t xml:space="preserve">{cell_text(text)}</t></si>'
+                   if text[0].isspace() or text[-1].isspace()
+                   else f"<si><t>{cell_text(text)}</t></si>")
+        yield "</sst>"
 
 
 # -- sheets -------------------------------------------------------------------------------------
@@ -494,7 +496,7 @@ class Workbook:
                     (f"{DOC_RELATIONSHIPS}/styles", "styles.xml"),
                     (f"{DOC_RELATIONSHIPS}/sharedStrings", "sharedStrings.xml")])),
                 ("xl/styles.xml", self.styles.xml()),  # the cells' styles, known once put
-                ("xl/sharedStrings.xml", self.strings.xml()),
+                ("xl/sharedStrings.xml", self.strings.xml_pieces()),
                 *sheets]
 
     def save(self, path: str | Path) -> Path:

@@ -19,7 +19,7 @@ from .context import ContractMonth, ContractPart, channel_labels, measures_texts
 from .schedule import callcenter_fees_due, shortfall_cost, vendor_annual_fee_due
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a long history of top-ups makes a pack for each shortfall
 class _PackState:
     purchased: dt.date
     expires: dt.date
@@ -58,9 +58,10 @@ PackLeft = tuple[dt.date, dt.date, int]  # (purchased, expires, units left)
 
 @dataclass
 class UnitDraws:
-    """What ``draw_units`` found: units each draw could not take from the packs (new packs
-    were opened for them with auto top-up), and, for the draws asked for, what the valid packs
-    held right after it."""
+    """What ``draw_units`` found: units each draw of the billed month could not take from the
+    packs (new packs were opened for them with auto top-up; earlier months' shortfalls are
+    not kept: a long history would keep one for each draw), and, for the draws asked for,
+    what the valid packs held right after it."""
 
     shortfalls: dict[int, int] = field(default_factory=dict)  # draw position → units short
     left_after: dict[int, list[PackLeft]] = field(default_factory=dict)
@@ -120,7 +121,8 @@ def draw_units(packs: list[_PackState], closes: list[dt.date], units: list[int],
                 pack.used_before += take
             need -= take
         if need:
-            draws.shortfalls[i] = need
+            if now:
+                draws.shortfalls[i] = need
             if rules.auto_topup:
                 added = _open_packs(packs, rules, closed, need, now)
                 open_packs = sorted(open_packs + added, key=lambda p: (p.expires, p.purchased))
@@ -145,6 +147,8 @@ def _open_packs(packs: list[_PackState], rules: VendorRules, closed: dt.date, sh
         pack.used_this_month = short
     else:
         pack.used_before = short
+        if not pack.left:  # used up as it was bought, before the month: it never shows again
+            return []
     packs.append(pack)
     return [pack]
 
@@ -228,9 +232,13 @@ def paid_support_part(ctx: ContractMonth) -> ContractPart:
     ledger = pack_ledger(ctx)
     part.lines.extend(ledger.lines)
     part.flags.extend(ledger.flags)
+    # The balance lists the packs valid in the month that still matter to it: bought in it,
+    # drawn in it, or with units left. A pack used up before the month adds nothing, and a
+    # long history of automatic top-ups made a million such rows.
     part.packs = [PackBalance(p.purchased, p.expires, p.units, p.used_before,
                               p.used_this_month, p.auto_topup)
-                  for p in ledger.packs if p.expires >= month_start and p.purchased <= month_end]
+                  for p in ledger.packs if p.expires >= month_start and p.purchased <= month_end
+                  and (p.left > 0 or p.used_this_month > 0 or p.purchased >= month_start)]
     return part
 
 
