@@ -304,6 +304,28 @@ def test_vendor_auto_topup_opens_and_invoices_a_pack() -> None:
                            "(¥30,000 を請求)", "b")]
 
 
+
+def test_the_unit_balance_lists_only_the_packs_that_matter_to_the_month() -> None:
+    """Packs used up before the month are left off its balance (bought, or opened by a top-up
+    and used up as it was bought: that one is not even kept); a pack drawn in the month or with
+    units left is listed. An earlier month's shortfall bills nothing now."""
+    packs = [{"contract_id": "V1", "purchased": day, "units": units} for day, units in [
+        ("2026-04-01", 10), ("2026-05-01", 10), ("2026-06-01", 10), ("2026-09-01", 20),
+        ("2026-09-15", 10)]]
+    history = [incident("a", "2026-04-10", "V1", channel="phone", minutes=300),  # April's 10
+               incident("h1", "2026-07-10", "V1", channel="phone", minutes=600),  # May's, June's
+               incident("h2", "2026-08-10", "V1", channel="phone", minutes=900)]  # 30 short
+    x = incident("b", "2026-10-06", "V1", channel="phone", minutes=30)  # 1 unit
+    inv = monthly_invoice(vendor_contract(), [*history, x], "2026-10", packs=packs)
+    assert lines(inv) == [] and inv.flags == []
+    assert [(p.purchased, p.used_before, p.used_this_month, p.left) for p in inv.packs] == [
+        (dt.date(2026, 9, 1), 0, 1, 19), (dt.date(2026, 9, 15), 0, 0, 10)]
+    august = monthly_invoice(vendor_contract(), history, "2026-08", packs=packs)
+    assert lines(august) == [("pack_topup", 3, 30000, 90000)]
+    assert [(p.purchased, p.used_this_month, p.left) for p in august.packs] == [
+        (dt.date(2026, 8, 10), 30, 0)]  # used up as bought, but bought in the month
+
+
 def test_vendor_expired_pack_is_not_used() -> None:
     packs = [{"contract_id": "V1", "purchased": "2025-09-01", "units": 10}]
     c = contract("V1", plan="vendor_support", licences=40, start_date="2025-09-01")

@@ -318,3 +318,34 @@ def test_tax_rounding_setting(tmp_path):
         results[rounding] = next(i for i in result.invoices if i.contract.contract_id == "C005")
     assert results[""].tax == 10_000  # price book default: round down (切り捨て)
     assert results["切り上げ"].tax == 10_001
+
+
+def test_what_billing_freed_is_handed_back_before_the_documents_are_drawn(tmp_path,
+                                                                          monkeypatch):
+    """The month's billing (its incidents in contract order, their charges, pack replays) is
+    gone when the run hands memory back, before any document is drawn."""
+    import gc
+
+    from xlquote.app import invoice_run
+    from xlquote.app.documents import WRITERS
+    from xlquote.engine.billing import BillingRun
+    from xlquote.engine.billing.pricing import IncidentCharges
+
+    events: list[tuple[str, int]] = []
+
+    def release() -> None:
+        gc.collect()
+        events.append(("release", sum(isinstance(o, BillingRun | IncidentCharges)
+                                      for o in gc.get_objects())))
+
+    def drawing(write):
+        def draw(*args):
+            events.append(("draw", 0))
+            return write(*args)
+        return draw
+
+    monkeypatch.setattr(invoice_run, "release_freed_memory", release)
+    for key in list(WRITERS):
+        monkeypatch.setitem(WRITERS, key, drawing(WRITERS[key]))
+    run_invoice_workbook(write_workbook(tmp_path / "wb.xlsx"), MONTH, tmp_path / "out")
+    assert events[0] == ("release", 0) and events[1][0] == "draw"
