@@ -739,6 +739,22 @@ CASES: tuple[Case, ...] = (
          rows_appended("Contracts", 10_000, monthly_contract),
          (Expected("Contracts", 10_004, "contract_id", "1 回の実行で作れる 10,000 通を超えて",
                    "K09982"),), refused_by="billing"),
+    Case("closed_days_whole_year", "Settings closed_days 1/1-12/31 (the run searched past the "
+         "calendar's end for a business day)",
+         lambda parts: set_cell(parts, "Settings", "B9", inline("B9", "1/1-12/31")),
+         (Expected("Settings", 9, "closed_days", "366 日続きます"),)),
+    Case("closed_days_chained", "closed_days 1/1-1/31, 2/1-2/29, 3/1-3/31: no business day for "
+         "three months",
+         lambda parts: set_cell(parts, "Settings", "B9",
+                                inline("B9", "1/1-1/31, 2/1-2/29, 3/1-3/31")),
+         (Expected("Settings", 9, "closed_days", "62 日を超えて営業日がありません"),)),
+    Case("issuer_name_too_long", "an issuer name of 201 characters (every page of every "
+         "document prints it)",
+         lambda parts: set_cell(parts, "Settings", "B2", inline("B2", "発" * 201)),
+         (Expected("Settings", 2, "issuer_name", "200 文字までです", "発" * 40 + "…"),)),
+    Case("customer_too_long", "C002's customer name of 201 characters",
+         contract("C002", "B", lambda r: inline(r, "顧" * 201)),
+         (Expected("Contracts", 3, "customer", "200 文字までです", "顧" * 40 + "…"),)),
     Case("date_styled_minutes", "I-1002's minutes 51 in the date format of its opened date: "
          "named with the date it shows, 1900-02-20, on every path",
          styled_like("Incidents", "I-1002", "G", "C", "51"),
