@@ -3,6 +3,7 @@ exactly what replaying the incidents one by one gives (the reference below is th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from helpers import contract, incident, pricebook_with
@@ -47,14 +48,15 @@ def replay_one_by_one(ctx: ContractMonth) -> _Ledger:
         if need:
             if rules.auto_topup:
                 _open_packs(ledger.packs, rules, closed, need, now)
-                ledger.topped_up.add(i)
-            if now:
+            if now:  # the ledger keeps the billed month's shortfalls only
+                if rules.auto_topup:
+                    ledger.topped_up.add(i)
                 _shortfall_line(ctx, rules, ledger, i, closed, need)
     return ledger
 
 
 def state(ledger: _Ledger) -> tuple:
-    return ([vars(p) for p in ledger.packs], sorted(ledger.topped_up),
+    return ([dataclasses.astuple(p) for p in ledger.packs], sorted(ledger.topped_up),
             [(line.kind, line.quantity, line.amount, line.incident_id) for line in ledger.lines],
             [(f.code, f.incident_id) for f in ledger.flags])
 
