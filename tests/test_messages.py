@@ -155,3 +155,42 @@ def test_a_customer_name_longer_than_a_document_prints_is_refused(tmp_path, caps
         ("Contracts", 3, "customer", "い" * 40 + "…",
          "請求書に載せる文字は 200 文字までです。短くしてください")]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("sheet", "field", "changes"), [
+    ("Contracts", "contract_id", {"contracts": {"C002": {"contract_id": "C" * 101}}}),
+    ("Incidents", "incident_id", {"incidents": {"I-1002": {"incident_id": "I" * 101}}}),
+])
+def test_an_id_longer_than_a_document_prints_is_refused(tmp_path, capsys, sheet, field,
+                                                        changes) -> None:
+    """Ids name the files and every statement row: at most 100 characters."""
+    import json
+
+    from clerk import workbook
+
+    book = workbook(tmp_path / "wb.xlsx", **changes)
+    capsys.readouterr()
+    code = main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "out"),
+                 "--json"])
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert code == 2 and (problems[0]["sheet"], problems[0]["column"]) == (sheet, field)
+    assert problems[0]["reason"] == "請求書に載せる文字は 100 文字までです。短くしてください"
+
+
+@pytest.mark.parametrize("argv", [
+    ["invoice", "BOOK", "--month", "9999-12", "--out", "OUT"],
+    ["invoice", "BOOK", "--month", "1999-12", "--out", "OUT"],
+    ["notices", "BOOK", "--month", "9999-10", "--out", "OUT"],
+    ["compare", "--log", "BOOK", "--contract", "C001", "--until", "9999-12"],
+])
+def test_a_month_far_from_today_is_refused_as_typed(tmp_path, capsys, argv) -> None:
+    """Months are 2000-01 to 2999-12: one in 9999 made its contract year or due date run off
+    the calendar (a traceback)."""
+    from clerk import workbook
+
+    book = workbook(tmp_path / "wb.xlsx")
+    argv = [str(book) if a == "BOOK" else str(tmp_path / "out") if a == "OUT" else a
+            for a in argv]
+    assert main(argv) == 2
+    assert "2000年1月〜2999年12月の月を入力してください" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

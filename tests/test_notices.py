@@ -68,6 +68,9 @@ def test_bad_closed_days_name_the_setting(text) -> None:
     ("1/1-1/31, 2/1-2/29, 3/1-3/31", "2027-01-01 から 62 日を超えて営業日がありません"),
     ("12/1-12/31, 1/1-1/31, 2/1-2/20", "2027-12-01 から 62 日を超えて"),
     ("2026-05-01〜2026-05-31, 2026-06-01〜2026-06-30, 7/1-7/31", "2026-05-01 から 62 日を超えて"),
+    # an open day every 28 days, a weekday in 2027-2029 but a weekend for two years after
+    ("1/5-1/31, 2/2-2/28, 3/2-3/28, 3/30-4/25, 4/27-5/23, 5/25-6/20, 6/22-7/18, 7/20-8/15, "
+     "8/17-9/12, 9/14-10/10, 10/12-11/7, 11/9-12/5, 12/7-1/3", "2030-12-07 から 62 日を超えて"),
 ])
 def test_closed_days_that_would_hide_the_business_days_are_refused(text, phrase) -> None:
     """Closed days are days, not seasons: an entry spans at most 31 days, a cell lists at most

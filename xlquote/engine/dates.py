@@ -22,6 +22,10 @@ MONTHS_PER_YEAR = 12  # a contract year, and the period of every yearly (年額)
 # holidays around them): every issue, due and response date is then found within a few
 # steps. Chained entries that close a whole season would send each search through it.
 MAX_DAYS_WITHOUT_BUSINESS = 62
+# The years of the months xlquote bills, reports and compares: far from the calendar's ends,
+# so that a contract year, a due date or a comparison's window stays inside it (a month in
+# 9999 ran off the calendar).
+BILLED_YEARS = range(2000, 3000)
 
 
 @functools.cache
@@ -51,11 +55,12 @@ def previous_business_day(day: dt.date, closed: ClosedDays = NO_CLOSED_DAYS) -> 
 
 def closed_days_problem(closed: ClosedDays) -> str | None:
     """Why ``closed`` cannot be used, if it leaves more than MAX_DAYS_WITHOUT_BUSINESS days in a
-    row without a business day: its yearly entries are checked in 2027 and 2028 (a leap year)
-    and in the years around its dated entries, each run walked once from its first closed
-    day."""
-    years = {2027, 2028} | {year for first, last in closed.dated
-                            for year in range(max(first.year - 1, 1), min(last.year + 1, 9999) + 1)}
+    row without a business day: its yearly entries are checked over 28 years (every way the
+    weekdays fall on the calendar's days, leap years included) and in the years around its
+    dated entries, each run walked once from its first closed day."""
+    years = set(range(2027, 2027 + 28)) | {
+        year for first, last in closed.dated
+        for year in range(max(first.year - 1, 1), min(last.year + 1, 9999) + 1)}
     starts = {first for first, _ in closed.dated}
     for year in years:
         for (month, day), _ in closed.yearly:
@@ -99,16 +104,22 @@ class Month:
 
     @classmethod
     def parse(cls, value: object) -> Month:
-        """From 'YYYY-MM', 'YYYY/MM', a date/datetime, or a Month. The ValueError does not
-        repeat the value: its caller shows it beside the reason."""
+        """From 'YYYY-MM', 'YYYY/MM', a date/datetime, or a Month: a month to bill, report or
+        compare, within BILLED_YEARS. The ValueError does not repeat the value: its caller
+        shows it beside the reason."""
         if isinstance(value, Month):
             return value
         if isinstance(value, dt.date):
-            return cls(value.year, value.month)
-        match = re.fullmatch(r"\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?\s*", str(value))
-        if not match:
-            raise ValueError("月として読めません。2026-10 (YYYY-MM) の形で入力してください")
-        return cls(int(match[1]), int(match[2]))
+            month = cls(value.year, value.month)
+        else:
+            match = re.fullmatch(r"\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?\s*", str(value))
+            if not match:
+                raise ValueError("月として読めません。2026-10 (YYYY-MM) の形で入力してください")
+            month = cls(int(match[1]), int(match[2]))
+        if month.year not in BILLED_YEARS:
+            raise ValueError(f"{BILLED_YEARS.start}年1月〜{BILLED_YEARS.stop - 1}年12月の月を"
+                             "入力してください")
+        return month
 
     @property
     def first_day(self) -> dt.date:

@@ -72,6 +72,9 @@ LICENCES_REQUIRED = ("有料サポート (vendor_support)・コールセンタ�
 # The longest name, address or account a document prints in its header: every page of every
 # document repeats it, so a cell-long name (32,767 characters) multiplied the cost of a month.
 PRINTED_NAME_CHARS = 200
+# The longest contract or incident id: ids are printed on every statement row and name the
+# files, and 3,000 ids of 32,767 characters took one statement past 1 GiB.
+PRINTED_ID_CHARS = 100
 
 
 def too_long_to_print(most: int) -> str:

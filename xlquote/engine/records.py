@@ -46,6 +46,7 @@ from .errors import ROW_FIELD, InputError, Problem
 from .levels import IncidentMeasures
 from .messages import (
     LICENCES_REQUIRED,
+    PRINTED_ID_CHARS,
     PRINTED_NAME_CHARS,
     REQUIRED,
     at_least,
@@ -95,7 +96,7 @@ def _code(name: str, vocabulary: Vocabulary, required: bool, help: str) -> Field
 
 
 CONTRACT_FIELDS: tuple[Field, ...] = (
-    Field("contract_id", "text", True, help="契約ID (unique)"),
+    Field("contract_id", "text", True, help="契約ID (unique)", max_chars=PRINTED_ID_CHARS),
     Field("customer", "text", True, help="請求先 (顧客名)", max_chars=PRINTED_NAME_CHARS),
     _code("pricebook", PRICEBOOKS, False, "aki_sie or vendor_support; blank: from the plan"),
     _code("plan", PLANS, True, "annual 年額 / monthly 月額 / vendor_support / callcenter"),
@@ -116,7 +117,8 @@ CONTRACT_FIELDS: tuple[Field, ...] = (
 )
 
 INCIDENT_FIELDS: tuple[Field, ...] = (
-    Field("incident_id", "text", True, help="インシデントID (unique)", unique=True),
+    Field("incident_id", "text", True, help="インシデントID (unique)", unique=True,
+          max_chars=PRINTED_ID_CHARS),
     Field("contract_id", "text", True, help="契約ID"),
     Field("opened", "date", True, help="opened on"),
     Field("closed", "date", help="closed on (blank: still open, not billed)"),
