@@ -17,6 +17,7 @@ import pytest
 from helpers import contract, incident
 
 import xlquote
+from xlquote import InputError
 from xlquote.app.sample import SAMPLE_MONTH, sample_contracts, sample_incidents, sample_packs
 from xlquote.app.workbooks import invoicing
 from xlquote.cli import main
@@ -124,6 +125,44 @@ def test_units_used_says_units_left_per_pack_and_expiry(sample_report) -> None:
     assert "2026/04/01 ご購入分 2 ユニット (有効期限 2027/03/31)" in v001.text
     assert v001.text.startswith("東都精機株式会社 様") and v001.date == D(2026, 10, 21)
 
+
+
+def test_units_used_names_five_packs_and_counts_the_rest() -> None:
+    """A contract holding many packs: the notice names the five expiring soonest, counts the
+    others and gives the total (each notice listed every pack: 49,990 packs and 50,000
+    responses passed 16 GB)."""
+    packs = [{"contract_id": "V1", "purchased": D(2026, 1, 1) + dt.timedelta(days=k),
+              "units": 10} for k in range(200)]
+    x = incident("b", "2026-10-06", "V1", opened="2026-10-06", channel="phone", minutes=30)
+    c = contract("V1", plan="vendor_support", licences=40, start_date="2025-06-01")
+    (notice,) = [n for n in notices_due([c], [x], "2026-10", packs).notices
+                 if n.kind == "units_used"]
+    listed = [line for line in notice.text.splitlines() if "ご購入分" in line]
+    assert listed == [
+        "  2026/01/01 ご購入分 9 ユニット (有効期限 2026/12/31)",
+        *(f"  2026/01/{day:02d} ご購入分 10 ユニット (有効期限 2027/01/{day - 1:02d})"
+          for day in range(2, 6))]
+    assert "  ほか 195 パック" in notice.text and "  合計 1,999 ユニット" in notice.text
+
+
+def test_a_report_of_more_notices_than_one_holds_is_refused(monkeypatch) -> None:
+    """Past MAX_NOTICES the report is refused before more are written, naming the contract
+    where it passes, and the days can be split with --date / --since."""
+    from xlquote.engine import notices
+
+    # contracts in their order: C004's limit, V001, V002 (counted before it is written) …;
+    # then the open incidents' limits (C005)
+    for most, beyond in [(2, "V002"), (5, "C005")]:
+        monkeypatch.setattr(notices, "MAX_NOTICES", most)
+        with pytest.raises(InputError) as caught:
+            notices_due(sample_contracts(), sample_incidents(), SAMPLE_MONTH, sample_packs())
+        (problem,) = caught.value.problems
+        assert (problem.sheet, problem.field, problem.value) == ("Contracts", "contract_id",
+                                                                 beyond)
+        assert f"{most} 件を超えます" in problem.reason and "--since" in problem.reason
+    monkeypatch.setattr(notices, "MAX_NOTICES", 6)
+    assert len(notices_due(sample_contracts(), sample_incidents(), SAMPLE_MONTH,
+                           sample_packs()).notices) == 6
 
 def test_limit_reached_asks_stop_or_continue(sample_report) -> None:
     (c004,) = [n for n in sample_report.notices if n.contract_id == "C004"]

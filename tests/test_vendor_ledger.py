@@ -23,8 +23,10 @@ from xlquote.engine.billing.vendor import (
 from xlquote.engine.fees import units_for_minutes
 
 
-def replay_one_by_one(ctx: ContractMonth) -> _Ledger:
-    """Every incident in close-date order, drawn from the valid packs oldest expiry first."""
+def replay_one_by_one(ctx: ContractMonth, balances: dict[int, tuple] | None = None) -> _Ledger:
+    """Every incident in close-date order, drawn from the valid packs oldest expiry first;
+    ``balances`` gets, after each incident, the valid packs' units left (total, packs holding
+    them, the first five soonest expiry first), counted over every pack."""
     rules = ctx.book.require_vendor()
     t = ctx.incidents
     ledger = _Ledger(
@@ -52,6 +54,11 @@ def replay_one_by_one(ctx: ContractMonth) -> _Ledger:
                 if rules.auto_topup:
                     ledger.topped_up.add(i)
                 _shortfall_line(ctx, rules, ledger, i, closed, need)
+        if balances is not None:
+            holding = sorted((p for p in ledger.packs if p.valid_on(closed) and p.left > 0),
+                             key=lambda p: (p.expires, p.purchased))
+            balances[i] = (sum(p.left for p in holding), len(holding),
+                           [(p.purchased, p.expires, p.left) for p in holding[:5]])
     return ledger
 
 
@@ -68,9 +75,9 @@ def day(offset: int) -> str:
     return (dt.date(2025, 6, 1) + dt.timedelta(days=offset)).isoformat()
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(closes=st.lists(st.tuples(DAYS, st.integers(min_value=0, max_value=400)), max_size=40),
-       packs=st.lists(st.tuples(DAYS, st.sampled_from([10, 20, 30])), max_size=4),
+       packs=st.lists(st.tuples(DAYS, st.sampled_from([10, 20, 30])), max_size=8),
        auto_topup=st.booleans(), month=st.sampled_from(["2026-03", "2026-10", "2027-01"]))
 def test_ledger_matches_the_one_by_one_replay(closes, packs, auto_topup, month) -> None:
     book = pricebook_with("vendor_support", **{"paid_support.auto_topup": auto_topup})
@@ -88,6 +95,10 @@ def test_ledger_matches_the_one_by_one_replay(closes, packs, auto_topup, month) 
         tracked = pack_ledger(ctx, every)
         assert state(tracked) == state(pack_ledger(ctx))
         assert set(tracked.left_after) == every
+        # … and each balance is the one counted over every pack
+        balances: dict[int, tuple] = {}
+        replay_one_by_one(ctx, balances)
+        assert {i: (b.total, b.count, b.packs) for i, b in tracked.left_after.items()} == balances
 
 
 def test_a_run_of_incidents_fills_a_pack_exactly_then_tops_up() -> None:

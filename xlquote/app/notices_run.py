@@ -21,6 +21,7 @@ from typing import Any
 from ..engine.dates import Month
 from ..engine.errors import InputError, OutputError, Problem
 from ..engine.notices import NoticeReport, notices_due
+from ..memory import release_freed_memory
 from ..readers.workbook import Engine, InvoicingData, read_invoicing_workbook
 from ..writers.notices import write_notices_workbook
 from .invoice_run import parse_month
@@ -80,9 +81,21 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def run_notices(data: InvoicingData, month: Month | str, out_dir: str | Path,
                 as_of: dt.date | None = None, since: dt.date | None = None,
                 again: bool = False) -> NoticesRunResult:
-    month = parse_month(month)
-    report = notices_due(data.contracts, data.incidents, month, data.packs, data.pricebooks(),
-                         as_of=as_of, since=since)
+    return write_notices(_notices_of(data, month, as_of, since), out_dir, again)
+
+
+def _notices_of(data: InvoicingData, month: Month | str, as_of: dt.date | None,
+                since: dt.date | None) -> NoticeReport:
+    report = notices_due(data.contracts, data.incidents, parse_month(month), data.packs,
+                         data.pricebooks(), as_of=as_of, since=since)
+    release_freed_memory()  # the month's billing (~350 MB for a million incidents) is gone
+    return report
+
+
+def write_notices(report: NoticeReport, out_dir: str | Path, again: bool = False
+                  ) -> NoticesRunResult:
+    """The report's notices not written before (all with ``again``) into the notices workbook
+    and its JSON, and the record of what was written."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     record_path = folder / RECORD_FILENAME
@@ -110,4 +123,7 @@ def run_notices_workbook(workbook: str | Path, month: Month | str, out_dir: str 
                          again: bool = False, engine: Engine = "fastexcel") -> NoticesRunResult:
     month = parse_month(month)
     data = read_invoicing_workbook(workbook, engine)
-    return run_notices(data, month, out_dir, as_of, since, again)
+    report = _notices_of(data, month, as_of, since)
+    del data  # the month's records (~400 MB for a million incidents) before the writing
+    release_freed_memory()
+    return write_notices(report, out_dir, again)

@@ -31,6 +31,7 @@ from .billing.vendor import pack_ledger
 from .codes import CHANNELS, LIMIT_DECISIONS
 from .columns import RowChecks
 from .dates import Month
+from .errors import InputError, Problem
 from .money import yen
 from .pricebook import PriceBook
 from .records import (
@@ -47,6 +48,10 @@ NOTICE_KINDS = ("units_used", "limit_reached", "pack_expiring")
 NOTICE_LABELS_JA = {"units_used": "ユニット消化のご連絡", "limit_reached": "料金リミット到達のお知らせ",
                     "pack_expiring": "ユニット有効期限のお知らせ"}
 PENDING_DECISION = LIMIT_DECISIONS.codes.index("pending")
+# The most notices one report holds: each is a letter of ~1 KB, and a month of 20 paid-support
+# contracts of 50,000 responses each (a notice after every response) took 5 GB. The 1M-incident
+# month of bench/ makes 145,212; a busier one is reported in parts (--date / --since).
+MAX_NOTICES = 150_000
 
 
 @dataclass(frozen=True)
@@ -112,12 +117,18 @@ def notices_due(contracts: Iterable[Mapping[str, Any] | Contract],
     for ctx in run.every_context:
         c = ctx.contract
         if c.plan == "vendor_support":
+            # counted before they are written: one contract may bring 50,000
+            if len(report.notices) + len(_responses_to_report(ctx, first, as_of)) > MAX_NOTICES:
+                raise InputError([_too_many_notices(c, first, as_of)])
             report.notices += _units_used(ctx, first, as_of)
             report.notices += _packs_expiring(ctx, as_of, first)
         elif c.plan in ("annual", "monthly"):
             report.notices += _limits_reached(ctx, first, as_of)
+        if len(report.notices) > MAX_NOTICES:
+            raise InputError([_too_many_notices(c, first, as_of)])
     books = {ctx.contract.pricebook: ctx.book for ctx in run.every_context}
-    report.notices += _open_limits_reached(contract_list, table, books, as_of, first)
+    report.notices += _open_limits_reached(contract_list, table, books, as_of, first,
+                                           MAX_NOTICES - len(report.notices))
     report.notices.sort(key=lambda n: (n.date, n.contract_id, NOTICE_KINDS.index(n.kind),
                                        n.incident_id or ""))
     report.open_incidents = _open_incidents(contract_list, table, books, as_of)
@@ -136,10 +147,22 @@ def _greeting(c: Contract) -> str:
     return f"{c.customer} 様\n\nいつもお世話になっております。\n"
 
 
+def _too_many_notices(c: Contract, first: dt.date, as_of: dt.date) -> Problem:
+    return Problem(c.row, "contract_id", c.contract_id, (
+        f"{first}〜{as_of} のお知らせが、この行の契約までで {MAX_NOTICES:,} 件を超えます。"
+        "--date と --since で期間を区切り、何回かに分けて作ってください"), "Contracts")
+
+
+def _responses_to_report(ctx: ContractMonth, first: dt.date, as_of: dt.date) -> set[int]:
+    """The month's paid-support responses closed from ``first`` to ``as_of``: one notice each."""
+    closes = ctx.incidents.closed.tolist()
+    return {i for i in np.flatnonzero(ctx.in_month).tolist() if first <= closes[i] <= as_of}
+
+
 def _units_used(ctx: ContractMonth, first: dt.date, as_of: dt.date) -> list[Notice]:
     t = ctx.incidents
     closes = t.closed.tolist()
-    wanted = {i for i in np.flatnonzero(ctx.in_month).tolist() if first <= closes[i] <= as_of}
+    wanted = _responses_to_report(ctx, first, as_of)
     if not wanted:
         return []
     ledger = pack_ledger(ctx, wanted)
@@ -147,17 +170,19 @@ def _units_used(ctx: ContractMonth, first: dt.date, as_of: dt.date) -> list[Noti
     out = []
     for i in sorted(wanted):
         incident_id, units, closed = str(t.incident_id[i]), int(ledger.units[i]), closes[i]
-        left = ledger.left_after.get(i, [])
+        left = ledger.left_after[i]
         lines = [f"{closed:%Y年%m月%d日}に対応いたしましたお問い合わせ (インシデント {incident_id}) で "
                  f"{units} ユニットを消化しました。"]
         if i in ledger.topped_up:
             lines.append(f"残りのユニットが不足したため、新しいパック ({rules.pack_units}ユニット) を"
                          "ご購入いただきました。")
-        if left:
+        if left.total:
             lines.append("残りユニット:")
             lines += [f"  {bought:%Y/%m/%d} ご購入分 {count} ユニット (有効期限 {expires:%Y/%m/%d})"
-                      for bought, expires, count in left]
-            lines.append(f"  合計 {sum(count for _b, _e, count in left)} ユニット")
+                      for bought, expires, count in left.packs]
+            if left.count > len(left.packs):
+                lines.append(f"  ほか {left.count - len(left.packs):,} パック")
+            lines.append(f"  合計 {left.total:,} ユニット")
         else:
             lines.append("残りユニットはありません。次回のご利用時に新しいパックのご購入が必要です。")
         out.append(Notice("units_used", ctx.contract.contract_id, ctx.contract.customer,
@@ -215,9 +240,10 @@ def _limits_reached(ctx: ContractMonth, first: dt.date, as_of: dt.date) -> list[
 
 
 def _open_limits_reached(contracts: list[Contract], t: IncidentTable,
-                         books: Mapping[str, PriceBook], as_of: dt.date, first: dt.date
-                         ) -> list[Notice]:
-    """Open incidents whose measures so far already reach their limit (no decision yet)."""
+                         books: Mapping[str, PriceBook], as_of: dt.date, first: dt.date,
+                         most: int) -> list[Notice]:
+    """Open incidents whose measures so far already reach their limit (no decision yet): at
+    most ``most`` notices, else InputError."""
     if as_of < first:
         return []
     by_id = {c.contract_id: i for i, c in enumerate(contracts)}
@@ -258,6 +284,8 @@ def _open_limits_reached(contracts: list[Contract], t: IncidentTable,
                            str(open_ones.description[j]), False)
         out.append(Notice("limit_reached", c.contract_id, c.customer, incident_id, as_of, text,
                           f"limit_reached|{incident_id}"))
+        if len(out) > most:
+            raise InputError([_too_many_notices(c, first, as_of)])
     return out
 
 

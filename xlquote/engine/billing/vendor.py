@@ -45,7 +45,7 @@ class _Ledger:
     topped_up: set[int] = field(default_factory=set)  # incident positions that opened packs
     lines: list[Line] = field(default_factory=list)  # this month's top-ups / shortfalls
     flags: list[Flag] = field(default_factory=list)
-    left_after: dict[int, list[PackLeft]] = field(default_factory=dict)
+    left_after: dict[int, UnitsLeft] = field(default_factory=dict)
 
 
 def pack_expiry(purchased: dt.date, rules: VendorRules) -> dt.date:
@@ -54,6 +54,17 @@ def pack_expiry(purchased: dt.date, rules: VendorRules) -> dt.date:
 
 
 PackLeft = tuple[dt.date, dt.date, int]  # (purchased, expires, units left)
+LISTED_PACKS = 5  # the packs a balance names; a contract may hold thousands
+
+
+@dataclass(frozen=True)
+class UnitsLeft:
+    """The valid packs' units left after a draw: the total, how many packs hold them, and the
+    first LISTED_PACKS of those packs, soonest expiry first."""
+
+    total: int
+    count: int
+    packs: list[PackLeft]
 
 
 @dataclass
@@ -64,7 +75,7 @@ class UnitDraws:
     what the valid packs held right after it."""
 
     shortfalls: dict[int, int] = field(default_factory=dict)  # draw position → units short
-    left_after: dict[int, list[PackLeft]] = field(default_factory=dict)
+    left_after: dict[int, UnitsLeft] = field(default_factory=dict)
 
 
 def draw_units(packs: list[_PackState], closes: list[dt.date], units: list[int],
@@ -79,6 +90,25 @@ def draw_units(packs: list[_PackState], closes: list[dt.date], units: list[int],
     # again: packs are drawn in FIFO-by-expiry order, and the used-up ones at the front of that
     # order are dropped as the dates move on (an empty one further back is just skipped).
     open_packs = sorted(packs, key=lambda p: (p.expires, p.purchased))
+    # A balance asked for counts the units of the open packs (kept as a running sum) less those
+    # of packs not bought yet (recorded ones, untouched until bought): not a pass over them all.
+    units_open = sum(p.left for p in open_packs)
+    holding = sum(1 for p in open_packs if p.left > 0)  # open packs with units left
+    later = sorted((p.purchased, p.left) for p in open_packs)
+    bought_by = [day for day, _ in later]
+    units_bought_after = [*itertools.accumulate((units for _, units in reversed(later)),
+                                                initial=0)][::-1]
+
+    def balance(day: dt.date) -> UnitsLeft:
+        bought = bisect.bisect_right(bought_by, day)
+        listed = []
+        for pack in open_packs:  # valid packs come first: bought earlier, they expire earlier
+            if pack.purchased > day or len(listed) == LISTED_PACKS:
+                break
+            if pack.left > 0:
+                listed.append((pack.purchased, pack.expires, pack.left))
+        return UnitsLeft(units_open - units_bought_after[bought],
+                         holding - (len(bought_by) - bought), listed)
     # Python lists and bisect: the loop below steps a few times per contract, where numpy's
     # per-call overhead would dominate.
     drawn = [0, *itertools.accumulate(units)]  # units of incidents [0, i)
@@ -89,7 +119,9 @@ def draw_units(packs: list[_PackState], closes: list[dt.date], units: list[int],
     while i < count:
         closed = closes[i]
         while open_packs and (open_packs[0].expires < closed or open_packs[0].left <= 0):
-            open_packs.pop(0)
+            gone = open_packs.pop(0)
+            units_open -= gone.left  # what an expired pack held is lost
+            holding -= gone.left > 0
         # The run of incidents the front pack serves whole (until it runs short or expires)
         # draws from it alone: take them at once instead of one by one.
         front = open_packs[0] if open_packs else None
@@ -104,9 +136,11 @@ def draw_units(packs: list[_PackState], closes: list[dt.date], units: list[int],
                 now = drawn_now[stop] - drawn_now[i]
                 front.used_this_month += now
                 front.used_before += drawn[stop] - drawn[i] - now
+                units_open -= drawn[stop] - drawn[i]
+                holding -= front.left == 0
                 i = stop
                 if stop - 1 in snapshots:
-                    draws.left_after[stop - 1] = _left(packs, closes[stop - 1])
+                    draws.left_after[stop - 1] = balance(closes[stop - 1])
                 continue
         need, now = units[i], in_month[i]
         for pack in open_packs:
@@ -120,20 +154,20 @@ def draw_units(packs: list[_PackState], closes: list[dt.date], units: list[int],
             else:
                 pack.used_before += take
             need -= take
+            units_open -= take
+            holding -= take > 0 and pack.left == 0
         if need:
             if now:
                 draws.shortfalls[i] = need
             if rules.auto_topup:
                 added = _open_packs(packs, rules, closed, need, now)
                 open_packs = sorted(open_packs + added, key=lambda p: (p.expires, p.purchased))
+                units_open += sum(p.left for p in added)
+                holding += sum(1 for p in added if p.left > 0)
         if i in snapshots:
-            draws.left_after[i] = _left(packs, closed)
+            draws.left_after[i] = balance(closed)
         i += 1
     return draws
-
-
-def _left(packs: list[_PackState], day: dt.date) -> list[PackLeft]:
-    return [(p.purchased, p.expires, p.left) for p in packs if p.valid_on(day) and p.left > 0]
 
 
 def _open_packs(packs: list[_PackState], rules: VendorRules, closed: dt.date, short: int,
