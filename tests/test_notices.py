@@ -150,9 +150,9 @@ def test_a_report_of_more_notices_than_one_holds_is_refused(monkeypatch) -> None
     where it passes, and the days can be split with --date / --since."""
     from xlquote.engine import notices
 
-    # contracts in their order: C004's limit, V001, V002 (counted before it is written) …;
-    # then the open incidents' limits (C005)
-    for most, beyond in [(2, "V002"), (5, "C005")]:
+    # the responses of V001, V002, V003 are counted first; then, contracts in their order,
+    # C004's limit, V001 … V003, V004's expiring pack; then the open incidents' limits (C005)
+    for most, beyond in [(2, "V003"), (4, "V004"), (5, "C005")]:
         monkeypatch.setattr(notices, "MAX_NOTICES", most)
         with pytest.raises(InputError) as caught:
             notices_due(sample_contracts(), sample_incidents(), SAMPLE_MONTH, sample_packs())

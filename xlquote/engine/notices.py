@@ -114,12 +114,17 @@ def notices_due(contracts: Iterable[Mapping[str, Any] | Contract],
     run = bill_month(contract_list, table, month, packs_from_records(packs), pricebooks)
     first = since or month.first_day
     report = NoticeReport(month, as_of)
+    # A notice after every paid-support response: counted before any is written, as each
+    # contract may bring 50,000 of them.
+    responses = 0
+    for ctx in run.every_context:
+        if ctx.contract.plan == "vendor_support":
+            responses += len(_responses_to_report(ctx, first, as_of))
+            if responses > MAX_NOTICES:
+                raise InputError([_too_many_notices(ctx.contract, first, as_of)])
     for ctx in run.every_context:
         c = ctx.contract
         if c.plan == "vendor_support":
-            # counted before they are written: one contract may bring 50,000
-            if len(report.notices) + len(_responses_to_report(ctx, first, as_of)) > MAX_NOTICES:
-                raise InputError([_too_many_notices(c, first, as_of)])
             report.notices += _units_used(ctx, first, as_of)
             report.notices += _packs_expiring(ctx, as_of, first)
         elif c.plan in ("annual", "monthly"):
