@@ -27,6 +27,7 @@ from .messages import (
     at_least,
     at_most,
     cell_message,
+    cut_short,
 )
 
 ErrorMode = Literal["raise", "mask"]
@@ -58,7 +59,7 @@ def unusable_problem(cell: Any, expected: str) -> tuple[str, str] | None:
     if isinstance(cell, UnusableCell):
         return cell.shown, f"{cell.reason}。{expected}"
     if isinstance(cell, str) and len(cell) > EXCEL_MAX_TEXT:
-        return cell[:40] + "…", (f"{len(cell):,} 文字あります。1 つのセルに入るのは "
+        return cut_short(cell), (f"{len(cell):,} 文字あります。1 つのセルに入るのは "
                                  f"{EXCEL_MAX_TEXT:,} 文字までです。短くしてください")
     return None
 

@@ -41,6 +41,11 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def cut_short(text: str) -> str:
+    """Text too long to repeat in a message: its first 40 characters and an ellipsis."""
+    return text[:40] + "…"
+
+
 def cell_message(field: str, value: Any, reason: str) -> str:
     """One cell's problem where the cell itself is the place (an Excel function's result):
     ``minutes -5: 0 以上にしてください``."""

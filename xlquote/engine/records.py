@@ -51,6 +51,7 @@ from .messages import (
     REQUIRED,
     at_least,
     callcenter_licences,
+    cut_short,
     monthly_max_incidents,
     too_long_to_print,
 )
@@ -513,7 +514,7 @@ def _flag_longer(text: np.ndarray, field: str, most: int, checks: RowChecks) -> 
     longer = np.fromiter(map(len, text.tolist()), np.int64, len(text)) > most
     if longer.any():
         shown = text.copy()
-        shown[longer] = [t[:40] + "…" for t in text[longer].tolist()]
+        shown[longer] = [cut_short(t) for t in text[longer].tolist()]
         checks.flag(longer, field, shown, too_long_to_print(most))
 
 

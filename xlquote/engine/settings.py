@@ -14,7 +14,7 @@ from .closed_days import ClosedDays
 from .codes import TAX_ROUNDING, Vocabulary, is_blank
 from .dates import closed_days_problem
 from .errors import InputError, Problem
-from .messages import PRINTED_NAME_CHARS, too_long_to_print
+from .messages import PRINTED_NAME_CHARS, cut_short, too_long_to_print
 
 REGISTRATION_NUMBER = re.compile(r"T\d{13}")
 # The invoice register on a server the team shares (PostgreSQL, through psycopg 3).
@@ -108,7 +108,7 @@ def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: st
             continue
         text = str(value).strip()
         if f.max_chars is not None and len(text) > f.max_chars:
-            problems.append(Problem(row, f.key, text[:40] + "…", too_long_to_print(f.max_chars),
+            problems.append(Problem(row, f.key, cut_short(text), too_long_to_print(f.max_chars),
                                     sheet))
             continue
         if f.key == "registration_number":
