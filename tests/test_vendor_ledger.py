@@ -55,7 +55,7 @@ def replay_one_by_one(ctx: ContractMonth, balances: dict[int, tuple] | None = No
                     ledger.topped_up.add(i)
                 _shortfall_line(ctx, rules, ledger, i, closed, need)
         if balances is not None:
-            holding = sorted((p for p in ledger.packs if p.valid_on(closed) and p.left > 0),
+            holding = sorted((p for p in ledger.packs if p.purchased <= closed <= p.expires and p.left > 0),
                              key=lambda p: (p.expires, p.purchased))
             balances[i] = (sum(p.left for p in holding), len(holding),
                            [(p.purchased, p.expires, p.left) for p in holding[:5]])

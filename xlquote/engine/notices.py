@@ -116,16 +116,18 @@ def notices_due(contracts: Iterable[Mapping[str, Any] | Contract],
     report = NoticeReport(month, as_of)
     # A notice after every paid-support response: counted before any is written, as each
     # contract may bring 50,000 of them.
-    responses = 0
-    for ctx in run.every_context:
+    responses: dict[int, set[int]] = {}  # by the context's position
+    counted = 0
+    for position, ctx in enumerate(run.every_context):
         if ctx.contract.plan == "vendor_support":
-            responses += len(_responses_to_report(ctx, first, as_of))
-            if responses > MAX_NOTICES:
+            responses[position] = _responses_to_report(ctx, first, as_of)
+            counted += len(responses[position])
+            if counted > MAX_NOTICES:
                 raise InputError([_too_many_notices(ctx.contract, first, as_of)])
-    for ctx in run.every_context:
+    for position, ctx in enumerate(run.every_context):
         c = ctx.contract
         if c.plan == "vendor_support":
-            report.notices += _units_used(ctx, first, as_of)
+            report.notices += _units_used(ctx, responses[position])
             report.notices += _packs_expiring(ctx, as_of, first)
         elif c.plan in ("annual", "monthly"):
             report.notices += _limits_reached(ctx, first, as_of)
@@ -164,10 +166,10 @@ def _responses_to_report(ctx: ContractMonth, first: dt.date, as_of: dt.date) -> 
     return {i for i in np.flatnonzero(ctx.in_month).tolist() if first <= closes[i] <= as_of}
 
 
-def _units_used(ctx: ContractMonth, first: dt.date, as_of: dt.date) -> list[Notice]:
+def _units_used(ctx: ContractMonth, wanted: set[int]) -> list[Notice]:
+    """A notice for each response at positions ``wanted`` (``_responses_to_report``)."""
     t = ctx.incidents
     closes = t.closed.tolist()
-    wanted = _responses_to_report(ctx, first, as_of)
     if not wanted:
         return []
     ledger = pack_ledger(ctx, wanted)

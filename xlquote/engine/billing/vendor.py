@@ -32,9 +32,6 @@ class _PackState:
     def left(self) -> int:
         return self.units - self.used_before - self.used_this_month
 
-    def valid_on(self, day: dt.date) -> bool:
-        return self.purchased <= day <= self.expires
-
 
 @dataclass
 class _Ledger:
