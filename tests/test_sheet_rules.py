@@ -66,11 +66,11 @@ def _openpyxl_workbook(path: Path, landscape: bool) -> Path:
 
 
 def _xlsxwriter_workbook(path: Path, landscape: bool) -> Path:
-    wb = xlsxwriter_workbook(path)
-    ws = wb.add_worksheet("Sheet")
-    write_xlsxwriter_row(ws, 0, VALUES, [None] * len(VALUES))
-    setup_xlsxwriter_page(ws, A4_LANDSCAPE if landscape else A4_PORTRAIT)
-    close_xlsxwriter(wb)
+    with xlsxwriter_workbook(path) as wb:
+        ws = wb.add_worksheet("Sheet")
+        write_xlsxwriter_row(ws, 0, VALUES, [None] * len(VALUES))
+        setup_xlsxwriter_page(ws, A4_LANDSCAPE if landscape else A4_PORTRAIT)
+        close_xlsxwriter(wb)
     return path
 
 

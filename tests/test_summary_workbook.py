@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -159,7 +160,10 @@ def test_every_font_is_the_japanese_font(written):
                 assert cell.font.name == JAPANESE_FONT, (ws.title, cell.coordinate)
     with zipfile.ZipFile(path) as archive:
         assert b"<scheme" not in archive.read("xl/styles.xml")
-        run_fonts = re.findall(rb'<rFont val="([^"]*)"', archive.read("xl/sharedStrings.xml"))
+        texts = [name for name in archive.namelist()  # shared, or inline in the sheets
+                 if name.startswith("xl/worksheets/") or name == "xl/sharedStrings.xml"]
+        run_fonts = [font for name in texts
+                     for font in re.findall(rb'<rFont val="([^"]*)"', archive.read(name))]
     assert run_fonts and set(run_fonts) == {JAPANESE_FONT.encode()}  # text written as runs
 
 
@@ -185,7 +189,7 @@ def test_same_content_same_bytes(tmp_path):
     second = write_summary_workbook(MONTH, items, ATTENTION_FLAGS, tmp_path / "b" / "s.xlsx")
     assert first.read_bytes() == second.read_bytes()
     with zipfile.ZipFile(first) as archive:
-        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 31, 0, 0, 0)}
         core = archive.read("docProps/core.xml").decode()
     assert core.count("2000-01-01T00:00:00Z") == 2  # created and modified
     changed = write_summary_workbook(MONTH, items[:-1], ATTENTION_FLAGS, tmp_path / "c.xlsx")
@@ -219,10 +223,19 @@ def test_disk_error_raises_oserror_and_leaves_nothing(tmp_path, monkeypatch):
     def disk_full(self, *args, **kwargs):
         raise OSError(28, "No space left on device")
 
+    rows = tmp_path / "rows"  # where the rows' temporary files go
+    rows.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(rows))
+    out = tmp_path / "out"
+    out.mkdir()
+    write_summary_workbook(MONTH, sample_items(), ATTENTION_FLAGS, out / "s.xlsx")
+    assert list(rows.iterdir()) == []
+    monkeypatch.setattr(zipfile.ZipFile, "write", disk_full)
     monkeypatch.setattr(zipfile.ZipFile, "writestr", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        write_summary_workbook(MONTH, sample_items(), ATTENTION_FLAGS, tmp_path / "s.xlsx")
-    assert list(tmp_path.iterdir()) == []
+        write_summary_workbook(MONTH, sample_items(), ATTENTION_FLAGS, out / "t.xlsx")
+    assert [path.name for path in out.iterdir()] == ["s.xlsx"]
+    assert list(rows.iterdir()) == []
 
 
 def test_collector_is_restored(tmp_path, monkeypatch):

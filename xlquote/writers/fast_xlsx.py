@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,11 @@ from .sheets import (
 from .xlsx import REPRODUCIBLE_STAMP
 
 
+@contextlib.contextmanager
 def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAMP,
-                        **properties: str) -> xlsxwriter.Workbook:
-    """An XlsxWriter workbook with xlquote's guarantees built in:
+                        **properties: str) -> Iterator[xlsxwriter.Workbook]:
+    """An XlsxWriter workbook with xlquote's guarantees built in, for the ``with`` block (call
+    ``close_xlsxwriter`` in it to write the file):
 
     - user text stays text: ``write()`` never turns a string into a formula, URL or number
       (and ``write_xlsxwriter_cell`` calls ``write_string`` anyway);
@@ -44,25 +47,29 @@ def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAM
       from it. Scheme "none": a font tied to the theme's scheme is drawn by Excel with the
       theme's font (Calibri), whatever name it carries;
     - dates written without a format still show as dates (DATE_FORMAT);
-    - the same content gives the same bytes: created/modified are ``stamp``, and in memory mode
-      XlsxWriter dates every zip entry 1980-01-01, so no second recompressing pass is needed;
-    - in memory, not ``constant_memory``: the latter leaves its temporary files behind when
-      writing fails half-way, and is slower for an invoice (its rows go through a temporary
-      file). A 10,000-contract summary costs ~30 MB.
+    - the same content gives the same bytes: created/modified are ``stamp``, and XlsxWriter
+      dates every zip entry 1980-01-31;
+    - bounded memory (``constant_memory``): each row goes to a temporary file as the next one
+      is begun, so rows are written top to bottom, text inline. A month's flags or notices may
+      be hundreds of thousands of rows, which in memory cost over half a gigabyte. The
+      temporary files live in a folder of their own, removed when the block ends, whether
+      the file was written or not.
     """
-    wb = xlsxwriter.Workbook(str(path), {
-        "in_memory": True,
-        "strings_to_formulas": False,
-        "strings_to_urls": False,
-        "strings_to_numbers": False,
-        "default_date_format": DATE_FORMAT,
-        "default_format_properties": {"font_name": JAPANESE_FONT, "font_size": 11,
-                                      "font_scheme": "none"},
-    })
-    # Document properties (author, title, ...) in one call: set_properties replaces them all.
-    # XlsxWriter writes ``created`` as both created and modified.
-    wb.set_properties({**properties, "created": stamp})
-    return wb
+    with tempfile.TemporaryDirectory(prefix="xlquote-xlsx-") as rows:
+        wb = xlsxwriter.Workbook(str(path), {
+            "constant_memory": True,
+            "tmpdir": rows,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "default_date_format": DATE_FORMAT,
+            "default_format_properties": {"font_name": JAPANESE_FONT, "font_size": 11,
+                                          "font_scheme": "none"},
+        })
+        # Document properties (author, title, ...) in one call: set_properties replaces them
+        # all. XlsxWriter writes ``created`` as both created and modified.
+        wb.set_properties({**properties, "created": stamp})
+        yield wb
 
 
 # The font of a text's runs where XlsxWriter must write it as rich text (below).

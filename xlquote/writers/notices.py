@@ -26,8 +26,7 @@ HEADER_STYLE = {"bold": True, "bg_color": "#DDE4EE"}
 
 def write_notices_workbook(report: NoticeReport, path: str | Path) -> Path:
     """Written atomically and reproducibly (same report, same bytes)."""
-    with atomic_path(path) as temp:
-        wb = xlsxwriter_workbook(temp)
+    with atomic_path(path) as temp, xlsxwriter_workbook(temp) as wb:
         header = wb.add_format(HEADER_STYLE)
         dates = wb.add_format({"num_format": DATE_FORMAT, "valign": "top"})
         wrapped = wb.add_format({"text_wrap": True, "valign": "top"})

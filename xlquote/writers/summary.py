@@ -155,8 +155,7 @@ def write_summary_workbook(month: Month, items: Sequence[SummaryItem],
     """The summary, written by XlsxWriter: a month has as many rows as contracts, and its typed
     writers are about twice as fast as openpyxl's write-only mode. Atomic (a temp file renamed
     into place) and reproducible (same content, same bytes)."""
-    with atomic_path(path) as temp, collector_paused():
-        wb = xlsxwriter_workbook(temp)
+    with atomic_path(path) as temp, collector_paused(), xlsxwriter_workbook(temp) as wb:
         ws = wb.add_worksheet("請求一覧")
         ws.write_string(0, 0, f"請求一覧 {month.year}年{month.month}月", wb.add_format(TITLE_STYLE))
         end = _write_table(wb, ws, TABLE_TOP, SUMMARY_HEADER, SUMMARY_WIDTHS,
