@@ -313,12 +313,14 @@ def test_a_long_text_is_broken_into_the_same_lines_from_its_start_alone(monkeypa
 
     font = pdf_pages.FontText(registered_font())
     pieces = ["ネットワーク", "設定", " ", "the printer", "  ", "I", "iiii", "WWW", "\n", "。",
-              "0123456789", "ｱｲｳ", "—", "a" * 30]
+              "0123456789", "ｱｲｳ", "—", "a" * 30, "\u0361", "\u0361" * 50]  # no width
     rng = random.Random(7)
     texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 3_000)))
-             for _ in range(120)] + ["長い説明" * 10_000, "i" * 40_000, "W " * 20_000]
+             for _ in range(120)] + ["長い説明" * 10_000, "i" * 40_000, "W " * 20_000,
+                                     "a\u0361" * 16_000]
     cut = [pdf_pages.wrap(t, w, font, size, lines) for t in texts
            for w, size, lines in [(60.0, 8.0, 30), (200.0, 9.5, 3), (17.0, 12.0, 1)]]
+    assert len(pdf_pages._start_filling("a\u0361" * 16_000, 60.0, font, 8.0, 30)) < 2_000
     monkeypatch.setattr(pdf_pages, "_start_filling", lambda paragraph, *args: paragraph)
     whole = [pdf_pages.wrap(t, w, font, size, lines) for t in texts
              for w, size, lines in [(60.0, 8.0, 30), (200.0, 9.5, 3), (17.0, 12.0, 1)]]

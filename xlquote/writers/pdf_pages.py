@@ -256,12 +256,21 @@ def _start_filling(paragraph: str, width: float, font: FontText, size: float, li
     """The start of ``paragraph`` that fills more than ``lines`` lines when it is longer: the
     rest would be cut. A cell may hold 32,767 characters, and breaking all of them into lines
     cost ~10 ms a cell to show thirty. Each line holds at most ``width`` over the narrowest
-    character's width, and one line more is kept, so the lines shown are the same."""
-    narrowest = min(font.char_widths("".join(set(paragraph)), size))
+    character's width, and one line more is kept, so the lines shown are the same. Characters
+    of no width (a combining mark) take no room: they are not counted."""
+    characters = "".join(set(paragraph))
+    widths = font.char_widths(characters, size)
+    narrowest = min((w for w in widths if w > 0), default=0.0)
     if narrowest <= 0:
         return paragraph
     most = (lines + 2) * (int(width / narrowest) + 1)
-    return paragraph if len(paragraph) <= most else paragraph[:most]
+    if len(paragraph) <= most:
+        return paragraph
+    no_room = {c for c, w in zip(characters, widths, strict=True) if w <= 0}
+    if not no_room:
+        return paragraph[:most]
+    counted = [i for i, c in enumerate(paragraph) if c not in no_room]
+    return paragraph if len(counted) <= most else paragraph[:counted[most]]
 
 
 @dataclass(frozen=True)
