@@ -459,6 +459,14 @@ def vendor_pack(row: int, k: int) -> str:
     return inline(f"A{row}", "V001") + number(f"B{row}", "46296", "8") + number(f"C{row}", "10")
 
 
+def long_vendor_incident(row: int, k: int) -> str:
+    """A paid-support incident of V001 closed 2026-10-04, 3,000 minutes: more units than any
+    pack holds, so that it runs past the packs and opens an automatic top-up."""
+    return (inline(f"A{row}", f"T-{k:05d}") + inline(f"B{row}", "V001")
+            + number(f"C{row}", "46299", "8") + number(f"D{row}", "46299", "8")
+            + inline(f"E{row}", "phone") + number(f"G{row}", "3000"))
+
+
 def shared_string_entity(parts: Parts) -> None:
     """I-1002's description a shared string holding an undefined entity (&nbsp;): not XML."""
     parts["xl/sharedStrings.xml"] = (
@@ -739,6 +747,12 @@ CASES: tuple[Case, ...] = (
          rows_appended("Contracts", 10_000, monthly_contract),
          (Expected("Contracts", 10_004, "contract_id", "1 回の実行で作れる 10,000 通を超えて",
                    "K09982"),), refused_by="billing"),
+    Case("too_many_invoice_lines", "1,001 more paid-support incidents of V001 in October, "
+         "each of 3,000 minutes: each runs past the packs and adds an automatic top-up line "
+         "(an invoice bills at most 1,000 lines)",
+         rows_appended("Incidents", 1_001, long_vendor_incident),
+         (Expected("Contracts", 17, "contract_id", "1 通の請求書に載せられる 1,000 行を超えて",
+                   "V001"),), refused_by="billing"),
     Case("closed_days_whole_year", "Settings closed_days 1/1-12/31 (the run searched past the "
          "calendar's end for a business day)",
          lambda parts: set_cell(parts, "Settings", "B9", inline("B9", "1/1-12/31")),

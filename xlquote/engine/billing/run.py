@@ -15,6 +15,7 @@ from ..columns import RowChecks
 from ..dates import Month, due_date, issue_date
 from ..errors import InputError, Problem
 from ..invoice import (
+    MAX_INVOICE_LINES,
     MAX_STATEMENT_ENTRIES,
     Flag,
     Invoice,
@@ -220,6 +221,8 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
         ctx = contexts[index]
         (a, b), book = ctx.span, ctx.book
         part = contract_part(ctx)
+        if len(part.lines) > MAX_INVOICE_LINES:
+            raise InputError([too_many_lines(ctx, part)])
         billed = int(billed_counts[b] - billed_counts[a])
         if not part.lines and not billed:
             return None
@@ -317,6 +320,18 @@ def _statement_problems(contracts: list[Contract], owners: np.ndarray, month: Mo
                     "これより多い月は請求できません)",
                     "Contracts")
             for i in np.flatnonzero(counts > MAX_STATEMENT_ENTRIES).tolist()]
+
+
+def too_many_lines(ctx: ContractMonth, part: ContractPart) -> Problem:
+    """A contract's month with more invoice lines than one invoice bills."""
+    contract, month = ctx.contract, ctx.month
+    top_ups = sum(line.kind == "pack_topup" for line in part.lines)
+    return Problem(contract.row, "contract_id", contract.contract_id,
+                   f"{month.year}年{month.month}月の請求書の行が {len(part.lines):,} 行 (うちパック自動"
+                   f"追加 {top_ups:,} 行) あり、1 通の請求書に載せられる {MAX_INVOICE_LINES:,} 行を"
+                   "超えています。ユニットが足りなくなるたびにパックが 1 行ずつ追加されます: 購入した"
+                   "パックを Packs シートに記録し、インシデントの時間 (minutes) を確かめてください",
+                   "Contracts")
 
 
 def _check_future(table: IncidentTable, today: dt.date, checks: RowChecks) -> None:
