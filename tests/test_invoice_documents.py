@@ -43,8 +43,7 @@ from xlquote.writers.invoice_layout import (
 from xlquote.writers.pdf_pages import FONT_ENV, registered_font
 
 MONTH = "2026-10"
-PDFTOTEXT, PDFFONTS, PDFINFO, PDFTOPPM = (shutil.which(tool) for tool in (
-    "pdftotext", "pdffonts", "pdfinfo", "pdftoppm"))
+PDFTOTEXT, PDFFONTS, PDFINFO = (shutil.which(tool) for tool in ("pdftotext", "pdffonts", "pdfinfo"))
 assert PDFTOTEXT and PDFFONTS and PDFINFO, "poppler-utils (pdftotext, pdffonts, pdfinfo): .ci/run"
 
 
@@ -225,72 +224,6 @@ def test_more_characters_than_one_font_subset_all_read_back(invoices, settings, 
     assert len(pdf_fonts(pdf)) >= 3  # subsets
     text = flat(pdf_text(pdf))
     assert [word for word in words if word not in text] == []
-
-
-def test_common_characters_make_one_first_subset_that_draws_the_same_pages(
-        invoices, settings, tmp_path, monkeypatch):
-    """Invoice PDFs share a first font subset of common characters (its font objects made
-    once per process); a document's other characters start the next subset. The pages look
-    and read exactly as drawn without it, and the first subset's font program is the same in
-    every document."""
-    seeded = {inv.number: write_invoice_pdf(inv, settings, tmp_path / f"s-{inv.number}.pdf")
-              for inv in invoices}
-    monkeypatch.setattr(invoice_pdf, "COMMON_CHARACTERS", "")
-    plain = {inv.number: write_invoice_pdf(inv, settings, tmp_path / f"p-{inv.number}.pdf")
-             for inv in invoices}
-    for number in seeded:
-        assert pdf_text(seeded[number], None, "-layout") == pdf_text(plain[number], None,
-                                                                     "-layout"), number
-    for number in list(seeded)[:4]:
-        images = []
-        for name, pdf in (("s", seeded[number]), ("p", plain[number])):
-            subprocess.run([PDFTOPPM, "-r", "40", "-png", str(pdf), str(tmp_path / name)],
-                           check=True)
-            images.append([path.read_bytes() for path in sorted(tmp_path.glob(f"{name}-*.png"))])
-            for path in tmp_path.glob(f"{name}-*.png"):
-                path.unlink()
-        assert images[0] == images[1], number
-    programs = {_first_font_program(pdf.read_bytes()) for pdf in seeded.values()}
-    assert len(programs) == 1
-    first = pdf_fonts(next(iter(seeded.values())))[0][0]
-    assert first.startswith("AAAAAA+")
-    assert len({_first_font_program(pdf.read_bytes()) for pdf in plain.values()}) > 1
-
-
-def _first_font_program(pdf: bytes) -> bytes:
-    """The font program of subset /F0 (objects 5–8: program, descriptor, ToUnicode, font)."""
-    start = pdf.index(b"\n5 0 obj\n")
-    return pdf[start:pdf.index(b"endobj", start)]
-
-
-def test_characters_outside_the_common_ones_start_their_own_subset():
-    from xlquote.writers import pdf_pages
-
-    common = "請求書0123"
-    font = pdf_pages.FontText(registered_font(), common)
-    assert font.runs("請求書") == (("/F0", "010203"),)
-    assert font.runs("御") == (("/F1", "01"),)  # not in the sealed first subset
-    assert font.runs("書御3") == (("/F0", "03"), ("/F1", "01"), ("/F0", "07"))
-    assert font.subsets[0] == [0, *map(ord, common)]
-    assert font.subsets[1] == [0, ord("御")]
-    other = pdf_pages.FontText(registered_font(), common)
-    assert other.runs("3書") == (("/F0", "0703"),)  # the same codes in every document
-    assert other.subsets == [[0, *map(ord, common)]]
-
-
-def test_shared_widths_stay_bounded(monkeypatch):
-    from xlquote.writers import pdf_pages
-
-    monkeypatch.setattr(pdf_pages, "SHARED_ENTRIES", 50)
-    font = pdf_pages.FontText(registered_font())
-    widths = [font.width(f"明細{i}", 10.0) for i in range(500)]
-    assert len(font.widths) <= 50
-    assert widths == [pdfmetrics.getFont(registered_font()).stringWidth(f"明細{i}", 10.0)
-                      for i in range(500)]
-    seeded = pdf_pages.FontText(registered_font(), "0123456789")
-    runs = [seeded.runs(str(i)) for i in range(500)]
-    assert len(pdf_pages._seed(registered_font(), "0123456789").runs) <= 50
-    assert runs[123] == (("/F0", "020304"),)
 
 
 def test_text_too_long_for_a_page_is_cut_with_a_marker(invoices, settings, tmp_path):

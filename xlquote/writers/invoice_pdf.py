@@ -41,16 +41,6 @@ FOOTER_GREY = (0.4, 0.4, 0.4)
 RIGHT_ALIGNED = (YEN, COUNT, NUMBER)
 TABLE_SIZE = 8.5  # points: the statement's and units' text
 LINES_SIZE = 9.5  # the fee lines on the first page
-# The characters at least half of a month's invoices show (measured on the bench month,
-# bench/make_month.py): they make the first font subset of every invoice PDF, whose font
-# objects are then made once per process (pdf_pages.FontText). Any list draws the same pages.
-COMMON_CHARACTERS = (
-    " %(),-./0123456789:@ACDEFILMNPSTVWabcegijklmnoprtwxy¥—。〒〜いえお"
-    "がきくげごさしすずせだつでとなにのはまみらりわをァアイウェエォカキクグサザシスセソタダチッデトドバパビフプベポマメャラリ"
-    "ルレロワン・ー上下不中了京付代会作価備先共具内再分判別利区千単受口号合品問営回契完定容対小帳年店式当往御復応手払振接操支"
-    "数整料方日旧明時普書月有期本東査株業権求法消率理用田申番登監目相確社票移税窓約細続考行視計記設証話認調談請象費込通部都量"
-    "金銀録間限電順額（）"
-)
 
 
 def shown(value: Any, kind: str) -> str:
@@ -234,7 +224,7 @@ def invoice_pdf_bytes(invoice: Invoice, settings: Settings) -> bytes:
         if doc.units is not None:
             _table_pages(pages, doc.units, landscape_page=False)
 
-    return render_pdf(draw, doc.identity, doc.issued, doc.title, doc.author, COMMON_CHARACTERS)
+    return render_pdf(draw, doc.identity, doc.issued, doc.title, doc.author)
 
 
 def cancellation_pdf_bytes(cancellation: Cancellation, settings: Settings) -> bytes:
@@ -256,7 +246,7 @@ def cancellation_pdf_bytes(cancellation: Cancellation, settings: Settings) -> by
         for text in doc.closing:
             pages.paragraph(text, 10, max_lines=4)
 
-    return render_pdf(draw, doc.identity, doc.issued, doc.title, doc.author, COMMON_CHARACTERS)
+    return render_pdf(draw, doc.identity, doc.issued, doc.title, doc.author)
 
 
 def _write(data: bytes, path: str | Path) -> Path:

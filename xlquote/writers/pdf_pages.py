@@ -14,10 +14,8 @@ of its own, with font, colour and position set again and its characters encoded 
 and its document objects format every number of a file one call at a time. Here a page is one
 content stream of operators (``Pages``): its text runs in as few text objects as the drawing
 order allows, font, colour and stroke are set only when they change, each distinct string is
-measured once per process and encoded once per document (``FontText``; strings of the common
-characters that make every invoice's first font subset, once per process) and a table's grid
-is drawn once per page; ``pdf_file`` writes the pages, font subsets, metadata and
-cross-reference table.
+measured and encoded once per document (``FontText``) and a table's grid is drawn once per
+page; ``pdf_file`` writes the pages, font subsets, metadata and cross-reference table.
 """
 
 from __future__ import annotations
@@ -29,9 +27,8 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any
 
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.rl_accel import fp_str
@@ -69,11 +66,6 @@ Color = tuple[float, float, float]
 
 _fonts: dict[Path, str] = {}
 _fonts_lock = threading.Lock()
-# Widths at 1 point by font, shared by the documents a process draws: a month's documents show
-# the same dates, amounts and labels. Shared tables are emptied when full (``SHARED_ENTRIES``),
-# so a process's memory stays bounded.
-_widths: dict[str, dict[str, float]] = {}
-SHARED_ENTRIES = 100_000
 
 
 def font_path() -> Path:
@@ -102,71 +94,30 @@ def registered_font() -> str:
     return name
 
 
-Runs = tuple[tuple[str, str], ...]  # (font resource, hex string of codes), as ``runs`` gives
-
-
-@dataclass(frozen=True)
-class _Seed:
-    """The first subset of every document that names the same common characters: its codes,
-    and the runs of strings made of them alone, which are the same in each such document."""
-
-    subset: tuple[int, ...]
-    codes: dict[int, int]
-    known: frozenset[str]
-    runs: dict[str, Runs]
-
-
-@cache
-def _seed(name: str, common: str) -> _Seed:
-    glyphs = pdfmetrics.getFont(name).face.charToGlyph
-    shown = [c for c in dict.fromkeys(map(ord, common)) if c in glyphs][:SUBSET_SIZE - 1]
-    codes = dict.fromkeys(map(ord, common), 0)  # those the font lacks: the missing glyph
-    codes.update({c: code for code, c in enumerate(shown, start=1)})
-    return _Seed((0, *shown), codes, frozenset(map(chr, codes)), {})
-
-
 class FontText:
     """The font as one document uses it: each distinct string measured and encoded once.
 
     A TrueType font is embedded as subsets of at most 256 glyphs: the first time the document
     shows a character, it takes the next code of the last subset (code 0 of every subset is the
     font's missing glyph, which also stands for a character the font lacks); a string is shown
-    as runs of codes, each run in its subset's font resource (/F0, /F1, …).
+    as runs of codes, each run in its subset's font resource (/F0, /F1, …)."""
 
-    ``common``: characters most documents show, which then make the first subset whatever the
-    document shows (other characters start the next): that subset's font objects are made
-    once per process, and strings of its characters alone are encoded once (``_Seed``)."""
-
-    def __init__(self, name: str, common: str = "") -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
         self.font: TTFont = pdfmetrics.getFont(name)
+        self.subsets: list[list[int]] = [[0]]  # each subset's characters, by code
         self._glyphs = self.font.face.charToGlyph
-        self._seed = _seed(name, common) if common else None
-        if self._seed is None:
-            self.subsets: list[list[int]] = [[0]]  # each subset's characters, by code
-            self._codes: dict[int, int] = {}  # character → subset × 256 + code (str.translate)
-        else:
-            self.subsets = [list(self._seed.subset)]
-            self._codes = dict(self._seed.codes)
-        self._sealed = 0 if self._seed is None else 1  # subsets taking no new characters
-        self._common = frozenset() if self._seed is None else self._seed.known
-        self._known: set[str] = set(self._common)
-        self.encoded: dict[str, Runs] = {}  # by ``runs``
-        self.widths = _widths.setdefault(name, {})  # at 1 point, by ``width``
+        self._codes: dict[int, int] = {}  # character → subset × 256 + code (str.translate)
+        self._known: set[str] = set()
+        self.encoded: dict[str, tuple[tuple[str, str], ...]] = {}  # by ``runs``
+        self.widths: dict[str, float] = {}  # at 1 point, by ``width``
         self._char_widths: dict[float, dict[str, float]] = {}  # by size, by ``char_widths``
 
     def width(self, text: str, size: float) -> float:
         width = self.widths.get(text)
         if width is None:
-            width = self.unit_width(text)
+            width = self.widths[text] = self.font.stringWidth(text, 1.0)
         return width * size
-
-    def unit_width(self, text: str) -> float:
-        """``text``'s width at 1 point, measured and remembered."""
-        if len(self.widths) >= SHARED_ENTRIES:
-            self.widths.clear()
-        width = self.widths[text] = self.font.stringWidth(text, 1.0)
-        return width
 
     def char_widths(self, text: str, size: float) -> list[float]:
         """Each character's width at ``size``, as reportlab measures it to break lines."""
@@ -175,48 +126,37 @@ class FontText:
             known[character] = self.font.stringWidth(character, size)
         return [known[character] for character in text]
 
-    def runs(self, text: str) -> Runs:
+    def runs(self, text: str) -> tuple[tuple[str, str], ...]:
         """``text`` as (font resource, hex string of codes) runs."""
         found = self.encoded.get(text)
         if found is not None:
-            return found
-        if self._seed is not None and self._common.issuperset(text):
-            shared = self._seed.runs
-            found = shared.get(text)
-            if found is None:
-                if len(shared) >= SHARED_ENTRIES:
-                    shared.clear()
-                found = shared[text] = self._encoded(text)
-            self.encoded[text] = found
             return found
         if not self._known.issuperset(text):
             for character in dict.fromkeys(text):
                 if character not in self._known:
                     self._assign(ord(character))
                     self._known.add(character)
-        runs = self.encoded[text] = self._encoded(text)
-        return runs
-
-    def _encoded(self, text: str) -> Runs:
-        """``text``, its characters assigned, as runs."""
         # two bytes a character: subset, code
         coded = text.translate(self._codes).encode("utf-16-be", "surrogatepass")
         subsets, codes = coded[::2], coded[1::2]
         if subsets.count(subsets[0]) == len(subsets):
-            return ((f"/F{subsets[0]}", codes.hex()),)
-        pieces, start = [], 0
-        for i in range(1, len(subsets) + 1):
-            if i == len(subsets) or subsets[i] != subsets[start]:
-                pieces.append((f"/F{subsets[start]}", codes[start:i].hex()))
-                start = i
-        return tuple(pieces)
+            runs: tuple[tuple[str, str], ...] = ((f"/F{subsets[0]}", codes.hex()),)
+        else:
+            pieces, start = [], 0
+            for i in range(1, len(subsets) + 1):
+                if i == len(subsets) or subsets[i] != subsets[start]:
+                    pieces.append((f"/F{subsets[start]}", codes[start:i].hex()))
+                    start = i
+            runs = tuple(pieces)
+        self.encoded[text] = runs
+        return runs
 
     def _assign(self, character: int) -> None:
         if character not in self._glyphs:
             self._codes[character] = 0
             return
         subset = self.subsets[-1]
-        if len(subset) == SUBSET_SIZE or len(self.subsets) == self._sealed:
+        if len(subset) == SUBSET_SIZE:
             if len(self.subsets) == SUBSET_SIZE:
                 raise OutputError("a PDF cannot show more than 65,280 distinct characters")
             subset = [0]
@@ -282,30 +222,6 @@ class TableColumn:
 
 def _rgb(color: Color) -> str:
     return f"{color[0]:.3f} {color[1]:.3f} {color[2]:.3f}"
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """A table's columns placed from their left end, worked out once for all its rows: each
-    column's edges, the room its text has, where left-aligned text starts (as written in the
-    page) and where right-aligned text ends."""
-
-    columns: Sequence[TableColumn]
-    edges: tuple[float, ...]  # each column's left edge, then the table's right edge
-    rooms: tuple[float, ...]
-    text_lefts: tuple[str, ...]
-    text_rights: tuple[float, ...]
-
-    @classmethod
-    def placed(cls, columns: Sequence[TableColumn], x: float) -> _Grid:
-        edges = [x]
-        for column in columns:
-            edges.append(edges[-1] + column.width)
-        return cls(columns, tuple(edges),
-                   tuple(column.width - 2 * CELL_PAD for column in columns),
-                   tuple(f"{left + CELL_PAD:.2f}" for left in edges[:-1]),
-                   tuple(left + column.width - CELL_PAD
-                         for left, column in zip(edges, columns, strict=False)))
 
 
 Page = tuple[tuple[float, float], bytes]  # (width, height) in points, content stream
@@ -492,39 +408,38 @@ class Pages:
         where ``continued`` (if given) draws a heading and the header row is repeated. The
         grid of a page's rows is drawn once, under the last of them: a rule under each row
         and the column lines from the header down."""
-        grid = _Grid.placed(columns, self.left if x is None else x)
+        x = self.left if x is None else x
         titles = [column.title for column in columns]
-        self._row(grid, titles, size, header=True)
+        edges = [x]
+        for column in columns:
+            edges.append(edges[-1] + column.width)
+        self.row(columns, titles, size, x=x, header=True)
         top, bottoms = self.y, []
         for values in rows:
-            cells, height = self._layout(grid, values, size)
+            cells, height = self._layout(columns, values, size)
             if not self._fits(height):
-                self._grid(grid.edges, top, bottoms)
-                self._next_table_page(grid, titles, size, continued)
+                self._grid(edges, top, bottoms)
+                self._next_table_page(columns, titles, size, x, continued)
                 top, bottoms = self.y, []
-            self._cell_texts(grid, cells, size, header=False, bold=False)
+            self._cell_texts(columns, cells, x, size, header=False, bold=False)
             self.y -= height
             bottoms.append(self.y)
-        self._grid(grid.edges, top, bottoms)
+        self._grid(edges, top, bottoms)
 
-    def _next_table_page(self, grid: _Grid, titles: list[str], size: float,
-                         continued: Callable[[Pages], None] | None) -> None:
+    def _next_table_page(self, columns: Sequence[TableColumn], titles: list[str], size: float,
+                         x: float, continued: Callable[[Pages], None] | None) -> None:
         self.new_page()
         if continued is not None:
             continued(self)
-        self._row(grid, titles, size, header=True)
+        self.row(columns, titles, size, x=x, header=True)
 
     def row(self, columns: Sequence[TableColumn], values: Sequence[str], size: float, *,
             x: float | None = None, header: bool = False, bold: bool = False) -> bool:
         """One boxed row of wrapped cells (shaded and centred for a header). Returns True,
         drawing nothing, when the row needs a new page: the caller starts the page with what
         it carries and draws the row again."""
-        return self._row(_Grid.placed(columns, self.left if x is None else x), values, size,
-                         header=header, bold=bold)
-
-    def _row(self, grid: _Grid, values: Sequence[str], size: float, *, header: bool = False,
-             bold: bool = False) -> bool:
-        cells, height = self._layout(grid, values, size)
+        x = self.left if x is None else x
+        cells, height = self._layout(columns, values, size)
         if not self._fits(height):
             self.new_page()
             return True
@@ -534,11 +449,13 @@ class Pages:
         self._set_stroke(GRID_GREY, 0.5)
         if header:
             self._set_fill(HEADER_FILL)
-        boxes = [f"{left:.2f} {bottom:.2f} {column.width:.2f} {height:.2f} re"
-                 for column, left in zip(grid.columns, grid.edges, strict=False)]
+        boxes, left = [], x
+        for column in columns:
+            boxes.append(f"{left:.2f} {bottom:.2f} {column.width:.2f} {height:.2f} re")
+            left += column.width
         boxes.append("B" if header else "S")
         self._ops.append(" ".join(boxes))
-        self._cell_texts(grid, cells, size, header=header, bold=bold)
+        self._cell_texts(columns, cells, x, size, header=header, bold=bold)
         self.y = bottom
         return False
 
@@ -546,46 +463,41 @@ class Pages:
         """``height`` fits above the bottom margin, or nothing would (the page is empty)."""
         return self.y - height >= MARGIN or self.y >= self.size[1] - MARGIN
 
-    def _layout(self, grid: _Grid, values: Sequence[str], size: float
-                ) -> tuple[list[tuple[tuple[str, float], ...]], float]:
-        """Each cell's lines with their widths, and the row's height."""
+    def _layout(self, columns: Sequence[TableColumn], values: Sequence[str], size: float
+                ) -> tuple[list[Sequence[str]], float]:
+        """Each cell's lines, and the row's height."""
         font = self.font
-        widths = font.widths
-        cells: list[tuple[tuple[str, float], ...]] = []
-        lines = 1
-        for value, room in zip(values, grid.rooms, strict=True):
-            unit = widths.get(value)
-            width = (font.unit_width(value) if unit is None else unit) * size
-            if width <= room and "\n" not in value:
-                cells.append(((value, width),) if value else ())
+        cells: list[Sequence[str]] = []
+        for value, column in zip(values, columns, strict=True):
+            if font.width(value, size) <= column.width - 2 * CELL_PAD and "\n" not in value:
+                cells.append((value,) if value else ())
             else:
-                cells.append(tuple((line, font.width(line, size))
-                                   for line in wrap(value, room, font, size)))
-                lines = max(lines, len(cells[-1]))
+                cells.append(wrap(value, column.width - 2 * CELL_PAD, font, size))
+        lines = max(max(len(lines) for lines in cells), 1)
         return cells, lines * size * 1.35 + 2 * CELL_PAD
 
-    def _cell_texts(self, grid: _Grid, cells: Sequence[Sequence[tuple[str, float]]],
-                    size: float, *, header: bool, bold: bool) -> None:
+    def _cell_texts(self, columns: Sequence[TableColumn], cells: Sequence[Sequence[str]],
+                    x: float, size: float, *, header: bool, bold: bool) -> None:
         """The cells' lines from the row's top (``y``), each aligned in its column (centred in
         a header)."""
+        font = self.font
         leading = size * 1.35
         self._text_state(size, header or bold, BLACK)
+        left = x
         baseline_top = self.y - CELL_PAD - size
-        first_baseline = f"{baseline_top:.2f}"
-        for i, lines in enumerate(cells):
-            align = "center" if header else grid.columns[i].align
-            baseline, shown_at = baseline_top, first_baseline
-            for n, (line, width) in enumerate(lines):
-                if n:
-                    baseline -= leading
-                    shown_at = f"{baseline:.2f}"
+        for column, lines in zip(columns, cells, strict=True):
+            align = "center" if header else column.align
+            baseline = baseline_top
+            for line in lines:
                 if align == "left":
-                    start = grid.text_lefts[i]
+                    start = left + CELL_PAD
                 elif align == "right":
-                    start = f"{grid.text_rights[i] - width:.2f}"
+                    start = left + column.width - CELL_PAD - font.width(line, size)
                 else:
-                    start = f"{grid.edges[i] + (grid.columns[i].width - width) / 2:.2f}"
-                self._show_at(f"{start} {shown_at}", line, size)
+                    start = left + (column.width - font.width(line, size)) / 2
+                self._show_at(f"{start:.2f} {baseline:.2f}", line, size)
+                baseline -= leading
+            left += column.width
 
     def _grid(self, edges: Sequence[float], top: float, bottoms: Sequence[float]) -> None:
         """The lines of a table's rows on this page: under each row, and between the columns
@@ -647,28 +559,25 @@ def _font_objects(font: FontText, first: int) -> list[bytes]:
     face = font.font.face
     objects = []
     for n, subset in enumerate(font.subsets):
-        objects += _subset_objects(face, n, first + 4 * n, tuple(subset))
+        number = first + 4 * n
+        name = _subset_name(n, face.name + face.subfontNameX)
+        program = face.makeSubset(subset)
+        objects.append(_stream(program, b" /Length1 %d" % len(program)))
+        objects.append(
+            b"<< /Type /FontDescriptor /FontName /%s /Flags %d /FontBBox [%s] /ItalicAngle %s "
+            b"/Ascent %s /Descent %s /CapHeight %s /StemV %s /MissingWidth %s /FontFile2 %d 0 R"
+            b" >>" % (name, face.flags & ~FONT_NONSYMBOLIC | FONT_SYMBOLIC,
+                      fp_str(*face.bbox).encode(), fp_str(face.italicAngle).encode(),
+                      fp_str(face.ascent).encode(), fp_str(face.descent).encode(),
+                      fp_str(face.capHeight).encode(), fp_str(face.stemV).encode(),
+                      fp_str(face.defaultWidth).encode(), number))
+        objects.append(_deflated(makeToUnicodeCMap(name.decode("ascii"), subset).encode("ascii")))
+        objects.append(
+            b"<< /Type /Font /Subtype /TrueType /BaseFont /%s /FirstChar 0 /LastChar %d "
+            b"/Widths [%s] /FontDescriptor %d 0 R /ToUnicode %d 0 R >>"
+            % (name, len(subset) - 1, fp_str(*map(face.getCharWidth, subset)).encode(),
+               number + 1, number + 2))
     return objects
-
-
-@lru_cache(maxsize=16)  # a seeded first subset (``FontText``) is the same in every document
-def _subset_objects(face: Any, n: int, number: int, subset: tuple[int, ...]) -> list[bytes]:
-    name = _subset_name(n, face.name + face.subfontNameX)
-    program = face.makeSubset(list(subset))
-    return [
-        _stream(program, b" /Length1 %d" % len(program)),
-        b"<< /Type /FontDescriptor /FontName /%s /Flags %d /FontBBox [%s] /ItalicAngle %s "
-        b"/Ascent %s /Descent %s /CapHeight %s /StemV %s /MissingWidth %s /FontFile2 %d 0 R"
-        b" >>" % (name, face.flags & ~FONT_NONSYMBOLIC | FONT_SYMBOLIC,
-                  fp_str(*face.bbox).encode(), fp_str(face.italicAngle).encode(),
-                  fp_str(face.ascent).encode(), fp_str(face.descent).encode(),
-                  fp_str(face.capHeight).encode(), fp_str(face.stemV).encode(),
-                  fp_str(face.defaultWidth).encode(), number),
-        _deflated(makeToUnicodeCMap(name.decode("ascii"), list(subset)).encode("ascii")),
-        b"<< /Type /Font /Subtype /TrueType /BaseFont /%s /FirstChar 0 /LastChar %d "
-        b"/Widths [%s] /FontDescriptor %d 0 R /ToUnicode %d 0 R >>"
-        % (name, len(subset) - 1, fp_str(*map(face.getCharWidth, subset)).encode(),
-           number + 1, number + 2)]
 
 
 def pdf_file(pages: Sequence[Page], font: FontText, identity: str, day: dt.date, title: str,
@@ -710,10 +619,9 @@ def pdf_file(pages: Sequence[Page], font: FontText, identity: str, day: dt.date,
 
 
 def render_pdf(draw: Callable[[Pages], None], identity: str, day: dt.date, title: str,
-               author: str, common: str = "") -> bytes:
-    """The bytes of the PDF that ``draw`` draws on fresh pages; ``common``: characters most
-    such documents show (``FontText``)."""
-    font = FontText(registered_font(), common)
+               author: str) -> bytes:
+    """The bytes of the PDF that ``draw`` draws on fresh pages."""
+    font = FontText(registered_font())
     pages = Pages(font)
     draw(pages)
     pages.finish()
