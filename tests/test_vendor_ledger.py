@@ -116,3 +116,28 @@ def test_a_run_of_incidents_fills_a_pack_exactly_then_tops_up() -> None:
     assert (topped.purchased, topped.used_this_month, topped.auto_topup) == (
         dt.date(2026, 10, 4), 1, True)
     assert ledger.topped_up == {2}
+
+
+def test_invoices_with_more_lines_than_one_bills_are_refused_each_by_name(monkeypatch) -> None:
+    """Each incident that runs past the packs adds a top-up line: a month that makes more
+    lines on an invoice than one bills is refused, naming every such contract."""
+    import pytest
+
+    from xlquote.engine.billing import run as billing_run
+    from xlquote.engine.errors import InputError
+
+    monkeypatch.setattr(billing_run, "MAX_INVOICE_LINES", 3)
+    contracts = [contract(cid, plan="vendor_support", licences=40, start_date="2026-04-01",
+                          row=row) for row, cid in ((2, "V1"), (3, "V2"), (4, "V3"))]
+    incidents = [incident(f"{cid}-{n}", f"2026-10-{n + 2:02d}", cid, channel="phone",
+                          minutes=300)  # 10 units: more than the pack left, a top-up each
+                 for cid, count in (("V1", 4), ("V2", 3), ("V3", 5)) for n in range(count)]
+    with pytest.raises(InputError) as refused:
+        bill_month(contracts, incidents, "2026-10", today=dt.date(2026, 11, 1))
+    problems = refused.value.problems
+    assert [(p.sheet, p.row, p.value) for p in problems] == [
+        ("Contracts", 2, "V1"), ("Contracts", 4, "V3")]
+    assert "4 行 (うちパック自動追加 4 行)" in problems[0].reason
+    assert "1 通の請求書に載せられる 3 行" in problems[1].reason
+    run = bill_month(contracts[1:2], incidents[4:7], "2026-10", today=dt.date(2026, 11, 1))
+    assert len(run.contexts) == 1  # three lines: billed

@@ -216,13 +216,14 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
                               packs_by_contract.get(contract.contract_id, []))
                 for i, contract in enumerate(contracts)]
 
-    def totals(index: int) -> _Totals | None:
-        """The contract's invoice totals, or None when nothing is due this month."""
+    def totals(index: int) -> _Totals | Problem | None:
+        """The contract's invoice totals, None when nothing is due this month, or the problem
+        of an invoice with more lines than one bills."""
         ctx = contexts[index]
         (a, b), book = ctx.span, ctx.book
         part = contract_part(ctx)
         if len(part.lines) > MAX_INVOICE_LINES:
-            raise InputError([too_many_lines(ctx, part)])
+            return too_many_lines(ctx, part)
         billed = int(billed_counts[b] - billed_counts[a])
         if not part.lines and not billed:
             return None
@@ -240,7 +241,11 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
     due_by_book = {name: due_date(issued_by_book[name], book.calendar)
                    for name, book in books.items()}
     # Each contract's totals are independent: ``map_tasks`` may spread them over the cores.
-    for ctx, result in zip(contexts, map_tasks(totals, len(contexts)), strict=True):
+    results = map_tasks(totals, len(contexts))
+    too_long = [result for result in results if isinstance(result, Problem)]
+    if too_long:
+        raise InputError(too_long)
+    for ctx, result in zip(contexts, results, strict=True):
         if result is None:
             continue
         contract = ctx.contract
