@@ -137,7 +137,7 @@ def test_invoices_with_more_lines_than_one_bills_are_refused_each_by_name(monkey
     problems = refused.value.problems
     assert [(p.sheet, p.row, p.value) for p in problems] == [
         ("Contracts", 2, "V1"), ("Contracts", 4, "V3")]
-    assert "4 行 (うちパック自動追加 4 行)" in problems[0].reason
+    assert "4 行 (うちユニット不足の行 4 行)" in problems[0].reason
     assert "1 通の請求書に載せられる 3 行" in problems[1].reason
     run = bill_month(contracts[1:2], incidents[4:7], "2026-10", today=dt.date(2026, 11, 1))
     assert len(run.contexts) == 1  # three lines: billed
