@@ -38,9 +38,10 @@ def invoice_number(month: Month, contract_id: str) -> str:
 # statement costs time and memory by its rows (150,000 rows, from a 4 MB workbook: 19 s and
 # 1 GB), so a month with more for one contract is refused before anything is written.
 MAX_STATEMENT_ENTRIES = 50_000
-# The most lines one invoice bills (fees, packs bought, automatic top-ups): each incident that
-# runs past the packs adds a top-up line, its flag and its pack's balance, and 50,000 of them
-# on each of ten contracts took 92 s and 1.5 GB to draw. No invoice of a real month comes near.
+# The most lines one invoice bills (fees, packs bought, units short): each incident that runs
+# past the packs adds a line (a top-up, with its pack's balance, or the units short) and its
+# flag, and 50,000 of them on each of ten contracts took 92 s and 1.5 GB to draw. No invoice of
+# a real month comes near.
 MAX_INVOICE_LINES = 1_000
 
 

@@ -327,13 +327,10 @@ def _statement_problems(contracts: list[Contract], owners: np.ndarray, month: Mo
             for i in np.flatnonzero(counts > MAX_STATEMENT_ENTRIES).tolist()]
 
 
-SHORTFALL_LINES = ("pack_topup", "unit_shortfall")  # a line per incident that ran short
-
-
 def too_many_lines(ctx: ContractMonth, part: ContractPart) -> Problem:
     """A contract's month with more invoice lines than one invoice bills."""
     contract, month = ctx.contract, ctx.month
-    short = sum(line.kind in SHORTFALL_LINES for line in part.lines)
+    short = sum(line.kind in vendor.SHORTFALL_LINES for line in part.lines)
     return Problem(contract.row, "contract_id", contract.contract_id,
                    f"{month.year}年{month.month}月の請求書の行が {len(part.lines):,} 行 (うちユニット"
                    f"不足の行 {short:,} 行) あり、1 通の請求書に載せられる {MAX_INVOICE_LINES:,} 行を"

@@ -213,13 +213,18 @@ def pack_ledger(ctx: ContractMonth, snapshots: set[int] | frozenset[int] = froze
     return ledger
 
 
+# The line kinds of an incident that ran past the packs: one line per such incident.
+TOPUP_LINE, UNIT_SHORTFALL_LINE = "pack_topup", "unit_shortfall"
+SHORTFALL_LINES = (TOPUP_LINE, UNIT_SHORTFALL_LINE)
+
+
 def _shortfall_line(ctx: ContractMonth, rules: VendorRules, ledger: _Ledger, i: int,
                     closed: dt.date, short: int) -> None:
     incident_id = str(ctx.incidents.incident_id[i])
     count, amount = (int(v) for v in shortfall_cost(rules, short))
     if rules.auto_topup:
         ledger.lines.append(ctx.line(
-            "pack_topup", f"インシデントパック自動追加 {rules.pack_units}ユニット × {count}口 "
+            TOPUP_LINE, f"インシデントパック自動追加 {rules.pack_units}ユニット × {count}口 "
                           f"({closed:%Y/%m/%d}, インシデント {incident_id})",
             count, rules.pack_price, amount, incident_id,
             working="残ユニット不足のため新しいパックを購入 (auto_topup)"))
@@ -229,7 +234,7 @@ def _shortfall_line(ctx: ContractMonth, rules: VendorRules, ledger: _Ledger, i: 
                                  incident_id))
     else:
         ledger.lines.append(ctx.line(
-            "unit_shortfall", f"ユニット不足分 (インシデント {incident_id})", short,
+            UNIT_SHORTFALL_LINE, f"ユニット不足分 (インシデント {incident_id})", short,
             rules.unit_price, amount, incident_id,
             working="auto_topup = false: 不足ユニットを単価で請求"))
         ledger.flags.append(Flag("units_short",
