@@ -10,10 +10,12 @@ from typing import Any
 
 import openpyxl
 import pytest
+from helpers import read_records
 
 from xlquote.engine.errors import InputError
-from xlquote.readers import workbook
+from xlquote.readers import guard, workbook
 from xlquote.readers.guard import Limits, check_workbook_file
+from xlquote.readers.sheet_layout import plain_layout
 from xlquote.readers.workbook import REQUIRED_SHEETS
 
 
@@ -344,3 +346,71 @@ def test_the_declaration_scan_costs_nothing_per_exclamation_mark(tmp_path: Path)
     for data in (bangs + b"<!ENTITY e 'x'>", ("!" * 1000 + "<!DOCTYPE w>").encode("utf-16")):
         with pytest.raises(InputError, match="DTD か XML エンティティ"):
             _DeclarationScan(tmp_path / "x.xlsx", "xl/unread.xml").feed(data)
+
+
+def surveyed_along(path: Path, limits: Limits | None = None) -> tuple[Any, Any, bool]:
+    """The first sheet checked as the typed reader checks a deferred sheet: surveyed in the
+    layout check's pass over it. Returns the check, the survey made along, and whether the pass
+    settled the sheet."""
+    checked = check_workbook_file(path, limits or Limits(), sheets=["Sheet"], defer=["Sheet"])
+    along = checked.survey_along("Sheet")
+    assert along is not None and checked.deferred == {"xl/worksheets/sheet1.xml"}
+    return checked, along, plain_layout(along.blocks(), None, along.charge) and along.settle()
+
+
+def test_the_typed_readers_pass_surveys_a_deferred_sheet_as_the_survey_does(
+        tmp_path: Path) -> None:
+    book = shared_string_workbook(tmp_path / "ok.xlsx", 2_000, "a" * 1000)
+    checked, _, settled = surveyed_along(book)
+    surveyed = survey(book)
+    assert settled and not checked.deferred
+    assert checked.plain_sheets == surveyed.plain_sheets == {"xl/worksheets/sheet1.xml"}
+    assert checked.cells == surveyed.cells == {"xl/worksheets/sheet1.xml": 2_001}
+    assert checked.shared_text == surveyed.shared_text >= 2_000 * 1000
+
+
+@pytest.mark.parametrize("case", ["a formula", "too many cells", "too much shared text"])
+def test_what_the_typed_readers_pass_cannot_settle_is_left_to_the_survey(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    """A formula, or a limit the sheet would pass: the pass does not settle the sheet, and
+    ``check_deferred`` surveys it, refusing it as on every read path."""
+    cell = '<c r="A{row}" t="s"><f>A1</f><v>{index}</v></c>' if case == "a formula" else (
+        '<c r="A{row}" t="s"><v>{index}</v></c>')
+    book = shared_string_workbook(tmp_path / "book.xlsx", 2_000, "a" * 1000, cell)
+    limits = Limits(max_sheet_cells=2_000) if case == "too many cells" else Limits()
+    if case == "too much shared text":
+        monkeypatch.setattr(guard, "SHARED_TEXT_BUDGET", 1_000_000)
+    checked, along, settled = surveyed_along(book, limits)
+    assert not settled and not along.settle()  # not even when asked again
+    assert checked.deferred == {"xl/worksheets/sheet1.xml"}
+    assert not checked.plain_sheets and not checked.cells and checked.shared_text == 0
+    if case == "a formula":  # read cell by cell
+        assert not checked.check_deferred(["Sheet"]).plain_sheets and not checked.deferred
+        return
+    with pytest.raises(InputError) as caught:
+        checked.check_deferred(["Sheet"])
+    (problem,) = caught.value.problems
+    assert ("のセルが多すぎます (2,001 個" if case == "too many cells"
+            else "共有文字列爆弾の疑い") in problem.reason
+
+
+def test_the_big_sheet_is_surveyed_in_the_typed_readers_own_pass(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read typed, the Incidents sheet is not surveyed in a pass of its own (one pass of its
+    bytes saved); read cell by cell, it is, before the cells are read."""
+    path = Path(__file__).parent / "data" / "hostile" / "original.xlsm"
+    surveyed: list[str] = []
+    real = guard._survey_plain
+
+    def recorded(path: Path, raw: Any, info: zipfile.ZipInfo, *rest: Any) -> Any:
+        surveyed.append(info.filename)
+        return real(path, raw, info, *rest)
+
+    monkeypatch.setattr(guard, "_survey_plain", recorded)
+    incidents = check_workbook_file(path, sheets=REQUIRED_SHEETS).sheet_parts["Incidents"]
+    surveyed.clear()
+    typed = workbook.read_invoicing_workbook(path, "fastexcel")
+    assert surveyed and incidents not in surveyed
+    surveyed.clear()
+    assert read_records(workbook.read_invoicing_workbook(path, "cells")) == read_records(typed)
+    assert incidents in surveyed

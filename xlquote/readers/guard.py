@@ -15,7 +15,10 @@ namespace prefixes, and formulas (whose computed value must be checked cell by c
 with any of these is read by the cell-by-cell reader, which is sparse and names each cell.
 Their cells are counted on the way: sheets of more than ``Limits.max_sheet_cells`` together are
 refused, and no more than ``max_cell_by_cell`` are read cell by cell (``check_cell_by_cell``),
-so that no file's shape costs more than a minute and 1 GiB.
+so that no file's shape costs more than a minute and 1 GiB. A sheet the typed reader reads may
+be deferred: it is then surveyed in the typed reader's own pass over it, beside the layout
+check (``SurveyAlong``), and by a pass of its own (``check_deferred``) only where that pass
+cannot settle it.
 
 Shared strings are measured as they are inflated (the byte span of each item, an upper bound of
 its text), and the shared-string cells of the sheets xlquote reads counted during the survey:
@@ -182,6 +185,16 @@ class CheckedWorkbook:
                 raise _refuse(self.path, damaged_archive(exc)) from None
         return self
 
+    def survey_along(self, sheet: str) -> SurveyAlong | None:
+        """The survey of the deferred ``sheet`` made along the typed reader's layout check, or
+        None where the sheet is not deferred or cannot be the typed reader's anyway (shared
+        strings not written plainly: ``check_deferred`` then surveys it)."""
+        part = self.sheet_parts.get(sheet)
+        if part is None or part not in self.deferred or not (
+                self.shared_strings is None or self.shared_strings.plain):
+            return None
+        return SurveyAlong(self, part)
+
     def check_cell_by_cell(self, sheet: str) -> None:
         """Refuse to read ``sheet`` cell by cell where it would take the cells of the sheets
         read that way past max_cell_by_cell."""
@@ -218,6 +231,87 @@ class CheckedWorkbook:
                                      f"{SHARED_TEXT_BUDGET:,} バイト。共有文字列爆弾の疑い)。"
                                      f"{NOT_TRUSTED}。本当にこれだけの文字がある記録なら、"
                                      f"{AS_RECORD_FILES}")
+
+
+class SurveyAlong:
+    """The survey of one deferred sheet made in the typed reader's single pass over its part,
+    beside the layout check (``sheet_layout.plain_layout``), instead of in a pass of its own
+    before it. The part's verified blocks are scanned for declarations and measured for shared
+    text as they are handed to the check, and each run of sheetData the check finds plain is
+    charged its cells. The layout check finds plain only what the survey finds plain, but for
+    formulas, looked for here. Where a limit would be passed, a formula is met or the layout is
+    not plain, the sheet is not settled, and ``check_deferred`` surveys the part as before:
+    every refusal, and which reader reads the sheet, then read as on the other read paths. The
+    counts here bound the survey's from above (cells cut where blocks meet, and a last block
+    cut at sheetData's end, are counted), so that nothing settled here would be refused there.
+    Refusals met on the way (a DTD, a forged size or CRC, a damaged archive) are the survey's
+    own, raised in the same order."""
+
+    def __init__(self, checked: CheckedWorkbook, part: str) -> None:
+        self.checked, self.part = checked, part
+        self.cells = 0  # counted in the runs of sheetData charged
+        self.shared_text = 0  # measured over the pieces of the blocks handed on
+        self.within = True  # no limit passed, no formula met
+        self.whole = False  # every block of the part handed on, its size and CRC checked
+
+    def blocks(self) -> Iterator[bytes]:
+        """The part's blocks (``_verified_blocks``), each scanned for declarations and measured
+        for shared text before it is handed on; they stop early (the sheet is then not settled)
+        once the shared text would pass the budget, or where the part is not UTF-8."""
+        path, strings = self.checked.path, self.checked.shared_strings
+        scan, pieces = _DeclarationScan(path, self.part), _SheetDataPieces()
+        for block in part_blocks(path, self.part):
+            scan.feed(block)
+            if scan.decoder is not None:
+                return  # UTF-16: never the typed reader's
+            if strings is not None and strings.longest:
+                self.shared_text += sum(_shared_text(piece, arrow_view(piece), strings)
+                                        for piece in pieces.add(block))
+                if self.checked.shared_text + self.shared_text > SHARED_TEXT_BUDGET:
+                    self.within = False
+                    return
+            yield block
+        self.whole = True
+
+    def charge(self, cells: int, formulas: bool) -> bool:
+        """Charge a run of sheetData the layout check found plain, holding ``cells`` cells;
+        False where it holds ``formulas`` or the cells of the sheets read would pass
+        max_sheet_cells."""
+        self.cells += cells
+        checked = self.checked
+        self.within = self.within and not formulas and (
+            sum(checked.cells.values()) + self.cells <= checked.limits.max_sheet_cells)
+        return self.within
+
+    def settle(self) -> bool:
+        """Once the layout check found the whole part plain: record the survey as ``survey``
+        does (True), or leave the part to ``check_deferred`` (False)."""
+        if not (self.whole and self.within):
+            return False
+        checked = self.checked
+        checked.cells[self.part] = self.cells
+        checked.shared_text += self.shared_text
+        checked.plain_sheets.add(self.part)
+        checked.deferred.discard(self.part)
+        return True
+
+
+class _SheetDataPieces:
+    """A part's blocks cut as the survey cuts them (``_survey_plain``): from '<sheetData' on,
+    each block, after the bytes where it meets the one before."""
+
+    def __init__(self) -> None:
+        self.started, self.tail = False, b""
+
+    def add(self, piece: bytes) -> list[bytes]:
+        """The pieces ``piece`` (the next block) adds: where it meets the one before, then it."""
+        if not self.started:  # the cells begin at <sheetData>
+            at = piece.find(b"<sheetData")
+            self.started, piece = at >= 0, piece[max(at, 0):] if at >= 0 else b""
+        if not piece:
+            return []
+        met, self.tail = self.tail + piece[:OVERLAP], piece[-OVERLAP:]
+        return [met, piece]
 
 
 @dataclass(frozen=True)
@@ -442,9 +536,13 @@ def _verified_blocks(path: Path, raw: Any, info: zipfile.ZipInfo) -> Iterator[by
 
 
 def part_blocks(path: Path, part: str) -> Iterator[bytes]:
-    """A part of a checked workbook, inflated block by block (as ``_verified_blocks``)."""
-    with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
-        yield from _verified_blocks(path, raw, archive.getinfo(part))
+    """A part of a checked workbook, inflated block by block (as ``_verified_blocks``); a
+    damaged archive is refused as ``check_deferred`` refuses it."""
+    try:
+        with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+            yield from _verified_blocks(path, raw, archive.getinfo(part))
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+        raise _refuse(path, damaged_archive(exc)) from None
 
 
 def _check_xml_part(path: Path, part: str, blocks: Iterator[bytes]) -> None:
@@ -636,7 +734,7 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo,
     worker = threading.Thread(target=inflate, name="xlquote-inflate", daemon=True)
     worker.start()
     scan = _DeclarationScan(path, info.filename)
-    plain, batch, tail, started, shared_text, cells = True, [], b"", False, 0, 0
+    plain, batch, pieces, shared_text, cells = True, [], _SheetDataPieces(), 0, 0
     searches: list[Future[tuple[bool, int, int]]] = []
     searching = ThreadPoolExecutor(SURVEY_THREADS, thread_name_prefix="xlquote-survey")
 
@@ -652,12 +750,9 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo,
             text = scan.feed(block)
             plain = plain and scan.decoder is None
             piece = text if isinstance(text, bytes) else text.encode()  # UTF-16: measured only
-            if not started:  # the cells begin at <sheetData>
-                at = piece.find(b"<sheetData")
-                started, piece = at >= 0, piece[max(at, 0):] if at >= 0 else b""
-            if piece:  # the block, and where it meets the one before
-                batch += [tail + piece[:OVERLAP], piece]
-                tail = piece[-OVERLAP:]
+            added = pieces.add(piece)
+            if added:
+                batch += added
                 if len(batch) > 2 * SURVEY_BATCH:  # keep the last block: it may end the cells
                     searches.append(searching.submit(_survey_batch, batch[:-2], plain, strings))
                     batch = batch[-2:]
@@ -669,7 +764,7 @@ def _survey_plain(path: Path, raw: Any, info: zipfile.ZipInfo,
             searches.append(searching.submit(_survey_batch, batch, plain, strings))
         while searches:
             searched(searches.pop(0))
-        plain = plain and started
+        plain = plain and pieces.started
     finally:
         stop.set()
         for search in searches:

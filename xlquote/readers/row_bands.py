@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine.errors import InputError
 from .cells import open_workbook
 from .guard import part_blocks
 from .ooxml import (
@@ -80,7 +81,10 @@ def _write_bands(path: Path, part: str, header_row: int, target: Path) -> list[B
     # refused here, before calamine decides every style by it (seconds for a 9 MB format).
     book.styles  # noqa: B018
     with book.archive as source, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as banded:
-        bands = _write_sheet_bands(part_blocks(path, part), header_row, banded)
+        try:
+            bands = _write_sheet_bands(part_blocks(path, part), header_row, banded)
+        except InputError:  # a forged size, a damaged archive: the guard's survey, made beside
+            return None     # this (``SurveyAlong``), meets it too and refuses the file
         if bands is None:
             return None
         companions = {name: book.parts[kind] for kind, name in COMPANIONS.items()

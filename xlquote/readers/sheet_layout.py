@@ -182,7 +182,8 @@ def _words(data: bytes, size: int) -> np.ndarray:
 class _Scan:
     """What is carried from one block to the next."""
 
-    def __init__(self) -> None:
+    def __init__(self, charge: Callable[[int, bool], bool] | None = None) -> None:
+        self.charge = charge
         self.offset = 0  # where the block being read starts in the part
         self.carry = b""  # from the last '<' of the block before: read with the next block
         self.depth = 0  # of the next tag (the root element is at depth 0)
@@ -196,6 +197,8 @@ class _Scan:
         # sheetData's bytes checked but for READ_OTHERWISE: searched once SEARCH_BYTES gather.
         self.unsearched: list[memoryview] = []
         self.unsearched_bytes = 0
+        self.unsearched_cells = 0  # the cells they hold
+        self.unsearched_formulas = False  # whether they hold a formula
         self.plain_until = 0  # from the part's start, every check passed
         # What stands outside sheetData, parsed as it comes (the rows are checked by pattern).
         self.outside = expat.ParserCreate(namespace_separator=" ")
@@ -226,9 +229,11 @@ class _Scan:
 
     def _searched(self) -> bool:
         """Whether the bytes gathered for READ_OTHERWISE hold none of it (then forgotten)."""
-        gathered = b"".join(self.unsearched)
-        self.unsearched, self.unsearched_bytes = [], 0
-        return not any_match(gathered, READ_OTHERWISE)
+        gathered, cells = b"".join(self.unsearched), self.unsearched_cells
+        formulas, self.unsearched_formulas = self.unsearched_formulas, False
+        self.unsearched, self.unsearched_bytes, self.unsearched_cells = [], 0, 0
+        return not any_match(gathered, READ_OTHERWISE) and (
+            self.charge is None or self.charge(cells, formulas))
 
     def _parsed(self, piece: bytes, last: bool = False) -> bool:
         """Whether what stands outside sheetData is well formed XML so far, ``piece`` added."""
@@ -298,6 +303,9 @@ class _Scan:
         # block: a block is cut before a cell, and the next begins there).
         self.unsearched.append(memoryview(data)[low:int(high)])
         self.unsearched_bytes += int(high) - low
+        self.unsearched_cells += len(tags.cells)
+        if self.charge is not None and not self.unsearched_formulas:
+            self.unsearched_formulas = tags.formulas()
         return True
 
     def _one_root(self, data: bytes, end: int, opened: np.ndarray, closed: np.ndarray,
@@ -415,6 +423,10 @@ class _Tags:
         deeper = deeper[ROW_OR_CELL_INITIAL[bytes_[deeper + 1]]]
         return not (_named(bytes_, deeper, ROW_NAME) | _named(bytes_, deeper, CELL_NAME)).any()
 
+    def formulas(self) -> bool:
+        """Whether a cell holds a formula."""
+        return bool(_named(self.bytes_, self.opened[self.groups[2]], b"f").any())
+
     def rich(self) -> bool:
         """Whether an inline text holds more than a text: runs, phonetic guides."""
         at = self.opened[self.groups[3]]
@@ -488,11 +500,15 @@ def _rising(before: int, values: np.ndarray) -> bool:
     return not len(values) or (values[0] > before and bool((np.diff(values) > 0).all()))
 
 
-def plain_layout(blocks: Iterable[bytes], checked: Callable[[int], None] | None = None) -> bool:
+def plain_layout(blocks: Iterable[bytes], checked: Callable[[int], None] | None = None,
+                 charge: Callable[[int, bool], bool] | None = None) -> bool:
     """Whether the sheet XML in ``blocks`` (UTF-8, as the guard's survey requires of a sheet the
     typed reader reads) is laid out plainly (see the module's docstring). ``checked`` is told,
-    block by block, how many bytes from the part's start are laid out plainly so far."""
-    scan = _Scan()
+    block by block, how many bytes from the part's start are laid out plainly so far. ``charge``
+    (the guard's survey made along, ``SurveyAlong``) is told, for each run of sheetData found
+    plain, the cells it holds and whether it holds a formula, before ``checked`` passes it;
+    False from it ends the check, not plain."""
+    scan = _Scan(charge)
     skipped, iterator = _without_byte_order_mark(blocks)
     block = next(iterator, None)  # at least b"": an empty part fails the end's test
     while block is not None:

@@ -25,6 +25,7 @@ import re
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,7 +38,7 @@ from ..engine.columns import CONTROL_CHARACTERS, EXCEL_MAX_TEXT, WHITESPACE, Unu
 from ..engine.records import ColumnBlock, Field
 from ..memory import release_freed_memory
 from .cells import error_value, not_finite
-from .guard import part_blocks
+from .guard import SurveyAlong, part_blocks
 from .package import EXCEL_MAX_ROWS, MAIN_NS
 from .row_bands import COMPANIONS, Band, write_bands
 from .sheet_layout import plain_layout
@@ -79,21 +80,22 @@ def open_reader(path: Path) -> Any:
         return None
 
 
-def read_typed_table(path: Path, sheet: str, part: str, fields: Sequence[Field]
-                     ) -> SheetTable | None:
+def read_typed_table(path: Path, sheet: str, part: str, fields: Sequence[Field],
+                     survey: SurveyAlong | None = None) -> SheetTable | None:
     """The sheet (named ``sheet`` in problems, stored in ``part``) as typed columns, or None when
     only the cell-by-cell reader can be trusted. Raises InputError when its read columns hold
-    more text than TEXT_BUDGET."""
+    more text than TEXT_BUDGET. ``survey``: the guard's survey of a deferred part, made along
+    the layout check (the result is then used only where it settles the part)."""
     try:
-        return _typed_table(path, sheet, part, fields)
+        return _typed_table(path, sheet, part, fields, survey)
     finally:
         # Arrow's allocator keeps what it freed for its next arrays; the records parser that
         # comes next allocates elsewhere (a million rows' columns: ~250 MB).
         release_freed_memory()
 
 
-def _typed_table(path: Path, sheet: str, part: str, fields: Sequence[Field]
-                 ) -> SheetTable | None:
+def _typed_table(path: Path, sheet: str, part: str, fields: Sequence[Field],
+                 survey: SurveyAlong | None) -> SheetTable | None:
     header_row = first_value_row(path, part)
     if header_row is None:
         return None
@@ -106,7 +108,11 @@ def _typed_table(path: Path, sheet: str, part: str, fields: Sequence[Field]
     def check() -> bool:
         plain = False
         try:
-            plain = plain_layout(part_blocks(path, part), checked.advance)
+            if survey is None:
+                plain = plain_layout(part_blocks(path, part), checked.advance)
+            else:  # one pass over the part: surveyed as the layout is checked
+                plain = plain_layout(survey.blocks(), checked.advance, survey.charge) \
+                    and survey.settle()
         finally:
             checked.finish(plain)
         return plain
@@ -528,7 +534,8 @@ def first_value_row(path: Path, part: str) -> int | None:
                 if any(_has_value(cell) for cell in element.iter(f"{MAIN_NS}c")):
                     return number
                 element.clear()
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError):
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError, EOFError,
+            zlib.error):  # a damaged part: the guard's survey refuses it
         return None
     return None
 

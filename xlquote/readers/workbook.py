@@ -154,11 +154,11 @@ def _read_checked_tables(path: Path, engine: Engine, sheets: Sequence[str],
     tables: dict[str, SheetTable | None] = {}
     with _unreadable_as_input_error(path):
         if READ_PATHS[engine] == "typed":
-            tables.update(_read_typed_tables(path, {
-                name: checked.sheet_parts[name] for name in sheets
-                if name in SHEETS and checked.sheet_parts.get(name) in checked.plain_sheets}))
+            tables.update(_read_typed_tables(path, [name for name in sheets if name in SHEETS],
+                                             checked))
         rest = [name for name in sheets if name not in tables]
         if rest:
+            checked.check_deferred(rest)  # what the typed reader's pass did not settle
             book = open_workbook(path)
             with book.archive:
                 for name in rest:
@@ -168,11 +168,17 @@ def _read_checked_tables(path: Path, engine: Engine, sheets: Sequence[str],
     return {name: tables[name] for name in sheets}
 
 
-def _read_typed_tables(path: Path, parts: Mapping[str, str]) -> dict[str, SheetTable]:
-    """The sheets (name → part) the typed reader can take exactly; the others are left out."""
+def _read_typed_tables(path: Path, sheets: Sequence[str], checked: CheckedWorkbook
+                       ) -> dict[str, SheetTable]:
+    """The ``sheets`` the typed reader can take exactly; the others are left out. It is given
+    the sheets the survey found plain, and the deferred ones, surveyed in its own pass over
+    them (``SurveyAlong``: a pass of the part's bytes saved)."""
     tables = {}
-    for name, part in parts.items():
-        table = read_typed_table(path, name, part, SHEETS[name])
+    for name in sheets:
+        part, survey = checked.sheet_parts.get(name), checked.survey_along(name)
+        if part is None or (part not in checked.plain_sheets and survey is None):
+            continue
+        table = read_typed_table(path, name, part, SHEETS[name], survey)
         if table is not None:
             tables[name] = table
     return tables
@@ -233,14 +239,15 @@ def read_invoicing_workbook(path: str | Path, engine: Engine = "fastexcel",
     from_workbook = tuple(name for name in REQUIRED_SHEETS if name not in files)
     big = tuple(name for name in from_workbook if name == "Incidents")
     small = tuple(name for name in from_workbook if name not in big)
-    # Bombs, forged parts, DTDs, …: the big sheet's part is checked on the loading thread.
+    # Bombs, forged parts, DTDs, …: the big sheet's part is checked on the loading thread, by
+    # the typed reader's own pass over it where it reads it.
     checked = check_workbook_file(path, sheets=from_workbook, defer=big)
     labels = {name: file.name for name, file in files.items()}
 
     def load_big() -> dict[str, SheetTable | None]:
         tables = {name: read_record_file(file, name) for name, file in files.items()
                   if name == "Incidents"}
-        tables.update(_read_checked_tables(path, engine, big, checked.check_deferred(big)))
+        tables.update(_read_checked_tables(path, engine, big, checked))
         return tables
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-read") as pool:
