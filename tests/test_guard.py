@@ -414,3 +414,27 @@ def test_the_big_sheet_is_surveyed_in_the_typed_readers_own_pass(
     surveyed.clear()
     assert read_records(workbook.read_invoicing_workbook(path, "cells")) == read_records(typed)
     assert incidents in surveyed
+
+
+@pytest.mark.parametrize("formula_last", [False, True])
+def test_a_sheet_of_several_blocks_is_surveyed_along_within_the_surveys_own_counts(
+        tmp_path: Path, formula_last: bool) -> None:
+    """A sheet inflated in several blocks (~9 MB): the pass along counts every cell and at least
+    the shared text the survey counts (it may count a cell cut where blocks meet, which the
+    survey leaves out), so that it settles nothing the survey would refuse; a formula in the
+    last row, blocks on, leaves the sheet to the survey."""
+    book = shared_string_workbook(tmp_path / "big.xlsx", 200_000, "a" * 10)
+    if formula_last:
+        with zipfile.ZipFile(book) as archive:
+            sheet = archive.read("xl/worksheets/sheet1.xml")
+        last = sheet.rindex(b'<c r="A200001"')
+        sheet = sheet[:last] + b'<c r="A200001" t="s"><f>A1</f><v>1</v></c></row></sheetData>' \
+            + sheet[sheet.index(b"</sheetData>") + len(b"</sheetData>"):]
+        book = rewrite(book, tmp_path / "formula.xlsx", {"xl/worksheets/sheet1.xml": sheet})
+    checked, _, settled = surveyed_along(book)
+    surveyed = survey(book)
+    part = "xl/worksheets/sheet1.xml"
+    assert (part in surveyed.plain_sheets) is (not formula_last) is settled
+    if settled:
+        assert checked.cells[part] == 200_001 >= surveyed.cells[part] > 199_000
+        assert checked.shared_text >= surveyed.shared_text >= 200_000 * 10
