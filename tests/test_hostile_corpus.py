@@ -147,3 +147,47 @@ def test_error_values_and_nan_do_not_send_a_big_sheet_cell_by_cell(name):
     tables = read_sheet_tables(CASES[name].file)
     assert all(isinstance(tables[sheet].rows, ColumnBlock)
                for sheet in ("Contracts", "Incidents", "Packs"))
+
+
+@pytest.mark.parametrize("late", ["a bad CRC", "a formula"])
+def test_what_the_part_holds_at_its_end_comes_before_a_band_read_refusal(tmp_path, monkeypatch,
+                                                                          late):
+    """Read typed, the Incidents sheet is surveyed in the pass that checks its layout while its
+    bands are read (``guard.SurveyAlong``). A band refused early does not overtake what the
+    survey finds at the part's end: its CRC refused, or a formula that sends the sheet cell by
+    cell. Every read path gives the same outcome, as when the survey ran before any band was
+    read."""
+    from xlquote.engine.errors import Problem
+    from xlquote.readers import sheet_table, typed_reader
+
+    ROWS = 60_000  # ~12 MB: several blocks inflated, two bands read
+
+    def row(row: int, k: int) -> str:
+        formula = f'<c r="G{row}"><f>1+1</f><v>2</v></c>' if (
+            late == "a formula" and k == ROWS) else ""
+        return (corpus.inline(f"A{row}", f"L-{k:06d}") + formula
+                + corpus.inline(f"Q{row}", "長い説明" * 10))
+
+    def refused_by_the_typed_reader_alone(sheet: str, text: int) -> None:
+        if sheet == "Incidents":
+            raise InputError([Problem(None, "(sheet)", sheet, "the typed reader alone", sheet)])
+
+    parts = corpus.read_parts(CASES["original"].file)
+    corpus.rows_appended("Incidents", ROWS, row)(parts)
+    book = tmp_path / "late.xlsm"
+    if late == "a bad CRC":  # the first band passes the read's text budget
+        book.write_bytes(corpus.bad_crc(parts))
+        monkeypatch.setattr(sheet_table, "TEXT_BUDGET", 100_000)
+    else:  # the first band is refused, by the typed reader only
+        book.write_bytes(corpus.package(parts))
+        monkeypatch.setattr(typed_reader, "check_text", refused_by_the_typed_reader_alone)
+    found = {}
+    for engine in READ_PATHS:
+        try:
+            found[engine] = records(read_invoicing_workbook(book, engine))
+        except InputError as exc:
+            found[engine] = problems(exc)
+    assert all(outcome == found["cells"] for outcome in found.values())
+    if late == "a bad CRC":
+        ((_, _, _, value, reason),) = found["cells"]
+        assert value == book.name and "チェックサムが合いません" in reason

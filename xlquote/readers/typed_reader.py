@@ -35,6 +35,7 @@ import numpy as np
 
 from ..engine.codes import normalize_text
 from ..engine.columns import CONTROL_CHARACTERS, EXCEL_MAX_TEXT, WHITESPACE, UnusableCell
+from ..engine.errors import InputError
 from ..engine.records import ColumnBlock, Field
 from ..memory import release_freed_memory
 from .cells import error_value, not_finite
@@ -125,8 +126,16 @@ def _typed_table(path: Path, sheet: str, part: str, fields: Sequence[Field],
     with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-layout") as checking,
           bands_folder as folder):
         layout = checking.submit(check)
-        loaded = _load_bands(path, sheet, part, header_row, Path(folder) / "bands.xlsx",
-                             names, checked)
+        try:
+            loaded = _load_bands(path, sheet, part, header_row, Path(folder) / "bands.xlsx",
+                                 names, checked)
+        except InputError:
+            # Refused before the survey made along settled the sheet: the survey's own refusal
+            # (raised by the check) comes first, and a sheet it does not settle goes cell by
+            # cell, as when the survey ran first.
+            if survey is None or layout.result():
+                raise
+            return None
         if not layout.result() or loaded is None:
             return None  # e.g. a row stored twice, which calamine would read as its last copy
     # What reading the bands freed (calamine's grids, in glibc's heaps; Arrow's band arrays,
