@@ -438,3 +438,15 @@ def test_a_sheet_of_several_blocks_is_surveyed_along_within_the_surveys_own_coun
     if settled:
         assert checked.cells[part] == 200_001 >= surveyed.cells[part] > 199_000
         assert checked.shared_text >= surveyed.shared_text >= 200_000 * 10
+
+
+@pytest.mark.parametrize(("text", "settled"), [
+    ("<t>memo:c x</t>", True),  # the survey's prefix pattern matches inside text: cell by cell
+    ("<r><f>x</f><t>a</t></r>", False),  # a formula's name deeper in a cell: not laid out plainly
+])
+def test_the_pass_along_judges_text_and_deeper_elements(tmp_path: Path, text: str,
+                                                        settled: bool) -> None:
+    book = shared_string_workbook(tmp_path / "inline.xlsx", 10, "",
+                                  '<c r="A{row}" t="inlineStr"><is>' + text + "</is></c>")
+    assert not survey(book).plain_sheets
+    assert surveyed_along(book)[2] is settled

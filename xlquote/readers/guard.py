@@ -238,14 +238,17 @@ class SurveyAlong:
     beside the layout check (``sheet_layout.plain_layout``), instead of in a pass of its own
     before it. The part's verified blocks are scanned for declarations and measured for shared
     text as they are handed to the check, and each run of sheetData the check finds plain is
-    charged its cells. The layout check finds plain only what the survey finds plain, but for
-    formulas, looked for here. Where a limit would be passed, a formula is met or the layout is
-    not plain, the sheet is not settled, and ``check_deferred`` surveys the part as before:
-    every refusal, and which reader reads the sheet, then read as on the other read paths. The
-    counts here bound the survey's from above (cells cut where blocks meet, and a last block
-    cut at sheetData's end, are counted), so that nothing settled here would be refused there.
-    Refusals met on the way (a DTD, a forged size or CRC, a damaged archive) are the survey's
-    own, raised in the same order."""
+    charged its cells. The layout check's conditions are the survey's (a cell or row placed
+    implicitly or beyond the grid, a namespace prefix) made exact, but for formulas, which it
+    lets through and which are looked for here: it finds plain only sheets the typed reader
+    reads as the cell-by-cell reader does. (The survey's patterns also match inside text: a
+    description holding ":c " sent its sheet cell by cell; here it is read typed, to the same
+    records.) Where a limit would be passed, a formula is met or the layout is not plain, the
+    sheet is not settled, and ``check_deferred`` surveys the part as before, so that every
+    refusal reads as on the other read paths. The counts here bound the survey's from above
+    (cells cut where blocks meet, and a last block cut at sheetData's end, are counted), so that
+    nothing settled here would be refused there. Refusals met on the way (a DTD, a forged size
+    or CRC, a damaged archive) are the survey's own, raised in the same order."""
 
     def __init__(self, checked: CheckedWorkbook, part: str) -> None:
         self.checked, self.part = checked, part
