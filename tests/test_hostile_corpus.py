@@ -160,11 +160,11 @@ def test_what_the_part_holds_at_its_end_comes_before_a_band_read_refusal(tmp_pat
     from xlquote.engine.errors import Problem
     from xlquote.readers import sheet_table, typed_reader
 
-    ROWS = 60_000  # ~12 MB: several blocks inflated, two bands read
+    appended = 60_000  # rows, ~12 MB: several blocks inflated, two bands read
 
     def row(row: int, k: int) -> str:
         formula = f'<c r="G{row}"><f>1+1</f><v>2</v></c>' if (
-            late == "a formula" and k == ROWS) else ""
+            late == "a formula" and k == appended) else ""
         return (corpus.inline(f"A{row}", f"L-{k:06d}") + formula
                 + corpus.inline(f"Q{row}", "長い説明" * 10))
 
@@ -173,7 +173,7 @@ def test_what_the_part_holds_at_its_end_comes_before_a_band_read_refusal(tmp_pat
             raise InputError([Problem(None, "(sheet)", sheet, "the typed reader alone", sheet)])
 
     parts = corpus.read_parts(CASES["original"].file)
-    corpus.rows_appended("Incidents", ROWS, row)(parts)
+    corpus.rows_appended("Incidents", appended, row)(parts)
     book = tmp_path / "late.xlsm"
     if late == "a bad CRC":  # the first band passes the read's text budget
         book.write_bytes(corpus.bad_crc(parts))
