@@ -505,6 +505,31 @@ def utf16(xml: bytes, doctype: bool) -> bytes:
     return (declaration + text).encode("utf-16")
 
 
+BIG_FILLER_ROWS = 100_000  # ~10 MB of Incidents XML: inflated in several blocks, read in bands
+
+
+def filler_row(row: int, k: int) -> str:
+    """A row holding only a note in column Z, which has no header: xlquote does not read it,
+    and the row is blank to every reader."""
+    return inline(f"Z{row}", f"メモ {k:06d} " + "x" * 40)
+
+
+def late_in_a_big_sheet(late: str) -> Callable[[Parts], None]:
+    """BIG_FILLER_ROWS filler rows after the Incidents sheet's last, then ``late`` (XML): after
+    them, in the last filler row (in column AA, which xlquote does not read either), or, given
+    as a declaration, after sheetData."""
+    def edit(parts: Parts) -> None:
+        if late.startswith("<!"):
+            rows_appended("Incidents", BIG_FILLER_ROWS, filler_row)(parts)
+            part = sheet_part(parts, "Incidents")
+            at = parts[part].index(b"</sheetData>") + len(b"</sheetData>")
+            parts[part] = parts[part][:at] + late.encode() + parts[part][at:]
+        else:
+            rows_appended("Incidents", BIG_FILLER_ROWS, lambda row, k: filler_row(row, k) + (
+                late.format(ref=f"AA{row}") if k == BIG_FILLER_ROWS else ""))(parts)
+    return edit
+
+
 def plain_calculation(xml: bytes) -> bytes:
     """workbook.xml as Excel saves it: no request to recalculate on opening."""
     return xml.replace(b' fullCalcOnLoad="1"', b"")
@@ -576,6 +601,14 @@ CASES: tuple[Case, ...] = (
     Case("dtd_after_comment", "a DTD with entities after a 8 KB comment in the Incidents part",
          rewrite("Incidents", dtd_after_comment),
          (Expected(None, None, FILE, "DTD"),)),
+    Case("dtd_late_in_a_big_sheet", "a DTD after 100,000 rows of notes (~10 MB of XML) in "
+         "the Incidents part: met only in its last block",
+         late_in_a_big_sheet('<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">]>'),
+         (Expected(None, None, FILE, "DTD"),)),
+    Case("formula_late_in_a_big_sheet", "a formula in a column xlquote does not read, after "
+         "100,000 rows of notes in the Incidents part: the sheet is read cell by cell, to the "
+         "same records",
+         late_in_a_big_sheet('<c r="{ref}"><f>SUM(1,1)</f><v>2</v></c>')),
     Case("dtd_utf16", "the Incidents part in UTF-16 with a DTD",
          rewrite("Incidents", lambda xml: utf16(xml, True)),
          (Expected(None, None, FILE, "DTD"),)),
