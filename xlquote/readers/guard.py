@@ -175,14 +175,12 @@ class CheckedWorkbook:
         """Check (and survey) the deferred parts of ``sheets``; raises as the check does."""
         names = [name for name in sheets if self.sheet_parts.get(name) in self.deferred]
         if names:
-            try:
-                with zipfile.ZipFile(self.path) as archive, self.path.open("rb") as raw:
-                    for name in names:
-                        part = self.sheet_parts[name]
-                        self.survey(raw, archive.getinfo(part), name)
-                        self.deferred.discard(part)
-            except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
-                raise _refuse(self.path, damaged_archive(exc)) from None
+            with (refused_if_damaged(self.path), zipfile.ZipFile(self.path) as archive,
+                  self.path.open("rb") as raw):
+                for name in names:
+                    part = self.sheet_parts[name]
+                    self.survey(raw, archive.getinfo(part), name)
+                    self.deferred.discard(part)
         return self
 
     def survey_along(self, sheet: str) -> SurveyAlong | None:
@@ -347,6 +345,16 @@ def damaged_archive(exc: BaseException) -> str:
     return f"ブックのファイルが壊れています ({exc})。{RESAVE}"
 
 
+@contextlib.contextmanager
+def refused_if_damaged(path: Path) -> Iterator[None]:
+    """What a damaged archive raises while a part is read (a bad header, truncated or corrupt
+    deflate data) refused as one, naming the file."""
+    try:
+        yield
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error) as exc:
+        raise _refuse(path, damaged_archive(exc)) from None
+
+
 def check_workbook_file(path: str | Path, limits: Limits = Limits(),
                         sheets: Sequence[str] = (), defer: Sequence[str] = ()
                         ) -> CheckedWorkbook:
@@ -369,11 +377,8 @@ def check_workbook_file(path: str | Path, limits: Limits = Limits(),
     if not zipfile.is_zipfile(path):
         raise _refuse(path, "Excel のブック (.xlsx / .xlsm) ではありません。ファイルを確かめて"
                             "ください")
-    try:
-        with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
-            return _check_archive(path, archive, raw, limits, sheets, defer)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error) as exc:
-        raise _refuse(path, damaged_archive(exc)) from None
+    with refused_if_damaged(path), zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+        return _check_archive(path, archive, raw, limits, sheets, defer)
 
 
 def _check_archive(path: Path, archive: zipfile.ZipFile, raw: Any, limits: Limits,
@@ -541,11 +546,8 @@ def _verified_blocks(path: Path, raw: Any, info: zipfile.ZipInfo) -> Iterator[by
 def part_blocks(path: Path, part: str) -> Iterator[bytes]:
     """A part of a checked workbook, inflated block by block (as ``_verified_blocks``); a
     damaged archive is refused as ``check_deferred`` refuses it."""
-    try:
-        with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
-            yield from _verified_blocks(path, raw, archive.getinfo(part))
-    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
-        raise _refuse(path, damaged_archive(exc)) from None
+    with refused_if_damaged(path), zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+        yield from _verified_blocks(path, raw, archive.getinfo(part))
 
 
 def _check_xml_part(path: Path, part: str, blocks: Iterator[bytes]) -> None:
