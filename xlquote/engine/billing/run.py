@@ -223,7 +223,7 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
         (a, b), book = ctx.span, ctx.book
         part = contract_part(ctx)
         if len(part.lines) > MAX_INVOICE_LINES:
-            return too_many_lines(ctx, part)
+            return _too_many_lines(ctx, part)
         billed = int(billed_counts[b] - billed_counts[a])
         if not part.lines and not billed:
             return None
@@ -327,7 +327,7 @@ def _statement_problems(contracts: list[Contract], owners: np.ndarray, month: Mo
             for i in np.flatnonzero(counts > MAX_STATEMENT_ENTRIES).tolist()]
 
 
-def too_many_lines(ctx: ContractMonth, part: ContractPart) -> Problem:
+def _too_many_lines(ctx: ContractMonth, part: ContractPart) -> Problem:
     """A contract's month with more invoice lines than one invoice bills."""
     contract, month = ctx.contract, ctx.month
     short = sum(line.kind in vendor.SHORTFALL_LINES for line in part.lines)
