@@ -514,19 +514,17 @@ def filler_row(row: int, k: int) -> str:
     return inline(f"Z{row}", f"メモ {k:06d} " + "x" * 40)
 
 
-def late_in_a_big_sheet(late: str) -> Callable[[Parts], None]:
-    """BIG_FILLER_ROWS filler rows after the Incidents sheet's last, then ``late`` (XML): after
-    them, in the last filler row (in column AA, which xlquote does not read either), or, given
-    as a declaration, after sheetData."""
+def late_in_a_big_sheet(after_sheet_data: str = "", in_last_row: str = ""
+                        ) -> Callable[[Parts], None]:
+    """BIG_FILLER_ROWS filler rows after the Incidents sheet's last, then XML: ``in_last_row``
+    (a cell, ``{ref}`` its address in column AA, which xlquote does not read either) in the
+    last filler row, ``after_sheet_data`` after sheetData."""
     def edit(parts: Parts) -> None:
-        if late.startswith("<!"):
-            rows_appended("Incidents", BIG_FILLER_ROWS, filler_row)(parts)
-            part = sheet_part(parts, "Incidents")
-            at = parts[part].index(b"</sheetData>") + len(b"</sheetData>")
-            parts[part] = parts[part][:at] + late.encode() + parts[part][at:]
-        else:
-            rows_appended("Incidents", BIG_FILLER_ROWS, lambda row, k: filler_row(row, k) + (
-                late.format(ref=f"AA{row}") if k == BIG_FILLER_ROWS else ""))(parts)
+        rows_appended("Incidents", BIG_FILLER_ROWS, lambda row, k: filler_row(row, k) + (
+            in_last_row.format(ref=f"AA{row}") if k == BIG_FILLER_ROWS else ""))(parts)
+        part = sheet_part(parts, "Incidents")
+        at = parts[part].index(b"</sheetData>") + len(b"</sheetData>")
+        parts[part] = parts[part][:at] + after_sheet_data.encode() + parts[part][at:]
     return edit
 
 
@@ -603,12 +601,12 @@ CASES: tuple[Case, ...] = (
          (Expected(None, None, FILE, "DTD"),)),
     Case("dtd_late_in_a_big_sheet", "a DTD after 100,000 rows of notes (~10 MB of XML) in "
          "the Incidents part: met only in its last block",
-         late_in_a_big_sheet('<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">]>'),
+         late_in_a_big_sheet(after_sheet_data='<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">]>'),
          (Expected(None, None, FILE, "DTD"),)),
     Case("formula_late_in_a_big_sheet", "a formula in a column xlquote does not read, after "
          "100,000 rows of notes in the Incidents part: the sheet is read cell by cell, to the "
          "same records",
-         late_in_a_big_sheet('<c r="{ref}"><f>SUM(1,1)</f><v>2</v></c>')),
+         late_in_a_big_sheet(in_last_row='<c r="{ref}"><f>SUM(1,1)</f><v>2</v></c>')),
     Case("dtd_utf16", "the Incidents part in UTF-16 with a DTD",
          rewrite("Incidents", lambda xml: utf16(xml, True)),
          (Expected(None, None, FILE, "DTD"),)),
