@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import re
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 
 import msgspec
 
+from ..deflate import zlib
 from ..engine.dates import Month
 from ..engine.invoice import Cancellation, Correction, Invoice
 from ..engine.records import Contract
@@ -56,6 +56,9 @@ CANCELLATION_PREFIX = "取消"  # the document cancelling an issued invoice: 取
 # written under first adds ~12 bytes, so a name is kept to this many bytes, extension included.
 NAME_BYTES = 200
 ROLES = ("xlsx", "pdf")
+# The register's contents are deflated at level 1: a month's invoices are compressed as
+# they are billed, ~6× less CPU than level 6 for ~1.5× the bytes (~5 KB an invoice).
+CONTENT_LEVEL = 1
 
 
 def jst_now() -> dt.datetime:
@@ -118,7 +121,7 @@ def billed_content(invoice: Invoice) -> BilledContent:
     """The engine's invoice as billed for the month (its default number, the month's dates):
     its JSON is stored, and hashed as the content hash."""
     text = _encoder.encode(invoice)
-    return BilledContent(zlib.compress(text, 6), _sha256(text), legal_hash(invoice))
+    return BilledContent(zlib.compress(text, CONTENT_LEVEL), _sha256(text), legal_hash(invoice))
 
 
 def decode_invoice(content: bytes) -> Invoice:

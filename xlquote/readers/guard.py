@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 from lxml import etree
 
+from ..deflate import zlib
 from ..engine.codes import normalize_text
 from ..engine.errors import FILE_FIELD, SHEET_FIELD, InputError, Problem
 from ..engine.messages import AS_RECORD_FILES, FILE_NOT_FOUND, file_too_large
@@ -63,11 +64,6 @@ from .package import (
     workbook_part,
 )
 from .string_items import SharedItems
-
-try:  # the same API as zlib and ~2× faster at inflating; zlib where no wheel is available
-    from zlib_ng import zlib_ng as zlib
-except ImportError:  # pragma: no cover
-    import zlib  # type: ignore[no-redef]
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and encrypted .xlsx
 XML_PART = re.compile(r"\.(xml|rels|vml)$", re.IGNORECASE)

@@ -36,12 +36,8 @@ from reportlab.lib.textsplit import dumbSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont, makeToUnicodeCMap
 
+from ..deflate import zlib
 from ..engine.errors import OutputError
-
-try:  # the same API as zlib and ~3× faster at level 1; zlib where no wheel is available
-    from zlib_ng import zlib_ng as zlib
-except ImportError:  # pragma: no cover
-    import zlib  # type: ignore[no-redef]
 
 FONT_ENV = "XLQUOTE_PDF_FONT"  # a TrueType font file to draw with instead of IPAexGothic
 BUNDLED_FONT = Path(__file__).with_name("fonts") / "ipaexg.ttf"
