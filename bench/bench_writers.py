@@ -71,7 +71,8 @@ from xlquote.writers import invoice_workbook, spreadsheetml, write_invoice_pdf, 
 from xlquote.writers.invoice_layout import InvoiceDocument, invoice_document
 from xlquote.writers.invoice_pdf import shown
 from xlquote.writers.pdf_pages import registered_font
-from xlquote.writers.xlsx import atomic_path
+from xlquote.writers.sheets import DATE_FORMAT, JAPANESE_FONT
+from xlquote.writers.xlsx import REPRODUCIBLE_STAMP, atomic_path
 
 Month = tuple[str, list[Invoice], Settings, Callable[[], list[Invoice]]]
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -121,7 +122,26 @@ def xlsxwriter_renderer() -> Any:
     module.__package__ = "xlquote.writers"
     sys.modules[name] = module
     exec(compile(source, f"{BASELINE_COMMIT}:{BASELINE_MODULE}", "exec"), module.__dict__)
+    module.xlsxwriter_workbook = _baseline_workbook  # fast_xlsx's, as the renderer knew it
     return module
+
+
+def _baseline_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAMP,
+                       **properties: str) -> xlsxwriter.Workbook:
+    """``fast_xlsx.xlsxwriter_workbook`` as of BASELINE_COMMIT: a workbook returned (since
+    8f39356 it is a context manager in constant_memory mode, for the summary's big tables),
+    kept in memory, with the same options and fonts."""
+    wb = xlsxwriter.Workbook(str(path), {
+        "in_memory": True,
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+        "default_date_format": DATE_FORMAT,
+        "default_format_properties": {"font_name": JAPANESE_FONT, "font_size": 11,
+                                      "font_scheme": "none"},
+    })
+    wb.set_properties({**properties, "created": stamp})
+    return wb
 
 
 def zipped_parts(parts: list[tuple[str, bytes]], path: Path) -> None:
@@ -134,7 +154,8 @@ def zipped_parts(parts: list[tuple[str, bytes]], path: Path) -> None:
 
 
 def workbook_parts(doc: InvoiceDocument) -> list[tuple[str, bytes]]:
-    return [(name, xml.encode("utf-8"))
+    """Each part's finished bytes (a sheet's XML comes in pieces, made as it is written)."""
+    return [(name, (xml if isinstance(xml, str) else "".join(xml)).encode("utf-8"))
             for name, xml in invoice_workbook.invoice_workbook(doc).parts()]
 
 
