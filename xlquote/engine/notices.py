@@ -16,7 +16,7 @@ ledger, ``limit_outcome``), so a notice says what the invoice will say.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,15 +103,20 @@ def notices_due(contracts: Iterable[Mapping[str, Any] | Contract],
                 incidents: Iterable[Mapping[str, Any]] | IncidentTable, month: Month | str,
                 packs: Iterable[Mapping[str, Any] | Pack] | None = None,
                 pricebooks: Mapping[str, PriceBook] | None = None, as_of: dt.date | None = None,
-                since: dt.date | None = None) -> NoticeReport:
+                since: dt.date | None = None,
+                on_billed: Callable[[], None] | None = None) -> NoticeReport:
     """The notices of ``month`` as of ``as_of`` (default: the month's last day) — what was
     known that day: incidents opened later are left out, incidents closed later are open.
-    ``since``: only notices dated on or after it. Bad input raises InputError as billing does."""
+    ``since``: only notices dated on or after it. Bad input raises InputError as billing does.
+    ``on_billed`` is called once the month is billed, before its notices are made (the app
+    hands the memory the billing freed back to the system there)."""
     month = Month.parse(month)
     as_of = as_of or month.last_day
     contract_list = contracts_from_records(contracts)
     table = _as_known_on(incidents_from_records(incidents), as_of)
     run = bill_month(contract_list, table, month, packs_from_records(packs), pricebooks)
+    if on_billed is not None:
+        on_billed()
     first = since or month.first_day
     report = NoticeReport(month, as_of)
     # A notice after every paid-support response: counted before any is written, as each
