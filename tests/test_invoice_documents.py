@@ -10,7 +10,6 @@ import datetime as dt
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -209,34 +208,6 @@ def test_a_long_statement_runs_over_pages_with_its_header(invoices, settings, tm
         assert "受付日" in text and "完了日" in text, page  # the header, repeated
         seen += re.findall(r"I-9\d{3}", text)
     assert seen == [f"I-{9000 + i}" for i in range(120)]
-
-
-def test_a_pdf_drawn_in_a_fresh_process_is_the_one_drawn_after_others(invoices, pdfs, settings,
-                                                                     tmp_path):
-    """Text widths are kept for a process's next documents: what earlier documents measured
-    changes nothing in the next one's bytes."""
-    invoice = by_contract(invoices, "V002")
-    script = ("import sys; sys.path.insert(0, sys.argv[2]); from helpers import demo_invoices, "
-              "demo_settings; from xlquote.writers import write_invoice_pdf; "
-              "invoice = next(i for i in demo_invoices() if i.contract.contract_id == 'V002'); "
-              "write_invoice_pdf(invoice, demo_settings(), sys.argv[1])")
-    fresh = tmp_path / "fresh.pdf"
-    subprocess.run([sys.executable, "-c", script, str(fresh), str(Path(__file__).parent)],
-                   check=True, timeout=120)
-    assert fresh.read_bytes() == pdfs[invoice.number].read_bytes()
-
-
-def test_the_widths_a_process_keeps_are_bounded(monkeypatch):
-    from xlquote.writers import pdf_pages
-
-    monkeypatch.setattr(pdf_pages, "MEASURED_TEXTS", 100)
-    monkeypatch.setattr(pdf_pages, "_widths", {})
-    font = pdf_pages.FontText(registered_font())
-    widths = [font.width(f"項目{i}", 10.0) for i in range(300)]
-    assert len(font.widths) == 300  # one document measures what it shows
-    again = pdf_pages.FontText(registered_font())
-    assert again.widths == {}  # the next starts afresh
-    assert [again.width(f"項目{i}", 10.0) for i in range(300)] == widths
 
 
 def test_more_characters_than_one_font_subset_all_read_back(invoices, settings, tmp_path):

@@ -74,25 +74,9 @@ def _columns(pages: Pages, table: Table, rows: list[list[str]], size: float
 
 
 def _rows(table: Table) -> list[list[str]]:
-    """The table's values as shown: text as it is (most cells), each distinct date once (a
-    statement's rows share a month's days)."""
     kinds = [column.kind for column in table.columns]
-    days: dict[dt.date, str] = {}
-    rows = []
-    for row in table.rows:
-        texts = []
-        for value, kind in zip(row, kinds, strict=True):
-            if type(value) is str:
-                texts.append(value)
-            elif kind == DATE and type(value) is dt.date:
-                text = days.get(value)
-                if text is None:
-                    text = days[value] = shown(value, kind)
-                texts.append(text)
-            else:
-                texts.append(shown(value, kind))
-        rows.append(texts)
-    return rows
+    return [[value if type(value) is str else shown(value, kind)  # text as it is, most cells
+             for value, kind in zip(row, kinds, strict=True)] for row in table.rows]
 
 
 def _draw_table(pages: Pages, table: Table, size: float,

@@ -195,14 +195,10 @@ def _put_table_rows(ws: Sheet, first_row: int, table: Table) -> None:
     longest text needs."""
     styles = [ws.style(_box(NUMBER_FORMATS.get(column.kind))) for column in table.columns]
     widths = [column.width for column in table.columns]
-    # a text of at most half its column's room fits one line (``row_height``): most of them
-    halves = [max(int(width) - 1, 1) // 2 for width in widths]
     for row, values in enumerate(table.rows, start=first_row):
         ws.put_row(row, values, styles)
-        long = [(value, width) for value, width, half in zip(values, widths, halves, strict=True)
-                if isinstance(value, str) and len(value) > half]
-        if long:
-            _fit_row_height(ws, row, long)
+        _fit_row_height(ws, row, [(value, width) for value, width in zip(values, widths, strict=True)
+                                  if isinstance(value, str)])
 
 
 def write_table_sheet(ws: Sheet, table: Table, landscape: bool) -> None:

@@ -90,22 +90,8 @@ def registered_font() -> str:
     return name
 
 
-# Widths measured at 1 point, kept for the process's next documents: a month's invoices repeat
-# their labels, days and amounts. Forgotten past this many strings (~10 MB).
-MEASURED_TEXTS = 50_000
-_widths: dict[str, dict[str, float]] = {}  # by font name
-
-
-def _measured(name: str) -> dict[str, float]:
-    widths = _widths.setdefault(name, {})
-    if len(widths) > MEASURED_TEXTS:
-        widths.clear()
-    return widths
-
-
 class FontText:
-    """The font as one document uses it: each distinct string encoded once (and measured once
-    in the process, ``MEASURED_TEXTS``).
+    """The font as one document uses it: each distinct string measured and encoded once.
 
     A TrueType font is embedded as subsets of at most 256 glyphs: the first time the document
     shows a character, it takes the next code of the last subset (code 0 of every subset is the
@@ -120,7 +106,7 @@ class FontText:
         self._codes: dict[int, int] = {}  # character → subset × 256 + code (str.translate)
         self._known: set[str] = set()
         self.encoded: dict[str, tuple[tuple[str, str], ...]] = {}  # by ``runs``
-        self.widths = _measured(name)  # at 1 point, by ``width``
+        self.widths: dict[str, float] = {}  # at 1 point, by ``width``
         self._char_widths: dict[float, dict[str, float]] = {}  # by size, by ``char_widths``
 
     def width(self, text: str, size: float) -> float:
@@ -424,15 +410,14 @@ class Pages:
         for column in columns:
             edges.append(edges[-1] + column.width)
         self.row(columns, titles, size, x=x, header=True)
-        cells = _TableCells(self.font, columns, x, size, header=False)
         top, bottoms = self.y, []
         for values in rows:
-            placed, height = cells.layout(values)
+            cells, height = self._layout(columns, values, size)
             if not self._fits(height):
                 self._grid(edges, top, bottoms)
                 self._next_table_page(columns, titles, size, x, continued)
                 top, bottoms = self.y, []
-            self._cell_texts(placed, size, cells.leading, bold=False)
+            self._cell_texts(columns, cells, x, size, header=False, bold=False)
             self.y -= height
             bottoms.append(self.y)
         self._grid(edges, top, bottoms)
@@ -450,8 +435,7 @@ class Pages:
         drawing nothing, when the row needs a new page: the caller starts the page with what
         it carries and draws the row again."""
         x = self.left if x is None else x
-        cells = _TableCells(self.font, columns, x, size, header=header)
-        placed, height = cells.layout(values)
+        cells, height = self._layout(columns, values, size)
         if not self._fits(height):
             self.new_page()
             return True
@@ -467,7 +451,7 @@ class Pages:
             left += column.width
         boxes.append("B" if header else "S")
         self._ops.append(" ".join(boxes))
-        self._cell_texts(placed, size, cells.leading, bold=header or bold)
+        self._cell_texts(columns, cells, x, size, header=header, bold=bold)
         self.y = bottom
         return False
 
@@ -475,18 +459,41 @@ class Pages:
         """``height`` fits above the bottom margin, or nothing would (the page is empty)."""
         return self.y - height >= MARGIN or self.y >= self.size[1] - MARGIN
 
-    def _cell_texts(self, cells: Sequence[PlacedCell], size: float, leading: float, *,
-                    bold: bool) -> None:
-        """The cells' lines (``_TableCells.layout``) from the row's top (``y``)."""
-        self._text_state(size, bold, BLACK)
-        top = self.y - CELL_PAD - size
-        baselines = [top, f"{top:.2f}"]  # the last line's baseline, then each line's, as text
-        for lines in cells:
-            for n, (start, line) in enumerate(lines, start=1):
-                if n == len(baselines):
-                    baselines[0] -= leading
-                    baselines.append(f"{baselines[0]:.2f}")
-                self._show_at(f"{start} {baselines[n]}", line, size)
+    def _layout(self, columns: Sequence[TableColumn], values: Sequence[str], size: float
+                ) -> tuple[list[Sequence[str]], float]:
+        """Each cell's lines, and the row's height."""
+        font = self.font
+        cells: list[Sequence[str]] = []
+        for value, column in zip(values, columns, strict=True):
+            if font.width(value, size) <= column.width - 2 * CELL_PAD and "\n" not in value:
+                cells.append((value,) if value else ())
+            else:
+                cells.append(wrap(value, column.width - 2 * CELL_PAD, font, size))
+        lines = max(max(len(lines) for lines in cells), 1)
+        return cells, lines * size * 1.35 + 2 * CELL_PAD
+
+    def _cell_texts(self, columns: Sequence[TableColumn], cells: Sequence[Sequence[str]],
+                    x: float, size: float, *, header: bool, bold: bool) -> None:
+        """The cells' lines from the row's top (``y``), each aligned in its column (centred in
+        a header)."""
+        font = self.font
+        leading = size * 1.35
+        self._text_state(size, header or bold, BLACK)
+        left = x
+        baseline_top = self.y - CELL_PAD - size
+        for column, lines in zip(columns, cells, strict=True):
+            align = "center" if header else column.align
+            baseline = baseline_top
+            for line in lines:
+                if align == "left":
+                    start = left + CELL_PAD
+                elif align == "right":
+                    start = left + column.width - CELL_PAD - font.width(line, size)
+                else:
+                    start = left + (column.width - font.width(line, size)) / 2
+                self._show_at(f"{start:.2f} {baseline:.2f}", line, size)
+                baseline -= leading
+            left += column.width
 
     def _grid(self, edges: Sequence[float], top: float, bottoms: Sequence[float]) -> None:
         """The lines of a table's rows on this page: under each row, and between the columns
@@ -500,55 +507,6 @@ class Pages:
         path += [f"{edge:.2f} {top:.2f} m {edge:.2f} {bottom} l" for edge in edges]
         path.append("S")
         self._ops.append(" ".join(path))
-
-
-PlacedCell = tuple[tuple[str, str], ...]  # a cell's lines, each with its left end ("x")
-
-
-class _TableCells:
-    """A table's cells wrapped and placed in their columns, each distinct value of a column
-    once per table: a statement's rows repeat their dates, levels and amounts."""
-
-    def __init__(self, font: FontText, columns: Sequence[TableColumn], x: float, size: float,
-                 *, header: bool) -> None:
-        self.font, self.size = font, size
-        self.leading = size * 1.35
-        self._columns: list[tuple[TableColumn, float, str, dict[str, PlacedCell]]] = []
-        left = x
-        for column in columns:  # a header's titles are centred
-            self._columns.append((column, left, "center" if header else column.align, {}))
-            left += column.width
-
-    def layout(self, values: Sequence[str]) -> tuple[list[PlacedCell], float]:
-        """Each cell's lines and where they start, and the row's height."""
-        cells: list[PlacedCell] = []
-        most = 1
-        for value, (column, left, align, known) in zip(values, self._columns, strict=True):
-            cell = known.get(value)
-            if cell is None:
-                cell = known[value] = self._place(value, column, left, align)
-            cells.append(cell)
-            if len(cell) > most:
-                most = len(cell)
-        return cells, most * self.size * 1.35 + 2 * CELL_PAD
-
-    def _place(self, value: str, column: TableColumn, left: float, align: str) -> PlacedCell:
-        font, size = self.font, self.size
-        inner = column.width - 2 * CELL_PAD
-        if font.width(value, size) <= inner and "\n" not in value:
-            lines: Sequence[str] = (value,) if value else ()
-        else:
-            lines = wrap(value, inner, font, size)
-        placed = []
-        for line in lines:
-            if align == "left":
-                start = left + CELL_PAD
-            elif align == "right":
-                start = left + column.width - CELL_PAD - font.width(line, size)
-            else:
-                start = left + (column.width - font.width(line, size)) / 2
-            placed.append((f"{start:.2f}", line))
-        return tuple(placed)
 
 
 def scaled_columns(specs: Sequence[tuple[str, float, str, float]], total: float

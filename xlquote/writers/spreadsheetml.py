@@ -321,22 +321,20 @@ class Sheet:
         cells = self._rows.get(row)
         if cells is None:
             cells = self._rows[row] = {}
-        letters = _LETTERS if len(values) <= len(_LETTERS) else list(map(_letters,
-                                                                         range(len(values))))
         for col, (value, style) in enumerate(zip(values, styles, strict=True)):
             kind = type(value)
             if kind is str and value and style:
                 if len(value) > _SHORT_TEXT:
                     value = fit_cell_text(value)
-                cells[col] = (f'<c r="{letters[col]}{number}" s="{style}" t="s"><v>'
+                cells[col] = (f'<c r="{_letters(col)}{number}" s="{style}" t="s"><v>'
                               f"{strings.setdefault(value, len(strings))}</v></c>")
             elif kind is int and style:
-                cells[col] = f'<c r="{letters[col]}{number}" s="{style}"><v>{value}</v></c>'
+                cells[col] = f'<c r="{_letters(col)}{number}" s="{style}"><v>{value}</v></c>'
             elif kind is dt.date and style:
-                cells[col] = (f'<c r="{letters[col]}{number}" s="{style}"><v>'
+                cells[col] = (f'<c r="{_letters(col)}{number}" s="{style}"><v>'
                               f"{excel_serial(value)}</v></c>")
             else:
-                xml = self._cell(f"{letters[col]}{number}", value, style)
+                xml = self._cell(f"{_letters(col)}{number}", value, style)
                 if xml:
                     cells[col] = xml
 
