@@ -68,10 +68,10 @@ from xlquote.engine.invoice import Invoice
 from xlquote.engine.settings import Settings, settings_from_values
 from xlquote.readers.workbook import read_invoicing_workbook
 from xlquote.writers import invoice_workbook, spreadsheetml, write_invoice_pdf, write_invoice_workbook
+from xlquote.writers.fast_xlsx import xlsxwriter_options
 from xlquote.writers.invoice_layout import InvoiceDocument, invoice_document
 from xlquote.writers.invoice_pdf import shown
 from xlquote.writers.pdf_pages import registered_font
-from xlquote.writers.sheets import DATE_FORMAT, JAPANESE_FONT
 from xlquote.writers.xlsx import REPRODUCIBLE_STAMP, atomic_path
 
 Month = tuple[str, list[Invoice], Settings, Callable[[], list[Invoice]]]
@@ -131,15 +131,7 @@ def _baseline_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAMP
     """``fast_xlsx.xlsxwriter_workbook`` as of BASELINE_COMMIT: a workbook returned (since
     8f39356 it is a context manager in constant_memory mode, for the summary's big tables),
     kept in memory, with the same options and fonts."""
-    wb = xlsxwriter.Workbook(str(path), {
-        "in_memory": True,
-        "strings_to_formulas": False,
-        "strings_to_urls": False,
-        "strings_to_numbers": False,
-        "default_date_format": DATE_FORMAT,
-        "default_format_properties": {"font_name": JAPANESE_FONT, "font_size": 11,
-                                      "font_scheme": "none"},
-    })
+    wb = xlsxwriter.Workbook(str(path), {"in_memory": True, **xlsxwriter_options()})
     wb.set_properties({**properties, "created": stamp})
     return wb
 

@@ -35,6 +35,19 @@ from .sheets import (
 from .xlsx import REPRODUCIBLE_STAMP
 
 
+def xlsxwriter_options() -> dict[str, Any]:
+    """The XlsxWriter options of xlquote's guarantees (``xlsxwriter_workbook``): text stays
+    text, dates show as dates, the Japanese font."""
+    return {
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "strings_to_numbers": False,
+        "default_date_format": DATE_FORMAT,
+        "default_format_properties": {"font_name": JAPANESE_FONT, "font_size": 11,
+                                      "font_scheme": "none"},
+    }
+
+
 @contextlib.contextmanager
 def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAMP,
                         **properties: str) -> Iterator[xlsxwriter.Workbook]:
@@ -56,16 +69,8 @@ def xlsxwriter_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAM
       the file was written or not.
     """
     with tempfile.TemporaryDirectory(prefix="xlquote-xlsx-") as rows:
-        wb = xlsxwriter.Workbook(str(path), {
-            "constant_memory": True,
-            "tmpdir": rows,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "default_date_format": DATE_FORMAT,
-            "default_format_properties": {"font_name": JAPANESE_FONT, "font_size": 11,
-                                          "font_scheme": "none"},
-        })
+        wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "tmpdir": rows,
+                                             **xlsxwriter_options()})
         # Document properties (author, title, ...) in one call: set_properties replaces them
         # all. XlsxWriter writes ``created`` as both created and modified.
         wb.set_properties({**properties, "created": stamp})
