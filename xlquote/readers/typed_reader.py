@@ -25,7 +25,7 @@ import re
 import tempfile
 import threading
 import zipfile
-import zlib
+import zlib  # zipfile inflates with the standard zlib: its errors, not xlquote.deflate's
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
