@@ -10,11 +10,13 @@ import datetime as dt
 import re
 import shutil
 import subprocess
+import zlib
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+import uharfbuzz as hb
 from helpers import demo_invoices, demo_settings
 from reportlab.pdfbase import pdfmetrics
 
@@ -40,7 +42,7 @@ from xlquote.writers.invoice_layout import (
     correction_reference,
     yen_text,
 )
-from xlquote.writers.pdf_pages import FONT_ENV, registered_font
+from xlquote.writers.pdf_pages import FONT_ENV, font_path, registered_font
 
 MONTH = "2026-10"
 PDFTOTEXT, PDFFONTS, PDFINFO = (shutil.which(tool) for tool in ("pdftotext", "pdffonts", "pdfinfo"))
@@ -210,20 +212,80 @@ def test_a_long_statement_runs_over_pages_with_its_header(invoices, settings, tm
     assert seen == [f"I-{9000 + i}" for i in range(120)]
 
 
-def test_more_characters_than_one_font_subset_all_read_back(invoices, settings, tmp_path):
-    """The font is embedded as subsets of at most 256 glyphs: a document with 600 distinct
-    kanji spans several, a line may switch subsets midway, and every character reads back."""
+class _Outline:
+    """A glyph's outline as HarfBuzz draws it: the pen's calls, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *points: self.calls.append((name, *points))
+
+
+def _streams(pdf: bytes) -> dict[int, tuple[bytes, bytes]]:
+    """Each stream object of one of our PDFs: number → (dictionary, data as stored)."""
+    found = {}
+    for match in re.finditer(rb"(\d+) 0 obj\n<< /Length (\d+)([^>]*)>>\nstream\n", pdf):
+        start = match.end()
+        found[int(match[1])] = (match[3], pdf[start:start + int(match[2])])
+    return found
+
+
+def test_a_document_embeds_one_font_of_exactly_the_glyphs_it_shows(invoices, settings, tmp_path):
+    """600 distinct kanji, characters beyond U+FFFF and characters the font lacks: one
+    embedded font, far smaller than the font file; each character is drawn with its own glyph
+    (the same outline and advance as in the font) and reads back as itself."""
     font = pdfmetrics.getFont(registered_font())
     kanji = [chr(code) for code in sorted(font.face.charToGlyph) if 0x4E00 <= code <= 0x9FFF]
-    words = ["".join(kanji[i:i + 8]) for i in range(0, 600, 8)]
+    beyond = [chr(code) for code in sorted(font.face.charToGlyph) if code > 0xFFFF][:3]
+    words = ["".join(kanji[i:i + 8]) for i in range(0, 600, 8)] + ["".join(beyond) + "の字"]
+    lacking = "\uac00"  # 가: not in IPAexGothic, shown as its missing glyph
+    assert len(beyond) == 3 and ord(lacking) not in font.face.charToGlyph
     invoice = by_contract(invoices, "C004")
     entries = [dataclasses.replace(invoice.statement[0], incident_id=f"I-{9000 + i}",
                                    description=word) for i, word in enumerate(words)]
+    entries.append(dataclasses.replace(entries[0], description=f"雪{lacking}絵文字\U0001F600なし"))
     pdf = write_invoice_pdf(dataclasses.replace(invoice, statement=entries), settings,
                             tmp_path / "many-kanji.pdf")
-    assert len(pdf_fonts(pdf)) >= 3  # subsets
+    assert len(pdf_fonts(pdf)) == 1
     text = flat(pdf_text(pdf))
     assert [word for word in words if word not in text] == []
+    assert f"雪{lacking}絵文字なし" in text  # the emoji, neither in the font nor the BMP: nothing
+
+    data = pdf.read_bytes()
+    assert len(data) < font_path().stat().st_size / 10
+    streams = _streams(data)
+    program = next(body for entries_, body in streams.values() if b"/Length1" in entries_)
+    inflated = {number: zlib.decompress(body) for number, (entries_, body) in streams.items()
+                if b"/FlateDecode" in entries_}
+    to_unicode = next(body for body in inflated.values() if body.startswith(b"/CIDInit"))
+    code_glyphs = inflated[int(re.search(rb"/CIDToGIDMap (\d+) 0 R", data)[1])]
+    beyond_codes = {chr(int(unicode, 16)) if len(unicode) == 4 else
+                    bytes.fromhex(unicode.decode()).decode("utf-16-be"): int(code, 16)
+                    for section in re.findall(rb"beginbfchar(.*?)endbfchar", to_unicode, re.S)
+                    for code, unicode in re.findall(rb"<([0-9A-F]{4})> <([0-9A-F]+)>", section)}
+    assert sorted(beyond_codes) == beyond
+
+    original = hb.Font(hb.Face(hb.Blob.from_file_path(str(font_path()))))
+    embedded = hb.Font(hb.Face(hb.Blob(program)))
+    shown = set("".join(words)) | set("雪絵文字なし")
+    # the glyphs shown (and the missing glyph), not the font's
+    assert embedded.face.glyph_count <= len(set(pdf_text(pdf))) + 1 < 1_000
+    wrong = []
+    for character in shown:
+        code = beyond_codes.get(character, ord(character))
+        glyph = int.from_bytes(code_glyphs[2 * code:2 * code + 2], "big")
+        drawn, expected = _Outline(), _Outline()
+        embedded.draw_glyph_with_pen(glyph, drawn)
+        original_glyph = font.face.charToGlyph[ord(character)]
+        original.draw_glyph_with_pen(original_glyph, expected)
+        if (drawn.calls != expected.calls or not drawn.calls
+                or embedded.get_glyph_h_advance(glyph)
+                != original.get_glyph_h_advance(original_glyph)):
+            wrong.append(character)
+    assert wrong == []
+    lacking_code = 2 * ord(lacking)
+    assert code_glyphs[lacking_code:lacking_code + 2] in (b"", b"\0\0")  # the missing glyph
 
 
 def test_text_too_long_for_a_page_is_cut_with_a_marker(invoices, settings, tmp_path):
@@ -259,6 +321,19 @@ def test_a_long_text_is_broken_into_the_same_lines_from_its_start_alone(monkeypa
              for w, size, lines in [(60.0, 8.0, 30), (200.0, 9.5, 3), (17.0, 12.0, 1)]]
     assert cut == whole
     assert sum(lines[-1].endswith(pdf_pages.TRUNCATED) for lines in cut) > 100
+
+
+def test_characters_are_measured_as_reportlab_measures_them():
+    """Lines break where reportlab would break them: each character's width, at any size,
+    is reportlab's ``stringWidth`` to the last bit, for the font's characters and others."""
+    from xlquote.writers import pdf_pages
+
+    font = pdf_pages.FontText(registered_font())
+    characters = "".join(map(chr, font.font.face.charToGlyph)) + "\uac00\U0001F600\ud800\0"
+    for size in (6.5, 7.2, 8.0, 9.35, 9.5, 12.0, 14.4):
+        assert font.char_widths(characters, size) == [
+            font.font.stringWidth(character, size) for character in characters], size
+
 
 def test_failed_pdf_leaves_no_file(invoices, settings, tmp_path, monkeypatch):
     def broken(*args: Any, **kwargs: Any) -> None:
