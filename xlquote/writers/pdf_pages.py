@@ -65,7 +65,7 @@ EMBEDDED_TABLES = frozenset({"glyf", "loca", "head", "hhea", "hmtx", "maxp", "cv
 # (never a character) go to the characters beyond U+FFFF a document shows, in turn.
 BEYOND_BMP_CODES = range(0xD800, 0xE000)
 _BEYOND_BMP = re.compile("[\ud800-\udfff\U00010000-\U0010ffff]")  # and lone surrogates
-BFCHAR_BATCH = 100  # a ToUnicode map's bfchar sections hold at most 100 entries each
+CMAP_SECTION = 100  # a ToUnicode map's bfrange and bfchar sections: 100 entries at most
 FONT_SYMBOLIC, FONT_NONSYMBOLIC = 1 << 2, 1 << 5  # font descriptor flags (not Latin text)
 
 Color = tuple[float, float, float]
@@ -149,7 +149,7 @@ class FontText:
     def _assign(self, character: int) -> None:
         if character in self.beyond_bmp:
             return
-        if character <= 0xFFFF or character not in self.font.face.charToGlyph:
+        if character <= 0xFFFF or character not in self._face.charToGlyph:
             self.beyond_bmp[character] = 0  # a lone surrogate or a missing glyph: no character
             return
         taken = self._beyond_bmp_taken
@@ -578,11 +578,11 @@ def _to_unicode(bmp: Sequence[int], beyond_bmp: Mapping[int, int]) -> bytes:
     entries = [b"<%04X> <%s>" % (code, chr(character).encode("utf-16-be").hex().upper().encode())
                for character, code in beyond_bmp.items() if code]
     sections = [b"%d beginbfrange\n%s\nendbfrange" % (len(batch), b"\n".join(batch))
-                for batch in (ranges[i:i + BFCHAR_BATCH]
-                              for i in range(0, len(ranges), BFCHAR_BATCH))]
+                for batch in (ranges[i:i + CMAP_SECTION]
+                              for i in range(0, len(ranges), CMAP_SECTION))]
     sections += [b"%d beginbfchar\n%s\nendbfchar" % (len(batch), b"\n".join(batch))
-                 for batch in (entries[i:i + BFCHAR_BATCH]
-                               for i in range(0, len(entries), BFCHAR_BATCH))]
+                 for batch in (entries[i:i + CMAP_SECTION]
+                               for i in range(0, len(entries), CMAP_SECTION))]
     return (b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
             b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
             b"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
