@@ -256,9 +256,9 @@ def test_a_document_embeds_one_font_of_exactly_the_glyphs_it_shows(invoices, set
     data = pdf.read_bytes()
     assert len(data) < font_path().stat().st_size / 10
     streams = _streams(data)
-    program = next(body for entries_, body in streams.values() if b"/Length1" in entries_)
-    inflated = {number: zlib.decompress(body) for number, (entries_, body) in streams.items()
-                if b"/FlateDecode" in entries_}
+    program = next(body for dictionary, body in streams.values() if b"/Length1" in dictionary)
+    inflated = {number: zlib.decompress(body) for number, (dictionary, body) in streams.items()
+                if b"/FlateDecode" in dictionary}
     to_unicode = next(body for body in inflated.values() if body.startswith(b"/CIDInit"))
     code_glyphs = inflated[int(re.search(rb"/CIDToGIDMap (\d+) 0 R", data)[1])]
     beyond_codes = {chr(int(unicode, 16)) if len(unicode) == 4 else

@@ -354,20 +354,19 @@ class Pages:
 
     def _show_at(self, position: str, text: str, size: float) -> None:
         """``text`` from ``position`` ("x y"), in the text state set (``_text_state``)."""
-        self._ops.append(f"1 0 0 1 {position} Tm {self._font_size(size)}"
-                         f"<{self.font.encoded.get(text) or self.font.codes(text)}> Tj")
+        self._ops.append(f"1 0 0 1 {position} Tm {self._shown(text, size)}")
 
     def _show(self, text: str, size: float) -> None:
         """``text`` where the text matrix stands."""
-        self._ops.append(f"{self._font_size(size)}"
-                         f"<{self.font.encoded.get(text) or self.font.codes(text)}> Tj")
+        self._ops.append(self._shown(text, size))
 
-    def _font_size(self, size: float) -> str:
-        """The operator that sets the font at ``size`` (with a space), or "" where it is set."""
+    def _shown(self, text: str, size: float) -> str:
+        """The operators that show ``text`` at ``size``: the font set first where it is not."""
+        codes = self.font.encoded.get(text) or self.font.codes(text)
         if size == self._text_size:
-            return ""
+            return f"<{codes}> Tj"
         self._text_size = size
-        return f"/F0 {size:.2f} Tf "
+        return f"/F0 {size:.2f} Tf <{codes}> Tj"
 
     def paragraph(self, text: str, size: float, *, x: float | None = None,
                   width: float | None = None, bold: bool = False, align: str = "left",
@@ -535,21 +534,25 @@ def _deflated(data: bytes) -> bytes:
     return _stream(zlib.compress(data, COMPRESS_LEVEL), b" /Filter /FlateDecode")
 
 
-_subset_faces: dict[str, Any] = {}  # font file → uharfbuzz face, ready to subset
+# font file → the uharfbuzz face ready to subset, and the tags of the tables a PDF leaves out
+_subset_faces: dict[str, tuple[Any, list[int]]] = {}
 
 
-def _subset_face(path: str) -> Any:
-    """The font file as HarfBuzz's subsetter reads it, prepared once per process: a
-    prepared face subsets an invoice's glyphs in ~0.1 ms, a fresh one in ~1 ms."""
+def _subset_face(path: str) -> tuple[Any, list[int]]:
+    """The font file as HarfBuzz's subsetter reads it, prepared once per process (a prepared
+    face subsets an invoice's glyphs in ~0.1 ms, a fresh one in ~1 ms), and the tags of its
+    tables that are not ``EMBEDDED_TABLES``."""
     # imported here: xlwings Lite (the browser) runs the Excel functions, never the PDFs
     import uharfbuzz as hb
 
     with _fonts_lock:
-        face = _subset_faces.get(path)
-        if face is None:
-            face = _subset_faces[path] = hb.subset_preprocess(
-                hb.Face(hb.Blob.from_file_path(path), 0))
-        return face
+        prepared = _subset_faces.get(path)
+        if prepared is None:
+            face = hb.subset_preprocess(hb.Face(hb.Blob.from_file_path(path), 0))
+            left_out = [int.from_bytes(tag.encode("latin-1"), "big") for tag in face.table_tags
+                        if tag not in EMBEDDED_TABLES]
+            prepared = _subset_faces[path] = (face, left_out)
+        return prepared
 
 
 def _font_program(path: str, glyphs: Sequence[int]) -> tuple[bytes, Mapping[int, int]]:
@@ -558,13 +561,11 @@ def _font_program(path: str, glyphs: Sequence[int]) -> tuple[bytes, Mapping[int,
     the font."""
     import uharfbuzz as hb
 
-    face = _subset_face(path)
+    face, left_out = _subset_face(path)
     request = hb.SubsetInput()
     request.glyph_set.update(glyphs)
     request.flags = hb.SubsetFlags.NOTDEF_OUTLINE | hb.SubsetFlags.NO_LAYOUT_CLOSURE
-    for tag in face.table_tags:
-        if tag not in EMBEDDED_TABLES:
-            request.drop_table_tag_set.add(int.from_bytes(tag.encode("latin-1"), "big"))
+    request.drop_table_tag_set.update(left_out)
     plan = hb.SubsetPlan(face, request)
     return plan.execute().blob.data, plan.old_to_new_glyph_mapping
 
@@ -572,17 +573,16 @@ def _font_program(path: str, glyphs: Sequence[int]) -> tuple[bytes, Mapping[int,
 def _to_unicode(bmp: Sequence[int], beyond_bmp: Mapping[int, int]) -> bytes:
     """The ToUnicode map: each code of the Basic Multilingual Plane reads as itself (in
     ranges of 256, as ``bfrange`` requires), each code of ``beyond_bmp`` as its character."""
-    ranges = [b"<%02X%02X> <%02XFF> <%02X%02X>" % (high, low, high, high, low)
-              for high in sorted({code >> 8 for code in bmp})
-              for low in (1 if high == 0 else 0,)]  # code 0 reads as nothing
+    ranges = []
+    for high in sorted({code >> 8 for code in bmp}):
+        low = 1 if high == 0 else 0  # code 0 reads as nothing
+        ranges.append(b"<%02X%02X> <%02XFF> <%02X%02X>" % (high, low, high, high, low))
     entries = [b"<%04X> <%s>" % (code, chr(character).encode("utf-16-be").hex().upper().encode())
                for character, code in beyond_bmp.items() if code]
-    sections = [b"%d beginbfrange\n%s\nendbfrange" % (len(batch), b"\n".join(batch))
-                for batch in (ranges[i:i + CMAP_SECTION]
-                              for i in range(0, len(ranges), CMAP_SECTION))]
-    sections += [b"%d beginbfchar\n%s\nendbfchar" % (len(batch), b"\n".join(batch))
-                 for batch in (entries[i:i + CMAP_SECTION]
-                               for i in range(0, len(entries), CMAP_SECTION))]
+    sections = [b"%d begin%s\n%s\nend%s" % (len(batch), kind, b"\n".join(batch), kind)
+                for kind, lines in ((b"bfrange", ranges), (b"bfchar", entries))
+                for batch in (lines[i:i + CMAP_SECTION]
+                              for i in range(0, len(lines), CMAP_SECTION))]
     return (b"/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
             b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
             b"/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
