@@ -118,6 +118,28 @@ def test_exit_2_when_the_month_has_more_documents_than_one_run_draws(tmp_path, c
     assert code == 1 and len(result["invoices"] + result["drafts"] + result["statements"]) == 19
 
 
+def test_exit_2_when_the_month_shows_more_characters_than_one_run_draws(tmp_path, capsys,
+                                                                       monkeypatch):
+    """A month whose documents show more distinct characters in all than one run draws is
+    refused before anything is written, naming the contract whose documents show the most (the
+    budget lowered to the demo October's 4,105 less one; C009 shows 275); at the budget the
+    month is drawn."""
+    from xlquote.app import invoice_run
+
+    book = workbook(tmp_path / "wb.xlsx")
+    monkeypatch.setattr(invoice_run, "MAX_MONTH_CHARACTERS", 4_104)
+    code, result = invoice_json(capsys, book, tmp_path / "out")
+    assert (code, result["status"]) == (2, "invalid")
+    assert [(p["sheet"], p["row"], p["column"], p["value"]) for p in result["problems"]] == [
+        ("Contracts", 10, "contract_id", "C009")]
+    assert ("合わせて 4,105 字になり、1 回の実行で作れる 4,104 字を超えています "
+            "(いちばん多いのはこの行の契約の書類で 275 種類)") in result["problems"][0]["reason"]
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setattr(invoice_run, "MAX_MONTH_CHARACTERS", 4_105)
+    code, result = invoice_json(capsys, book, tmp_path / "out")
+    assert code == 1 and len(result["invoices"] + result["drafts"] + result["statements"]) == 19
+
+
 def test_exit_2_when_the_workbook_lists_more_contracts_than_it_may(tmp_path, capsys,
                                                                    monkeypatch):
     """More contracts than a workbook may list are refused before they are parsed, naming the

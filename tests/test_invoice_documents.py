@@ -20,6 +20,8 @@ import uharfbuzz as hb
 from helpers import demo_invoices, demo_settings
 from reportlab.pdfbase import pdfmetrics
 
+from xlquote.app.documents import billed_content, shown_characters
+from xlquote.app.invoice_run import printed_on_every_document
 from xlquote.engine.errors import OutputError
 from xlquote.engine.invoice import (
     CORRECTION,
@@ -30,6 +32,7 @@ from xlquote.engine.invoice import (
     Correction,
     Invoice,
 )
+from xlquote.engine.settings import Settings
 from xlquote.writers import (
     invoice_pdf,
     write_cancellation_pdf,
@@ -266,6 +269,11 @@ def test_a_document_embeds_one_font_of_exactly_the_glyphs_it_shows(invoices, set
                     for section in re.findall(rb"beginbfchar(.*?)endbfchar", to_unicode, re.S)
                     for code, unicode in re.findall(rb"<([0-9A-F]{4})> <([0-9A-F]+)>", section)}
     assert sorted(beyond_codes) == beyond
+    # code 0 draws what shows nothing (a lone surrogate, a character beyond U+FFFF the font
+    # lacks): no reader may copy it as a character
+    mapped = b"\n".join(re.findall(rb"beginbf(?:range|char)\n(.*?)\nendbf", to_unicode, re.S))
+    assert re.findall(rb"^<0000>", mapped, re.M) == []
+    assert re.search(rb"^<0001> <00FF> <0001>$", mapped, re.M)
 
     original = hb.Font(hb.Face(hb.Blob.from_file_path(str(font_path()))))
     embedded = hb.Font(hb.Face(hb.Blob(program)))
@@ -287,6 +295,50 @@ def test_a_document_embeds_one_font_of_exactly_the_glyphs_it_shows(invoices, set
     assert wrong == []
     lacking_code = 2 * ord(lacking)
     assert code_glyphs[lacking_code:lacking_code + 2] in (b"", b"\0\0")  # the missing glyph
+
+
+def _embedded_glyphs(pdf: Path) -> int:
+    program = next(body for dictionary, body in _streams(pdf.read_bytes()).values()
+                   if b"/Length1" in dictionary)
+    return hb.Face(hb.Blob(program)).glyph_count
+
+
+def test_the_characters_a_document_counts_cover_the_glyphs_its_pdf_adds(invoices, settings,
+                                                                        tmp_path):
+    """The month's character budget counts, for each document, the distinct characters of its
+    billed content and of the issuer's details (ASCII as 128, a character beyond U+FFFF as
+    one): every glyph that new text adds to its PDF is counted."""
+    assert shown_characters("abc") == shown_characters("") == 128
+    assert shown_characters("株式会社", "会社と") == 128 + 5
+    assert shown_characters("\U0002000b\U0002000b\U0002123d", "\ud800") == 128 + 2
+
+    plain = by_contract(invoices, "C004")
+    base_pdf = write_invoice_pdf(plain, settings, tmp_path / "plain.pdf")
+    glyph_of = pdfmetrics.getFont(registered_font()).face.charToGlyph
+    drawn = {glyph_of[ord(c)] for c in pdf_text(base_pdf) if ord(c) in glyph_of}
+    known = set(zlib.decompress(billed_content(plain).content).decode())
+    known |= set(printed_on_every_document(settings))
+    kanji = []  # kanji the plain invoice neither holds nor draws, one for each glyph
+    for code, glyph in sorted(glyph_of.items()):
+        if 0x4E00 <= code <= 0x9FFF and glyph not in drawn and chr(code) not in known:
+            drawn.add(glyph)
+            kanji.append(chr(code))
+    heavy = dataclasses.replace(plain, statement=[*plain.statement, *(
+        dataclasses.replace(plain.statement[0], incident_id=f"I-{9000 + i}",
+                            description="".join(kanji[i:i + 10]))
+        for i in range(0, 1_500, 10))])
+    richer = dataclasses.replace(settings, issuer_address=settings.issuer_address
+                                 + "".join(kanji[2_000:2_040]))
+
+    def counted(invoice: Invoice, issuer: Settings) -> int:
+        return billed_content(invoice, printed_on_every_document(issuer)).characters
+
+    base = _embedded_glyphs(base_pdf)
+    for invoice, issuer, name, new in ((heavy, settings, "heavy.pdf", 1_500),
+                                       (plain, richer, "issuer.pdf", 40)):
+        added = _embedded_glyphs(write_invoice_pdf(invoice, issuer, tmp_path / name)) - base
+        assert added >= new  # each new kanji drawn with a glyph of its own
+        assert counted(invoice, issuer) - counted(plain, settings) == new, name
 
 
 def test_text_too_long_for_a_page_is_cut_with_a_marker(invoices, settings, tmp_path):

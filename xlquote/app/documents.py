@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from ..deflate import zlib
 from ..engine.dates import Month
@@ -110,18 +111,40 @@ def _sha256(text: str | bytes) -> str:
 
 @dataclass(frozen=True)
 class BilledContent:
-    """A billed invoice as the register stores it (zlib-compressed JSON) and its hashes."""
+    """A billed invoice as the register stores it (zlib-compressed JSON) and its hashes, and
+    how many distinct characters its documents may show (``shown_characters``)."""
 
     content: bytes
     content_hash: str
     legal_hash: str
+    characters: int
 
 
-def billed_content(invoice: Invoice) -> BilledContent:
+def billed_content(invoice: Invoice, printed_everywhere: str = "") -> BilledContent:
     """The engine's invoice as billed for the month (its default number, the month's dates):
-    its JSON is stored, and hashed as the content hash."""
+    its JSON is stored, and hashed as the content hash. ``printed_everywhere``: the issuer's
+    details, which every document prints beside the content."""
     text = _encoder.encode(invoice)
-    return BilledContent(zlib.compress(text, CONTENT_LEVEL), _sha256(text), legal_hash(invoice))
+    return BilledContent(zlib.compress(text, CONTENT_LEVEL), _sha256(text), legal_hash(invoice),
+                         shown_characters(text.decode("utf-8"), printed_everywhere))
+
+
+def shown_characters(*texts: str) -> int:
+    """The distinct characters ``texts`` hold, as the month's budget counts what a document
+    shows: each character other than ASCII once, ASCII as 128 together (the layout's own labels
+    are not counted). A PDF embeds a glyph of its font for each (~500 bytes for a kanji, with
+    its hinting). Counted on a table of the 65,536 UTF-16 units: ~0.1 ms for 70 KB of text,
+    where a set of the characters takes ~1.5 ms; characters beyond U+FFFF one by one."""
+    seen = np.zeros(0x10000, np.bool_)
+    for text in texts:
+        units = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), np.uint16)
+        seen[units[units >= 0x80]] = True
+    counted = 0x80 + int(np.count_nonzero(seen))
+    surrogates = int(np.count_nonzero(seen[0xD800:0xE000]))
+    if surrogates:  # a pair's two units stand for one character; a lone one shows nothing
+        beyond = {character for text in texts for character in text if character > "\uffff"}
+        counted += len(beyond) - surrogates
+    return counted
 
 
 def decode_invoice(content: bytes) -> Invoice:

@@ -37,7 +37,7 @@ import contextlib
 import datetime as dt
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -120,6 +120,13 @@ TOTALS_MIN_PARALLEL = 2_000  # a contract's totals take ~0.2 ms: fewer are quick
 # month beyond this is refused before anything is written, and larger books are split
 # (docs/INVOICING.md). The 1M-incident month of bench/ draws 9,860.
 MAX_MONTH_DOCUMENTS = 10_000
+# The most distinct characters the month's documents show, summed over them (``Billed.
+# characters``). Each PDF embeds a glyph of its font for each: a few shared strings holding
+# every kanji of the font, put on each contract's rows, made every document of a 0.4 MB
+# workbook embed 9,700 glyphs (4.7 MB a PDF; 820 such documents, 8 million, took 37 s and
+# 3.7 GB). The 1M-incident month of bench/ shows 2.8 million. A month beyond this is refused
+# before anything is written.
+MAX_MONTH_CHARACTERS = 6_000_000
 # The month's totals, contract by contract, on all cores (forked workers see the month's
 # arrays without copying them; only the small totals come back).
 contract_totals_mapper = functools.partial(map_indices, chunk=TOTALS_CHUNK,
@@ -196,8 +203,14 @@ class Billed(BilledContent):
     flags: tuple[Flag, ...]
 
 
-def _billed(invoice: Invoice) -> Billed:
-    return Billed(**vars(billed_content(invoice)), flags=tuple(invoice.flags))
+def _billed(invoice: Invoice, printed_everywhere: str) -> Billed:
+    return Billed(**vars(billed_content(invoice, printed_everywhere)), flags=tuple(invoice.flags))
+
+
+def printed_on_every_document(settings: Settings) -> str:
+    """The issuer's details, which every page of every document prints."""
+    return "".join((settings.issuer_name, settings.registration_number, settings.bank_account,
+                    settings.issuer_address, settings.issuer_contact))
 
 
 class IssuedInvoicesChanged(RegisterError):
@@ -437,6 +450,22 @@ def too_many_documents(run: BillingRun) -> Problem:
                    "請求番号台帳は --register で共有します)", "Contracts")
 
 
+def too_many_characters(run: BillingRun, billed: Sequence[Billed]) -> Problem:
+    """The month's documents showing more than ``MAX_MONTH_CHARACTERS`` distinct characters in
+    all, named by the contract whose documents show the most."""
+    total = sum(b.characters for b in billed)
+    most = max(range(len(billed)), key=lambda i: billed[i].characters)
+    contract = run.contexts[most].contract
+    return Problem(contract.row, "contract_id", contract.contract_id,
+                   f"{run.month.year}年{run.month.month}月の書類が使う文字は、書類ごとの文字の"
+                   f"種類を合わせて {total:,} 字になり、1 回の実行で作れる "
+                   f"{MAX_MONTH_CHARACTERS:,} 字を超えています (いちばん多いのはこの行の契約の"
+                   f"書類で {billed[most].characters:,} 種類)。PDF は書類ごとに使う文字の字形を"
+                   "すべて持つため、文字の種類が多いほど大きく遅くなります。説明や名前に文字化けや"
+                   "誤った貼り付けがないか確かめ、正しければ契約を、その対応記録とパックとともに"
+                   "複数のブックに分けて実行してください", "Contracts")
+
+
 class MonthRun:
     """One month's run on one output folder (``run_invoices`` is the entry point)."""
 
@@ -478,8 +507,11 @@ class MonthRun:
         if total > MAX_MONTH_DOCUMENTS:
             raise InputError([too_many_documents(run)])
         self.report("checking", 0, total)
-        billed = map_indices(lambda i: _billed(build_invoice(contexts[i])), total,
+        printed = printed_on_every_document(self.settings)
+        billed = map_indices(lambda i: _billed(build_invoice(contexts[i]), printed), total,
                              lambda done: self.report("checking", done, total))
+        if sum(b.characters for b in billed) > MAX_MONTH_CHARACTERS:
+            raise InputError([too_many_characters(run, billed)])
         return billed, run.summaries, [ctx.book.calendar for ctx in contexts]
 
     def _dates(self, index: int, issued: dt.date | None = None) -> tuple[dt.date, dt.date]:

@@ -432,6 +432,27 @@ def shared_string_bomb(parts: Parts) -> None:
     parts[part] = (xml[:at] + rows + xml[at:]).encode()
 
 
+def many_characters(parts: Parts) -> None:
+    """650 more monthly contracts, each with 16 incidents in October whose descriptions are 16
+    shared strings of 600 distinct kanji: every document shows 9,600 kanji (a PDF embeds a
+    glyph for each), 6.3 million in all from a workbook of a few hundred KB."""
+    texts = ["".join(chr(0x4E00 + 600 * i + j) for j in range(600)) for i in range(16)]
+    parts["xl/sharedStrings.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.'
+        'openxmlformats.org/spreadsheetml/2006/main">'
+        + "".join(f"<si><t>{text}</t></si>" for text in texts) + "</sst>").encode()
+    add_part(parts, "rId98", "sharedStrings", "/xl/sharedStrings.xml")
+    rows_appended("Contracts", 650, monthly_contract)(parts)
+
+    def incident(row: int, k: int) -> str:
+        contract, text = divmod(k - 1, 16)
+        return (inline(f"A{row}", f"M-{k:05d}") + inline(f"B{row}", f"K{contract + 1:05d}")
+                + number(f"C{row}", "46299", "8") + number(f"D{row}", "46299", "8")
+                + inline(f"E{row}", "email") + number(f"F{row}", "1")
+                + f'<c r="V{row}" t="s"><v>{text}</v></c>')
+    rows_appended("Incidents", 650 * 16, incident)(parts)
+
+
 def rows_appended(sheet: str, count: int, make: Callable[[int, int], str]
                   ) -> Callable[[Parts], None]:
     """``count`` rows after the sheet's last one: ``make(row, k)`` gives the k-th row's cells
@@ -778,6 +799,11 @@ CASES: tuple[Case, ...] = (
          rows_appended("Contracts", 10_000, monthly_contract),
          (Expected("Contracts", 10_004, "contract_id", "1 回の実行で作れる 10,000 通を超えて",
                    "K09982"),), refused_by="billing"),
+    Case("many_characters", "650 more monthly contracts whose 16 incidents each share 16 "
+         "strings of 600 distinct kanji: 9,600 kanji on every document, 6.3 million in all (a "
+         "run's documents show at most 6,000,000)", many_characters,
+         (Expected("Contracts", 23, "contract_id", "1 回の実行で作れる 6,000,000 字を超えて",
+                   "K00001"),), refused_by="billing"),
     Case("too_many_invoice_lines", "1,001 more paid-support incidents of V001 in October, "
          "each of 3,000 minutes: each runs past the packs and adds an automatic top-up line "
          "(an invoice bills at most 1,000 lines)",
