@@ -123,7 +123,7 @@ MAX_MONTH_DOCUMENTS = 10_000
 # The most distinct characters the month's documents show, summed over them (``Billed.
 # characters``). Each PDF embeds a glyph of its font for each: a few shared strings holding
 # every kanji of the font, put on each contract's rows, made every document of a 0.4 MB
-# workbook embed 9,700 glyphs (4.7 MB a PDF; 820 such documents, 8 million, took 37 s and
+# workbook embed 9,700 glyphs (4.7 MB a PDF; 820 such documents, 8 million, took 34 s and
 # 3.7 GB). The 1M-incident month of bench/ shows 2.8 million. A month beyond this is refused
 # before anything is written.
 MAX_MONTH_CHARACTERS = 6_000_000
