@@ -98,44 +98,31 @@ def test_exit_2_when_one_statement_would_be_too_long(tmp_path, capsys, monkeypat
 
 
 
-def test_exit_2_when_the_month_has_more_documents_than_one_run_draws(tmp_path, capsys,
-                                                                      monkeypatch):
-    """A month whose documents pass what one run draws is refused before anything is written,
-    naming the contract of the first document beyond the cap (the cap lowered to 10: the
-    demo's October makes 19 documents, C011 none); at the cap the month is drawn."""
+@pytest.mark.parametrize("cap, below, at, row, contract, reason", [
+    # the demo's October makes 19 documents, C011 none: the first beyond 10 is C012's
+    ("MAX_MONTH_DOCUMENTS", 10, 19, 13, "C012",
+     "19 通になり、1 回の実行で作れる 10 通を超えています"),
+    # its documents show 4,105 distinct characters in all, C009's the most
+    ("MAX_MONTH_CHARACTERS", 4_104, 4_105, 10, "C009",
+     "合わせて 4,105 字になり、1 回の実行で作れる 4,104 字を超えています "
+     "(いちばん多いのはこの行の契約の書類で 275 種類)"),
+])
+def test_exit_2_when_the_month_is_more_than_one_run_draws(tmp_path, capsys, monkeypatch, cap,
+                                                          below, at, row, contract, reason):
+    """A month beyond what one run draws — more documents, or documents showing more distinct
+    characters in all — is refused before anything is written, naming a contract (the cap
+    lowered below the demo October's); at the cap the month is drawn."""
     from xlquote.app import invoice_run
 
     book = workbook(tmp_path / "wb.xlsx")
-    monkeypatch.setattr(invoice_run, "MAX_MONTH_DOCUMENTS", 10)
+    monkeypatch.setattr(invoice_run, cap, below)
     code, result = invoice_json(capsys, book, tmp_path / "out")
     assert (code, result["status"]) == (2, "invalid")
     assert [(p["sheet"], p["row"], p["column"], p["value"]) for p in result["problems"]] == [
-        ("Contracts", 13, "contract_id", "C012")]
-    assert "19 通になり、1 回の実行で作れる 10 通を超えています" in result["problems"][0]["reason"]
+        ("Contracts", row, "contract_id", contract)]
+    assert reason in result["problems"][0]["reason"]
     assert not (tmp_path / "out").exists()
-    monkeypatch.setattr(invoice_run, "MAX_MONTH_DOCUMENTS", 19)
-    code, result = invoice_json(capsys, book, tmp_path / "out")
-    assert code == 1 and len(result["invoices"] + result["drafts"] + result["statements"]) == 19
-
-
-def test_exit_2_when_the_month_shows_more_characters_than_one_run_draws(tmp_path, capsys,
-                                                                       monkeypatch):
-    """A month whose documents show more distinct characters in all than one run draws is
-    refused before anything is written, naming the contract whose documents show the most (the
-    budget lowered to the demo October's 4,105 less one; C009 shows 275); at the budget the
-    month is drawn."""
-    from xlquote.app import invoice_run
-
-    book = workbook(tmp_path / "wb.xlsx")
-    monkeypatch.setattr(invoice_run, "MAX_MONTH_CHARACTERS", 4_104)
-    code, result = invoice_json(capsys, book, tmp_path / "out")
-    assert (code, result["status"]) == (2, "invalid")
-    assert [(p["sheet"], p["row"], p["column"], p["value"]) for p in result["problems"]] == [
-        ("Contracts", 10, "contract_id", "C009")]
-    assert ("合わせて 4,105 字になり、1 回の実行で作れる 4,104 字を超えています "
-            "(いちばん多いのはこの行の契約の書類で 275 種類)") in result["problems"][0]["reason"]
-    assert not (tmp_path / "out").exists()
-    monkeypatch.setattr(invoice_run, "MAX_MONTH_CHARACTERS", 4_105)
+    monkeypatch.setattr(invoice_run, cap, at)
     code, result = invoice_json(capsys, book, tmp_path / "out")
     assert code == 1 and len(result["invoices"] + result["drafts"] + result["statements"]) == 19
 
