@@ -234,6 +234,11 @@ def _streams(pdf: bytes) -> dict[int, tuple[bytes, bytes]]:
     return found
 
 
+def _font_program(streams: dict[int, tuple[bytes, bytes]]) -> bytes:
+    """The font program of one of our PDFs (the stream that states its /Length1)."""
+    return next(body for dictionary, body in streams.values() if b"/Length1" in dictionary)
+
+
 def test_a_document_embeds_one_font_of_exactly_the_glyphs_it_shows(invoices, settings, tmp_path):
     """600 distinct kanji, characters beyond U+FFFF, characters the font lacks: one
     embedded font, far smaller than the font file; each character is drawn with its own glyph
@@ -259,7 +264,7 @@ def test_a_document_embeds_one_font_of_exactly_the_glyphs_it_shows(invoices, set
     data = pdf.read_bytes()
     assert len(data) < font_path().stat().st_size / 10
     streams = _streams(data)
-    program = next(body for dictionary, body in streams.values() if b"/Length1" in dictionary)
+    program = _font_program(streams)
     inflated = {number: zlib.decompress(body) for number, (dictionary, body) in streams.items()
                 if b"/FlateDecode" in dictionary}
     to_unicode = next(body for body in inflated.values() if body.startswith(b"/CIDInit"))
@@ -298,16 +303,14 @@ def test_a_document_embeds_one_font_of_exactly_the_glyphs_it_shows(invoices, set
 
 
 def _embedded_glyphs(pdf: Path) -> int:
-    program = next(body for dictionary, body in _streams(pdf.read_bytes()).values()
-                   if b"/Length1" in dictionary)
-    return hb.Face(hb.Blob(program)).glyph_count
+    return hb.Face(hb.Blob(_font_program(_streams(pdf.read_bytes())))).glyph_count
 
 
 def test_the_characters_a_document_counts_cover_the_glyphs_its_pdf_adds(invoices, settings,
                                                                         tmp_path):
     """The month's character budget counts, for each document, the distinct characters of its
-    billed content and of the issuer's details (ASCII as 128, a character beyond U+FFFF as
-    one): every glyph that new text adds to its PDF is counted."""
+    billed content and of the Settings' text (the issuer's details; ASCII as 128, a character
+    beyond U+FFFF as one): every glyph that new text adds to its PDF is counted."""
     assert shown_characters("abc") == shown_characters("") == 128
     assert shown_characters("株式会社", "会社と") == 128 + 5
     assert shown_characters("\U0002000b\U0002000b\U0002123d", "\ud800") == 128 + 2
