@@ -69,12 +69,18 @@ from xlquote.engine.billing import build_invoice
 from xlquote.engine.invoice import Invoice
 from xlquote.engine.settings import Settings, settings_from_values
 from xlquote.readers.workbook import read_invoicing_workbook
-from xlquote.writers import invoice_workbook, spreadsheetml, write_invoice_pdf, write_invoice_workbook
+from xlquote.writers import (
+    invoice_workbook,
+    invoice_workbook_bytes,
+    spreadsheetml,
+    write_invoice_pdf,
+    write_invoice_workbook,
+)
 from xlquote.writers.fast_xlsx import xlsxwriter_options
 from xlquote.writers.invoice_layout import InvoiceDocument, invoice_document
 from xlquote.writers.invoice_pdf import shown
 from xlquote.writers.pdf_pages import registered_font
-from xlquote.writers.xlsx import REPRODUCIBLE_STAMP, atomic_path
+from xlquote.writers.xlsx import REPRODUCIBLE_STAMP, write_atomically
 
 Month = tuple[str, list[Invoice], Settings, Callable[[], list[Invoice]]]
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -139,12 +145,15 @@ def _baseline_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAMP
 
 
 def zipped_parts(parts: list[tuple[str, bytes]], path: Path) -> None:
-    """The floor of the direct writer: finished parts zipped as ``Workbook.save`` zips them."""
-    with atomic_path(path) as temp, zipfile.ZipFile(temp, "w") as archive:
+    """The floor of the direct writer: finished parts zipped as ``Workbook.save`` zips them
+    (in memory, then written)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in parts:
             entry = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(entry, data, compresslevel=spreadsheetml.COMPRESS_LEVEL)
+    write_atomically(path, buffer.getvalue())
 
 
 def workbook_parts(doc: InvoiceDocument) -> list[tuple[str, bytes]]:
@@ -302,10 +311,10 @@ def whole_run(workbook: Path, month: str, baseline: Any) -> None:
     forked, so they inherit the writer chosen here)."""
     print(f"\nthe whole run of {workbook.name} {month} with PDFs "
           f"({os.cpu_count()} cores; CPU includes the workers)")
-    writers = (("SpreadsheetML (the product)", write_invoice_workbook),
-               (f"XlsxWriter renderer ({BASELINE_COMMIT})", baseline.write_invoice_workbook))
-    for name, writer in (*writers, writers[0]):  # the product again: a drift shows
-        documents.WRITERS[("invoice", "xlsx")] = writer
+    writers = (("SpreadsheetML (the product)", invoice_workbook_bytes),
+               (f"XlsxWriter renderer ({BASELINE_COMMIT})", _drawer(baseline.write_invoice_workbook)))
+    for name, drawer in (*writers, writers[0]):  # the product again: a drift shows
+        documents.DRAWERS[("invoice", "xlsx")] = drawer
         with tempfile.TemporaryDirectory(prefix="xlquote-bench-run-") as folder:
             cpu, wall = _cpu_seconds(), time.perf_counter()
             run_invoice_workbook(workbook, month, folder)
@@ -313,7 +322,17 @@ def whole_run(workbook: Path, month: str, baseline: Any) -> None:
             files = len(list(Path(folder).glob("*/*.xlsx"))), len(list(Path(folder).glob("*/*.pdf")))
         print(f"  {name:36} {cpu:7.1f} s CPU  {wall:7.1f} s wall  ({files[0]:,} workbooks, "
               f"{files[1]:,} PDFs)")
-    documents.WRITERS[("invoice", "xlsx")] = write_invoice_workbook
+    documents.DRAWERS[("invoice", "xlsx")] = invoice_workbook_bytes
+
+
+def _drawer(write: Callable[[Invoice, Settings, Path], Any]) -> documents.Drawer:
+    """A writer of files as the run draws them: the file's bytes."""
+    def draw(invoice: Invoice, settings: Settings) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="xlquote-bench-file-") as folder:
+            path = Path(folder) / "document.xlsx"
+            write(invoice, settings, path)
+            return path.read_bytes()
+    return draw
 
 
 def _cpu_ms(work: Callable[[], Any]) -> float:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from clerk import MONTH, files, invoice, invoice_json, workbook
 
 from xlquote.app import documents
+from xlquote.app.publishing import STAGING_PREFIX
 from xlquote.app.register import Ledger
 from xlquote.cli import invoice as invoice_cli
 from xlquote.cli import main
@@ -27,23 +28,39 @@ from xlquote.engine.settings import REGISTER_PASSWORD_REFUSED
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def failing_writer(monkeypatch, role: str, exc: BaseException, on_call: int = 5,
+def failing_drawer(monkeypatch, role: str, exc: BaseException, on_call: int = 5,
                    contract: str | None = None) -> list[str]:
-    """Make the ``role`` writer of invoices fail on its ``on_call``-th call (or for one
+    """Make the ``role`` drawer of invoices fail on its ``on_call``-th call (or for one
     contract)."""
     key = ("invoice", role)
-    original = documents.WRITERS[key]
+    original = documents.DRAWERS[key]
     calls: list[str] = []
 
-    def write(document, settings, path):
+    def draw(document, settings):
         calls.append(document.number)
         if (contract is None and len(calls) == on_call) or (
                 contract is not None and document.contract.contract_id == contract):
             raise exc
-        return original(document, settings, path)
+        return original(document, settings)
 
-    monkeypatch.setitem(documents.WRITERS, key, write)
+    monkeypatch.setitem(documents.DRAWERS, key, draw)
     return calls
+
+
+def failing_write(monkeypatch, role: str, exc: OSError, on_call: int = 5) -> None:
+    """Make writing the ``on_call``-th ``role`` file into a run's staging folder fail (the
+    disk filling up, a name the file system refuses)."""
+    write_bytes = Path.write_bytes
+    calls: list[str] = []
+
+    def write(path: Path, data) -> int:
+        if path.parent.name.startswith(STAGING_PREFIX) and path.suffix == f".{role}":
+            calls.append(path.name)
+            if len(calls) == on_call:
+                raise exc
+        return write_bytes(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write)
 
 
 def one_line(err: str) -> str:
@@ -148,7 +165,7 @@ def test_exit_3_disk_full_on_a_first_run_changes_nothing(tmp_path, capsys, monke
                                                          registers):
     book = workbook(tmp_path / "wb.xlsx")
     out = tmp_path / "out"
-    failing_writer(monkeypatch, "xlsx", OSError(errno.ENOSPC, "No space left on device"))
+    failing_write(monkeypatch, "xlsx", OSError(errno.ENOSPC, "No space left on device"))
     capsys.readouterr()
     assert invoice(book, out, "--json") == 3
     captured = capsys.readouterr()
@@ -168,7 +185,7 @@ def test_exit_3_disk_full_during_a_correction_changes_nothing(tmp_path, capsys, 
     assert invoice(workbook(tmp_path / "wb.xlsx"), out) == 1
     before = files(out / MONTH)
     changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
-    failing_writer(monkeypatch, "pdf", OSError(errno.ENOSPC, "No space left on device"), 1)
+    failing_write(monkeypatch, "pdf", OSError(errno.ENOSPC, "No space left on device"), 1)
     assert invoice(changed, out, "--correct") == 3
     assert files(out / MONTH) == before
     assert len(registers.open(out).list()) == 17
@@ -207,7 +224,7 @@ def test_exit_3_when_out_is_a_file(tmp_path, capsys):
 
 
 def test_exit_3_when_a_name_is_too_long(tmp_path, capsys, monkeypatch):
-    failing_writer(monkeypatch, "xlsx", OSError(errno.ENAMETOOLONG, "File name too long"), 1)
+    failing_write(monkeypatch, "xlsx", OSError(errno.ENAMETOOLONG, "File name too long"), 1)
     capsys.readouterr()
     assert invoice(workbook(tmp_path / "wb.xlsx"), tmp_path / "out") == 3
     assert "長すぎます" in one_line(capsys.readouterr().err)
@@ -229,7 +246,7 @@ def test_a_pdf_that_fails_is_reported_and_made_by_a_later_run(tmp_path, capsys, 
                                                               registers):
     out = tmp_path / "out"
     book = workbook(tmp_path / "wb.xlsx")
-    failing_writer(monkeypatch, "pdf", ValueError("glyph missing"), contract="C003")
+    failing_drawer(monkeypatch, "pdf", ValueError("glyph missing"), contract="C003")
     code, result = invoice_json(capsys, book, out, "--issue-date", "2026-10-01",
                                 month="2026-09")
     assert code == 1  # 2026-09 has no flags: the PDF alone makes it 1

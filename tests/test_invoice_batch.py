@@ -327,7 +327,7 @@ def test_what_billing_freed_is_handed_back_before_the_documents_are_drawn(tmp_pa
     import gc
 
     from xlquote.app import invoice_run
-    from xlquote.app.documents import WRITERS
+    from xlquote.app.documents import DRAWERS
     from xlquote.engine.billing import BillingRun
     from xlquote.engine.billing.pricing import IncidentCharges
 
@@ -338,14 +338,14 @@ def test_what_billing_freed_is_handed_back_before_the_documents_are_drawn(tmp_pa
         events.append(("release", sum(isinstance(o, BillingRun | IncidentCharges)
                                       for o in gc.get_objects())))
 
-    def drawing(write):
+    def drawing(drawer):
         def draw(*args):
             events.append(("draw", 0))
-            return write(*args)
+            return drawer(*args)
         return draw
 
     monkeypatch.setattr(invoice_run, "release_freed_memory", release)
-    for key in list(WRITERS):
-        monkeypatch.setitem(WRITERS, key, drawing(WRITERS[key]))
+    for key in list(DRAWERS):
+        monkeypatch.setitem(DRAWERS, key, drawing(DRAWERS[key]))
     run_invoice_workbook(write_workbook(tmp_path / "wb.xlsx"), MONTH, tmp_path / "out")
     assert events[0] == ("release", 0) and events[1][0] == "draw"

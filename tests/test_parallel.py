@@ -365,14 +365,14 @@ def test_a_worker_killed_while_drawing_stops_the_run_with_nothing_changed(tmp_pa
     out = tmp_path / "out"
     monkeypatch.setattr(parallel, "MIN_PARALLEL", 1)  # the month's 19 documents: one chunk,
     monkeypatch.setenv("XLQUOTE_WORKERS", "2")  # which goes to the forked worker
-    draw = documents.WRITERS[("invoice", "xlsx")]
+    draw = documents.DRAWERS[("invoice", "xlsx")]
 
     def killed_in_a_worker(*args):
         if multiprocessing.parent_process() is not None:
             os._exit(9)  # out of memory, say
         return draw(*args)
 
-    monkeypatch.setitem(documents.WRITERS, ("invoice", "xlsx"), killed_in_a_worker)
+    monkeypatch.setitem(documents.DRAWERS, ("invoice", "xlsx"), killed_in_a_worker)
     command = ["invoice", str(book), "--month", "2026-10", "--out", str(out), "--json"]
     assert main(command) == 3
     report = json.loads(capsys.readouterr().out)
@@ -380,7 +380,7 @@ def test_a_worker_killed_while_drawing_stops_the_run_with_nothing_changed(tmp_pa
     assert re.match(r"writing documents: INV-202610-0001 … \S+ failed \(in a worker\): "
                     r"BrokenProcessPool", report["message"])
     assert not [p for p in (out / "2026-10").iterdir() if p.suffix in (".xlsx", ".pdf")]
-    monkeypatch.setitem(documents.WRITERS, ("invoice", "xlsx"), draw)
+    monkeypatch.setitem(documents.DRAWERS, ("invoice", "xlsx"), draw)
     assert main(command) == 1  # the next run issues the same numbers: none was used up
     numbers = [i["number"] for i in json.loads(capsys.readouterr().out)["invoices"]]
     assert numbers == [f"INV-202610-{k:04d}" for k in range(1, 18)]

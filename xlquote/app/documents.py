@@ -40,10 +40,10 @@ from ..engine.records import Contract
 from ..engine.service import ResponseRow
 from ..engine.settings import Settings
 from ..writers import (
-    write_cancellation_pdf,
-    write_cancellation_workbook,
-    write_invoice_pdf,
-    write_invoice_workbook,
+    cancellation_pdf_bytes,
+    cancellation_workbook_bytes,
+    invoice_pdf_bytes,
+    invoice_workbook_bytes,
 )
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
@@ -259,12 +259,12 @@ def summary_filename(month: Month) -> str:
 
 # --- rendering -------------------------------------------------------------------------------
 
-Writer = Callable[[Any, Settings, Path], Any]
-WRITERS: dict[tuple[str, str], Writer] = {
-    ("invoice", "xlsx"): write_invoice_workbook,
-    ("invoice", "pdf"): write_invoice_pdf,
-    ("cancellation", "xlsx"): write_cancellation_workbook,
-    ("cancellation", "pdf"): write_cancellation_pdf,
+Drawer = Callable[[Any, Settings], bytes]  # a document and its Settings → the file's bytes
+DRAWERS: dict[tuple[str, str], Drawer] = {
+    ("invoice", "xlsx"): invoice_workbook_bytes,
+    ("invoice", "pdf"): invoice_pdf_bytes,
+    ("cancellation", "xlsx"): cancellation_workbook_bytes,
+    ("cancellation", "pdf"): cancellation_pdf_bytes,
 }
 
 
@@ -321,25 +321,25 @@ def file_sha256(path: Path) -> str:
 
 
 def render(job: RenderJob, folder: Path) -> Rendered:
-    """Draw ``job``'s files into ``folder``. The workbook must be made (any failure raises);
-    a PDF that cannot be drawn is recorded in ``errors`` and the document stays issued. An
-    OSError (disk full, permissions) always raises: it is the run's failure to write."""
+    """Draw ``job``'s files into ``folder`` (a run's staging folder, whose files are moved
+    to their names only once all are drawn: each is drawn in memory and written once). The
+    workbook must be made (any failure raises); a PDF that cannot be drawn is recorded in
+    ``errors`` and the document stays issued. An OSError (disk full, permissions) always
+    raises: it is the run's failure to write."""
     drawn = job.draw()
     out = Rendered()
     for role in job.roles:
-        path = folder / job.name(role)
         try:
-            WRITERS[(job.family, role)](drawn, job.settings, path)
+            data = DRAWERS[(job.family, role)](drawn, job.settings)
         except OSError:
             raise
         except Exception as exc:
             if role == "xlsx":
                 raise
             out.errors[role] = f"{type(exc).__name__}: {exc}"
-            if path.exists():
-                path.unlink()
             continue
-        out.sha256[role] = file_sha256(path)
+        (folder / job.name(role)).write_bytes(data)
+        out.sha256[role] = _sha256(data)
     return out
 
 

@@ -1,13 +1,27 @@
 """What a billing run writes: invoice documents (workbook and PDF, drawn from one layout), the
 notice cancelling an invoice, the month's summary."""
 
-from .invoice_pdf import write_cancellation_pdf, write_invoice_pdf
-from .invoice_workbook import write_cancellation_workbook, write_invoice_workbook
+from .invoice_pdf import (
+    cancellation_pdf_bytes,
+    invoice_pdf_bytes,
+    write_cancellation_pdf,
+    write_invoice_pdf,
+)
+from .invoice_workbook import (
+    cancellation_workbook_bytes,
+    invoice_workbook_bytes,
+    write_cancellation_workbook,
+    write_invoice_workbook,
+)
 from .summary import SUMMARY_HEADER, SummaryItem, summary_table, write_summary_workbook
 
 __all__ = [
     "SUMMARY_HEADER",
     "SummaryItem",
+    "cancellation_pdf_bytes",
+    "cancellation_workbook_bytes",
+    "invoice_pdf_bytes",
+    "invoice_workbook_bytes",
     "summary_table",
     "write_cancellation_pdf",
     "write_cancellation_workbook",

@@ -32,7 +32,7 @@ from .invoice_layout import (
     yen_text,
 )
 from .pdf_pages import CELL_PAD, MARGIN, Pages, TableColumn, render_pdf, scaled_columns
-from .xlsx import atomic_path
+from .xlsx import write_atomically
 
 DRAFT_RED = (0.75, 0, 0)
 STAMP_GREY = (0.88, 0.88, 0.88)
@@ -249,20 +249,14 @@ def cancellation_pdf_bytes(cancellation: Cancellation, settings: Settings) -> by
     return render_pdf(draw, doc.identity, doc.issued, doc.title, doc.author)
 
 
-def _write(data: bytes, path: str | Path) -> Path:
-    with atomic_path(path) as temp:
-        temp.write_bytes(data)
-    return Path(path)
-
-
 def write_invoice_pdf(invoice: Invoice, settings: Settings, path: str | Path) -> Path:
     """The invoice document of any kind (``Invoice.kind``) as PDF, atomically and
     reproducibly. Raises OutputError for a document that cannot be drawn truthfully or when
     the PDF font cannot be used."""
-    return _write(invoice_pdf_bytes(invoice, settings), path)
+    return write_atomically(path, invoice_pdf_bytes(invoice, settings))
 
 
 def write_cancellation_pdf(cancellation: Cancellation, settings: Settings,
                            path: str | Path) -> Path:
     """The notice that an issued invoice is cancelled (請求書取消のお知らせ) as PDF."""
-    return _write(cancellation_pdf_bytes(cancellation, settings), path)
+    return write_atomically(path, cancellation_pdf_bytes(cancellation, settings))

@@ -38,6 +38,7 @@ from .invoice_layout import (
 )
 from .sheets import DATE_FORMAT, MAX_ROW_HEIGHT, YEN_FORMAT, a4
 from .spreadsheetml import Border, Sheet, Style, Workbook
+from .xlsx import write_atomically
 
 NUMBER_FORMATS = {YEN: YEN_FORMAT, DATE: DATE_FORMAT, COUNT: "#,##0"}  # other kinds: General
 DRAFT_COLOR = "C00000"
@@ -233,12 +234,17 @@ def write_cancellation_sheet(ws: Sheet, doc: CancellationDocument) -> None:
     ws.set_print_area(0, 0, row - 1, 5)
 
 
+def invoice_workbook_bytes(invoice: Invoice, settings: Settings) -> bytes:
+    """The invoice workbook's file for any kind of invoice document (``Invoice.kind``),
+    reproducibly (same content, same bytes: created and modified are REPRODUCIBLE_STAMP, as
+    for every workbook we write). Raises OutputError for a document that cannot be drawn
+    truthfully (``invoice_document``)."""
+    return invoice_workbook(invoice_document(invoice, settings)).to_bytes()
+
+
 def write_invoice_workbook(invoice: Invoice, settings: Settings, path: str | Path) -> Path:
-    """The invoice workbook for any kind of invoice document (``Invoice.kind``), atomically
-    (temp file renamed into place) and reproducibly (same content, same bytes: created and
-    modified are REPRODUCIBLE_STAMP, as for every workbook we write). Raises OutputError for a
-    document that cannot be drawn truthfully (``invoice_document``)."""
-    return invoice_workbook(invoice_document(invoice, settings)).save(path)
+    """``invoice_workbook_bytes`` written atomically (temp file renamed into place)."""
+    return write_atomically(path, invoice_workbook_bytes(invoice, settings))
 
 
 def invoice_workbook(doc: InvoiceDocument) -> Workbook:
@@ -256,11 +262,16 @@ def invoice_workbook(doc: InvoiceDocument) -> Workbook:
     return wb
 
 
-def write_cancellation_workbook(cancellation: Cancellation, settings: Settings,
-                                path: str | Path) -> Path:
+def cancellation_workbook_bytes(cancellation: Cancellation, settings: Settings) -> bytes:
     """The one-sheet notice that an issued invoice is cancelled (請求書取消のお知らせ),
-    atomically and reproducibly."""
+    reproducibly."""
     doc = cancellation_document(cancellation, settings)
     wb = Workbook(author=doc.author, title=doc.title)
     write_cancellation_sheet(wb.add_sheet(CANCELLATION_SHEET), doc)
-    return wb.save(path)
+    return wb.to_bytes()
+
+
+def write_cancellation_workbook(cancellation: Cancellation, settings: Settings,
+                                path: str | Path) -> Path:
+    """``cancellation_workbook_bytes`` written atomically."""
+    return write_atomically(path, cancellation_workbook_bytes(cancellation, settings))

@@ -137,6 +137,13 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
             temp.unlink()
 
 
+def write_atomically(target: str | Path, data: bytes) -> Path:
+    """``data`` as the file ``target``, which appears whole or not at all (``atomic_path``)."""
+    with atomic_path(target) as temp:
+        temp.write_bytes(data)
+    return Path(target)
+
+
 REPRODUCIBLE_STAMP = dt.datetime(2000, 1, 1)
 _CORE_DATES = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
