@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import random
 import re
 import shutil
 import subprocess
@@ -20,6 +22,7 @@ import uharfbuzz as hb
 from helpers import demo_invoices, demo_settings
 from reportlab.pdfbase import pdfmetrics
 
+from xlquote.app import documents
 from xlquote.app.documents import billed_content, shown_characters
 from xlquote.app.invoice_run import printed_on_every_document
 from xlquote.engine.errors import OutputError
@@ -304,6 +307,25 @@ def test_a_document_embeds_one_font_of_exactly_the_glyphs_it_shows(invoices, set
 
 def _embedded_glyphs(pdf: Path) -> int:
     return hb.Face(hb.Blob(_font_program(_streams(pdf.read_bytes())))).glyph_count
+
+
+def test_characters_are_counted_the_same_a_slice_at_a_time(monkeypatch):
+    """A document's content is counted a slice at a time (a long statement would otherwise be
+    decoded and widened whole): characters cut between two slices, as UTF-8 bytes or as a
+    pair of surrogates, count as they do whole."""
+    rng = random.Random(5)
+    alphabet = "aあ株\u0361\U0002000b\U0001f600\ud800"  # ASCII, kanji, a mark, beyond U+FFFF
+    text = "".join(rng.choice(alphabet) for _ in range(5_000)) + "".join(
+        chr(rng.randrange(0x4E00, 0xA000)) for _ in range(3_000))
+    whole = shown_characters(text)
+    distinct = {c for c in text if c >= "\x80" and not "\ud800" <= c <= "\udfff"}
+    assert whole == 128 + len(distinct)
+    as_json = json.dumps(text, ensure_ascii=False).replace("\ud800", "").encode("utf-8")
+    for size in (1, 2, 3, 7, 4096):
+        monkeypatch.setattr(documents, "COUNTED_SLICE", size)
+        assert shown_characters(text) == whole
+        assert shown_characters(as_json) == whole  # as stored (a lone surrogate shows nothing)
+        assert shown_characters(text[:2500], text[2500:]) == whole
 
 
 def test_the_characters_a_document_counts_cover_the_glyphs_its_pdf_adds(invoices, settings,
