@@ -12,6 +12,7 @@ import random
 import re
 import shutil
 import subprocess
+import tracemalloc
 import zlib
 from pathlib import Path
 from typing import Any
@@ -326,6 +327,19 @@ def test_characters_are_counted_the_same_a_slice_at_a_time(monkeypatch):
         assert shown_characters(text) == whole
         assert shown_characters(as_json) == whole  # as stored (a lone surrogate shows nothing)
         assert shown_characters(text[:2500], text[2500:]) == whole
+
+
+def test_counting_a_long_content_holds_a_slice_at_a_time():
+    """3,000 descriptions of 32,767 characters are ~300 MB of content: counting what it shows
+    holds a slice of it at a time, not the whole text decoded and widened."""
+    content = ("株式会社" * 2_500_000).encode("utf-8")  # 30 MB
+    tracemalloc.start()
+    try:
+        assert shown_characters(content) == 128 + 4
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * documents.COUNTED_SLICE, peak  # the whole, decoded: 20 MB and more
 
 
 def test_the_characters_a_document_counts_cover_the_glyphs_its_pdf_adds(invoices, settings,
