@@ -127,6 +127,16 @@ def test_invoices_with_more_lines_than_one_bills_are_refused_each_by_name(monkey
     from xlquote.engine.errors import InputError
 
     monkeypatch.setattr(billing_run, "MAX_INVOICE_LINES", 3)
+    billed: list[ContractMonth] = []
+    holding: list[list[str]] = []  # as each contract is billed: those billed before that hold work
+    contract_part = billing_run.contract_part
+
+    def part(ctx: ContractMonth):
+        holding.append([c.contract.contract_id for c in billed if c.memo])
+        billed.append(ctx)
+        return contract_part(ctx)
+
+    monkeypatch.setattr(billing_run, "contract_part", part)
     contracts = [contract(cid, plan="vendor_support", licences=40, start_date="2026-04-01",
                           row=row) for row, cid in ((2, "V1"), (3, "V2"), (4, "V3"))]
     incidents = [incident(f"{cid}-{n}", f"2026-10-{n + 2:02d}", cid, channel="phone",
@@ -139,5 +149,8 @@ def test_invoices_with_more_lines_than_one_bills_are_refused_each_by_name(monkey
         ("Contracts", 2, "V1"), ("Contracts", 4, "V3")]
     assert "4 行 (うちユニット不足の行 4 行)" in problems[0].reason
     assert "1 通の請求書に載せられる 3 行" in problems[1].reason
+    # a refused contract's lines (tens of thousands, at worst) are let go at once; V2's ledger
+    # stays for its invoice
+    assert holding == [[], [], ["V2"]]
     run = bill_month(contracts[1:2], incidents[4:7], "2026-10", today=dt.date(2026, 11, 1))
     assert len(run.contexts) == 1  # three lines: billed

@@ -223,6 +223,7 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
         (a, b), book = ctx.span, ctx.book
         part = contract_part(ctx)
         if len(part.lines) > MAX_INVOICE_LINES:
+            ctx.memo.clear()  # the month is refused: its lines (tens of thousands) are not kept
             return _too_many_lines(ctx, part)
         billed = int(billed_counts[b] - billed_counts[a])
         if not part.lines and not billed:
