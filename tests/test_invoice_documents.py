@@ -315,7 +315,8 @@ def test_characters_are_counted_the_same_a_slice_at_a_time(monkeypatch):
     decoded and widened whole): characters cut between two slices, as UTF-8 bytes or as a
     pair of surrogates, count as they do whole."""
     rng = random.Random(5)
-    alphabet = "aあ株\u0361\U0002000b\U0001f600\ud800"  # ASCII, kanji, a mark, beyond U+FFFF
+    # ASCII, kana, kanji, a mark of no width, two beyond U+FFFF, a lone surrogate
+    alphabet = "aあ株\u0361\U0002000b\U0001f600\ud800"
     text = "".join(rng.choice(alphabet) for _ in range(5_000)) + "".join(
         chr(rng.randrange(0x4E00, 0xA000)) for _ in range(3_000))
     whole = shown_characters(text)
