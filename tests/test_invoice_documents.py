@@ -416,6 +416,53 @@ def test_a_long_text_is_broken_into_the_same_lines_from_its_start_alone(monkeypa
     assert sum(lines[-1].endswith(pdf_pages.TRUNCATED) for lines in cut) > 100
 
 
+def test_a_table_body_draws_each_row_as_any_row_is_drawn():
+    """A table's body rows (drawn with what the table repeats worked out once) show the same
+    lines at the same places as the drawing of any one row: left, right and centred columns,
+    wrapped and empty cells, values repeated down a column, rows running over pages."""
+    import random
+
+    from xlquote.writers import pdf_pages
+
+    def drawn(body_rows: bool) -> list[bytes]:
+        font = pdf_pages.FontText(registered_font())
+        pages = pdf_pages.Pages(font)
+        pages.new_page(True)
+        columns = [pdf_pages.TableColumn("番号", 40, "left"),
+                   pdf_pages.TableColumn("内容", 180, "left"),
+                   pdf_pages.TableColumn("金額", 60, "right"),
+                   pdf_pages.TableColumn("区分", 50, "center")]
+        rng = random.Random(3)
+        rows = [[f"I{i:05d}", rng.choice(["", "設定", "プリンタの設定 " * rng.randint(1, 40),
+                                          "一行目\n二行目"]),
+                 rng.choice(["¥1,000", "¥12,345,678", "", "¥0"]),
+                 rng.choice(["A", "ＢＢ", "", "長い区分の名前です"])] for i in range(300)]
+        if body_rows:
+            pages.table(columns, rows, 8.5)
+        else:  # the same, each body row through the drawing of any row
+            edges = [pages.left]
+            for column in columns:
+                edges.append(edges[-1] + column.width)
+            titles = [column.title for column in columns]
+            pages.row(columns, titles, 8.5, header=True)
+            top, bottoms = pages.y, []
+            for values in rows:
+                cells, height = pages._layout(columns, values, 8.5)
+                if not pages._fits(height):
+                    pages._grid(edges, top, bottoms)
+                    pages._next_table_page(columns, titles, 8.5, pages.left, None)
+                    top, bottoms = pages.y, []
+                pages._cell_texts(columns, cells, pages.left, 8.5, header=False, bold=False)
+                pages.y -= height
+                bottoms.append(pages.y)
+            pages._grid(edges, top, bottoms)
+        pages.finish()
+        return [content for _, content in pages.pages]
+
+    body = drawn(True)
+    assert len(body) > 3 and body == drawn(False)
+
+
 def test_characters_are_measured_as_reportlab_measures_them():
     """Lines break where reportlab would break them: each character's width, at any size,
     is reportlab's ``stringWidth`` to the last bit, for the font's characters and others."""

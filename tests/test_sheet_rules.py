@@ -117,7 +117,7 @@ def test_the_direct_writer_stores_other_numbers_as_numbers(tmp_path):
     ws = wb.add_sheet("Sheet")
     values = [np.int64(7), np.float64(1.5), Decimal("1.10"), np.bool_(True), 2**53 + 1,
               dt.datetime(2026, 11, 2, 9, 30, 15)]
-    ws.put_row(0, values, [0] * len(values))
+    ws.put_rows(0, [values], [0] * len(values))
     with pytest.raises(ValueError, match="cannot hold"):
         ws.put(1, 0, float("nan"))
     cells = [cell.value for cell in openpyxl.load_workbook(wb.save(tmp_path / "n.xlsx")).active[1]]
@@ -138,8 +138,10 @@ def test_the_direct_writer_keeps_to_the_grid_and_sheet_names():
     ws.put(1_048_575, 16_383, "the last cell")
     with pytest.raises(OutputError, match="beyond the grid"):
         ws.put(1_048_576, 0, "one row too far")
-    with pytest.raises(OutputError, match="beyond the grid"):
-        ws.put_row(1_048_576, ["x"], [0])
+    with pytest.raises(OutputError, match="row 1048577 is beyond the grid"):
+        ws.put_rows(1_048_575, [["the last row"], ["one row too far"]], [0])
+    with pytest.raises(OutputError, match="16385 cells is beyond the grid"):
+        ws.put_rows(0, [["x"] * 16_385], [0] * 16_385)
     for bad in ("", "x" * 32, "a/b", "a[1]", "'quoted"):
         with pytest.raises(ValueError, match="not a sheet name"):
             wb.add_sheet(bad)

@@ -93,7 +93,7 @@ def _fit_row_height(ws: Sheet, row: int, texts: list[tuple[str, float]]) -> None
 
 
 def _header_row(ws: Sheet, row: int, titles: list[str]) -> None:
-    ws.put_row(row, titles, [ws.style(HEADER)] * len(titles))
+    ws.put_rows(row, [titles], [ws.style(HEADER)] * len(titles))
 
 
 def _number_format(field: Field) -> str | None:
@@ -196,8 +196,8 @@ def _put_table_rows(ws: Sheet, first_row: int, table: Table) -> None:
     longest text needs."""
     styles = [ws.style(_box(NUMBER_FORMATS.get(column.kind))) for column in table.columns]
     widths = [column.width for column in table.columns]
+    ws.put_rows(first_row, table.rows, styles)
     for row, values in enumerate(table.rows, start=first_row):
-        ws.put_row(row, values, styles)
         _fit_row_height(ws, row, [(value, width) for value, width in zip(values, widths, strict=True)
                                   if isinstance(value, str)])
 

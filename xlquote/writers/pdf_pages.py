@@ -403,14 +403,21 @@ class Pages:
         for column in columns:
             edges.append(edges[-1] + column.width)
         self.row(columns, titles, size, x=x, header=True)
+        body = _TableBody(self.font, columns, x, size)
         top, bottoms = self.y, []
         for values in rows:
-            cells, height = self._layout(columns, values, size)
+            cells, height = body.layout(values)
             if not self._fits(height):
                 self._grid(edges, top, bottoms)
                 self._next_table_page(columns, titles, size, x, continued)
                 top, bottoms = self.y, []
-            self._cell_texts(columns, cells, x, size, header=False, bold=False)
+            self._text_state(size, False, BLACK)
+            if size == self._text_size:
+                shown = body.shown(cells, self.y)
+                if shown:
+                    self._ops.append(shown)
+            else:  # the font size is set with the row's first text
+                self._cell_texts(columns, cells, x, size, header=False, bold=False)
             self.y -= height
             bottoms.append(self.y)
         self._grid(edges, top, bottoms)
@@ -500,6 +507,80 @@ class Pages:
         path += [f"{edge:.2f} {top:.2f} m {edge:.2f} {bottom} l" for edge in edges]
         path.append("S")
         self._ops.append(" ".join(path))
+
+
+class _TableBody:
+    """A table's body rows drawn as ``Pages._layout`` and ``Pages._cell_texts`` draw any
+    row, with what a table repeats worked out once for it: each distinct value's lines in
+    its column, and where each line of a right-aligned or centred column starts. A table
+    body is most of an invoice's PDF (bench/README.md)."""
+
+    def __init__(self, font: FontText, columns: Sequence[TableColumn], x: float, size: float
+                 ) -> None:
+        self.font, self.columns, self.size = font, columns, size
+        self.leading = size * 1.35
+        self._lines: list[dict[str, Sequence[str]]] = [{} for _ in columns]
+        self._starts: list[dict[str, str] | None] = []  # line → "1 0 0 1 x ", None: left
+        self._left_starts: list[str] = []
+        self._lefts: list[float] = []
+        left = x
+        for column in columns:
+            self._starts.append(None if column.align == "left" else {})
+            self._left_starts.append(f"1 0 0 1 {left + CELL_PAD:.2f} ")
+            self._lefts.append(left)
+            left += column.width
+
+    def layout(self, values: Sequence[str]) -> tuple[list[Sequence[str]], float]:
+        """Each cell's lines, and the row's height (as ``Pages._layout``)."""
+        cells: list[Sequence[str]] = []
+        most = 1
+        for value, known, column in zip(values, self._lines, self.columns, strict=True):
+            lines = known.get(value)
+            if lines is None:
+                inner = column.width - 2 * CELL_PAD
+                if self.font.width(value, self.size) <= inner and "\n" not in value:
+                    lines = (value,) if value else ()
+                else:
+                    lines = wrap(value, inner, self.font, self.size)
+                known[value] = lines
+            cells.append(lines)
+            if len(lines) > most:
+                most = len(lines)
+        return cells, most * self.leading + 2 * CELL_PAD
+
+    def shown(self, cells: Sequence[Sequence[str]], top: float) -> str:
+        """The operators showing ``cells`` in a row whose top is ``top``, in a text object
+        whose font is set at this size (as ``Pages._cell_texts``)."""
+        font, size = self.font, self.size
+        encoded = font.encoded
+        baseline_top = top - CELL_PAD - size
+        baselines: list[str] = []  # each line's, as it is written, from the first
+        shows: list[str] = []
+        for i, lines in enumerate(cells):
+            if not lines:
+                continue
+            starts = self._starts[i]
+            if len(lines) > len(baselines):
+                baseline = baseline_top
+                baselines.clear()
+                for _ in lines:
+                    baselines.append(f"{baseline:.2f}")
+                    baseline -= self.leading
+            for line, baseline_text in zip(lines, baselines, strict=False):  # or more baselines
+                if starts is None:
+                    start = self._left_starts[i]
+                else:
+                    start = starts.get(line)
+                    if start is None:
+                        column, left = self.columns[i], self._lefts[i]
+                        if column.align == "right":
+                            x = left + column.width - CELL_PAD - font.width(line, size)
+                        else:
+                            x = left + (column.width - font.width(line, size)) / 2
+                        start = starts[line] = f"1 0 0 1 {x:.2f} "
+                codes = encoded.get(line) or font.codes(line)
+                shows.append(f"{start}{baseline_text} Tm <{codes}> Tj")
+        return "\n".join(shows)
 
 
 def scaled_columns(specs: Sequence[tuple[str, float, str, float]], total: float

@@ -310,34 +310,46 @@ class Sheet:
                 cells = self._rows[row] = {}
             cells[col] = xml
 
-    def put_row(self, row: int, values: Sequence[Any], styles: Sequence[int]) -> None:
-        """A row of cells from column A, each with its column's cell format: ``put`` for a
-        table's rows (most of a workbook's cells), text, integers and dates without the
-        detour through ``cell_kind``."""
-        if not 0 <= row < LAST_ROW or len(values) > LAST_COLUMN:
-            raise OutputError(f"sheet {self.name}: row {row + 1} of {len(values)} cells is "
-                              "beyond the grid a sheet holds")
-        number = str(row + 1)
+    def put_rows(self, first_row: int, rows: Iterable[Sequence[Any]], styles: Sequence[int]
+                 ) -> int:
+        """Rows of cells from ``first_row``, column A on, each with its column's cell format:
+        ``put`` for a table's rows (most of a workbook's cells), text, integers and dates
+        without the detour through ``cell_kind``. Returns the row after the last."""
+        if len(styles) > LAST_COLUMN:
+            raise OutputError(f"sheet {self.name}: a row of {len(styles)} cells is beyond the "
+                              "grid a sheet holds")
         strings = self._strings.indexes
-        cells = self._rows.get(row)
-        if cells is None:
-            cells = self._rows[row] = {}
-        for col, (value, style) in enumerate(zip(values, styles, strict=True)):
-            kind = type(value)
-            if kind is str and value and style:
-                if len(value) > _SHORT_TEXT:
-                    value = fit_cell_text(value)
-                cells[col] = (f'<c r="{_letters(col)}{number}" s="{style}" t="s"><v>'
-                              f"{strings.setdefault(value, len(strings))}</v></c>")
-            elif kind is int and style:
-                cells[col] = f'<c r="{_letters(col)}{number}" s="{style}"><v>{value}</v></c>'
-            elif kind is dt.date and style:
-                cells[col] = (f'<c r="{_letters(col)}{number}" s="{style}"><v>'
-                              f"{excel_serial(value)}</v></c>")
-            else:
-                xml = self._cell(f"{_letters(col)}{number}", value, style)
-                if xml:
-                    cells[col] = xml
+        letters = [_letters(col) for col in range(len(styles))]
+        # each styled cell's XML around its row number and value, worked out once a column
+        starts = [f'<c r="{column}' for column in letters]
+        texts = [f'" s="{style}" t="s"><v>' for style in styles]
+        numbers = [f'" s="{style}"><v>' for style in styles]
+        row = first_row
+        for values in rows:
+            if not 0 <= row < LAST_ROW:
+                raise OutputError(f"sheet {self.name}: row {row + 1} is beyond the grid a "
+                                  "sheet holds")
+            number = str(row + 1)
+            cells = self._rows.get(row)
+            if cells is None:
+                cells = self._rows[row] = {}
+            for col, (value, style) in enumerate(zip(values, styles, strict=True)):
+                kind = type(value)
+                if kind is str and value and style:
+                    if len(value) > _SHORT_TEXT:
+                        value = fit_cell_text(value)
+                    cells[col] = (f"{starts[col]}{number}{texts[col]}"
+                                  f"{strings.setdefault(value, len(strings))}</v></c>")
+                elif kind is int and style:
+                    cells[col] = f"{starts[col]}{number}{numbers[col]}{value}</v></c>"
+                elif kind is dt.date and style:
+                    cells[col] = f"{starts[col]}{number}{numbers[col]}{excel_serial(value)}</v></c>"
+                else:
+                    xml = self._cell(f"{letters[col]}{number}", value, style)
+                    if xml:
+                        cells[col] = xml
+            row += 1
+        return row
 
     def _cell(self, ref: str, value: Any, style: int) -> str:
         """The XML of cell ``ref``; "" for a blank without a format."""
