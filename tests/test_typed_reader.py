@@ -375,3 +375,23 @@ def test_the_read_hands_back_what_it_freed_once_its_sheet_tables_are_gone(tmp_pa
     monkeypatch.setattr(workbook, "release_freed_memory", release)
     data = read_invoicing_workbook(path)
     assert alive == [0] and len(data.incidents) == len(sample_incidents())
+
+
+@pytest.mark.parametrize(("chosen", "pool"), [(None, "system"), ("jemalloc", "jemalloc")])
+def test_arrow_takes_memory_from_malloc_unless_the_environment_chooses(chosen, pool, tmp_path):
+    """A read's Arrow arrays come from malloc (jemalloc's handing pages back and taking them
+    again cost a million-row read seconds of system time); ARROW_DEFAULT_MEMORY_POOL wins."""
+    import os
+    import sys
+
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    script = ("import sys\nfrom xlquote.readers.workbook import read_invoicing_workbook\n"
+              "read_invoicing_workbook(sys.argv[1])\n"
+              "import pyarrow\nprint(pyarrow.default_memory_pool().backend_name)")
+    shown = subprocess.run([sys.executable, "-c", script, str(book)], env=env, check=True,
+                           capture_output=True, text=True).stdout.split()
+    assert shown == [pool]

@@ -20,6 +20,10 @@ from .engine.fees import (
 from .engine.invoice import Invoice, Line
 from .engine.levels import support_level
 from .engine.pricebook import PriceBook, get_pricebook, load_pricebook_file
+from .memory import arrow_memory_from_malloc
+
+# before the readers import pyarrow (the engine never does: .importlinter in pyproject.toml)
+arrow_memory_from_malloc()
 
 __version__ = "0.1.0"
 

@@ -1,10 +1,24 @@
 """Memory the process has freed, handed back to the system (by the readers once a big sheet
-is read, and by the process executor before it forks workers)."""
+is read, and by the process executor before it forks workers), and where Arrow takes it from.
+"""
 
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
+
+ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"  # read by pyarrow once, when it is imported
+
+
+def arrow_memory_from_malloc() -> None:
+    """Arrow's arrays (the readers' checks, the records' columns) from the C library's malloc,
+    not the jemalloc pyarrow bundles, unless the environment chooses. jemalloc hands pages
+    back and takes them again as arrays come and go: on a million-row month the read spent
+    ~4 s of system time on it (bench/README.md); with malloc, ~1 s, and a lower peak. Only
+    before pyarrow is imported: ``xlquote`` calls it on import."""
+    if "pyarrow" not in sys.modules:
+        os.environ.setdefault(ARROW_POOL_ENV, "system")
 
 
 def release_freed_memory() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,12 +197,24 @@ def display_width(text: str) -> int:
 def row_height(texts: list[tuple[str, float]]) -> float | None:
     """The height a row of wrapped text needs, from each (text, column width); None when one
     line is enough. Neither Excel nor LibreOffice grows a row a program wrote, so it is set."""
-    lines = 1
-    for text, width in texts:
-        room = max(int(width) - 1, 1)
-        if 2 * len(text) > room:  # else one line, even if every character is wide
-            lines = max(lines, -(-display_width(text) // room))
-    return LINE_HEIGHT * lines if lines > 1 else None
+    for _, height in row_heights([[text for text, _ in texts]], [width for _, width in texts]):
+        return height
+    return None
+
+
+def row_heights(rows: Iterable[Sequence[Any]], widths: Sequence[float]
+                ) -> Iterator[tuple[int, float]]:
+    """(index, height) of each of ``rows`` whose text needs more than one line in columns
+    ``widths`` wide (``row_height``; cells that are not text take one line)."""
+    rooms = [max(int(width) - 1, 1) for width in widths]  # narrow characters a line holds
+    for index, values in enumerate(rows):
+        lines = 1
+        for value, room in zip(values, rooms, strict=True):
+            # else one line, even if every character is wide
+            if isinstance(value, str) and 2 * len(value) > room:
+                lines = max(lines, -(-display_width(value) // room))
+        if lines > 1:
+            yield index, LINE_HEIGHT * lines
 
 
 # -- the customer's wording ---------------------------------------------------------------------

@@ -74,9 +74,24 @@ def _columns(pages: Pages, table: Table, rows: list[list[str]], size: float
 
 
 def _rows(table: Table) -> list[list[str]]:
+    """The table's cells as shown: text as it is (most cells), each other value of a column
+    (a date, an amount) formatted once."""
     kinds = [column.kind for column in table.columns]
-    return [[value if type(value) is str else shown(value, kind)  # text as it is, most cells
-             for value, kind in zip(row, kinds, strict=True)] for row in table.rows]
+    shown_values: list[dict[tuple[type, Any], str]] = [{} for _ in kinds]
+    rows = []
+    for row in table.rows:
+        cells = []
+        for value, kind, known in zip(row, kinds, shown_values, strict=True):
+            if type(value) is str:
+                cells.append(value)
+                continue
+            key = (type(value), value)  # True is not 1
+            text = known.get(key)
+            if text is None:
+                text = known[key] = shown(value, kind)
+            cells.append(text)
+        rows.append(cells)
+    return rows
 
 
 def _draw_table(pages: Pages, table: Table, size: float,

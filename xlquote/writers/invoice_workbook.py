@@ -35,6 +35,7 @@ from .invoice_layout import (
     cancellation_document,
     invoice_document,
     row_height,
+    row_heights,
 )
 from .sheets import DATE_FORMAT, MAX_ROW_HEIGHT, YEN_FORMAT, a4
 from .spreadsheetml import Border, Sheet, Style, Workbook
@@ -195,11 +196,9 @@ def _put_table_rows(ws: Sheet, first_row: int, table: Table) -> None:
     """The table's rows from ``first_row`` (0-based), boxed and wrapped, each as tall as its
     longest text needs."""
     styles = [ws.style(_box(NUMBER_FORMATS.get(column.kind))) for column in table.columns]
-    widths = [column.width for column in table.columns]
     ws.put_rows(first_row, table.rows, styles)
-    for row, values in enumerate(table.rows, start=first_row):
-        _fit_row_height(ws, row, [(value, width) for value, width in zip(values, widths, strict=True)
-                                  if isinstance(value, str)])
+    for index, height in row_heights(table.rows, [column.width for column in table.columns]):
+        ws.set_height(first_row + index, min(height, MAX_ROW_HEIGHT))
 
 
 def write_table_sheet(ws: Sheet, table: Table, landscape: bool) -> None:

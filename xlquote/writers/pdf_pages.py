@@ -509,6 +509,24 @@ class Pages:
         self._ops.append(" ".join(path))
 
 
+class _LineStarts(dict[str, str]):
+    """Where each line of a right-aligned or centred column starts, as the text matrix's
+    "1 0 0 1 x " (its baseline follows), worked out the first time a line is shown."""
+
+    def __init__(self, font: FontText, column: TableColumn, left: float, size: float) -> None:
+        super().__init__()
+        self.font, self.column, self.left, self.size = font, column, left, size
+
+    def __missing__(self, line: str) -> str:
+        width = self.font.width(line, self.size)
+        if self.column.align == "right":
+            x = self.left + self.column.width - CELL_PAD - width
+        else:
+            x = self.left + (self.column.width - width) / 2
+        start = self[line] = f"1 0 0 1 {x:.2f} "
+        return start
+
+
 class _TableBody:
     """A table's body rows drawn as ``Pages._layout`` and ``Pages._cell_texts`` draw any
     row, with what a table repeats worked out once for it: each distinct value's lines in
@@ -520,14 +538,13 @@ class _TableBody:
         self.font, self.columns, self.size = font, columns, size
         self.leading = size * 1.35
         self._lines: list[dict[str, Sequence[str]]] = [{} for _ in columns]
-        self._starts: list[dict[str, str] | None] = []  # line → "1 0 0 1 x ", None: left
-        self._left_starts: list[str] = []
-        self._lefts: list[float] = []
+        # each column's start of a line: a left-aligned one's is the column's own
+        self._starts: list[tuple[str, _LineStarts | None]] = []
         left = x
         for column in columns:
-            self._starts.append(None if column.align == "left" else {})
-            self._left_starts.append(f"1 0 0 1 {left + CELL_PAD:.2f} ")
-            self._lefts.append(left)
+            self._starts.append(
+                (f"1 0 0 1 {left + CELL_PAD:.2f} ", None) if column.align == "left"
+                else ("", _LineStarts(font, column, left, size)))
             left += column.width
 
     def layout(self, values: Sequence[str]) -> tuple[list[Sequence[str]], float]:
@@ -551,35 +568,23 @@ class _TableBody:
     def shown(self, cells: Sequence[Sequence[str]], top: float) -> str:
         """The operators showing ``cells`` in a row whose top is ``top``, in a text object
         whose font is set at this size (as ``Pages._cell_texts``)."""
-        font, size = self.font, self.size
+        font = self.font
         encoded = font.encoded
-        baseline_top = top - CELL_PAD - size
         baselines: list[str] = []  # each line's, as it is written, from the first
         shows: list[str] = []
-        for i, lines in enumerate(cells):
+        for lines, (left_start, starts) in zip(cells, self._starts, strict=True):
             if not lines:
                 continue
-            starts = self._starts[i]
             if len(lines) > len(baselines):
-                baseline = baseline_top
+                baseline = top - CELL_PAD - self.size
                 baselines.clear()
                 for _ in lines:
                     baselines.append(f"{baseline:.2f}")
                     baseline -= self.leading
             for line, baseline_text in zip(lines, baselines, strict=False):  # or more baselines
-                if starts is None:
-                    start = self._left_starts[i]
-                else:
-                    start = starts.get(line)
-                    if start is None:
-                        column, left = self.columns[i], self._lefts[i]
-                        if column.align == "right":
-                            x = left + column.width - CELL_PAD - font.width(line, size)
-                        else:
-                            x = left + (column.width - font.width(line, size)) / 2
-                        start = starts[line] = f"1 0 0 1 {x:.2f} "
                 codes = encoded.get(line) or font.codes(line)
-                shows.append(f"{start}{baseline_text} Tm <{codes}> Tj")
+                shows.append(f"{left_start if starts is None else starts[line]}{baseline_text} Tm "
+                             f"<{codes}> Tj")
         return "\n".join(shows)
 
 
