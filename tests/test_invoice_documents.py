@@ -416,51 +416,76 @@ def test_a_long_text_is_broken_into_the_same_lines_from_its_start_alone(monkeypa
     assert sum(lines[-1].endswith(pdf_pages.TRUNCATED) for lines in cut) > 100
 
 
-def test_a_table_body_draws_each_row_as_any_row_is_drawn():
-    """A table's body rows (drawn with what the table repeats worked out once) show the same
-    lines at the same places as the drawing of any one row: left, right and centred columns,
-    wrapped and empty cells, values repeated down a column, rows running over pages."""
+class _CellByCellPages:
+    """The oracle for a table's rows: each cell wrapped and each line placed and shown one at
+    a time, as xlquote drew rows before a table's repeats were worked out once for it."""
+
+    @staticmethod
+    def rows(pages, columns, rows, size, header):
+        from xlquote.writers.pdf_pages import BLACK, CELL_PAD, wrap
+
+        font, x = pages.font, pages.left
+        for values in rows:
+            cells = [((value,) if value else ())
+                     if font.width(value, size) <= column.width - 2 * CELL_PAD
+                     and "\n" not in value else wrap(value, column.width - 2 * CELL_PAD, font, size)
+                     for value, column in zip(values, columns, strict=True)]
+            height = max(max(len(lines) for lines in cells), 1) * size * 1.35 + 2 * CELL_PAD
+            pages._text_state(size, header, BLACK)
+            left = x
+            for column, lines in zip(columns, cells, strict=True):
+                align = "center" if header else column.align
+                baseline = pages.y - CELL_PAD - size
+                for line in lines:
+                    width = font.width(line, size)
+                    start = {"left": left + CELL_PAD, "right": left + column.width - CELL_PAD - width,
+                             "center": left + (column.width - width) / 2}[align]
+                    pages._show_at(f"{start:.2f} {baseline:.2f}", line, size)
+                    baseline -= size * 1.35
+                left += column.width
+            pages.y -= height
+
+
+def test_table_rows_are_drawn_as_each_cell_alone_would_be():
+    """A table's rows (drawn with what the table repeats worked out once) show the same lines
+    at the same places, with the font set where it must be, as each cell wrapped, placed and
+    shown alone: left, right and centred columns, a centred header, wrapped, empty and
+    repeated values, a size the page has not set yet."""
     import random
 
     from xlquote.writers import pdf_pages
 
-    def drawn(body_rows: bool) -> list[bytes]:
-        font = pdf_pages.FontText(registered_font())
-        pages = pdf_pages.Pages(font)
-        pages.new_page(True)
-        columns = [pdf_pages.TableColumn("番号", 40, "left"),
-                   pdf_pages.TableColumn("内容", 180, "left"),
-                   pdf_pages.TableColumn("金額", 60, "right"),
-                   pdf_pages.TableColumn("区分", 50, "center")]
-        rng = random.Random(3)
-        rows = [[f"I{i:05d}", rng.choice(["", "設定", "プリンタの設定 " * rng.randint(1, 40),
-                                          "一行目\n二行目"]),
-                 rng.choice(["¥1,000", "¥12,345,678", "", "¥0"]),
-                 rng.choice(["A", "ＢＢ", "", "長い区分の名前です"])] for i in range(300)]
-        if body_rows:
-            pages.table(columns, rows, 8.5)
-        else:  # the same, each body row through the drawing of any row
-            edges = [pages.left]
-            for column in columns:
-                edges.append(edges[-1] + column.width)
-            titles = [column.title for column in columns]
-            pages.row(columns, titles, 8.5, header=True)
-            top, bottoms = pages.y, []
-            for values in rows:
-                cells, height = pages._layout(columns, values, 8.5)
-                if not pages._fits(height):
-                    pages._grid(edges, top, bottoms)
-                    pages._next_table_page(columns, titles, 8.5, pages.left, None)
-                    top, bottoms = pages.y, []
-                pages._cell_texts(columns, cells, pages.left, 8.5, header=False, bold=False)
-                pages.y -= height
-                bottoms.append(pages.y)
-            pages._grid(edges, top, bottoms)
-        pages.finish()
-        return [content for _, content in pages.pages]
+    columns = [pdf_pages.TableColumn("番号", 40, "left"), pdf_pages.TableColumn("内容", 180, "left"),
+               pdf_pages.TableColumn("金額", 60, "right"), pdf_pages.TableColumn("区分", 50, "center")]
+    rng = random.Random(3)
+    rows = [[f"I{i:05d}", rng.choice(["", "設定", "プリンタの設定 " * rng.randint(1, 40),
+                                      "一行目\n二行目"]),
+             rng.choice(["¥1,000", "¥12,345,678", "", "¥0"]),
+             rng.choice(["A", "ＢＢ", "", "長い区分の名前です"])] for i in range(40)]
+    rows.append(["", "", "", ""])
+    titles = [column.title for column in columns]
 
-    body = drawn(True)
-    assert len(body) > 3 and body == drawn(False)
+    def drawn(cell_by_cell: bool) -> bytes:
+        pages = pdf_pages.Pages(pdf_pages.FontText(registered_font()))
+        pages.new_page(True)
+        pages.text(pages.left, pages.y, "見出し", 12)  # the page's font set at another size
+        if cell_by_cell:
+            _CellByCellPages.rows(pages, columns, [titles], 8.5, header=True)
+            _CellByCellPages.rows(pages, columns, rows, 8.5, header=False)
+        else:
+            row_cells = pdf_pages._RowCells(pages.font, columns, pages.left, 8.5)
+            header = pdf_pages._RowCells(pages.font, columns, pages.left, 8.5, centred=True)
+            for cells_of, values, bold in [(header, titles, True), *((row_cells, v, False)
+                                                                     for v in rows)]:
+                cells, height = cells_of.layout(values)
+                pages._show_cells(cells_of, cells, bold=bold)
+                pages.y -= height
+        pages.finish()
+        (_, content), = pages.pages
+        return content
+
+    shown = drawn(False)
+    assert shown.count(b" Tf ") == 2 and shown == drawn(True)
 
 
 def test_characters_are_measured_as_reportlab_measures_them():

@@ -402,32 +402,23 @@ class Pages:
         edges = [x]
         for column in columns:
             edges.append(edges[-1] + column.width)
-        self.row(columns, titles, size, x=x, header=True)
-        body = _TableBody(self.font, columns, x, size)
+        header = _RowCells(self.font, columns, x, size, centred=True)
+        body = _RowCells(self.font, columns, x, size)
+        self._boxed_row(header, titles, header=True)
         top, bottoms = self.y, []
         for values in rows:
             cells, height = body.layout(values)
             if not self._fits(height):
                 self._grid(edges, top, bottoms)
-                self._next_table_page(columns, titles, size, x, continued)
+                self.new_page()
+                if continued is not None:
+                    continued(self)
+                self._boxed_row(header, titles, header=True)
                 top, bottoms = self.y, []
-            self._text_state(size, False, BLACK)
-            if size == self._text_size:
-                shown = body.shown(cells, self.y)
-                if shown:
-                    self._ops.append(shown)
-            else:  # the font size is set with the row's first text
-                self._cell_texts(columns, cells, x, size, header=False, bold=False)
+            self._show_cells(body, cells, bold=False)
             self.y -= height
             bottoms.append(self.y)
         self._grid(edges, top, bottoms)
-
-    def _next_table_page(self, columns: Sequence[TableColumn], titles: list[str], size: float,
-                         x: float, continued: Callable[[Pages], None] | None) -> None:
-        self.new_page()
-        if continued is not None:
-            continued(self)
-        self.row(columns, titles, size, x=x, header=True)
 
     def row(self, columns: Sequence[TableColumn], values: Sequence[str], size: float, *,
             x: float | None = None, header: bool = False, bold: bool = False) -> bool:
@@ -435,7 +426,13 @@ class Pages:
         drawing nothing, when the row needs a new page: the caller starts the page with what
         it carries and draws the row again."""
         x = self.left if x is None else x
-        cells, height = self._layout(columns, values, size)
+        return self._boxed_row(_RowCells(self.font, columns, x, size, centred=header), values,
+                               header=header, bold=bold)
+
+    def _boxed_row(self, row_cells: _RowCells, values: Sequence[str], *, header: bool = False,
+                   bold: bool = False) -> bool:
+        """``row``, with the row's columns, place and size in ``row_cells``."""
+        cells, height = row_cells.layout(values)
         if not self._fits(height):
             self.new_page()
             return True
@@ -445,13 +442,13 @@ class Pages:
         self._set_stroke(GRID_GREY, 0.5)
         if header:
             self._set_fill(HEADER_FILL)
-        boxes, left = [], x
-        for column in columns:
+        boxes, left = [], row_cells.x
+        for column in row_cells.columns:
             boxes.append(f"{left:.2f} {bottom:.2f} {column.width:.2f} {height:.2f} re")
             left += column.width
         boxes.append("B" if header else "S")
         self._ops.append(" ".join(boxes))
-        self._cell_texts(columns, cells, x, size, header=header, bold=bold)
+        self._show_cells(row_cells, cells, bold=header or bold)
         self.y = bottom
         return False
 
@@ -459,41 +456,15 @@ class Pages:
         """``height`` fits above the bottom margin, or nothing would (the page is empty)."""
         return self.y - height >= MARGIN or self.y >= self.size[1] - MARGIN
 
-    def _layout(self, columns: Sequence[TableColumn], values: Sequence[str], size: float
-                ) -> tuple[list[Sequence[str]], float]:
-        """Each cell's lines, and the row's height."""
-        font = self.font
-        cells: list[Sequence[str]] = []
-        for value, column in zip(values, columns, strict=True):
-            if font.width(value, size) <= column.width - 2 * CELL_PAD and "\n" not in value:
-                cells.append((value,) if value else ())
-            else:
-                cells.append(wrap(value, column.width - 2 * CELL_PAD, font, size))
-        lines = max(max(len(lines) for lines in cells), 1)
-        return cells, lines * size * 1.35 + 2 * CELL_PAD
-
-    def _cell_texts(self, columns: Sequence[TableColumn], cells: Sequence[Sequence[str]],
-                    x: float, size: float, *, header: bool, bold: bool) -> None:
-        """The cells' lines from the row's top (``y``), each aligned in its column (centred in
-        a header)."""
-        font = self.font
-        leading = size * 1.35
-        self._text_state(size, header or bold, BLACK)
-        left = x
-        baseline_top = self.y - CELL_PAD - size
-        for column, lines in zip(columns, cells, strict=True):
-            align = "center" if header else column.align
-            baseline = baseline_top
-            for line in lines:
-                if align == "left":
-                    start = left + CELL_PAD
-                elif align == "right":
-                    start = left + column.width - CELL_PAD - font.width(line, size)
-                else:
-                    start = left + (column.width - font.width(line, size)) / 2
-                self._show_at(f"{start:.2f} {baseline:.2f}", line, size)
-                baseline -= leading
-            left += column.width
+    def _show_cells(self, row_cells: _RowCells, cells: Sequence[Sequence[str]], *, bold: bool
+                    ) -> None:
+        """The cells' lines (``_RowCells.layout``) from the row's top (``y``)."""
+        size = row_cells.size
+        self._text_state(size, bold, BLACK)
+        shown = row_cells.shown(cells, self.y, set_size=size != self._text_size)
+        if shown:
+            self._ops.append(shown)
+            self._text_size = size
 
     def _grid(self, edges: Sequence[float], top: float, bottoms: Sequence[float]) -> None:
         """The lines of a table's rows on this page: under each row, and between the columns
@@ -513,42 +484,44 @@ class _LineStarts(dict[str, str]):
     """Where each line of a right-aligned or centred column starts, as the text matrix's
     "1 0 0 1 x " (its baseline follows), worked out the first time a line is shown."""
 
-    def __init__(self, font: FontText, column: TableColumn, left: float, size: float) -> None:
+    def __init__(self, font: FontText, width: float, align: str, left: float, size: float
+                 ) -> None:
         super().__init__()
-        self.font, self.column, self.left, self.size = font, column, left, size
+        self.font, self.width, self.align, self.left, self.size = font, width, align, left, size
 
     def __missing__(self, line: str) -> str:
         width = self.font.width(line, self.size)
-        if self.column.align == "right":
-            x = self.left + self.column.width - CELL_PAD - width
+        if self.align == "right":
+            x = self.left + self.width - CELL_PAD - width
         else:
-            x = self.left + (self.column.width - width) / 2
+            x = self.left + (self.width - width) / 2
         start = self[line] = f"1 0 0 1 {x:.2f} "
         return start
 
 
-class _TableBody:
-    """A table's body rows drawn as ``Pages._layout`` and ``Pages._cell_texts`` draw any
-    row, with what a table repeats worked out once for it: each distinct value's lines in
-    its column, and where each line of a right-aligned or centred column starts. A table
-    body is most of an invoice's PDF (bench/README.md)."""
+class _RowCells:
+    """The cells of a table's rows: each value's lines in its column (``wrap``), each line
+    placed in its column as the column aligns it (centred: a header's). What a table repeats
+    is worked out once for it: each distinct value's lines in its column, and where each line
+    of a right-aligned or centred column starts (a table's rows are most of an invoice's PDF)."""
 
-    def __init__(self, font: FontText, columns: Sequence[TableColumn], x: float, size: float
-                 ) -> None:
-        self.font, self.columns, self.size = font, columns, size
+    def __init__(self, font: FontText, columns: Sequence[TableColumn], x: float, size: float,
+                 *, centred: bool = False) -> None:
+        self.font, self.columns, self.x, self.size = font, columns, x, size
         self.leading = size * 1.35
         self._lines: list[dict[str, Sequence[str]]] = [{} for _ in columns]
         # each column's start of a line: a left-aligned one's is the column's own
         self._starts: list[tuple[str, _LineStarts | None]] = []
         left = x
         for column in columns:
+            align = "center" if centred else column.align
             self._starts.append(
-                (f"1 0 0 1 {left + CELL_PAD:.2f} ", None) if column.align == "left"
-                else ("", _LineStarts(font, column, left, size)))
+                (f"1 0 0 1 {left + CELL_PAD:.2f} ", None) if align == "left"
+                else ("", _LineStarts(font, column.width, align, left, size)))
             left += column.width
 
     def layout(self, values: Sequence[str]) -> tuple[list[Sequence[str]], float]:
-        """Each cell's lines, and the row's height (as ``Pages._layout``)."""
+        """Each cell's lines, and the row's height."""
         cells: list[Sequence[str]] = []
         most = 1
         for value, known, column in zip(values, self._lines, self.columns, strict=True):
@@ -565,11 +538,12 @@ class _TableBody:
                 most = len(lines)
         return cells, most * self.leading + 2 * CELL_PAD
 
-    def shown(self, cells: Sequence[Sequence[str]], top: float) -> str:
-        """The operators showing ``cells`` in a row whose top is ``top``, in a text object
-        whose font is set at this size (as ``Pages._cell_texts``)."""
+    def shown(self, cells: Sequence[Sequence[str]], top: float, *, set_size: bool) -> str:
+        """The operators showing ``cells`` in a row whose top is ``top``, inside a text
+        object; the font is set at this size with the first line where ``set_size``."""
         font = self.font
         encoded = font.encoded
+        size_set = f"/F0 {self.size:.2f} Tf " if set_size else ""
         baselines: list[str] = []  # each line's, as it is written, from the first
         shows: list[str] = []
         for lines, (left_start, starts) in zip(cells, self._starts, strict=True):
@@ -584,7 +558,8 @@ class _TableBody:
             for line, baseline_text in zip(lines, baselines, strict=False):  # or more baselines
                 codes = encoded.get(line) or font.codes(line)
                 shows.append(f"{left_start if starts is None else starts[line]}{baseline_text} Tm "
-                             f"<{codes}> Tj")
+                             f"{size_set}<{codes}> Tj")
+                size_set = ""
         return "\n".join(shows)
 
 
