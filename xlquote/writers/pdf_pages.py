@@ -15,8 +15,9 @@ of its own, with font, colour and position set again and its characters encoded 
 and its document objects format every number of a file one call at a time. Here a page is one
 content stream of operators (``Pages``): its text runs in as few text objects as the drawing
 order allows, font, colour and stroke are set only when they change, each distinct string is
-measured and encoded once per document (``FontText``) and a table's grid is drawn once per
-page; ``pdf_file`` writes the pages, the font, metadata and cross-reference table.
+measured and encoded once per document (``FontText``), each distinct value of a table's
+column laid out once per table (``_RowCells``) and a table's grid is drawn once per page;
+``pdf_file`` writes the pages, the font, metadata and cross-reference table.
 """
 
 from __future__ import annotations

@@ -311,10 +311,10 @@ class Sheet:
             cells[col] = xml
 
     def put_rows(self, first_row: int, rows: Iterable[Sequence[Any]], styles: Sequence[int]
-                 ) -> int:
+                 ) -> None:
         """Rows of cells from ``first_row``, column A on, each with its column's cell format:
         ``put`` for a table's rows (most of a workbook's cells), text, integers and dates
-        without the detour through ``cell_kind``. Returns the row after the last."""
+        without the detour through ``cell_kind``."""
         if len(styles) > LAST_COLUMN:
             raise OutputError(f"sheet {self.name}: a row of {len(styles)} cells is beyond the "
                               "grid a sheet holds")
@@ -349,7 +349,6 @@ class Sheet:
                     if xml:
                         cells[col] = xml
             row += 1
-        return row
 
     def _cell(self, ref: str, value: Any, style: int) -> str:
         """The XML of cell ``ref``; "" for a blank without a format."""
