@@ -194,18 +194,11 @@ def display_width(text: str) -> int:
     return len(text) if text.isascii() else sum(map(_character_widths.__getitem__, text))
 
 
-def row_height(texts: list[tuple[str, float]]) -> float | None:
-    """The height a row of wrapped text needs, from each (text, column width); None when one
-    line is enough. Neither Excel nor LibreOffice grows a row a program wrote, so it is set."""
-    for _, height in row_heights([[text for text, _ in texts]], [width for _, width in texts]):
-        return height
-    return None
-
-
 def row_heights(rows: Iterable[Sequence[Any]], widths: Sequence[float]
                 ) -> Iterator[tuple[int, float]]:
     """(index, height) of each of ``rows`` whose text needs more than one line in columns
-    ``widths`` wide (``row_height``; cells that are not text take one line)."""
+    ``widths`` wide (cells that are not text take one line). Neither Excel nor LibreOffice
+    grows a row a program wrote, so its height is set."""
     rooms = [max(int(width) - 1, 1) for width in widths]  # narrow characters a line holds
     for index, values in enumerate(rows):
         lines = 1

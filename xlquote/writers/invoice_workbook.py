@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,6 @@ from .invoice_layout import (
     Table,
     cancellation_document,
     invoice_document,
-    row_height,
     row_heights,
 )
 from .sheets import DATE_FORMAT, MAX_ROW_HEIGHT, YEN_FORMAT, a4
@@ -85,12 +85,12 @@ def _put(ws: Sheet, ref: str, value: Any, number_format: str | None = None, *,
     ws.put(row, col, value, index)
 
 
-def _fit_row_height(ws: Sheet, row: int, texts: list[tuple[str, float]]) -> None:
-    """Give a row of wrapped text the lines it needs (0-based ``row``), as far as a row can
-    grow."""
-    height = row_height(texts)
-    if height is not None:
-        ws.set_height(row, min(height, MAX_ROW_HEIGHT))
+def _fit_row_heights(ws: Sheet, first_row: int, rows: Sequence[Sequence[Any]],
+                     widths: Sequence[float]) -> None:
+    """Give rows of wrapped text (from 0-based ``first_row``, in columns ``widths`` wide) the
+    lines they need, as far as a row can grow."""
+    for index, height in row_heights(rows, widths):
+        ws.set_height(first_row + index, min(height, MAX_ROW_HEIGHT))
 
 
 def _header_row(ws: Sheet, row: int, titles: list[str]) -> None:
@@ -118,7 +118,7 @@ def _put_lines(ws: Sheet, first_row: int, texts: tuple[str, ...], *,
                  align="center")
         else:
             _put(ws, f"A{row}", text, merge_to=f"F{row}", align="center")
-        _fit_row_height(ws, row - 1, [(text, sum(INVOICE_WIDTHS))])
+        _fit_row_heights(ws, row - 1, [[text]], [sum(INVOICE_WIDTHS)])
 
 
 def _put_header_block(ws: Sheet, title: str, addressee: str, contract: str,
@@ -197,8 +197,7 @@ def _put_table_rows(ws: Sheet, first_row: int, table: Table) -> None:
     longest text needs."""
     styles = [ws.style(_box(NUMBER_FORMATS.get(column.kind))) for column in table.columns]
     ws.put_rows(first_row, table.rows, styles)
-    for index, height in row_heights(table.rows, [column.width for column in table.columns]):
-        ws.set_height(first_row + index, min(height, MAX_ROW_HEIGHT))
+    _fit_row_heights(ws, first_row, table.rows, [column.width for column in table.columns])
 
 
 def write_table_sheet(ws: Sheet, table: Table, landscape: bool) -> None:
@@ -223,7 +222,7 @@ def write_cancellation_sheet(ws: Sheet, doc: CancellationDocument) -> None:
         _put(ws, f"C{row}", field.value, _number_format(field), merge_to=f"F{row}",
              align="left", border=BOX)
         if field.kind == "text":
-            _fit_row_height(ws, row - 1, [(str(field.value), sum(INVOICE_WIDTHS[2:]))])
+            _fit_row_heights(ws, row - 1, [[str(field.value)]], [sum(INVOICE_WIDTHS[2:])])
         row += 1
     row += 1
     for text in doc.closing:
