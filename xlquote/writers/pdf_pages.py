@@ -527,13 +527,9 @@ class _RowCells:
         most = 1
         for value, known, column in zip(values, self._lines, self.columns, strict=True):
             lines = known.get(value)
-            if lines is None:
-                inner = column.width - 2 * CELL_PAD
-                if self.font.width(value, self.size) <= inner and "\n" not in value:
-                    lines = (value,) if value else ()
-                else:
-                    lines = wrap(value, inner, self.font, self.size)
-                known[value] = lines
+            if lines is None:  # wrap keeps a line that fits as it is
+                lines = known[value] = (wrap(value, column.width - 2 * CELL_PAD, self.font,
+                                             self.size) if value else ())
             cells.append(lines)
             if len(lines) > most:
                 most = len(lines)
