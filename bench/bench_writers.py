@@ -70,14 +70,14 @@ from xlquote.engine.invoice import Invoice
 from xlquote.engine.settings import Settings, settings_from_values
 from xlquote.readers.workbook import read_invoicing_workbook
 from xlquote.writers import (
+    invoice_document_workbook_bytes,
     invoice_workbook,
-    invoice_workbook_bytes,
     spreadsheetml,
     write_invoice_pdf,
     write_invoice_workbook,
 )
 from xlquote.writers.fast_xlsx import xlsxwriter_options
-from xlquote.writers.invoice_layout import InvoiceDocument, invoice_document
+from xlquote.writers.invoice_layout import InvoiceDocument, invoice_document, row_heights
 from xlquote.writers.invoice_pdf import shown
 from xlquote.writers.pdf_pages import registered_font
 from xlquote.writers.xlsx import REPRODUCIBLE_STAMP, write_atomically
@@ -129,9 +129,21 @@ def xlsxwriter_renderer() -> Any:
     module = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None))
     module.__package__ = "xlquote.writers"
     sys.modules[name] = module
+    # invoice_layout's row_height as the renderer knew it (since 400dad9 the product fits
+    # every row through row_heights)
+    source = source.replace("    row_height,\n", "", 1)
+    module.row_height = _baseline_row_height
     exec(compile(source, f"{BASELINE_COMMIT}:{BASELINE_MODULE}", "exec"), module.__dict__)
     module.xlsxwriter_workbook = _baseline_workbook  # fast_xlsx's, as the renderer knew it
     return module
+
+
+def _baseline_row_height(texts: list[tuple[str, float]]) -> float | None:
+    """The height a row of wrapped text needs, from each (text, column width); None when one
+    line is enough."""
+    for _, height in row_heights([[text for text, _ in texts]], [width for _, width in texts]):
+        return height
+    return None
 
 
 def _baseline_workbook(path: str | Path, stamp: dt.datetime = REPRODUCIBLE_STAMP,
@@ -311,8 +323,8 @@ def whole_run(workbook: Path, month: str, baseline: Any) -> None:
     forked, so they inherit the writer chosen here)."""
     print(f"\nthe whole run of {workbook.name} {month} with PDFs "
           f"({os.cpu_count()} cores; CPU includes the workers)")
-    writers = (("SpreadsheetML (the product)", invoice_workbook_bytes),
-               (f"XlsxWriter renderer ({BASELINE_COMMIT})", _drawer(baseline.write_invoice_workbook)))
+    writers = (("SpreadsheetML (the product)", invoice_document_workbook_bytes),
+               (f"XlsxWriter renderer ({BASELINE_COMMIT})", _drawer(baseline)))
     for name, drawer in (*writers, writers[0]):  # the product again: a drift shows
         documents.DRAWERS[("invoice", "xlsx")] = drawer
         with tempfile.TemporaryDirectory(prefix="xlquote-bench-run-") as folder:
@@ -322,15 +334,21 @@ def whole_run(workbook: Path, month: str, baseline: Any) -> None:
             files = len(list(Path(folder).glob("*/*.xlsx"))), len(list(Path(folder).glob("*/*.pdf")))
         print(f"  {name:36} {cpu:7.1f} s CPU  {wall:7.1f} s wall  ({files[0]:,} workbooks, "
               f"{files[1]:,} PDFs)")
-    documents.DRAWERS[("invoice", "xlsx")] = invoice_workbook_bytes
+    documents.DRAWERS[("invoice", "xlsx")] = invoice_document_workbook_bytes
 
 
-def _drawer(write: Callable[[Invoice, Settings, Path], Any]) -> documents.Drawer:
-    """A writer of files as the run draws them: the file's bytes."""
-    def draw(invoice: Invoice, settings: Settings) -> bytes:
+def _drawer(baseline: Any) -> documents.Drawer:
+    """The baseline renderer as the run draws a workbook: from the document's layout, made
+    once for both files, to the file's bytes (its ``write_invoice_workbook`` makes the layout
+    of the invoice it is given: here it is handed the run's)."""
+    def draw(layout: InvoiceDocument) -> bytes:
         with tempfile.TemporaryDirectory(prefix="xlquote-bench-file-") as folder:
             path = Path(folder) / "document.xlsx"
-            write(invoice, settings, path)
+            made, baseline.invoice_document = baseline.invoice_document, lambda *_: layout
+            try:
+                baseline.write_invoice_workbook(None, None, path)
+            finally:
+                baseline.invoice_document = made
             return path.read_bytes()
     return draw
 

@@ -36,12 +36,12 @@ def failing_drawer(monkeypatch, role: str, exc: BaseException, on_call: int = 5,
     original = documents.DRAWERS[key]
     calls: list[str] = []
 
-    def draw(document, settings):
-        calls.append(document.number)
+    def draw(layout):
+        calls.append(layout.identity)
         if (contract is None and len(calls) == on_call) or (
-                contract is not None and document.contract.contract_id == contract):
+                contract is not None and layout.contract_id == contract):
             raise exc
-        return original(document, settings)
+        return original(layout)
 
     monkeypatch.setitem(documents.DRAWERS, key, draw)
     return calls

@@ -41,10 +41,12 @@ from ..engine.records import Contract
 from ..engine.service import ResponseRow
 from ..engine.settings import Settings
 from ..writers import (
-    cancellation_pdf_bytes,
-    cancellation_workbook_bytes,
-    invoice_pdf_bytes,
-    invoice_workbook_bytes,
+    cancellation_document,
+    cancellation_document_pdf_bytes,
+    cancellation_document_workbook_bytes,
+    invoice_document,
+    invoice_document_pdf_bytes,
+    invoice_document_workbook_bytes,
 )
 
 JST = dt.timezone(dt.timedelta(hours=9), "JST")  # Japan keeps no daylight saving time
@@ -280,12 +282,15 @@ def summary_filename(month: Month) -> str:
 
 # --- rendering -------------------------------------------------------------------------------
 
-Drawer = Callable[[Any, Settings], bytes]  # a document and its Settings → the file's bytes
+# A document's files show one layout: it is made once for the workbook and the PDF.
+Layout = Callable[[Any, Settings], Any]  # a document and its Settings → what its files show
+LAYOUTS: dict[str, Layout] = {"invoice": invoice_document, "cancellation": cancellation_document}
+Drawer = Callable[[Any], bytes]  # a document's layout → the file's bytes
 DRAWERS: dict[tuple[str, str], Drawer] = {
-    ("invoice", "xlsx"): invoice_workbook_bytes,
-    ("invoice", "pdf"): invoice_pdf_bytes,
-    ("cancellation", "xlsx"): cancellation_workbook_bytes,
-    ("cancellation", "pdf"): cancellation_pdf_bytes,
+    ("invoice", "xlsx"): invoice_document_workbook_bytes,
+    ("invoice", "pdf"): invoice_document_pdf_bytes,
+    ("cancellation", "xlsx"): cancellation_document_workbook_bytes,
+    ("cancellation", "pdf"): cancellation_document_pdf_bytes,
 }
 
 
@@ -348,10 +353,13 @@ def render(job: RenderJob, folder: Path) -> Rendered:
     ``errors`` and the document stays issued. An OSError (disk full, permissions) always
     raises: it is the run's failure to write."""
     drawn = job.draw()
+    layout = None  # made by the first role drawn; a failure is that role's
     out = Rendered()
     for role in job.roles:
         try:
-            data = DRAWERS[(job.family, role)](drawn, job.settings)
+            if layout is None:
+                layout = LAYOUTS[job.family](drawn, job.settings)
+            data = DRAWERS[(job.family, role)](layout)
         except OSError:
             raise
         except Exception as exc:

@@ -122,6 +122,7 @@ class FirstPage:
 @dataclass(frozen=True)
 class InvoiceDocument:
     kind: str
+    contract_id: str
     identity: str  # the number, or what names an unnumbered document (PDF ID, file title)
     issued: dt.date  # the document's date (PDF creation date)
     author: str
@@ -358,8 +359,9 @@ def invoice_document(invoice: Invoice, settings: Settings) -> InvoiceDocument:
         notes=tuple(notes_for(invoice)))
     identity = invoice.number if numbered else _unnumbered_identity(invoice, kind)
     return InvoiceDocument(
-        kind=kind, identity=identity, issued=invoice.issue_date, author=settings.issuer_name,
-        title=f"{title} {number_text}", draft=kind == DRAFT, first_page=page,
+        kind=kind, contract_id=contract.contract_id, identity=identity,
+        issued=invoice.issue_date, author=settings.issuer_name, title=f"{title} {number_text}",
+        draft=kind == DRAFT, first_page=page,
         statement=statement_table(invoice, number_text), units=_units(invoice))
 
 
@@ -376,7 +378,7 @@ def _statement_document(invoice: Invoice, settings: Settings) -> InvoiceDocument
         issuer=issuer_lines(settings, registration=False), amount_due=None, lines=lines,
         taxes=(), total=None, bank=(), notes=tuple(notes_for(invoice)))
     return InvoiceDocument(
-        kind=STATEMENT, identity=_unnumbered_identity(invoice, STATEMENT),
+        kind=STATEMENT, contract_id=contract.contract_id, identity=_unnumbered_identity(invoice, STATEMENT),
         issued=invoice.issue_date, author=settings.issuer_name,
         title=f"ご利用明細書 {contract.contract_id} {invoice.month}", draft=False,
         first_page=page, statement=statement_table(invoice, ""), units=_units(invoice))

@@ -224,7 +224,11 @@ def _table_pages(pages: Pages, table: Table, landscape_page: bool) -> None:
 
 
 def invoice_pdf_bytes(invoice: Invoice, settings: Settings) -> bytes:
-    doc: InvoiceDocument = invoice_document(invoice, settings)
+    return invoice_document_pdf_bytes(invoice_document(invoice, settings))
+
+
+def invoice_document_pdf_bytes(doc: InvoiceDocument) -> bytes:
+    """The PDF of an invoice document as laid out (``invoice_document``)."""
 
     def draw(pages: Pages) -> None:
         def page_start(p: Pages) -> None:
@@ -243,7 +247,11 @@ def invoice_pdf_bytes(invoice: Invoice, settings: Settings) -> bytes:
 
 
 def cancellation_pdf_bytes(cancellation: Cancellation, settings: Settings) -> bytes:
-    doc: CancellationDocument = cancellation_document(cancellation, settings)
+    return cancellation_document_pdf_bytes(cancellation_document(cancellation, settings))
+
+
+def cancellation_document_pdf_bytes(doc: CancellationDocument) -> bytes:
+    """The PDF of a cancellation notice as laid out (``cancellation_document``)."""
 
     def draw(pages: Pages) -> None:
         pages.new_page(False)

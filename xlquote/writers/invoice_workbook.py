@@ -237,7 +237,12 @@ def invoice_workbook_bytes(invoice: Invoice, settings: Settings) -> bytes:
     reproducibly (same content, same bytes: created and modified are REPRODUCIBLE_STAMP, as
     for every workbook we write). Raises OutputError for a document that cannot be drawn
     truthfully (``invoice_document``)."""
-    return invoice_workbook(invoice_document(invoice, settings)).to_bytes()
+    return invoice_document_workbook_bytes(invoice_document(invoice, settings))
+
+
+def invoice_document_workbook_bytes(doc: InvoiceDocument) -> bytes:
+    """The workbook's file of an invoice document as laid out (``invoice_document``)."""
+    return invoice_workbook(doc).to_bytes()
 
 
 def write_invoice_workbook(invoice: Invoice, settings: Settings, path: str | Path) -> Path:
@@ -263,7 +268,11 @@ def invoice_workbook(doc: InvoiceDocument) -> Workbook:
 def cancellation_workbook_bytes(cancellation: Cancellation, settings: Settings) -> bytes:
     """The one-sheet notice that an issued invoice is cancelled (請求書取消のお知らせ),
     reproducibly."""
-    doc = cancellation_document(cancellation, settings)
+    return cancellation_document_workbook_bytes(cancellation_document(cancellation, settings))
+
+
+def cancellation_document_workbook_bytes(doc: CancellationDocument) -> bytes:
+    """The workbook's file of a cancellation notice as laid out (``cancellation_document``)."""
     wb = Workbook(author=doc.author, title=doc.title)
     write_cancellation_sheet(wb.add_sheet(CANCELLATION_SHEET), doc)
     return wb.to_bytes()
