@@ -36,6 +36,7 @@ from .money import yen
 from .pricebook import PriceBook
 from .records import (
     Contract,
+    ContractPositions,
     IncidentTable,
     Pack,
     contracts_from_records,
@@ -258,8 +259,7 @@ def _open_limits_reached(contracts: list[Contract], t: IncidentTable,
     most ``most`` notices, else InputError."""
     if as_of < first:
         return []
-    by_id = {c.contract_id: i for i, c in enumerate(contracts)}
-    owner = np.fromiter((by_id.get(cid, -1) for cid in t.contract_id.tolist()), np.int64, len(t))
+    owner = ContractPositions(contracts).of(t.contract_id)
     support = np.array([books.get(c.pricebook) is not None and books[c.pricebook].support
                         is not None and c.plan in ("annual", "monthly") for c in contracts]
                        or [False])[np.maximum(owner, 0)]
@@ -303,8 +303,7 @@ def _open_limits_reached(contracts: list[Contract], t: IncidentTable,
 
 def _open_incidents(contracts: list[Contract], t: IncidentTable,
                     books: Mapping[str, PriceBook], as_of: dt.date) -> list[OpenIncident]:
-    by_id = {c.contract_id: i for i, c in enumerate(contracts)}
-    owner = np.fromiter((by_id.get(cid, -1) for cid in t.contract_id.tolist()), np.int64, len(t))
+    owner = ContractPositions(contracts).of(t.contract_id)
     rows = np.flatnonzero((owner >= 0) & np.isnat(t.closed))
     open_ones = t.take(rows)
     due = response_due(open_ones, owner[rows], contracts, books)

@@ -20,7 +20,7 @@ import numpy as np
 from .codes import CHANNELS
 from .dates import Month, business_days_after
 from .pricebook import PriceBook
-from .records import Contract, IncidentTable
+from .records import Contract, ContractPositions, IncidentTable
 
 NAT = np.datetime64("NaT", "D")
 PHONE = CHANNELS.codes.index("phone")
@@ -36,7 +36,7 @@ def response_due(t: IncidentTable, owner: np.ndarray, contracts: Sequence[Contra
                        dtype=np.int64)  # [book, channel] → business days, -1: none
     book_of = np.array([names.index(c.pricebook) for c in contracts] or [0],
                        dtype=np.int64)[np.maximum(owner, 0)]
-    days = np.where(owner >= 0, targets[book_of, t.measures.channel], -1)
+    days = np.where(owner >= 0, targets[book_of, t.measure("channel")], -1)
     due = np.full(len(t), NAT, dtype="datetime64[D]")
     counted = (days >= 0) & ~np.isnat(t.opened)
     if counted.any():
@@ -50,7 +50,7 @@ def response_due(t: IncidentTable, owner: np.ndarray, contracts: Sequence[Contra
             books[names[key % 64]].calendar.closed_days), "D")
             for key in distinct.tolist()], dtype="datetime64[D]")
         due[counted] = found[inverse.ravel()]
-    agreed = (t.measures.channel == PHONE) & ~np.isnat(t.response_agreed) & (owner >= 0)
+    agreed = (t.measure("channel") == PHONE) & ~np.isnat(t.response_agreed) & (owner >= 0)
     due[agreed] = t.response_agreed[agreed]
     return due
 
@@ -71,9 +71,7 @@ class ResponseRow:
 def response_report(contracts: Sequence[Contract], t: IncidentTable,
                     books: Mapping[str, PriceBook], month: Month) -> list[ResponseRow]:
     """Per contract with incidents received in ``month``: targets met and missed."""
-    by_id = {c.contract_id: i for i, c in enumerate(contracts)}
-    owner = np.fromiter((by_id.get(cid, -1) for cid in t.contract_id.tolist()), np.int64,
-                        len(t))
+    owner = ContractPositions(contracts).of(t.contract_id)
     first, last = np.datetime64(month.first_day, "D"), np.datetime64(month.last_day, "D")
     rows = np.flatnonzero((owner >= 0) & (t.opened >= first) & (t.opened <= last))
     mine = t.take(rows)

@@ -29,6 +29,7 @@ from ..money import tax_by_rate
 from ..pricebook import PriceBook, get_pricebook
 from ..records import (
     Contract,
+    ContractPositions,
     IncidentTable,
     Pack,
     contracts_from_records,
@@ -143,14 +144,6 @@ class BillingRun:
         return sum(s.total for s in self.summaries)
 
 
-class _Positions(dict[str, int]):
-    """Contract id → position in the contract list; -1 for an unknown id (a plain ``map`` of
-    ``__getitem__`` over a million incidents is the fastest lookup Python has)."""
-
-    def __missing__(self, key: str) -> int:
-        return -1
-
-
 def _books(contracts: list[Contract], pricebooks: Mapping[str, PriceBook] | None
            ) -> dict[str, PriceBook]:
     books = dict(pricebooks or {})
@@ -175,10 +168,10 @@ def bill_month(contracts: Iterable[Mapping[str, Any] | Contract],
     table = incidents_from_records(incidents)
     pack_list = packs_from_records(packs)
     books = _books(contracts, pricebooks)
-    by_id = _Positions((c.contract_id, i) for i, c in enumerate(contracts))
+    by_id = ContractPositions(contracts)
 
     checks = RowChecks((len(table),), sheet="Incidents", row_numbers=table.row)
-    owner = np.fromiter(map(by_id.__getitem__, table.contract_id), np.int64, len(table))
+    owner = by_id.of(table.contract_id)
     checks.flag(owner < 0, "contract_id", table.contract_id,
                 f"{UNKNOWN_CONTRACT} (スポット対応はないため、インシデントには契約が必要です)")
     last = np.datetime64(month.last_day, "D")
