@@ -482,3 +482,36 @@ def test_the_drawing_plan_weighs_documents_by_their_content() -> None:
     statements = jobs(500, 40 * DOCUMENT_CONTENT_BYTES, 3 * DOCUMENT_CONTENT_BYTES,
                       40 * DOCUMENT_CONTENT_BYTES)
     assert _drawing_plan(statements) == ([1, 3, 2, 0], 1, 2)
+
+
+def test_objects_frozen_nests_and_a_run_leaves_nothing_frozen(tmp_path, monkeypatch):
+    """The run freezes what lives through it, the forked map freezes again inside: the inner
+    block's end keeps the outer freeze, the outer one's end unfreezes, and a run leaves the
+    process as it found it."""
+    import gc
+
+    from xlquote.memory import objects_frozen
+
+    assert gc.get_freeze_count() == 0
+    with objects_frozen():
+        outer = gc.get_freeze_count()
+        assert outer > 0
+        with objects_frozen():
+            pass
+        assert gc.get_freeze_count() >= outer
+    assert gc.get_freeze_count() == 0
+
+    seen: list[int] = []
+    draw = documents.DRAWERS[("invoice", "xlsx")]
+
+    def counting(layout):
+        seen.append(gc.get_freeze_count())
+        return draw(layout)
+
+    monkeypatch.setitem(documents.DRAWERS, ("invoice", "xlsx"), counting)
+    monkeypatch.setenv("XLQUOTE_WORKERS", "1")
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    assert main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "out")]) == 1
+    assert seen and min(seen) > 0  # the month's objects frozen while it draws
+    assert gc.get_freeze_count() == 0

@@ -57,7 +57,7 @@ from ..engine.invoice import (
 from ..engine.pricebook import CalendarRule
 from ..engine.service import response_report
 from ..engine.settings import Settings
-from ..memory import release_freed_memory
+from ..memory import objects_frozen, release_freed_memory
 from ..readers.workbook import Engine, InvoicingData, read_invoicing_workbook
 from ..writers.summary import DocumentFigures, SummaryItem, write_summary_workbook
 from .documents import (
@@ -845,8 +845,9 @@ def run_invoices(data: InvoicingData, month: Month | str, out_dir: str | Path,
     job = MonthRun(data, month, Path(out_dir), register, pdf,
                    progress or (lambda step, done, total: None), correct, issue_date,
                    issue_pending, today, executor, copy_elsewhere)
-    job.bill()
-    return job.publish()
+    with objects_frozen():  # what is alive now lives through the run: no collection walks it
+        job.bill()
+        return job.publish()
 
 
 def run_invoice_workbook(workbook: str | Path, month: Month | str, out_dir: str | Path,

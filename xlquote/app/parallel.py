@@ -29,7 +29,6 @@ chunk or an exception that cannot be pickled — raises a ``TaskError`` naming t
 
 from __future__ import annotations
 
-import gc
 import os
 import pickle
 import socket
@@ -45,7 +44,7 @@ from types import TracebackType
 from typing import Any, Generic, Literal, NoReturn, TypeVar
 
 from ..engine.errors import OutputError
-from ..memory import release_freed_memory
+from ..memory import objects_frozen, release_freed_memory
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -381,16 +380,14 @@ class ProcessExecutor(Executor):
 
         _forked_job = job
         release_freed_memory()  # what this process no longer holds, workers do not inherit
-        gc.freeze()  # forked workers then leave the parent's objects (and their pages) alone
-        try:
-            with cf.ProcessPoolExecutor(self._workers - 1,
-                                        mp_context=multiprocessing.get_context("fork")) as pool:
+        try:  # forked workers leave the parent's objects (and their pages) alone
+            with objects_frozen(), cf.ProcessPoolExecutor(
+                    self._workers - 1, mp_context=multiprocessing.get_context("fork")) as pool:
                 _spread(pool, lambda indices: pool.submit(_work_forked, indices.start,
                                                           indices.stop),
                         collector, window, works_here=True)
         finally:
             _forked_job = None
-            gc.unfreeze()
 
     def _spawned_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
