@@ -5,6 +5,7 @@ named in the error."""
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -375,6 +376,7 @@ def test_a_worker_killed_while_drawing_stops_the_run_with_nothing_changed(tmp_pa
     monkeypatch.setitem(documents.DRAWERS, ("invoice", "xlsx"), killed_in_a_worker)
     command = ["invoice", str(book), "--month", "2026-10", "--out", str(out), "--json"]
     assert main(command) == 3
+    assert gc.get_freeze_count() == 0  # a run that fails leaves nothing frozen either
     report = json.loads(capsys.readouterr().out)
     assert report["status"] == "write_failed"
     assert re.match(r"writing documents: INV-202610-0001 … \S+ failed \(in a worker\): "
@@ -488,8 +490,6 @@ def test_objects_frozen_nests_and_a_run_leaves_nothing_frozen(tmp_path, monkeypa
     """The run freezes what lives through it, the forked map freezes again inside: the inner
     block's end keeps the outer freeze, the outer one's end unfreezes, and a run leaves the
     process as it found it."""
-    import gc
-
     from xlquote.memory import objects_frozen
 
     assert gc.get_freeze_count() == 0
