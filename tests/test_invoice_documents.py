@@ -488,6 +488,43 @@ def test_table_rows_are_drawn_as_each_cell_alone_would_be():
     assert shown.count(b" Tf ") == 2 and shown == drawn(True)
 
 
+def test_what_documents_measure_alike_is_kept_bounded_and_changes_no_byte(invoices, settings,
+                                                                          monkeypatch):
+    """Strings' widths and a column's lines are kept from one document to the next (a month's
+    documents show the same dates, amounts and labels), up to a bound: each document draws to
+    the same bytes as drawn alone, whatever the documents before it left."""
+    from xlquote.writers import invoice_pdf_bytes, pdf_pages
+
+    def held() -> tuple[int, int]:
+        widths, by_size = pdf_pages._measured[registered_font()]
+        return (len(widths) + sum(map(len, by_size.values())),
+                sum(map(len, pdf_pages._wrapped.values())))
+
+    def forget() -> None:
+        pdf_pages._measured.clear()
+        pdf_pages._wrapped.clear()
+
+    alone, each_held = [], []
+    for invoice in invoices:
+        forget()
+        alone.append(invoice_pdf_bytes(invoice, settings))
+        each_held.append(held())
+    forget()
+    assert [invoice_pdf_bytes(invoice, settings) for invoice in invoices] == alone
+    kept = held()
+    one_document = [max(counts) for counts in zip(*each_held, strict=True)]
+    assert all(k < sum(counts) for k, counts in zip(kept, zip(*each_held, strict=True),
+                                                    strict=True))  # shared, not summed
+
+    bound = 100
+    monkeypatch.setattr(pdf_pages, "MEASURES_KEPT", bound)
+    assert all(k > bound + most for k, most in zip(kept, one_document, strict=True))
+    forget()
+    for invoice, expected in zip(invoices, alone, strict=True):
+        assert invoice_pdf_bytes(invoice, settings) == expected
+        assert all(k <= bound + most for k, most in zip(held(), one_document, strict=True))
+
+
 def test_characters_are_measured_as_reportlab_measures_them():
     """Lines break where reportlab would break them: each character's width, at any size,
     is reportlab's ``stringWidth`` to the last bit, for the font's characters and others."""

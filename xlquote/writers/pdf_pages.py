@@ -72,6 +72,16 @@ FONT_SYMBOLIC, FONT_NONSYMBOLIC = 1 << 2, 1 << 5  # font descriptor flags (not L
 Color = tuple[float, float, float]
 
 _fonts: dict[Path, str] = {}
+# What a font's text measures, kept from one document to the next (most of a month's
+# documents show the same dates, amounts and labels): each string's width at 1 point
+# (``FontText.width``) and each character's by size (``FontText.char_widths``); and a table
+# column's lines of each value (``_RowCells``), by font, size and column width (a month's
+# tables have a few dozen). Each is emptied when it holds more than MEASURES_KEPT entries as
+# a document (a table) starts, or more than COLUMNS_KEPT columns.
+_measured: dict[str, tuple[dict[str, float], dict[float, dict[str, float]]]] = {}
+_wrapped: dict[tuple[str, float, float], dict[str, Sequence[str]]] = {}
+MEASURES_KEPT = 50_000
+COLUMNS_KEPT = 256
 _fonts_lock = threading.Lock()
 
 
@@ -99,7 +109,8 @@ def registered_font() -> str:
 
 
 class FontText:
-    """The font as one document uses it: each distinct string measured and encoded once.
+    """The font as one document uses it: each distinct string encoded once, and measured once
+    in the process (while ``_measured`` keeps it).
 
     Text is shown in two-byte codes: a character of the Basic Multilingual Plane is its own
     code (UTF-16), one beyond it takes the next code of ``BEYOND_BMP_CODES`` the first time
@@ -114,8 +125,10 @@ class FontText:
         self.beyond_bmp: dict[int, int] = {}  # character → code (str.translate)
         self._beyond_bmp_taken = 0  # codes of BEYOND_BMP_CODES given out
         self.encoded: dict[str, str] = {}  # by ``codes``
-        self.widths: dict[str, float] = {}  # at 1 point, by ``width``
-        self._char_widths: dict[float, dict[str, float]] = {}  # by size, by ``char_widths``
+        self.widths, self._char_widths = _measured.setdefault(name, ({}, {}))
+        if len(self.widths) + sum(map(len, self._char_widths.values())) > MEASURES_KEPT:
+            self.widths.clear()
+            self._char_widths.clear()
 
     def width(self, text: str, size: float) -> float:
         width = self.widths.get(text)
@@ -500,6 +513,13 @@ class _LineStarts(dict[str, str]):
         return start
 
 
+def _column_lines(font: str, size: float, width: float) -> dict[str, Sequence[str]]:
+    """The lines of each value already shown in a column of this font, size and width."""
+    if len(_wrapped) > COLUMNS_KEPT or sum(map(len, _wrapped.values())) > MEASURES_KEPT:
+        _wrapped.clear()
+    return _wrapped.setdefault((font, size, width), {})
+
+
 class _RowCells:
     """The cells of a table's rows: each value's lines in its column (``wrap``), each line
     placed in its column as the column aligns it (centred: a header's). What a table repeats
@@ -510,7 +530,7 @@ class _RowCells:
                  *, centred: bool = False) -> None:
         self.font, self.columns, self.x, self.size = font, columns, x, size
         self.leading = size * 1.35
-        self._lines: list[dict[str, Sequence[str]]] = [{} for _ in columns]
+        self._lines = [_column_lines(font.name, size, column.width) for column in columns]
         # each column's start of a line: a left-aligned one's is the column's own
         self._starts: list[tuple[str, _LineStarts | None]] = []
         left = x
