@@ -560,6 +560,12 @@ class _RowCells:
         object; the font is set at this size with the first line where ``set_size``."""
         font = self.font
         encoded = font.encoded
+        if not set_size and max(map(len, cells), default=0) <= 1:  # most rows: one baseline
+            baseline = f"{top - CELL_PAD - self.size:.2f} Tm <"
+            return "\n".join([
+                f"{left_start if starts is None else starts[lines[0]]}{baseline}"
+                f"{encoded.get(lines[0]) or font.codes(lines[0])}> Tj"
+                for lines, (left_start, starts) in zip(cells, self._starts, strict=True) if lines])
         size_set = f"/F0 {self.size:.2f} Tf " if set_size else ""
         baselines: list[str] = []  # each line's, as it is written, from the first
         shows: list[str] = []
