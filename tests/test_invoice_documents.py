@@ -496,8 +496,8 @@ def test_what_documents_measure_alike_is_kept_bounded_and_changes_no_byte(invoic
     from xlquote.writers import invoice_pdf_bytes, pdf_pages
 
     def held() -> tuple[int, int]:
-        widths, by_size = pdf_pages._measured[registered_font()]
-        return (len(widths) + sum(map(len, by_size.values())),
+        widths, by_size, codes = pdf_pages._measured[registered_font()]
+        return (len(widths) + sum(map(len, by_size.values())) + len(codes),
                 sum(map(len, pdf_pages._wrapped.values())))
 
     def forget() -> None:

@@ -74,11 +74,12 @@ Color = tuple[float, float, float]
 _fonts: dict[Path, str] = {}
 # What a font's text measures, kept from one document to the next (most of a month's
 # documents show the same dates, amounts and labels): each string's width at 1 point
-# (``FontText.width``) and each character's by size (``FontText.char_widths``); and a table
+# (``FontText.width``), each character's by size (``FontText.char_widths``) and the codes of
+# a string of the Basic Multilingual Plane (``FontText.codes``); and a table
 # column's lines of each value (``_RowCells``), by font, size and column width (a month's
 # tables have a few dozen). Each is emptied when it holds more than MEASURES_KEPT entries as
 # a document (a table) starts, or more than COLUMNS_KEPT columns.
-_measured: dict[str, tuple[dict[str, float], dict[float, dict[str, float]]]] = {}
+_measured: dict[str, tuple[dict[str, float], dict[float, dict[str, float]], dict[str, str]]] = {}
 _wrapped: dict[tuple[str, float, float], dict[str, Sequence[str]]] = {}
 MEASURES_KEPT = 50_000
 COLUMNS_KEPT = 256
@@ -125,10 +126,12 @@ class FontText:
         self.beyond_bmp: dict[int, int] = {}  # character → code (str.translate)
         self._beyond_bmp_taken = 0  # codes of BEYOND_BMP_CODES given out
         self.encoded: dict[str, str] = {}  # by ``codes``
-        self.widths, self._char_widths = _measured.setdefault(name, ({}, {}))
-        if len(self.widths) + sum(map(len, self._char_widths.values())) > MEASURES_KEPT:
+        self.widths, self._char_widths, self._bmp_codes = _measured.setdefault(name, ({}, {}, {}))
+        if (len(self.widths) + sum(map(len, self._char_widths.values())) + len(self._bmp_codes)
+                > MEASURES_KEPT):
             self.widths.clear()
             self._char_widths.clear()
+            self._bmp_codes.clear()
 
     def width(self, text: str, size: float) -> float:
         width = self.widths.get(text)
@@ -152,12 +155,15 @@ class FontText:
         if found is not None:
             return found
         self.shown.update(text)
-        units = text
-        if _BEYOND_BMP.search(text):
-            for character in _BEYOND_BMP.findall(text):
-                self._assign(ord(character))
-            units = text.translate(self.beyond_bmp)
-        found = self.encoded[text] = units.encode("utf-16-be", "surrogatepass").hex()
+        found = self._bmp_codes.get(text)
+        if found is None:
+            if _BEYOND_BMP.search(text):  # codes of this document's own
+                for character in _BEYOND_BMP.findall(text):
+                    self._assign(ord(character))
+                found = text.translate(self.beyond_bmp).encode("utf-16-be", "surrogatepass").hex()
+            else:
+                found = self._bmp_codes[text] = text.encode("utf-16-be").hex()
+        self.encoded[text] = found
         return found
 
     def _assign(self, character: int) -> None:
