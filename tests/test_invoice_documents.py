@@ -525,6 +525,21 @@ def test_what_documents_measure_alike_is_kept_bounded_and_changes_no_byte(invoic
         assert all(k <= bound + most for k, most in zip(held(), one_document, strict=True))
 
 
+def test_codes_beyond_the_bmp_are_each_documents_own():
+    """A character beyond U+FFFF takes the next free code of the document showing it, so the
+    same text has different codes in two documents; text of the Basic Multilingual Plane
+    alone has the same codes in every document (and is kept across them)."""
+    from xlquote.writers import pdf_pages
+
+    first = pdf_pages.FontText(registered_font())
+    assert first.codes("\U0002000b計") == "d800" + "8a08"
+    second = pdf_pages.FontText(registered_font())
+    assert second.codes("\U00020089") == "d800"
+    assert second.codes("\U0002000b計") == "d801" + "8a08"
+    assert second.codes("計算") == first.codes("計算") == "8a08" + "7b97"
+    assert second.beyond_bmp == {0x20089: 0xD800, 0x2000B: 0xD801}
+
+
 def test_characters_are_measured_as_reportlab_measures_them():
     """Lines break where reportlab would break them: each character's width, at any size,
     is reportlab's ``stringWidth`` to the last bit, for the font's characters and others."""
