@@ -525,6 +525,30 @@ def test_what_documents_measure_alike_is_kept_bounded_and_changes_no_byte(invoic
         assert all(k <= bound + most for k, most in zip(held(), one_document, strict=True))
 
 
+@pytest.mark.parametrize("kept_by", ["width", "codes", "lines"])
+def test_long_texts_are_not_kept_from_one_document_to_the_next(kept_by):
+    """What is kept across documents holds strings of at most KEPT_TEXT characters: a cell
+    may hold 32,767, and a month of long distinct texts would otherwise stay in memory."""
+    from xlquote.writers import pdf_pages
+
+    pdf_pages._measured.clear()
+    pdf_pages._wrapped.clear()
+    font = pdf_pages.FontText(registered_font())
+    long, short = "長" * (pdf_pages.KEPT_TEXT + 1), "短" * pdf_pages.KEPT_TEXT
+    for text in (long, short):
+        if kept_by == "width":
+            font.width(text, 8.0)
+        elif kept_by == "codes":
+            font.codes(text)
+        else:
+            pdf_pages._RowCells(font, [pdf_pages.TableColumn("内容", 180, "left")], 36.0,
+                                8.5).layout([text])
+    kept = {"width": font.widths, "codes": font._bmp_codes,
+            "lines": {value: lines for known in pdf_pages._wrapped.values()
+                      for value, lines in known.items()}}[kept_by]
+    assert short in kept and long not in kept
+
+
 def test_codes_beyond_the_bmp_are_each_documents_own():
     """A character beyond U+FFFF takes the next free code of the document showing it, so the
     same text has different codes in two documents; text of the Basic Multilingual Plane

@@ -78,10 +78,12 @@ _fonts: dict[Path, str] = {}
 # a string of the Basic Multilingual Plane (``FontText.codes``); and a table
 # column's lines of each value (``_RowCells``), by font, size and column width (a month's
 # tables have a few dozen). Each is emptied when it holds more than MEASURES_KEPT entries as
-# a document (a table) starts, or more than COLUMNS_KEPT columns.
+# a document (a table) starts, or more than COLUMNS_KEPT columns. Only strings of at most
+# KEPT_TEXT characters are kept: a cell may hold 32,767, and a long text is seldom shown twice.
 _measured: dict[str, tuple[dict[str, float], dict[float, dict[str, float]], dict[str, str]]] = {}
 _wrapped: dict[tuple[str, float, float], dict[str, Sequence[str]]] = {}
 MEASURES_KEPT = 50_000
+KEPT_TEXT = 200
 COLUMNS_KEPT = 256
 _fonts_lock = threading.Lock()
 
@@ -136,7 +138,9 @@ class FontText:
     def width(self, text: str, size: float) -> float:
         width = self.widths.get(text)
         if width is None:
-            width = self.widths[text] = self.font.stringWidth(text, 1.0)
+            width = self.font.stringWidth(text, 1.0)
+            if len(text) <= KEPT_TEXT:
+                self.widths[text] = width
         return width * size
 
     def char_widths(self, text: str, size: float) -> list[float]:
@@ -162,7 +166,9 @@ class FontText:
                     self._assign(ord(character))
                 found = text.translate(self.beyond_bmp).encode("utf-16-be", "surrogatepass").hex()
             else:
-                found = self._bmp_codes[text] = text.encode("utf-16-be").hex()
+                found = text.encode("utf-16-be").hex()
+                if len(text) <= KEPT_TEXT:
+                    self._bmp_codes[text] = found
         self.encoded[text] = found
         return found
 
@@ -554,8 +560,10 @@ class _RowCells:
         for value, known, column in zip(values, self._lines, self.columns, strict=True):
             lines = known.get(value)
             if lines is None:  # wrap keeps a line that fits as it is
-                lines = known[value] = (wrap(value, column.width - 2 * CELL_PAD, self.font,
-                                             self.size) if value else ())
+                lines = (wrap(value, column.width - 2 * CELL_PAD, self.font, self.size)
+                         if value else ())
+                if len(value) <= KEPT_TEXT:
+                    known[value] = lines
             cells.append(lines)
             if len(lines) > most:
                 most = len(lines)
