@@ -73,7 +73,8 @@ Color = tuple[float, float, float]
 
 _fonts: dict[Path, str] = {}
 # What a font's text measures, kept from one document to the next (most of a month's
-# documents show the same dates, amounts and labels): each string's width at 1 point
+# documents show the same dates, amounts and labels), behind each document's own (which keeps
+# every string it shows, however long): each string's width at 1 point
 # (``FontText.width``), each character's by size (``FontText.char_widths``) and the codes of
 # a string of the Basic Multilingual Plane (``FontText.codes``); and a table
 # column's lines of each value (``_RowCells``), by font, size and column width (a month's
@@ -112,8 +113,8 @@ def registered_font() -> str:
 
 
 class FontText:
-    """The font as one document uses it: each distinct string encoded once, and measured once
-    in the process (while ``_measured`` keeps it).
+    """The font as one document uses it: each distinct string measured and encoded once (and
+    a short one measured once in the process, while ``_measured`` keeps it).
 
     Text is shown in two-byte codes: a character of the Basic Multilingual Plane is its own
     code (UTF-16), one beyond it takes the next code of ``BEYOND_BMP_CODES`` the first time
@@ -128,19 +129,24 @@ class FontText:
         self.beyond_bmp: dict[int, int] = {}  # character → code (str.translate)
         self._beyond_bmp_taken = 0  # codes of BEYOND_BMP_CODES given out
         self.encoded: dict[str, str] = {}  # by ``codes``
-        self.widths, self._char_widths, self._bmp_codes = _measured.setdefault(name, ({}, {}, {}))
-        if (len(self.widths) + sum(map(len, self._char_widths.values())) + len(self._bmp_codes)
-                > MEASURES_KEPT):
-            self.widths.clear()
+        self.widths: dict[str, float] = {}  # at 1 point, by ``width``
+        self._kept_widths, self._char_widths, self._kept_codes = _measured.setdefault(
+            name, ({}, {}, {}))
+        if (len(self._kept_widths) + sum(map(len, self._char_widths.values()))
+                + len(self._kept_codes) > MEASURES_KEPT):
+            self._kept_widths.clear()
             self._char_widths.clear()
-            self._bmp_codes.clear()
+            self._kept_codes.clear()
 
     def width(self, text: str, size: float) -> float:
         width = self.widths.get(text)
         if width is None:
-            width = self.font.stringWidth(text, 1.0)
-            if len(text) <= KEPT_TEXT:
-                self.widths[text] = width
+            width = self._kept_widths.get(text)
+            if width is None:
+                width = self.font.stringWidth(text, 1.0)
+                if len(text) <= KEPT_TEXT:
+                    self._kept_widths[text] = width
+            self.widths[text] = width
         return width * size
 
     def char_widths(self, text: str, size: float) -> list[float]:
@@ -159,7 +165,7 @@ class FontText:
         if found is not None:
             return found
         self.shown.update(text)
-        found = self._bmp_codes.get(text)
+        found = self._kept_codes.get(text)
         if found is None:
             if _BEYOND_BMP.search(text):  # codes of this document's own
                 for character in _BEYOND_BMP.findall(text):
@@ -168,7 +174,7 @@ class FontText:
             else:
                 found = text.encode("utf-16-be").hex()
                 if len(text) <= KEPT_TEXT:
-                    self._bmp_codes[text] = found
+                    self._kept_codes[text] = found
         self.encoded[text] = found
         return found
 
@@ -542,7 +548,8 @@ class _RowCells:
                  *, centred: bool = False) -> None:
         self.font, self.columns, self.x, self.size = font, columns, x, size
         self.leading = size * 1.35
-        self._lines = [_column_lines(font.name, size, column.width) for column in columns]
+        self._lines: list[dict[str, Sequence[str]]] = [{} for _ in columns]  # every value
+        self._kept = [_column_lines(font.name, size, column.width) for column in columns]
         # each column's start of a line: a left-aligned one's is the column's own
         self._starts: list[tuple[str, _LineStarts | None]] = []
         left = x
@@ -557,13 +564,17 @@ class _RowCells:
         """Each cell's lines, and the row's height."""
         cells: list[Sequence[str]] = []
         most = 1
-        for value, known, column in zip(values, self._lines, self.columns, strict=True):
+        for value, known, kept, column in zip(values, self._lines, self._kept, self.columns,
+                                              strict=True):
             lines = known.get(value)
-            if lines is None:  # wrap keeps a line that fits as it is
-                lines = (wrap(value, column.width - 2 * CELL_PAD, self.font, self.size)
-                         if value else ())
-                if len(value) <= KEPT_TEXT:
-                    known[value] = lines
+            if lines is None:
+                lines = kept.get(value)
+                if lines is None:  # wrap keeps a line that fits as it is
+                    lines = (wrap(value, column.width - 2 * CELL_PAD, self.font, self.size)
+                             if value else ())
+                    if len(value) <= KEPT_TEXT:
+                        kept[value] = lines
+                known[value] = lines
             cells.append(lines)
             if len(lines) > most:
                 most = len(lines)
