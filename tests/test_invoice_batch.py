@@ -224,6 +224,27 @@ def test_bad_workbook_json(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("twin_id", ["C004.", "c004"])
+def test_contracts_whose_documents_would_be_one_file_are_refused(tmp_path, capsys, twin_id):
+    """C004 and C004. (or c004, the same file where case is not told apart) for one customer:
+    their drafts would be one file. Refused before anything is written: met while placing the
+    files, it stopped the run after the invoices were issued, on every rerun."""
+    contracts = sample_contracts()
+    original = next(c for c in contracts if c["contract_id"] == "C004")
+    contracts.append({**original, "contract_id": twin_id})
+    incidents = [*sample_incidents(), *[{**i, "incident_id": f"{i['incident_id']}-twin",
+                                         "contract_id": twin_id}
+                                        for i in sample_incidents() if i["contract_id"] == "C004"]]
+    workbook = write_workbook(tmp_path / "twins.xlsx", contracts=contracts, incidents=incidents)
+    out = tmp_path / "out"
+    assert main(["invoice", str(workbook), "--month", MONTH, "--out", str(out), "--json"]) == 2
+    (problem,) = json.loads(capsys.readouterr().out)["problems"]
+    assert (problem["sheet"], problem["row"], problem["column"], problem["value"]) == (
+        "Contracts", len(contracts) + 1, "contract_id", twin_id)
+    assert "契約 C004 (5行目) と書類のファイル名が同じになります" in problem["reason"]
+    assert not out.exists()
+
+
 def test_not_a_workbook(tmp_path, capsys):
     fake = tmp_path / "contracts.xlsx"
     fake.write_text("contract_id,customer\n")

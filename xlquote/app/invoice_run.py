@@ -37,6 +37,7 @@ import contextlib
 import datetime as dt
 import functools
 import os
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -55,6 +56,7 @@ from ..engine.invoice import (
     Invoice,
 )
 from ..engine.pricebook import CalendarRule
+from ..engine.records import Contract
 from ..engine.service import response_report
 from ..engine.settings import Settings
 from ..memory import objects_frozen, release_freed_memory
@@ -450,6 +452,25 @@ def too_many_documents(run: BillingRun) -> Problem:
                    "請求番号台帳は --register で共有します)", "Contracts")
 
 
+def same_file_names(contracts: Sequence[Contract]) -> list[Problem]:
+    """Contracts whose drafts (and statements) would be one file: their ids and customers
+    differ only in what a file name cannot hold (``C004`` and ``C004.``), or in case and
+    Unicode form, which Windows and macOS do not tell apart. Found before anything is written:
+    met while placing the files, it stopped the run after the invoices were issued."""
+    first: dict[str, Contract] = {}
+    problems = []
+    for contract in contracts:
+        stem = document_stem(DRAFT_PREFIX, contract.contract_id, contract.customer)
+        other = first.setdefault(unicodedata.normalize("NFC", stem).casefold(), contract)
+        if other is not contract:
+            problems.append(Problem(
+                contract.row, "contract_id", contract.contract_id,
+                f"契約 {other.contract_id} ({other.row}行目) と書類のファイル名が同じになります "
+                f"({stem}.xlsx)。ファイル名に使えない記号や、大文字・小文字の違いだけで区別する"
+                "契約IDは使えません。どちらかの契約IDを変えてください", "Contracts"))
+    return problems
+
+
 def too_many_characters(run: BillingRun, billed: Sequence[Billed]) -> Problem:
     """The month's documents showing more than ``MAX_MONTH_CHARACTERS`` distinct characters in
     all, named by the contract whose documents show the most."""
@@ -506,6 +527,9 @@ class MonthRun:
         total = len(contexts)
         if total > MAX_MONTH_DOCUMENTS:
             raise InputError([too_many_documents(run)])
+        clashes = same_file_names([ctx.contract for ctx in contexts])
+        if clashes:
+            raise InputError(clashes)
         self.report("checking", 0, total)
         printed = printed_on_every_document(self.settings)
         billed = map_indices(lambda i: _billed(build_invoice(contexts[i]), printed), total,
