@@ -311,6 +311,11 @@ def missing_sheet(sheet: str) -> str:
     return f"シート {sheet} がないか、空です"
 
 
+def setting_twice(label: str, key: str, first_row: int) -> str:
+    return (f"設定 {label} ({key}) は {first_row}行目にもあります。どちらを使うか決められない"
+            "ため、1 行にまとめてください")
+
+
 def parse_table(parse: Callable[..., Any], table: SheetTable, sheet: str) -> Any:
     """Run a records parser on a sheet table, with the sheet's own row numbers (blank rows
     the reader skipped leave gaps)."""
@@ -330,6 +335,7 @@ def parse_settings(table: SheetTable | None) -> Settings:
         by_name[normalize_text(f.key)] = f
         by_name[normalize_text(f.label_ja)] = f
     values: dict[str, tuple[Any, int]] = {}
+    first_rows: dict[str, int] = {}  # each setting's row: a second one is refused, not chosen
     found = ListedProblems(sheet)  # capped: a sheet of a million bad settings
     problems = found.listed
     for row, number in zip([table.header, *table.rows], [table.header_row, *table.row_numbers],
@@ -338,6 +344,12 @@ def parse_settings(table: SheetTable | None) -> Settings:
             continue
         setting = by_name.get(normalize_text(row[0])) if isinstance(row[0], str) else None
         if setting is None:
+            continue
+        first_row = first_rows.setdefault(setting.key, number)
+        if first_row != number:
+            if found.has_room():
+                problems.append(Problem(number, setting.key, row[0], setting_twice(
+                    setting.label_ja, setting.key, first_row), sheet))
             continue
         value = row[1] if len(row) > 1 else None
         unusable = unusable_problem(value, "設定の値を B 列に入力してください")

@@ -826,6 +826,11 @@ CASES: tuple[Case, ...] = (
     Case("customer_too_long", "C002's customer name of 201 characters",
          contract("C002", "B", lambda r: inline(r, "顧" * 201)),
          (Expected("Contracts", 3, "customer", "200 文字までです", "顧" * 40 + "…"),)),
+    Case("setting_twice", "a second issuer_name row (別の会社) below the Settings: which name "
+         "a qualified invoice prints cannot be chosen",
+         edits(lambda parts: set_cell(parts, "Settings", "A12", inline("A12", "発行者名")),
+               lambda parts: set_cell(parts, "Settings", "B12", inline("B12", "別の会社"))),
+         (Expected("Settings", 12, "issuer_name", "2行目にもあります", "発行者名"),)),
     Case("date_styled_minutes", "I-1002's minutes 51 in the date format of its opened date: "
          "named with the date it shows, 1900-02-20, on every path",
          styled_like("Incidents", "I-1002", "G", "C", "51"),
