@@ -96,6 +96,10 @@ NOT_AN_EXCEL_DATE = "Excel で表せる日付 (1900〜9999 年) ではありま�
 NO_VALUE_SAVED = f"計算結果が保存されていない数式です ({UNCALCULATED})"
 NEVER_CALCULATED = f"一度も計算されていない数式です ({UNCALCULATED})"
 NOT_A_NUMBER_CELL = f"数値のセルに数値でないものが入っています ({DAMAGED})"
+# Cell types no program writes without their value (a shared string's index, TRUE/FALSE, an
+# error's code, a date): such a cell is damaged, never blank. An untyped or number cell
+# without one is a blank cell with a style.
+VALUE_REQUIRED = frozenset({"s", "b", "e", "d"})
 NOT_EXCEL = "Excel 以外のプログラムが書いたものです。元のブックを使うか、書いたプログラムを確かめてください"
 
 
@@ -620,6 +624,8 @@ class _SheetReader:
             if self.book.calculate_on_load:
                 return UnusableCell(f"={formula.text or ''}", NEVER_CALCULATED)
         if text is None or (text == "" and kind != "str"):
+            if kind in VALUE_REQUIRED:
+                return UnusableCell("", f"セルの種類 ({kind}) の値がありません ({DAMAGED})")
             return None
         if kind == "s":
             if text.isdigit() and int(text) < len(self.strings):

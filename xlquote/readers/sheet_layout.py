@@ -80,7 +80,9 @@ PLACES = 10 ** np.arange(MAX_DIGITS - 1, -1, -1, dtype=np.int64)  # 10⁶ … 1
 # What calamine, reading tags loosely, reads otherwise than an XML parser, inside sheetData
 # (searched with RE2): an end tag of a row, cell, value or text with more than its name, or a
 # <v> or <is> tag with anything; a reference in a value (calamine reads none); a TRUE/FALSE
-# cell holding other than 0 or 1; inline text in a cell not of type inlineStr, or a value in
+# cell holding other than 0 or 1; a cell of a type that needs a value (a shared string,
+# TRUE/FALSE, an error, a date) without one, which calamine reads as blank and the other reader
+# refuses (cells.VALUE_REQUIRED); inline text in a cell not of type inlineStr, or a value in
 # one that is; a shared string's index written but in plain digits (calamine reads any other
 # as the first string); text in the value of a cell without a type, not a number
 # (NOT_A_NUMBER); an element inside a text or a value, a text right after a text (calamine
@@ -164,6 +166,7 @@ ATTRIBUTES_MISWRITTEN = "|".join((
 READ_OTHERWISE = "|".join((
     r"</(?:row|c|v|is|t)[^>]", r"<(?:v|is)[^>A-Za-z]", r"<v>[^<]*&",
     r"<c\s[^>]*" + TYPE + r"""b["']""" + OPENS + r"""\s*<v>(?:[^01<]|[01][^<])""",
+    r"<c\s[^>]*" + TYPE + r"""[sbed]["'](?:[^>]*/>|""" + OPENS + r"\s*(?:</c>|<v></v>))",
     r"<c\s[^>]*" + TYPE + NOT_INLINE + OPENS + UNTIL_IS,
     r"<c\s[^>]*" + r"""\st\s*=\s*(?:""|'')""" + OPENS + UNTIL_IS,
     NO_TYPE + UNTIL_IS, NO_TYPE + UNTIL_VALUE + ">" + NOT_A_NUMBER,

@@ -826,6 +826,16 @@ CASES: tuple[Case, ...] = (
     Case("customer_too_long", "C002's customer name of 201 characters",
          contract("C002", "B", lambda r: inline(r, "顧" * 201)),
          (Expected("Contracts", 3, "customer", "200 文字までです", "顧" * 40 + "…"),)),
+    Case("error_without_code", "an error cell without its code (<c t=\"e\"/>) in I-1003's minutes",
+         incident("I-1003", "G", lambda r: f'<c r="{r}" t="e"/>'),
+         (Expected("Incidents", 16, "minutes", "値がありません"),)),
+    Case("shared_string_without_index", "a shared-string cell with an empty value in I-1003's "
+         "minutes", incident("I-1003", "G", lambda r: f'<c r="{r}" t="s"><v></v></c>'),
+         (Expected("Incidents", 16, "minutes", "値がありません"),)),
+    Case("typed_without_value_unread", "cells of each type without a value in a column without "
+         "a header", edits(*(incident(first, "Z", lambda r, kind=kind: f'<c r="{r}" t="{kind}"/>')
+                             for first, kind in (("I-1002", "e"), ("I-1003", "s"), ("I-1004", "b"),
+                                                 ("I-1005", "d"))))),
     Case("setting_twice", "a second issuer_name row (別の会社) below the Settings: which name "
          "a qualified invoice prints cannot be chosen",
          edits(lambda parts: set_cell(parts, "Settings", "A12", inline("A12", "発行者名")),
