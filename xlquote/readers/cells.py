@@ -67,11 +67,14 @@ ESCAPED = re.compile(r"_x(00[0-9A-Fa-f]{2})_")  # a character escaped in a strin
 # spelt as fastexcel reads them too (refused as not finite, not as text).
 NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
                     r"|[+-]?(?:INF(?:INITY)?|NAN)", re.IGNORECASE)
-# Number formats shown as dates or times: the built-in ones (ECMA-376 18.8.30, with the East
-# Asian date formats 27–36 and 50–58), and custom codes with a date or time token outside
-# quotes, escapes and [colour]/[$-411] sections; [h]/[m]/[s] are elapsed times (durations).
-BUILTIN_DATE_FORMATS = frozenset({*range(14, 23), *range(27, 37), 45, 47, *range(50, 59)})
-BUILTIN_DURATION_FORMATS = frozenset({46})
+# Number formats read as dates or times, as calamine (under fastexcel) reads them, so that both
+# paths read a cell alike: the built-in ones of ECMA-376 18.8.30 it knows (not the East Asian
+# 27–36 and 50–58: a number there is a number on both paths, and a date column takes it as
+# Excel's date serial), and custom codes with a date or time token outside quotes, escapes and
+# [colour]/[$-411] sections; [h]/[m]/[s] are elapsed times (durations). A format's id is
+# matched as written, as calamine matches it ("014" is not 14).
+BUILTIN_DATE_FORMATS = frozenset(map(str, (*range(14, 23), 45, 47)))
+BUILTIN_DURATION_FORMATS = frozenset({"46"})
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 EXCEL_EPOCH_1904 = dt.datetime(1904, 1, 1)
 LAST_SERIAL = 2_958_466  # 9999-12-31 is day 2,958,465
@@ -313,24 +316,17 @@ def _escaped_character(found: re.Match[str]) -> str:
 
 def _date_styles(archive: zipfile.ZipFile, part: str) -> tuple[frozenset[int], frozenset[int]]:
     root = _parse(archive, part)
-    custom: dict[int, str] = {}
-    for number_format in root.iter(f"{MAIN_NS}numFmt"):
-        try:
-            custom[int(number_format.get("numFmtId") or "")] = number_format.get("formatCode") or ""
-        except ValueError:
-            continue
+    custom = {number_format.get("numFmtId") or "": number_format.get("formatCode") or ""
+              for number_format in root.iter(f"{MAIN_NS}numFmt")}
     longest = max(custom.values(), key=len, default="")
     if len(longest) > MAX_FORMAT_CODE:
         raise ValueError(f"{len(longest):,} 文字の表示形式があります (Excel の表示形式は "
                          f"{MAX_FORMAT_CODE} 文字まで)")
-    kinds: dict[int, str | None] = {}  # each format decided once, however many styles use it
+    kinds: dict[str, str | None] = {}  # each format decided once, however many styles use it
     dates, durations = set(), set()
     cell_formats = root.find(f"{MAIN_NS}cellXfs")
     for index, xf in enumerate([] if cell_formats is None else cell_formats.iter(f"{MAIN_NS}xf")):
-        try:
-            format_id = int(xf.get("numFmtId") or 0)
-        except ValueError:
-            continue
+        format_id = xf.get("numFmtId") or "0"
         if format_id not in kinds:
             kinds[format_id] = _format_kind(format_id, custom.get(format_id))
         kind = kinds[format_id]
@@ -341,7 +337,7 @@ def _date_styles(archive: zipfile.ZipFile, part: str) -> tuple[frozenset[int], f
     return frozenset(dates), frozenset(durations)
 
 
-def _format_kind(format_id: int, code: str | None) -> str | None:
+def _format_kind(format_id: str, code: str | None) -> str | None:
     """'date', 'duration' or None (a plain number), as calamine (under fastexcel) decides it,
     so that both read paths see the same cell as a date."""
     if code is None:

@@ -151,6 +151,23 @@ def styled_like(sheet: str, first_cell: str, column: str, like: str, value: str
     return edit
 
 
+def in_format(sheet: str, first_cell: str, column: str, value: str, format_id: str
+              ) -> Callable[[Parts], None]:
+    """A number in the cell, in a new cell style of number format ``format_id`` (as written)."""
+    def edit(parts: Parts) -> None:
+        styles = parts["xl/styles.xml"].decode()
+        found = re.search(r'<cellXfs count="(\d+)">', styles)
+        assert found, "no cellXfs"
+        index = int(found.group(1))
+        styles = styles.replace(found.group(), f'<cellXfs count="{index + 1}">').replace(
+            "</cellXfs>", f'<xf numFmtId="{format_id}" fontId="0" fillId="0" borderId="0" '
+            'applyNumberFormat="1" xfId="0"/></cellXfs>')
+        parts["xl/styles.xml"] = styles.encode()
+        ref = f"{column}{row_of(parts, sheet, first_cell)}"
+        set_cell(parts, sheet, ref, number(ref, value, str(index)))
+    return edit
+
+
 def edits(*steps: Callable[[Parts], None]) -> Callable[[Parts], None]:
     def edit(parts: Parts) -> None:
         for step in steps:
@@ -836,6 +853,14 @@ CASES: tuple[Case, ...] = (
          "a header", edits(*(incident(first, "Z", lambda r, kind=kind: f'<c r="{r}" t="{kind}"/>')
                              for first, kind in (("I-1002", "e"), ("I-1003", "s"), ("I-1004", "b"),
                                                  ("I-1005", "d"))))),
+    Case("east_asian_date_format_minutes", "I-1003's minutes 100 in the built-in format 31 "
+         "(yyyy年m月d日 in Japanese Excel): a number on every path, as calamine reads it",
+         in_format("Incidents", "I-1003", "G", "100", "31")),
+    Case("format_id_with_zero", "I-1003's minutes 100 in format id 014, written with a zero: "
+         "not the date format 14 on any path", in_format("Incidents", "I-1003", "G", "100", "014")),
+    Case("date_format_minutes", "I-1003's minutes 100 in the built-in date format 14: refused "
+         "with the date it shows", in_format("Incidents", "I-1003", "G", "100", "14"),
+         (Expected("Incidents", 16, "minutes", "数値として読めません", "1900-04-09"),)),
     Case("setting_twice", "a second issuer_name row (別の会社) below the Settings: which name "
          "a qualified invoice prints cannot be chosen",
          edits(lambda parts: set_cell(parts, "Settings", "A12", inline("A12", "発行者名")),
