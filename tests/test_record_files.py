@@ -158,3 +158,136 @@ def test_a_parquet_compression_bomb_is_refused_before_it_is_unpacked(workbook, t
         read_invoicing_workbook(workbook, record_files={"Incidents": tmp_path / "bomb.parquet"})
     (problem,) = caught.value.problems
     assert problem.value == "bomb.parquet" and "description" in problem.reason
+
+
+def test_parquet_integers_a_number_cell_cannot_hold_are_named(workbook, tmp_path):
+    """int64 past 2**53 would be read as a nearby other number (and Arrow refused the cast
+    with a traceback): each such cell is named, the file refused."""
+    incidents = sample_incidents()
+    incidents[0]["minutes"] = 2**63 - 1
+    incidents[3]["minutes"] = 2**53 + 2
+    incidents[4]["minutes"] = -(2**53) - 2
+    incidents[5]["minutes"] = 2**53  # still exact: read, then refused by the field's limit
+    file = write_parquet(tmp_path / "incidents.parquet", incidents, field_names(INCIDENT_FIELDS),
+                         {"minutes": pa.int64()})
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    inexact = {(p.sheet, p.row, p.field, p.value) for p in caught.value.problems
+               if p.reason.startswith("整数が大きすぎて正確には読めません")}
+    assert inexact == {("incidents.parquet", 2, "minutes", str(2**63 - 1)),
+                       ("incidents.parquet", 5, "minutes", str(2**53 + 2)),
+                       ("incidents.parquet", 6, "minutes", str(-(2**53) - 2))}
+    assert [(p.row, p.value) for p in caught.value.problems if p not in inexact
+            and p.reason.startswith("100,000 以下")] == [(7, 2**53)]
+
+
+def test_a_parquet_column_named_twice_is_named(workbook, tmp_path):
+    table = pq.read_table(write_parquet(tmp_path / "one.parquet", sample_incidents(),
+                                        field_names(INCIDENT_FIELDS)))
+    twice = pa.Table.from_arrays([*table.columns, table.column("minutes")],
+                                 names=[*table.column_names, "minutes"])
+    pq.write_table(twice, tmp_path / "incidents.parquet")
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": tmp_path / "incidents.parquet"})
+    (problem,) = caught.value.problems
+    assert (problem.sheet, problem.row, problem.field) == ("incidents.parquet", 1, "minutes")
+    assert problem.reason.startswith("同じ見出しの列が 2 つあります")
+
+
+@pytest.mark.parametrize(("kind", "value"), [
+    (pa.duration("s"), dt.timedelta(minutes=5)),  # 300 seconds was billed as 300 minutes
+    (pa.time32("ms"), dt.time(0, 5)),
+    (pa.binary(), b"5"),
+    (pa.list_(pa.int64()), [5]),
+])
+@pytest.mark.parametrize("field", ["minutes", "description"])
+def test_a_parquet_column_of_a_type_no_cell_holds_is_refused(workbook, tmp_path, kind, value,
+                                                             field):
+    incidents = [{**record, field: value} for record in sample_incidents()]
+    file = write_parquet(tmp_path / "incidents.parquet", incidents, field_names(INCIDENT_FIELDS),
+                         {field: kind})
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    (problem,) = caught.value.problems  # the column, once
+    assert (problem.sheet, problem.row, problem.field, problem.value) == (
+        "incidents.parquet", None, field, str(pq.read_schema(file).field(field).type))
+    assert problem.reason.startswith("この型の列は読めません")
+    assert ("duration" in problem.reason) == pa.types.is_duration(kind)
+
+
+def test_parquet_timestamps_are_read_on_their_local_date(workbook, tmp_path):
+    """A time zone's timestamps are stored in UTC (00:30 in Tokyo is the day before in UTC),
+    and pandas writes fractions of a millisecond (a cast to milliseconds refused them)."""
+    tokyo = dt.timezone(dt.timedelta(hours=9))
+    incidents = [{**record, "closed": None if record.get("closed") is None else
+                  dt.datetime.combine(record["closed"], dt.time(0, 30, 0, 123456), tokyo)}
+                 for record in sample_incidents()]
+    names = field_names(INCIDENT_FIELDS)
+    file = write_parquet(tmp_path / "incidents.parquet", incidents, names,
+                         {"closed": pa.timestamp("us", tz="Asia/Tokyo")})
+    data = read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    assert data.incidents.closed.tolist() == read_invoicing_workbook(workbook).incidents.closed.tolist()
+
+    unknown = write_parquet(tmp_path / "unknown_zone.parquet", incidents, names,
+                            {"closed": pa.timestamp("us", tz="Mars/Olympus")})
+    with pytest.raises(InputError) as caught:  # not a traceback
+        read_invoicing_workbook(workbook, record_files={"Incidents": unknown})
+    (problem,) = caught.value.problems
+    assert (problem.sheet, problem.field) == ("unknown_zone.parquet", "closed")
+    assert problem.reason.startswith("この列の値を読めません")
+
+
+def test_a_csv_row_with_another_number_of_fields_is_named_by_its_row(workbook, tmp_path):
+    names = field_names(INCIDENT_FIELDS)
+    file = write_csv(tmp_path / "incidents.csv", sample_incidents(), names)
+    lines = file.read_text(encoding="utf-8").splitlines()
+    lines[3] += ",ファイルサーバーの権限,y"  # row 4: two fields too many
+    lines[6] = ",".join(lines[6].split(",")[:3])  # row 7: too few
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    found = [(p.sheet, p.row, p.field) for p in caught.value.problems]
+    assert found == [("incidents.csv", 4, "(row)"), ("incidents.csv", 7, "(row)")]
+    first = caught.value.problems[0]
+    assert first.value == lines[3][:40] + "…"  # cut between characters, not inside one
+    assert "\ufffd" not in str(first)
+    assert f"見出しは {len(names)} 列、この行は {len(names) + 2} 項目" in first.reason
+
+
+def test_a_csv_header_naming_a_column_twice_is_named(workbook, tmp_path, capsys):
+    names = field_names(INCIDENT_FIELDS)
+    file = write_csv(tmp_path / "incidents.csv", sample_incidents(), names)
+    lines = file.read_text(encoding="utf-8").splitlines()
+    lines[0] += ",Minutes"  # one more header than any row has fields
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["invoice", str(workbook), "--month", MONTH, "--out", str(tmp_path / "out"),
+                 "--json", "--incidents", str(file)]) == 2
+    (problem,) = json.loads(capsys.readouterr().out)["problems"]
+    assert (problem["sheet"], problem["row"], problem["column"]) == ("incidents.csv", 1, "Minutes")
+    assert problem["reason"].startswith("同じ見出しの列が 2 つあります")
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_cli_refuses_a_parquet_it_cannot_read_exactly_with_exit_2(workbook, tmp_path,
+                                                                      capsys):
+    incidents = sample_incidents()
+    incidents[0]["minutes"] = 2**63 - 1
+    file = write_parquet(tmp_path / "incidents.parquet", incidents, field_names(INCIDENT_FIELDS),
+                         {"minutes": pa.int64()})
+    assert main(["invoice", str(workbook), "--month", MONTH, "--out", str(tmp_path / "out"),
+                 "--json", "--incidents", str(file)]) == 2
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [(p["sheet"], p["row"], p["column"]) for p in problems] == [
+        ("incidents.parquet", 2, "minutes")]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_problem_found_when_billing_names_the_incidents_file(workbook, tmp_path, capsys):
+    incidents = sample_incidents()
+    incidents[1]["contract_id"] = "C999"
+    file = write_csv(tmp_path / "incidents.csv", incidents, field_names(INCIDENT_FIELDS))
+    assert main(["invoice", str(workbook), "--month", MONTH, "--out", str(tmp_path / "out"),
+                 "--json", "--incidents", str(file)]) == 2
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [(p["sheet"], p["row"], p["column"]) for p in problems] == [
+        ("incidents.csv", 3, "contract_id")]

@@ -511,7 +511,10 @@ class MonthRun:
     # --- billing -----------------------------------------------------------------------------
 
     def bill(self) -> None:
-        self.billed, self.summaries, self.calendars = self._bill_contracts()
+        try:
+            self.billed, self.summaries, self.calendars = self._bill_contracts()
+        except InputError as error:
+            raise self.data.named_as_read(error) from None
         # What billing freed (the month's incidents in contract order and their charges, a
         # long pack history's replay: ~300 MB for a million incidents) is handed back before
         # the documents are drawn on top of it, by workers forked from this process.

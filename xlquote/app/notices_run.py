@@ -88,9 +88,12 @@ def _notices_of(data: InvoicingData, month: Month | str, as_of: dt.date | None,
                 since: dt.date | None) -> NoticeReport:
     # The billing frees ~100 MB of its working arrays for a million incidents, and the notices
     # are made while it is still held: what it freed goes back first, then the rest of it.
-    report = notices_due(data.contracts, data.incidents, parse_month(month), data.packs,
-                         data.pricebooks(), as_of=as_of, since=since,
-                         on_billed=release_freed_memory)
+    try:
+        report = notices_due(data.contracts, data.incidents, parse_month(month), data.packs,
+                             data.pricebooks(), as_of=as_of, since=since,
+                             on_billed=release_freed_memory)
+    except InputError as error:
+        raise data.named_as_read(error) from None
     release_freed_memory()  # the month's billing (~350 MB for a million incidents) is gone
     return report
 

@@ -107,3 +107,8 @@ AS_RECORD_FILES = "CSV か Parquet に書き出して --incidents などで指�
 
 def file_too_large(size: int, limit: int) -> str:
     return f"ファイルが大きすぎます ({size:,} バイト。上限は {limit:,} バイト)"
+
+
+# A header naming one field twice (a sheet's, or a CSV or Parquet file's): which column holds
+# the values cannot be told.
+DUPLICATE_HEADER = "同じ見出しの列が 2 つあります。一方の見出しを消すか直してください"

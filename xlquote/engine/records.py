@@ -45,6 +45,7 @@ from .columns import (
 from .errors import ROW_FIELD, InputError, Problem
 from .levels import IncidentMeasures
 from .messages import (
+    DUPLICATE_HEADER,
     LICENCES_REQUIRED,
     PRINTED_ID_CHARS,
     PRINTED_NAME_CHARS,
@@ -361,8 +362,7 @@ def _header_index(header: Sequence[Any], fields: Sequence[Field], sheet: str,
             continue
         key = normalize_text(name)
         if key in positions:
-            problems.append(Problem(header_row, str(name), name, "同じ見出しの列が 2 つあります。"
-                                    "一方の見出しを消すか直してください", sheet))
+            problems.append(Problem(header_row, str(name), name, DUPLICATE_HEADER, sheet))
         positions[key] = i
     for f in fields:
         if f.required and f.name not in positions:

@@ -12,8 +12,11 @@ CSV: UTF-8 (with or without a byte-order mark), else Windows Japanese (cp932, wh
 "CSV" saves on a Japanese PC); comma-separated, double quotes. Every value is read as text and
 converted like a text cell of a workbook: an empty field is a blank, nothing else is (#N/A,
 NA, NULL are values, named as such). Parquet: typed columns are taken as they are (numbers,
-dates, timestamps, booleans, text); NaN and infinities are named; a column of another type
-than its field takes is converted value by value, as text typed into a number column would be.
+dates, timestamps, booleans, text); NaN, infinities and integers beyond what a number cell
+holds exactly are named; a timestamp with a time zone is taken on its local date; a column of
+another of these types than its field takes is converted value by value, as text typed into a
+number column would be. A column of any other type (durations, times of day, bytes, lists, …)
+is refused: no cell of a workbook holds such a value.
 """
 
 from __future__ import annotations
@@ -26,8 +29,15 @@ import numpy as np
 
 from ..engine.codes import normalize_text
 from ..engine.columns import EXCEL_MAX_TEXT, UnusableCell
-from ..engine.errors import FILE_FIELD, RECORD_FILE_SUFFIXES, InputError, Problem
-from ..engine.messages import FILE_NOT_FOUND, file_too_large
+from ..engine.errors import (
+    FILE_FIELD,
+    RECORD_FILE_SUFFIXES,
+    ROW_FIELD,
+    InputError,
+    ListedProblems,
+    Problem,
+)
+from ..engine.messages import DUPLICATE_HEADER, FILE_NOT_FOUND, cut_short, file_too_large, shown
 from ..engine.records import SHEETS, ColumnBlock, Field
 from .cells import NOT_AN_EXCEL_DATE, not_finite
 from .sheet_table import SheetTable
@@ -37,6 +47,12 @@ MAX_FILE_BYTES = 4 * 2**30
 MAX_ROWS = 20_000_000  # far beyond a month of any customer base here; bounds the memory
 MAX_DATA_BYTES = 4 * 2**30  # a Parquet file's columns read, unpacked (compression bombs)
 CSV_BLOCK = 16 * 2**20
+HEADER_ROW = 1
+# The whole numbers a float64 (how the records parser takes every number, as Excel holds
+# them) holds exactly: a bigger integer would be read as a nearby other number.
+EXACT_INTEGER = 2**53
+INEXACT_INTEGER = f"整数が大きすぎて正確には読めません (±{EXACT_INTEGER:,} まで)"
+SHOWN_ROW_CHARS = 40  # how much of a misshapen CSV row a message quotes (``cut_short``)
 
 
 def _refuse(path: Path, reason: str) -> InputError:
@@ -64,13 +80,60 @@ def read_record_file(path: str | Path, table: str) -> SheetTable:
     arrow = _read_parquet(path, fields) if suffix != ".csv" else _read_csv(path, fields)
     if arrow.num_rows > MAX_ROWS:
         raise _refuse(path, too_many_rows(arrow.num_rows))
-    return _sheet_table(arrow)
+    return _sheet_table(arrow, path)
 
 
 def _wanted(names: Sequence[str], fields: Sequence[Field]) -> list[str]:
-    """The file's columns whose header names a field (a second one too: the parser reports it)."""
+    """The file's columns whose header names a field (a second one too: see
+    ``_duplicated_header``)."""
     known = {f.name for f in fields}
     return [name for name in names if normalize_text(name) in known]
+
+
+def _duplicated_header(path: Path, columns: Sequence[str]) -> list[Problem]:
+    """The read columns whose header names a field an earlier column names too, as the parser
+    names them in a sheet. Found before the values are read: Arrow cannot pick a column by a
+    name two columns bear, and a CSV whose header gained a name reads as rows one field short."""
+    seen: set[str] = set()
+    problems = []
+    for name in columns:
+        key = normalize_text(name)
+        if key in seen:
+            problems.append(Problem(HEADER_ROW, name, name, DUPLICATE_HEADER, path.name))
+        seen.add(key)
+    return problems
+
+
+def _unreadable_columns(path: Path, columns: Any) -> list[Problem]:
+    """The Parquet columns (Arrow fields) of a type no workbook cell holds a value of, one
+    problem each. Such a value converted to a number or text would be read as another: a
+    duration counts its unit (5 minutes stored in seconds is 300), bytes read as "b'5'"."""
+    return [Problem(None, column.name, str(column.type), _unreadable_type(column.type),
+                    path.name)
+            for column in columns if not _readable_type(column.type)]
+
+
+def _readable_type(kind: Any) -> bool:
+    """Numbers, dates and timestamps, booleans, text, or a column holding no value at all."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return any(test(kind) for test in (
+        pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal, pa.types.is_boolean,
+        pa.types.is_date, pa.types.is_timestamp, pa.types.is_string, pa.types.is_large_string,
+        pa.types.is_string_view, pa.types.is_null))
+
+
+def _unreadable_type(kind: Any) -> str:
+    import pyarrow as pa
+
+    reason = ("この型の列は読めません。数値・日付・真偽値・文字列のどれかの型の列にして書き出して"
+              "ください")
+    if pa.types.is_duration(kind):  # what pandas writes for a Timedelta column
+        return (f"{reason} (時間の長さ (duration) は単位の数で保存されていて、分として読めません。"
+                "分の数を整数の列にしてください)")
+    return reason
 
 
 def _read_parquet(path: Path, fields: Sequence[Field]) -> Any:
@@ -82,7 +145,14 @@ def _read_parquet(path: Path, fields: Sequence[Field]) -> Any:
         metadata = source.metadata
         if metadata.num_rows > MAX_ROWS:
             raise _refuse(path, too_many_rows(metadata.num_rows))
-        columns = _wanted(source.schema_arrow.names, fields)
+        schema = source.schema_arrow
+        columns = _wanted(schema.names, fields)
+        problems = _duplicated_header(path, columns)
+        if problems:
+            raise InputError(problems)
+        problems = _unreadable_columns(path, [schema.field(name) for name in columns])
+        if problems:
+            raise InputError(problems)
         stored = sum(group.column(i).total_uncompressed_size
                      for group in map(metadata.row_group, range(metadata.num_row_groups))
                      for i in range(group.num_columns)
@@ -91,8 +161,8 @@ def _read_parquet(path: Path, fields: Sequence[Field]) -> Any:
             raise _refuse(path, f"読む列を展開すると {stored:,} バイトになります (上限 "
                                 f"{MAX_DATA_BYTES:,} バイト)")
         texts = [name for name in columns
-                 if pa.types.is_string(source.schema_arrow.field(name).type)
-                 or pa.types.is_large_string(source.schema_arrow.field(name).type)]
+                 if pa.types.is_string(schema.field(name).type)
+                 or pa.types.is_large_string(schema.field(name).type)]
         # Text stays dictionary-encoded until its decoded size is known to be bounded.
         table = pq.read_table(path, columns=columns, read_dictionary=texts) if columns \
             else pa.table({})
@@ -126,18 +196,24 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> Any:
     import csv as text_csv
 
     import pyarrow as pa
-    import pyarrow.csv as csv
 
     for encoding, python_encoding in (("utf8", "utf-8-sig"), ("cp932", "cp932")):
         try:
             with path.open(encoding=python_encoding, newline="") as handle:
                 names = next(text_csv.reader(handle), [])
             columns = _wanted(names, fields)
-            return csv.read_csv(
-                path, read_options=csv.ReadOptions(encoding=encoding, block_size=CSV_BLOCK),
-                convert_options=csv.ConvertOptions(
-                    include_columns=columns, column_types=dict.fromkeys(columns, pa.string()),
-                    null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True))
+            problems = _duplicated_header(path, columns)
+            if problems:
+                raise InputError(problems)
+            misshapen = _MisshapenRows(path)
+            table = _arrow_csv(path, encoding, columns, misshapen, numbered=False)
+            if misshapen.found.listed:
+                # Arrow tells a row's number only when it reads on one thread: the file is read
+                # again so (only for a file refused anyway).
+                misshapen = _MisshapenRows(path)
+                _arrow_csv(path, encoding, columns, misshapen, numbered=True)
+                raise InputError(misshapen.found.listed + misshapen.found.counted())
+            return table
         except UnicodeDecodeError:
             continue  # not UTF-8: Excel's Japanese CSV
         except (pa.ArrowException, OSError, text_csv.Error) as exc:
@@ -146,18 +222,60 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> Any:
                         "Shift_JIS で保存し直してください")
 
 
-def _sheet_table(arrow: Any) -> SheetTable:
+def _arrow_csv(path: Path, encoding: str, columns: list[str], misshapen: _MisshapenRows,
+               numbered: bool) -> Any:
+    """The CSV's ``columns`` as Arrow text columns; rows with another number of fields than
+    the header go to ``misshapen``, with their row numbers if ``numbered`` (on one thread)."""
+    import pyarrow as pa
+    import pyarrow.csv as csv
+
+    return csv.read_csv(
+        path, read_options=csv.ReadOptions(encoding=encoding, block_size=CSV_BLOCK,
+                                           use_threads=not numbered),
+        parse_options=csv.ParseOptions(invalid_row_handler=misshapen),
+        convert_options=csv.ConvertOptions(
+            include_columns=columns, column_types=dict.fromkeys(columns, pa.string()),
+            null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True))
+
+
+class _MisshapenRows:
+    """Arrow's handler of CSV rows with another number of fields than the header: each is
+    skipped and named (the first MAX_LISTED_PROBLEMS, the rest counted), by its row number
+    where Arrow knows it (a record spanning several lines is one row, as in the rest of the
+    file's rows)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.found = ListedProblems(path.name)
+
+    def __call__(self, row: Any) -> str:
+        if self.found.has_room():
+            # Quoted by whole characters (Arrow's own message cut one in the middle).
+            text = row.text if len(row.text) <= SHOWN_ROW_CHARS else cut_short(row.text)
+            self.found.listed.append(Problem(row.number, ROW_FIELD, text, (
+                f"項目の数が見出しと違います (見出しは {row.expected_columns} 列、この行は "
+                f"{row.actual_columns} 項目: {shown(text)})。コンマ (,) や改行を含む値は "
+                '"…" で囲んでください'), self.path.name))
+        return "skip"
+
+
+def _sheet_table(arrow: Any, path: Path) -> SheetTable:
     """Arrow columns as the records parser takes them: typed numpy columns, object columns
-    (with the cells a workbook could not hold named) where a column needs a closer look."""
+    (with the cells a workbook could not hold named) where a column needs a closer look.
+    Raises InputError naming the file and column where Arrow cannot convert a column."""
     rows = arrow.num_rows
     arrays, blanks, plain, only_values = [], [], [], []
     import pyarrow as pa
 
-    for column in arrow.columns:
+    for name, column in zip(arrow.column_names, arrow.columns, strict=True):
         if pa.types.is_dictionary(column.type):  # each row group has a dictionary of its own
             column = pa.chunked_array([chunk.dictionary_decode() for chunk in column.chunks],
                                       type=column.type.value_type)
-        array, blank, is_plain = _column(column.combine_chunks())
+        try:
+            array, blank, is_plain = _column(column.combine_chunks())
+        except pa.ArrowException as exc:  # e.g. a time zone Arrow does not know
+            raise InputError([Problem(None, name, str(column.type), (
+                f"この列の値を読めません ({exc})"), path.name)]) from None
         arrays.append(array)
         blanks.append(blank)
         plain.append(is_plain)
@@ -175,8 +293,14 @@ def _column(column: Any) -> tuple[np.ndarray, np.ndarray, bool]:
 
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
+    if pa.types.is_timestamp(column.type):
+        column = _local_milliseconds(column)
     kind = column.type
     blank = blank_cells(column)
+    if pa.types.is_integer(kind):
+        inexact = _inexact_integers(column)
+        if inexact is not None:  # named cell by cell, as a number a workbook cannot hold
+            return _integers_named(column, inexact, blank), blank, False
     if pa.types.is_floating(kind) and pc.any(pc.invert(pc.is_finite(
             pc.fill_null(column, 0.0)))).as_py():
         values = column.to_numpy(zero_copy_only=False).astype(object)
@@ -197,12 +321,55 @@ def _column(column: Any) -> tuple[np.ndarray, np.ndarray, bool]:
         longest = pc.max(pc.utf8_length(column)).as_py()
         if longest is not None and longest > EXCEL_MAX_TEXT:  # named cell by cell
             return column.to_numpy(zero_copy_only=False), blank, False
-    if pa.types.is_time(kind) or pa.types.is_duration(kind) or pa.types.is_decimal(kind):
-        values = column.cast(pa.string()) if not pa.types.is_decimal(kind) else \
-            column.cast(pa.float64())
+    if pa.types.is_decimal(kind):  # other types no cell holds were refused with the schema
+        values = column.cast(pa.float64())
         return values.to_numpy(zero_copy_only=False).astype(object), blank, False
     array, plain = column_to_numpy(column)
     return array, blank, plain
+
+
+def _local_milliseconds(column: Any) -> Any:
+    """A timestamp column as the wall-clock times it was recorded at, to the millisecond (the
+    dates are what is read). A time zone's timestamps are stored in UTC: 08:30 on the 1st in
+    Tokyo is 23:30 on the day before, whose date would bill the incident in another month. A
+    fraction of a millisecond (pandas writes nanoseconds) is dropped, not refused by the cast."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if column.type.tz is not None:
+        column = pc.local_timestamp(column)
+    if column.type.unit in ("us", "ns"):
+        column = pc.floor_temporal(column, unit="millisecond")
+    return column.cast(pa.timestamp("ms"))
+
+
+def _inexact_integers(column: Any) -> np.ndarray | None:
+    """Where a 64-bit integer column holds a value past EXACT_INTEGER either way (a float64
+    would hold another number), or None where it holds none."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if kind.bit_width < 64:
+        return None
+    beyond = pc.greater(column, pa.scalar(EXACT_INTEGER, kind))
+    if pa.types.is_signed_integer(kind):
+        beyond = pc.or_(beyond, pc.less(column, pa.scalar(-EXACT_INTEGER, kind)))
+    beyond = beyond.fill_null(False)
+    return beyond.to_numpy(zero_copy_only=False) if pc.any(beyond).as_py() else None
+
+
+def _integers_named(column: Any, inexact: np.ndarray, blank: np.ndarray) -> np.ndarray:
+    """The integer column as objects: floats where exact, the others named (``inexact``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    exact = pc.if_else(pa.array(inexact), pa.scalar(0, column.type), column)
+    values = exact.cast(pa.float64()).to_numpy(zero_copy_only=False).astype(object)
+    values[inexact] = [UnusableCell(str(v), INEXACT_INTEGER)
+                       for v in column.filter(pa.array(inexact)).to_pylist()]
+    values[blank] = None
+    return values
 
 
 __all__ = ["RECORD_FILE_SUFFIXES", "read_record_file"]

@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -59,6 +59,17 @@ class InvoicingData:
     incidents: IncidentTable
     packs: list[Pack]
     settings: Settings
+    # Tables read from a CSV or Parquet file instead of their sheet: table → the file's name
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    def named_as_read(self, error: InputError) -> InputError:
+        """``error`` (found after the read: by the billing, which names each table by its
+        sheet) with the problems of a table read from a file naming that file, as the read's
+        own problems do."""
+        if not self.files:
+            return error
+        return InputError([replace(p, sheet=self.files.get(p.sheet or "", p.sheet))
+                           for p in error.problems])
 
     def pricebooks(self) -> dict[str, PriceBook]:
         """The price books the contracts use, with the Settings' tax rounding and closed days
@@ -259,7 +270,7 @@ def read_invoicing_workbook(path: str | Path, engine: Engine = "fastexcel",
         parsed.update(_parse_sheets(loading.result(), labels))
         del tables, loading  # the cells, parsed: gone before what the read freed is handed back
     release_freed_memory()  # ~200 MB after a million incidents
-    return _invoicing_data(parsed)
+    return _invoicing_data(parsed, labels)
 
 
 def parse_invoicing_tables(tables: Mapping[str, SheetTable | None]) -> InvoicingData:
@@ -296,7 +307,8 @@ def _parse_sheets(tables: Mapping[str, SheetTable | None],
     return results
 
 
-def _invoicing_data(results: Mapping[str, SheetResult]) -> InvoicingData:
+def _invoicing_data(results: Mapping[str, SheetResult], files: Mapping[str, str] | None = None
+                    ) -> InvoicingData:
     """The records of every sheet, or one InputError with the problems of all sheets (in the
     order Contracts, Incidents, Packs, Settings)."""
     problems = [p for sheet in REQUIRED_SHEETS for p in results[sheet][1]]
@@ -304,7 +316,7 @@ def _invoicing_data(results: Mapping[str, SheetResult]) -> InvoicingData:
         raise InputError(problems)
     records = {sheet: result[0] for sheet, result in results.items()}
     return InvoicingData(records["Contracts"], records["Incidents"], records["Packs"],
-                         records[SETTINGS_SHEET])
+                         records[SETTINGS_SHEET], dict(files or {}))
 
 
 def missing_sheet(sheet: str) -> str:
