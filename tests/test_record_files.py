@@ -291,3 +291,20 @@ def test_a_problem_found_when_billing_names_the_incidents_file(workbook, tmp_pat
     problems = json.loads(capsys.readouterr().out)["problems"]
     assert [(p["sheet"], p["row"], p["column"]) for p in problems] == [
         ("incidents.csv", 3, "contract_id")]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_misspelt_header_is_named_not_read_as_an_absent_column(workbook, tmp_path, suffix):
+    """minute for minutes: a column of the file's own would be ignored, but this one is the
+    minutes misspelt, and read as absent every call would count 0 minutes."""
+    names = ["minute" if n == "minutes" else n for n in field_names(INCIDENT_FIELDS)]
+    incidents = [{("minute" if k == "minutes" else k): v for k, v in i.items()}
+                 for i in sample_incidents()]
+    write = write_csv if suffix == ".csv" else write_parquet
+    file = write(tmp_path / f"incidents{suffix}", incidents, names)
+    with pytest.raises(InputError) as refused:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    (problem,) = refused.value.problems
+    assert (problem.sheet, problem.row, problem.field, problem.value) == (
+        file.name, 1, "minute", "minute")
+    assert "minutes の列がありません" in problem.reason

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
+from difflib import get_close_matches
 from typing import Any
 
 import numpy as np
@@ -350,6 +351,31 @@ def _pick(source: Any, positions: Positions) -> Any:
 
 
 INCIDENT_TABLE_COLUMNS = tuple(f.name for f in fields(IncidentTable))
+
+
+# How alike (difflib's ratio) a header must be to a missing column's name to be taken for it
+# misspelt: minute/minutes 0.92, fee_limt/fee_limit 0.94; memo/member 0.6.
+NEAR_MISS = 0.8
+
+
+def misspelt_headers(header: Sequence[Any], fields: Sequence[Field], sheet: str,
+                     header_row: int) -> list[Problem]:
+    """The headers naming no field but close to the name of a field whose column is missing
+    (minute for minutes). A column xlquote does not read is ignored; this one is the missing
+    column misspelt, and read as absent, every value in it would count as blank and change the
+    bill without a word."""
+    names = {normalize_text(name): name for name in header if isinstance(name, str)}
+    known = {f.name for f in fields}
+    missing = [f.name for f in fields if f.name not in names]
+    problems = []
+    for key, name in names.items():
+        meant = [] if key in known else get_close_matches(key, missing, n=1, cutoff=NEAR_MISS)
+        if meant:
+            problems.append(Problem(header_row, name, name, (
+                f"読まない列の見出しですが、{meant[0]} の列がありません。{meant[0]} のつもりなら"
+                f"見出しを {meant[0]} に直してください (このままでは {meant[0]} がすべて空欄として"
+                "扱われます)"), sheet))
+    return problems
 
 
 def _header_index(header: Sequence[Any], fields: Sequence[Field], sheet: str,

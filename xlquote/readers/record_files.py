@@ -77,10 +77,12 @@ def read_record_file(path: str | Path, table: str) -> SheetTable:
     if suffix not in RECORD_FILE_SUFFIXES:
         raise _refuse(path, f"CSV (.csv) か Parquet (.parquet) のファイルを指定してください "
                             f"({path.suffix or '拡張子なし'} は読めません)")
-    arrow = _read_parquet(path, fields) if suffix != ".csv" else _read_csv(path, fields)
+    arrow, names = _read_parquet(path, fields) if suffix != ".csv" else _read_csv(path, fields)
     if arrow.num_rows > MAX_ROWS:
         raise _refuse(path, too_many_rows(arrow.num_rows))
-    return _sheet_table(arrow, path)
+    table = _sheet_table(arrow, path)
+    table.unread_headers = [name for name in names if name not in arrow.column_names]
+    return table
 
 
 def _wanted(names: Sequence[str], fields: Sequence[Field]) -> list[str]:
@@ -136,7 +138,9 @@ def _unreadable_type(kind: Any) -> str:
     return reason
 
 
-def _read_parquet(path: Path, fields: Sequence[Field]) -> Any:
+def _read_parquet(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
+    """The Parquet file's columns that name a field, as an Arrow table, and every column's
+    name."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -169,7 +173,7 @@ def _read_parquet(path: Path, fields: Sequence[Field]) -> Any:
         for name in texts:
             if _decoded_bytes(table.column(name)) > MAX_DATA_BYTES:
                 raise _refuse(path, f"列 {name} の文字が多すぎます ({MAX_DATA_BYTES:,} バイト超)")
-        return table
+        return table, list(schema.names)
     except InputError:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -192,7 +196,7 @@ def _decoded_bytes(column: Any) -> int:
     return total
 
 
-def _read_csv(path: Path, fields: Sequence[Field]) -> Any:
+def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
     import csv as text_csv
 
     import pyarrow as pa
@@ -213,7 +217,7 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> Any:
                 misshapen = _MisshapenRows(path)
                 _arrow_csv(path, encoding, columns, misshapen, numbered=True)
                 raise InputError(misshapen.found.listed + misshapen.found.counted())
-            return table
+            return table, names
         except UnicodeDecodeError:
             continue  # not UTF-8: Excel's Japanese CSV
         except (pa.ArrowException, OSError, text_csv.Error) as exc:

@@ -43,3 +43,6 @@ class SheetTable:
     header_row: int
     # What the reader itself found wrong: cells beyond Excel's grid, stored twice, …
     problems: list[Problem] = field(default_factory=list)
+    # The header's other names, of the columns not read (no field's): a near miss of a missing
+    # field's name is refused (``records.misspelt_headers``)
+    unread_headers: list[str] = field(default_factory=list)

@@ -36,7 +36,7 @@ import numpy as np
 from ..engine.codes import normalize_text
 from ..engine.columns import CONTROL_CHARACTERS, EXCEL_MAX_TEXT, WHITESPACE, UnusableCell
 from ..engine.errors import InputError
-from ..engine.records import ColumnBlock, Field
+from ..engine.records import ColumnBlock, Field, misspelt_headers
 from ..memory import release_freed_memory
 from .cells import error_value, not_finite
 from .guard import SurveyAlong, part_blocks
@@ -126,9 +126,10 @@ def _typed_table(path: Path, sheet: str, part: str, fields: Sequence[Field],
     with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlquote-layout") as checking,
           bands_folder as folder):
         layout = checking.submit(check)
+        headers: set[str] = set()
         try:
             loaded = _load_bands(path, sheet, part, header_row, Path(folder) / "bands.xlsx",
-                                 names, checked)
+                                 names, checked, headers)
         except InputError:
             # Refused before the survey made along settled the sheet: the survey's own refusal
             # (raised by the check) comes first, and a sheet it does not settle goes cell by
@@ -144,6 +145,8 @@ def _typed_table(path: Path, sheet: str, part: str, fields: Sequence[Field],
     header, columns, unusable, row_numbers = loaded
     if not _plain_header(header, fields):
         return None
+    if misspelt_headers(sorted(headers), fields, sheet, header_row):
+        return None  # named by the cell-by-cell reader, as the cells hold the header
     # Cells holding no value (error values, NaN): named as the cell-by-cell reader names them.
     for found, column in zip(unusable, columns, strict=True):
         more = _not_values(column)
@@ -208,11 +211,13 @@ class _NotPlain(Exception):
 
 
 def _load_bands(path: Path, sheet: str, part: str, header_row: int, target: Path,
-                names: set[str], checked: _CheckedSoFar) -> LoadedBands | None:
+                names: set[str], checked: _CheckedSoFar, headers: set[str] | None = None
+                ) -> LoadedBands | None:
     """The sheet's columns whose header names a field, read by fastexcel band by band
     (``row_bands``), each once ``checked`` has passed it, LOADERS bands at once, and joined;
     None when a band cannot be read exactly (then the whole sheet could not: mixed kinds of
-    cells in a column, a value fastexcel refuses, ...) or the sheet is not plain."""
+    cells in a column, a value fastexcel refuses, ...) or the sheet is not plain. Every
+    column's header name, read or not, goes into ``headers``."""
     import fastexcel
 
     bands = write_bands(path, part, header_row, target)
@@ -234,6 +239,8 @@ def _load_bands(path: Path, sheet: str, part: str, header_row: int, target: Path
                                        dtype_coercion="strict",
                                        use_columns=lambda column: _names_field(column.name, names))
             batch, errors = loaded.to_arrow_with_errors()
+            if headers is not None:  # every band has the sheet's header
+                headers.update(column.name for column in loaded.available_columns())
             return band, batch, errors, {column.index: i
                                          for i, column in enumerate(loaded.selected_columns)}
         finally:

@@ -33,6 +33,7 @@ from ..engine.records import (
     Field,
     IncidentTable,
     Pack,
+    misspelt_headers,
     parse_contracts,
     parse_incidents,
     parse_packs,
@@ -206,8 +207,10 @@ def cells_table(book: Any, sheet: str, part: str) -> SheetTable | None:
         return None
     header, header_row, cells = found
     columns = list(SETTINGS_COLUMNS) if fields is None else sorted(_field_columns(fields)(header))
+    unread = [name for column, name in sorted(header.items())
+              if column not in columns and isinstance(name, str)]
     return SheetTable([header.get(c) for c in columns], cells.grid(columns),
-                      cells.row_numbers, header_row, cells.problems)
+                      cells.row_numbers, header_row, cells.problems, unread)
 
 
 def _field_columns(fields: Sequence[Field]) -> Callable[[dict[int, Any]], set[int]]:
@@ -291,6 +294,7 @@ def _parse_sheets(tables: Mapping[str, SheetTable | None],
     results: dict[str, SheetResult] = {}
     for sheet, table in tables.items():
         label = (labels or {}).get(sheet, sheet)
+        misspelt: list[Problem] = []
         try:
             if sheet == SETTINGS_SHEET:
                 results[sheet] = (parse_settings(table), [])
@@ -299,11 +303,16 @@ def _parse_sheets(tables: Mapping[str, SheetTable | None],
                     None, SHEET_FIELD, sheet, f"{missing_sheet(sheet)}。1 行目に見出し "
                     f"{', '.join(f.name for f in SHEETS[sheet])} が要ります", sheet)])
             else:
+                misspelt = misspelt_headers([*table.header, *table.unread_headers],
+                                            SHEETS[sheet], label, table.header_row)
                 results[sheet] = (parse_table(RECORD_PARSERS[sheet], table, label), [])
+                if misspelt:
+                    results[sheet] = (None, [*misspelt, *results[sheet][1]])
             if table is not None and table.problems:  # cells beyond the grid, stored twice, …
                 results[sheet] = (None, [*table.problems, *results[sheet][1]])
         except InputError as exc:
-            results[sheet] = (None, [*(table.problems if table else ()), *exc.problems])
+            results[sheet] = (None, [*(table.problems if table else ()), *misspelt,
+                                     *exc.problems])
     return results
 
 

@@ -168,6 +168,18 @@ def in_format(sheet: str, first_cell: str, column: str, value: str, format_id: s
     return edit
 
 
+def header_renamed(sheet: str, old: str, new: str) -> Callable[[Parts], None]:
+    """The header cell ``old`` of ``sheet`` written ``new``."""
+    def edit(parts: Parts) -> None:
+        part = sheet_part(parts, sheet)
+        xml = parts[part].decode()
+        cell = re.search(rf'<c r="[A-Z]+1"[^>]*><is><t>{re.escape(old)}</t>', xml)
+        assert cell, old
+        parts[part] = xml.replace(cell.group(), cell.group().replace(f"<t>{old}</t>",
+                                                                     f"<t>{new}</t>")).encode()
+    return edit
+
+
 def edits(*steps: Callable[[Parts], None]) -> Callable[[Parts], None]:
     def edit(parts: Parts) -> None:
         for step in steps:
@@ -861,6 +873,13 @@ CASES: tuple[Case, ...] = (
     Case("date_format_minutes", "I-1003's minutes 100 in the built-in date format 14: refused "
          "with the date it shows", in_format("Incidents", "I-1003", "G", "100", "14"),
          (Expected("Incidents", 16, "minutes", "数値として読めません", "1900-04-09"),)),
+    Case("header_misspelt", "the Incidents header minutes written minute: the column misspelt, "
+         "not one of the clerk's own (read as absent, every call would count 0 minutes)",
+         header_renamed("Incidents", "minutes", "minute"),
+         (Expected("Incidents", 1, "minute", "minutes の列がありません", "minute"),)),
+    Case("header_of_own_column", "a column of the clerk's own, headed メモ, beside the Incidents",
+         edits(lambda parts: set_cell(parts, "Incidents", "Z1", inline("Z1", "メモ")),
+               incident("I-1002", "Z", lambda r: inline(r, "折り返し済み")))),
     Case("setting_twice", "a second issuer_name row (別の会社) below the Settings: which name "
          "a qualified invoice prints cannot be chosen",
          edits(lambda parts: set_cell(parts, "Settings", "A12", inline("A12", "発行者名")),
