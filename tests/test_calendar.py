@@ -46,8 +46,11 @@ def test_month_arithmetic() -> None:
     assert str(Month.parse("2026年10月")) == "2026-10"
     with pytest.raises(ValueError, match="月として読めません"):
         Month.parse("October")
-    with pytest.raises(ValueError, match="そのような月はありません"):
+    # the bounds a month to bill has, not those of any month (years 1900–9999)
+    with pytest.raises(ValueError, match=r"そのような月はありません \(月は 1〜12\)$"):
         Month.parse("2026-13")
+    with pytest.raises(ValueError, match="2000年1月〜2999年12月の月を入力してください"):
+        Month.parse("1999-12")
 
 
 @pytest.mark.parametrize(("subtotal", "floor", "half_up", "ceil"), [

@@ -110,16 +110,18 @@ class Month:
         if isinstance(value, Month):
             return value
         if isinstance(value, dt.date):
-            month = cls(value.year, value.month)
+            year, number = value.year, value.month
         else:
             match = re.fullmatch(r"\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?\s*", str(value))
             if not match:
                 raise ValueError("月として読めません。2026-10 (YYYY-MM) の形で入力してください")
-            month = cls(int(match[1]), int(match[2]))
-        if month.year not in BILLED_YEARS:
+            year, number = int(match[1]), int(match[2])
+        if not 1 <= number <= 12:
+            raise ValueError("そのような月はありません (月は 1〜12)")
+        if year not in BILLED_YEARS:
             raise ValueError(f"{BILLED_YEARS.start}年1月〜{BILLED_YEARS.stop - 1}年12月の月を"
                              "入力してください")
-        return month
+        return cls(year, number)
 
     @property
     def first_day(self) -> dt.date:
