@@ -308,3 +308,20 @@ def test_a_misspelt_header_is_named_not_read_as_an_absent_column(workbook, tmp_p
     assert (problem.sheet, problem.row, problem.field, problem.value) == (
         file.name, 1, "minute", "minute")
     assert "minutes の列がありません" in problem.reason
+
+
+def test_a_csv_value_holding_line_breaks_is_read_whatever_block_it_falls_in(workbook, tmp_path,
+                                                                           monkeypatch):
+    """A ticket system's export: descriptions of several lines, in a file Arrow reads in
+    blocks (16 MiB; 2 KiB here) split at line breaks."""
+    from xlquote.readers import record_files
+
+    monkeypatch.setattr(record_files, "CSV_BLOCK", 2048)
+    incidents = sample_incidents()
+    for i, incident in enumerate(incidents):
+        incident["description"] = f"1 行目 {i}\n2 行目, 続き\r\n3 行目 " + "説明" * 40
+    file = write_csv(tmp_path / "incidents.csv", incidents, field_names(INCIDENT_FIELDS))
+    assert file.stat().st_size > 4 * 2048
+    data = read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    assert len(data.incidents) == len(incidents)
+    assert list(data.incidents.description) == [i["description"] for i in incidents]

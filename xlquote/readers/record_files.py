@@ -236,7 +236,9 @@ def _arrow_csv(path: Path, encoding: str, columns: list[str], misshapen: _Missha
     return csv.read_csv(
         path, read_options=csv.ReadOptions(encoding=encoding, block_size=CSV_BLOCK,
                                            use_threads=not numbered),
-        parse_options=csv.ParseOptions(invalid_row_handler=misshapen),
+        # A quoted value may hold line breaks (a ticket's description): without this, Arrow
+        # cuts the file into blocks at any line break and loses its place in such a value.
+        parse_options=csv.ParseOptions(invalid_row_handler=misshapen, newlines_in_values=True),
         convert_options=csv.ConvertOptions(
             include_columns=columns, column_types=dict.fromkeys(columns, pa.string()),
             null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True))
