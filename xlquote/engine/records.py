@@ -364,12 +364,17 @@ def misspelt_headers(header: Sequence[Any], fields: Sequence[Field], sheet: str,
     (minute for minutes). A column xlquote does not read is ignored; this one is the missing
     column misspelt, and read as absent, every value in it would count as blank and change the
     bill without a word."""
-    names = {normalize_text(name): name for name in header if isinstance(name, str)}
     known = {f.name for f in fields}
+    # A header past 1.5× the longest name is no near miss of it (difflib's ratio is at most
+    # 2·short/(short + long)): a long one is not compared, a cell may hold 32,767 characters.
+    longest = max(map(len, known)) * (2 / NEAR_MISS - 1)
+    names = {normalize_text(name): name for name in header
+             if isinstance(name, str) and len(name) <= 2 * longest}
     missing = [f.name for f in fields if f.name not in names]
     problems = []
     for key, name in names.items():
-        meant = [] if key in known else get_close_matches(key, missing, n=1, cutoff=NEAR_MISS)
+        meant = ([] if key in known or len(key) > longest
+                 else get_close_matches(key, missing, n=1, cutoff=NEAR_MISS))
         if meant:
             problems.append(Problem(header_row, name, name, (
                 f"読まない列の見出しですが、{meant[0]} の列がありません。{meant[0]} のつもりなら"
