@@ -184,7 +184,7 @@ def test_void_records_writes_and_never_reuses_the_number(issued, capsys, registe
     before = files(out / MONTH)
     capsys.readouterr()
     assert main(["register", "void", "INV-202610-0004", "--reason", "契約対象外", "--out",
-                 str(out), "--json"]) == 0
+                 str(out), "--json", "--issue-date", ISSUED]) == 0  # the reissue's date below
     voided = json.loads(capsys.readouterr().out)
     assert voided["state"] == "void" and voided["reason"] == "契約対象外"
     cancel = out / MONTH / "取消_INV-202610-0004_C005_さくらソフト合同会社.xlsx"
@@ -224,6 +224,61 @@ def test_void_records_writes_and_never_reuses_the_number(issued, capsys, registe
         ("INV-202610-0004", "void"), ("INV-202610-0018", "issued")]
     numbers = [d.number for d in registers.open(out).list()]
     assert len(numbers) == len(set(numbers)) == 18
+
+
+def test_a_reissue_is_dated_on_or_after_the_voided_invoice_and_its_cancellation(issued,
+                                                                              capsys):
+    """Dated before the cancellation, two invoices of C005 would stand in force between them."""
+    book, out = issued
+    assert main(["register", "void", "INV-202610-0004", "--reason", "契約対象外", "--out",
+                 str(out), "--issue-date", "2026-11-20"]) == 0
+    capsys.readouterr()
+    assert invoice(book, out, "--correct", "--issue-date", "2026-11-19") == 2
+    assert ("--issue-date 2026-11-19 は取り消した請求書 INV-202610-0004 の請求日・取消日 "
+            "2026-11-20 より前です") in capsys.readouterr().err
+    code, result = invoice_json(capsys, book, out, "--correct", "--issue-date", "2026-11-20")
+    assert code == 1  # the sample's flags
+    (reissue,) = [i for i in result["invoices"] if i["number"] == "INV-202610-0018"]
+    assert (reissue["contract_id"], reissue["issue_date"]) == ("C005", "2026-11-20")
+
+
+def test_a_voided_contract_waiting_on_a_decision_or_at_zero_is_held_or_stated(issued, tmp_path,
+                                                                           capsys, registers):
+    """After a void, the contract's next document is decided as a first one's: a draft while a
+    fee limit waits on the customer, a statement for a ¥0 month (not a number, and not
+    'still billed' for ever)."""
+    _, out = issued
+    billed = workbook(tmp_path / "billed.xlsx",
+                      incidents={"I-1009": {"limit_decision": "continue"},
+                                 "I-1025": {"minutes": 600, "sessions": 2}})
+    _, result = invoice_json(capsys, billed, out)
+    numbers = {i["contract_id"]: i["number"] for i in result["invoices"]}
+    for contract_id in ("C004", "V001"):
+        assert main(["register", "void", numbers[contract_id], "--reason", "誤り", "--out",
+                     str(out)]) == 0
+    # back to the sample: C004's decision blank again, V001's month ¥0
+    code, result = invoice_json(capsys, workbook(tmp_path / "sample.xlsx"), out, "--correct")
+    assert code == 1 and {d["contract_id"] for d in result["drafts"]} == {"C004"}
+    assert {d["contract_id"] for d in result["statements"]} == {"V001"}
+    assert not any(n["code"] == "still_billed" for n in result["notices"])
+    assert len(registers.open(out).list()) == 19  # nothing numbered since
+
+
+def test_a_correction_waiting_on_a_decision_is_held_as_a_draft(tmp_path, capsys, registers):
+    """C004 issued once its decision was entered; the decision blanked again: the issued
+    invoice stays in force, and the new amount waits as a draft, not a numbered correction
+    that would bill a limit the customer has not chosen."""
+    out = tmp_path / "out"
+    decided = workbook(tmp_path / "decided.xlsx",
+                       incidents={"I-1009": {"limit_decision": "continue"}})
+    invoice_json(capsys, decided, out)
+    pending = workbook(tmp_path / "pending.xlsx")
+    assert invoice(pending, out) == 2  # a changed amount, without --correct: refused
+    code, result = invoice_json(capsys, pending, out, "--correct")
+    assert code == 1 and [d["contract_id"] for d in result["drafts"]] == ["C004"]
+    c004 = [(i["number"], i["status"]) for i in result["invoices"] if i["contract_id"] == "C004"]
+    assert c004 == [("INV-202610-0004", "issued")]
+    assert len(registers.open(out).list()) == 18
 
 
 def test_a_corrected_invoice_is_voided_through_its_correction(issued, tmp_path, capsys):

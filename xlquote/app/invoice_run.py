@@ -427,6 +427,19 @@ class InvoiceRunResult:
         }
 
 
+@dataclass(frozen=True)
+class _New:
+    """A document the run numbers: the billed contract's index, its kind, the invoice it
+    corrects, and the invoice it corrects or replaces (voided), on or after whose date (and
+    cancellation) it is dated."""
+
+    index: int
+    kind: str
+    corrected: Issued | None = None
+    replaces: str | None = None
+    not_before: dt.date | None = None
+
+
 @dataclass
 class _Plan:
     """What the register transaction decided."""
@@ -575,7 +588,7 @@ class MonthRun:
                 "(xlquote register void 請求番号 --reason 理由)。何も書いていません")
         settings_json = encode_settings(self.settings)
         settings_key = ledger.settings_hash(settings_json, settings_hash(settings_json))
-        new: list[tuple[int, str, Issued | None]] = []  # billed index, kind, corrected
+        new: list[_New] = []
         changed: list[str] = []
         for index, (summary, billed) in enumerate(zip(self.summaries, self.billed,
                                                       strict=True)):
@@ -583,10 +596,15 @@ class MonthRun:
             previous = latest.get(contract_id)
             if previous is None:
                 change = self._first_issue(index, summary.total, billed, plan, new)
+            elif previous.cancellation is not None and self._working(index, summary.total,
+                                                                     billed, plan):
+                # voided, and now a draft waiting on a decision or a ¥0 statement, as if new
+                change = "held" if plan.working[-1][1].kind == DRAFT else "statement"
             elif previous.cancellation is not None:
                 change = "reissued" if self.correct else "still_billed"
-                if self.correct:
-                    new.append((index, INVOICE, None))
+                if self.correct:  # dated on or after the voided invoice and its cancellation
+                    new.append(_New(index, INVOICE, None, previous.number, max(
+                        previous.issue_date, previous.cancellation.cancelled_on)))
                 else:
                     plan.notices.append(Notice(
                         "still_billed", f"{previous.number} は取消済みですが、入力にはまだ "
@@ -604,17 +622,23 @@ class MonthRun:
             else:
                 changed.append(f"{previous.number} ({contract_id}, 合計 {previous.total:,} → "
                                f"{summary.total:,})")
-                change = "correction"
-                new.append((index, CORRECTION, previous))
+                if self.correct and self._held(billed):
+                    # the issued invoice stays in force; the new amount waits as a draft
+                    issued, due = self._dates(index)
+                    plan.working.append((index, Header("", DRAFT, issued, due)))
+                    change = "held"
+                else:
+                    change = "correction"
+                    new.append(_New(index, CORRECTION, previous, previous.number,
+                                    previous.issue_date))
             plan.changes[contract_id] = change
         if changed and not self.correct:
             raise IssuedInvoicesChanged(changed)
         self._check_names(ledger, len(new))
         numbers = ledger.take_numbers(self.month, len(new))
         rows = []
-        for (index, kind, corrected), (seq, number) in zip(new, numbers, strict=True):
-            rows.append(self._row(index, kind, corrected, seq, number, settings_key, folder_id,
-                                  plan))
+        for issue, (seq, number) in zip(new, numbers, strict=True):
+            rows.append(self._row(issue, seq, number, settings_key, folder_id, plan))
             plan.fresh.append(number)
             plan.seqs.append(seq)
         ledger.record(rows)
@@ -628,30 +652,44 @@ class MonthRun:
         return (previous.legal_hash == billed.legal_hash
                 and previous.content_hash == billed.content_hash)
 
-    def _first_issue(self, index: int, total: int, billed: Billed, plan: _Plan,
-                     new: list[tuple[int, str, Issued | None]]) -> str:
+    def _held(self, billed: Billed) -> bool:
+        """Waiting on the customer's decision at a fee limit, and kept as a draft till then."""
+        return not self.issue_pending and any(f.code == HOLD_FLAG for f in billed.flags)
+
+    def _working(self, index: int, total: int, billed: Billed, plan: _Plan) -> bool:
+        """A draft (waiting on a decision) or a ¥0 statement in place of a numbered invoice,
+        added to ``plan``; False when the contract's document is an invoice."""
         issued, due = self._dates(index)
-        if not self.issue_pending and any(f.code == HOLD_FLAG for f in billed.flags):
+        if self._held(billed):
             plan.working.append((index, Header("", DRAFT, issued, due)))
-            return "held"
+            return True
         if total == 0 and self.settings.zero_total == "statement":
             plan.working.append((index, Header("", STATEMENT, issued, due)))
-            return "statement"
-        new.append((index, INVOICE, None))
+            return True
+        return False
+
+    def _first_issue(self, index: int, total: int, billed: Billed, plan: _Plan,
+                     new: list[_New]) -> str:
+        if self._working(index, total, billed, plan):
+            return "held" if plan.working[-1][1].kind == DRAFT else "statement"
+        new.append(_New(index, INVOICE))
         return "new"
 
-    def _row(self, index: int, kind: str, corrected: Issued | None, seq: int, number: str,
-             settings_key: str, folder_id: str, plan: _Plan) -> dict[str, Any]:
+    def _row(self, issue: _New, seq: int, number: str, settings_key: str, folder_id: str,
+             plan: _Plan) -> dict[str, Any]:
+        index, kind, corrected = issue.index, issue.kind, issue.corrected
         summary, billed = self.summaries[index], self.billed[index]
         contract = summary.contract
-        if corrected is None:
+        if issue.not_before is None:
             issued, due = self._dates(index)
         else:
-            if self.chosen_date is not None and self.chosen_date < corrected.issue_date:
-                raise RegisterError(f"--issue-date {self.chosen_date} は訂正する請求書 "
-                                    f"{corrected.number} の請求日 {corrected.issue_date} より前です")
+            if self.chosen_date is not None and self.chosen_date < issue.not_before:
+                raise RegisterError(
+                    f"--issue-date {self.chosen_date} は{'訂正する' if corrected else '取り消した'}"
+                    f"請求書 {issue.replaces} の{'請求日' if corrected else '請求日・取消日'} "
+                    f"{issue.not_before} より前です")
             issued, due = self._dates(index, max(self.chosen_date or self.today,
-                                                 corrected.issue_date))
+                                                 issue.not_before))
         plan.contents[number] = billed.content
         return {"number": number, "month": str(self.month), "seq": seq,
                 "contract_id": contract.contract_id, "customer": contract.customer,
