@@ -281,6 +281,21 @@ def test_a_correction_waiting_on_a_decision_is_held_as_a_draft(tmp_path, capsys,
     assert len(registers.open(out).list()) == 18
 
 
+@pytest.mark.parametrize(("reason", "refusal"), [
+    ("誤り\x1b[2J", "制御文字 (U+001B)"),  # an escape sequence, printed raw by register show
+    ("誤" * 501, "500 文字までです"),  # the cancelling document prints it whole
+])
+def test_a_void_reason_a_document_cannot_print_is_refused(issued, capsys, registers, reason,
+                                                          refusal):
+    _, out = issued
+    capsys.readouterr()
+    assert main(["register", "void", "INV-202610-0004", "--reason", reason, "--out",
+                 str(out)]) == 2
+    assert refusal in capsys.readouterr().err
+    (doc,) = [d for d in registers.open(out).list() if d.number == "INV-202610-0004"]
+    assert doc.cancellation is None and not list((out / MONTH).glob("取消_*"))
+
+
 def test_a_corrected_invoice_is_voided_through_its_correction(issued, tmp_path, capsys):
     _, out = issued
     changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})

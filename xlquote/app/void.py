@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..engine.columns import CONTROL_CHARACTERS
 from ..engine.dates import Month
 from ..engine.errors import InputError, Problem
+from ..engine.messages import cut_short, too_long_to_print
 from .documents import (
     cancellation_stem,
     decode_settings,
@@ -26,6 +28,10 @@ from .documents import (
 from .invoice_run import InvoiceRunResult, choose_register, write_month_summary
 from .publishing import OutputFolder, Progress, Publisher, checkpoint
 from .register import Register, RegisterError
+
+# The longest reason for a cancellation: the cancelling document prints it whole, and the
+# register keeps it as printed (a cell holds 32,767 characters; a document's line far fewer).
+REASON_CHARS = 500
 
 
 @dataclass
@@ -55,6 +61,13 @@ def void_invoice(number: str, reason: str, out_dir: str | Path, register: Regist
     reason = reason.strip()
     if not reason:
         raise InputError([Problem(None, "reason", reason, "取消の理由を --reason で書いてください")])
+    control = CONTROL_CHARACTERS.search(reason)
+    if control:  # kept in the register and printed on the cancelling document
+        raise InputError([Problem(None, "reason", cut_short(reason), (
+            f"制御文字 (U+{ord(control.group()):04X}) が入っています。取り除いてください"))])
+    if len(reason) > REASON_CHARS:
+        raise InputError([Problem(None, "reason", cut_short(reason),
+                                  too_long_to_print(REASON_CHARS))])
     register = register or choose_register(out_dir)
     if not register.exists():
         raise RegisterError(f"請求番号台帳 {register.display} がありません (--out か --register を"
