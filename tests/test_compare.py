@@ -319,6 +319,12 @@ def test_plan_cost_raises_naming_every_problem():
      "不明なサポート範囲"),
     ({"per_month": [{"1": 0.5}]}, "per_month[0].1", "整数"),
     ({"incidents_per_month": {}, "karte_payment": "later"}, "karte_payment", "consume（消費）"),
+    # no figure may make the comparison's work or arrays grow with it (1e15 overflowed them)
+    ({"incidents_per_month": {"4": 1e15}}, "incidents_per_month.4", "0〜10,000"),
+    ({"per_month": [{"4": 10_001}]}, "per_month[0].4", "0〜10,000"),
+    ({"incidents_per_month": {"4": 1}, "minutes_per_incident": {"4": 1e300}},
+     "minutes_per_incident.4", "0〜100,000"),
+    ({"incidents_per_month": {}, "licences": 10**8}, "licences", "0〜10000000"),
 ])
 def test_profile_errors_name_the_key(data, key, reason):
     with pytest.raises(ProfileError) as info:
@@ -394,6 +400,11 @@ def test_cli_log_replay(tmp_path, capsys):
     assert (printed["plans"][0]["plan"], printed["plans"][0]["cost"]) == ("annual", 363_000)
     assert main(["compare", "--log", str(log)]) == 2  # several customers: which one?
     assert "--customer か --contract で" in capsys.readouterr().err
+    # 0 months was taken as "not given" (12); licences below 0 were replayed as given
+    for flag, value, reason in (("--months", "0", "比べる期間は 1〜120 か月"),
+                                ("--licences", "-1", "ライセンス数は 0〜10,000,000")):
+        assert main(["compare", "--log", str(log), "--contract", "C001", flag, value]) == 2
+        assert f"{flag[2:]}: {value} — {reason}" in capsys.readouterr().err
     broken = tmp_path / "broken.xlsx"
     _write_log(broken, sample_contracts()[:1],
                [{"incident_id": "x", "contract_id": "C001", "opened": "2026-10-01",

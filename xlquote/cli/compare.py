@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         comparison = compare_profile(load_profile(args.profile), args.months)
     else:
         contracts, incidents = read_log(args.log)
-        comparison = compare_log(contracts, incidents, args.months or 12,
+        comparison = compare_log(contracts, incidents, 12 if args.months is None else args.months,
                                  contract_id=args.contract, customer=args.customer,
                                  until=args.until, licences=args.licences)
     if args.out is not None:

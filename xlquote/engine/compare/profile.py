@@ -18,6 +18,7 @@ import numpy as np
 from ..codes import KARTE_PAYMENT, LEVELS, SUPPORT_RANGES, is_blank
 from ..errors import DataFileError, load_toml
 from ..pricebook import LEVEL_COUNT
+from ..records import CONTRACT_FIELDS, INCIDENT_FIELDS, Field
 
 EXAMPLE_PROFILE = Path(__file__).with_name("example_profile.toml")
 MAX_HORIZON_MONTHS = 120  # ten years: beyond that a comparison says nothing useful
@@ -114,7 +115,8 @@ class _Reader:
             raise self.fail(key, f"{value} は使えません。{bound} にしてください")
         return value
 
-    def level_table(self, key: str, value: Any, integer: bool = False) -> dict[int, float]:
+    def level_table(self, key: str, value: Any, maximum: int, integer: bool = False
+                    ) -> dict[int, float]:
         if not isinstance(value, dict):
             raise self.fail(key, "「レベル = 数値」の表を書いてください (レベルは feather, 1〜10。"
                                  "例 { feather = 2, 3 = 0.5 })")
@@ -128,12 +130,27 @@ class _Reader:
                     or number != number or number < 0 or number == float("inf")):
                 raise self.fail(f"{key}.{raw_level}", f"0 以上の数値を書いてください ({number!r} "
                                                       "になっています)")
+            if number > maximum:
+                raise self.fail(f"{key}.{raw_level}", f"{number!r} は使えません。0〜{maximum:,} "
+                                                      "にしてください")
             if integer and number != int(number):
                 raise self.fail(f"{key}.{raw_level}", f"件数は整数で書いてください ({number!r} "
                                                       "になっています)")
             out[level] = float(number)
         return out
 
+
+def _maximum(fields: tuple[Field, ...], name: str) -> int:
+    return int(next(f.maximum for f in fields if f.name == name and f.maximum is not None))
+
+
+# A profile's figures stay within what a workbook's cells may hold (no figure may make the
+# comparison do work in proportion to it, nor overflow its arrays): incidents a month as a
+# monthly contract's max_incidents, minutes as an incident's, licences as a contract's.
+MAX_INCIDENTS_PER_MONTH = _maximum(CONTRACT_FIELDS, "max_incidents")
+MAX_MINUTES_PER_INCIDENT = _maximum(INCIDENT_FIELDS, "minutes")
+MAX_LICENCES = _maximum(CONTRACT_FIELDS, "licences")
+MAX_MEMBERS = 10_000
 
 KNOWN_KEYS = {"name", "months", "licences", "members", "karte_payment", "support_ranges",
               "incidents_per_month", "minutes_per_incident", "per_month"}
@@ -149,8 +166,8 @@ def parse_profile(data: dict[str, Any], file: str = "profile") -> UsageProfile:
         raise r.fail("incidents_per_month", "ありません。[incidents_per_month] の表か "
                                             "[[per_month]] のリストを書いてください")
     rates = np.zeros(LEVEL_COUNT)
-    for level, rate in r.level_table("incidents_per_month",
-                                     data.get("incidents_per_month", {})).items():
+    for level, rate in r.level_table("incidents_per_month", data.get("incidents_per_month", {}),
+                                     MAX_INCIDENTS_PER_MONTH).items():
         rates[level] = rate
     per_month = None
     if "per_month" in data:
@@ -162,12 +179,14 @@ def parse_profile(data: dict[str, Any], file: str = "profile") -> UsageProfile:
             raise r.fail("per_month", "[[per_month]] の表を 1 つ以上書いてください")
         per_month = np.zeros((len(months_list), LEVEL_COUNT), dtype=np.int64)
         for i, table in enumerate(months_list):
-            for level, count in r.level_table(f"per_month[{i}]", table, integer=True).items():
+            for level, count in r.level_table(f"per_month[{i}]", table, MAX_INCIDENTS_PER_MONTH,
+                                              integer=True).items():
                 per_month[i, level] = int(count)
         rates = per_month.mean(axis=0)
     minutes = np.asarray(DEFAULT_MINUTES_PER_INCIDENT, dtype=np.float64)
     for level, value in r.level_table("minutes_per_incident",
-                                      data.get("minutes_per_incident", {})).items():
+                                      data.get("minutes_per_incident", {}),
+                                      MAX_MINUTES_PER_INCIDENT).items():
         minutes[level] = value
     karte = data.get("karte_payment", "consume")
     if KARTE_PAYMENT.lookup(karte) is None or is_blank(karte):
@@ -182,8 +201,8 @@ def parse_profile(data: dict[str, Any], file: str = "profile") -> UsageProfile:
     return UsageProfile(
         rates=rates,
         months=r.whole("months", 12, 1, MAX_HORIZON_MONTHS),
-        licences=r.whole("licences", 0),
-        members=r.whole("members", 0),
+        licences=r.whole("licences", 0, 0, MAX_LICENCES),
+        members=r.whole("members", 0, 0, MAX_MEMBERS),
         karte_payment=KARTE_PAYMENT.canonical(karte),
         minutes_per_incident=minutes,
         per_month=per_month,

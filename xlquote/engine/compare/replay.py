@@ -25,6 +25,7 @@ from ..money import tax_by_rate
 from ..records import Contract, IncidentTable, contracts_from_records, incidents_from_records
 from .comparison import check_horizon, common_horizon
 from .cost import PricebookArg, committed_months, resolve_books
+from .profile import MAX_LICENCES
 from .table import Comparison, PlanOption, PlanResult, candidate_plans, ranked
 
 # Invoice lines that are the plan's fixed price; every other line is usage.
@@ -79,6 +80,9 @@ def compare_log(contracts: Iterable[Mapping[str, Any] | Contract],
                 pricebook: PricebookArg = None) -> Comparison:
     """Replay the customer's incidents of the window on every plan that can serve them."""
     horizon = check_horizon(months)
+    if licences is not None and (isinstance(licences, bool) or not 0 <= licences <= MAX_LICENCES):
+        raise InputError([Problem(None, "licences", licences,
+                                  f"ライセンス数は 0〜{MAX_LICENCES:,} にしてください")])
     chosen = pick_contracts(contracts_from_records(contracts), contract_id, customer)
     table = incidents_from_records(incidents)
     ids = {c.contract_id for c in chosen}
