@@ -13,7 +13,7 @@ from helpers import cell_error
 import xlquote
 from udfs import xlquote_udfs as udfs
 from xlquote.engine.codes import CHANNELS, Vocabulary
-from xlquote.engine.columns import RowChecks, to_ints, to_levels, to_numbers
+from xlquote.engine.columns import RowChecks, to_bools, to_dates, to_ints, to_levels, to_numbers
 from xlquote.engine.levels import _thresholds_passed
 from xlquote.engine.messages import NOT_A_NUMBER
 
@@ -195,6 +195,28 @@ def test_converters_fall_back_to_per_cell_checks_for_mixed_blocks():
     checks = RowChecks(block.shape)
     assert to_levels(block, "level", checks).ravel().tolist() == [1, -1, -1, 2, -1, -1, 4]
     assert checks.bad.ravel().tolist() == [False, False, True, False, True, True, False]
+
+
+def test_text_is_folded_only_from_full_width_forms():
+    """１２０ and ＋３ are numbers typed in another width; ⑳, ² and ⑴ only fold to digits."""
+    block = np.array([["１２０"], ["＋３"], ["１，２００"], ["⑳"], ["²"], ["⑴"]], dtype=object)
+    checks = RowChecks(block.shape)
+    assert to_numbers(block, "n", checks, default=0, integer=False).ravel().tolist() == [
+        120.0, 3.0, 1200.0, 0.0, 0.0, 0.0]
+    assert checks.bad.ravel().tolist() == [False, False, False, True, True, True]
+    dates = np.array([["２０２６年１０月１４日"], ["2026-10-⑭"]], dtype=object)
+    checks = RowChecks(dates.shape)
+    assert to_dates(dates, "d", checks, required=True).ravel()[0] == np.datetime64("2026-10-14")
+    assert checks.bad.ravel().tolist() == [False, True]
+
+
+def test_a_dash_is_false_in_a_true_false_column():
+    """'-' (and its full-width form) is among the words for FALSE; it folded to nothing as a
+    code's hyphen does, and was refused."""
+    block = np.array([["-"], ["－"], ["○"], ["--"]], dtype=object)
+    checks = RowChecks(block.shape)
+    assert to_bools(block, "b", checks).ravel().tolist() == [False, False, True, False]
+    assert checks.bad.ravel().tolist() == [False, False, False, True]
 
 
 def test_row_checks_report_bad_rows_once_a_problem_is_added():

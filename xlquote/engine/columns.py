@@ -245,6 +245,18 @@ DATE_TEXT = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})"
                        r"|([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日")
 
 
+def width_folded(text: str) -> str | None:
+    """``text`` with its full-width forms folded (NFKC: １２０ → 120, ２０２６年 → 2026年), or
+    None where NFKC would fold something else: ⑳ → 20 and ² → 2 are not numbers typed in
+    another width."""
+    folded = unicodedata.normalize("NFKC", text)
+    if folded != text and any(
+            unicodedata.normalize("NFKC", c) != c for c in text
+            if not ("\uff00" <= c <= "\uffef" or c == "\u3000")):
+        return None
+    return folded
+
+
 def _number(value: Any) -> float | None:
     """A cell as a float; None when it is not a number. Blanks are handled by the caller."""
     if isinstance(value, bool | np.bool_):
@@ -252,7 +264,7 @@ def _number(value: Any) -> float | None:
     if isinstance(value, int | float | np.integer | np.floating):
         return float(value)
     if isinstance(value, str):
-        text = unicodedata.normalize("NFKC", value).strip()
+        text = (width_folded(value) or "").strip()
         return float(text.replace(",", "")) if NUMBER_TEXT.fullmatch(text) else None
     return None
 
@@ -393,7 +405,8 @@ def to_bools(values: np.ndarray, field: str, checks: RowChecks) -> np.ndarray:
         if isinstance(cell, bool | np.bool_) or (numeric and cell in (0, 1)):
             out[index] = bool(cell)
         else:
-            word = normalize_text(cell)
+            # '-' folds to nothing as a code would (hyphens join words): taken as typed
+            word = normalize_text(cell) or unicodedata.normalize("NFKC", str(cell)).strip()
             if word in TRUE_WORDS:
                 out[index] = True
             elif word not in FALSE_WORDS:
@@ -548,7 +561,7 @@ def parse_date(cell: Any) -> dt.date | None:
             return EXCEL_EPOCH + dt.timedelta(days=int(cell))
         return None
     if isinstance(cell, str):
-        found = DATE_TEXT.fullmatch(unicodedata.normalize("NFKC", cell).strip())
+        found = DATE_TEXT.fullmatch((width_folded(cell) or "").strip())
         if found is None:
             return None
         year, month, day = (int(part) for part in found.groups() if part and part.isdigit())
