@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import openpyxl
@@ -117,7 +118,7 @@ def test_a_comparison_ranks_every_plan_over_the_same_horizon():
     assert result.months == 36 and {r.term_months for r in result.rows} == {36}
     assert row(result, "annual", "normal").cost == 3 * 25_000 + 36 * 1_000
     assert row(result, "annual", "mission_critical").cost == 3 * 240_000 + 36 * 1_000
-    assert any("horizon 36 months (asked 12)" in note for note in result.notes)
+    assert any(note.startswith("比較期間は 36 か月 (12 か月の指定から") for note in result.notes)
     # 13 months of normal and technical plans: whole years (annual) and 6-month units → 24
     profile = UsageProfile(np.zeros(11), months=13, support_ranges=("normal", "technical"))
     assert compare_profile(profile, with_break_even=False).months == 24
@@ -262,7 +263,7 @@ def test_break_even_is_consistent_with_the_curves():
 def test_break_even_light_mix_never_crosses():
     (normal,) = break_even(np.asarray(usage(l1=1)), 12, ("normal",))
     assert normal.at is None and normal.crossings == []
-    assert "annual stays cheaper" in normal.describe()
+    assert normal.describe() == "通常: 月 30 件まで、年額契約のほうが安いままです"
     assert break_even(np.zeros(11), 12) == []
 
 
@@ -360,6 +361,30 @@ def test_cli_profile_json_and_outputs(tmp_path, capsys):
     assert main(["compare", "--profile", str(EXAMPLE_PROFILE), "--out", str(out_json)]) == 0
     assert json.loads(out_json.read_text(encoding="utf-8"))["plans"][0]["rank"] == 1
     assert "年額契約 通常" in capsys.readouterr().out
+
+
+# Words of the code a manager's table must not show: notes, headers and reasons are Japanese.
+ENGLISH = re.compile(r"\b(?:note|plan|term|cost|next|horizon|months?|replay|incidents?|annual|"
+                     r"monthly|offered|cheaper|usage|break-even|tax-inclusive)\b", re.IGNORECASE)
+
+
+def test_what_a_manager_reads_is_japanese(tmp_path, capsys):
+    """The terminal table and the workbook's notes (its plan, support_range and max_incidents
+    columns hold PLAN_COST's argument values on purpose: they are left out here)."""
+    log = tmp_path / "log.xlsx"
+    _write_log(log, sample_contracts(), sample_incidents())
+    shown = []
+    for source in (["--profile", str(EXAMPLE_PROFILE)], ["--log", str(log), "--contract", "C001"]):
+        out = tmp_path / "比較.xlsx"
+        assert main(["compare", *source, "--out", str(out)]) == 0
+        shown.append(capsys.readouterr().out)
+        sheet = openpyxl.load_workbook(out)["比較"]
+        shown += [str(c.value) for row in sheet.iter_rows(min_col=2, max_col=2) for c in row
+                  if c.value is not None and c.row > 3]
+    found = [(text, ENGLISH.search(text).group()) for text in shown if ENGLISH.search(text)]
+    assert found == []
+    assert "注: " in shown[0] and "損益分岐 " in shown[0]
+    assert any(text.startswith("対象外: ") or "\n対象外: " in text for text in shown)
 
 
 def test_cli_bad_inputs_exit_2(tmp_path, capsys):

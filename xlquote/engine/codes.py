@@ -84,12 +84,21 @@ class Vocabulary:
 
     @functools.cached_property
     def _choices(self) -> str:  # made once: named in the problem of every unknown cell
+        return ", ".join(f"{code}（{self._japanese[code]}）" if code in self._japanese else code
+                         for code in self.codes)
+
+    @functools.cached_property
+    def _japanese(self) -> dict[str, str]:
+        """Each code's first Japanese alias."""
         japanese: dict[str, str] = {}
         for alias, code in self.aliases.items():
             if not alias.isascii():
                 japanese.setdefault(code, alias)
-        return ", ".join(f"{code}（{japanese[code]}）" if code in japanese else code
-                         for code in self.codes)
+        return japanese
+
+    def japanese(self, code: str) -> str:
+        """The code's first Japanese alias, as a person reads it (the code where none)."""
+        return self._japanese.get(code, code)
 
     def unknown_message(self, value: object) -> str:
         """Why ``value`` names no code (the value itself is shown beside the reason)."""

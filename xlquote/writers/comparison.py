@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..engine.codes import PLAN_LABELS_JA
 from ..engine.compare.table import Comparison
 from ..engine.errors import InputError, Problem
 from ..engine.money import yen
@@ -45,8 +46,7 @@ def comparison_workbook(comparison: Comparison) -> Workbook:
     ws.cell(1, 1).font = Font(bold=True, size=14)
     last = write_plan_table(ws, comparison, 3)
     row = last + 2
-    for note in comparison.notes + [f"対象外: {e['plan']} — {e['reason']}"
-                                    for e in comparison.excluded]:
+    for note in comparison.notes + excluded_notes(comparison):
         set_text(ws.cell(row, 2), note)
         row += 1
     for b in comparison.break_even:
@@ -73,27 +73,35 @@ def write_comparison(comparison: Comparison, path: str | Path) -> Path:
                                                        "ください")])
 
 
+def excluded_notes(comparison: Comparison) -> list[str]:
+    """The plans left out and why, as a manager reads them."""
+    return [f"対象外: {PLAN_LABELS_JA.get(e['plan'], e['plan'])} — {e['reason']}"
+            for e in comparison.excluded]
+
+
 def to_json(comparison: Comparison) -> str:
     return json.dumps(comparison.to_dict(), ensure_ascii=False, indent=2) + "\n"
 
 
 def to_text(comparison: Comparison) -> str:
     """The terminal table."""
-    lines = [f"{'#':>3}  {'plan':<42} {'term':>4}  {'cost (税別)':>13}  {'税込':>13}  "
-             f"{'next +':>11}"]
+    lines = [f"順位  {_pad('プラン', 42)} 月数  {_pad('費用 (税別)', 13, right=True)}  "
+             f"{_pad('税込', 13, right=True)}  {_pad('次との差', 11, right=True)}"]
     for r in comparison.rows:
         step = "" if r.to_next is None else f"+{yen(r.to_next)}"
-        lines.append(f"{r.rank:>3}  {_pad(r.label, 42)} {r.term_months:>4}  {yen(r.cost):>13}  "
+        lines.append(f"{r.rank:>4}  {_pad(r.label, 42)} {r.term_months:>4}  {yen(r.cost):>13}  "
                      f"{yen(r.cost_with_tax):>13}  {step:>11}")
-    lines += [f"not offered: {e['plan']}: {e['reason']}" for e in comparison.excluded]
-    lines += [f"break-even {b.describe()}" for b in comparison.break_even]
-    lines += [f"note: {n}" for n in comparison.notes]
+    lines += excluded_notes(comparison)
+    lines += [f"損益分岐 {b.describe()}" for b in comparison.break_even]
+    lines += [f"注: {n}" for n in comparison.notes]
     return "\n".join(lines)
 
 
-def _pad(text: str, width: int) -> str:
-    """Pad to a display width (full-width characters take two columns)."""
+def _pad(text: str, width: int, right: bool = False) -> str:
+    """Pad to a display width (full-width characters take two columns), on the left where
+    ``right`` (a column of amounts)."""
     import unicodedata
 
     shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(width - shown, 0)
+    padding = " " * max(width - shown, 0)
+    return padding + text if right else text + padding

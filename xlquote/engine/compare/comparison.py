@@ -41,8 +41,8 @@ def common_horizon(options: list[PlanOption], books: dict[str, PriceBook], month
 def horizon_note(asked: int, horizon: int) -> list[str]:
     if horizon == asked:
         return []
-    return [f"horizon {horizon} months (asked {asked}): rounded up so that every plan is "
-            "compared over a term it can be contracted for (minimum terms, contract units)"]
+    return [f"比較期間は {horizon} か月 ({asked} か月の指定から、どのプランも契約できる期間 "
+            "(最低契約期間・契約単位) に切り上げ)"]
 
 
 def results_for(options: list[PlanOption], costs: PlanCosts, books: dict[str, PriceBook],
@@ -76,8 +76,8 @@ def compare_profile(profile: UsageProfile, months: int | None = None,
         minutes_per_incident=profile.minutes_per_incident, pricebook=books,
         counts=profile.counts(horizon))
     checks.raise_if_any()
-    notes = [*horizon_note(asked, horizon), f"usage and fixed fees over {horizon} months",
-             "paid-support minutes per incident (by level): "
+    notes = [*horizon_note(asked, horizon), f"{horizon} か月の利用料金と固定料金",
+             "有償サポートの 1 件あたりの分数 (feather, レベル 1〜10): "
              + ", ".join(f"{m:g}" for m in profile.minutes_per_incident)]
     comparison = Comparison("profile", horizon, profile.licences,
                             ranked(results_for(options, costs, books, profile.licences)),

@@ -137,12 +137,12 @@ def compare_log(contracts: Iterable[Mapping[str, Any] | Contract],
     results = [PlanResult(o, o.label(names, seats), int(terms[i]), int(subtotal[i]),
                           int(total[i]), int(fixed[i]), int(subtotal[i] - fixed[i]))
                for i, o in enumerate(options)]
-    notes = [f"replay of {len(window)} incident(s) closed {start}〜{start.plus(horizon - 1)} "
-             f"(contracts {', '.join(sorted(ids))}); every plan billed over {term} months"
-             + (f" (rounded up from {horizon} so that every plan's minimum term and contract "
-                "unit fit; the window's incidents repeat)" if term != horizon else ""),
-             "tax-inclusive: each monthly invoice's tax as billed; services an incident was "
-             "absorbed into (RULES 2.5) are billed whatever the plan and left out"]
+    notes = [f"{start}〜{start.plus(horizon - 1)} に完了した {len(window)} 件の対応 (契約 "
+             f"{', '.join(sorted(ids))}) を再現し、どのプランも {term} か月分を請求"
+             + (f" ({horizon} か月から、どのプランの最低契約期間・契約単位にも合うよう切り上げ。"
+                "期間の対応を繰り返します)" if term != horizon else ""),
+             "税込は毎月の請求書の消費税を請求どおりに計算。対応が吸収されたサービス "
+             "(RULES 2.5) はプランにかかわらず請求されるため含めていません"]
     return Comparison("replay", term, seats, ranked(results), excluded, notes=notes)
 
 

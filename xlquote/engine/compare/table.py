@@ -92,17 +92,18 @@ class BreakEven:
         return asdict(self)
 
     def describe(self) -> str:
+        support_range = SUPPORT_RANGES.japanese(self.support_range)
         if self.at is None:
-            return (f"{self.support_range}: annual stays cheaper up to "
-                    f"{self.searched_up_to:g} incidents/month")
+            return (f"{support_range}: 月 {self.searched_up_to:g} 件まで、年額契約のほうが"
+                    "安いままです")
         if self.annual_cheaper_below is None:
-            return f"{self.support_range}: monthly is already as cheap at no usage"
+            return f"{support_range}: 件数が 0 でも、月額契約が年額契約と同じか安くなります"
         flips = ""
         if len(self.crossings) > 1:
-            flips = "; the cheaper side flips at " + ", ".join(f"{x:.2f}" for x in self.crossings)
-        return (f"{self.support_range}: monthly (max {self.monthly_max_incidents}/month) first "
-                f"costs no more than annual at {self.at:.2f} incidents/month (annual cheaper at "
-                f"{self.annual_cheaper_below:.2f}){flips}")
+            flips = "。安い側が入れ替わる件数: " + ", ".join(f"{x:.2f}" for x in self.crossings)
+        return (f"{support_range}: 月 {self.at:.2f} 件から、月額契約 (月{self.monthly_max_incidents}"
+                f"件まで) が年額契約以下になります (月 {self.annual_cheaper_below:.2f} 件では"
+                f"年額契約が安い){flips}")
 
 
 @dataclass
