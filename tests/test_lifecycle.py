@@ -24,8 +24,11 @@ from clerk import (
 )
 from registers import register_args
 
+from xlquote.app import documents
 from xlquote.app.documents import NAME_BYTES, jst_today
 from xlquote.app.invoice_run import run_invoice_workbook
+from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
+from xlquote.app.workbooks.invoicing import write_invoicing_workbook
 from xlquote.cli import main
 from xlquote.engine.dates import Month, due_date
 from xlquote.engine.pricebook import get_pricebook
@@ -110,6 +113,28 @@ def test_a_description_change_is_reported_not_refused(issued, tmp_path, capsys):
     (notice,) = [n for n in result["notices"] if n["code"] == "reported"]
     assert notice["number"] == "INV-202610-0001" and not notice["attention"]
     assert files(out / MONTH) == before
+
+
+def test_sorting_the_contracts_changes_no_invoice(issued, tmp_path, capsys):
+    """The contracts in another order (every one on another sheet row): no document shows a
+    contract's row, and nothing is reported changed."""
+    _, out = issued
+    book = write_invoicing_workbook(tmp_path / "sorted.xlsx", sample_contracts()[::-1],
+                                    sample_incidents(), sample_packs(), sample_settings())
+    _, result = invoice_json(capsys, book, out)
+    assert result["register"]["unchanged"] == 17 and "reported" not in result["register"]
+
+
+def test_invoices_recorded_with_their_contracts_row_stay_unchanged(tmp_path, capsys,
+                                                                   monkeypatch):
+    """A register whose content hashes hold the contract's sheet row (before 2026-12-07):
+    its issued invoices read as unchanged while the rows stay where they were."""
+    book, out = workbook(tmp_path / "invoicing.xlsx"), tmp_path / "out"
+    with monkeypatch.context() as old:
+        old.setattr(documents, "_without_sheet_row", lambda invoice: invoice)
+        invoice_json(capsys, book, out)
+    _, result = invoice_json(capsys, book, out)
+    assert result["register"]["unchanged"] == 17 and "reported" not in result["register"]
 
 
 def test_a_changed_amount_is_refused_and_nothing_changes(issued, tmp_path, capsys, registers):

@@ -27,7 +27,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +132,23 @@ def billed_content(invoice: Invoice, printed_everywhere: str = "") -> BilledCont
     """The engine's invoice as billed for the month (its default number, the month's dates):
     its JSON is stored, and hashed as the content hash. ``printed_everywhere``: the issuer's
     details, which every document prints beside the content."""
-    text = _encoder.encode(invoice)
+    text = _encoder.encode(_without_sheet_row(invoice))
     return BilledContent(zlib.compress(text, CONTENT_LEVEL), _sha256(text), legal_hash(invoice),
                          shown_characters(text, printed_everywhere))
+
+
+def _without_sheet_row(invoice: Invoice) -> Invoice:
+    """The invoice without its contract's row on the Contracts sheet, which no document shows:
+    sorting the sheet changes no invoice."""
+    return replace(invoice, contract=replace(invoice.contract, row=None))
+
+
+def content_hash_with_row(content: bytes, row: int | None) -> str:
+    """The content hash as registers recorded it before 2026-12-07, with the contract's sheet
+    row in the content: compared with their issued invoices (a row that moved since then reads
+    as a change once more)."""
+    invoice = decode_invoice(content)
+    return _sha256(_encoder.encode(replace(invoice, contract=replace(invoice.contract, row=row))))
 
 
 def shown_characters(*texts: str | bytes) -> int:

@@ -69,6 +69,7 @@ from .documents import (
     Header,
     RenderJob,
     billed_content,
+    content_hash_with_row,
     decode_invoice,
     decode_responses,
     document,
@@ -611,7 +612,7 @@ class MonthRun:
                         f"{contract_id} の請求があります。入力から外すか、新しい請求書を発行してください "
                         "(コマンドは --correct、請求書作成ボタンは「修正インボイス」を「発行する」に)",
                         previous.number, contract_id, True))
-            elif self._same(previous, billed, legal=False):
+            elif self._same(previous, billed, legal=False, row=summary.contract.row):
                 change = "unchanged"
             elif self._same(previous, billed, legal=True):
                 change = "reported"
@@ -644,13 +645,15 @@ class MonthRun:
         ledger.record(rows)
         return plan
 
-    def _same(self, previous: Issued, billed: Billed, legal: bool) -> bool:
+    def _same(self, previous: Issued, billed: Billed, legal: bool, row: int | None = None
+              ) -> bool:
         if previous.legal_hash is None:  # recorded by the first register: its content hash
             return previous.content_hash == first_register_hash(decode_invoice(billed.content))
         if legal:
             return previous.legal_hash == billed.legal_hash
-        return (previous.legal_hash == billed.legal_hash
-                and previous.content_hash == billed.content_hash)
+        return previous.legal_hash == billed.legal_hash and (
+            previous.content_hash == billed.content_hash  # worked out again only where not
+            or previous.content_hash == content_hash_with_row(billed.content, row))
 
     def _held(self, billed: Billed) -> bool:
         """Waiting on the customer's decision at a fee limit, and kept as a draft till then."""
