@@ -137,18 +137,22 @@ def billed_content(invoice: Invoice, printed_everywhere: str = "") -> BilledCont
                          shown_characters(text, printed_everywhere))
 
 
+def _with_sheet_row(invoice: Invoice, row: int | None) -> Invoice:
+    """The invoice with ``row`` as its contract's row on the Contracts sheet."""
+    return replace(invoice, contract=replace(invoice.contract, row=row))
+
+
 def _without_sheet_row(invoice: Invoice) -> Invoice:
-    """The invoice without its contract's row on the Contracts sheet, which no document shows:
-    sorting the sheet changes no invoice."""
-    return replace(invoice, contract=replace(invoice.contract, row=None))
+    """The invoice without its contract's sheet row, which no document shows: sorting the
+    sheet changes no invoice."""
+    return _with_sheet_row(invoice, None)
 
 
 def content_hash_with_row(content: bytes, row: int | None) -> str:
     """The content hash as registers recorded it before 2026-12-07, with the contract's sheet
     row in the content: compared with their issued invoices (a row that moved since then reads
     as a change once more)."""
-    invoice = decode_invoice(content)
-    return _sha256(_encoder.encode(replace(invoice, contract=replace(invoice.contract, row=row))))
+    return _sha256(_encoder.encode(_with_sheet_row(decode_invoice(content), row)))
 
 
 def shown_characters(*texts: str | bytes) -> int:

@@ -597,10 +597,9 @@ class MonthRun:
             previous = latest.get(contract_id)
             if previous is None:
                 change = self._first_issue(index, summary.total, billed, plan, new)
-            elif previous.cancellation is not None and self._working(index, summary.total,
-                                                                     billed, plan):
-                # voided, and now a draft waiting on a decision or a ¥0 statement, as if new
-                change = "held" if plan.working[-1][1].kind == DRAFT else "statement"
+            elif previous.cancellation is not None and (
+                    working := self._working(index, summary.total, billed, plan)):
+                change = working  # voided, and now a draft or a ¥0 statement, as if new
             elif previous.cancellation is not None:
                 change = "reissued" if self.correct else "still_billed"
                 if self.correct:  # dated on or after the voided invoice and its cancellation
@@ -625,9 +624,7 @@ class MonthRun:
                                f"{summary.total:,})")
                 if self.correct and self._held(billed):
                     # the issued invoice stays in force; the new amount waits as a draft
-                    issued, due = self._dates(index)
-                    plan.working.append((index, Header("", DRAFT, issued, due)))
-                    change = "held"
+                    change = self._add_working(index, DRAFT, plan)
                 else:
                     change = "correction"
                     new.append(_New(index, CORRECTION, previous, previous.number,
@@ -659,22 +656,27 @@ class MonthRun:
         """Waiting on the customer's decision at a fee limit, and kept as a draft till then."""
         return not self.issue_pending and any(f.code == HOLD_FLAG for f in billed.flags)
 
-    def _working(self, index: int, total: int, billed: Billed, plan: _Plan) -> bool:
+    def _working(self, index: int, total: int, billed: Billed, plan: _Plan) -> str | None:
         """A draft (waiting on a decision) or a ¥0 statement in place of a numbered invoice,
-        added to ``plan``; False when the contract's document is an invoice."""
-        issued, due = self._dates(index)
+        added to ``plan``, and the change it is ("held", "statement"); None when the
+        contract's document is an invoice."""
         if self._held(billed):
-            plan.working.append((index, Header("", DRAFT, issued, due)))
-            return True
+            return self._add_working(index, DRAFT, plan)
         if total == 0 and self.settings.zero_total == "statement":
-            plan.working.append((index, Header("", STATEMENT, issued, due)))
-            return True
-        return False
+            return self._add_working(index, STATEMENT, plan)
+        return None
+
+    def _add_working(self, index: int, kind: str, plan: _Plan) -> str:
+        """A draft or statement of the month's dates added to ``plan``; its change."""
+        issued, due = self._dates(index)
+        plan.working.append((index, Header("", kind, issued, due)))
+        return "held" if kind == DRAFT else "statement"
 
     def _first_issue(self, index: int, total: int, billed: Billed, plan: _Plan,
                      new: list[_New]) -> str:
-        if self._working(index, total, billed, plan):
-            return "held" if plan.working[-1][1].kind == DRAFT else "statement"
+        working = self._working(index, total, billed, plan)
+        if working:
+            return working
         new.append(_New(index, INVOICE))
         return "new"
 
