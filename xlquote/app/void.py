@@ -17,7 +17,7 @@ from typing import Any
 from ..engine.columns import CONTROL_CHARACTERS
 from ..engine.dates import Month
 from ..engine.errors import InputError, Problem
-from ..engine.messages import cut_short, too_long_to_print
+from ..engine.messages import control_character, cut_short, too_long_to_print
 from .documents import (
     cancellation_stem,
     decode_settings,
@@ -63,8 +63,8 @@ def void_invoice(number: str, reason: str, out_dir: str | Path, register: Regist
         raise InputError([Problem(None, "reason", reason, "取消の理由を --reason で書いてください")])
     control = CONTROL_CHARACTERS.search(reason)
     if control:  # kept in the register and printed on the cancelling document
-        raise InputError([Problem(None, "reason", cut_short(reason), (
-            f"制御文字 (U+{ord(control.group()):04X}) が入っています。取り除いてください"))])
+        raise InputError([Problem(None, "reason", cut_short(reason),
+                                  control_character(control.group()))])
     if len(reason) > REASON_CHARS:
         raise InputError([Problem(None, "reason", cut_short(reason),
                                   too_long_to_print(REASON_CHARS))])

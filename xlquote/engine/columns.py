@@ -27,6 +27,7 @@ from .messages import (
     at_least,
     at_most,
     cell_message,
+    control_character,
     cut_short,
 )
 
@@ -586,8 +587,7 @@ def flag_control_characters(text: np.ndarray, field: str, checks: RowChecks) -> 
     for index, cell in np.ndenumerate(text):
         found = CONTROL_CHARACTERS.search(cell)
         if found:
-            checks.add(index, field, cell, f"制御文字 (U+{ord(found.group()):04X}) が入っています。"
-                                           "取り除いてください")
+            checks.add(index, field, cell, control_character(found.group()))
 
 
 def to_text(values: np.ndarray) -> np.ndarray:

@@ -112,3 +112,8 @@ def file_too_large(size: int, limit: int) -> str:
 # A header naming one field twice (a sheet's, or a CSV or Parquet file's): which column holds
 # the values cannot be told.
 DUPLICATE_HEADER = "同じ見出しの列が 2 つあります。一方の見出しを消すか直してください"
+
+
+def control_character(character: str) -> str:
+    """A control character (other than tab and line breaks): no workbook cell can hold one."""
+    return f"制御文字 (U+{ord(character):04X}) が入っています。取り除いてください"

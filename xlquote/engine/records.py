@@ -383,18 +383,26 @@ def misspelt_headers(header: Sequence[Any], fields: Sequence[Field], sheet: str,
     return problems
 
 
-def _header_index(header: Sequence[Any], fields: Sequence[Field], sheet: str,
-                  header_row: int) -> tuple[dict[str, int], list[Problem]]:
-    """Map each field to its column position; missing required columns are problems."""
-    positions: dict[str, int] = {}
+def duplicated_headers(header: Iterable[Any], sheet: str, header_row: int) -> list[Problem]:
+    """Each header naming a column an earlier one names too (case, width and spaces folded):
+    which column holds the values cannot be told."""
+    seen: set[str] = set()
     problems = []
-    for i, name in enumerate(header):
+    for name in header:
         if is_blank(name):
             continue
         key = normalize_text(name)
-        if key in positions:
+        if key in seen:
             problems.append(Problem(header_row, str(name), name, DUPLICATE_HEADER, sheet))
-        positions[key] = i
+        seen.add(key)
+    return problems
+
+
+def _header_index(header: Sequence[Any], fields: Sequence[Field], sheet: str,
+                  header_row: int) -> tuple[dict[str, int], list[Problem]]:
+    """Map each field to its column position; missing required columns are problems."""
+    positions = {normalize_text(name): i for i, name in enumerate(header) if not is_blank(name)}
+    problems = duplicated_headers(header, sheet, header_row)
     for f in fields:
         if f.required and f.name not in positions:
             problems.append(Problem(header_row, f.name, None, f"必須の列がありません。見出し行に "

@@ -37,8 +37,8 @@ from ..engine.errors import (
     ListedProblems,
     Problem,
 )
-from ..engine.messages import DUPLICATE_HEADER, FILE_NOT_FOUND, cut_short, file_too_large, shown
-from ..engine.records import SHEETS, ColumnBlock, Field
+from ..engine.messages import FILE_NOT_FOUND, cut_short, file_too_large, shown
+from ..engine.records import SHEETS, ColumnBlock, Field, duplicated_headers
 from .cells import NOT_AN_EXCEL_DATE, not_finite
 from .sheet_table import SheetTable
 from .typed_reader import FIRST_DATE, LAST_DATE, blank_cells, column_to_numpy
@@ -86,24 +86,11 @@ def read_record_file(path: str | Path, table: str) -> SheetTable:
 
 
 def _wanted(names: Sequence[str], fields: Sequence[Field]) -> list[str]:
-    """The file's columns whose header names a field (a second one too: see
-    ``_duplicated_header``)."""
+    """The file's columns whose header names a field (a second one too: refused before the
+    values are read, ``duplicated_headers``: Arrow cannot pick a column by a name two columns
+    bear, and a CSV whose header gained a name reads as rows one field short)."""
     known = {f.name for f in fields}
     return [name for name in names if normalize_text(name) in known]
-
-
-def _duplicated_header(path: Path, columns: Sequence[str]) -> list[Problem]:
-    """The read columns whose header names a field an earlier column names too, as the parser
-    names them in a sheet. Found before the values are read: Arrow cannot pick a column by a
-    name two columns bear, and a CSV whose header gained a name reads as rows one field short."""
-    seen: set[str] = set()
-    problems = []
-    for name in columns:
-        key = normalize_text(name)
-        if key in seen:
-            problems.append(Problem(HEADER_ROW, name, name, DUPLICATE_HEADER, path.name))
-        seen.add(key)
-    return problems
 
 
 def _unreadable_columns(path: Path, columns: Any) -> list[Problem]:
@@ -151,7 +138,7 @@ def _read_parquet(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
             raise _refuse(path, too_many_rows(metadata.num_rows))
         schema = source.schema_arrow
         columns = _wanted(schema.names, fields)
-        problems = _duplicated_header(path, columns)
+        problems = duplicated_headers(columns, path.name, HEADER_ROW)
         if problems:
             raise InputError(problems)
         problems = _unreadable_columns(path, [schema.field(name) for name in columns])
@@ -206,7 +193,7 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
             with path.open(encoding=python_encoding, newline="") as handle:
                 names = next(text_csv.reader(handle), [])
             columns = _wanted(names, fields)
-            problems = _duplicated_header(path, columns)
+            problems = duplicated_headers(columns, path.name, HEADER_ROW)
             if problems:
                 raise InputError(problems)
             misshapen = _MisshapenRows(path)
