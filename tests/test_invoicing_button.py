@@ -342,3 +342,22 @@ def test_a_correction_cell_that_is_not_a_choice_is_named(built, tmp_path):
     assert problem[:4] == ["Invoices", 4, "修正インボイス", "はいはい"]
     assert "「発行する」か「発行しない」" in problem[4]
     assert not (tmp_path / MONTH).exists()
+
+
+@pytest.mark.parametrize("typed", ["1e3", "2E5", "1e-3", "TRUE", "false"])
+def test_text_excel_reads_as_a_number_or_truth_value_keeps_its_mark(typed):
+    """Refused minutes '1e3' written back plain would show as 1000 beside 数値として読めません."""
+    assert handler.excel_value(typed) == "'" + typed
+
+
+def test_a_month_cell_holding_a_number_is_refused_not_read_as_january(built, tmp_path):
+    """2026.10 typed into a General cell is the number 2026.1: it billed 2026-01."""
+    def number_month(sheet: str, values: list[list[Any]]) -> None:
+        if sheet == "Invoices":
+            values[2][1] = 2026.1
+
+    book = xw.Book(json=payload(built, tmp_path, number_month))
+    assert handler.run_from_book(book) is None
+    problem = written(book)[(7, 1)][1]
+    assert problem[2] == "month" and problem[4].startswith("数値は月として読めません")
+    assert not (tmp_path / "2026-01").exists()

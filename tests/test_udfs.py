@@ -13,6 +13,7 @@ from helpers import cell_error
 import xlquote
 from udfs import xlquote_udfs as udfs
 from xlquote.app import excel_cells
+from xlquote.engine.columns import to_text
 
 
 def column(*cells: object) -> np.ndarray:
@@ -224,3 +225,83 @@ def test_grid_shapes_cells_and_ranges_like_excel():
     assert excel_cells.grid([1.0, "a"]).shape == (2, 1)  # a flat list is a column
     mixed = excel_cells.grid(column(1.0, " 2 ", True))
     assert mixed.dtype == object and mixed[2, 0] is True
+
+
+def test_a_misspelt_header_is_named_as_the_batch_names_it():
+    """Read as absent, a ``minute`` column would bill every incident's minutes as blank."""
+    incidents = np.array(INCIDENTS, dtype=object)
+    incidents[0, list(incidents[0]).index("minutes")] = "minute"
+    (text,) = udfs.MONTHLY_INVOICE("M-1", "2026-10", np.array(CONTRACTS, dtype=object),
+                                   incidents).ravel()
+    assert text.startswith("#VALUE! シート Incidents 1行目 列 minute: 'minute' — "
+                           "読まない列の見出しですが、minutes の列がありません")
+
+
+@pytest.mark.parametrize("month", [2026.1, 100.0, 2_958_465.0])
+def test_a_number_that_is_no_billed_month_is_refused(month):
+    """2026.10 typed into a General cell is the number 2026.1: as a date serial, July 1905."""
+    (text,) = udfs.MONTHLY_INVOICE("M-1", month, np.array(CONTRACTS, dtype=object),
+                                   np.array(INCIDENTS, dtype=object)).ravel()
+    assert cell_error(text, "month", f"{month:.10g}", "2000年1月〜2999年12月の月を入力してください")
+
+
+def test_many_contracts_and_months_read_the_ranges_once(monkeypatch):
+    """Each (contract, month) picked its rows out of the whole ranges again: 100 contracts ×
+    12 months × 100,000 incidents took 22 s for one formula. Now each range's contract ids are
+    read once per call, however many contracts and months it bills."""
+    read = []
+
+    def counted(values: np.ndarray) -> np.ndarray:
+        read.append(values.size)
+        return to_text(values)
+
+    monkeypatch.setattr(excel_cells, "to_text", counted)
+    rows = [[f"I{i}", f"C{i % 20}", dt.datetime(2026, 10, 5), dt.datetime(2026, 10, 5), "email",
+             1.0, None, None] for i in range(200)]
+    contracts = [CONTRACTS[0], *([f"C{i}", "顧客", "annual", "normal", None,
+                                  dt.datetime(2026, 1, 1)] for i in range(20))]
+    months = np.array([[f"2026-{m:02d}" for m in range(1, 13)]], dtype=object)
+    got = udfs.MONTHLY_INVOICE(column(*(f"C{i}" for i in range(20))), months,
+                               np.array(contracts, dtype=object),
+                               np.array([INCIDENTS[0], *rows], dtype=object))
+    assert got.shape == (20, 12) and got[0, 9] == got[19, 9] == 0
+    assert sorted(read) == [20, 200, 240]  # Contracts' ids, Incidents', the 20 × 12 asked for
+
+
+def test_an_infinity_beside_text_is_named_not_an_exception():
+    got = udfs.INCIDENT_FEE(column(float("inf"), "feather"), "annual")
+    assert got.tolist() == [["#VALUE! level inf: レベルは feather（フェザー）か 1〜10 で入力してください"],
+                            [0]]
+
+
+def test_a_broadcast_beyond_two_columns_of_cells_is_one_error_cell():
+    """A column against a row makes their product: A:A against 1:1 would be 17 billion cells."""
+    channel = np.full((2_000, 1), "phone", dtype=object)
+    minutes = np.full((1, 2_000), 10.0, dtype=object)
+    (text,) = udfs.SUPPORT_LEVEL(channel, None, minutes).ravel()
+    assert text.startswith("#VALUE! arguments: '2000行×2000列' — 引数を合わせると 4,000,000 セル")
+
+
+def test_plan_cost_bounds_usage_and_rows_and_names_every_bad_profile():
+    usage = np.array([[0] * 10 + [1e12]], dtype=object)  # wrapped int64 to a negative cost
+    (text,) = udfs.PLAN_COST("annual", "mission_critical", None, usage, 120).ravel()
+    assert text == ("#VALUE! usage 1000000000000: (レベル10 の件数) 10,000 以下にしてください")
+    # More than a thousand bad cells: the last profiles were costed as if their usage were 0.
+    bad = np.full((120, 11), "abc", dtype=object)
+    got = udfs.PLAN_COST(np.full((120, 1), "annual", dtype=object), "normal", None, bad)
+    assert all(str(cell).startswith("#VALUE! usage 'abc'") for cell in got.ravel())
+    (text,) = udfs.PLAN_COST(np.full((5_001, 1), "annual", dtype=object), "normal", None,
+                             np.zeros((1, 11))).ravel()
+    assert "一度に比べられるのは 5,000 件" in text
+
+
+def test_a_blank_licence_count_is_required_not_the_fee_of_none():
+    assert udfs.VENDOR_ANNUAL_FEE(column(40.0, None)).tolist() == [
+        [70_000], ["#VALUE! licences 空欄: 必須です。入力してください"]]
+    assert udfs.CALLCENTER_TIER(None, None).tolist() == [
+        ["#VALUE! licences 空欄: 必須です。入力してください"]]
+
+
+def test_a_message_repeats_only_the_start_of_a_long_value():
+    (text,) = udfs.INCIDENT_FEE("a" * 32_767, "annual").ravel()
+    assert len(text) < 200 and text.startswith("#VALUE! level '" + "a" * 40 + "…'")

@@ -103,3 +103,34 @@ def test_bad_cells_come_back_as_readable_text_not_excel_errors():
     assert call("INCIDENT_UNITS", [[None]]) == [[0]]
     assert call("INCIDENT_FEE", [[None]], [["annual"]], None) == [
         ["#VALUE! level 空欄: 必須です。入力してください"]]
+
+
+NA = {"type": "Error", "basicValue": "#N/A", "errorType": "NotAvailable"}
+DIV0 = {"type": "Error", "basicValue": "#DIV/0!", "errorType": "Div0"}
+
+
+def test_an_error_cell_is_named_not_read_as_a_blank():
+    """Excel hands an error value over as such (the functions allow errors); read as a blank it
+    would bill ¥0 minutes or the fee of no licences without a word."""
+    assert call("SUPPORT_LEVEL", [["phone"], ["phone"]], [[None], [None]], [[100], [NA]],
+                None, None, None, None, None, None, None) == [
+        [5], ["#VALUE! minutes #N/A: エラー値は使えません"]]
+    assert call("INCIDENT_UNITS", [[DIV0]]) == [["#VALUE! minutes #DIV/0!: エラー値は使えません"]]
+    assert call("VENDOR_ANNUAL_FEE", [[NA]]) == [["#VALUE! licences #N/A: エラー値は使えません"]]
+    assert call("BASE_FEE", [["annual"]], [[NA]], None) == [
+        ["#VALUE! support_range #N/A: エラー値は使えません"]]
+    contracts = [["contract_id", "customer", "plan", "support_range", "start_date",
+                  "max_incidents"], ["M-1", "テスト株式会社", "monthly", "technical", 46113, 2]]
+    header = ["incident_id", "contract_id", "opened", "closed", "channel", "minutes"]
+    good = [header, ["I-1", "M-1", 46296, 46296, "phone", 100]]
+    assert call("MONTHLY_INVOICE", [["M-1"]], [["2026-10"]], contracts, good, None, None) == \
+        [[26_400]]
+    bad = [header, ["I-1", "M-1", 46296, 46296, "phone", NA]]
+    (text,), = call("MONTHLY_INVOICE", [["M-1"]], [["2026-10"]], contracts, bad, None, None)
+    assert text.startswith("#VALUE! シート Incidents 2行目 列 minutes: '#N/A' — エラー値は使えません")
+    # An incident whose contract is an error value may be this contract's: named, not left out.
+    unowned = [header, ["I-1", NA, 46296, 46296, "phone", 100]]
+    (text,), = call("MONTHLY_INVOICE", [["M-1"]], [["2026-10"]], contracts, unowned, None, None)
+    assert text.startswith("#VALUE! シート Incidents 2行目 列 contract_id: '#N/A'")
+    (text,), = call("MONTHLY_INVOICE", [[NA]], [[NA]], contracts, good, None, None)
+    assert text == "#VALUE! contract_id #N/A: エラー値は使えません"

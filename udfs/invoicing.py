@@ -70,9 +70,12 @@ SHOWN_PROBLEMS = 500
 
 
 # Text Excel would not keep as typed when a program writes it into a cell: a formula, an error
-# value (#N/A), or something it reads as a number or a date ("001", "1,200", "2026-10-14").
+# value (#N/A), something it reads as a number or a date ("001", "1,200", "2026-10-14", "1e3")
+# or a truth value ("true").
 EXCEL_WOULD_CONVERT = re.compile("[#" + re.escape("".join(FORMULA_PREFIXES)) + "]"
-                                 r"|[\d\s.,:/%¥$()年月日-]+$")
+                                 r"|[\d\s.,:/%¥$()年月日-]+$"
+                                 r"|\s*[\d.,]+[eE][+-]?\d+\s*$"
+                                 r"|(?i:\s*(?:true|false)\s*)$")
 
 
 def excel_value(value: Any) -> Any:

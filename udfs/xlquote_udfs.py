@@ -22,8 +22,9 @@ from xlquote.engine.compare import plan_cost_grid as _plan_cost_grid
 
 
 def _block(name, doc):
-    """A range argument as xlwings delivers it: a 2-D object array (mixed types survive)."""
-    return xw.arg(name, np.array, ndim=2, dtype=object, doc=doc)
+    """A range argument as xlwings delivers it: a 2-D object array (mixed types survive), error
+    values as their text (#N/A), which ``excel_cells.grid`` names instead of reading blank."""
+    return xw.arg(name, np.array, ndim=2, dtype=object, err_to_str=True, doc=doc)
 
 
 @xw.func

@@ -12,6 +12,7 @@ Python and are tested without Excel.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,11 +21,20 @@ import numpy as np
 from ..engine import fees, records
 from ..engine.billing import monthly_invoice
 from ..engine.codes import Vocabulary, is_blank, normalize_text
-from ..engine.columns import RowChecks, broadcast, parse_date, to_codes, to_text
+from ..engine.columns import (
+    RowChecks,
+    UnusableCell,
+    broadcast,
+    parse_date,
+    to_codes,
+    to_text,
+)
 from ..engine.dates import Month
 from ..engine.errors import InputError, Problem, XlquoteError
 from ..engine.invoice import Invoice, Line
 from ..engine.messages import REQUIRED, cell_message
+from ..readers.cells import error_value
+from ..readers.workbook import EXCEL_ERRORS
 
 ERROR_PREFIX = "#VALUE! "
 
@@ -33,6 +43,7 @@ INVOICE_PARTS = Vocabulary(
     {"合計": "total", "小計": "subtotal", "消費税": "tax", "税": "tax", "明細": "lines"},
     blank="total", label_ja="項目",
 )
+OUT_OF_MEMORY = "計算に使えるメモリが足りません。引数の範囲を小さくしてください"
 LINE_HEADER: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Line))
 LINES_NEED_ONE = ("明細 (lines) は契約ID 1 つ・月 1 つのときだけ出せます。範囲ではなく 1 つのセルを"
                   "指定してください")
@@ -40,8 +51,10 @@ LINES_NEED_ONE = ("明細 (lines) は契約ID 1 つ・月 1 つのときだけ�
 
 def grid(value: Any) -> np.ndarray:
     """One argument as a 2-D array. An omitted argument or a single empty cell (None) is one
-    blank cell; a scalar is 1×1; a flat list is a column. Cells are passed on as they are: the
-    engine's column parsing recognises all-number blocks itself."""
+    blank cell; a scalar is 1×1; a flat list is a column. An error value (#N/A, as xlwings
+    hands it over with ``err_to_str``) becomes an ``UnusableCell`` that the engine names; other
+    cells are passed on as they are: the engine's column parsing recognises all-number blocks
+    itself."""
     if value is None:
         return np.full((1, 1), None, dtype=object)
     array = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
@@ -51,6 +64,14 @@ def grid(value: Any) -> np.ndarray:
         array = array.reshape(-1, 1)
     elif array.ndim > 2:
         raise InputError([Problem(None, "arguments", array.shape, "セルか範囲を指定してください")])
+    if array.dtype.kind == "O":
+        cells = array.ravel().tolist()
+        if str in set(map(type, cells)) and any(
+                type(cell) is str and cell in EXCEL_ERRORS for cell in cells):
+            array = array.copy()
+            for index, cell in np.ndenumerate(array):
+                if type(cell) is str and cell in EXCEL_ERRORS:
+                    array[index] = error_value(cell)
     return array
 
 
@@ -100,6 +121,8 @@ def masked(function: Callable[..., Any], *args: Any, **optional: Any) -> np.ndar
         values, messages = function(*grids, **extra, errors="mask")
     except (XlquoteError, ValueError) as exc:
         return error_cell(exc)
+    except MemoryError:
+        return np.array([[ERROR_PREFIX + OUT_OF_MEMORY]], dtype=object)
     return to_cells(values, messages)
 
 
@@ -145,24 +168,47 @@ class Table:
         return cls(sheet, header, rows, numbers)
 
     def where_contract(self, contract_id: str) -> Table:
-        """Only the rows of one contract (matched as text, so 1001 and "1001" agree)."""
-        keys = ["" if is_blank(h) else normalize_text(h) for h in self.header]
-        if "contract_id" not in keys:
-            return dataclasses.replace(self, rows=[], row_numbers=[])
-        column = keys.index("contract_id")
-        ids = to_text(np.array([r[column] if column < len(r) else None for r in self.rows],
-                               dtype=object))
-        keep = [i for i, value in enumerate(ids) if value == contract_id]
+        """Only the rows of one contract (matched as text, so 1001 and "1001" agree), and the
+        rows whose contract_id is blank or an error value: they may be anyone's, so every
+        contract's parse names them rather than leaving them out."""
+        by_id, unowned = self._rows_by_contract
+        keep = sorted([*by_id.get(contract_id, ()), *unowned])
         return dataclasses.replace(self, rows=[self.rows[i] for i in keep],
                                    row_numbers=[self.row_numbers[i] for i in keep])
 
-    def parse(self, parser: Callable[..., Any]) -> Any:
-        """``records.parse_*`` on these rows; problems name the rows of the range."""
+    @functools.cached_property
+    def _rows_by_contract(self) -> tuple[dict[str, list[int]], list[int]]:
+        """Row positions by contract id, and those of no known contract; worked out once per
+        range, however many contracts and months one formula bills."""
+        keys = ["" if is_blank(h) else normalize_text(h) for h in self.header]
+        if "contract_id" not in keys:
+            return {}, []
+        column = keys.index("contract_id")
+        cells = np.array([r[column] if column < len(r) else None for r in self.rows],
+                         dtype=object)
+        by_id: dict[str, list[int]] = {}
+        unowned: list[int] = []
+        for position, (cell, text) in enumerate(zip(cells.tolist(), to_text(cells).tolist(),
+                                                    strict=True)):
+            if not text or isinstance(cell, UnusableCell):
+                unowned.append(position)
+            else:
+                by_id.setdefault(text, []).append(position)
+        return by_id, unowned
+
+    def parse(self, parser: Callable[..., Any], fields: Sequence[records.Field]) -> Any:
+        """``records.parse_*`` on these rows; problems name the rows of the range. A header
+        close to a missing field's name (minute for minutes) is refused as the batch refuses
+        it: read as absent, that column would count as blank."""
+        misspelt = records.misspelt_headers(self.header, fields, self.sheet, 1)
         try:
-            return parser(self.header, self.rows, sheet=self.sheet, first_row=2)
+            parsed = parser(self.header, self.rows, sheet=self.sheet, first_row=2)
         except InputError as exc:
-            raise InputError([dataclasses.replace(p, row=self.range_row(p.row))
-                              for p in exc.problems]) from None
+            raise InputError([*misspelt, *(dataclasses.replace(p, row=self.range_row(p.row))
+                                           for p in exc.problems)]) from None
+        if misspelt:
+            raise InputError(misspelt)
+        return parsed
 
     def range_row(self, parsed_row: int | None) -> int | None:
         """Row number given by the parser (data rows from 2) → row within the range."""
@@ -180,16 +226,17 @@ def contract_invoice(contract_id: str, month: Month, contracts: Table, incidents
         raise InputError([Problem(None, "contract_id", contract_id,
                                   "契約の範囲 (contracts_range) にない契約IDです",
                                   contracts.sheet)])
-    contract = found.parse(records.parse_contracts)[0]  # the parser refuses duplicate ids
+    # the parser refuses duplicate ids
+    contract = found.parse(records.parse_contracts, records.CONTRACT_FIELDS)[0]
     contract = dataclasses.replace(contract, row=found.range_row(contract.row))
     mine = incidents.where_contract(contract_id)
-    table = mine.parse(records.parse_incidents)
+    table = mine.parse(records.parse_incidents, records.INCIDENT_FIELDS)
     table.row = np.array([mine.range_row(int(r)) for r in table.row], dtype=np.int64)
     pack_list = None
     if packs is not None:
         pack_rows = packs.where_contract(contract_id)
         pack_list = [dataclasses.replace(p, row=pack_rows.range_row(p.row))
-                     for p in pack_rows.parse(records.parse_packs)]
+                     for p in pack_rows.parse(records.parse_packs, records.PACK_FIELDS)]
     return monthly_invoice(contract, table, month, pack_list)
 
 
@@ -197,10 +244,12 @@ def parse_month(cell: Any) -> Month:
     """A month from '2026-10', '2026年10月', a date, a datetime or an Excel date serial."""
     if is_blank(cell):
         raise ValueError("必須です。2026-10 の形か、その月の日付を入力してください")
+    if isinstance(cell, UnusableCell):
+        raise ValueError(cell.reason)
     if not isinstance(cell, str):
         day = parse_date(cell)
-        if day is not None:
-            return Month(day.year, day.month)
+        if day is not None:  # a date serial (2026.1 is one: 1905-07-18, outside BILLED_YEARS)
+            return Month.parse(day)
     return Month.parse(cell)
 
 
@@ -237,7 +286,7 @@ def invoice_cells(contract_id: Any, month: Any, contracts_range: Any, incidents_
         if checks.message[index] is not None:
             out[index] = error_text(checks.message[index])
             continue
-        result = _bill(id_text[index], months[index], contracts, incidents, packs, billed)
+        result = _bill(id_text[index], ids[index], months[index], contracts, incidents, packs, billed)
         if isinstance(result, str):
             out[index] = result
         elif wants_lines[index]:
@@ -247,9 +296,11 @@ def invoice_cells(contract_id: Any, month: Any, contracts_range: Any, incidents_
     return out
 
 
-def _bill(contract_id: str, month_cell: Any, contracts: Table, incidents: Table,
+def _bill(contract_id: str, id_cell: Any, month_cell: Any, contracts: Table, incidents: Table,
           packs: Table | None, billed: dict[tuple[str, Any], Invoice | str]) -> Invoice | str:
     """The invoice, or the error text of its cell; cached per (contract, month)."""
+    if isinstance(id_cell, UnusableCell):
+        return error_text(cell_message("contract_id", id_cell, id_cell.reason))
     if not contract_id:
         return error_text(cell_message("contract_id", None, REQUIRED))
     try:

@@ -116,15 +116,27 @@ def where_true(mask: np.ndarray) -> Iterator[tuple[int, ...]]:
         yield tuple(int(i) for i in index)
 
 
+# Cells a broadcast may make: two of Excel's whole columns. A column against a row makes their
+# product (1,048,576 × 16,384 for A:A against 1:1), each cell worked on by every argument.
+MAX_BROADCAST_CELLS = 2 * 1_048_576
+
+
 def broadcast(*values: Any) -> list[np.ndarray]:
-    """Broadcast the arguments like numpy; a shape mismatch is reported as an input problem."""
+    """Broadcast the arguments like numpy; a shape mismatch or a result of more than
+    MAX_BROADCAST_CELLS cells is reported as an input problem."""
     arrays = [as_column(v) for v in values]
     try:
-        return list(np.broadcast_arrays(*arrays))
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
     except ValueError:
         shapes = ", ".join(dict.fromkeys(map(_shape_text, (a.shape for a in arrays))))
         raise InputError([Problem(None, "arguments", shapes, "引数の範囲の大きさが合いません。"
                                   "範囲の行数・列数をそろえるか、1 つのセルにしてください")]) from None
+    cells = int(np.prod(shape, dtype=np.float64))
+    if cells > MAX_BROADCAST_CELLS:
+        raise InputError([Problem(None, "arguments", _shape_text(shape), (
+            f"引数を合わせると {cells:,} セルになります。計算できるのは {MAX_BROADCAST_CELLS:,} "
+            "セルまでです。列と行を組み合わせず、同じ行数の列どうしにしてください"))])
+    return list(np.broadcast_arrays(*arrays))
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -191,6 +203,8 @@ class RowChecks:
             self.add(index, field, values[index], reason)
 
     def add(self, index: tuple[int, ...] | int, field: str, value: Any, reason: str) -> None:
+        if isinstance(value, UnusableCell):  # an error value: what it is says more than what
+            reason = value.reason  # the column could not make of it (an Excel function's cell)
         if isinstance(index, int | np.integer):
             index = (int(index),)
         flat = int(np.ravel_multi_index(index, self.shape)) if self.shape else 0
@@ -458,7 +472,7 @@ def to_levels(values: np.ndarray, field: str, checks: RowChecks, blank: int = -1
     for index, cell in _given_cells(values, field, checks):
         number = _number(cell) if not isinstance(cell, str) else None
         if number is not None:
-            if number == int(number) and 0 <= number <= 10:
+            if 0 <= number <= 10 and number == int(number):  # range first: inf has no int
                 out[index] = int(number)
                 continue
         else:
@@ -489,7 +503,7 @@ def to_limits(values: np.ndarray, field: str, checks: RowChecks) -> tuple[np.nda
     for index, cell in _given_cells(values, field, checks):
         number = _number(cell)
         if number is not None and not isinstance(cell, bool | np.bool_):
-            if number != number or number < 0 or number != int(number) or number > MAXIMUM:
+            if not 0 <= number <= MAXIMUM or number != int(number):  # NaN, inf: out of range
                 checks.add(index, field, cell, LIMIT_EXPECTED)
             elif number == 0:
                 level[index] = 0

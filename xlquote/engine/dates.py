@@ -111,6 +111,9 @@ class Month:
             return value
         if isinstance(value, dt.date):
             year, number = value.year, value.month
+        elif isinstance(value, int | float):  # 2026.10 typed into a General cell is 2026.1
+            raise ValueError("数値は月として読めません。2026-10 (YYYY-MM) の形の文字列か、その月の"
+                             "日付で入力してください")
         else:
             match = re.fullmatch(r"\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?\s*", str(value))
             if not match:

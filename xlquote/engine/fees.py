@@ -139,6 +139,7 @@ def vendor_annual_fee(licences: Any, pricebook: PriceBook | str | None = None,
     (licence_col,) = broadcast(licences)
     checks = RowChecks(licence_col.shape)
     counts = to_ints(licence_col, "licences", checks, default=0, minimum=1)
+    checks.flag((counts < 1) & ~checks.bad, "licences", licence_col, REQUIRED)  # blank
     fees = vendor_annual_amount(vendor, counts)
     return checks.finish(np.where(checks.bad, 0, fees).astype(np.int64), errors)
 
@@ -160,7 +161,8 @@ def callcenter_tier(licences: Any, field: Any = "tier", pricebook: PriceBook | s
     vendor = get_pricebook(pricebook, default="vendor_support").require_vendor()
     licence_col, field_col = broadcast(licences, field)
     checks = RowChecks(licence_col.shape)
-    counts = to_ints(licence_col, "licences", checks, default=1, minimum=1)
+    counts = to_ints(licence_col, "licences", checks, default=0, minimum=1)
+    checks.flag((counts < 1) & ~checks.bad, "licences", licence_col, REQUIRED)  # blank
     fields = to_codes(field_col, CALLCENTER_FIELDS, "field", checks)
     callcenter_tier_index(counts, licence_col, vendor, checks)
     top = int(vendor.callcenter_upper_bounds[-1])

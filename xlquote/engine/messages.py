@@ -30,8 +30,8 @@ def shown(value: Any) -> str:
         return "空欄"
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, str):
-        return repr(value)
+    if isinstance(value, str):  # a cell holds 32,767 characters: a message repeats a few
+        return repr(cut_short(value) if len(value) > SHOWN_TEXT else value)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date):
@@ -39,6 +39,9 @@ def shown(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+SHOWN_TEXT = 100  # characters of a text value a message repeats whole
 
 
 def cut_short(text: str) -> str:

@@ -46,6 +46,9 @@ from ..terms import rounded_term
 from .profile import (
     DEFAULT_MINUTES_PER_INCIDENT,
     MAX_HORIZON_MONTHS,
+    MAX_INCIDENTS_PER_MONTH,
+    MAX_LICENCES,
+    MAX_MEMBERS,
     horizon_reason,
     monthly_counts,
 )
@@ -55,6 +58,9 @@ ANNUAL, MONTHLY, VENDOR, CALLCENTER = (PLANS.codes.index(p) for p in
 # The first day of a plan's hypothetical contract: only the months' order matters (a pack
 # bought in contract month m is valid through month m + 11).
 PLAN_START = dt.date(2000, 1, 1)
+# Plans (× usage profiles) one PLAN_COST call costs: each holds its months × 11 levels of
+# counts, ~35 KB.
+MAX_PLAN_ROWS = 5_000
 PricebookArg = PriceBook | str | Iterable[PriceBook | str] | dict[str, PriceBook] | None
 
 
@@ -249,6 +255,12 @@ def plan_cost_grid(plan: Any, support_range: Any = "normal", max_incidents: Any 
         block = block.T
     if block.ndim == 2 and block.shape[0] > 1:
         block = block[:, None, :]  # row i of the block goes with row i of the plan column
+    rows = broadcast(plan, support_range, max_incidents, months, licences, members,
+                     np.empty(block.shape[:-1], dtype=object))[0].size
+    if rows > MAX_PLAN_ROWS:
+        raise InputError([Problem(None, "plan", f"{rows:,} 件", (
+            f"一度に比べられるのは {MAX_PLAN_ROWS:,} 件 (プラン × 利用見込み) までです。範囲を"
+            "小さくするか、いくつかに分けてください"))])
     return plan_cost(plan, support_range, max_incidents, block, months, licences, members,
                      pricebook=pricebook, errors=errors)
 
@@ -274,8 +286,8 @@ def evaluate_plans(plan: Any, support_range: Any = "normal", max_incidents: Any 
     too_long = horizon > MAX_HORIZON_MONTHS
     checks.flag(too_long, "months", months_col, horizon_reason())
     horizon = np.where(too_long, 1, horizon)
-    licence_counts = to_ints(licence_col, "licences", checks, default=0)
-    member_counts = to_ints(member_col, "members", checks, default=0)
+    licence_counts = to_ints(licence_col, "licences", checks, default=0, maximum=MAX_LICENCES)
+    member_counts = to_ints(member_col, "members", checks, default=0, maximum=MAX_MEMBERS)
     paying = KARTE_PAYMENT.codes.index("pay")
     karte = to_codes(karte_col, KARTE_PAYMENT, "karte_payment", checks) == paying
     books = resolve_books(pricebook)
@@ -294,24 +306,25 @@ def evaluate_plans(plan: Any, support_range: Any = "normal", max_incidents: Any 
 
 
 def _check_usage(block: np.ndarray, shape: tuple[int, ...], checks: RowChecks) -> np.ndarray:
-    """Rates ≥ 0 per level, broadcast to the rows; a bad profile flags every row using it."""
+    """Rates per level within 0..MAX_INCIDENTS_PER_MONTH, broadcast to the rows; a bad profile
+    flags every row using it, with the problem of its lowest bad level."""
     usage_checks = RowChecks(block.shape)
-    rates = to_numbers(block, "usage", usage_checks, default=0, integer=False)
-    # Per profile, the problem of its lowest bad level: (level, value, reason).
-    first: dict[tuple[int, ...], tuple[int, Any, str]] = {}
-    for problem in usage_checks.problems:  # rows count the block's cells from 1 (no sheet)
-        *at, level = (int(i) for i in np.unravel_index((problem.row or 1) - 1, block.shape))
-        if tuple(at) not in first or level < first[tuple(at)][0]:
-            name = "feather" if level == 0 else f"レベル{level}"
-            first[tuple(at)] = level, problem.value, f"({name} の件数) {problem.reason}"
+    rates = to_numbers(block, "usage", usage_checks, default=0, integer=False,
+                       maximum=MAX_INCIDENTS_PER_MONTH)
+    bad = usage_checks.bad  # every bad cell (the listed problems stop at a thousand)
     per_profile = np.empty(block.shape[:-1], dtype=object)
-    for at, found in first.items():
-        per_profile[at] = found
+    for at in map(tuple, np.argwhere(bad.any(axis=-1))):
+        level = int(np.argmax(bad[at]))
+        cell = block[(*at, level)]
+        one = RowChecks((1,))
+        to_numbers(np.array([cell], dtype=object), "usage", one, default=0, integer=False,
+                   maximum=MAX_INCIDENTS_PER_MONTH)
+        name = "feather" if level == 0 else f"レベル{level}"
+        per_profile[at] = one.problems[0].value, f"({name} の件数) {one.problems[0].reason}"
     spread = np.broadcast_to(per_profile, shape)
     for index in np.ndindex(shape):
         if spread[index] is not None:
-            _, value, reason = spread[index]
-            checks.add(index, "usage", value, reason)
+            checks.add(index, "usage", *spread[index])
     return np.broadcast_to(rates, (*shape, LEVEL_COUNT))
 
 
