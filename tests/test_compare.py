@@ -35,6 +35,7 @@ from xlquote.engine.compare import (
     plan_cost,
 )
 from xlquote.engine.compare.profile import DEFAULT_MINUTES_PER_INCIDENT, EXAMPLE_PROFILE, load_profile
+from xlquote.engine.errors import InputError
 from xlquote.engine.records import CONTRACT_FIELDS, INCIDENT_FIELDS, field_names
 
 ALL_PLANS = (["annual"] * 4 + ["monthly"] * 18 + ["vendor_support", "callcenter"])
@@ -477,3 +478,39 @@ def test_plan_cost_grid_takes_excel_shaped_blocks():
                    row_of_11.T)
     assert cells[0, 0] == 37_000 and cells[1, 0].startswith("#VALUE! ")
     assert cells[1, 0].startswith("#VALUE! max_incidents 9: ") and "1〜5 件" in cells[1, 0]
+
+
+def test_a_replay_bounds_the_incidents_it_bills_and_counts_the_logs_own():
+    """2,000 calls of one month, compared over 1 month: repeated to 36 months on 22 plans they
+    made 1.6 million incidents billed 36 times (25 s, 1.65 GB); the note counted the repeats."""
+    contract = {"contract_id": "K1", "customer": "K社", "plan": "annual",
+                "start_date": "2026-01-01"}
+    calls = [{"incident_id": f"i{i}", "contract_id": "K1", "opened": "2026-03-02",
+              "closed": "2026-03-02", "channel": "phone", "minutes": 10} for i in range(2_000)]
+    with pytest.raises(InputError) as refused:
+        compare_log([contract], calls, months=1)
+    (problem,) = refused.value.problems
+    assert problem.field == "--months" and "1,584,000 件" in problem.reason
+    assert "一度に再現できるのは 400,000 件まで" in problem.reason
+    kept = compare_log([contract], calls[:20], months=12)
+    assert "に完了した 20 件の対応" in kept.notes[0]  # not the 60 of the repeated window
+
+
+def test_a_profile_names_the_months_it_leaves_out_and_bounds_their_list(tmp_path):
+    path = tmp_path / "p.toml"
+    months = "".join(f"[[per_month]]\nlevel_5 = {m}\n" for m in range(48))
+    path.write_text(f"months = 12\n{months}", encoding="utf-8")
+    notes = compare_profile(load_profile(path), with_break_even=False).notes
+    assert "per_month の 48 か月のうち、最初の 36 か月だけを比べています (残りは比べる期間の外です)" in notes
+    path.write_text("months = 12\n" + "[[per_month]]\nlevel_5 = 1\n" * 121, encoding="utf-8")
+    with pytest.raises(ProfileError, match="121 か月分あります。比べられるのは 120 か月まで"):
+        load_profile(path)
+
+
+def test_a_profile_that_cannot_be_read_is_bad_input_not_a_failed_write(tmp_path, capsys):
+    assert main(["compare", "--profile", str(tmp_path), "--json"]) == 2
+    assert "ファイルではなくフォルダです" in json.loads(capsys.readouterr().out)["message"]
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * (5 * 2**20))
+    assert main(["compare", "--profile", str(big)]) == 2
+    assert "4 MB を超えています" in capsys.readouterr().err

@@ -404,3 +404,11 @@ def test_exit_2_for_a_password_in_the_register_url(where, tmp_path, capsys, monk
     assert not (tmp_path / "out").exists()
     assert main(["register", "list", "--out", str(tmp_path / "out"), *args]) == 2
     assert "s3cret" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("month", ["foo", "2026-1O", "2026-13"])
+def test_register_list_refuses_a_month_it_cannot_read(month, tmp_path, capsys):
+    """It printed 「0 件」 and exit 0: a script could not tell a typo from an empty month."""
+    assert main(["register", "list", "--out", str(tmp_path / "out"), "--month", month,
+                 "--json"]) == 2
+    assert json.loads(capsys.readouterr().out)["message"].startswith(f"--month: '{month}'")

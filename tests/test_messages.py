@@ -117,7 +117,7 @@ def test_cli_options_are_refused_in_japanese_and_dates_take_the_sheets_forms(tmp
 
     assert date_argument("2026/10/14") == date_argument("2026年10月14日") == dt.date(2026, 10, 14)
     assert main(["compare", "--profile", str(tmp_path / "p.toml"), "--contract", "C1"]) == 2
-    assert "--contract は --log と一緒にだけ使えます" in capsys.readouterr().err
+    assert "--contract: 'C1' — --log と一緒にだけ使えます" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("key", ["issuer_name", "issuer_address", "issuer_contact",

@@ -341,3 +341,57 @@ def test_the_response_report_counts_alike_however_the_months_incidents_stand():
     apart = response_report(contracts, incidents_from_records(interleaved), books, month)
     assert side_by_side == apart
     assert sum(row.received for row in apart) == len(mine) == 32
+
+
+def test_a_failed_write_leaves_nothing_and_the_rerun_writes_each_notice_once(
+        workbook, tmp_path, monkeypatch, capsys) -> None:
+    """The record failed to be written (a full disk): the notices stayed without it, and the
+    next run wrote them all again into a second file."""
+    from xlquote.app import notices_run
+
+    out = tmp_path / "notices"
+    real = notices_run.write_json_atomic
+
+    def full_disk(path, data):
+        if path.name == notices_run.RECORD_FILENAME:
+            raise notices_run.WriteFailed("書き込めません: ディスクの空きがありません")
+        real(path, data)
+
+    monkeypatch.setattr(notices_run, "write_json_atomic", full_disk)
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out)]) == 3
+    assert sorted(p.name for p in out.iterdir()) == [".xlquote.lock"]
+    monkeypatch.setattr(notices_run, "write_json_atomic", real)
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["notices"]
+    assert (out / "お知らせ一覧_2026-10-31.xlsx").exists()
+    assert not (out / "お知らせ一覧_2026-10-31_2.xlsx").exists()
+    mode = (out / "notices_record.json").stat().st_mode & 0o777  # shared like the workbook
+    assert mode == (out / "お知らせ一覧_2026-10-31.xlsx").stat().st_mode & 0o777
+
+
+def test_a_run_waits_for_another_on_the_same_folder(workbook, tmp_path, monkeypatch) -> None:
+    """Two runs at once each kept only their own notices in the record."""
+    from filelock import FileLock
+
+    from xlquote.app import notices_run
+
+    out = tmp_path / "notices"
+    out.mkdir()
+    monkeypatch.setattr(notices_run, "LOCK_TIMEOUT", 0.2)
+    with FileLock(out / ".xlquote.lock"):
+        assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out)]) == 3
+    assert sorted(p.name for p in out.iterdir()) == [".xlquote.lock"]
+
+
+def test_the_terminal_shows_plans_and_channels_in_japanese(workbook, tmp_path, capsys) -> None:
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out",
+                 str(tmp_path)]) == 0
+    shown = capsys.readouterr().out
+    assert "I-1032 C003 月額契約 電話" in shown and "monthly" not in shown
+
+
+def test_a_date_past_the_calendars_years_is_refused(workbook, tmp_path, capsys) -> None:
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(tmp_path),
+                 "--date", "9999-12-31", "--json"]) == 2
+    assert "2000年〜2999年の日付を入力してください" in json.loads(capsys.readouterr().out)["message"]

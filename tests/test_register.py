@@ -214,3 +214,21 @@ def test_a_register_of_the_previous_version_gains_the_output_folders(tmp_path: P
         assert ledger.folders() == {"f1": "billing-01:/srv/billing/out"}
         assert ledger.info("schema") == SCHEMA_VERSION
     assert take(again, 1) == ["INV-202610-0003"]
+
+
+def test_a_register_of_a_later_version_is_not_used(tmp_path: Path, registers) -> None:
+    """Its tables may hold what this version neither reads nor keeps: it numbered into one."""
+    register = registers.open(tmp_path)
+    take(register, 1)
+    with register.transaction() as ledger:
+        ledger.connection.execute(sa.text("UPDATE register_info SET value = '9' "
+                                          "WHERE key = 'schema'"))
+    with pytest.raises(RegisterError, match=r"新しい版の xlquote の形式 \(9\) です"):
+        Register(registers.location(tmp_path)).list()
+
+
+@pytest.mark.parametrize("url", ["postgresql://clerk@db:54x2/billing",
+                                 "postgresql://clerk@[::1/billing"])
+def test_a_server_url_that_cannot_be_read_is_named_not_a_traceback(url: str) -> None:
+    with pytest.raises(RegisterError, match="請求番号台帳の URL を読めません"):
+        Register(url)

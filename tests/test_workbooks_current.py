@@ -23,3 +23,14 @@ def test_committed_workbook_is_current(filename: str, tmp_path: Path) -> None:
 
 def test_every_builder_is_checked() -> None:
     assert "quote.xlsx" in BUILDERS
+
+
+def test_a_damaged_workbook_in_the_folder_is_rebuilt_not_a_traceback(tmp_path: Path) -> None:
+    from xlquote.app.workbooks import rebuild
+
+    (tmp_path / "compare.xlsx").write_text("not a zip", encoding="utf-8")
+    checked = rebuild("compare.xlsx", tmp_path, write=False)
+    assert checked.state == "differs" and checked.changes[0].startswith("今のブックは読めません")
+    assert rebuild("compare.xlsx", tmp_path).state == "rewritten"
+    assert not differences(snapshot(tmp_path / "compare.xlsx"),
+                           snapshot(REPO_WORKBOOKS / "compare.xlsx"))

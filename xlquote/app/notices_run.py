@@ -18,16 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from ..engine.dates import Month
-from ..engine.errors import InputError, OutputError, Problem
+from ..engine.errors import InputError, Problem
 from ..engine.notices import NoticeReport, notices_due
 from ..memory import release_freed_memory
 from ..readers.workbook import Engine, InvoicingData, read_invoicing_workbook
 from ..writers.notices import write_notices_workbook
+from .documents import current_umask
 from .invoice_run import parse_month
+from .publishing import LOCK_NAME, WriteFailed, describe_os_error, write_errors
 
 RECORD_FILENAME = "notices_record.json"
 RECORD_VERSION = 1
+LOCK_TIMEOUT = 60.0  # seconds to wait for another run on the folder
 
 
 @dataclass
@@ -58,24 +63,35 @@ def read_record(path: Path) -> dict[str, Any]:
         return {"version": RECORD_VERSION, "written": {}}
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(record.get("written"), dict):
-            raise ValueError("no 'written' table")
+        if not isinstance(record, dict) or not isinstance(record.get("written"), dict):
+            raise ValueError("記録の形が違います")
         return record
-    except (ValueError, OSError, AttributeError) as exc:
-        raise InputError([Problem(None, "record", str(path),
-                                  f"お知らせの送付記録が読めません ({exc})。別の場所に移すと、"
-                                  "新しい記録で始めます")]) from None
+    except json.JSONDecodeError:
+        reason = "JSON として読めません"
+    except UnicodeDecodeError:
+        reason = "UTF-8 のテキストではありません"
+    except ValueError as exc:
+        reason = str(exc)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    raise InputError([Problem(None, "record", str(path),
+                              f"お知らせの送付記録が読めません ({reason})。別の場所に移すと、"
+                              "新しい記録で始めます")])
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
+    """``data`` as ``path``, whole or not at all; readable as the folder's other files are
+    (mkstemp's file is its owner's only)."""
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(data, out, ensure_ascii=False, indent=2)
+        os.chmod(temp, 0o666 & ~current_umask())
         os.replace(temp, path)
     except OSError as exc:
         Path(temp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path} ({exc.strerror or exc})") from None
+        exc.filename = exc.filename or str(path)
+        raise WriteFailed(f"{describe_os_error(exc)}。何も変更していません") from None
 
 
 def run_notices(data: InvoicingData, month: Month | str, out_dir: str | Path,
@@ -103,21 +119,39 @@ def write_notices(report: NoticeReport, out_dir: str | Path, again: bool = False
     """The report's notices not written before (all with ``again``) into the notices workbook
     and its JSON, and the record of what was written."""
     folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    record_path = folder / RECORD_FILENAME
-    record = read_record(record_path)
-    written = record["written"]
-    new = [n for n in report.notices if again or n.key not in written]
-    skipped = len(report.notices) - len(new)
-    report.notices = new
-    workbook = notices_filename(report.as_of, folder)
-    json_file = workbook.with_suffix(".json")
-    write_notices_workbook(report, workbook)
-    write_json_atomic(json_file, report.to_dict())
-    for notice in new:
-        written[notice.key] = {"kind": notice.kind, "date": notice.date.isoformat(),
-                               "file": workbook.name}
-    write_json_atomic(record_path, record)
+    with write_errors():
+        folder.mkdir(parents=True, exist_ok=True)
+    # One run at a time on a folder (as the month's run): two would each read the record,
+    # write their notices and keep only their own entries, so the other's were sent again.
+    try:
+        lock = FileLock(folder / LOCK_NAME, timeout=LOCK_TIMEOUT)
+        lock.acquire()
+    except Timeout:
+        raise WriteFailed(f"{folder} は別の実行が使用中です。終わってからもう一度実行して"
+                          "ください") from None
+    try:
+        record_path = folder / RECORD_FILENAME
+        record = read_record(record_path)
+        written = record["written"]
+        new = [n for n in report.notices if again or n.key not in written]
+        skipped = len(report.notices) - len(new)
+        report.notices = new
+        workbook = notices_filename(report.as_of, folder)
+        json_file = workbook.with_suffix(".json")
+        try:
+            with write_errors():
+                write_notices_workbook(report, workbook)
+            write_json_atomic(json_file, report.to_dict())
+            for notice in new:
+                written[notice.key] = {"kind": notice.kind, "date": notice.date.isoformat(),
+                                       "file": workbook.name}
+            write_json_atomic(record_path, record)
+        except BaseException:  # not recorded as sent: the next run writes them again, once
+            workbook.unlink(missing_ok=True)
+            json_file.unlink(missing_ok=True)
+            raise
+    finally:
+        lock.release()
     counts: dict[str, int] = {}
     for notice in new:
         counts[notice.kind] = counts.get(notice.kind, 0) + 1

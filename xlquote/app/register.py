@@ -306,7 +306,7 @@ def server_url(text: str) -> sa.URL:
         raise RegisterError(REGISTER_PASSWORD_REFUSED)
     try:
         url = sa.engine.make_url(text)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
         raise RegisterError("請求番号台帳の URL を読めません: postgresql://ユーザー@サーバー/"
                             "データベース の形で指定してください") from None
     if not url.database and "service" not in url.query:  # a service file may name it
@@ -535,6 +535,8 @@ def _ensure_schema(connection: Connection) -> bool:
     creating one register do it once), add the tables of a later version, and take over a
     register of the first format. True when the register was created."""
     missing = _missing_tables(connection)
+    if "register_info" not in missing:
+        _refuse_a_newer_format(connection)
     if not missing:
         return False
     if connection.dialect.name == "postgresql":
@@ -558,6 +560,17 @@ def _ensure_schema(connection: Connection) -> bool:
         _take_over_first_register(connection)
         return False
     return True
+
+
+def _refuse_a_newer_format(connection: Connection) -> None:
+    """A register a later xlquote made or changed: its tables may hold what this version
+    neither reads nor keeps (a column it would leave empty), so it is not used."""
+    found = connection.execute(sa.select(register_info.c.value).where(
+        register_info.c.key == "schema")).scalar()
+    if found is not None and (not str(found).isdigit() or int(found) > int(SCHEMA_VERSION)):
+        raise RegisterError(f"この請求番号台帳は新しい版の xlquote の形式 ({str(found)[:20]}) です。"
+                            f"この版が使えるのは形式 {SCHEMA_VERSION} までです。xlquote を更新して"
+                            "ください (台帳は変更していません)")
 
 
 def _take_over_first_register(connection: Connection) -> None:

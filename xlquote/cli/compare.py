@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..engine.compare import compare_log, compare_profile, load_profile
 from ..engine.compare.profile import EXAMPLE_PROFILE
+from ..engine.errors import InputError, Problem
 from ..readers.workbook import read_log
 from ..writers.comparison import to_json, to_text, write_comparison
 from .invoice import month_argument
@@ -40,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
     if args.profile is not None:
         for flag in ("customer", "contract", "until", "licences"):
             if getattr(args, flag) is not None:
-                print(f"xlquote: --{flag} は --log と一緒にだけ使えます", file=sys.stderr)
-                return 2
+                raise InputError([Problem(None, f"--{flag}", getattr(args, flag),
+                                          "--log と一緒にだけ使えます")])
         comparison = compare_profile(load_profile(args.profile), args.months)
     else:
         contracts, incidents = read_log(args.log)

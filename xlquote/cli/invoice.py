@@ -34,7 +34,7 @@ from ..app.invoice_run import (
 from ..app.invoice_run import Progress as ProgressCallback
 from ..app.register import Register
 from ..engine.columns import parse_date
-from ..engine.dates import Month
+from ..engine.dates import BILLED_YEARS, Month
 from ..engine.errors import InputError
 from ..engine.invoice import FLAG_LABELS_JA
 from ..engine.messages import NOT_A_DATE
@@ -59,6 +59,9 @@ def date_argument(text: str) -> dt.date:
     day = parse_date(text)
     if day is None:
         raise argparse.ArgumentTypeError(f"{text!r}: {NOT_A_DATE}")
+    if day.year not in BILLED_YEARS:  # as a month is: the dates a run counts from stay inside
+        raise argparse.ArgumentTypeError(f"{text!r}: {BILLED_YEARS.start}年〜"
+                                         f"{BILLED_YEARS.stop - 1}年の日付を入力してください")
     return day
 
 

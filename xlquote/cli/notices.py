@@ -16,6 +16,7 @@ import sys
 from rich.console import Console
 
 from ..app.notices_run import NoticesRunResult, run_notices_workbook
+from ..engine.codes import CHANNEL_LABELS_JA, PLAN_LABELS_JA
 from ..engine.errors import InputError
 from ..engine.notices import NOTICE_KINDS, NOTICE_LABELS_JA
 from .invoice import add_month_job_arguments, date_argument, report_problems
@@ -70,5 +71,6 @@ def print_result(result: NoticesRunResult, console: Console) -> None:
                   + (f" ([yellow]期限超過 {overdue} 件[/yellow])" if overdue else ""))
     for item in report.open_incidents[:10]:
         due = item.response_due.isoformat() if item.response_due else "—"
-        console.print(f"    {item.incident_id} {item.contract_id} {item.plan} {item.channel} "
+        console.print(f"    {item.incident_id} {item.contract_id} {PLAN_LABELS_JA[item.plan]} "
+                      f"{CHANNEL_LABELS_JA[item.channel]} "
                       f"受付 {item.opened} 期限 {due}" + (" 期限超過" if item.overdue else ""))

@@ -15,7 +15,13 @@ from ..app.invoice_run import STATUS_LABELS_JA, choose_register
 from ..app.register import Issued, Register, RegisterError
 from ..app.void import void_invoice
 from ..engine.money import yen
-from .invoice import add_pdf_options, add_register_option, date_argument, progress_bar
+from .invoice import (
+    add_pdf_options,
+    add_register_option,
+    date_argument,
+    month_argument,
+    progress_bar,
+)
 
 
 def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -41,7 +47,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         dest="action", required=True, metavar="ACTION",
         help="台帳への操作 (それぞれの説明: xlquote register ACTION --help)")
     listing = actions.add_parser("list", help="番号の付いた書類すべてを、月ごとに状態と一緒に表示します")
-    listing.add_argument("--month", help="この月だけ (YYYY-MM、例: 2026-10)")
+    listing.add_argument("--month", type=month_argument, help="この月だけ (YYYY-MM、例: 2026-10)")
     show = actions.add_parser("show", help="請求書 1 通の状態、修正、取消を表示します")
     show.add_argument("number", help="請求番号 (例: INV-202610-0001)")
     void = actions.add_parser(
@@ -99,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         raise RegisterError(f"請求番号台帳 {book.display} がありません。先に `xlquote invoice` を"
                             "実行するか --out / --register を指定してください")
     if args.action == "list":
-        rows = book.list(args.month)
+        rows = book.list(None if args.month is None else str(args.month))
         if args.json:
             print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
         else:

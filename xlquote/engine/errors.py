@@ -40,13 +40,27 @@ class PriceBookError(DataFileError):
 TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
+MAX_TOML_BYTES = 4 * 2**20  # a price book or a usage profile is a few KB
+
+
 def load_toml(path: str | Path, error: type[DataFileError]) -> dict[str, Any]:
     """A TOML data file as a dict; a missing or malformed file raises ``error`` naming it."""
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = file.read(MAX_TOML_BYTES + 1)
+        if len(data) > MAX_TOML_BYTES:
+            raise error(path.name, WHOLE_FILE, f"{MAX_TOML_BYTES // 2**20} MB を超えています。"
+                                               "設定のファイルとして大きすぎます")
+        return tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise error(path.name, WHOLE_FILE, f"{FILE_NOT_FOUND} ({path})") from None
+    except IsADirectoryError:
+        raise error(path.name, WHOLE_FILE, f"ファイルではなくフォルダです ({path})") from None
+    except PermissionError:
+        raise error(path.name, WHOLE_FILE, f"読む権限がありません ({path})") from None
+    except OSError as exc:  # a file that cannot be read, not one that cannot be written
+        raise error(path.name, WHOLE_FILE, f"読めません ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise error(path.name, WHOLE_FILE, "UTF-8 のテキストではありません。UTF-8 で保存し直して"
                                            "ください") from None

@@ -19,6 +19,9 @@ from typing import Any
 
 import openpyxl
 
+from ...engine.errors import InputError
+from ...readers.guard import check_workbook_file
+
 REPO_WORKBOOKS = Path(__file__).resolve().parents[3] / "workbooks"
 
 
@@ -66,7 +69,7 @@ def rebuild(filename: str, folder: str | Path, write: bool = True) -> Rebuilt:
         if not target.exists():
             state, changes = "created", []
         else:
-            changes = differences(snapshot(target), snapshot(fresh))
+            changes = _unreadable(target) or differences(snapshot(target), snapshot(fresh))
             if not changes:
                 return Rebuilt(target, "unchanged")
             state = "rewritten"
@@ -74,6 +77,19 @@ def rebuild(filename: str, folder: str | Path, write: bool = True) -> Rebuilt:
             return Rebuilt(target, "differs" if changes else "missing", changes)
         os.replace(fresh, target)
     return Rebuilt(target, state, changes)
+
+
+def _unreadable(path: Path) -> list[str]:
+    """Why the workbook at ``path`` cannot be compared (it is then rebuilt), or nothing. The
+    file guard goes first: what a user left there is read with bounded memory and time."""
+    try:
+        check_workbook_file(path)
+        return []
+    except InputError as exc:
+        reasons = "; ".join(p.reason for p in exc.problems[:3])
+    except OSError as exc:
+        reasons = exc.strerror or str(exc)
+    return [f"今のブックは読めません ({reasons})"]
 
 
 def snapshot(path: str | Path) -> dict[str, Any]:

@@ -79,6 +79,9 @@ def compare_profile(profile: UsageProfile, months: int | None = None,
     notes = [*horizon_note(asked, horizon), f"{horizon} か月の利用料金と固定料金",
              "有償サポートの 1 件あたりの分数 (feather, レベル 1〜10): "
              + ", ".join(f"{m:g}" for m in profile.minutes_per_incident)]
+    if profile.per_month is not None and len(profile.per_month) > horizon:
+        notes.append(f"per_month の {len(profile.per_month)} か月のうち、最初の {horizon} か月"
+                     "だけを比べています (残りは比べる期間の外です)")
     comparison = Comparison("profile", horizon, profile.licences,
                             ranked(results_for(options, costs, books, profile.licences)),
                             excluded, notes=notes)

@@ -177,6 +177,9 @@ def parse_profile(data: dict[str, Any], file: str = "profile") -> UsageProfile:
         months_list = data["per_month"]
         if not isinstance(months_list, list) or not months_list:
             raise r.fail("per_month", "[[per_month]] の表を 1 つ以上書いてください")
+        if len(months_list) > MAX_HORIZON_MONTHS:  # more months than any comparison bills
+            raise r.fail("per_month", f"{len(months_list):,} か月分あります。比べられるのは "
+                                      f"{MAX_HORIZON_MONTHS} か月までです")
         per_month = np.zeros((len(months_list), LEVEL_COUNT), dtype=np.int64)
         for i, table in enumerate(months_list):
             for level, count in r.level_table(f"per_month[{i}]", table, MAX_INCIDENTS_PER_MONTH,
