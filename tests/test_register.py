@@ -232,3 +232,31 @@ def test_a_register_of_a_later_version_is_not_used(tmp_path: Path, registers) ->
 def test_a_server_url_that_cannot_be_read_is_named_not_a_traceback(url: str) -> None:
     with pytest.raises(RegisterError, match="請求番号台帳の URL を読めません"):
         Register(url)
+
+
+def test_another_programs_database_is_not_written_into(tmp_path: Path) -> None:
+    """``register list --register crm.sqlite3`` added nine tables to it and switched its
+    journal to WAL."""
+    crm = tmp_path / "crm.sqlite3"
+    with sqlite3.connect(crm) as connection:
+        connection.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    before = crm.read_bytes()
+    with pytest.raises(RegisterError, match=r"別のデータベースです \(表 customers\)"):
+        Register(crm).list()
+    assert crm.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.sqlite3"]
+
+
+def test_a_listing_does_not_wait_for_a_run_writing(tmp_path: Path) -> None:
+    """A run holds the write lock while it publishes; a listing waited 30 s, then failed."""
+    register = Register(tmp_path / "register.sqlite3")
+    take(register, 2)
+    holder = sqlite3.connect(tmp_path / "register.sqlite3", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert Register(tmp_path / "register.sqlite3", timeout=5).list() == []
+        assert time.monotonic() - started < 4
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

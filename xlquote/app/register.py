@@ -156,6 +156,8 @@ working_documents = sa.Table(  # drafts and statements a folder shows for a mont
     sa.Column("file_stem", sa.Text, nullable=False),
     sa.Column("roles", sa.Text, nullable=False),  # JSON: the files written
     sa.Column("updated_at", sa.String(32), nullable=False))
+# A register's tables, and the first format's: a file holding none of them is not a register.
+REGISTER_TABLES = frozenset({*metadata.tables, "invoices"})
 
 
 class RegisterError(XlquoteError):
@@ -274,7 +276,10 @@ def _sqlite_engine(path: Path, timeout: float) -> Engine:
     @sa.event.listens_for(engine, "connect")
     def connect(dbapi_connection: Any, _: Any) -> None:
         dbapi_connection.isolation_level = None  # transactions begin as ``begin`` says
-        _retrying(lambda: dbapi_connection.execute("PRAGMA journal_mode=WAL"), timeout)
+        tables = {row[0] for row in _retrying(lambda: dbapi_connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall(), timeout)}
+        if not tables or tables & REGISTER_TABLES:  # another program's file is left as it is
+            _retrying(lambda: dbapi_connection.execute("PRAGMA journal_mode=WAL"), timeout)
         dbapi_connection.execute("PRAGMA synchronous=FULL")
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
@@ -432,9 +437,16 @@ class Register:
     def engine(self) -> Engine:
         if self._engine is None:
             engine = self._create_engine()
-            with (_database_errors(self), _connected(self, engine) as connection,
-                  connection.begin()):
-                self.created = _ensure_schema(connection)
+            # A register with every table is only read here (a listing does not wait for a
+            # run's write lock); the tables are made in a writing transaction when missing.
+            with (_database_errors(self), _connected(self, engine) as connection):
+                reading = connection.execution_options(register_read=True)
+                with reading.begin():
+                    complete = _schema_complete(reading)
+            if not complete:
+                with (_database_errors(self), _connected(self, engine) as connection,
+                      connection.begin()):
+                    self.created = _ensure_schema(connection, foreign_refused=self.url is None)
             self._engine = engine
         return self._engine
 
@@ -530,15 +542,28 @@ def _missing_tables(connection: Connection) -> set[str]:
     return set(metadata.tables) - set(sa.inspect(connection).get_table_names())
 
 
-def _ensure_schema(connection: Connection) -> bool:
-    """Create the tables on first use (in the caller's writing transaction, so two runs
-    creating one register do it once), add the tables of a later version, and take over a
-    register of the first format. True when the register was created."""
+def _schema_complete(connection: Connection) -> bool:
+    """Every table is there, in a format this version keeps."""
     missing = _missing_tables(connection)
     if "register_info" not in missing:
         _refuse_a_newer_format(connection)
-    if not missing:
+    return not missing
+
+
+def _ensure_schema(connection: Connection, foreign_refused: bool = False) -> bool:
+    """Create the tables on first use (in the caller's writing transaction, so two runs
+    creating one register do it once), add the tables of a later version, and take over a
+    register of the first format. True when the register was created. ``foreign_refused``
+    (a file): a database holding other tables and none of a register is some other program's,
+    and is not written into."""
+    if _schema_complete(connection):
         return False
+    missing = _missing_tables(connection)
+    found = set(sa.inspect(connection).get_table_names())
+    if foreign_refused and found and not found & REGISTER_TABLES:
+        raise RegisterError(f"請求番号台帳に指定したファイルは別のデータベースです (表 "
+                            f"{', '.join(sorted(found)[:5])})。台帳のファイルを指定してください "
+                            "(変更していません)")
     if connection.dialect.name == "postgresql":
         # SQLite's BEGIN IMMEDIATE already holds the file. On a server, two first runs would
         # both create the tables and the second fail on the catalog's unique names: they take
