@@ -34,3 +34,22 @@ def test_a_damaged_workbook_in_the_folder_is_rebuilt_not_a_traceback(tmp_path: P
     assert rebuild("compare.xlsx", tmp_path).state == "rewritten"
     assert not differences(snapshot(tmp_path / "compare.xlsx"),
                            snapshot(REPO_WORKBOOKS / "compare.xlsx"))
+
+
+def test_a_check_writes_nothing_and_names_differences_in_japanese(tmp_path: Path,
+                                                                  capsys) -> None:
+    from xlquote.cli import main
+
+    assert main(["workbooks", "--out", str(tmp_path / "a" / "b"), "--check"]) == 1
+    assert not (tmp_path / "a").exists()  # it made the folders and a .build-* folder
+    assert main(["workbooks", "--out", str(tmp_path)]) == 0
+    import openpyxl
+
+    wb = openpyxl.load_workbook(tmp_path / "compare.xlsx")
+    wb.create_sheet("メモ")
+    wb.save(tmp_path / "compare.xlsx")
+    capsys.readouterr()
+    assert main(["workbooks", "--out", str(tmp_path), "--check"]) == 1
+    shown = capsys.readouterr().out
+    assert "シート メモ: 今のブックだけにあります" in shown
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(builders())

@@ -23,7 +23,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=REPO_WORKBOOKS,
                         help="書き出すフォルダ (既定: リポジトリの workbooks/)")
     parser.add_argument("--check", action="store_true",
-                        help="比べるだけで、何も書き込みません")
+                        help="比べるだけで、何も書き込みません (フォルダも作りません)")
     parser.set_defaults(run=run)
 
 

@@ -62,9 +62,12 @@ def rebuild(filename: str, folder: str | Path, write: bool = True) -> Rebuilt:
     an unchanged workbook is left as it is; a different or missing one is written when
     ``write`` (else only reported)."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if write:
+        folder.mkdir(parents=True, exist_ok=True)
     target = folder / filename
-    with tempfile.TemporaryDirectory(prefix=".build-", dir=folder) as temp:
+    # Built beside the target when it is to be written (one rename puts it in place); a
+    # check writes nothing into the folder.
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=folder if write else None) as temp:
         fresh = Path(builders()[filename].build(Path(temp) / filename))
         if not target.exists():
             state, changes = "created", []
@@ -121,20 +124,38 @@ def snapshot(path: str | Path) -> dict[str, Any]:
     return {"sheets": sheets, "names": names}
 
 
-def differences(expected: dict[str, Any], actual: dict[str, Any], limit: int = 20) -> list[str]:
-    """Human-readable differences between two snapshots (first ``limit``)."""
+SHEET_PARTS_JA = {"validations": "入力規則", "merged": "セルの結合", "tables": "テーブル",
+                  "charts": "グラフの数", "print": "印刷設定", "state": "表示"}
+
+
+def differences(existing: dict[str, Any], built: dict[str, Any]) -> list[str]:
+    """Every difference between two snapshots (the workbook there, the one the code builds),
+    one line each as a clerk reads it: where, what it is, what the code would make it."""
     out: list[str] = []
-    if expected["names"] != actual["names"]:
-        out.append(f"defined names: {expected['names']} != {actual['names']}")
-    for sheet in sorted(set(expected["sheets"]) | set(actual["sheets"])):
-        a, b = expected["sheets"].get(sheet), actual["sheets"].get(sheet)
+    if existing["names"] != built["names"]:
+        out.append("名前の定義が違います")
+    for sheet in sorted(set(existing["sheets"]) | set(built["sheets"])):
+        a, b = existing["sheets"].get(sheet), built["sheets"].get(sheet)
         if a is None or b is None:
-            out.append(f"sheet {sheet}: only in {'actual' if a is None else 'expected'}")
+            out.append(f"シート {sheet}: " + ("今のブックにありません" if a is None
+                                             else "今のブックだけにあります"))
             continue
-        for key in ("validations", "merged", "tables", "charts", "print", "state"):
+        for key, label in SHEET_PARTS_JA.items():
             if a[key] != b[key]:
-                out.append(f"{sheet} {key}: {a[key]} != {b[key]}")
+                out.append(f"シート {sheet} の{label}が違います")
         for coord in sorted(set(a["cells"]) | set(b["cells"])):
-            if a["cells"].get(coord) != b["cells"].get(coord):
-                out.append(f"{sheet}!{coord}: {a['cells'].get(coord)} != {b['cells'].get(coord)}")
-    return out[:limit]
+            was, made = a["cells"].get(coord), b["cells"].get(coord)
+            if was == made:
+                continue
+            if was is not None and made is not None and was[0] == made[0]:
+                out.append(f"{sheet}!{coord}: 書式が違います (表示形式・フォント)")
+            else:
+                out.append(f"{sheet}!{coord}: {_cell_shown(was)} → {_cell_shown(made)}")
+    return out
+
+
+def _cell_shown(cell: tuple[str, str, str, bool] | None) -> str:
+    """A snapshot cell's value, cut short: its repr (text quoted, formulas as typed)."""
+    if cell is None:
+        return "(空)"
+    return cell[0] if len(cell[0]) <= 60 else cell[0][:60] + "…"
