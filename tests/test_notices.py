@@ -227,7 +227,11 @@ def test_cli_writes_workbook_json_and_each_notice_once(workbook, tmp_path, capsy
     assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out),
                  "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"notices", "open_incidents"}
+    assert set(data) == {"notices", "open_incidents", "workbook", "json_file", "already_written"}
+    assert data["workbook"] == str(out / "お知らせ一覧_2026-10-31.xlsx")
+    assert data["json_file"] == str(out / "お知らせ一覧_2026-10-31.json")
+    assert data["already_written"] == 0
+    data = {key: data[key] for key in ("notices", "open_incidents")}  # the file holds these
     assert {n["kind"] for n in data["notices"]} == {"units_used", "limit_reached",
                                                     "pack_expiring"}
     assert set(data["notices"][0]) == {"kind", "contract_id", "customer", "incident_id", "date",
@@ -244,7 +248,8 @@ def test_cli_writes_workbook_json_and_each_notice_once(workbook, tmp_path, capsy
 
     assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out),
                  "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["notices"] == []  # already written
+    again = json.loads(capsys.readouterr().out)
+    assert again["notices"] == [] and again["already_written"] == len(data["notices"])
     assert (out / "お知らせ一覧_2026-10-31_2.xlsx").exists() and written.exists()
     assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out),
                  "--json", "--again"]) == 0

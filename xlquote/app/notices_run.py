@@ -45,7 +45,9 @@ class NoticesRunResult:
     counts: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return self.report.to_dict()
+        """The report as its JSON file holds it, and what the run wrote and left out."""
+        return {**self.report.to_dict(), "workbook": str(self.workbook),
+                "json_file": str(self.json_file), "already_written": self.already_written}
 
 
 def notices_filename(as_of: dt.date, folder: Path) -> Path:
