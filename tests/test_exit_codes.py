@@ -23,6 +23,7 @@ from xlquote.app.publishing import STAGING_PREFIX
 from xlquote.app.register import Ledger
 from xlquote.cli import invoice as invoice_cli
 from xlquote.cli import main
+from xlquote.engine.compare.profile import EXAMPLE_PROFILE
 from xlquote.engine.settings import REGISTER_PASSWORD_REFUSED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -412,3 +413,14 @@ def test_register_list_refuses_a_month_it_cannot_read(month, tmp_path, capsys):
     assert main(["register", "list", "--out", str(tmp_path / "out"), "--month", month,
                  "--json"]) == 2
     assert json.loads(capsys.readouterr().out)["message"].startswith(f"--month: '{month}'")
+
+
+def test_a_folder_where_a_file_is_named_says_so(tmp_path, capsys):
+    """The register 「がありません」 (it is there, a folder); the export named its temporary file."""
+    folder = tmp_path / "比較.xlsx"
+    folder.mkdir()
+    assert main(["register", "list", "--register", str(folder)]) == 2
+    assert "はフォルダです" in capsys.readouterr().err
+    assert main(["compare", "--profile", str(EXAMPLE_PROFILE), "--out", str(folder)]) == 3
+    assert f"書き込めません: {folder}: その名前のフォルダがあります" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["比較.xlsx"]

@@ -99,6 +99,7 @@ def describe_os_error(exc: OSError) -> str:
         errno.ENAMETOOLONG: "ファイル名またはパスが長すぎます",
         errno.ENOTDIR: "フォルダであるべき場所がファイルです",
         errno.EEXIST: "フォルダであるべき場所がファイルです",
+        errno.EISDIR: "その名前のフォルダがあります",
         errno.ENOENT: "その場所はありません (フォルダを作れない場所か、途中のフォルダが消えました)",
     }
     detail = exc.strerror or str(exc)  # the OS's own words, once

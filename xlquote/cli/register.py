@@ -101,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
             if result.pdf_error:
                 print(f"  PDF を作れませんでした: {result.pdf_error} (次の実行で作り直します)")
         return result.exit_code
+    if book.path is not None and book.path.is_dir():
+        raise RegisterError(f"請求番号台帳 {book.display} はフォルダです。台帳のファイル "
+                            "(register.sqlite3) か --out のフォルダを指定してください")
     if not book.exists():
         raise RegisterError(f"請求番号台帳 {book.display} がありません。先に `xlquote invoice` を"
                             "実行するか --out / --register を指定してください")

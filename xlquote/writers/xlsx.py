@@ -131,7 +131,11 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     os.chmod(temp, 0o644)  # mkstemp makes files private; workbooks are shared documents
     try:
         yield temp
-        os.replace(temp, target)
+        try:
+            os.replace(temp, target)
+        except OSError as exc:  # named by the file the user asked for, not the temporary one
+            exc.filename, exc.filename2 = str(target), None
+            raise
     finally:
         if temp.exists():
             temp.unlink()
