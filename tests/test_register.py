@@ -260,3 +260,12 @@ def test_a_listing_does_not_wait_for_a_run_writing(tmp_path: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_sqlites_words_for_a_file_it_cannot_write_come_after_the_clerks() -> None:
+    from xlquote.app.register import _reason
+
+    failed = sa.exc.OperationalError("BEGIN", {}, sqlite3.OperationalError(
+        "attempt to write a readonly database"))
+    assert _reason(failed) == ("読み取り専用のファイルか、書き込めないフォルダにあります "
+                               "(attempt to write a readonly database)")

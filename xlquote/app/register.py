@@ -520,10 +520,19 @@ def _database_errors(register: Register) -> Iterator[None]:
                                   f"{reason}") from None
 
 
+# SQLite's words for a file that cannot be written, in the clerk's (the database's own after).
+SQLITE_REASONS_JA = {"readonly database": "読み取り専用のファイルか、書き込めないフォルダにあります",
+                     "unable to open database file": "ファイルを開けません (権限か場所を確かめて"
+                                                     "ください)",
+                     "disk is full": "ディスクの空きがありません"}
+
+
 def _reason(exc: sa.exc.DBAPIError) -> str:
     """The database's own words for ``exc``, on one line (libpq adds hints on lines of
-    their own)."""
-    return " ".join(str(exc.orig if exc.orig is not None else exc).split())
+    their own), after the clerk's where SQLite's are known."""
+    own = " ".join(str(exc.orig if exc.orig is not None else exc).split())
+    known = next((ja for words, ja in SQLITE_REASONS_JA.items() if words in own), None)
+    return f"{known} ({own})" if known else own
 
 
 def _connected(register: Register, engine: Engine) -> Connection:
