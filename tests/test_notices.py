@@ -355,23 +355,20 @@ def test_a_failed_write_leaves_nothing_and_the_rerun_writes_each_notice_once(
     from xlquote.app import notices_run
 
     out = tmp_path / "notices"
-    real = notices_run.write_json_atomic
 
-    def full_disk(path, data):
-        if path.name == notices_run.RECORD_FILENAME:
-            raise notices_run.WriteFailed("書き込めません: ディスクの空きがありません")
-        real(path, data)
+    def full_disk(record, rows):
+        raise notices_run.WriteFailed("書き込めません: ディスクの空きがありません")
 
-    monkeypatch.setattr(notices_run, "write_json_atomic", full_disk)
-    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out)]) == 3
+    with monkeypatch.context() as patched:
+        patched.setattr(notices_run.NoticesRecord, "add", full_disk)
+        assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out)]) == 3
     assert sorted(p.name for p in out.iterdir()) == [".xlquote.lock"]
-    monkeypatch.setattr(notices_run, "write_json_atomic", real)
     assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out),
                  "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["notices"]
     assert (out / "お知らせ一覧_2026-10-31.xlsx").exists()
     assert not (out / "お知らせ一覧_2026-10-31_2.xlsx").exists()
-    mode = (out / "notices_record.json").stat().st_mode & 0o777  # shared like the workbook
+    mode = (out / "notices_record.sqlite3").stat().st_mode & 0o777  # shared like the workbook
     assert mode == (out / "お知らせ一覧_2026-10-31.xlsx").stat().st_mode & 0o777
 
 
@@ -400,3 +397,42 @@ def test_a_date_past_the_calendars_years_is_refused(workbook, tmp_path, capsys) 
     assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(tmp_path),
                  "--date", "9999-12-31", "--json"]) == 2
     assert "2000年〜2999年の日付を入力してください" in json.loads(capsys.readouterr().out)["message"]
+
+
+def test_the_first_records_entries_are_carried_over_and_each_run_looks_up_its_own(
+        workbook, tmp_path, capsys) -> None:
+    """The record was one JSON file read whole: 1.16 million entries took 1.1 GB to read."""
+    from xlquote.app import notices_run
+
+    out = tmp_path / "notices"
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out),
+                 "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)["notices"]
+    record = notices_run.NoticesRecord(out)
+    keys = sorted(record.written([f"no-such-{i}" for i in range(1_200)] + ["x"]))
+    assert keys == []  # looked up in chunks, beyond SQLite's parameters
+    rows = record.connection.execute("SELECT key, kind, file FROM written").fetchall()
+    record.close()
+    assert len(rows) == len(first) and {r[2] for r in rows} == {"お知らせ一覧_2026-10-31.xlsx"}
+    # A folder of the first form: its JSON record is carried over, nothing written twice.
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    (earlier / "notices_record.json").write_text(json.dumps({"version": 1, "written": {
+        key: {"kind": kind, "date": "2026-10-31", "file": file} for key, kind, file in rows}}),
+        encoding="utf-8")
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(earlier),
+                 "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert run["notices"] == [] and run["already_written"] == len(first)
+    carried = notices_run.NoticesRecord(earlier)
+    assert carried.written([r[0] for r in rows]) == {r[0] for r in rows}
+    carried.close()
+
+
+def test_a_damaged_record_is_named_and_nothing_is_written(workbook, tmp_path, capsys) -> None:
+    out = tmp_path / "notices"
+    out.mkdir()
+    (out / "notices_record.sqlite3").write_bytes(b"not a database" * 100)
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out)]) == 2
+    assert "お知らせの送付記録が読めません" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == [".xlquote.lock", "notices_record.sqlite3"]
