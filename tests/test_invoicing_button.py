@@ -361,3 +361,14 @@ def test_a_month_cell_holding_a_number_is_refused_not_read_as_january(built, tmp
     problem = written(book)[(7, 1)][1]
     assert problem[2] == "month" and problem[4].startswith("数値は月として読めません")
     assert not (tmp_path / "2026-01").exists()
+
+
+def test_a_refused_truth_value_is_listed_as_excel_shows_it(built, tmp_path):
+    def true_minutes(sheet: str, values: list[list[Any]]) -> None:
+        if sheet == "Incidents":
+            values[1][values[0].index("minutes")] = True
+
+    book = xw.Book(json=payload(built, tmp_path, true_minutes))
+    assert handler.run_from_book(book) is None
+    problem = written(book)[(7, 1)][1]
+    assert problem[2:4] == ["minutes", "'TRUE"]  # not Python's True

@@ -78,6 +78,15 @@ EXCEL_WOULD_CONVERT = re.compile("[#" + re.escape("".join(FORMULA_PREFIXES)) + "
                                  r"|(?i:\s*(?:true|false)\s*)$")
 
 
+def cell_text(value: Any) -> str:
+    """A refused cell's value as the clerk typed it: TRUE, not Python's True."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return str(value)
+
+
 def excel_value(value: Any) -> Any:
     """User text as Excel must store it: text that Excel would turn into a formula, an error
     value, a number or a date gets a leading apostrophe (Excel's mark for "stored as text")."""
@@ -133,7 +142,7 @@ def reported(sheet: xw.Sheet, status_cell: str, top: int, old_rows: int, what: s
         sheet[status_cell].value = (f"入力エラー {len(exc.problems)} 件: 下の一覧を直してから"
                                     f"もう一度押してください ({what}は作成していません)")
         rows: list[list[Any]] = [PROBLEM_HEADER] + [
-            [p.sheet or "", p.row or "", p.field, "" if p.value is None else str(p.value),
+            [p.sheet or "", p.row or "", p.field, cell_text(p.value),
              p.reason] for p in exc.problems[:SHOWN_PROBLEMS]]
         write_block(sheet, top, rows, old_rows)
     except XlquoteError as exc:
