@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sqlite3
 
 import openpyxl
 import pytest
@@ -436,3 +437,49 @@ def test_a_damaged_record_is_named_and_nothing_is_written(workbook, tmp_path, ca
     assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(out)]) == 2
     assert "お知らせの送付記録が読めません" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == [".xlquote.lock", "notices_record.sqlite3"]
+
+
+def test_a_carry_over_that_fails_leaves_the_first_record_in_charge(workbook, tmp_path,
+                                                                   monkeypatch) -> None:
+    """A run that failed while carrying the JSON record over left an empty SQLite record that
+    counted as carried over: the next run wrote every earlier notice again."""
+    from xlquote.app import notices_run
+
+    earlier = {"version": 1, "written": {f"old-{i}": {"kind": "units_used",
+                                                      "date": "2026-09-30", "file": "x.xlsx"}
+                                         for i in range(3)}}
+    (tmp_path / "notices_record.json").write_text(json.dumps(earlier), encoding="utf-8")
+    real = notices_run.NoticesRecord._add
+
+    def fails_half_way(record, connection, rows):
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("CREATE TABLE written (key TEXT PRIMARY KEY, kind TEXT, date TEXT, "
+                           "file TEXT)")
+        connection.execute("ROLLBACK")
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(notices_run.NoticesRecord, "_add", fails_half_way)
+        assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out",
+                     str(tmp_path)]) == 3
+    assert notices_run.NoticesRecord._add is real
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(tmp_path)]) == 0
+    record = notices_run.NoticesRecord(tmp_path)
+    assert record.written(["old-0", "old-2"]) == {"old-0", "old-2"}
+    record.close()
+
+
+def test_a_record_another_program_holds_is_a_run_to_try_again(workbook, tmp_path,
+                                                              capsys) -> None:
+    """It was named unreadable (exit 2), advising to move it away: every notice sent again."""
+    assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out", str(tmp_path)]) == 0
+    holder = sqlite3.connect(tmp_path / "notices_record.sqlite3", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        capsys.readouterr()
+        assert main(["notices", str(workbook), "--month", SAMPLE_MONTH, "--out",
+                     str(tmp_path), "--again"]) == 3
+        assert "は使用中です" in capsys.readouterr().err
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -15,9 +15,10 @@ import json
 import os
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from filelock import FileLock, Timeout
 
@@ -30,7 +31,9 @@ from ..writers.notices import write_notices_workbook
 from .documents import current_umask
 from .invoice_run import parse_month
 from .publishing import LOCK_NAME, WriteFailed, describe_os_error, write_errors
+from .register import sqlite_reason
 
+T = TypeVar("T")
 RECORD_FILENAME = "notices_record.sqlite3"
 EARLIER_RECORD = "notices_record.json"  # the record's first form, read once into the new one
 RECORD_VERSION = 1  # of the first form
@@ -104,32 +107,44 @@ class NoticesRecord:
     """The notices earlier runs wrote, one row per notice in SQLite (``RECORD_FILENAME``): a
     run looks up its own notices' keys. The first form, a JSON file read whole, held 1.16
     million entries after eight months of a million incidents and took 1.1 GB to read; it is
-    read once more, and its entries go into the new record with the run that makes it."""
+    read until a run has carried its entries over (``CARRIED``, in the same transaction as
+    the run's own rows), so a run that fails half-way loses none of them."""
+
+    CARRIED = 1  # PRAGMA user_version once the first form's entries are in
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / RECORD_FILENAME
+        self.connection: sqlite3.Connection | None = None
+        carried = False
+        if self.path.exists():
+            self.connection = self._database(sqlite3.connect, self.path, isolation_level=None)
+            carried = self._database(self._version) >= self.CARRIED
         earlier = folder / EARLIER_RECORD
         self.earlier: dict[str, Any] = (read_record(earlier)["written"]
-                                        if earlier.exists() and not self.path.exists() else {})
-        self.connection: sqlite3.Connection | None = None
-        if self.path.exists():
-            self.connection = self._open()
-            self._check()
+                                        if earlier.exists() and not carried else {})
 
-    def _open(self) -> sqlite3.Connection:
-        try:
-            connection = sqlite3.connect(self.path, isolation_level=None)
-            connection.execute("CREATE TABLE IF NOT EXISTS written (key TEXT PRIMARY KEY, "
-                               "kind TEXT NOT NULL, date TEXT NOT NULL, file TEXT NOT NULL)")
-            return connection
-        except sqlite3.DatabaseError as exc:
-            raise self._unreadable(exc) from None
-
-    def _check(self) -> None:
+    def _version(self) -> int:
         assert self.connection is not None
-        try:
+        version = int(self.connection.execute("PRAGMA user_version").fetchone()[0])
+        if version >= self.CARRIED:  # a record of this form: its table is there as made
             self.connection.execute("SELECT key, kind, date, file FROM written LIMIT 1")
-        except sqlite3.DatabaseError as exc:
+        return version
+
+    def _database(self, action: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``action``, its SQLite errors told as the clerk needs them: a record in use is
+        a run to try again (exit 3), a damaged one is named (exit 2), a full disk is a
+        failed write (exit 3, nothing recorded)."""
+        try:
+            return action(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise WriteFailed(f"お知らせの送付記録 {self.path} は使用中です。終わってから"
+                                  "もう一度実行してください (何も変更していません)") from None
+            if "no such table" not in str(exc):
+                raise WriteFailed(f"お知らせの送付記録 {self.path} を使えません: "
+                                  f"{sqlite_reason(str(exc))}。何も変更していません") from None
+            raise self._unreadable(exc) from None
+        except sqlite3.DatabaseError as exc:  # not a database, malformed
             raise self._unreadable(exc) from None
 
     def _unreadable(self, exc: Exception) -> InputError:
@@ -140,41 +155,43 @@ class NoticesRecord:
     def written(self, keys: list[str]) -> set[str]:
         """Which of ``keys`` an earlier run wrote."""
         found = {key for key in keys if key in self.earlier}
-        if self.connection is not None:
+        if self.connection is not None and self._database(self._version) >= self.CARRIED:
             for start in range(0, len(keys), LOOKUP_CHUNK):
                 chunk = keys[start:start + LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
-                try:
-                    found.update(row[0] for row in self.connection.execute(
-                        f"SELECT key FROM written WHERE key IN ({marks})", chunk))
-                except sqlite3.DatabaseError as exc:
-                    raise self._unreadable(exc) from None
+                found.update(row[0] for row in self._database(
+                    self.connection.execute, f"SELECT key FROM written WHERE key IN ({marks})",
+                    chunk))
         return found
 
     def add(self, rows: list[tuple[str, str, str, str]]) -> None:
-        """Record ``rows`` (key, kind, date, file), with the first form's entries when this
-        run makes the record: all in one transaction, or nothing."""
-        try:
-            if self.connection is None:
-                self.connection = self._open()
+        """Record ``rows`` (key, kind, date, file), and the first form's entries when they
+        are not in yet: all in one transaction, or nothing."""
+        if self.connection is None:
+            made = not self.path.exists()
+            self.connection = self._database(sqlite3.connect, self.path, isolation_level=None)
+            if made:
                 os.chmod(self.path, 0o666 & ~current_umask())
-            connection = self.connection
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                connection.executemany(
-                    "INSERT OR REPLACE INTO written VALUES (?, ?, ?, ?)",
-                    [(key, str(entry.get("kind", "")), str(entry.get("date", "")),
-                      str(entry.get("file", ""))) for key, entry in self.earlier.items()
-                     if isinstance(entry, dict)])
-                connection.executemany("INSERT OR REPLACE INTO written VALUES (?, ?, ?, ?)",
-                                       rows)
-                connection.execute("COMMIT")
-            except BaseException:
+        self._database(self._add, self.connection, rows)
+
+    def _add(self, connection: sqlite3.Connection, rows: list[tuple[str, str, str, str]]
+             ) -> None:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute("CREATE TABLE IF NOT EXISTS written (key TEXT PRIMARY KEY, "
+                               "kind TEXT NOT NULL, date TEXT NOT NULL, file TEXT NOT NULL)")
+            insert = "INSERT OR REPLACE INTO written VALUES (?, ?, ?, ?)"
+            connection.executemany(insert, (
+                (key, str(entry.get("kind", "")), str(entry.get("date", "")),
+                 str(entry.get("file", ""))) for key, entry in self.earlier.items()
+                if isinstance(entry, dict)))
+            connection.executemany(insert, rows)
+            connection.execute(f"PRAGMA user_version = {self.CARRIED}")
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:  # SQLite rolls back by itself on a full disk
                 connection.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
-            raise WriteFailed(f"書き込めません: {self.path}: {exc}。何も変更していません"
-                              ) from None
+            raise
 
     def close(self) -> None:
         if self.connection is not None:

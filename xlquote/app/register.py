@@ -524,13 +524,18 @@ def _database_errors(register: Register) -> Iterator[None]:
 SQLITE_REASONS_JA = {"readonly database": "読み取り専用のファイルか、書き込めないフォルダにあります",
                      "unable to open database file": "ファイルを開けません (権限か場所を確かめて"
                                                      "ください)",
-                     "disk is full": "ディスクの空きがありません"}
+                     "disk is full": "ディスクの空きがありません",
+                     "disk I/O error": "ディスクに書き込めません (空きか装置を確かめてください)"}
 
 
 def _reason(exc: sa.exc.DBAPIError) -> str:
     """The database's own words for ``exc``, on one line (libpq adds hints on lines of
     their own), after the clerk's where SQLite's are known."""
-    own = " ".join(str(exc.orig if exc.orig is not None else exc).split())
+    return sqlite_reason(" ".join(str(exc.orig if exc.orig is not None else exc).split()))
+
+
+def sqlite_reason(own: str) -> str:
+    """SQLite's words ``own``, after the clerk's where they are known."""
     known = next((ja for words, ja in SQLITE_REASONS_JA.items() if words in own), None)
     return f"{known} ({own})" if known else own
 
