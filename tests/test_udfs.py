@@ -305,3 +305,23 @@ def test_a_blank_licence_count_is_required_not_the_fee_of_none():
 def test_a_message_repeats_only_the_start_of_a_long_value():
     (text,) = udfs.INCIDENT_FEE("a" * 32_767, "annual").ravel()
     assert len(text) < 200 and text.startswith("#VALUE! level '" + "a" * 40 + "…'")
+
+
+def test_an_error_value_in_a_header_is_named_not_a_column_left_out():
+    """A closed header of #REF! left the column unread: every incident open, nothing billed."""
+    incidents = np.array(INCIDENTS, dtype=object)
+    incidents[0, list(incidents[0]).index("closed")] = "#REF!"
+    (text,) = udfs.MONTHLY_INVOICE("M-1", "2026-10", np.array(CONTRACTS, dtype=object),
+                                   incidents).ravel()
+    assert text.startswith("#VALUE! シート Incidents 1行目 列 D: '#REF!' — 見出しを読めません")
+
+
+def test_an_incident_of_a_contract_the_range_lacks_is_named_in_every_cell():
+    """The batch refuses it (the id may be mistyped); the function billed every contract."""
+    stray = [*INCIDENTS, ["i9", "M-9", dt.datetime(2026, 10, 5), dt.datetime(2026, 10, 5),
+                          "phone", None, 25.0, None]]
+    got = udfs.MONTHLY_INVOICE(column("M-1", "A-1"), "2026-10", np.array(CONTRACTS, dtype=object),
+                               np.array(stray, dtype=object))
+    for (text,) in got.tolist():
+        assert text == ("#VALUE! シート Incidents 6行目 列 contract_id: 'M-9' — 契約の範囲 "
+                        "(contracts_range) にない契約IDです")

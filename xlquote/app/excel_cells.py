@@ -34,6 +34,7 @@ from ..engine.errors import InputError, Problem, XlquoteError
 from ..engine.invoice import Invoice, Line
 from ..engine.messages import REQUIRED, cell_message
 from ..readers.cells import error_value
+from ..readers.package import column_letters
 from ..readers.workbook import EXCEL_ERRORS
 
 ERROR_PREFIX = "#VALUE! "
@@ -43,6 +44,7 @@ INVOICE_PARTS = Vocabulary(
     {"合計": "total", "小計": "subtotal", "消費税": "tax", "税": "tax", "明細": "lines"},
     blank="total", label_ja="項目",
 )
+NOT_IN_CONTRACTS = "契約の範囲 (contracts_range) にない契約IDです"
 OUT_OF_MEMORY = "計算に使えるメモリが足りません。引数の範囲を小さくしてください"
 LINE_HEADER: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Line))
 LINES_NEED_ONE = ("明細 (lines) は契約ID 1 つ・月 1 つのときだけ出せます。範囲ではなく 1 つのセルを"
@@ -51,10 +53,10 @@ LINES_NEED_ONE = ("明細 (lines) は契約ID 1 つ・月 1 つのときだけ�
 
 def grid(value: Any) -> np.ndarray:
     """One argument as a 2-D array. An omitted argument or a single empty cell (None) is one
-    blank cell; a scalar is 1×1; a flat list is a column. An error value (#N/A, as xlwings
-    hands it over with ``err_to_str``) becomes an ``UnusableCell`` that the engine names; other
-    cells are passed on as they are: the engine's column parsing recognises all-number blocks
-    itself."""
+    blank cell; a scalar is 1×1; a flat list is a column. Cells are passed on as they are: the
+    engine's column parsing recognises all-number blocks itself, and refuses an error value's
+    text (#N/A, as xlwings hands it over with ``err_to_str``) as no number or code; see
+    ``with_error_values`` for naming it as what it is."""
     if value is None:
         return np.full((1, 1), None, dtype=object)
     array = value if isinstance(value, np.ndarray) else np.asarray(value, dtype=object)
@@ -64,15 +66,29 @@ def grid(value: Any) -> np.ndarray:
         array = array.reshape(-1, 1)
     elif array.ndim > 2:
         raise InputError([Problem(None, "arguments", array.shape, "セルか範囲を指定してください")])
-    if array.dtype.kind == "O":
-        cells = array.ravel().tolist()
-        if str in set(map(type, cells)) and any(
-                type(cell) is str and cell in EXCEL_ERRORS for cell in cells):
-            array = array.copy()
-            for index, cell in np.ndenumerate(array):
-                if type(cell) is str and cell in EXCEL_ERRORS:
-                    array[index] = error_value(cell)
     return array
+
+
+def with_error_values(array: np.ndarray) -> np.ndarray:
+    """``array`` with each error value's text (#N/A) as an ``UnusableCell``, which the engine
+    names (エラー値は使えません) and never takes as text: a range's customer or description."""
+    if array.dtype.kind != "O" or not _holds_error_value(array):
+        return array
+    array = array.copy()
+    for index, cell in np.ndenumerate(array):
+        if type(cell) is str and cell in EXCEL_ERRORS:
+            array[index] = error_value(cell)
+    return array
+
+
+def _holds_error_value(array: np.ndarray) -> bool:
+    """Whether a cell is an error value's text; a set operation in C over a range of numbers
+    (100,000 cells in ~1 ms), cell by cell only where a cell is unhashable (a list)."""
+    cells = array.ravel().tolist()
+    try:
+        return not EXCEL_ERRORS.isdisjoint(cells)
+    except TypeError:
+        return any(type(cell) is str and cell in EXCEL_ERRORS for cell in cells)
 
 
 def error_text(message: str) -> str:
@@ -97,10 +113,14 @@ def exception_text(exc: Exception) -> str:
     return ERROR_PREFIX + str(exc)
 
 
+def _all_good(messages: np.ndarray) -> bool:
+    return messages.ravel().tolist().count(None) == messages.size  # ~2x faster than comparing
+
+
 def to_cells(values: np.ndarray, messages: np.ndarray) -> np.ndarray:
     """Engine results as cells: Python ints, and the ``#VALUE! …`` text where a row is bad."""
-    if messages.ravel().tolist().count(None) == messages.size:
-        return values  # every row good: counting Nones is ~2x faster than comparing each cell
+    if _all_good(messages):
+        return values
     bad = messages != None  # noqa: E711 - elementwise comparison on an object array
     out = values.astype(object)  # int64 → Python int, which every Excel bridge can write
     out[bad] = [error_text(m) for m in messages[bad]]
@@ -119,6 +139,13 @@ def masked(function: Callable[..., Any], *args: Any, **optional: Any) -> np.ndar
         grids = [grid(a) for a in args]
         extra = {name: grid(v) for name, v in optional.items() if v is not None}
         values, messages = function(*grids, **extra, errors="mask")
+        if not _all_good(messages) and any(map(_holds_error_value, [*grids, *extra.values()])):
+            # Bad rows, and error values among the cells: worked out again with those named
+            # as error values (refused either way; looked for only when a row is bad, so that
+            # a range of good numbers costs nothing more).
+            values, messages = function(*map(with_error_values, grids),
+                                        **{name: with_error_values(v) for name, v in extra.items()},
+                                        errors="mask")
     except (XlquoteError, ValueError) as exc:
         return error_cell(exc)
     except MemoryError:
@@ -167,6 +194,13 @@ class Table:
                 numbers.append(offset)
         return cls(sheet, header, rows, numbers)
 
+    def contract_ids(self) -> set[str]:
+        return set(self._rows_by_contract[0])
+
+    def rows_by_contract(self) -> dict[str, list[int]]:
+        """Row positions by contract id (matched as text), blank and error ids left out."""
+        return self._rows_by_contract[0]
+
     def where_contract(self, contract_id: str) -> Table:
         """Only the rows of one contract (matched as text, so 1001 and "1001" agree), and the
         rows whose contract_id is blank or an error value: they may be anyone's, so every
@@ -190,7 +224,8 @@ class Table:
         unowned: list[int] = []
         for position, (cell, text) in enumerate(zip(cells.tolist(), to_text(cells).tolist(),
                                                     strict=True)):
-            if not text or isinstance(cell, UnusableCell):
+            if not text or isinstance(cell, UnusableCell) or (type(cell) is str
+                                                                and cell in EXCEL_ERRORS):
                 unowned.append(position)
             else:
                 by_id.setdefault(text, []).append(position)
@@ -200,9 +235,15 @@ class Table:
         """``records.parse_*`` on these rows; problems name the rows of the range. A header
         close to a missing field's name (minute for minutes) is refused as the batch refuses
         it: read as absent, that column would count as blank."""
-        misspelt = records.misspelt_headers(self.header, fields, self.sheet, 1)
+        header = with_error_values(np.array(self.header, dtype=object)).tolist()
+        misspelt = [*(records.unusable_header(column_letters(i + 1), cell, self.sheet, 1)
+                      for i, cell in enumerate(header) if isinstance(cell, UnusableCell)),
+                    *records.misspelt_headers(header, fields, self.sheet, 1)]
+        # Error values named as such (never taken as a customer's or a description's text),
+        # in the rows parsed only: one contract's of a range of 100,000.
+        rows = with_error_values(np.array(self.rows, dtype=object)).tolist() if self.rows else []
         try:
-            parsed = parser(self.header, self.rows, sheet=self.sheet, first_row=2)
+            parsed = parser(header, rows, sheet=self.sheet, first_row=2)
         except InputError as exc:
             raise InputError([*misspelt, *(dataclasses.replace(p, row=self.range_row(p.row))
                                            for p in exc.problems)]) from None
@@ -223,9 +264,18 @@ def contract_invoice(contract_id: str, month: Month, contracts: Table, incidents
     another contract does not turn this contract's cells into errors."""
     found = contracts.where_contract(contract_id)
     if not found.rows:
-        raise InputError([Problem(None, "contract_id", contract_id,
-                                  "契約の範囲 (contracts_range) にない契約IDです",
+        raise InputError([Problem(None, "contract_id", contract_id, NOT_IN_CONTRACTS,
                                   contracts.sheet)])
+    # An incident or pack of a contract the range lacks may be this one's, its id mistyped:
+    # named in every contract's cells, as the batch refuses the workbook.
+    known = contracts.contract_ids()
+    strangers = [Problem(table.row_numbers[position], "contract_id", cid, NOT_IN_CONTRACTS,
+                         table.sheet)
+                 for table in (incidents, packs) if table is not None
+                 for cid, positions in table.rows_by_contract().items() if cid not in known
+                 for position in positions[:1]]
+    if strangers:
+        raise InputError(strangers)
     # the parser refuses duplicate ids
     contract = found.parse(records.parse_contracts, records.CONTRACT_FIELDS)[0]
     contract = dataclasses.replace(contract, row=found.range_row(contract.row))
@@ -270,7 +320,8 @@ def invoice_cells(contract_id: Any, month: Any, contracts_range: Any, incidents_
         contracts = Table.from_range(contracts_range, "Contracts")
         incidents = Table.from_range(incidents_range, "Incidents")
         packs = None if packs_range is None else Table.from_range(packs_range, "Packs")
-        ids, months, parts = broadcast(grid(contract_id), grid(month), grid(part))
+        ids, months, parts = broadcast(with_error_values(grid(contract_id)),
+                                       with_error_values(grid(month)), grid(part))
     except (XlquoteError, ValueError) as exc:
         return error_cell(exc)
     id_text = to_text(ids)

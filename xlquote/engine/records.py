@@ -31,6 +31,7 @@ from .codes import (
 from .columns import (
     MAXIMUM,
     RowChecks,
+    UnusableCell,
     blank_mask,
     flag_control_characters,
     flag_unusable,
@@ -381,6 +382,13 @@ def misspelt_headers(header: Sequence[Any], fields: Sequence[Field], sheet: str,
                 f"見出しを {meant[0]} に直してください (このままでは {meant[0]} がすべて空欄として"
                 "扱われます)"), sheet))
     return problems
+
+
+def unusable_header(column: str, cell: UnusableCell, sheet: str, header_row: int) -> Problem:
+    """A header cell that is an error value (#REF! after a column was deleted under a
+    formula), named: it may be any field's, and read as no name its column is left out."""
+    return Problem(header_row, column, cell.shown, f"見出しを読めません ({cell.reason})。列の名前 "
+                   "(minutes など) を入力してください", sheet)
 
 
 def duplicated_headers(header: Iterable[Any], sheet: str, header_row: int) -> list[Problem]:

@@ -536,7 +536,7 @@ def blank_cells(column: Any) -> np.ndarray:
 def first_value_row(path: Path, part: str) -> int | None:
     """The sheet row number of the first row of ``part`` holding a value: where fastexcel's table
     (and so its header) starts. Reads only the start of the sheet's XML; None if it cannot
-    tell."""
+    tell, or if that row holds an error value."""
     from defusedxml.ElementTree import iterparse
 
     try:
@@ -547,8 +547,11 @@ def first_value_row(path: Path, part: str) -> int | None:
                     continue
                 number = int(element.get("r") or expected)
                 expected = number + 1
-                if any(_has_value(cell) for cell in element.iter(f"{MAIN_NS}c")):
-                    return number
+                cells = list(element.iter(f"{MAIN_NS}c"))
+                if any(_has_value(cell) for cell in cells):
+                    # An error value in the header is named cell by cell (fastexcel shows
+                    # it as a blank header, whose column it would leave unread).
+                    return None if any(cell.get("t") == "e" for cell in cells) else number
                 element.clear()
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError, EOFError,
             zlib.error):  # a damaged part: the guard's survey refuses it

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..engine.codes import is_blank, normalize_text
-from ..engine.columns import unusable_problem
+from ..engine.columns import UnusableCell, unusable_problem
 from ..engine.errors import FILE_FIELD, SHEET_FIELD, InputError, ListedProblems, Problem
 from ..engine.pricebook import PriceBook, TaxRule, get_pricebook
 from ..engine.records import (
@@ -37,11 +37,13 @@ from ..engine.records import (
     parse_contracts,
     parse_incidents,
     parse_packs,
+    unusable_header,
 )
 from ..engine.settings import SETTINGS_FIELDS, Settings, settings_from_values
 from ..memory import release_freed_memory
 from .cells import SheetRef, error_value, open_workbook, read_sheet_cells
 from .guard import CheckedWorkbook, check_workbook_file
+from .package import column_letters
 from .record_files import read_record_file
 from .sheet_table import SheetTable
 from .typed_reader import read_typed_table
@@ -209,8 +211,10 @@ def cells_table(book: Any, sheet: str, part: str) -> SheetTable | None:
     columns = list(SETTINGS_COLUMNS) if fields is None else sorted(_field_columns(fields)(header))
     unread = [name for column, name in sorted(header.items())
               if column not in columns and isinstance(name, str)]
+    unnamed = [unusable_header(column_letters(column), name, sheet, header_row)
+               for column, name in sorted(header.items()) if isinstance(name, UnusableCell)]
     return SheetTable([header.get(c) for c in columns], cells.grid(columns),
-                      cells.row_numbers, header_row, cells.problems, unread)
+                      cells.row_numbers, header_row, [*unnamed, *cells.problems], unread)
 
 
 def _field_columns(fields: Sequence[Field]) -> Callable[[dict[int, Any]], set[int]]:

@@ -180,6 +180,17 @@ def header_renamed(sheet: str, old: str, new: str) -> Callable[[Parts], None]:
     return edit
 
 
+def header_error(sheet: str, name: str, code: str) -> Callable[[Parts], None]:
+    """The header cell ``name`` of ``sheet`` holding the error value ``code`` instead."""
+    def edit(parts: Parts) -> None:
+        part = sheet_part(parts, sheet)
+        xml = parts[part].decode()
+        cell = re.search(rf'<c r="([A-Z]+1)"[^>]*><is><t>{re.escape(name)}</t></is></c>', xml)
+        assert cell, name
+        parts[part] = xml.replace(cell.group(), error(cell.group(1), code)).encode()
+    return edit
+
+
 def edits(*steps: Callable[[Parts], None]) -> Callable[[Parts], None]:
     def edit(parts: Parts) -> None:
         for step in steps:
@@ -877,6 +888,10 @@ CASES: tuple[Case, ...] = (
          "not one of the clerk's own (read as absent, every call would count 0 minutes)",
          header_renamed("Incidents", "minutes", "minute"),
          (Expected("Incidents", 1, "minute", "minutes の列がありません", "minute"),)),
+    Case("header_error", "the Incidents header closed an error value (#REF!, a column deleted "
+         "under a formula): read as no name, every incident would count as open and go unbilled",
+         header_error("Incidents", "closed", "#REF!"),
+         (Expected("Incidents", 1, "D", "見出しを読めません", "#REF!"),)),
     Case("header_of_own_column", "a column of the clerk's own, headed メモ, beside the Incidents",
          edits(lambda parts: set_cell(parts, "Incidents", "Z1", inline("Z1", "メモ")),
                incident("I-1002", "Z", lambda r: inline(r, "折り返し済み")))),
