@@ -480,20 +480,28 @@ def test_plan_cost_grid_takes_excel_shaped_blocks():
     assert cells[1, 0].startswith("#VALUE! max_incidents 9: ") and "1〜5 件" in cells[1, 0]
 
 
-def test_a_replay_bounds_the_incidents_it_bills_and_counts_the_logs_own():
-    """2,000 calls of one month, compared over 1 month: repeated to 36 months on 22 plans they
-    made 1.6 million incidents billed 36 times (25 s, 1.65 GB); the note counted the repeats."""
+def test_a_replay_bounds_the_incidents_it_bills_and_counts_the_logs_own(monkeypatch):
+    """3,000 calls of one month: repeated to 36 months on 22 plans, 2.4 million incidents
+    billed 36 times (1.6 million took 25 s and 1.65 GB in one batch); the note counted the
+    repeats."""
+    from xlquote.engine.compare import replay
+
     contract = {"contract_id": "K1", "customer": "K社", "plan": "annual",
                 "start_date": "2026-01-01"}
     calls = [{"incident_id": f"i{i}", "contract_id": "K1", "opened": "2026-03-02",
-              "closed": "2026-03-02", "channel": "phone", "minutes": 10} for i in range(2_000)]
+              "closed": "2026-03-02", "channel": "phone", "minutes": 10} for i in range(3_000)]
     with pytest.raises(InputError) as refused:
         compare_log([contract], calls, months=1)
     (problem,) = refused.value.problems
-    assert problem.field == "--months" and "1,584,000 件" in problem.reason
-    assert "一度に再現できるのは 400,000 件まで" in problem.reason
-    kept = compare_log([contract], calls[:20], months=12)
-    assert "に完了した 20 件の対応" in kept.notes[0]  # not the 60 of the repeated window
+    assert problem.field == "--log" and "2,376,000 件" in problem.reason
+    assert "再現できるのは 2,000,000 件まで" in problem.reason and "--profile" in problem.reason
+    whole = compare_log([contract], calls[:20], months=12)
+    assert "に完了した 20 件の対応" in whole.notes[0]  # not the 60 of the repeated window
+    # Billed a plan at a time (as a big log is), every plan costs the same.
+    monkeypatch.setattr(replay, "REPLAY_BATCH", 1)
+    one_by_one = compare_log([contract], calls[:20], months=12)
+    assert [(r.label, r.cost, r.cost_with_tax) for r in one_by_one.rows] == \
+        [(r.label, r.cost, r.cost_with_tax) for r in whole.rows]
 
 
 def test_a_profile_names_the_months_it_leaves_out_and_bounds_their_list(tmp_path):

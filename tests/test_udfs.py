@@ -290,9 +290,12 @@ def test_plan_cost_bounds_usage_and_rows_and_names_every_bad_profile():
     bad = np.full((120, 11), "abc", dtype=object)
     got = udfs.PLAN_COST(np.full((120, 1), "annual", dtype=object), "normal", None, bad)
     assert all(str(cell).startswith("#VALUE! usage 'abc'") for cell in got.ravel())
-    (text,) = udfs.PLAN_COST(np.full((5_001, 1), "annual", dtype=object), "normal", None,
-                             np.zeros((1, 11))).ravel()
-    assert "一度に比べられるのは 5,000 件" in text
+    (text,) = udfs.PLAN_COST(np.full((10_001, 1), "annual", dtype=object), "normal", None,
+                             np.zeros((1, 11)), 120).ravel()
+    assert "'10,001 件 × 120 か月' — 一度に比べられるのは、プラン (× 利用見込み) の件数 × 月数で " \
+        "1,200,000 まで" in text
+    assert udfs.PLAN_COST(np.full((10_000, 1), "annual", dtype=object), "normal", None,
+                          np.zeros((1, 11)), 120)[0, 0] == 250_000  # ten years of ¥25,000
 
 
 def test_a_blank_licence_count_is_required_not_the_fee_of_none():

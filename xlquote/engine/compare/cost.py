@@ -58,9 +58,9 @@ ANNUAL, MONTHLY, VENDOR, CALLCENTER = (PLANS.codes.index(p) for p in
 # The first day of a plan's hypothetical contract: only the months' order matters (a pack
 # bought in contract month m is valid through month m + 11).
 PLAN_START = dt.date(2000, 1, 1)
-# Plans (× usage profiles) one PLAN_COST call costs: each holds its months × 11 levels of
-# counts, ~35 KB.
-MAX_PLAN_ROWS = 5_000
+# Plans (× usage profiles) × the months each is billed, in one call: each holds 11 levels of
+# counts a month, ~300 bytes (10,000 plans over 120 months: ~350 MB; 50,000 took 1.7 GB).
+MAX_PLAN_MONTHS = 1_200_000
 PricebookArg = PriceBook | str | Iterable[PriceBook | str] | dict[str, PriceBook] | None
 
 
@@ -132,6 +132,10 @@ def month_costs(plan: np.ndarray, ranges: np.ndarray, max_incidents: np.ndarray,
     shape = plan.shape
     term = committed_months(plan, ranges, horizon, books)
     width = int(term.max()) if term.size else 0
+    if plan.size * width > MAX_PLAN_MONTHS:
+        raise InputError([Problem(None, "plan", f"{plan.size:,} 件 × {width} か月", (
+            f"一度に比べられるのは、プラン (× 利用見込み) の件数 × 月数で {MAX_PLAN_MONTHS:,} "
+            "までです。範囲を小さくするか、いくつかに分けてください"))])
     index = np.arange(width)  # the contract month of each column
     in_term = index < term[..., None]
     in_horizon = index < horizon[..., None]
@@ -255,12 +259,6 @@ def plan_cost_grid(plan: Any, support_range: Any = "normal", max_incidents: Any 
         block = block.T
     if block.ndim == 2 and block.shape[0] > 1:
         block = block[:, None, :]  # row i of the block goes with row i of the plan column
-    rows = broadcast(plan, support_range, max_incidents, months, licences, members,
-                     np.empty(block.shape[:-1], dtype=object))[0].size
-    if rows > MAX_PLAN_ROWS:
-        raise InputError([Problem(None, "plan", f"{rows:,} 件", (
-            f"一度に比べられるのは {MAX_PLAN_ROWS:,} 件 (プラン × 利用見込み) までです。範囲を"
-            "小さくするか、いくつかに分けてください"))])
     return plan_cost(plan, support_range, max_incidents, block, months, licences, members,
                      pricebook=pricebook, errors=errors)
 

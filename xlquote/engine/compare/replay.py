@@ -33,8 +33,10 @@ FIXED_LINE_KINDS = frozenset({"annual_base_fee", "monthly_fee", "vendor_annual_f
                               "callcenter_initial", "callcenter_monthly"})
 OUTSIDE_PLAN = frozenset({"absorbed_service"})
 # Incidents one replay bills: the window's, repeated to fill the term, once per plan (~22),
-# each month of the term; 1.6 million took 25 s and 1.65 GB.
-MAX_REPLAYED_INCIDENTS = 400_000
+# each month of the term. Billed a batch of plans at a time (REPLAY_BATCH copies at most), so
+# memory stays bounded; the time grows with the count: 1.6 million took ~25 s.
+MAX_REPLAYED_INCIDENTS = 2_000_000
+REPLAY_BATCH = 200_000
 
 
 def pick_contracts(contracts: list[Contract], contract_id: str | None,
@@ -108,10 +110,11 @@ def compare_log(contracts: Iterable[Mapping[str, Any] | Contract],
     term = common_horizon(options, books, horizon)
     replayed = len(window) * -(-term // horizon) * len(options)
     if replayed > MAX_REPLAYED_INCIDENTS:
-        raise InputError([Problem(None, "--months", horizon, (
+        raise InputError([Problem(None, "--log", f"{len(window):,} 件", (
             f"{len(window):,} 件の対応を {term} か月分に繰り返し、{len(options)} のプランで請求する"
-            f"と {replayed:,} 件になります。一度に再現できるのは {MAX_REPLAYED_INCIDENTS:,} 件までです。"
-            f"--months を {term} に近づけて繰り返しを減らすか、--contract で契約を絞ってください"))])
+            f"と {replayed:,} 件になります。再現できるのは {MAX_REPLAYED_INCIDENTS:,} 件まで"
+            "です (どのプランも最低契約期間まで請求するため、期間を短くしても件数は減りません)。"
+            "--profile で月あたりの件数から比べてください"))])
     in_window = len(window)
     window = _repeated(window, horizon, term)
     terms = committed_months(
@@ -120,28 +123,35 @@ def compare_log(contracts: Iterable[Mapping[str, Any] | Contract],
         np.array([_range_index(o) for o in options]), np.full(len(options), term), books)
     hypothetical = [_contract_for(template, o, i, start, int(terms[i]), seats, books)
                     for i, o in enumerate(options)]
-    copies = _incidents_for(window, [c.contract_id for c in hypothetical],
-                            [o.plan in ("annual", "monthly") for o in options])
 
     subtotal = np.zeros(len(options), dtype=np.int64)
     total = np.zeros(len(options), dtype=np.int64)
     fixed = np.zeros(len(options), dtype=np.int64)
     by_id = {c.contract_id: i for i, c in enumerate(hypothetical)}
     by_name = {b.name: b for b in books.values()}
-    for offset in range(int(terms.max())):
-        run = bill_month(hypothetical, copies, start.plus(offset), pricebooks=by_name,
-                         today=dt.date.max)  # a hypothetical replay may run into the future
-        for invoice in run.invoices:
-            i = by_id[invoice.contract.contract_id]
-            # A service the incident was absorbed into is billed whatever the plan: not a cost
-            # of the plan (its incident line is 0 on support-service plans).
-            taxes = tax_by_rate([(int(line.tax_rate or 0), line.amount) for line in invoice.lines
-                                 if line.kind not in OUTSIDE_PLAN],
-                                by_name[invoice.pricebook].tax.rounding)
-            amount = sum(t[1] for t in taxes)
-            subtotal[i] += amount
-            total[i] += amount + sum(t[2] for t in taxes)
-            fixed[i] += sum(line.amount for line in invoice.lines if line.kind in FIXED_LINE_KINDS)
+    # The plans in batches whose copies of the incidents stay within REPLAY_BATCH rows (a
+    # year's incidents of an ordinary customer: every plan in one batch).
+    per_batch = max(1, REPLAY_BATCH // max(len(window), 1))
+    for first_plan in range(0, len(options), per_batch):
+        batch = range(first_plan, min(first_plan + per_batch, len(options)))
+        contracts = [hypothetical[i] for i in batch]
+        copies = _incidents_for(window, [c.contract_id for c in contracts],
+                                [options[i].plan in ("annual", "monthly") for i in batch])
+        for offset in range(int(terms[list(batch)].max())):
+            run = bill_month(contracts, copies, start.plus(offset), pricebooks=by_name,
+                             today=dt.date.max)  # a hypothetical replay may run into the future
+            for invoice in run.invoices:
+                i = by_id[invoice.contract.contract_id]
+                # A service the incident was absorbed into is billed whatever the plan: not a
+                # cost of the plan (its incident line is 0 on support-service plans).
+                taxes = tax_by_rate([(int(line.tax_rate or 0), line.amount)
+                                     for line in invoice.lines if line.kind not in OUTSIDE_PLAN],
+                                    by_name[invoice.pricebook].tax.rounding)
+                amount = sum(t[1] for t in taxes)
+                subtotal[i] += amount
+                total[i] += amount + sum(t[2] for t in taxes)
+                fixed[i] += sum(line.amount for line in invoice.lines
+                                if line.kind in FIXED_LINE_KINDS)
 
     names = books["annual"].require_support().range_names_ja
     results = [PlanResult(o, o.label(names, seats), int(terms[i]), int(subtotal[i]),
