@@ -168,27 +168,28 @@ def in_format(sheet: str, first_cell: str, column: str, value: str, format_id: s
     return edit
 
 
-def header_renamed(sheet: str, old: str, new: str) -> Callable[[Parts], None]:
-    """The header cell ``old`` of ``sheet`` written ``new``."""
-    def edit(parts: Parts) -> None:
-        part = sheet_part(parts, sheet)
-        xml = parts[part].decode()
-        cell = re.search(rf'<c r="[A-Z]+1"[^>]*><is><t>{re.escape(old)}</t>', xml)
-        assert cell, old
-        parts[part] = xml.replace(cell.group(), cell.group().replace(f"<t>{old}</t>",
-                                                                     f"<t>{new}</t>")).encode()
-    return edit
-
-
-def header_error(sheet: str, name: str, code: str) -> Callable[[Parts], None]:
-    """The header cell ``name`` of ``sheet`` holding the error value ``code`` instead."""
+def header_cell(sheet: str, name: str, make: Callable[[re.Match[str]], str]
+                ) -> Callable[[Parts], None]:
+    """The header cell of ``sheet`` that reads ``name`` replaced by ``make(its match)`` (group 1:
+    its address)."""
     def edit(parts: Parts) -> None:
         part = sheet_part(parts, sheet)
         xml = parts[part].decode()
         cell = re.search(rf'<c r="([A-Z]+1)"[^>]*><is><t>{re.escape(name)}</t></is></c>', xml)
         assert cell, name
-        parts[part] = xml.replace(cell.group(), error(cell.group(1), code)).encode()
+        parts[part] = xml.replace(cell.group(), make(cell)).encode()
     return edit
+
+
+def header_renamed(sheet: str, old: str, new: str) -> Callable[[Parts], None]:
+    """The header cell ``old`` of ``sheet`` written ``new``."""
+    return header_cell(sheet, old, lambda cell: cell.group().replace(f"<t>{old}</t>",
+                                                                      f"<t>{new}</t>"))
+
+
+def header_error(sheet: str, name: str, code: str) -> Callable[[Parts], None]:
+    """The header cell ``name`` of ``sheet`` holding the error value ``code`` instead."""
+    return header_cell(sheet, name, lambda cell: error(cell.group(1), code))
 
 
 def edits(*steps: Callable[[Parts], None]) -> Callable[[Parts], None]:
