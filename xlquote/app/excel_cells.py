@@ -194,9 +194,6 @@ class Table:
                 numbers.append(offset)
         return cls(sheet, header, rows, numbers)
 
-    def contract_ids(self) -> set[str]:
-        return set(self._rows_by_contract[0])
-
     def rows_by_contract(self) -> dict[str, list[int]]:
         """Row positions by contract id (matched as text), blank and error ids left out."""
         return self._rows_by_contract[0]
@@ -268,7 +265,7 @@ def contract_invoice(contract_id: str, month: Month, contracts: Table, incidents
                                   contracts.sheet)])
     # An incident or pack of a contract the range lacks may be this one's, its id mistyped:
     # named in every contract's cells, as the batch refuses the workbook.
-    known = contracts.contract_ids()
+    known = contracts.rows_by_contract().keys()
     strangers = [Problem(table.row_numbers[position], "contract_id", cid, NOT_IN_CONTRACTS,
                          table.sheet)
                  for table in (incidents, packs) if table is not None
