@@ -29,7 +29,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
                     "数、料金上限への到達、期限の近いユニット) を OUT/お知らせ一覧_<date>.xlsx と "
                     ".json に書き出します。各お知らせは 1 回だけ書き出します (記録: OUT/"
                     "notices_record.sqlite3)。対応待ちの対応も、月額契約を先に、回答期限の順に表示"
-                    "します。終了コード: 0 書き出し完了、2 入力エラー。")
+                    "します。終了コード: 0 書き出し完了、2 入力エラー、3 書き込めない (別の実行が"
+                    "使用中を含む。何も変更していません)。")
     add_month_job_arguments(parser, "notices", "お知らせとその記録を書き出すフォルダ",
                             '{"notices": [...], "open_incidents": [...]} を JSON で出力します')
     parser.add_argument("--since", type=date_argument, metavar="DATE",
