@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from clerk import MONTH, files, invoice, invoice_json, workbook
@@ -424,3 +425,17 @@ def test_a_folder_where_a_file_is_named_says_so(tmp_path, capsys):
     assert main(["compare", "--profile", str(EXAMPLE_PROFILE), "--out", str(folder)]) == 3
     assert f"書き込めません: {folder}: その名前のフォルダがあります" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["比較.xlsx"]
+
+
+def test_a_date_of_early_1900_the_reader_takes_is_written_as_read(tmp_path, capsys):
+    """Excel's days 1–59 (1900-01-01 to 02-28): the writer refused them after the invoices
+    were numbered, a traceback and exit 1 on every rerun."""
+    import datetime as dt
+
+    book = workbook(tmp_path / "wb.xlsx", contracts={"C001": {"start_date": dt.date(1900, 1, 1)}},
+                    incidents={"I-1001": {"opened": dt.date(1900, 1, 2)}})
+    assert invoice(book, tmp_path / "out", "--no-pdf") in (0, 1)
+    first = next((tmp_path / "out" / MONTH).glob("INV-*_C001_*.xlsx"))
+    days = {cell.value for sheet in openpyxl.load_workbook(first).worksheets
+            for row in sheet.iter_rows() for cell in row}
+    assert dt.datetime(1900, 1, 2) in days  # 受付日 as the reader read it

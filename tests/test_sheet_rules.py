@@ -128,8 +128,12 @@ def test_dates_are_excel_day_numbers():
     assert excel_serial(DAY) == 46328  # as Excel numbers 2026-11-02
     assert excel_serial(dt.date(1900, 3, 1)) == 61
     assert excel_serial(dt.datetime(2026, 11, 2, 18)) == 46328.75
-    with pytest.raises(ValueError, match="before 1900-03-01"):
-        excel_serial(dt.date(1900, 2, 28))  # Excel's day numbers count a 29 February 1900
+    # Before it, one less: Excel's day numbers count a 29 February 1900 after them. A date the
+    # readers take (from 1900-01-01) is written as they read it: it stopped the run with a
+    # traceback after the invoices were numbered.
+    assert excel_serial(dt.date(1900, 2, 28)) == 59 and excel_serial(dt.date(1900, 1, 1)) == 1
+    with pytest.raises(ValueError, match="before 1900-01-01"):
+        excel_serial(dt.date(1899, 12, 31))
 
 
 def test_the_direct_writer_keeps_to_the_grid_and_sheet_names():

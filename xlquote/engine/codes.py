@@ -8,6 +8,7 @@ nowhere else; workbooks take their drop-down lists from it.
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -124,13 +125,31 @@ class _PositionTable(dict[object, int]):
         return position
 
 
+# Characters that show nothing and are no whitespace to ``str.strip``: zero-width spaces and
+# joiners, direction marks, the word joiner, the byte order mark, fillers (Hangul, braille
+# blank). A text of these (and spaces) only names nothing: an issuer or a customer of
+# two zero-width spaces printed an empty name on a qualified invoice.
+INVISIBLE = ("\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f\u202a"
+             "\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068"
+             "\u2069\u2800\u3164\ufeff\uffa0")
+INVISIBLE_ONLY = re.compile(f"[\\s{INVISIBLE}]+")
+
+
+def shows_nothing(text: str) -> bool:
+    """``text`` holds only spaces and characters that show nothing (``INVISIBLE``)."""
+    stripped = text.strip()
+    return not stripped or (stripped[0] in INVISIBLE
+                            and INVISIBLE_ONLY.fullmatch(stripped) is not None)
+
+
 def is_blank(value: object) -> bool:
-    """Excel blanks arrive as None, '' or NaN; a code or a name of spaces only names nothing
-    either. Number, date and yes/no columns take ``is_empty``: spaces there are a mistake."""
+    """Excel blanks arrive as None, '' or NaN; a code or a name of spaces (or of characters
+    that show nothing) names nothing either. Number, date and yes/no columns take
+    ``is_empty``: spaces there are a mistake."""
     if value is None:
         return True
     if isinstance(value, str):
-        return value.strip() == ""
+        return shows_nothing(value)
     return isinstance(value, float) and value != value
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .codes import LEVELS, Vocabulary, is_blank, is_empty, normalize_text
+from .codes import INVISIBLE, LEVELS, Vocabulary, is_blank, is_empty, normalize_text, shows_nothing
 from .errors import InputError, ListedProblems, Problem
 from .messages import (
     DATE_REQUIRED,
@@ -594,6 +594,9 @@ WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u
               "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
 
+_HOLDS_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+
+
 def flag_control_characters(text: np.ndarray, field: str, checks: RowChecks) -> None:
     """Control characters (other than tab and line breaks) cannot be stored in a workbook."""
     if not CONTROL_CHARACTERS.search("\n".join(text.ravel().tolist())):
@@ -605,10 +608,15 @@ def flag_control_characters(text: np.ndarray, field: str, checks: RowChecks) -> 
 
 
 def to_text(values: np.ndarray) -> np.ndarray:
-    """Text cells stripped; blanks become ''. Numbers that are whole print without '.0'."""
+    """Text cells stripped; blanks (and texts that show nothing: ``codes.INVISIBLE``) become
+    ''. Numbers that are whole print without '.0'."""
     out = np.empty(values.shape, dtype=object)
     if values.dtype.kind == "O" and _cell_types(values.ravel()) <= {str, type(None)}:
         out.ravel()[:] = ["" if v is None else v.strip() for v in values.ravel()]
+        if _HOLDS_INVISIBLE.search("\n".join(out.ravel().tolist())):  # one scan, usually all
+            for index, text in np.ndenumerate(out):
+                if text and shows_nothing(text):
+                    out[index] = ""
         return out
     for index, cell in np.ndenumerate(values):
         if is_blank(cell):

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..engine.codes import normalize_text
+from ..engine.codes import INVISIBLE, normalize_text
 from ..engine.columns import CONTROL_CHARACTERS, EXCEL_MAX_TEXT, WHITESPACE, UnusableCell
 from ..engine.errors import InputError
 from ..engine.records import ColumnBlock, Field, misspelt_headers
@@ -63,10 +63,10 @@ def _re2_class(characters: str) -> str:
     return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in characters) + "]"
 
 
-# A text cell the records parser would change (surrounding whitespace to strip) or report (a
-# control character), in the syntax of Arrow's regex engine (RE2).
+# A text cell the records parser would change (surrounding whitespace to strip, a text that
+# shows nothing) or report (a control character), in the syntax of Arrow's regex engine (RE2).
 NOT_PLAIN_TEXT = "|".join((
-    f"^{_re2_class(WHITESPACE)}", f"{_re2_class(WHITESPACE)}$",
+    f"^{_re2_class(WHITESPACE)}", f"{_re2_class(WHITESPACE)}$", _re2_class(INVISIBLE),
     _re2_class("".join(c for c in map(chr, range(128)) if CONTROL_CHARACTERS.match(c)))))
 
 

@@ -119,7 +119,8 @@ class FontText:
     Text is shown in two-byte codes: a character of the Basic Multilingual Plane is its own
     code (UTF-16), one beyond it takes the next code of ``BEYOND_BMP_CODES`` the first time
     the document shows it. The embedded font maps codes to glyphs; a character the font lacks
-    shows its missing glyph and still reads back as itself (``_font_objects``)."""
+    (inside U+FFFF or beyond it) shows its missing glyph and still reads back as itself
+    (``_font_objects``)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -181,8 +182,8 @@ class FontText:
     def _assign(self, character: int) -> None:
         if character in self.beyond_bmp:
             return
-        if character <= 0xFFFF or character not in self._face.charToGlyph:
-            self.beyond_bmp[character] = 0  # a lone surrogate or a missing glyph: no character
+        if character <= 0xFFFF:
+            self.beyond_bmp[character] = 0  # a lone surrogate: no character
             return
         taken = self._beyond_bmp_taken
         if taken == len(BEYOND_BMP_CODES):
@@ -713,7 +714,7 @@ def _font_objects(font: FontText, first: int) -> list[bytes]:
         if code:
             codes.append(code)
             characters.append(character)
-    glyphs = [glyph_of[character] for character in characters]
+    glyphs = [glyph_of.get(character, 0) for character in characters]  # 0: the missing glyph
     program, renumbered = _font_program(face.filename, [0, *glyphs])
     code_glyphs = np.zeros(max(codes, default=0) + 1, ">u2")
     code_glyphs[codes] = [renumbered[glyph] for glyph in glyphs]

@@ -74,16 +74,18 @@ def _utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2  # a lone surrogate is one unit
 
 
+_FIRST_DAY = dt.date(1900, 1, 1)  # Excel's day 1
 _FIRST_SERIAL_DAY = dt.date(1900, 3, 1)  # before it, Excel counts a 29 February 1900
 
 
 def excel_serial(value: dt.date) -> int | float:
     """A date as the day number Excel stores (a datetime with its time of day as the
-    fraction). ValueError before 1900-03-01, where Excel's day numbers are off by one."""
+    fraction); from 1900-01-01 (day 1), as the readers read them. Before 1900-03-01 Excel's
+    day numbers are one less: they count a 29 February 1900 that never was after them."""
     day = value.date() if isinstance(value, dt.datetime) else value
-    if day < _FIRST_SERIAL_DAY:
-        raise ValueError(f"a cell cannot hold a date before {_FIRST_SERIAL_DAY}: {value}")
-    serial = (day - EXCEL_EPOCH).days
+    if day < _FIRST_DAY:
+        raise ValueError(f"a cell cannot hold a date before {_FIRST_DAY}: {value}")
+    serial = (day - EXCEL_EPOCH).days - (day < _FIRST_SERIAL_DAY)
     if isinstance(value, dt.datetime):
         seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
         return serial + seconds / 86_400 if seconds else serial

@@ -864,6 +864,13 @@ CASES: tuple[Case, ...] = (
          "document prints it)",
          lambda parts: set_cell(parts, "Settings", "B2", inline("B2", "発" * 201)),
          (Expected("Settings", 2, "issuer_name", "200 文字までです", "発" * 40 + "…"),)),
+    Case("customer_invisible", "C002's customer a zero-width space: 御中 under an empty name on "
+         "a qualified invoice", contract("C002", "B", lambda r: inline(r, "\u200b")),
+         (Expected("Contracts", 3, "customer", "必須です"),)),
+    Case("issuer_invisible", "the issuer's name two zero-width spaces: a qualified invoice "
+         "without a visible issuer",
+         lambda parts: set_cell(parts, "Settings", "B2", inline("B2", "\u200b\u200b")),
+         (Expected("Settings", 2, "issuer_name", "必須"),)),
     Case("customer_too_long", "C002's customer name of 201 characters",
          contract("C002", "B", lambda r: inline(r, "顧" * 201)),
          (Expected("Contracts", 3, "customer", "200 文字までです", "顧" * 40 + "…"),)),
