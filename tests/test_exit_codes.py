@@ -439,3 +439,16 @@ def test_a_date_of_early_1900_the_reader_takes_is_written_as_read(tmp_path, caps
     days = {cell.value for sheet in openpyxl.load_workbook(first).worksheets
             for row in sheet.iter_rows() for cell in row}
     assert dt.datetime(1900, 1, 2) in days  # 受付日 as the reader read it
+
+
+def test_output_read_by_a_pipe_that_stops_is_no_traceback(tmp_path):
+    """`xlquote notices … --json | head -c 50`: a traceback, and exit 1 after 「書き込めません」
+    though the notices were written and recorded."""
+    book = workbook(tmp_path / "wb.xlsx")
+    run = subprocess.run(
+        ["bash", "-o", "pipefail", "-c",
+         f"'{sys.executable}' -m xlquote notices '{book}' --month {MONTH} --out '{tmp_path / 'n'}'"
+         " --json | true"], capture_output=True, text=True, timeout=120)  # closed before it writes
+    assert "Traceback" not in run.stderr
+    assert run.returncode == 141 and "出力を読む側が先に終了しました" in run.stderr
+    assert (tmp_path / "n" / "notices_record.sqlite3").exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import re
 import sys
@@ -25,6 +26,7 @@ from rich.cells import cell_len
 from ..engine.errors import InputError, OutputError, Problem, XlquoteError
 
 EXIT_OK, EXIT_ATTENTION, EXIT_INPUT, EXIT_WRITE = 0, 1, 2, 3
+EXIT_OUTPUT_CLOSED = 141  # as a shell reports a command its closed pipe stopped (128 + SIGPIPE)
 
 
 def package_version() -> str:
@@ -183,6 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(as_json, EXIT_WRITE, "write_failed", str(exc))
     except XlquoteError as exc:
         return fail(as_json, EXIT_INPUT, "refused", str(exc))
+    except BrokenPipeError:  # what reads the output stopped (| head): the job itself is done
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        print("xlquote: 出力を読む側が先に終了しました。処理は終わっています (結果は出力フォルダ"
+              "と台帳で確かめてください)", file=sys.stderr)
+        return EXIT_OUTPUT_CLOSED
     except OSError as exc:  # a write the job did not expect to fail
         from ..app.publishing import describe_os_error
 
