@@ -506,10 +506,15 @@ def test_a_replay_bounds_the_incidents_it_bills_and_counts_the_logs_own(monkeypa
 
 def test_a_profile_names_the_months_it_leaves_out_and_bounds_their_list(tmp_path):
     path = tmp_path / "p.toml"
-    months = "".join(f"[[per_month]]\nlevel_5 = {m}\n" for m in range(48))
-    path.write_text(f"months = 12\n{months}", encoding="utf-8")
-    notes = compare_profile(load_profile(path), with_break_even=False).notes
-    assert "per_month の 48 か月のうち、最初の 36 か月だけを比べています (残りは比べる期間の外です)" in notes
+    first = "[[per_month]]\nlevel_5 = 2\n" * 36
+    path.write_text("months = 12\n" + first + "[[per_month]]\nlevel_1 = 40\n" * 12,
+                    encoding="utf-8")
+    compared = compare_profile(load_profile(path))
+    assert "per_month の 48 か月のうち、最初の 36 か月だけを比べています (残りは比べる期間の外です)" \
+        in compared.notes
+    # the break-even too is of the 36 months compared (all level 5), not of the level 1 after
+    path.write_text("months = 36\n" + first, encoding="utf-8")
+    assert compared.break_even == compare_profile(load_profile(path)).break_even
     path.write_text("months = 12\n" + "[[per_month]]\nlevel_5 = 1\n" * 121, encoding="utf-8")
     with pytest.raises(ProfileError, match="121 か月分あります。比べられるのは 120 か月まで"):
         load_profile(path)

@@ -79,14 +79,16 @@ def compare_profile(profile: UsageProfile, months: int | None = None,
     notes = [*horizon_note(asked, horizon), f"{horizon} か月の利用料金と固定料金",
              "有償サポートの 1 件あたりの分数 (feather, レベル 1〜10): "
              + ", ".join(f"{m:g}" for m in profile.minutes_per_incident)]
+    rates = profile.rates
     if profile.per_month is not None and len(profile.per_month) > horizon:
         notes.append(f"per_month の {len(profile.per_month)} か月のうち、最初の {horizon} か月"
                      "だけを比べています (残りは比べる期間の外です)")
+        rates = profile.per_month[:horizon].mean(axis=0)  # the break-even of the months compared
     comparison = Comparison("profile", horizon, profile.licences,
                             ranked(results_for(options, costs, books, profile.licences)),
                             excluded, notes=notes)
     if with_break_even:
-        comparison.break_even = break_even(profile.rates, horizon, profile.support_ranges,
+        comparison.break_even = break_even(rates, horizon, profile.support_ranges,
                                            members=profile.members,
                                            karte_payment=profile.karte_payment, pricebook=books)
     return comparison
