@@ -442,8 +442,8 @@ class Register:
             with (_database_errors(self), _connected(self, engine) as connection):
                 reading = connection.execution_options(register_read=True)
                 with reading.begin():
-                    complete = _schema_complete(reading)
-            if not complete:
+                    missing = _tables_missing(reading)
+            if missing:
                 with (_database_errors(self), _connected(self, engine) as connection,
                       connection.begin()):
                     self.created = _ensure_schema(connection, foreign_refused=self.url is None)
@@ -556,12 +556,13 @@ def _missing_tables(connection: Connection) -> set[str]:
     return set(metadata.tables) - set(sa.inspect(connection).get_table_names())
 
 
-def _schema_complete(connection: Connection) -> bool:
-    """Every table is there, in a format this version keeps."""
+def _tables_missing(connection: Connection) -> set[str]:
+    """The register's tables not there yet; a register of a format this version does not keep
+    is refused."""
     missing = _missing_tables(connection)
     if "register_info" not in missing:
         _refuse_a_newer_format(connection)
-    return not missing
+    return missing
 
 
 def _ensure_schema(connection: Connection, foreign_refused: bool = False) -> bool:
@@ -570,9 +571,9 @@ def _ensure_schema(connection: Connection, foreign_refused: bool = False) -> boo
     register of the first format. True when the register was created. ``foreign_refused``
     (a file): a database holding other tables and none of a register is some other program's,
     and is not written into."""
-    if _schema_complete(connection):
+    missing = _tables_missing(connection)
+    if not missing:
         return False
-    missing = _missing_tables(connection)
     found = set(sa.inspect(connection).get_table_names())
     if foreign_refused and found and not found & REGISTER_TABLES:
         raise RegisterError(f"請求番号台帳に指定したファイルは別のデータベースです (表 "

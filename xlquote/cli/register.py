@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         raise RegisterError(f"請求番号台帳 {book.display} がありません。先に `xlquote invoice` を"
                             "実行するか --out / --register を指定してください")
     if args.action == "list":
-        rows = book.list(None if args.month is None else str(args.month))
+        rows = book.list(args.month)
         if args.json:
             print(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=2))
         else:

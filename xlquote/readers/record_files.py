@@ -85,12 +85,16 @@ def read_record_file(path: str | Path, table: str) -> SheetTable:
     return table
 
 
-def _wanted(names: Sequence[str], fields: Sequence[Field]) -> list[str]:
-    """The file's columns whose header names a field (a second one too: refused before the
-    values are read, ``duplicated_headers``: Arrow cannot pick a column by a name two columns
-    bear, and a CSV whose header gained a name reads as rows one field short)."""
+def _wanted(names: Sequence[str], fields: Sequence[Field], path: Path) -> list[str]:
+    """The file's columns whose header names a field; a field named twice is refused before the
+    values are read (``duplicated_headers``): Arrow cannot pick a column by a name two columns
+    bear, and a CSV whose header gained a name reads as rows one field short."""
     known = {f.name for f in fields}
-    return [name for name in names if normalize_text(name) in known]
+    wanted = [name for name in names if normalize_text(name) in known]
+    problems = duplicated_headers(wanted, path.name, HEADER_ROW)
+    if problems:
+        raise InputError(problems)
+    return wanted
 
 
 def _unreadable_columns(path: Path, columns: Any) -> list[Problem]:
@@ -137,10 +141,7 @@ def _read_parquet(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
         if metadata.num_rows > MAX_ROWS:
             raise _refuse(path, too_many_rows(metadata.num_rows))
         schema = source.schema_arrow
-        columns = _wanted(schema.names, fields)
-        problems = duplicated_headers(columns, path.name, HEADER_ROW)
-        if problems:
-            raise InputError(problems)
+        columns = _wanted(schema.names, fields, path)
         problems = _unreadable_columns(path, [schema.field(name) for name in columns])
         if problems:
             raise InputError(problems)
@@ -192,10 +193,7 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
         try:
             with path.open(encoding=python_encoding, newline="") as handle:
                 names = next(text_csv.reader(handle), [])
-            columns = _wanted(names, fields)
-            problems = duplicated_headers(columns, path.name, HEADER_ROW)
-            if problems:
-                raise InputError(problems)
+            columns = _wanted(names, fields, path)
             misshapen = _MisshapenRows(path)
             table = _arrow_csv(path, encoding, columns, misshapen, numbered=False)
             if misshapen.found.listed:

@@ -309,9 +309,8 @@ def _parse_sheets(tables: Mapping[str, SheetTable | None],
             else:
                 misspelt = misspelt_headers([*table.header, *table.unread_headers],
                                             SHEETS[sheet], label, table.header_row)
-                results[sheet] = (parse_table(RECORD_PARSERS[sheet], table, label), [])
-                if misspelt:
-                    results[sheet] = (None, [*misspelt, *results[sheet][1]])
+                parsed = parse_table(RECORD_PARSERS[sheet], table, label)
+                results[sheet] = (None, misspelt) if misspelt else (parsed, [])
             if table is not None and table.problems:  # cells beyond the grid, stored twice, …
                 results[sheet] = (None, [*table.problems, *results[sheet][1]])
         except InputError as exc:
