@@ -115,13 +115,13 @@ class NoticesRecord:
     def __init__(self, folder: Path) -> None:
         self.path = folder / RECORD_FILENAME
         self.connection: sqlite3.Connection | None = None
-        carried = False
+        self.carried = False  # the record holds the first form's entries (and this form's)
         if self.path.exists():
             self.connection = self._database(sqlite3.connect, self.path, isolation_level=None)
-            carried = self._database(self._version) >= self.CARRIED
+            self.carried = self._database(self._version) >= self.CARRIED
         earlier = folder / EARLIER_RECORD
         self.earlier: dict[str, Any] = (read_record(earlier)["written"]
-                                        if earlier.exists() and not carried else {})
+                                        if earlier.exists() and not self.carried else {})
 
     def _version(self) -> int:
         assert self.connection is not None
@@ -155,7 +155,7 @@ class NoticesRecord:
     def written(self, keys: list[str]) -> set[str]:
         """Which of ``keys`` an earlier run wrote."""
         found = {key for key in keys if key in self.earlier}
-        if self.connection is not None and self._database(self._version) >= self.CARRIED:
+        if self.connection is not None and self.carried:
             for start in range(0, len(keys), LOOKUP_CHUNK):
                 chunk = keys[start:start + LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
@@ -173,6 +173,7 @@ class NoticesRecord:
             if made:
                 os.chmod(self.path, 0o666 & ~current_umask())
         self._database(self._add, self.connection, rows)
+        self.carried, self.earlier = True, {}
 
     def _add(self, connection: sqlite3.Connection, rows: list[tuple[str, str, str, str]]
              ) -> None:
