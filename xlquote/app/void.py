@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..engine.codes import shows_nothing
 from ..engine.columns import CONTROL_CHARACTERS
 from ..engine.dates import Month
 from ..engine.errors import InputError, Problem
@@ -59,7 +60,7 @@ def void_invoice(number: str, reason: str, out_dir: str | Path, register: Regist
                  cancelled_on: dt.date | None = None, pdf: bool = True,
                  progress: Progress | None = None) -> VoidResult:
     reason = reason.strip()
-    if not reason:
+    if shows_nothing(reason):  # zero-width spaces alone print no reason on the document
         raise InputError([Problem(None, "reason", reason, "取消の理由を --reason で書いてください")])
     control = CONTROL_CHARACTERS.search(reason)
     if control:  # kept in the register and printed on the cancelling document
