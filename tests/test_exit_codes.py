@@ -441,14 +441,19 @@ def test_a_date_of_early_1900_the_reader_takes_is_written_as_read(tmp_path, caps
     assert dt.datetime(1900, 1, 2) in days  # 受付日 as the reader read it
 
 
-def test_output_read_by_a_pipe_that_stops_is_no_traceback(tmp_path):
+@pytest.mark.parametrize("command", ["notices {book} --month {month} --out {out} --json",
+                                     "notices {book} --month {month} --out {out}",
+                                     "invoice {book} --month {month} --out {out} --no-pdf"])
+def test_output_read_by_a_pipe_that_stops_is_no_traceback(tmp_path, command):
     """`xlquote notices … --json | head -c 50`: a traceback, and exit 1 after 「書き込めません」
-    though the notices were written and recorded."""
+    though the notices were written and recorded. Without --json, rich's summary exited 1 (the
+    code of a run that needs attention) and said nothing."""
     book = workbook(tmp_path / "wb.xlsx")
+    arguments = command.format(book=f"'{book}'", month=MONTH, out=f"'{tmp_path / 'n'}'")
     run = subprocess.run(
-        ["bash", "-o", "pipefail", "-c",
-         f"'{sys.executable}' -m xlquote notices '{book}' --month {MONTH} --out '{tmp_path / 'n'}'"
-         " --json | true"], capture_output=True, text=True, timeout=120)  # closed before it writes
+        ["bash", "-o", "pipefail", "-c", f"'{sys.executable}' -m xlquote {arguments} | true"],
+        capture_output=True, text=True, timeout=120)  # closed before it writes
     assert "Traceback" not in run.stderr
     assert run.returncode == 141 and "出力を読む側が先に終了しました" in run.stderr
-    assert (tmp_path / "n" / "notices_record.sqlite3").exists()
+    record = "notices_record.sqlite3" if command.startswith("notices") else "register.sqlite3"
+    assert (tmp_path / "n" / record).exists()

@@ -22,11 +22,24 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, NoReturn
 
 from rich.cells import cell_len
+from rich.console import Console
 
 from ..engine.errors import InputError, OutputError, Problem, XlquoteError
 
 EXIT_OK, EXIT_ATTENTION, EXIT_INPUT, EXIT_WRITE = 0, 1, 2, 3
 EXIT_OUTPUT_CLOSED = 141  # as a shell reports a command its closed pipe stopped (128 + SIGPIPE)
+
+
+class ReportConsole(Console):
+    """rich's console for what a command prints on stdout. A reader that stopped (``| head``)
+    raises BrokenPipeError to ``main``, as a plain print does: rich would exit 1 on its own,
+    the code of a run that needs attention."""
+
+    def __init__(self) -> None:
+        super().__init__(highlight=False, soft_wrap=True)
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
 
 
 def package_version() -> str:

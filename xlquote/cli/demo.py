@@ -13,12 +13,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
 from ..app.invoice_run import IssuedInvoicesChanged, default_register, run_invoice_workbook
 from ..app.sample import SAMPLE_MONTH
 from ..app.workbooks import invoicing, rebuild
 from ..engine.errors import XlquoteError
+from . import ReportConsole
 from .invoice import add_pdf_options, print_summary, progress_bar
 
 
@@ -41,7 +40,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console(highlight=False, soft_wrap=True)
+    console = ReportConsole()
     out: Path = args.out
     checked = rebuild(invoicing.FILENAME, out, write=False)
     if checked.state == "differs" and not args.force:

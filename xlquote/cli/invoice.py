@@ -40,7 +40,7 @@ from ..engine.invoice import FLAG_LABELS_JA
 from ..engine.messages import NOT_A_DATE
 from ..engine.money import yen
 from ..readers.workbook import Engine
-from . import EXIT_INPUT, fail, input_error_message
+from . import EXIT_INPUT, ReportConsole, fail, input_error_message
 
 SHOWN_ATTENTION = 10  # the summary stays on one screen; the rest is in the summary workbook
 DASK_ENV = "XLQUOTE_DASK_SCHEDULER"  # the Dask cluster of every run on this machine
@@ -208,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
     else:
-        print_summary(result, Console(highlight=False, soft_wrap=True))
+        print_summary(result, ReportConsole())
     return result.exit_code
 
 

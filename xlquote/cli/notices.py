@@ -19,6 +19,7 @@ from ..app.notices_run import NoticesRunResult, run_notices_workbook
 from ..engine.codes import CHANNEL_LABELS_JA, PLAN_LABELS_JA
 from ..engine.errors import InputError
 from ..engine.notices import NOTICE_KINDS, NOTICE_LABELS_JA
+from . import ReportConsole
 from .invoice import add_month_job_arguments, date_argument, report_problems
 
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        print_result(result, Console(highlight=False, soft_wrap=True))
+        print_result(result, ReportConsole())
     return 0
 
 
