@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from clerk import MONTH, files, invoice, invoice_json, workbook
 
-from xlquote.app import documents
+from xlquote.app import ATTENTION_FLAGS, documents
 from xlquote.app.publishing import STAGING_PREFIX
 from xlquote.app.register import Ledger
 from xlquote.cli import invoice as invoice_cli
@@ -294,6 +294,12 @@ def test_the_month_folder_honours_the_umask(tmp_path):
     assert (out / MONTH).stat().st_mode & 0o777 == 0o750
     modes = {p.stat().st_mode & 0o777 for p in (out / MONTH).iterdir()}
     assert modes == {0o640}
+
+
+def test_the_exit_status_table_names_every_flag_that_makes_exit_1():
+    guide = (ROOT / "docs" / "INVOICING.md").read_text(encoding="utf-8")
+    (row,) = [ln for ln in guide.splitlines() if ln.startswith("| 1 | done, but someone")]
+    assert set(re.findall(r"`([a-z_]+)`", row)) >= ATTENTION_FLAGS
 
 
 def test_the_cron_example_works_on_a_first_run(tmp_path):
