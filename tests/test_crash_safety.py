@@ -167,16 +167,43 @@ def test_runs_with_two_registers_on_one_folder_cannot_wipe_each_other(books, reg
     assert len(numbering.list()) == 17
 
 
-@pytest.mark.parametrize("step", ["recorded", "publishing"])
+@pytest.mark.parametrize(("step", "finished"), [("recorded", []),
+                                              ("publishing", ["INV-202610-0001"])])
 def test_a_run_for_another_month_finishes_what_was_killed(books, references, registers,
-                                                          tmp_path, step):
+                                                          tmp_path, step, finished):
+    """Killed once its first file was in place (publishing): the next run, for any month,
+    finishes that document. The others had no file in place, nobody saw them: it withdraws
+    them, and October's own run issues them under the same numbers."""
     book, _ = books
     out = tmp_path / "out"
     assert issue(book, out, fault=step).returncode == FAULT_EXIT
     september = xlquote("invoice", str(book), "--month", "2026-09", "--out", str(out),
                         "--issue-date", "2026-10-01", *register_args(out))
     assert september.returncode == 0, september.stderr
-    october = {k: v for k, v in files(out / MONTH).items() if k.startswith("INV-")}
-    assert october == {k: v for k, v in files(references["issued"] / MONTH).items()
-                       if k.startswith("INV-")}
-    assert {d.state for d in registers.open(out).list(MONTH)} == {"issued"}
+    assert [(d.number, d.state) for d in registers.open(out).list(MONTH)] == [
+        (number, "issued") for number in finished]
+    assert sorted({p.name.split("_")[0] for p in (out / MONTH).glob("INV-*")}) == finished
+    assert issue(book, out).returncode == 1
+    assert files(out / MONTH) == files(references["issued"] / MONTH)
+    assert [(d.number, d.status) for d in registers.open(out).list(MONTH)] == [
+        (d.number, d.status) for d in registers.open(references["issued"]).list(MONTH)]
+
+
+@pytest.mark.parametrize("step", ["recorded", "staged"])
+def test_documents_never_published_are_billed_from_the_workbook_as_it_is_now(
+        books, registers, tmp_path, step):
+    """A run stopped before any file was in place (killed, or a full disk that kept even the
+    register from forgetting): the clerk fixes a row and runs again. Its documents are issued
+    as the workbook now bills them, under the same numbers, with no correction of a document
+    nobody received (before: the old amounts were issued, then refused as changed)."""
+    book, changed = books
+    out = tmp_path / "out"
+    assert issue(book, out, fault=step).returncode == FAULT_EXIT
+    assert issue(changed, out).returncode == 1  # no --correct needed: nothing was issued
+    docs = registers.open(out).list(MONTH)
+    assert [d.number for d in docs] == [f"INV-{MONTH.replace('-', '')}-{i:04d}"
+                                        for i in range(1, 18)]
+    assert all(d.corrects is None and d.status == "issued" for d in docs)
+    reference = tmp_path / "reference"  # the changed workbook issued without interruption
+    assert issue(changed, reference).returncode == 1
+    assert files(out / MONTH) == files(reference / MONTH)

@@ -777,11 +777,9 @@ class MonthRun:
             return
         try:
             with self.register.transaction() as ledger:
-                ledger.lock_month(self.month)
-                ledger.forget(plan.fresh)
-                ledger.give_back(self.month, plan.seqs)
-        except Exception:
-            pass
+                ledger.withdraw(self.month, plan.fresh, plan.seqs)
+        except Exception:  # the register cannot be written (a full disk): the next run on the
+            pass  # folder finds them unpublished and withdraws them (Publisher.recover)
 
     def _write_working(self, publisher: Publisher, plan: _Plan, folder_id: str
                        ) -> list[Working]:

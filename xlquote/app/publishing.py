@@ -15,11 +15,15 @@ Publishing, step by step (``STEPS``; each name is a point a run can be killed at
 5. ``working``: drafts and statements are written (and the ones no longer due removed).
 6. ``summary``: the month's summary (請求一覧) is written.
 
-A run that dies anywhere leaves pending documents whose content the register holds: the next
-run on the folder (it holds the folder's lock, so the dead run is not running) draws them
-again, puts them in place and marks them (``recover``). A pending number is never handed out
-again, so no number ever stands for two documents. A run that fails while alive (disk full)
-removes what it put in place and forgets its pending documents: nothing changed.
+A run that dies anywhere leaves pending documents whose content the register holds. The next
+run on the folder (it holds the folder's lock, so the dead run is not running) finishes those
+it had begun to put in place: it draws them again, puts them in place and marks them
+(``recover``). Those with no file in place were never published: the register forgets them
+and gives their numbers back (where no later number was handed out), and the run bills their
+contracts from the workbook as it is now, so a document nobody received is neither issued
+from old content nor corrected. No number ever stands for two documents. A run that fails
+while alive (disk full) removes what it put in place and forgets its pending documents:
+nothing changed; when even the register cannot be written then, the next run forgets them.
 
 The folder is locked on its own (``OUT/.xlquote.lock``), whatever register is used, and it
 remembers the register that numbers its documents (``OUT/.xlquote-folder.json``): a run with
@@ -52,6 +56,7 @@ from ..engine.errors import OutputError
 from ..engine.invoice import Cancellation, Correction
 from ..engine.settings import Settings
 from .documents import (
+    ROLES,
     Header,
     Rendered,
     RenderJob,
@@ -368,12 +373,24 @@ class Publisher:
     # --- recovery ----------------------------------------------------------------------------
 
     def recover(self) -> list[str]:
-        """Finish what a dead run on this folder left pending: draw, place, mark. Returns the
-        numbers finished."""
+        """Finish what a dead run on this folder left pending: draw, place, mark. A pending
+        document none of whose files is in place was never published: it is withdrawn
+        instead. Returns the numbers finished."""
         with self.register.reading() as ledger:
             pending = ledger.pending(self.folder.folder_id)
-            if not pending:
-                return []
+        unpublished = [doc for doc in pending if doc.state == "pending"
+                       and not any(self._in_place(doc, role) for role in ROLES)]
+        if unpublished:
+            with self.register.transaction() as ledger:
+                for month in sorted({doc.month for doc in unpublished}):
+                    docs = [doc for doc in unpublished if doc.month == month]
+                    ledger.withdraw(Month.parse(month), [doc.number for doc in docs],
+                                    [doc.seq for doc in docs])
+            withdrawn = {doc.number for doc in unpublished}
+            pending = [doc for doc in pending if doc.number not in withdrawn]
+        if not pending:
+            return []
+        with self.register.reading() as ledger:
             jobs_by_month: dict[str, list[RenderJob]] = {}
             for doc in pending:
                 for job in self.jobs_for(ledger, doc, missing_only=False):
@@ -383,6 +400,9 @@ class Publisher:
             published = self.draw(month, jobs)
             finished += self.mark(month, jobs, published)
         return finished
+
+    def _in_place(self, doc: Issued, role: str) -> bool:
+        return (self.folder.root / doc.month / f"{doc.file_stem}.{role}").exists()
 
     def mark(self, month: str | Month, jobs: Sequence[RenderJob], published: Published
              ) -> list[str]:

@@ -824,6 +824,13 @@ class Ledger:
             self.connection.execute(documents.insert(), [
                 {**row, "state": "pending", "issued_at": now} for row in rows[start:start + 500]])
 
+    def withdraw(self, month: Month, numbers: Sequence[str], seqs: Sequence[int]) -> None:
+        """A month's pending documents that were never published (``numbers``, of sequence
+        numbers ``seqs``) forgotten, and their numbers given back where they are the last."""
+        self.lock_month(month)
+        self.forget(numbers)
+        self.give_back(month, seqs)
+
     def forget(self, numbers: Sequence[str]) -> None:
         """Remove pending documents of a run that failed (before any was issued)."""
         for start in range(0, len(numbers), 500):

@@ -4,7 +4,8 @@ invoices (the incidents, contracts or packs from a CSV or Parquet file if given)
 Exit status: 0 done, nothing needs attention; 1 done, but a document carries a flag someone
 must act on (``xlquote.app.ATTENTION_FLAGS``: limit decision pending, public reply beyond its
 level, personal use refused, units short, an on-site visit to quote, terms broken), a PDF
-could not be made, or a cancelled invoice is still billed; 2 bad input or a refusal (nothing written); 3 could not write (nothing changed).
+could not be made, or a cancelled invoice is still billed; 2 bad input or a refusal (nothing
+written); 3 could not write (nothing changed).
 """
 
 from __future__ import annotations
