@@ -44,6 +44,7 @@ def test_month_arithmetic() -> None:
     assert add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
     assert Month.parse("2026/3").plus(-3) == Month(2025, 12)
     assert str(Month.parse("2026年10月")) == "2026-10"
+    assert str(Month.parse("２０２６－１０")) == str(Month.parse("２０２６年１０月")) == "2026-10"
     with pytest.raises(ValueError, match="月として読めません"):
         Month.parse("October")
     # the bounds a month to bill has, not those of any month (years 1900–9999)

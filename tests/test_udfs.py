@@ -245,6 +245,27 @@ def test_a_number_that_is_no_billed_month_is_refused(month):
     assert cell_error(text, "month", f"{month:.10g}", "2000年1月〜2999年12月の月を入力してください")
 
 
+@pytest.mark.parametrize("month", [202610, 201912.0])
+def test_a_month_typed_as_yyyymm_is_refused(month):
+    """202610 is a date serial of 2454-09: C001 was billed ¥22,000 for that month, no error."""
+    (text,) = udfs.MONTHLY_INVOICE("M-1", month, np.array(CONTRACTS, dtype=object),
+                                   np.array(INCIDENTS, dtype=object)).ravel()
+    assert cell_error(text, "month", f"{month:.10g}", "数値は月として読めません (202610 のような"
+                      "数値は日付のシリアル値になります)。2026-10 (YYYY-MM) の形の文字列か、その月の"
+                      "日付で入力してください")
+
+
+@pytest.mark.parametrize("month", ["2026-10", "２０２６－１０", "2026-10-15", "2026/10/31",
+                                   "2026年10月14日", dt.datetime(2026, 10, 31), 46300])
+def test_a_month_is_taken_as_a_date_column_takes_a_date_in_it(month):
+    """Text dates as a date column takes them, and full-width as typed with the IME on."""
+    got = udfs.MONTHLY_INVOICE("M-1", month, np.array(CONTRACTS, dtype=object),
+                               np.array(INCIDENTS, dtype=object))
+    expected = udfs.MONTHLY_INVOICE("M-1", "2026-10", np.array(CONTRACTS, dtype=object),
+                                    np.array(INCIDENTS, dtype=object))
+    assert isinstance(got.ravel()[0], int | float | np.integer) and (got == expected).all()
+
+
 def test_many_contracts_and_months_read_the_ranges_once(monkeypatch):
     """Each (contract, month) picked its rows out of the whole ranges again: 100 contracts ×
     12 months × 100,000 incidents took 22 s for one formula. Now each range's contract ids are

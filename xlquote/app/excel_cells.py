@@ -288,16 +288,25 @@ def contract_invoice(contract_id: str, month: Month, contracts: Table, incidents
 
 
 def parse_month(cell: Any) -> Month:
-    """A month from '2026-10', '2026年10月', a date, a datetime or an Excel date serial."""
+    """A month from '2026-10', '2026年10月', a date, a datetime, an Excel date serial, or a
+    date in the month typed as text as a date column takes it ('2026-10-15')."""
     if is_blank(cell):
         raise ValueError("必須です。2026-10 の形か、その月の日付を入力してください")
     if isinstance(cell, UnusableCell):
         raise ValueError(cell.reason)
-    if not isinstance(cell, str):
-        day = parse_date(cell)
-        if day is not None:  # a date serial (2026.1 is one: 1905-07-18, outside BILLED_YEARS)
-            return Month.parse(day)
+    if _reads_as_yyyymm(cell):  # a date serial too, of the 25th century: never what was meant
+        raise ValueError("数値は月として読めません (202610 のような数値は日付のシリアル値になります)。"
+                         "2026-10 (YYYY-MM) の形の文字列か、その月の日付で入力してください")
+    day = parse_date(cell)  # a date serial (2026.1 is one: 1905-07-18, outside BILLED_YEARS)
+    if day is not None:
+        return Month.parse(day)
     return Month.parse(cell)
+
+
+def _reads_as_yyyymm(cell: Any) -> bool:
+    return (isinstance(cell, int | float | np.integer | np.floating) and not isinstance(cell, bool)
+            and float(cell).is_integer() and 200001 <= cell <= 299912
+            and 1 <= int(cell) % 100 <= 12)
 
 
 def invoice_lines(invoice: Invoice) -> np.ndarray:

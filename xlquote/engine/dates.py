@@ -14,6 +14,7 @@ import re
 import holidays
 
 from .closed_days import ClosedDays
+from .columns import width_folded
 from .pricebook import CalendarRule
 
 NO_CLOSED_DAYS = ClosedDays()
@@ -104,7 +105,7 @@ class Month:
 
     @classmethod
     def parse(cls, value: object) -> Month:
-        """From 'YYYY-MM', 'YYYY/MM', a date/datetime, or a Month: a month to bill, report or
+        """From 'YYYY-MM', 'YYYY/MM' (full-width too), a date/datetime, or a Month: a month to bill, report or
         compare, within BILLED_YEARS. The ValueError does not repeat the value: its caller
         shows it beside the reason."""
         if isinstance(value, Month):
@@ -114,8 +115,9 @@ class Month:
         elif isinstance(value, int | float):  # 2026.10 typed into a General cell is 2026.1
             raise ValueError("数値は月として読めません。2026-10 (YYYY-MM) の形の文字列か、その月の"
                              "日付で入力してください")
-        else:
-            match = re.fullmatch(r"\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?\s*", str(value))
+        else:  # full-width as typed with the IME on: ２０２６－１０
+            match = re.fullmatch(r"\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?\s*",
+                                 width_folded(str(value)) or "")
             if not match:
                 raise ValueError("月として読めません。2026-10 (YYYY-MM) の形で入力してください")
             year, number = int(match[1]), int(match[2])
