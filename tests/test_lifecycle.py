@@ -478,3 +478,26 @@ def test_invoices_of_a_first_format_register_stay_issued(tmp_path, capsys):
                                   "statement": 1}
     assert next(i for i in result["invoices"] if i["contract_id"] == "C002")["number"] == (
         "INV-202610-0002")
+
+
+def test_an_issued_file_damaged_in_the_folder_is_reported_and_left_alone(issued, capsys,
+                                                                         tmp_path):
+    """A PDF truncated to nothing or an xlsx with bytes added was kept and the rerun said
+    "unchanged". Now the clerk is told (exit 1) which file no longer matches what was
+    issued; moved away, it is drawn again from the register, byte for byte as issued."""
+    book, out = issued
+    before = files(out / MONTH)
+    pdf, xlsx = one(out / MONTH, f"{C001}.pdf"), one(out / MONTH, "INV-202610-0005_*.xlsx")
+    pdf.write_bytes(b"")
+    with xlsx.open("ab") as appended:
+        appended.write(b"junk")
+    code, result = invoice_json(capsys, book, out)
+    differing = [n["message"].split(" ")[0] for n in result["notices"]
+                 if n["code"] == "file_differs" and n["attention"]]
+    assert code == 1 and sorted(differing) == sorted([pdf.name, xlsx.name])
+    assert pdf.read_bytes() == b"" and xlsx.read_bytes().endswith(b"junk")  # left as found
+    pdf.rename(tmp_path / pdf.name)
+    xlsx.rename(tmp_path / xlsx.name)
+    code, result = invoice_json(capsys, book, out)
+    assert not [n for n in result["notices"] if n["code"] == "file_differs"]
+    assert files(out / MONTH) == before

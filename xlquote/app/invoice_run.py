@@ -756,9 +756,12 @@ class MonthRun:
         try:
             with self.register.reading() as ledger:
                 jobs: list[RenderJob] = []
+                damaged: list[str] = []  # issued files in place, checked before any is drawn
                 for doc in ledger.documents(str(self.month)):
+                    damaged += publisher.damaged_files(doc)
                     jobs += publisher.jobs_for(ledger, doc, content=plan.contents.get(doc.number))
             published = publisher.draw(self.month, jobs, plan.fresh)
+            published.differing += damaged
         except BaseException:
             self._forget(plan)
             raise
@@ -846,8 +849,10 @@ class MonthRun:
                 "を確かめてください"))
         result.notices += plan.notices
         for name in published.differing:
-            result.notices.append(Notice("file_differs", f"{name} は台帳に記録したファイルと"
-                                         "内容が違います (発行済みのファイルなので書き換えていません)"))
+            result.notices.append(Notice(
+                "file_differs", f"{name} は台帳に記録した発行時のファイルと内容が違います "
+                "(壊れたか書き換えられています。書き換えずに残しました)。発行時の内容に戻すには、"
+                "このファイルを別の場所へ移してからもう一度実行してください", attention=True))
 
 
 def write_month_summary(register: Register, folder: OutputFolder, month: Month,

@@ -476,6 +476,21 @@ class Publisher:
                 number=doc.number, overwrite=cancel_pending))
         return jobs
 
+    def damaged_files(self, doc: Issued) -> list[str]:
+        """The files of ``doc``, issued from this folder, that are in place but no longer
+        hold the bytes the register recorded (truncated, overwritten, edited)."""
+        if doc.folder_id != self.folder.folder_id or doc.state != "issued":
+            return []
+        damaged = []
+        for role, record in doc.files.items():
+            stem, extension = doc.file_stem, role
+            if role.startswith(CANCELLATION_ROLE):
+                stem, extension = cancellation_stem(stem), role.removeprefix(CANCELLATION_ROLE)
+            path = self.folder.root / doc.month / f"{stem}.{extension}"
+            if record.sha256 and path.is_file() and file_sha256(path) != record.sha256:
+                damaged.append(path.name)
+        return damaged
+
     def _settings_of(self, ledger: Ledger, digest: str) -> Settings:
         found = self._settings.get(digest)
         if found is None:
