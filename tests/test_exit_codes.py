@@ -6,6 +6,7 @@ example of docs/INVOICING.md on a first run, the progress bar."""
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import re
@@ -463,3 +464,20 @@ def test_output_read_by_a_pipe_that_stops_is_no_traceback(tmp_path, command):
     assert run.returncode == 141 and "出力を読む側が先に終了しました" in run.stderr
     record = "notices_record.sqlite3" if command.startswith("notices") else "register.sqlite3"
     assert (tmp_path / "n" / record).exists()
+
+
+def test_a_folder_busy_with_another_run_is_named_as_busy(tmp_path, capsys, monkeypatch):
+    """filelock's Timeout is an OSError: the wait ended in 「書き込めません: The file lock …
+    could not be acquired.」 instead of the message saying another run is at work there."""
+    from filelock import FileLock
+
+    from xlquote.app import publishing
+
+    book, out = workbook(tmp_path / "wb.xlsx"), tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(publishing.OutputFolder, "__init__", functools.partialmethod(
+        publishing.OutputFolder.__init__, timeout=0.1))
+    with FileLock(out / publishing.LOCK_NAME):
+        assert invoice(book, out) == 3
+    assert f"{out} では別の請求書作成が実行中です" in capsys.readouterr().err
+    assert not (out / MONTH).exists()

@@ -165,12 +165,13 @@ class OutputFolder:
     def __enter__(self) -> OutputFolder:
         make_folder(self.root)
         lock = FileLock(self.root / LOCK_NAME, timeout=self.timeout)
-        try:
-            with write_errors():
+        with write_errors():
+            try:
                 lock.acquire()
-        except Timeout:
-            raise WriteFailed(f"{self.root} では別の請求書作成が実行中です ({self.timeout:.0f} 秒"
-                              "待ちました)。終わってからもう一度実行してください") from None
+            except Timeout:  # a TimeoutError, an OSError: named here, not by write_errors
+                raise WriteFailed(f"{self.root} では別の請求書作成が実行中です ("
+                                  f"{self.timeout:.0f} 秒待ちました)。終わってからもう一度実行"
+                                  "してください") from None
         self._lock = lock
         try:
             self.folder_id = self._marker()
