@@ -262,8 +262,39 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
     import dask
 
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), pytest.raises(
-            parallel.ClusterUnusable, match=r"cannot reach the Dask scheduler tcp://127\.0\.0\.1:9"):
+            parallel.ClusterUnusable, match=r"Dask スケジューラ tcp://127\.0\.0\.1:9 に接続できません"):
         DaskExecutor("tcp://127.0.0.1:9")
+
+
+@pytest.mark.parametrize("address", ["garbage", "tcp://", "http://render-01:8786",
+                                     "inproc://foo", "tcp://h:abc", "tcp://h:8786/path",
+                                     "tcp://[::1"])
+def test_an_address_that_is_no_scheduler_is_bad_input(tmp_path, capsys, address) -> None:
+    """Dask's ValueError or TypeError went up as a traceback, exit 1 (a run needing
+    attention) and no JSON."""
+    pytest.importorskip("dask.distributed")
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    code = main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "out"),
+                 "--dask-scheduler", address, "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 2 and report["status"] == "invalid"
+    assert report["problems"][0]["reason"].startswith("Dask スケジューラのアドレスとして使えません")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_cluster_left_without_workers_stops_the_run(monkeypatch) -> None:
+    """Every worker gone: Dask keeps the tasks waiting for one, and the run waited for ever
+    with its folder locked. Now it stops once the cluster has had none for a while."""
+    distributed = pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(parallel, "WORKERLESS_WAIT", 1.0)
+    monkeypatch.setattr(parallel, "WAIT_STEP", 0.2)
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None
+                                  ) as cluster, DaskExecutor(cluster) as executor:
+        started = time.monotonic()
+        with pytest.raises(parallel.ClusterUnusable, match="ワーカーがいなくなりました"):
+            executor.map(Job("numbers", square_where), 10)
+        assert time.monotonic() - started < 30
 
 
 def drawn_on_the_cluster(cluster) -> int:
@@ -515,3 +546,18 @@ def test_objects_frozen_nests_and_a_run_leaves_nothing_frozen(tmp_path, monkeypa
     assert main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "out")]) == 1
     assert seen and min(seen) > 0  # the month's objects frozen while it draws
     assert gc.get_freeze_count() == 0
+
+
+def test_a_cluster_refusing_the_folder_leaves_no_folder_behind(tmp_path, monkeypatch) -> None:
+    """A worker that cannot see a new (relative) --out: exit 3 「何も変更していません」, and
+    the folder the run had made for the check is gone again."""
+    def cannot_see(self, folder: Path) -> None:
+        raise parallel.ClusterUnusable(f"{folder} が見えません。何も変更していません")
+
+    monkeypatch.setenv("XLQUOTE_WORKERS", "1")
+    monkeypatch.setattr(InlineExecutor, "check_folder", cannot_see)
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    assert main(["invoice", str(book), "--month", "2026-10", "--out",
+                 str(tmp_path / "new" / "out")]) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["invoicing.xlsx"]

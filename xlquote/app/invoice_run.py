@@ -92,6 +92,7 @@ from .publishing import (
     make_folder,
     missing_folders,
     remembered_register,
+    remove_empty,
     write_errors,
 )
 from .register import (
@@ -731,7 +732,11 @@ class MonthRun:
             if self.executor is None:
                 owned.enter_context(executor)
             new_folders = missing_folders(self.out_dir)
-            executor.check_folder(make_folder(self.out_dir))  # before anything is changed
+            try:
+                executor.check_folder(make_folder(self.out_dir))  # before anything is changed
+            except BaseException:
+                remove_empty(new_folders)
+                raise
             folder = owned.enter_context(OutputFolder(self.out_dir, self.register,
                                                       new_folders=new_folders))
             publisher = Publisher(folder, self.register, self.pdf, self.report, executor,

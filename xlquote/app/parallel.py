@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import socket
 import sys
+import time
 import traceback
 import uuid
 from abc import ABC, abstractmethod
@@ -43,7 +45,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Literal, NoReturn, TypeVar
 
-from ..engine.errors import OutputError
+from ..engine.errors import InputError, OutputError, Problem
 from ..memory import objects_frozen, release_freed_memory
 
 Item = TypeVar("Item")
@@ -52,6 +54,13 @@ Progress = Callable[[int], None]  # items done so far
 StartMethod = Literal["fork", "spawn"]
 
 MIN_PARALLEL = 64  # below this, starting processes costs more than it saves
+# How long a Dask run waits for its cluster to have a worker again: with none, Dask keeps the
+# tasks waiting for one forever (and the folder locked).
+WORKERLESS_WAIT = 60.0
+WAIT_STEP = 5.0  # seconds between looks at the cluster while no chunk comes back
+# A scheduler's address as `dask scheduler` prints it: tcp:// (or tls://, with Dask's TLS
+# configured) and a host (or [IPv6]) and port
+SCHEDULER_ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}")
 DEFAULT_CHUNK = 32
 HERE = "in this process"
 
@@ -292,9 +301,11 @@ class _Collector:
 
 
 def _spread(pool: cf.Executor, submit: Callable[[range], cf.Future[list[Any]]],
-            collector: _Collector, window: int, works_here: bool) -> None:
+            collector: _Collector, window: int, works_here: bool,
+            waiting: Callable[[], None] | None = None) -> None:
     """Keep ``window`` chunks with the workers, taken from the front; this process (when it
-    works) takes chunks from the back whenever none of the workers' chunks is done."""
+    works) takes chunks from the back whenever none of the workers' chunks is done.
+    ``waiting`` is called every WAIT_STEP seconds that no chunk comes back (it may raise)."""
     front, back = 0, len(collector.chunks)
     pending: dict[cf.Future[list[Any]], int] = {}
     try:
@@ -308,7 +319,10 @@ def _spread(pool: cf.Executor, submit: Callable[[range], cf.Future[list[Any]]],
                 collector.run_here(back)
                 continue
             if not done:
-                done = list(cf.wait(pending, return_when=cf.FIRST_COMPLETED).done)
+                done = list(cf.wait(pending, None if waiting is None else WAIT_STEP,
+                                    cf.FIRST_COMPLETED).done)
+                if not done and waiting is not None:
+                    waiting()
             for future in done:
                 collector.collect(pending.pop(future), future)
     finally:
@@ -415,14 +429,22 @@ class DaskExecutor(Executor):
         try:
             from dask.distributed import Client
         except ImportError:
-            raise ClusterUnusable("a Dask cluster needs the dask extra: "
-                               "pip install 'xlquote[dask]'") from None
+            raise ClusterUnusable("Dask クラスタを使うには dask が要ります (xlquote のフォルダで "
+                                  "pip install -e '.[dask]')") from None
         self._own_client = not isinstance(scheduler, Client)
+        if isinstance(scheduler, str):
+            scheduler = scheduler.strip()
+            if not SCHEDULER_ADDRESS.fullmatch(scheduler):
+                raise _bad_address(scheduler)
         try:
             self.client = Client(scheduler) if self._own_client else scheduler
         except OSError as exc:
-            raise ClusterUnusable(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+            raise ClusterUnusable(f"Dask スケジューラ {scheduler} に接続できません ({exc})。"
+                                  "何も変更していません") from None
+        except (ValueError, TypeError) as exc:  # Dask's words for an address it cannot use
+            raise _bad_address(scheduler, f" ({exc})") from None
         self._checked: set[Path] = set()
+        self._workerless_since: float | None = None
 
     @property
     def workers(self) -> int:
@@ -435,8 +457,22 @@ class DaskExecutor(Executor):
         pool = self.client.get_executor(pure=False)
         _spread(pool, lambda indices: pool.submit(
             _work_prepared, job.work, indices.start, [job.prepare(i) for i in indices]),
-            collector, 2 * self.workers, works_here=False)
+            collector, 2 * self.workers, works_here=False, waiting=self._has_workers)
         return collector.results
+
+    def _has_workers(self) -> None:
+        """Stop the run (exit 3) once the cluster has had no worker for WORKERLESS_WAIT."""
+        if self.client.nthreads():
+            self._workerless_since = None
+            return
+        now = time.monotonic()
+        if self._workerless_since is None:
+            self._workerless_since = now
+        elif now - self._workerless_since >= WORKERLESS_WAIT:
+            raise ClusterUnusable(
+                f"Dask クラスタ {self.client.scheduler.address} のワーカーがいなくなりました "
+                f"({WORKERLESS_WAIT:.0f} 秒待ちました)。ワーカーを起動してから、もう一度実行して"
+                "ください。この実行の書類は発行していません")
 
     def close(self) -> None:
         if self._own_client:
@@ -476,6 +512,12 @@ class DaskExecutor(Executor):
                 "フォルダにし、ワーカーには同じ版の xlquote を入れてください。何も変更して"
                 "いません")
         self._checked.add(folder.absolute())
+
+
+def _bad_address(address: Any, detail: str = "") -> InputError:
+    return InputError([Problem(None, "--dask-scheduler", address,
+                               f"Dask スケジューラのアドレスとして使えません{detail}。"
+                               "tcp://HOST:PORT (例: tcp://render-01:8786) の形で指定してください")])
 
 
 def _xlquote_version() -> str:

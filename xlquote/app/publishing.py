@@ -144,6 +144,15 @@ def missing_folders(path: Path) -> list[Path]:
     return missing
 
 
+def remove_empty(folders: Sequence[Path]) -> None:
+    """``folders`` (a run's new folders, deepest first) removed while they are empty."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # something is there (now): it stays, and the folders above it
+            break
+
+
 class OutputFolder:
     """``OUT`` locked for one run: ``with OutputFolder(out, register) as folder: …``.
 
@@ -193,11 +202,7 @@ class OutputFolder:
             (self.root / LOCK_NAME).unlink(missing_ok=True)
         lock.release()
         if unused:
-            for folder in self.new_folders:
-                try:
-                    folder.rmdir()
-                except OSError:  # something else is there now: it stays
-                    break
+            remove_empty(self.new_folders)
 
     def _marker(self) -> str:
         """This folder's id, and a check that ``register`` is the one that numbers it."""
