@@ -247,6 +247,28 @@ def test_another_programs_database_is_not_written_into(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.sqlite3"]
 
 
+def test_another_programs_invoices_table_is_no_first_register(tmp_path: Path, registers
+                                                               ) -> None:
+    """A database holding a table ``invoices`` of its own was taken for xlquote's first
+    register: AttributeError: month, a traceback and exit 1. Now it is refused, unchanged."""
+    location = registers.location(tmp_path)
+    engine = sa.create_engine(location if "://" in location else f"sqlite:///{location}")
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount INT)"))
+        connection.execute(sa.text("INSERT INTO invoices VALUES (1, 500)"))
+    engine.dispose()
+    before = Path(location).read_bytes() if registers.kind == "sqlite" else b""
+    register = registers.open(tmp_path)
+    with pytest.raises(RegisterError, match="invoices"), register.transaction() as ledger:
+        ledger.take_numbers(Month(2026, 10), 1)
+    if registers.kind == "sqlite":
+        assert Path(location).read_bytes() == before
+    engine = sa.create_engine(location if "://" in location else f"sqlite:///{location}")
+    with engine.connect() as connection:
+        assert sa.inspect(connection).get_table_names() == ["invoices"]
+    engine.dispose()
+
+
 def test_a_listing_does_not_wait_for_a_run_writing(tmp_path: Path) -> None:
     """A run holds the write lock while it publishes; a listing waited 30 s, then failed."""
     register = Register(tmp_path / "register.sqlite3")

@@ -158,6 +158,11 @@ working_documents = sa.Table(  # drafts and statements a folder shows for a mont
     sa.Column("updated_at", sa.String(32), nullable=False))
 # A register's tables, and the first format's: a file holding none of them is not a register.
 REGISTER_TABLES = frozenset({*metadata.tables, "invoices"})
+# The columns the first format's ``invoices`` table had (taken over by _take_over_first_register):
+# another program's table of that name is not one.
+FIRST_REGISTER_COLUMNS = frozenset({"number", "month", "seq", "contract_id", "customer", "kind",
+                                    "corrects", "subtotal", "tax", "total", "content_hash",
+                                    "issued_at"})
 
 
 class RegisterError(XlquoteError):
@@ -278,6 +283,10 @@ def _sqlite_engine(path: Path, timeout: float) -> Engine:
         dbapi_connection.isolation_level = None  # transactions begin as ``begin`` says
         tables = {row[0] for row in _retrying(lambda: dbapi_connection.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall(), timeout)}
+        if tables == {"invoices"}:
+            columns = {row[1] for row in dbapi_connection.execute(
+                "PRAGMA table_info(invoices)").fetchall()}
+            tables = tables if columns >= FIRST_REGISTER_COLUMNS else {"another program's"}
         if not tables or tables & REGISTER_TABLES:  # another program's file is left as it is
             _retrying(lambda: dbapi_connection.execute("PRAGMA journal_mode=WAL"), timeout)
         dbapi_connection.execute("PRAGMA synchronous=FULL")
@@ -574,11 +583,19 @@ def _ensure_schema(connection: Connection, foreign_refused: bool = False) -> boo
     missing = _tables_missing(connection)
     if not missing:
         return False
-    found = set(sa.inspect(connection).get_table_names())
-    if foreign_refused and found and not found & REGISTER_TABLES:
+    inspector = sa.inspect(connection)
+    found = set(inspector.get_table_names())
+    first_register = "invoices" in found and {
+        column["name"] for column in inspector.get_columns("invoices")} >= FIRST_REGISTER_COLUMNS
+    if foreign_refused and found and not found & REGISTER_TABLES - {"invoices"} and (
+            not first_register):
         raise RegisterError(f"請求番号台帳に指定したファイルは別のデータベースです (表 "
                             f"{', '.join(sorted(found)[:5])})。台帳のファイルを指定してください "
                             "(変更していません)")
+    if "documents" in missing and "invoices" in found and not first_register:
+        raise RegisterError("請求番号台帳に指定したデータベースの表 invoices は xlquote の台帳の"
+                            "ものではありません (別のプログラムの表です)。xlquote 専用のデータベース"
+                            "かファイルを指定してください (変更していません)")
     if connection.dialect.name == "postgresql":
         # SQLite's BEGIN IMMEDIATE already holds the file. On a server, two first runs would
         # both create the tables and the second fail on the catalog's unique names: they take
@@ -596,7 +613,7 @@ def _ensure_schema(connection: Connection, foreign_refused: bool = False) -> boo
         {"key": "register_id", "value": uuid.uuid4().hex},
         {"key": "schema", "value": SCHEMA_VERSION},
         {"key": "created_at", "value": timestamp()}])
-    if sa.inspect(connection).has_table("invoices"):  # not new: the first register's
+    if first_register:  # not new: the first register's
         _take_over_first_register(connection)
         return False
     return True
