@@ -259,6 +259,29 @@ def test_four_clerks_on_one_shared_folder_take_turns(books, server_registers, tm
 
 # --- two folders, one register -------------------------------------------------------------
 
+def test_a_run_stopped_in_another_folder_is_named_where_it_stopped(server_registers, tmp_path,
+                                                                   capsys):
+    """The first clerk's run dies after numbering the month; the second clerk's run reported
+    those invoices as issued and unchanged (exit as usual) though no file was anywhere. Now
+    each is a notice to act on, naming the folder whose next run finishes or withdraws it."""
+    book = workbook(tmp_path / "invoicing.xlsx")
+    dsn = server_registers.location(tmp_path / "team")
+    first, second = tmp_path / "pc-1", tmp_path / "pc-2"
+    killed = subprocess.run(
+        [sys.executable, "-m", "xlquote", "invoice", str(book), "--month", MONTH, "--out",
+         str(first), "--register", dsn, "--issue-date", ISSUED],
+        env={**os.environ, "XLQUOTE_FAULT_AT": "recorded"}, capture_output=True, text=True,
+        timeout=300)
+    assert killed.returncode == 86, killed.stderr
+    code, report = invoice_json(capsys, book, second, "--register", dsn)
+    stopped = [n for n in report["notices"] if n["code"] == "pending_elsewhere"]
+    assert code == 1 and len(stopped) == 17 and all(n["attention"] for n in stopped)
+    assert folder_location(first) in stopped[0]["message"]
+    assert invoice(book, first, "--register", dsn) == 1  # that folder's run issues them
+    code, report = invoice_json(capsys, book, second, "--register", dsn)
+    assert not [n for n in report["notices"] if n["code"] == "pending_elsewhere"]
+
+
 def test_a_second_folder_lists_the_first_folders_invoices_and_copies_them_when_asked(
         server_registers, tmp_path, capsys):
     book = workbook(tmp_path / "invoicing.xlsx")

@@ -286,7 +286,7 @@ class MonthDocument(DocumentFigures):
 class Notice:
     """Something the clerk should know that did not stop the run."""
 
-    code: str  # reported | still_billed | file_differs | recovered | register_created
+    code: str  # reported | still_billed | file_differs | pending_elsewhere | recovered | …
     message: str
     number: str = ""
     contract_id: str = ""
@@ -853,6 +853,13 @@ class MonthRun:
                 "既にある台帳を使うはずだった場合は --out / --register (Settings の請求番号台帳) "
                 "を確かめてください"))
         result.notices += plan.notices
+        for doc in result.elsewhere:
+            if doc.status == "pending":  # that run stopped: only a run there finishes it
+                result.notices.append(Notice(
+                    "pending_elsewhere", f"{doc.number} は別の出力フォルダ ({doc.issued_in or '不明'}"
+                    ") での発行が途中で止まっています。そのフォルダでもう一度請求書作成を実行して"
+                    "ください (発行を終えるか、取り下げて請求し直します)", number=doc.number,
+                    contract_id=doc.contract_id, attention=True))
         for name in published.differing:
             result.notices.append(Notice(
                 "file_differs", f"{name} は台帳に記録した発行時のファイルと内容が違います "
