@@ -325,3 +325,38 @@ def test_a_csv_value_holding_line_breaks_is_read_whatever_block_it_falls_in(work
     data = read_invoicing_workbook(workbook, record_files={"Incidents": file})
     assert len(data.incidents) == len(incidents)
     assert list(data.incidents.description) == [i["description"] for i in incidents]
+
+
+def test_a_shift_jis_csv_whose_first_megabytes_are_ascii_is_read(workbook, tmp_path):
+    """The encoding was taken from the header and Arrow's first block: Excel's Japanese CSV
+    with its first Japanese character far down was refused 「CSV として読めません (… invalid
+    UTF8 data)」."""
+    names = field_names(INCIDENT_FIELDS)
+    filler = [{"incident_id": f"P-{i:06d}", "contract_id": "C001", "opened": "2026-05-01",
+               "closed": "2026-05-01", "channel": "email", "round_trips": "1"}
+              for i in range(300_000)]  # ~20 MB of ASCII before the sample's Japanese
+    ascii_first = write_csv(tmp_path / "incidents.csv", [*filler, *sample_incidents()], names,
+                            "cp932")
+    utf8 = write_csv(tmp_path / "incidents_utf8.csv", [*filler, *sample_incidents()], names)
+    read = [records_of(read_invoicing_workbook(workbook, record_files={"Incidents": file}))
+            for file in (ascii_first, utf8)]
+    assert read[0] == read[1] and len(read[0][2]) == len(filler) + len(sample_incidents())
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), [
+    ("incidents.csv", b"", "ファイルが空です (0 バイト)"),
+    ("incidents.parquet", b"", "ファイルが空です (0 バイト)"),
+    ("incidents.csv", b"PK\x03\x04 a workbook", "Excel のブック (xlsx) か zip ファイルです"),
+    ("incidents.csv", b"PAR1 a parquet file", "Parquet ファイルです。拡張子を .parquet に"),
+    ("incidents.parquet", b"incident_id,contract_id\n", "Parquet ファイルではありません"),
+])
+def test_a_file_that_is_not_what_its_name_says_is_named_so(workbook, tmp_path, name, content,
+                                                           reason):
+    """Arrow's English (「Empty CSV file」, 「Parquet magic bytes not found」), and an xlsx
+    named .csv refused as text of an unknown encoding."""
+    file = tmp_path / name
+    file.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    (problem,) = caught.value.problems
+    assert problem.value == name and problem.reason.startswith(reason)

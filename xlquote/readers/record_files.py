@@ -77,12 +77,55 @@ def read_record_file(path: str | Path, table: str) -> SheetTable:
     if suffix not in RECORD_FILE_SUFFIXES:
         raise _refuse(path, f"CSV (.csv) か Parquet (.parquet) のファイルを指定してください "
                             f"({path.suffix or '拡張子なし'} は読めません)")
+    _refuse_another_kind(path, suffix)
     arrow, names = _read_parquet(path, fields) if suffix != ".csv" else _read_csv(path, fields)
     if arrow.num_rows > MAX_ROWS:
         raise _refuse(path, too_many_rows(arrow.num_rows))
     table = _sheet_table(arrow, path)
     table.unread_headers = [name for name in names if name not in arrow.column_names]
     return table
+
+
+# What a file begins with, by what it is (a CSV begins with its header's text)
+PARQUET_MAGIC = b"PAR1"
+ZIP_MAGIC = b"PK\x03\x04"  # a workbook (xlsx, xlsm) is a zip package
+
+
+def _refuse_another_kind(path: Path, suffix: str) -> None:
+    """An empty file, or one whose first bytes say it is not what its name says: each named
+    in the clerk's terms (Arrow's own words are English, and an xlsx renamed .csv read as
+    text whose encoding is neither UTF-8 nor Shift_JIS)."""
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    if not start:
+        raise _refuse(path, "ファイルが空です (0 バイト)")
+    if start == ZIP_MAGIC:
+        raise _refuse(path, "Excel のブック (xlsx) か zip ファイルです。CSV で保存し直すか、"
+                            "ブックのシートとして読ませてください")
+    if suffix == ".csv" and start == PARQUET_MAGIC:
+        raise _refuse(path, "Parquet ファイルです。拡張子を .parquet にしてください")
+    if suffix != ".csv" and start != PARQUET_MAGIC:
+        raise _refuse(path, "Parquet ファイルではありません (先頭が PAR1 ではありません)。"
+                            "CSV なら拡張子を .csv にしてください")
+
+
+def _csv_encoding(path: Path) -> tuple[str, str] | None:
+    """The CSV's encoding (Arrow's name, Python's): UTF-8 when the whole file is UTF-8, else
+    Excel's Japanese CSV (cp932) when the whole file is that; None when it is neither.
+    Decoded a block at a time: a file whose first megabytes are ASCII may be either."""
+    import codecs
+
+    for arrow_name, python_name in (("utf8", "utf-8-sig"), ("cp932", "cp932")):
+        decoder = codecs.getincrementaldecoder(python_name)()
+        try:
+            with path.open("rb") as handle:
+                while block := handle.read(CSV_BLOCK):
+                    decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return arrow_name, python_name
+    return None
 
 
 def _wanted(names: Sequence[str], fields: Sequence[Field], path: Path) -> list[str]:
@@ -189,26 +232,26 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
 
     import pyarrow as pa
 
-    for encoding, python_encoding in (("utf8", "utf-8-sig"), ("cp932", "cp932")):
-        try:
-            with path.open(encoding=python_encoding, newline="") as handle:
-                names = next(text_csv.reader(handle), [])
-            columns = _wanted(names, fields, path)
+    found = _csv_encoding(path)
+    if found is None:
+        raise _refuse(path, "文字コードが UTF-8 でも Shift_JIS (cp932) でもありません。UTF-8 か "
+                            "Shift_JIS で保存し直してください")
+    encoding, python_encoding = found
+    try:
+        with path.open(encoding=python_encoding, newline="") as handle:
+            names = next(text_csv.reader(handle), [])
+        columns = _wanted(names, fields, path)
+        misshapen = _MisshapenRows(path)
+        table = _arrow_csv(path, encoding, columns, misshapen, numbered=False)
+        if misshapen.found.listed:
+            # Arrow tells a row's number only when it reads on one thread: the file is read
+            # again so (only for a file refused anyway).
             misshapen = _MisshapenRows(path)
-            table = _arrow_csv(path, encoding, columns, misshapen, numbered=False)
-            if misshapen.found.listed:
-                # Arrow tells a row's number only when it reads on one thread: the file is read
-                # again so (only for a file refused anyway).
-                misshapen = _MisshapenRows(path)
-                _arrow_csv(path, encoding, columns, misshapen, numbered=True)
-                raise InputError(misshapen.found.listed + misshapen.found.counted())
-            return table, names
-        except UnicodeDecodeError:
-            continue  # not UTF-8: Excel's Japanese CSV
-        except (pa.ArrowException, OSError, text_csv.Error) as exc:
-            raise _refuse(path, f"CSV として読めません ({exc})") from None
-    raise _refuse(path, "文字コードが UTF-8 でも Shift_JIS (cp932) でもありません。UTF-8 か "
-                        "Shift_JIS で保存し直してください")
+            _arrow_csv(path, encoding, columns, misshapen, numbered=True)
+            raise InputError(misshapen.found.listed + misshapen.found.counted())
+        return table, names
+    except (pa.ArrowException, OSError, text_csv.Error) as exc:
+        raise _refuse(path, f"CSV として読めません ({exc})") from None
 
 
 def _arrow_csv(path: Path, encoding: str, columns: list[str], misshapen: _MisshapenRows,
