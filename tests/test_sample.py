@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shlex
 
 import openpyxl
 import pytest
@@ -154,3 +155,29 @@ def test_demo_names_the_command_that_corrects_a_changed_invoice(tmp_path, capsys
     # the command named does it
     assert main([*command.split()[1:], "--no-pdf"]) == 1
     assert main(["demo", "--out", str(demo), "--no-pdf"]) == 0
+
+
+def test_the_command_the_demo_prints_runs_when_pasted(tmp_path, capsys):
+    """A folder with a space: the printed command split at it, and pasted it was exit 2."""
+    out = tmp_path / "デモ フォルダ"
+    assert main(["demo", "--out", str(out), "--no-pdf"]) == 0
+    printed = capsys.readouterr().out.split("同じ処理をコマンドで実行するには:\n  ")[1].strip()
+    command = shlex.split(printed)
+    assert command[:3] == ["xlquote", "invoice", str(out / "invoicing.xlsm")]
+    assert main([*command[1:], "--no-pdf"]) == 1  # the demo month's flags
+
+
+def test_a_folder_the_demo_cannot_write_is_named_as_given(tmp_path, capsys, monkeypatch):
+    """Named by the hidden folder the workbook is built in (ro/.build-oj44x7wt)."""
+    import errno
+
+    from xlquote.app import workbooks
+
+    def refused(*args, dir=None, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", f"{dir}/.build-oj44x7wt")
+
+    monkeypatch.setattr(workbooks.tempfile, "TemporaryDirectory", refused)
+    assert main(["demo", "--out", str(tmp_path / "ro"), "--no-pdf"]) == 3
+    err = capsys.readouterr().err
+    assert f"書き込めません: {tmp_path / 'ro'}: 読み取り専用のフォルダです" in err
+    assert ".build-" not in err

@@ -10,6 +10,7 @@ use, …), so the demo's exit status is 0 when it ran; 1 only when a PDF could n
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -49,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
             f"{checked.path} は編集されています ({where} ほか)。上書きしません: そのまま使うなら "
             "`xlquote invoice` で、サンプルに戻すなら --force を付けてください")
     workbook = rebuild(invoicing.FILENAME, out).path
-    batch = f"xlquote invoice {workbook} --month {SAMPLE_MONTH} --out {out / 'invoices'}"
+    # quoted for the shell: the clerk pastes it (a folder may hold spaces)
+    batch = shlex.join(["xlquote", "invoice", str(workbook), "--month", str(SAMPLE_MONTH),
+                        "--out", str(out / "invoices")])
     try:
         with progress_bar(sys.stderr.isatty()) as progress:
             result = run_invoice_workbook(workbook, SAMPLE_MONTH, out / "invoices",

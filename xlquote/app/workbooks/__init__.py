@@ -67,7 +67,11 @@ def rebuild(filename: str, folder: str | Path, write: bool = True) -> Rebuilt:
     target = folder / filename
     # Built beside the target when it is to be written (one rename puts it in place); a
     # check writes nothing into the folder.
-    with tempfile.TemporaryDirectory(prefix=".build-", dir=folder if write else None) as temp:
+    try:
+        building = tempfile.TemporaryDirectory(prefix=".build-", dir=folder if write else None)
+    except OSError as exc:  # named by the folder the user gave, not the hidden one
+        raise OSError(exc.errno, exc.strerror, str(folder)) from None
+    with building as temp:
         fresh = Path(builders()[filename].build(Path(temp) / filename))
         if not target.exists():
             state, changes = "created", []
