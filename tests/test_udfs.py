@@ -245,6 +245,16 @@ def test_a_number_that_is_no_billed_month_is_refused(month):
     assert cell_error(text, "month", f"{month:.10g}", "2000年1月〜2999年12月の月を入力してください")
 
 
+def test_a_range_selected_without_its_header_row_is_named_so():
+    """Selected from its first record (A2:X45), the range's values were taken for headers:
+    「1行目 列 2026-04-08 00:00:00 — 同じ見出しの列が 2 つあります」."""
+    incidents = np.array(INCIDENTS[1:], dtype=object)
+    (text,) = udfs.MONTHLY_INVOICE("M-1", "2026-10", np.array(CONTRACTS, dtype=object),
+                                   incidents).ravel()
+    assert text.startswith("#VALUE! シート Incidents 1行目 列 A: ")
+    assert "範囲の1行目が見出しではありません。incident_id などの見出しの行から範囲を" in text
+
+
 @pytest.mark.parametrize("month", [202610, 201912.0])
 def test_a_month_typed_as_yyyymm_is_refused(month):
     """202610 is a date serial of 2454-09: C001 was billed ¥22,000 for that month, no error."""

@@ -183,15 +183,27 @@ class Table:
     row_numbers: list[int]
 
     @classmethod
-    def from_range(cls, value: Any, sheet: str) -> Table:
-        """Blank rows (a range selected generously, e.g. A1:V1000) are dropped."""
+    def from_range(cls, value: Any, sheet: str, fields: Sequence[records.Field]) -> Table:
+        """Blank rows (a range selected generously, e.g. A1:V1000) are dropped. A first row
+        naming none of ``fields`` is no header: the range was selected from its first record
+        (its values were named as duplicated or unknown headers)."""
         cells = grid(value).astype(object)
         header = list(cells[0]) if len(cells) else []
+        known = {f.name for f in fields}
+        if not any(type(h) is str and normalize_text(h) in known for h in header):
+            first = header[0] if header else None
+            raise InputError([Problem(1, column_letters(1), first, (
+                f"範囲の1行目が見出しではありません。{fields[0].name} などの見出しの行から範囲を"
+                f"指定してください ({sheet} シートなら A1 から最後の行まで)"), sheet)])
+        # Empty cells (None) are dropped in one pass first: a whole-column range (A:X) is a
+        # million rows, and looking at each cell took seconds a formula.
+        filled = np.flatnonzero(~np.equal(cells[1:], None).all(axis=1)) if len(cells) > 1 else []
         rows, numbers = [], []
-        for offset, row in enumerate(cells[1:], start=2):
+        for index in filled:
+            row = cells[index + 1]
             if not all(is_blank(v) for v in row):
                 rows.append(list(row))
-                numbers.append(offset)
+                numbers.append(int(index) + 2)
         return cls(sheet, header, rows, numbers)
 
     def rows_by_contract(self) -> dict[str, list[int]]:
@@ -323,9 +335,10 @@ def invoice_cells(contract_id: Any, month: Any, contracts_range: Any, incidents_
     """MONTHLY_INVOICE: total / subtotal / tax per (contract_id, month, part) cell, or the lines
     of one invoice. Each distinct contract and month is billed once per call."""
     try:
-        contracts = Table.from_range(contracts_range, "Contracts")
-        incidents = Table.from_range(incidents_range, "Incidents")
-        packs = None if packs_range is None else Table.from_range(packs_range, "Packs")
+        contracts = Table.from_range(contracts_range, "Contracts", records.CONTRACT_FIELDS)
+        incidents = Table.from_range(incidents_range, "Incidents", records.INCIDENT_FIELDS)
+        packs = None if packs_range is None else Table.from_range(packs_range, "Packs",
+                                                                  records.PACK_FIELDS)
         ids, months, parts = broadcast(with_error_values(grid(contract_id)),
                                        with_error_values(grid(month)), grid(part))
     except (XlquoteError, ValueError) as exc:
