@@ -359,3 +359,23 @@ def test_an_incident_of_a_contract_the_range_lacks_is_named_in_every_cell():
     for (text,) in got.tolist():
         assert text == ("#VALUE! シート Incidents 6行目 列 contract_id: 'M-9' — 契約の範囲 "
                         "(contracts_range) にない契約IDです")
+
+
+@pytest.mark.parametrize(("function", "args", "name", "value", "bound"), [
+    ("INCIDENT_UNITS", (1_000_000,), "minutes", "1000000", "100,000"),
+    ("VENDOR_ANNUAL_FEE", (100_000_000,), "licences", "100000000", "10,000,000"),
+    ("SUPPORT_LEVEL", ("phone", 0, 1_000_000), "minutes", "1000000", "100,000"),
+    ("SUPPORT_LEVEL", ("email", 20_000, 0), "round_trips", "20000", "10,000"),
+])
+def test_a_function_bounds_a_measure_as_its_column_does(function, args, name, value, bound):
+    """INCIDENT_UNITS(1,000,000) gave 33,334 and VENDOR_ANNUAL_FEE(100,000,000) ¥50,000,050,000,
+    values the sheet's column refuses."""
+    (text,) = getattr(udfs, function)(*args).ravel()
+    assert cell_error(text, name, value, f"{bound} 以下にしてください")
+
+
+def test_plan_cost_names_blank_licences_as_blank():
+    """A blank licence count was named 「licences 0」."""
+    usage = np.array([[1] + [0] * 10], dtype=object)
+    (text,) = udfs.PLAN_COST("callcenter", "normal", None, usage, 12, None).ravel()
+    assert text.startswith("#VALUE! licences 空欄: ")

@@ -325,6 +325,12 @@ def _cell_types(flat: np.ndarray) -> set[type]:
 
 
 MAXIMUM = 1e12  # beyond any real count or yen amount here; keeps int64 sums far from overflow
+# The largest value of each measure, wherever it is typed (a record's column, an Excel
+# function's argument): far beyond any real incident or contract, and small enough that no
+# value makes the billing do work in proportion to it.
+FIELD_MAXIMUM = {"max_incidents": 10_000, "licences": 10_000_000, "round_trips": 10_000,
+                 "minutes": 100_000, "sessions": 10_000, "days_open": 36_600,
+                 "onsite_visits": 1_000, "units": 100_000}
 
 
 def _spaces_only(cell: object) -> bool:

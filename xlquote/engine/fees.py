@@ -8,6 +8,7 @@ import numpy as np
 
 from .codes import PLANS, SUPPORT_RANGES, Vocabulary
 from .columns import (
+    FIELD_MAXIMUM,
     ErrorMode,
     RowChecks,
     broadcast,
@@ -124,7 +125,8 @@ def incident_units(minutes: Any, pricebook: PriceBook | str | None = None,
     vendor = get_pricebook(pricebook, default="vendor_support").require_vendor()
     (minutes_col,) = broadcast(minutes)
     checks = RowChecks(minutes_col.shape)
-    values = to_numbers(minutes_col, "minutes", checks, default=0, integer=False)
+    values = to_numbers(minutes_col, "minutes", checks, default=0, integer=False,
+                        maximum=FIELD_MAXIMUM["minutes"])
     return checks.finish(units_for_minutes(values, vendor), errors)
 
 
@@ -138,7 +140,8 @@ def vendor_annual_fee(licences: Any, pricebook: PriceBook | str | None = None,
     vendor = get_pricebook(pricebook, default="vendor_support").require_vendor()
     (licence_col,) = broadcast(licences)
     checks = RowChecks(licence_col.shape)
-    counts = to_ints(licence_col, "licences", checks, default=0, minimum=1)
+    counts = to_ints(licence_col, "licences", checks, default=0, minimum=1,
+                     maximum=FIELD_MAXIMUM["licences"])
     checks.flag((counts < 1) & ~checks.bad, "licences", licence_col, REQUIRED)  # blank
     fees = vendor_annual_amount(vendor, counts)
     return checks.finish(np.where(checks.bad, 0, fees).astype(np.int64), errors)

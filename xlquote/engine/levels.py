@@ -14,6 +14,7 @@ import numpy as np
 
 from .codes import CHANNELS, CONSULTING, SUPPORT_RANGES
 from .columns import (
+    FIELD_MAXIMUM,
     ErrorMode,
     RowChecks,
     broadcast,
@@ -60,11 +61,14 @@ def parse_measures(channel: Any, round_trips: Any, minutes: Any, sessions: Any, 
     (ch, rt, mins, sess, days, visits, inv, cons, rng, override) = columns
     measures = IncidentMeasures(
         channel=to_codes(ch, CHANNELS, "channel", checks),
-        round_trips=to_ints(rt, "round_trips", checks),
-        minutes=to_numbers(mins, "minutes", checks, default=0, integer=False),
-        sessions=to_ints(sess, "sessions", checks, default=1, minimum=1),
-        days_open=to_ints(days, "days_open", checks),
-        onsite_visits=to_ints(visits, "onsite_visits", checks),
+        round_trips=to_ints(rt, "round_trips", checks, maximum=FIELD_MAXIMUM["round_trips"]),
+        minutes=to_numbers(mins, "minutes", checks, default=0, integer=False,
+                           maximum=FIELD_MAXIMUM["minutes"]),
+        sessions=to_ints(sess, "sessions", checks, default=1, minimum=1,
+                         maximum=FIELD_MAXIMUM["sessions"]),
+        days_open=to_ints(days, "days_open", checks, maximum=FIELD_MAXIMUM["days_open"]),
+        onsite_visits=to_ints(visits, "onsite_visits", checks,
+                              maximum=FIELD_MAXIMUM["onsite_visits"]),
         investigation=to_bools(inv, "investigation", checks),
         consulting=to_codes(cons, CONSULTING, "consulting", checks),
         support_range=to_codes(rng, SUPPORT_RANGES, "support_range", checks),

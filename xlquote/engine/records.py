@@ -29,6 +29,7 @@ from .codes import (
     normalize_text,
 )
 from .columns import (
+    FIELD_MAXIMUM,
     MAXIMUM,
     RowChecks,
     UnusableCell,
@@ -107,9 +108,9 @@ CONTRACT_FIELDS: tuple[Field, ...] = (
     _code("support_range", SUPPORT_RANGES, False, "normal 通常 / technical / advanced / "
           "mission_critical; blank: normal"),
     Field("max_incidents", "count", help="monthly plans: maximum incidents per month",
-          maximum=10_000),
+          maximum=FIELD_MAXIMUM["max_incidents"]),
     Field("licences", "count", help="vendor_support / callcenter: licences (契約数)",
-          maximum=10_000_000),
+          maximum=FIELD_MAXIMUM["licences"]),
     Field("start_date", "date", True, help="contract start"),
     Field("end_date", "date", help="contract end (blank: open)"),
     Field("fee_limit", "limit", help="default incident fee limit: yen, or a level (feather, L3 …); "
@@ -127,12 +128,16 @@ INCIDENT_FIELDS: tuple[Field, ...] = (
     Field("opened", "date", True, help="opened on"),
     Field("closed", "date", help="closed on (blank: still open, not billed)"),
     _code("channel", CHANNELS, True, "email / dm / reply / phone / skype_call / skype_chat / onsite"),
-    Field("round_trips", "count", help="e-mail / DM / reply round trips (往復)", maximum=10_000),
+    Field("round_trips", "count", help="e-mail / DM / reply round trips (往復)",
+          maximum=FIELD_MAXIMUM["round_trips"]),
     Field("minutes", "minutes", help="call or chat minutes (total over sessions)",
-          maximum=100_000),
-    Field("sessions", "count", help="number of call/chat sessions (blank: 1)", maximum=10_000),
-    Field("days_open", "count", help="days open (blank: closed − opened)", maximum=36_600),
-    Field("onsite_visits", "count", help="on-site visits (出張)", maximum=1_000),
+          maximum=FIELD_MAXIMUM["minutes"]),
+    Field("sessions", "count", help="number of call/chat sessions (blank: 1)",
+          maximum=FIELD_MAXIMUM["sessions"]),
+    Field("days_open", "count", help="days open (blank: closed − opened)",
+          maximum=FIELD_MAXIMUM["days_open"]),
+    Field("onsite_visits", "count", help="on-site visits (出張)",
+          maximum=FIELD_MAXIMUM["onsite_visits"]),
     Field("investigation", "bool", help="troubleshooting that needed investigation (調査)"),
     _code("consulting", CONSULTING, False, "specific / comprehensive / blank"),
     Field("level_override", "level", help="level set by staff (feather, 1..10); wins"),
@@ -156,7 +161,8 @@ INCIDENT_FIELDS: tuple[Field, ...] = (
 PACK_FIELDS: tuple[Field, ...] = (
     Field("contract_id", "text", True, help="契約ID (vendor_support)"),
     Field("purchased", "date", True, help="purchase date; valid for one year"),
-    Field("units", "count", True, help="units bought (a pack is 10)", maximum=100_000),
+    Field("units", "count", True, help="units bought (a pack is 10)",
+          maximum=FIELD_MAXIMUM["units"]),
 )
 
 SHEETS: dict[str, tuple[Field, ...]] = {

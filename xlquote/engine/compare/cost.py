@@ -228,7 +228,7 @@ def _usage_block(usage: Any, checks_shape: tuple[int, ...] | None = None) -> np.
 
 
 def plan_cost(plan: Any, support_range: Any = "normal", max_incidents: Any = None,
-              usage: Any = (0,) * LEVEL_COUNT, months: Any = 12, licences: Any = 0,
+              usage: Any = (0,) * LEVEL_COUNT, months: Any = 12, licences: Any = None,
               members: Any = 0, karte_payment: Any = "consume",
               minutes_per_incident: Any = DEFAULT_MINUTES_PER_INCIDENT,
               pricebook: PricebookArg = None, errors: ErrorMode = "raise",
@@ -248,7 +248,7 @@ def plan_cost(plan: Any, support_range: Any = "normal", max_incidents: Any = Non
 
 
 def plan_cost_grid(plan: Any, support_range: Any = "normal", max_incidents: Any = None,
-                   usage: Any = (0,) * LEVEL_COUNT, months: Any = 12, licences: Any = 0,
+                   usage: Any = (0,) * LEVEL_COUNT, months: Any = 12, licences: Any = None,
                    members: Any = 0, pricebook: PricebookArg = None,
                    errors: ErrorMode = "raise") -> Any:
     """``plan_cost`` for 2-D cell blocks, as the PLAN_COST UDF passes them (plans as a column):
@@ -264,7 +264,7 @@ def plan_cost_grid(plan: Any, support_range: Any = "normal", max_incidents: Any 
 
 
 def evaluate_plans(plan: Any, support_range: Any = "normal", max_incidents: Any = None,
-                   usage: Any = (0,) * LEVEL_COUNT, months: Any = 12, licences: Any = 0,
+                   usage: Any = (0,) * LEVEL_COUNT, months: Any = 12, licences: Any = None,
                    members: Any = 0, karte_payment: Any = "consume",
                    minutes_per_incident: Any = DEFAULT_MINUTES_PER_INCIDENT,
                    pricebook: PricebookArg = None, counts: np.ndarray | None = None
@@ -289,7 +289,8 @@ def evaluate_plans(plan: Any, support_range: Any = "normal", max_incidents: Any 
     paying = KARTE_PAYMENT.codes.index("pay")
     karte = to_codes(karte_col, KARTE_PAYMENT, "karte_payment", checks) == paying
     books = resolve_books(pricebook)
-    maximum = _check_plan_rows(plans, ranges, max_col, licence_counts, books, checks)
+    maximum = _check_plan_rows(plans, ranges, max_col, licence_counts, licence_col, books,
+                               checks)
     minutes = np.broadcast_to(np.asarray(minutes_per_incident, dtype=np.float64), (LEVEL_COUNT,))
     if counts is None:
         rates = _check_usage(block, shape, checks)
@@ -327,10 +328,11 @@ def _check_usage(block: np.ndarray, shape: tuple[int, ...], checks: RowChecks) -
 
 
 def _check_plan_rows(plans: np.ndarray, ranges: np.ndarray, max_col: np.ndarray,
-                     licences: np.ndarray, books: dict[str, PriceBook],
-                     checks: RowChecks) -> np.ndarray:
+                     licences: np.ndarray, licence_cells: np.ndarray,
+                     books: dict[str, PriceBook], checks: RowChecks) -> np.ndarray:
     """Per-plan requirements: monthly needs max_incidents within the range's tiers; price book
-    A plans need licences (call centre: within its tiers). Returns max_incidents (0 elsewhere)."""
+    A plans need licences (call centre: within its tiers), named by their cells as typed.
+    Returns max_incidents (0 elsewhere)."""
     monthly = plans == MONTHLY
     blank_max = np.array([is_blank(v) for v in max_col.ravel()], dtype=bool).reshape(plans.shape)
     checks.flag(monthly & blank_max, "max_incidents", max_col,
@@ -341,8 +343,8 @@ def _check_plan_rows(plans: np.ndarray, ranges: np.ndarray, max_col: np.ndarray,
     check_max_incidents(ranges, np.where(monthly, maximum, 0), max_col,
                         books["monthly"].require_support(), checks)
     vendor_plan = (plans == VENDOR) | (plans == CALLCENTER)
-    checks.flag(vendor_plan & (licences < 1), "licences", licences, LICENCES_REQUIRED)
+    checks.flag(vendor_plan & (licences < 1), "licences", licence_cells, LICENCES_REQUIRED)
     top = int(books["callcenter"].require_vendor().callcenter_upper_bounds[-1])
-    checks.flag((plans == CALLCENTER) & (licences > top), "licences", licences,
+    checks.flag((plans == CALLCENTER) & (licences > top), "licences", licence_cells,
                 callcenter_licences(top))
     return maximum

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..codes import KARTE_PAYMENT, LEVELS, SUPPORT_RANGES, is_blank
+from ..columns import FIELD_MAXIMUM
 from ..errors import DataFileError, load_toml
 from ..pricebook import LEVEL_COUNT
-from ..records import CONTRACT_FIELDS, INCIDENT_FIELDS, Field
 
 EXAMPLE_PROFILE = Path(__file__).with_name("example_profile.toml")
 MAX_HORIZON_MONTHS = 120  # ten years: beyond that a comparison says nothing useful
@@ -140,16 +140,12 @@ class _Reader:
         return out
 
 
-def _maximum(fields: tuple[Field, ...], name: str) -> int:
-    return int(next(f.maximum for f in fields if f.name == name and f.maximum is not None))
-
-
 # A profile's figures stay within what a workbook's cells may hold (no figure may make the
 # comparison do work in proportion to it, nor overflow its arrays): incidents a month as a
 # monthly contract's max_incidents, minutes as an incident's, licences as a contract's.
-MAX_INCIDENTS_PER_MONTH = _maximum(CONTRACT_FIELDS, "max_incidents")
-MAX_MINUTES_PER_INCIDENT = _maximum(INCIDENT_FIELDS, "minutes")
-MAX_LICENCES = _maximum(CONTRACT_FIELDS, "licences")
+MAX_INCIDENTS_PER_MONTH = FIELD_MAXIMUM["max_incidents"]
+MAX_MINUTES_PER_INCIDENT = FIELD_MAXIMUM["minutes"]
+MAX_LICENCES = FIELD_MAXIMUM["licences"]
 MAX_MEMBERS = 10_000
 
 KNOWN_KEYS = {"name", "months", "licences", "members", "karte_payment", "support_ranges",
