@@ -360,3 +360,14 @@ def test_a_file_that_is_not_what_its_name_says_is_named_so(workbook, tmp_path, n
         read_invoicing_workbook(workbook, record_files={"Incidents": file})
     (problem,) = caught.value.problems
     assert problem.value == name and problem.reason.startswith(reason)
+
+
+def test_an_incidents_file_of_no_record_is_a_notice_to_look_at(workbook, tmp_path, capsys):
+    """A nightly export that came out with its header only billed base fees, exit 0, no word."""
+    file = write_csv(tmp_path / "incidents.csv", [], field_names(INCIDENT_FIELDS))
+    code = main(["invoice", str(workbook), "--month", "2026-10", "--out", str(tmp_path / "out"),
+                 "--incidents", str(file), "--no-pdf", "--json"])
+    notices = json.loads(capsys.readouterr().out)["notices"]
+    (empty,) = [n for n in notices if n["code"] == "no_incidents"]
+    assert code == 1 and empty["attention"]
+    assert empty["message"].startswith("incidents.csv にインシデントの記録が 1 件もありません")

@@ -286,7 +286,7 @@ class MonthDocument(DocumentFigures):
 class Notice:
     """Something the clerk should know that did not stop the run."""
 
-    code: str  # reported | still_billed | file_differs | pending_elsewhere | recovered | …
+    code: str  # reported | still_billed | file_differs | pending_elsewhere | no_incidents | …
     message: str
     number: str = ""
     contract_id: str = ""
@@ -853,6 +853,12 @@ class MonthRun:
                 "既にある台帳を使うはずだった場合は --out / --register (Settings の請求番号台帳) "
                 "を確かめてください"))
         result.notices += plan.notices
+        if not len(self.data.incidents):  # an export that came out empty, say
+            source = self.data.files.get("Incidents", "Incidents シート")
+            result.notices.append(Notice(
+                "no_incidents", f"{source} にインシデントの記録が 1 件もありません。基本料金だけで"
+                "請求しました。記録の書き出しや貼り付けの漏れでないか確かめてください",
+                attention=True))
         for doc in result.elsewhere:
             if doc.status == "pending":  # that run stopped: only a run there finishes it
                 result.notices.append(Notice(
