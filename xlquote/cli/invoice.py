@@ -121,8 +121,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     for table in ("incidents", "contracts", "packs"):
         parser.add_argument(f"--{table}", type=Path, default=None, metavar="FILE",
                             help=f"{table.capitalize()} の記録を、ブックのシートの代わりに"
-                                 "この CSV か Parquet ファイルから読みます (列とチェックは同じ、"
-                                 "行数の上限なし)")
+                                 "この CSV か Parquet ファイルから読みます (列とチェックは同じ。"
+                                 "Excel の行数の上限を超えて読めます: Incidents は 2,000 万行、"
+                                 "Contracts と Packs は 5 万行まで)")
     add_register_option(parser, default=None)
     parser.add_argument("--correct", action="store_true",
                         help="発行済みの請求書の金額や必須の記載事項が変わったとき、断らずに"

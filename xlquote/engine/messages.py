@@ -44,6 +44,16 @@ def shown(value: Any) -> str:
 SHOWN_TEXT = 100  # characters of a text value a message repeats whole
 
 
+class ElapsedTime(dt.timedelta):
+    """A number in an elapsed-time format ([h]:mm:ss), written as Excel shows it (600:00:00 for
+    25 days), in messages and JSON alike."""
+
+    def __str__(self) -> str:
+        seconds = round(self.total_seconds())
+        sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+        return f"{sign}{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
 def cut_short(text: str) -> str:
     """Text too long to repeat in a message: its first 40 characters and an ellipsis."""
     return text[:40] + "…"

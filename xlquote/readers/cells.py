@@ -29,6 +29,7 @@ from lxml import etree
 
 from ..engine.columns import UnusableCell, midnight_as_date
 from ..engine.errors import ROW_FIELD, ListedProblems, Problem
+from ..engine.messages import ElapsedTime
 from .package import (
     EXCEL_MAX_COLUMNS,
     EXCEL_MAX_ROWS,
@@ -650,7 +651,7 @@ class _SheetReader:
         if style in self.dates:
             return self._date(number, text)
         if style in self.durations:
-            return dt.timedelta(days=number)
+            return ElapsedTime(days=number)
         return number
 
     def _date(self, serial: float, text: str) -> Any:

@@ -892,6 +892,10 @@ CASES: tuple[Case, ...] = (
     Case("date_format_minutes", "I-1003's minutes 100 in the built-in date format 14: refused "
          "with the date it shows", in_format("Incidents", "I-1003", "G", "100", "14"),
          (Expected("Incidents", 16, "minutes", "数値として読めません", "1900-04-09"),)),
+    Case("duration_format_minutes", "I-1003's minutes 25 in the built-in elapsed-time format 46 "
+         "([h]:mm:ss): refused, named as Excel shows it (600:00:00), not as 25 days",
+         in_format("Incidents", "I-1003", "G", "25", "46"),
+         (Expected("Incidents", 16, "minutes", "数値として読めません", "600:00:00"),)),
     Case("header_misspelt", "the Incidents header minutes written minute: the column misspelt, "
          "not one of the clerk's own (read as absent, every call would count 0 minutes)",
          header_renamed("Incidents", "minutes", "minute"),
