@@ -360,7 +360,30 @@ def test_a_cluster_whose_workers_cannot_see_the_folder_changes_nothing(tmp_path,
     assert report["status"] == "write_failed"
     assert f"tcp://10.0.0.9:40001 (render-02): {out} が見えません" in report["message"]
     assert asked and Path(asked[0][0]).parent == out  # the probe was written in OUT
-    assert list(out.iterdir()) == []  # no register, no marker, no month, no probe left
+    assert not out.exists()  # made for the check: no register, marker, month or probe left
+
+
+def test_a_worker_on_another_build_of_the_same_version_stops_the_run(tmp_path, dask_cluster,
+                                                                    monkeypatch, capsys) -> None:
+    """Only the version number was compared: a worker with a checkout of another commit (the
+    version stays 0.1.0) passed, and drew its documents as that commit draws them."""
+    from dask.distributed import Client
+
+    here = parallel._xlquote_version()
+    number, digest = here.split(" ")
+    assert re.fullmatch(r"\([0-9a-f]{12}\)", digest)
+    other = f"{number} (000000000000)"
+
+    def other_build(client, function, probe, **kwargs):
+        return {"tcp://10.0.0.9:40001": (True, other, "render-02")}
+
+    monkeypatch.setattr(Client, "run", other_build)
+    book = write_invoicing_workbook(tmp_path / "invoicing.xlsx", sample_contracts(),
+                                    sample_incidents(), sample_packs(), sample_settings())
+    assert main(["invoice", str(book), "--month", "2026-10", "--out", str(tmp_path / "out"),
+                 "--json", "--dask-scheduler", dask_cluster.scheduler_address]) == 3
+    message = json.loads(capsys.readouterr().out)["message"]
+    assert f"tcp://10.0.0.9:40001: xlquote {other} (実行側は {here})" in message
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

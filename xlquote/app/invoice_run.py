@@ -732,11 +732,7 @@ class MonthRun:
             if self.executor is None:
                 owned.enter_context(executor)
             new_folders = missing_folders(self.out_dir)
-            try:
-                executor.check_folder(make_folder(self.out_dir))  # before anything is changed
-            except BaseException:
-                remove_empty(new_folders)
-                raise
+            check_folder(executor, self.out_dir)  # before anything is changed
             folder = owned.enter_context(OutputFolder(self.out_dir, self.register,
                                                       new_folders=new_folders))
             publisher = Publisher(folder, self.register, self.pdf, self.report, executor,
@@ -873,6 +869,17 @@ class MonthRun:
                 "このファイルを別の場所へ移してからもう一度実行してください", attention=True))
 
 
+def check_folder(executor: Executor, out_dir: Path) -> None:
+    """``out_dir`` (made if missing) checked by the executor's workers: a folder made only for
+    a check they refuse is removed again."""
+    new_folders = missing_folders(out_dir)
+    try:
+        executor.check_folder(make_folder(out_dir))
+    except BaseException:
+        remove_empty(new_folders)
+        raise
+
+
 def write_month_summary(register: Register, folder: OutputFolder, month: Month,
                         pdf: bool) -> InvoiceRunResult:
     """The month's documents as the register and this folder know them, and the summary
@@ -958,7 +965,7 @@ def run_invoice_workbook(workbook: str | Path, month: Month | str, out_dir: str 
         executor = None
         if dask_scheduler:  # a cluster that cannot do the work is found before the reading
             executor = owned.enter_context(executor_for(dask_scheduler))
-            executor.check_folder(make_folder(out_dir))
+            check_folder(executor, Path(out_dir))
         data = read_invoicing_workbook(workbook, engine, record_files)
         return run_invoices(data, month, out_dir, pdf, progress, register, correct, issue_date,
                             issue_pending, allow_open_month, executor, copy_elsewhere)

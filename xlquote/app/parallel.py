@@ -29,6 +29,8 @@ chunk or an exception that cannot be pickled — raises a ``TaskError`` naming t
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import pickle
 import re
@@ -520,13 +522,23 @@ def _bad_address(address: Any, detail: str = "") -> InputError:
                                "tcp://HOST:PORT (例: tcp://render-01:8786) の形で指定してください")])
 
 
+@functools.cache
 def _xlquote_version() -> str:
+    """The installed version and a digest of the package's files (code, price books, font):
+    two checkouts of one version at different commits may draw different documents."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("xlquote")
+        number = version("xlquote")
     except PackageNotFoundError:
-        return "unknown"
+        number = "unknown"
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return f"{number} ({digest.hexdigest()[:12]})"
 
 
 def _worker_sees(probe: str) -> tuple[bool, str, str]:
