@@ -167,13 +167,15 @@ def test_runs_with_two_registers_on_one_folder_cannot_wipe_each_other(books, reg
     assert len(numbering.list()) == 17
 
 
-@pytest.mark.parametrize(("step", "finished"), [("recorded", []),
-                                              ("publishing", ["INV-202610-0001"])])
+@pytest.mark.parametrize(("step", "finished"), [
+    ("recorded", []), ("staged", []),
+    ("publishing", [f"INV-202610-{i:04d}" for i in range(1, 18)])])
 def test_a_run_for_another_month_finishes_what_was_killed(books, references, registers,
                                                           tmp_path, step, finished):
-    """Killed once its first file was in place (publishing): the next run, for any month,
-    finishes that document. The others had no file in place, nobody saw them: it withdraws
-    them, and October's own run issues them under the same numbers."""
+    """Killed once its files began to be put in place (publishing): the next run, for any
+    month, finishes every document of it, those whose files are not in place yet too. Killed
+    before (recorded, staged), nobody saw them: it withdraws them, and October's own run
+    issues them under the same numbers."""
     book, _ = books
     out = tmp_path / "out"
     assert issue(book, out, fault=step).returncode == FAULT_EXIT
@@ -187,6 +189,24 @@ def test_a_run_for_another_month_finishes_what_was_killed(books, references, reg
     assert files(out / MONTH) == files(references["issued"] / MONTH)
     assert [(d.number, d.status) for d in registers.open(out).list(MONTH)] == [
         (d.number, d.status) for d in registers.open(references["issued"]).list(MONTH)]
+
+
+def test_files_moved_away_after_a_killed_run_stay_as_they_went_out(books, registers,
+                                                                   tmp_path):
+    """Killed once every file was in place (published), the files then moved away (mailed)
+    and a row changed: the next run withdrew the documents (no file in place) and issued
+    other amounts under the same numbers, without a word. Now it finishes them as they went
+    out, and the change is refused as a change to issued invoices (--correct to correct)."""
+    book, changed = books
+    out, sent = tmp_path / "out", tmp_path / "sent"
+    assert issue(book, out, fault="published").returncode == FAULT_EXIT
+    sent.mkdir()
+    for path in (out / MONTH).glob("INV-*"):
+        path.rename(sent / path.name)
+    rerun = issue(changed, out)
+    assert rerun.returncode == 2 and "INV-202610-0001 (C001" in rerun.stderr
+    assert {k: v for k, v in files(out / MONTH).items() if k.startswith("INV-")} == files(sent)
+    assert {d.state for d in registers.open(out).list(MONTH)} == {"issued"}
 
 
 @pytest.mark.parametrize("step", ["recorded", "staged"])

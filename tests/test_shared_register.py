@@ -273,12 +273,24 @@ def test_a_run_stopped_in_another_folder_is_named_where_it_stopped(server_regist
         env={**os.environ, "XLQUOTE_FAULT_AT": "recorded"}, capture_output=True, text=True,
         timeout=300)
     assert killed.returncode == 86, killed.stderr
-    code, report = invoice_json(capsys, book, second, "--register", dsn)
-    stopped = [n for n in report["notices"] if n["code"] == "pending_elsewhere"]
-    assert code == 1 and len(stopped) == 17 and all(n["attention"] for n in stopped)
-    assert folder_location(first) in stopped[0]["message"]
-    assert invoice(book, first, "--register", dsn) == 1  # that folder's run issues them
-    code, report = invoice_json(capsys, book, second, "--register", dsn)
+    # the second clerk's workbook bills C001 otherwise: the stopped run's C001 was never
+    # issued, so it is neither refused as a changed invoice nor corrected (which kept the
+    # first folder from ever withdrawing it: a correction referred to it)
+    changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    for _ in ("plain", "--correct"):
+        code, report = invoice_json(capsys, changed, second, "--register", dsn,
+                                    *(["--correct"] if _ == "--correct" else []))
+        stopped = [n for n in report["notices"] if n["code"] == "pending_elsewhere"]
+        assert code == 1 and len(stopped) == 17 and all(n["attention"] for n in stopped)
+        assert folder_location(first) in stopped[0]["message"]
+        assert report["register"].get("pending_elsewhere") == 17
+        assert not [i for i in report["invoices"] if i["kind"] == "correction"]
+    # that folder's run withdraws them (nothing was published) and bills the month afresh
+    code, report = invoice_json(capsys, changed, first, "--register", dsn)
+    assert code == 1 and report["register"]["new"] == 17
+    assert [i["number"] for i in report["invoices"]] == [f"INV-202610-{i:04d}"
+                                                         for i in range(1, 18)]
+    code, report = invoice_json(capsys, changed, second, "--register", dsn)
     assert not [n for n in report["notices"] if n["code"] == "pending_elsewhere"]
 
 

@@ -145,6 +145,7 @@ CHANGE_LABELS_JA = {
     "reissued": "取消後の再発行",
     "still_billed": "取消済みだが入力にまだ請求あり",
     "recovered": "中断した発行を完了",
+    "pending_elsewhere": "他の出力フォルダで発行処理中 (そちらで完了待ち)",
     "held": "下書き (判断待ち)",
     "statement": "明細 (¥0)",
 }
@@ -582,6 +583,7 @@ class MonthRun:
         listed = {c.contract_id for c in self.data.contracts}
         gone = [f"{d.number} ({d.contract_id})" for cid, d in latest.items()
                 if cid not in produced and d.cancellation is None
+                and not _pending_elsewhere(d, folder_id)
                 and (d.folder_id in (folder_id, "") or cid in listed)]
         if gone:
             raise RegisterError(
@@ -598,6 +600,10 @@ class MonthRun:
             previous = latest.get(contract_id)
             if previous is None:
                 change = self._first_issue(index, summary.total, billed, plan, new)
+            elif _pending_elsewhere(previous, folder_id):
+                # issued by nobody yet: that folder's next run finishes it (then it is compared
+                # as issued) or withdraws it (then this contract is billed afresh)
+                change = "pending_elsewhere"
             elif previous.cancellation is not None and (
                     working := self._working(index, summary.total, billed, plan)):
                 change = working  # voided, and now a draft or a ¥0 statement, as if new
@@ -867,6 +873,11 @@ class MonthRun:
                 "file_differs", f"{name} は台帳に記録した発行時のファイルと内容が違います "
                 "(壊れたか書き換えられています。書き換えずに残しました)。発行時の内容に戻すには、"
                 "このファイルを別の場所へ移してからもう一度実行してください", attention=True))
+
+
+def _pending_elsewhere(doc: Issued, folder_id: str) -> bool:
+    """``doc`` is recorded by a run on another output folder that has not finished it."""
+    return doc.state == "pending" and doc.folder_id not in (folder_id, "")
 
 
 def check_folder(executor: Executor, out_dir: Path) -> None:

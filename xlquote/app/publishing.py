@@ -17,13 +17,15 @@ Publishing, step by step (``STEPS``; each name is a point a run can be killed at
 
 A run that dies anywhere leaves pending documents whose content the register holds. The next
 run on the folder (it holds the folder's lock, so the dead run is not running) finishes those
-it had begun to put in place: it draws them again, puts them in place and marks them
-(``recover``). Those with no file in place were never published: the register forgets them
-and gives their numbers back (where no later number was handed out), and the run bills their
-contracts from the workbook as it is now, so a document nobody received is neither issued
-from old content nor corrected. No number ever stands for two documents. A run that fails
-while alive (disk full) removes what it put in place and forgets its pending documents:
-nothing changed; when even the register cannot be written then, the next run forgets them.
+it had begun to put in place (the register records their files just before the first is
+moved): it draws them again, puts them in place and marks them (``recover``), whether or not
+their files are still there. Those it had not begun to put in place were never published: the
+register forgets them and gives their numbers back (where no later number was handed out),
+and the run bills their contracts from the workbook as it is now, so a document nobody
+received is neither issued from old content nor corrected. No number ever stands for two
+documents. A run that fails while alive (disk full) removes what it put in place and forgets
+its pending documents: nothing changed; when even the register cannot be written then, the
+next run forgets them.
 
 The folder is locked on its own (``OUT/.xlquote.lock``), whatever register is used, and it
 remembers the register that numbers its documents (``OUT/.xlquote-folder.json``): a run with
@@ -45,7 +47,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,6 +144,22 @@ def missing_folders(path: Path) -> list[Path]:
             break
         missing.append(folder)
     return missing
+
+
+def _file_records(jobs: Sequence[RenderJob], rendered: Mapping[str, Rendered]
+                  ) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+    """The files drawn for numbered ``jobs`` as the register records them: number → (role →
+    SHA-256, role → error of a file that could not be made); a cancellation's roles prefixed."""
+    files: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+    for job in jobs:
+        drawn = rendered.get(job_key(job))
+        if drawn is None or not job.number:
+            continue
+        prefix = CANCELLATION_ROLE if job.cancellation is not None else ""
+        made, failed = files.setdefault(job.number, ({}, {}))
+        made.update({prefix + r: h for r, h in drawn.sha256.items()})
+        failed.update({prefix + r: e for r, e in drawn.errors.items()})
+    return files
 
 
 def remove_empty(folders: Sequence[Path]) -> None:
@@ -349,6 +367,14 @@ class Publisher:
                                      lambda done: self.report(step, done, total), chunk)
             results = [drawn[i] for i in sorted(range(total), key=order.__getitem__)]  # jobs' order
             checkpoint("staged")
+            # Before the first file is in place, the register learns the pending documents'
+            # files: from here on they may have been seen (or moved away), and a run that
+            # dies finishes them rather than handing their numbers out again (``recover``).
+            drawn_jobs = dict(zip(map(job_key, jobs), results, strict=True))
+            about_to_publish = [job for job in jobs if job.overwrite]
+            if about_to_publish:
+                with self.register.transaction() as ledger:
+                    ledger.set_files(_file_records(about_to_publish, drawn_jobs))
             first = True
             for job, rendered in zip(jobs, results, strict=True):
                 key = job_key(job)
@@ -380,11 +406,14 @@ class Publisher:
 
     def recover(self) -> list[str]:
         """Finish what a dead run on this folder left pending: draw, place, mark. A pending
-        document none of whose files is in place was never published: it is withdrawn
-        instead. Returns the numbers finished."""
+        document that never came to be put in place (the run died or failed before its files
+        were recorded, ``draw``) was never published: it is withdrawn instead. Returns the
+        numbers finished."""
         with self.register.reading() as ledger:
             pending = ledger.pending(self.folder.folder_id)
-        unpublished = [doc for doc in pending if doc.state == "pending"
+        # never published: no file recorded as about to be put in place (nor one in place,
+        # from a register older than that record)
+        unpublished = [doc for doc in pending if doc.state == "pending" and not doc.files
                        and not any(self._in_place(doc, role) for role in ROLES)]
         if unpublished:
             with self.register.transaction() as ledger:
@@ -415,24 +444,18 @@ class Publisher:
         """Step 4: record the files made and mark pending documents issued."""
         done: list[str] = []
         issued: list[str] = []
-        files: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
         with self.register.transaction() as ledger:
             ledger.lock_month(Month.parse(str(month)))
             for job in jobs:
-                rendered = published.rendered.get(job_key(job))
-                if rendered is None or not job.number:
+                if job_key(job) not in published.rendered or not job.number:
                     continue
-                prefix = CANCELLATION_ROLE if job.cancellation is not None else ""
-                made, failed = files.setdefault(job.number, ({}, {}))
-                made.update({prefix + r: h for r, h in rendered.sha256.items()})
-                failed.update({prefix + r: e for r, e in rendered.errors.items()})
                 if job.overwrite:  # it was pending
                     if job.cancellation is not None:
                         ledger.mark_cancelled(job.number)
                     else:
                         issued.append(job.number)
                     done.append(job.number)
-            ledger.set_files(files)
+            ledger.set_files(_file_records(jobs, published.rendered))
             ledger.mark_issued(issued)
         checkpoint("marked")
         return done
