@@ -268,7 +268,7 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
 
 @pytest.mark.parametrize("address", ["garbage", "tcp://", "http://render-01:8786",
                                      "inproc://foo", "tcp://h:abc", "tcp://h:8786/path",
-                                     "tcp://[::1"])
+                                     "tcp://[::1", "tcp://127.0.0.1:99999"])
 def test_an_address_that_is_no_scheduler_is_bad_input(tmp_path, capsys, address) -> None:
     """Dask's ValueError or TypeError went up as a traceback, exit 1 (a run needing
     attention) and no JSON."""
@@ -281,6 +281,15 @@ def test_an_address_that_is_no_scheduler_is_bad_input(tmp_path, capsys, address)
     assert code == 2 and report["status"] == "invalid"
     assert report["problems"][0]["reason"].startswith("Dask スケジューラのアドレスとして使えません")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_address_dask_takes_is_taken(dask_cluster, monkeypatch) -> None:
+    """Yesterday's batch environments: host:port without a protocol (Dask's tcp), the
+    protocol in capitals."""
+    address = dask_cluster.scheduler_address.removeprefix("tcp://")
+    for given in (address, f"TCP://{address}", f" tcp://{address} "):
+        with executor_for(given) as executor:
+            assert executor.mode == "dask" and executor.workers == 2
 
 
 def test_a_cluster_left_without_workers_stops_the_run(monkeypatch) -> None:

@@ -345,6 +345,9 @@ def test_a_shift_jis_csv_whose_first_megabytes_are_ascii_is_read(workbook, tmp_p
 
 @pytest.mark.parametrize(("name", "content", "reason"), [
     ("incidents.csv", b"", "ファイルが空です (0 バイト)"),
+    ("incidents.csv", b"\xef\xbb\xbf", "見出しの行がありません"),  # a BOM alone
+    ("incidents.csv", b"\r\n\r\n", "見出しの行がありません"),
+    ("incidents.csv", b"   \n", "見出しの行がありません"),
     ("incidents.parquet", b"", "ファイルが空です (0 バイト)"),
     ("incidents.csv", b"PK\x03\x04 a workbook", "Excel のブック (xlsx) か zip ファイルです"),
     ("incidents.csv", b"PAR1 a parquet file", "Parquet ファイルです。拡張子を .parquet に"),

@@ -359,6 +359,12 @@ def test_a_second_folder_lists_the_first_folders_invoices_and_copies_them_when_a
         "status"] == "void"
     assert not list((first / MONTH).glob("取消_*"))
     assert {k: v for k, v in files(first / MONTH).items() if k.startswith("INV-")} == issued
+    # the cancelling document is checked where it was drawn, though the invoice was not
+    (cancelling,) = (second / MONTH).glob("取消_INV-202610-0004_*.pdf")
+    cancelling.write_bytes(b"")
+    code, report = invoice_json(capsys, book, second, "--register", dsn)
+    assert [n["message"].split(" ")[0] for n in report["notices"]
+            if n["code"] == "file_differs"] == [cancelling.name]
 
 
 def test_which_register_a_run_uses(server_registers, tmp_path, capsys, monkeypatch):

@@ -60,9 +60,10 @@ MIN_PARALLEL = 64  # below this, starting processes costs more than it saves
 # tasks waiting for one forever (and the folder locked).
 WORKERLESS_WAIT = 60.0
 WAIT_STEP = 5.0  # seconds between looks at the cluster while no chunk comes back
-# A scheduler's address as `dask scheduler` prints it: tcp:// (or tls://, with Dask's TLS
-# configured) and a host (or [IPv6]) and port
-SCHEDULER_ADDRESS = re.compile(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}")
+# A scheduler's address as Dask takes it: a protocol Dask speaks between machines (none is
+# tcp://; tls:// with Dask's TLS configured), a host (or [IPv6]) and a port
+SCHEDULER_ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)"
+                               r":(\d{1,5})", re.IGNORECASE)
 DEFAULT_CHUNK = 32
 HERE = "in this process"
 
@@ -436,8 +437,12 @@ class DaskExecutor(Executor):
         self._own_client = not isinstance(scheduler, Client)
         if isinstance(scheduler, str):
             scheduler = scheduler.strip()
-            if not SCHEDULER_ADDRESS.fullmatch(scheduler):
+            found = SCHEDULER_ADDRESS.fullmatch(scheduler)
+            if not found or not 0 < int(found[2]) < 65536:
                 raise _bad_address(scheduler)
+            if "://" in scheduler:  # Dask reads the protocol in lower case only
+                protocol, rest = scheduler.split("://", 1)
+                scheduler = f"{protocol.lower()}://{rest}"
         try:
             self.client = Client(scheduler) if self._own_client else scheduler
         except OSError as exc:

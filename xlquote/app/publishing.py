@@ -516,15 +516,23 @@ class Publisher:
         return jobs
 
     def damaged_files(self, doc: Issued) -> list[str]:
-        """The files of ``doc``, issued from this folder, that are in place but no longer
-        hold the bytes the register recorded (truncated, overwritten, edited)."""
-        if doc.folder_id != self.folder.folder_id or doc.state != "issued":
+        """The files of ``doc`` (and of its cancellation) issued from this folder that are in
+        place but no longer hold the bytes the register recorded (truncated, overwritten,
+        edited)."""
+        if doc.state != "issued":
             return []
+        here = self.folder.folder_id
+        cancellation = doc.cancellation
         damaged = []
         for role, record in doc.files.items():
             stem, extension = doc.file_stem, role
             if role.startswith(CANCELLATION_ROLE):
+                if cancellation is None or cancellation.folder_id != here or (
+                        cancellation.state != "issued"):
+                    continue
                 stem, extension = cancellation_stem(stem), role.removeprefix(CANCELLATION_ROLE)
+            elif doc.folder_id != here:
+                continue
             path = self.folder.root / doc.month / f"{stem}.{extension}"
             if record.sha256 and path.is_file() and file_sha256(path) != record.sha256:
                 damaged.append(path.name)

@@ -11,6 +11,7 @@ problem) and, under ``--json``, a JSON object on stdout — never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -180,7 +181,19 @@ def fail(as_json: bool, code: int, status: str, message: str,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _run(sys.argv[1:] if argv is None else list(argv))
+    except BrokenPipeError:  # what reads the output stopped (| head): the job itself is done
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        with contextlib.suppress(OSError):  # stderr may be that pipe too (2>&1 | head)
+            print("xlquote: 出力を読む側が先に終了しました。処理は終わっています (結果は出力"
+                  "フォルダと台帳で確かめてください)", file=sys.stderr)
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stderr.fileno())
+        return EXIT_OUTPUT_CLOSED
+
+
+def _run(arguments: list[str]) -> int:
     try:
         args = build_parser().parse_args(arguments)
     except UsageError as exc:
@@ -198,11 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(as_json, EXIT_WRITE, "write_failed", str(exc))
     except XlquoteError as exc:
         return fail(as_json, EXIT_INPUT, "refused", str(exc))
-    except BrokenPipeError:  # what reads the output stopped (| head): the job itself is done
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
-        print("xlquote: 出力を読む側が先に終了しました。処理は終わっています (結果は出力フォルダ"
-              "と台帳で確かめてください)", file=sys.stderr)
-        return EXIT_OUTPUT_CLOSED
+    except BrokenPipeError:
+        raise  # main's, wherever it happens
     except OSError as exc:  # a write the job did not expect to fail
         from ..app.publishing import describe_os_error
 

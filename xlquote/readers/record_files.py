@@ -240,6 +240,8 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
     try:
         with path.open(encoding=python_encoding, newline="") as handle:
             names = next(text_csv.reader(handle), [])
+        if not any(name.strip() for name in names):  # a BOM, blank lines or spaces alone
+            raise _refuse(path, "見出しの行がありません (1 行目が空です)")
         columns = _wanted(names, fields, path)
         misshapen = _MisshapenRows(path)
         table = _arrow_csv(path, encoding, columns, misshapen, numbered=False)
