@@ -33,6 +33,7 @@ from test_invoicing_button import payload, status, written
 
 from udfs import invoicing as button
 from xlquote.app.invoice_run import REGISTER_ENV
+from xlquote.app.publishing import FAULT_ENV, FAULT_EXIT
 from xlquote.app.register import Issued, Register
 from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
 from xlquote.app.workbooks.invoicing import FILENAME, build, write_invoicing_workbook
@@ -260,6 +261,15 @@ def test_four_clerks_on_one_shared_folder_take_turns(books, server_registers, tm
 
 # --- two folders, one register -------------------------------------------------------------
 
+def killed_after_numbering(book: Path, out: Path, dsn: str) -> None:
+    """A run on ``out`` killed once the month's documents are recorded, before any is drawn."""
+    killed = subprocess.run(
+        [sys.executable, "-m", "xlquote", "invoice", str(book), "--month", MONTH, "--out",
+         str(out), "--register", dsn, "--issue-date", ISSUED],
+        env={**os.environ, FAULT_ENV: "recorded"}, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == FAULT_EXIT, killed.stderr
+
+
 def test_a_folder_made_again_where_one_was_is_that_folder(server_registers, tmp_path, capsys):
     """The folder of a run killed half-way was deleted and made again by the next run: it
     had a new id, so the stopped documents were another folder's for ever (a notice on every
@@ -269,12 +279,7 @@ def test_a_folder_made_again_where_one_was_is_that_folder(server_registers, tmp_
     book = workbook(tmp_path / "invoicing.xlsx")
     dsn = server_registers.location(tmp_path / "team")
     out = tmp_path / "pc-1"
-    killed = subprocess.run(
-        [sys.executable, "-m", "xlquote", "invoice", str(book), "--month", MONTH, "--out",
-         str(out), "--register", dsn, "--issue-date", ISSUED],
-        env={**os.environ, "XLQUOTE_FAULT_AT": "recorded"}, capture_output=True, text=True,
-        timeout=300)
-    assert killed.returncode == 86, killed.stderr
+    killed_after_numbering(book, out, dsn)
     shutil.rmtree(out)
     code, report = invoice_json(capsys, book, out, "--register", dsn, "--issue-date", ISSUED)
     assert code == 1 and report["register"]["new"] == 17
@@ -295,12 +300,7 @@ def test_a_run_stopped_in_another_folder_is_named_where_it_stopped(server_regist
     book = workbook(tmp_path / "invoicing.xlsx")
     dsn = server_registers.location(tmp_path / "team")
     first, second = tmp_path / "pc-1", tmp_path / "pc-2"
-    killed = subprocess.run(
-        [sys.executable, "-m", "xlquote", "invoice", str(book), "--month", MONTH, "--out",
-         str(first), "--register", dsn, "--issue-date", ISSUED],
-        env={**os.environ, "XLQUOTE_FAULT_AT": "recorded"}, capture_output=True, text=True,
-        timeout=300)
-    assert killed.returncode == 86, killed.stderr
+    killed_after_numbering(book, first, dsn)
     # the second clerk's workbook bills C001 otherwise: the stopped run's C001 was never
     # issued, so it is neither refused as a changed invoice nor corrected (which kept the
     # first folder from ever withdrawing it: a correction referred to it)
