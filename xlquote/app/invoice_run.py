@@ -789,7 +789,7 @@ class MonthRun:
             with self.register.transaction() as ledger:
                 ledger.withdraw(self.month, plan.fresh, plan.seqs)
         except Exception:  # the register cannot be written (a full disk): the next run on the
-            pass  # folder finds them unpublished and withdraws them (Publisher.recover)
+            pass  # folder withdraws them, or finishes those begun (Publisher.recover)
 
     def _write_working(self, publisher: Publisher, plan: _Plan, folder_id: str
                        ) -> list[Working]:
