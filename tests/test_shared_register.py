@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -268,28 +267,6 @@ def killed_after_numbering(book: Path, out: Path, dsn: str) -> None:
          str(out), "--register", dsn, "--issue-date", ISSUED],
         env={**os.environ, FAULT_ENV: "recorded"}, capture_output=True, text=True, timeout=300)
     assert killed.returncode == FAULT_EXIT, killed.stderr
-
-
-def test_a_folder_made_again_where_one_was_is_that_folder(server_registers, tmp_path, capsys):
-    """The folder of a run killed half-way was deleted and made again by the next run: it
-    had a new id, so the stopped documents were another folder's for ever (a notice on every
-    run, telling the clerk to run in the very folder they ran in). Now the folder made again
-    at the same place is the same folder: it withdraws what was never published, bills the
-    month, and a folder lost after issuing gets its files drawn again."""
-    book = workbook(tmp_path / "invoicing.xlsx")
-    dsn = server_registers.location(tmp_path / "team")
-    out = tmp_path / "pc-1"
-    killed_after_numbering(book, out, dsn)
-    shutil.rmtree(out)
-    code, report = invoice_json(capsys, book, out, "--register", dsn, "--issue-date", ISSUED)
-    assert code == 1 and report["register"]["new"] == 17
-    assert not [n for n in report["notices"] if n["code"] == "pending_elsewhere"]
-    issued = files(out / MONTH)
-    shutil.rmtree(out)  # lost after issuing: made again, its files are drawn as issued
-    code, report = invoice_json(capsys, book, out, "--register", dsn, "--issue-date", ISSUED)
-    assert code == 1 and report["issued_elsewhere"] == 0
-    assert {k: v for k, v in files(out / MONTH).items() if k.startswith("INV-")} == {
-        k: v for k, v in issued.items() if k.startswith("INV-")}
 
 
 def test_a_run_stopped_in_another_folder_is_named_where_it_stopped(server_registers, tmp_path,

@@ -46,7 +46,6 @@ import functools
 import json
 import os
 import shutil
-import socket
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -239,9 +238,7 @@ class OutputFolder:
                         f"番号を付けています。その台帳を --register で指定するか、別の --out を"
                         f"使ってください (指定された台帳: {self.register.display})")
                 return str(folder_id)
-        # A folder made again where one was (deleted, lost with its marker) is that folder:
-        # its run finishes or withdraws what it left pending, and draws its missing files.
-        folder_id = self._noted_here() or uuid.uuid4().hex
+        folder_id = uuid.uuid4().hex
         data = {"folder_id": folder_id, "register_id": self.register.register_id,
                 "register": self.register.display,
                 "register_location": self.register.location, "created_at": timestamp()}
@@ -251,13 +248,6 @@ class OutputFolder:
                             encoding="utf-8")
             os.replace(temp, path)
         return folder_id
-
-    def _noted_here(self) -> str | None:
-        """The id the register noted last for an output folder at this host and path."""
-        if not self.register.exists():
-            return None
-        with self.register.reading() as ledger:
-            return ledger.folder_at(socket.gethostname(), str(self.root.absolute()))
 
     def month_folder(self, month: Month | str) -> Path:
         folder = self.root / str(month)

@@ -744,13 +744,6 @@ class Ledger:
         return {row.folder_id: f"{row.host}:{row.path}" for row in self.connection.execute(
             sa.select(output_folders.c.folder_id, output_folders.c.host, output_folders.c.path))}
 
-    def folder_at(self, host: str, path: str) -> str | None:
-        """The output folder last used at ``host``:``path``, if any."""
-        return self.connection.execute(
-            sa.select(output_folders.c.folder_id)
-            .where((output_folders.c.host == host) & (output_folders.c.path == path))
-            .order_by(output_folders.c.last_used_at.desc()).limit(1)).scalar()
-
     def note_folder(self, folder_id: str, path: str, host: str | None = None) -> None:
         """Record where the output folder ``folder_id`` is (now), so that runs on other
         folders can say where its documents are."""
