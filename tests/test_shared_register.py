@@ -457,3 +457,25 @@ def test_the_button_on_two_pcs_shares_the_register_of_the_settings(server_regist
     assert button.run_from_book(third) is None
     assert status(third).startswith("入力エラー 1 件")
     assert password not in json.dumps(third.json(), ensure_ascii=False)
+
+
+def test_a_cancellation_stopped_in_another_folder_is_left_to_it(server_registers, tmp_path,
+                                                                capsys):
+    """A void killed before its cancelling document existed: another folder's run took the
+    invoice for cancelled, and with --correct issued the contract a new invoice while the
+    cancellation was still unfinished (two October invoices for C003 if it never ends)."""
+    book = workbook(tmp_path / "invoicing.xlsx")
+    dsn = server_registers.location(tmp_path / "team")
+    first, second = tmp_path / "pc-1", tmp_path / "pc-2"
+    assert invoice(book, first, "--register", dsn, "--no-pdf") == 1
+    killed = subprocess.run(
+        [sys.executable, "-m", "xlquote", "register", "void", "INV-202610-0003", "--reason",
+         "誤発行", "--out", str(first), "--register", dsn, "--no-pdf"],
+        env={**os.environ, FAULT_ENV: "staged"}, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == FAULT_EXIT, killed.stderr
+    for extra in ([], ["--correct"]):
+        code, report = invoice_json(capsys, book, second, "--register", dsn, "--no-pdf", *extra)
+        stopped = [n for n in report["notices"] if n["code"] == "pending_elsewhere"]
+        assert code == 1 and [n["number"] for n in stopped] == ["INV-202610-0003"]
+        assert report["register"].get("reissued", 0) == 0 and len(report["invoices"]) == 17
+        assert not [n for n in report["notices"] if n["code"] == "still_billed"]

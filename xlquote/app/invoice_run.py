@@ -37,6 +37,7 @@ import contextlib
 import datetime as dt
 import functools
 import os
+import socket
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -448,6 +449,7 @@ class _Plan:
     """What the register transaction decided."""
 
     fresh: list[str] = field(default_factory=list)  # numbers recorded pending by this run
+    pending_elsewhere: list[Issued] = field(default_factory=list)  # other folders' unfinished
     seqs: list[int] = field(default_factory=list)
     changes: dict[str, str] = field(default_factory=dict)  # contract_id → change
     working: list[tuple[int, Header]] = field(default_factory=list)  # billed index → header
@@ -601,9 +603,10 @@ class MonthRun:
             if previous is None:
                 change = self._first_issue(index, summary.total, billed, plan, new)
             elif _pending_elsewhere(previous, folder_id):
-                # issued by nobody yet: that folder's next run finishes it (then it is compared
-                # as issued) or withdraws it (then this contract is billed afresh)
+                # issued (or cancelled) by nobody yet: that folder's next run finishes it (then
+                # it is compared as issued) or withdraws it (then the contract is billed afresh)
                 change = "pending_elsewhere"
+                plan.pending_elsewhere.append(previous)
             elif previous.cancellation is not None and (
                     working := self._working(index, summary.total, billed, plan)):
                 change = working  # voided, and now a draft or a ¥0 statement, as if new
@@ -861,13 +864,23 @@ class MonthRun:
                 "no_incidents", f"{source} にインシデントの記録が 1 件もありません。基本料金だけで"
                 "請求しました。記録の書き出しや貼り付けの漏れでないか確かめてください",
                 attention=True))
-        for doc in result.elsewhere:
-            if doc.status == "pending":  # that run stopped: only a run there finishes it
-                result.notices.append(Notice(
-                    "pending_elsewhere", f"{doc.number} は別の出力フォルダ ({doc.issued_in or '不明'}"
-                    ") での発行が途中で止まっています。そのフォルダでもう一度請求書作成を実行して"
-                    "ください (発行を終えるか、取り下げて請求し直します)", number=doc.number,
-                    contract_id=doc.contract_id, attention=True))
+        here = f"{socket.gethostname()}:{self.out_dir.absolute()}"
+        folders: dict[str, str] = {}
+        if plan.pending_elsewhere:
+            with self.register.reading() as ledger:
+                folders = ledger.folders()
+        for doc in plan.pending_elsewhere:  # those runs stopped: only a run there ends them
+            cancelling = doc.cancellation
+            stopped = (cancelling.folder_id if cancelling is not None
+                       and cancelling.state == "pending" else doc.folder_id)
+            where = folders.get(stopped, "不明")
+            if where == here:  # that folder was deleted or moved, and one made here anew
+                where += " (以前この場所にあった出力フォルダ。移したならその場所)"
+            result.notices.append(Notice(
+                "pending_elsewhere", f"{doc.number} は別の出力フォルダ {where} での発行か取消が途中"
+                "で止まっています。そのフォルダでもう一度請求書作成を実行してください (発行や取消を"
+                "終えるか、取り下げて請求し直します)", number=doc.number,
+                contract_id=doc.contract_id, attention=True))
         for name in published.differing:
             result.notices.append(Notice(
                 "file_differs", f"{name} は台帳に記録した発行時のファイルと内容が違います "
@@ -876,8 +889,12 @@ class MonthRun:
 
 
 def _pending_elsewhere(doc: Issued, folder_id: str) -> bool:
-    """``doc`` is recorded by a run on another output folder that has not finished it."""
-    return doc.state == "pending" and doc.folder_id not in (folder_id, "")
+    """``doc``, or its cancellation, is recorded by a run on another output folder that has
+    not finished it: neither issued nor cancelled yet."""
+    cancelling = doc.cancellation
+    return ((doc.state == "pending" and doc.folder_id not in (folder_id, ""))
+            or (cancelling is not None and cancelling.state == "pending"
+                and cancelling.folder_id != folder_id))
 
 
 def check_folder(executor: Executor, out_dir: Path) -> None:
