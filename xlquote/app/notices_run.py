@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from filelock import FileLock, Timeout
-
 from ..engine.dates import Month
 from ..engine.errors import InputError, Problem
 from ..engine.notices import NoticeReport, notices_due
@@ -30,7 +28,7 @@ from ..readers.workbook import Engine, InvoicingData, read_invoicing_workbook
 from ..writers.notices import write_notices_workbook
 from .documents import current_umask
 from .invoice_run import parse_month
-from .publishing import LOCK_NAME, WriteFailed, describe_os_error, write_errors
+from .publishing import WriteFailed, describe_os_error, folder_lock, write_errors
 from .register import sqlite_reason
 
 T = TypeVar("T")
@@ -228,12 +226,8 @@ def write_notices(report: NoticeReport, out_dir: str | Path, again: bool = False
         folder.mkdir(parents=True, exist_ok=True)
     # One run at a time on a folder (as the month's run): two would each read the record,
     # write their notices and keep only their own entries, so the other's were sent again.
-    try:
-        lock = FileLock(folder / LOCK_NAME, timeout=LOCK_TIMEOUT)
-        lock.acquire()
-    except Timeout:
-        raise WriteFailed(f"{folder} は別の実行が使用中です。終わってからもう一度実行して"
-                          "ください") from None
+    lock = folder_lock(folder, LOCK_TIMEOUT, f"{folder} は別の実行が使用中です。終わってから"
+                       "もう一度実行してください")
     try:
         record = NoticesRecord(folder)
         written = set() if again else record.written([n.key for n in report.notices])

@@ -171,6 +171,18 @@ def remove_empty(folders: Sequence[Path]) -> None:
             break
 
 
+def folder_lock(folder: Path, timeout: float, busy: str) -> FileLock:
+    """``folder``'s lock (``LOCK_NAME``), acquired: one run at a time works in a folder.
+    ``busy``: the message when another run holds it longer than ``timeout`` seconds."""
+    lock = FileLock(folder / LOCK_NAME, timeout=timeout)
+    with write_errors():
+        try:
+            lock.acquire()
+        except Timeout:  # a TimeoutError, an OSError: named here, not by write_errors
+            raise WriteFailed(busy) from None
+    return lock
+
+
 class OutputFolder:
     """``OUT`` locked for one run: ``with OutputFolder(out, register) as folder: …``.
 
@@ -191,14 +203,9 @@ class OutputFolder:
 
     def __enter__(self) -> OutputFolder:
         make_folder(self.root)
-        lock = FileLock(self.root / LOCK_NAME, timeout=self.timeout)
-        with write_errors():
-            try:
-                lock.acquire()
-            except Timeout:  # a TimeoutError, an OSError: named here, not by write_errors
-                raise WriteFailed(f"{self.root} では別の請求書作成が実行中です ("
-                                  f"{self.timeout:.0f} 秒待ちました)。終わってからもう一度実行"
-                                  "してください") from None
+        lock = folder_lock(self.root, self.timeout,
+                           f"{self.root} では別の請求書作成が実行中です ({self.timeout:.0f} 秒"
+                           "待ちました)。終わってからもう一度実行してください")
         self._lock = lock
         try:
             self.folder_id = self._marker()
