@@ -740,8 +740,7 @@ class MonthRun:
         with contextlib.ExitStack() as owned:
             if self.executor is None:
                 owned.enter_context(executor)
-            new_folders = missing_folders(self.out_dir)
-            check_folder(executor, self.out_dir)  # before anything is changed
+            new_folders = check_folder(executor, self.out_dir)  # before anything is changed
             folder = owned.enter_context(OutputFolder(self.out_dir, self.register,
                                                       new_folders=new_folders))
             publisher = Publisher(folder, self.register, self.pdf, self.report, executor,
@@ -897,15 +896,16 @@ def _pending_elsewhere(doc: Issued, folder_id: str) -> bool:
                 and cancelling.folder_id != folder_id))
 
 
-def check_folder(executor: Executor, out_dir: Path) -> None:
+def check_folder(executor: Executor, out_dir: Path) -> list[Path]:
     """``out_dir`` (made if missing) checked by the executor's workers: a folder made only for
-    a check they refuse is removed again."""
+    a check they refuse is removed again. Returns the folders it made, deepest first."""
     new_folders = missing_folders(out_dir)
     try:
         executor.check_folder(make_folder(out_dir))
     except BaseException:
         remove_empty(new_folders)
         raise
+    return new_folders
 
 
 def write_month_summary(register: Register, folder: OutputFolder, month: Month,
