@@ -31,7 +31,7 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,13 +156,22 @@ working_documents = sa.Table(  # drafts and statements a folder shows for a mont
     sa.Column("file_stem", sa.Text, nullable=False),
     sa.Column("roles", sa.Text, nullable=False),  # JSON: the files written
     sa.Column("updated_at", sa.String(32), nullable=False))
-# A register's tables, and the first format's: a file holding none of them is not a register.
-REGISTER_TABLES = frozenset({*metadata.tables, "invoices"})
 # The columns the first format's ``invoices`` table had (taken over by _take_over_first_register):
 # another program's table of that name is not one.
 FIRST_REGISTER_COLUMNS = frozenset({"number", "month", "seq", "contract_id", "customer", "kind",
                                     "corrects", "subtotal", "tax", "total", "content_hash",
                                     "issued_at"})
+
+
+def _first_register(tables: set[str], invoices_columns: Callable[[], set[str]]) -> bool:
+    """The database holds the first format's register (an ``invoices`` table of its columns)."""
+    return "invoices" in tables and invoices_columns() >= FIRST_REGISTER_COLUMNS
+
+
+def _holds_a_register(tables: set[str], invoices_columns: Callable[[], set[str]]) -> bool:
+    """A register's tables, or the first format's, are there: a file holding neither is
+    another program's."""
+    return bool(tables & set(metadata.tables)) or _first_register(tables, invoices_columns)
 
 
 class RegisterError(XlquoteError):
@@ -283,11 +292,13 @@ def _sqlite_engine(path: Path, timeout: float) -> Engine:
         dbapi_connection.isolation_level = None  # transactions begin as ``begin`` says
         tables = {row[0] for row in _retrying(lambda: dbapi_connection.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall(), timeout)}
-        if tables == {"invoices"}:
-            columns = {row[1] for row in dbapi_connection.execute(
+
+        def invoices_columns() -> set[str]:
+            return {row[1] for row in dbapi_connection.execute(
                 "PRAGMA table_info(invoices)").fetchall()}
-            tables = tables if columns >= FIRST_REGISTER_COLUMNS else {"another program's"}
-        if not tables or tables & REGISTER_TABLES:  # another program's file is left as it is
+
+        # WAL for a register or a new file; another program's file is left as it is
+        if not tables or _holds_a_register(tables, invoices_columns):
             _retrying(lambda: dbapi_connection.execute("PRAGMA journal_mode=WAL"), timeout)
         dbapi_connection.execute("PRAGMA synchronous=FULL")
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
@@ -585,10 +596,12 @@ def _ensure_schema(connection: Connection, foreign_refused: bool = False) -> boo
         return False
     inspector = sa.inspect(connection)
     found = set(inspector.get_table_names())
-    first_register = "invoices" in found and {
-        column["name"] for column in inspector.get_columns("invoices")} >= FIRST_REGISTER_COLUMNS
-    if foreign_refused and found and not found & REGISTER_TABLES - {"invoices"} and (
-            not first_register):
+
+    def invoices_columns() -> set[str]:
+        return {column["name"] for column in inspector.get_columns("invoices")}
+
+    first_register = _first_register(found, invoices_columns)
+    if foreign_refused and found and not _holds_a_register(found, invoices_columns):
         raise RegisterError(f"請求番号台帳に指定したファイルは別のデータベースです (表 "
                             f"{', '.join(sorted(found)[:5])})。台帳のファイルを指定してください "
                             "(変更していません)")
