@@ -479,3 +479,14 @@ def test_a_cancellation_stopped_in_another_folder_is_left_to_it(server_registers
         assert code == 1 and [n["number"] for n in stopped] == ["INV-202610-0003"]
         assert report["register"].get("reissued", 0) == 0 and len(report["invoices"]) == 17
         assert not [n for n in report["notices"] if n["code"] == "still_billed"]
+        # shown as under way, not as cancelled: its cancelling document does not exist yet
+        c003 = next(d for d in report["invoices"] if d["number"] == "INV-202610-0003")
+        assert c003["status"] == "voiding"
+        row = next(r for r in summary_rows(second) if r[0] == "INV-202610-0003")
+        assert row[12].startswith("取消処理中")
+    # the folder that began it finishes it on its next run: cancelled from then on
+    assert invoice(book, first, "--register", dsn, "--no-pdf") == 1
+    code, report = invoice_json(capsys, book, second, "--register", dsn, "--no-pdf")
+    c003 = next(d for d in report["invoices"] if d["number"] == "INV-202610-0003")
+    assert c003["status"] == "void"
+    assert next(r for r in summary_rows(second) if r[0] == "INV-202610-0003")[12].startswith("取消")

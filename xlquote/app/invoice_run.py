@@ -151,7 +151,8 @@ CHANGE_LABELS_JA = {
     "statement": "明細 (¥0)",
 }
 STATUS_LABELS_JA = {"issued": "発行済み", "pending": "発行処理中", "corrected": "修正済み",
-                    "void": "取消", "draft": "下書き", "statement": "明細"}
+                    "void": "取消", "voiding": "取消処理中", "draft": "下書き",
+                    "statement": "明細"}
 KIND_LABELS_JA = {"invoice": "請求書", "correction": "修正インボイス", "cancellation": "取消",
                   "draft": "下書き", "statement": "明細"}  # the documents a run writes
 
@@ -237,7 +238,7 @@ class MonthDocument(DocumentFigures):
 
     kind: str  # invoice | correction | draft | statement
     number: str  # "" for drafts and statements
-    status: str  # issued | pending | corrected | void | draft | statement
+    status: str  # issued | pending | corrected | void | voiding | draft | statement
     xlsx: Path | None
     pdf: Path | None
     corrects: str | None = None

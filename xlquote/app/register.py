@@ -224,9 +224,10 @@ class Issued(DocumentFigures):
 
     @property
     def status(self) -> str:
-        """void | corrected | issued | pending"""
+        """void | voiding | corrected | issued | pending. ``voiding``: a cancellation under
+        way (its document not yet issued; the folder that began it finishes it)."""
         if self.cancellation is not None:
-            return "void"
+            return "voiding" if self.cancellation.state == "pending" else "void"
         if self.corrected_by is not None:
             return "corrected"
         return self.state
