@@ -135,6 +135,11 @@ CASES: dict[str, tuple[Callable[[Rows, Rows], None], str, str, str]] = {
                          "contract_id", "契約一覧 (Contracts) にない契約ID"),
     "control character": (lambda c, i: c[0].update(customer="株式会社_x0007_テスト"),
                           "Contracts", "customer", "制御文字 (U+0007)"),
+    # at either end too: str.strip() would have dropped these as spaces
+    "control character at the end": (lambda c, i: c[0].update(customer="株式会社テスト_x001F_"),
+                                     "Contracts", "customer", "制御文字 (U+001F)"),
+    "control character at the start": (lambda c, i: c[0].update(customer="_x000B_株式会社テスト"),
+                                       "Contracts", "customer", "制御文字 (U+000B)"),
     "negative fee limit": (lambda c, i: c[0].update(fee_limit=-100), "Contracts", "fee_limit",
                            "0 以上にしてください"),
 }

@@ -308,6 +308,8 @@ def test_a_correction_waiting_on_a_decision_is_held_as_a_draft(tmp_path, capsys,
 
 @pytest.mark.parametrize(("reason", "refusal"), [
     ("誤り\x1b[2J", "制御文字 (U+001B)"),  # an escape sequence, printed raw by register show
+    ("誤り\x0b", "制御文字 (U+000B)"),  # at the end too (str.strip() would drop it)
+    ("誤り\n再発行", "制御文字 (U+000A)"),  # one line: register list shows one per document
     ("誤" * 501, "500 文字までです"),  # the cancelling document prints it whole
     ("\u200b\u200b", "取消の理由を --reason で書いてください"),  # shows nothing: no reason
 ])

@@ -88,6 +88,29 @@ def test_a_bad_closed_day_is_named_with_how_to_write_one(text: str, phrase: str)
     assert problem.reason.startswith("休業日 ") and phrase in problem.reason
 
 
+
+@pytest.mark.parametrize(("key", "text", "phrase"), [
+    # digits of another script: \d takes them, the documents' font has no glyph for them
+    ("registration_number", "T123456789012\u096b", "登録番号は T と 13 桁の数字です"),
+    ("registration_number", "T\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+     "\u0660\u0661\u0662\u0663", "登録番号は T と 13 桁の数字です"),
+    # a control character is refused at the ends too (str.strip() would drop \x0b, \x1c-\x1f)
+    ("issuer_name", "株式会社テスト\x1f", "制御文字 (U+001F)"),
+    ("issuer_name", "\x0b株式会社テスト", "制御文字 (U+000B)"),
+    ("issuer_name", "株式会社\x07テスト", "制御文字 (U+0007)"),
+])
+def test_a_setting_the_documents_cannot_print_is_refused(key: str, text: str, phrase: str
+                                                         ) -> None:
+    with pytest.raises(InputError) as caught:
+        settings_from_values({**SETTINGS, key: (text, 7)})
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.field) == (7, key) and phrase in problem.reason
+
+
+def test_a_setting_is_trimmed_of_spaces() -> None:
+    settings = settings_from_values({**SETTINGS, "issuer_name": ("\u3000株式会社テスト \n", 2)})
+    assert settings.issuer_name == "株式会社テスト"
+
 def test_data_file_errors_say_which_file_and_key(tmp_path) -> None:
     profile = tmp_path / "p.toml"
     profile.write_text("months = 3\n[incidents_per_month]\n4 = = 2\n", encoding="utf-8")

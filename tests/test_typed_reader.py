@@ -327,12 +327,13 @@ def test_plain_text_check(cells, plain):
     assert _is_plain_text(pa.chunked_array([pa.array(cells, pa.string())])) is plain
 
 
-def test_whitespace_is_what_str_strip_removes():
+def test_whitespace_is_what_str_strip_removes_but_control_characters():
     import sys
 
-    from xlquote.engine.columns import WHITESPACE
+    from xlquote.engine.columns import CONTROL_CHARACTERS, WHITESPACE
 
-    assert "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()) == WHITESPACE
+    assert "".join(c for c in map(chr, range(sys.maxunicode + 1))
+                   if c.isspace() and not CONTROL_CHARACTERS.match(c)) == WHITESPACE
 
 
 @pytest.mark.parametrize(("cells", "distinct"), [

@@ -10,12 +10,13 @@ cancelled: an invoice that was corrected is cancelled through its correction.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..engine.codes import shows_nothing
-from ..engine.columns import CONTROL_CHARACTERS
+from ..engine.columns import trimmed
 from ..engine.dates import Month
 from ..engine.errors import InputError, Problem
 from ..engine.messages import control_character, cut_short, too_long_to_print
@@ -33,6 +34,9 @@ from .register import Register, RegisterError
 # The longest reason for a cancellation: the cancelling document prints it whole, and the
 # register keeps it as printed (a cell holds 32,767 characters; a document's line far fewer).
 REASON_CHARS = 500
+# a reason is one line (the register's listing, the cancelling document): no control character,
+# tab or line break
+ONE_LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 @dataclass
@@ -59,11 +63,11 @@ class VoidResult:
 def void_invoice(number: str, reason: str, out_dir: str | Path, register: Register | None = None,
                  cancelled_on: dt.date | None = None, pdf: bool = True,
                  progress: Progress | None = None) -> VoidResult:
-    reason = reason.strip()
+    reason = trimmed(reason)
     if shows_nothing(reason):  # zero-width spaces alone print no reason on the document
         raise InputError([Problem(None, "reason", reason, "取消の理由を --reason で書いてください")])
-    control = CONTROL_CHARACTERS.search(reason)
-    if control:  # kept in the register and printed on the cancelling document
+    control = ONE_LINE_BREAKERS.search(reason)
+    if control:  # kept in the register and printed on one line of the cancelling document
         raise InputError([Problem(None, "reason", cut_short(reason),
                                   control_character(control.group()))])
     if len(reason) > REASON_CHARS:

@@ -594,10 +594,17 @@ def parse_date(cell: Any) -> dt.date | None:
 
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# What str.strip() removes (every character whose isspace() is true), spelled out so that a
-# fast reader can check in its own regex engine that to_text would change nothing.
-WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+# The spaces a text cell is trimmed of: what str.strip() removes (every character whose
+# isspace() is true) but the control characters among them (\x0b, \x0c, \x1c-\x1f), which
+# are refused wherever they stand. Spelled out so that a fast reader can check in its own
+# regex engine that to_text would change nothing.
+WHITESPACE = ("\t\n\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
               "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
+def trimmed(text: str) -> str:
+    """``text`` without its leading and trailing spaces (``WHITESPACE``)."""
+    return text.strip(WHITESPACE)
 
 
 _HOLDS_INVISIBLE = re.compile(f"[{INVISIBLE}]")
@@ -618,7 +625,7 @@ def to_text(values: np.ndarray) -> np.ndarray:
     ''. Numbers that are whole print without '.0'."""
     out = np.empty(values.shape, dtype=object)
     if values.dtype.kind == "O" and _cell_types(values.ravel()) <= {str, type(None)}:
-        out.ravel()[:] = ["" if v is None else v.strip() for v in values.ravel()]
+        out.ravel()[:] = ["" if v is None else v.strip(WHITESPACE) for v in values.ravel()]
         if _HOLDS_INVISIBLE.search("\n".join(out.ravel().tolist())):  # one scan, usually all
             for index, text in np.ndenumerate(out):
                 if text and shows_nothing(text):
@@ -630,5 +637,5 @@ def to_text(values: np.ndarray) -> np.ndarray:
         elif isinstance(cell, float) and cell.is_integer():
             out[index] = str(int(cell))
         else:
-            out[index] = str(cell).strip()
+            out[index] = trimmed(str(cell))
     return out

@@ -12,11 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from .closed_days import ClosedDays
 from .codes import TAX_ROUNDING, Vocabulary, is_blank
+from .columns import CONTROL_CHARACTERS, trimmed
 from .dates import closed_days_problem
 from .errors import InputError, Problem
-from .messages import PRINTED_NAME_CHARS, cut_short, too_long_to_print
+from .messages import PRINTED_NAME_CHARS, control_character, cut_short, too_long_to_print
 
-REGISTRATION_NUMBER = re.compile(r"T\d{13}")
+REGISTRATION_NUMBER = re.compile(r"T[0-9]{13}")  # ASCII digits: \d takes any script's
 # The invoice register on a server the team shares (PostgreSQL, through psycopg 3).
 SERVER_REGISTER_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 
@@ -106,7 +107,12 @@ def settings_from_values(values: Mapping[str, tuple[Any, int | None]], sheet: st
                           f"B 列に {f.help} を書いた行を追加してください")
                 problems.append(Problem(row, f.key, value, reason, sheet))
             continue
-        text = str(value).strip()
+        text = trimmed(str(value))
+        control = CONTROL_CHARACTERS.search(text)
+        if control:  # printed on every document
+            problems.append(Problem(row, f.key, cut_short(text), control_character(control.group()),
+                                    sheet))
+            continue
         if f.max_chars is not None and len(text) > f.max_chars:
             problems.append(Problem(row, f.key, cut_short(text), too_long_to_print(f.max_chars),
                                     sheet))
