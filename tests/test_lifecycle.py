@@ -306,6 +306,21 @@ def test_a_correction_waiting_on_a_decision_is_held_as_a_draft(tmp_path, capsys,
     assert len(registers.open(out).list()) == 18
 
 
+def test_a_correction_voided_or_corrected_again_shows_so_in_the_summary(issued, tmp_path):
+    """The summary had shown every correction as 「修正インボイス (… を訂正)」, in force or not."""
+    _, out = issued
+    for minutes in (300, 30):
+        changed = workbook(tmp_path / f"changed_{minutes}.xlsx",
+                           incidents={"I-1003": {"minutes": minutes}})
+        assert invoice(changed, out, "--correct") == 1
+    assert main(["register", "void", "INV-202610-0019", "--reason", "誤り", "--out",
+                 str(out)]) == 0
+    rows = {r[0]: r[12] for r in summary_rows(out)}
+    assert rows["INV-202610-0001"] == "修正済み → INV-202610-0018"
+    assert rows["INV-202610-0018"] == "修正済み → INV-202610-0019 (INV-202610-0001 を訂正)"
+    assert rows["INV-202610-0019"] == "取消 (INV-202610-0018 を訂正)"
+
+
 @pytest.mark.parametrize(("reason", "refusal"), [
     ("誤り\x1b[2J", "制御文字 (U+001B)"),  # an escape sequence, printed raw by register show
     ("誤り\x0b", "制御文字 (U+000B)"),  # at the end too (str.strip() would drop it)

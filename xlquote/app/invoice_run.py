@@ -261,8 +261,8 @@ class MonthDocument(DocumentFigures):
         status = STATUS_LABELS_JA.get(self.status, self.status)
         if self.corrected_by:
             status += f" → {self.corrected_by}"
-        if self.corrects:
-            status = f"修正インボイス ({self.corrects} を訂正)"
+        if self.corrects:  # a correction in force says so; one voided or corrected again
+            status = ("修正インボイス" if self.in_force else status) + f" ({self.corrects} を訂正)"
         if not self.issued_here:
             status += f" (別の出力フォルダ: {self.issued_in or '不明'})"
         return SummaryItem(**_figures(self), number=self.number or STATUS_LABELS_JA[self.kind],
