@@ -339,6 +339,25 @@ def test_a_void_reason_a_document_cannot_print_is_refused(issued, capsys, regist
     assert doc.cancellation is None and not list((out / MONTH).glob("取消_*"))
 
 
+def test_a_document_date_far_ahead_is_refused_as_a_typo(issued, tmp_path, capsys, registers):
+    """--issue-date 2031-01-01 (for 2026) had dated the invoice, then every cancellation and
+    reissue of its contract, years ahead."""
+    _, out = issued
+    far = jst_today() + dt.timedelta(days=32)
+    capsys.readouterr()
+    assert main(["register", "void", "INV-202610-0004", "--reason", "誤り", "--out", str(out),
+                 "--issue-date", far.isoformat()]) == 2
+    assert f"取消日 {far} は {jst_today()} から 31 日より後です" in capsys.readouterr().err
+    changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    assert invoice(changed, out, "--correct", "--issue-date", far.isoformat()) == 2
+    assert f"請求日 {far} は {jst_today()} から 31 日より後です" in capsys.readouterr().err
+    assert len(registers.open(out).list()) == 17  # nothing issued, nothing cancelled
+    assert all(d.cancellation is None for d in registers.open(out).list())
+    # a month ahead is a date a clerk may choose (the month's invoices prepared early)
+    near = jst_today() + dt.timedelta(days=31)
+    assert invoice(changed, out, "--correct", "--issue-date", near.isoformat()) == 1
+
+
 def test_a_corrected_invoice_is_voided_through_its_correction(issued, tmp_path, capsys):
     _, out = issued
     changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})

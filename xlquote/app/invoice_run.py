@@ -153,6 +153,7 @@ CHANGE_LABELS_JA = {
 STATUS_LABELS_JA = {"issued": "発行済み", "pending": "発行処理中", "corrected": "修正済み",
                     "void": "取消", "voiding": "取消処理中", "draft": "下書き",
                     "statement": "明細"}
+DAYS_AHEAD = 31  # how far a chosen issue or cancellation date may lie ahead (too_far_ahead)
 KIND_LABELS_JA = {"invoice": "請求書", "correction": "修正インボイス", "cancellation": "取消",
                   "draft": "下書き", "statement": "明細"}  # the documents a run writes
 
@@ -187,6 +188,17 @@ def month_issue_date(month: Month, today: dt.date, chosen: dt.date | None,
     return chosen or max(issue_date(month, calendar), today)
 
 
+def too_far_ahead(chosen: dt.date, reference: dt.date, label: str) -> Problem | None:
+    """A chosen document date more than ``DAYS_AHEAD`` after ``reference`` (today, or the
+    billed month's end when later): a typo (2031 for 2026) would date the document, and every
+    later one of its contract, years ahead."""
+    if chosen <= reference + dt.timedelta(days=DAYS_AHEAD):
+        return None
+    return Problem(None, "issue_date", chosen.isoformat(),
+                   f"{label} {chosen} は {reference} から {DAYS_AHEAD} 日より後です。日付の打ち"
+                   "間違いでないか確認してください")
+
+
 def check_month(month: Month, today: dt.date, allow_open: bool, chosen: dt.date | None) -> None:
     """Refuse a month that has not ended in Japan (unless allowed) and an issue date inside or
     before the billed month."""
@@ -199,6 +211,10 @@ def check_month(month: Month, today: dt.date, allow_open: bool, chosen: dt.date 
     if chosen is not None and chosen <= month.last_day:
         problems.append(Problem(None, "issue_date", chosen.isoformat(),
                                 f"請求日は請求月 {month} の末日より後の日付にしてください"))
+    elif chosen is not None:
+        problem = too_far_ahead(chosen, max(today, month.last_day), "請求日")
+        if problem:
+            problems.append(problem)
     if problems:
         raise InputError(problems)
 

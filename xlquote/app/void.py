@@ -27,7 +27,12 @@ from .documents import (
     jst_today,
     settings_hash,
 )
-from .invoice_run import InvoiceRunResult, choose_register, write_month_summary
+from .invoice_run import (
+    InvoiceRunResult,
+    choose_register,
+    too_far_ahead,
+    write_month_summary,
+)
 from .publishing import OutputFolder, Progress, Publisher, checkpoint
 from .register import Register, RegisterError
 
@@ -73,6 +78,10 @@ def void_invoice(number: str, reason: str, out_dir: str | Path, register: Regist
     if len(reason) > REASON_CHARS:
         raise InputError([Problem(None, "reason", cut_short(reason),
                                   too_long_to_print(REASON_CHARS))])
+    if cancelled_on is not None:
+        problem = too_far_ahead(cancelled_on, jst_today(), "取消日")
+        if problem:
+            raise InputError([problem])
     register = register or choose_register(out_dir)
     if not register.exists():
         raise RegisterError(f"請求番号台帳 {register.display} がありません (--out か --register を"
