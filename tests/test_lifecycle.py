@@ -319,6 +319,12 @@ def test_a_correction_voided_or_corrected_again_shows_so_in_the_summary(issued, 
     assert rows["INV-202610-0001"] == "修正済み → INV-202610-0018"
     assert rows["INV-202610-0018"] == "修正済み → INV-202610-0019 (INV-202610-0001 を訂正)"
     assert rows["INV-202610-0019"] == "取消 (INV-202610-0018 を訂正)"
+    # the cancelling document tells the customer the invoice it corrected stays void too
+    (notice,) = (out / MONTH).glob("取消_INV-202610-0019_*.xlsx")
+    texts = [str(v) for row in openpyxl.load_workbook(notice).active.iter_rows(values_only=True)
+             for v in row if v is not None]
+    assert ("INV-202610-0019 は INV-202610-0018 を訂正した修正インボイスです。INV-202610-0018 も"
+            "無効のままです。") in texts
 
 
 @pytest.mark.parametrize(("reason", "refusal"), [

@@ -508,7 +508,7 @@ class Publisher:
                 cancellation=Cancellation(
                     doc.number, decode_contract(contract_json), month, doc.issue_date,
                     doc.subtotal, doc.tax, doc.total, cancellation.cancelled_on,
-                    cancellation.reason),
+                    cancellation.reason, doc.corrects),
                 number=doc.number, overwrite=cancel_pending))
         return jobs
 

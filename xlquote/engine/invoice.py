@@ -150,6 +150,7 @@ class Cancellation:
     original_total: int
     cancelled_on: dt.date
     reason: str
+    corrects: str | None = None  # a correction cancelled: the invoice it corrected (void too)
 
 
 @dataclass

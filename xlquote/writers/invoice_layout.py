@@ -409,5 +409,7 @@ def cancellation_document(cancellation: Cancellation, settings: Settings) -> Can
                    Field("消費税", c.original_tax, YEN), Field("合計", c.original_total, YEN),
                    Field("取消理由", c.reason)),
         closing=(f"この請求書 ({c.number}) は無効です。お支払いの必要はありません。",
+                 *((f"{c.number} は {c.corrects} を訂正した修正インボイスです。{c.corrects} も"
+                    "無効のままです。",) if c.corrects else ()),
                  "この請求番号は今後、他の請求書に使用いたしません。",
                  "ご不明な点は発行者までお問い合わせください。"))
