@@ -387,6 +387,11 @@ def test_register_options_before_or_after_the_action(issued, capsys, registers):
         outputs.append(json.loads(capsys.readouterr().out))
     assert all(o == outputs[0] for o in outputs) and len(outputs[0]) == 17
     assert main(["register", "show", "INV-202610-0001", "--out", str(out / "nowhere")]) == 2
+    # a number copied from a document, full width or with spaces around it, is the number
+    for typed in ("ＩＮＶ－２０２６１０－０００１", " INV-202610-0001\u3000"):
+        capsys.readouterr()
+        assert main(["register", "show", typed, "--out", str(out), "--json"]) == 0, typed
+        assert json.loads(capsys.readouterr().out)["invoice"]["number"] == "INV-202610-0001"
 
 
 def test_a_pending_decision_holds_the_invoice_until_it_is_recorded(issued, tmp_path, capsys):

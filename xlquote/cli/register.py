@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from pathlib import Path
 
 from ..app.invoice_run import STATUS_LABELS_JA, choose_register
 from ..app.register import Issued, Register, RegisterError
 from ..app.void import void_invoice
+from ..engine.columns import trimmed
 from ..engine.money import yen
 from .invoice import (
     add_pdf_options,
@@ -49,12 +51,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="番号の付いた書類すべてを、月ごとに状態と一緒に表示します")
     listing.add_argument("--month", type=month_argument, help="この月だけ (YYYY-MM、例: 2026-10)")
     show = actions.add_parser("show", help="請求書 1 通の状態、修正、取消を表示します")
-    show.add_argument("number", help="請求番号 (例: INV-202610-0001)")
+    show.add_argument("number", type=typed_number, help="請求番号 (例: INV-202610-0001)")
     void = actions.add_parser(
         "void", help="発行した請求書を取り消します (取消)。その番号は二度と使いません",
         description="発行した請求書の取消を台帳に記録し、取消の書類 (取消_<請求書のファイル名>) "
                     "を請求書と同じフォルダに書き出します。請求書のファイルは残ります。")
-    void.add_argument("number", help="請求番号 (例: INV-202610-0001)")
+    void.add_argument("number", type=typed_number, help="請求番号 (例: INV-202610-0001)")
     void.add_argument("--reason", required=True, help="取り消す理由 (取消の書類に印字されます)")
     void.add_argument("--issue-date", type=date_argument, metavar="YYYY-MM-DD",
                       help="取消の日付 (既定: 今日 (日本時間))")
@@ -62,6 +64,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     for action in (listing, show, void):
         _common(action, suppress=True)
     parser.set_defaults(run=run)
+
+
+def typed_number(text: str) -> str:
+    """An invoice number as typed: full-width letters and digits (ＩＮＶ－２０２６１０…) and
+    spaces around it, as copied from a document, read as the number."""
+    return trimmed(unicodedata.normalize("NFKC", text))
 
 
 def status_text(issued: Issued) -> str:
