@@ -149,6 +149,18 @@ def test_a_changed_amount_is_refused_and_nothing_changes(issued, tmp_path, capsy
     assert len(registers.open(out).list()) == 17
 
 
+
+def test_a_changed_addressee_is_named_in_the_refusal(issued, tmp_path, capsys):
+    """The refusal had said 「合計 24,200 → 24,200」 when the total stayed."""
+    _, out = issued
+    renamed = workbook(tmp_path / "renamed.xlsx",
+                       contracts={"C001": {"customer": "株式会社　アオバ商事"}})
+    code, result = invoice_json(capsys, renamed, out)
+    assert code == 2
+    assert "INV-202610-0001 (C001, 請求先 「株式会社アオバ商事」 → 「株式会社　アオバ商事」)" in (
+        result["message"])
+
+
 def test_correct_issues_a_correction_with_its_own_dates(issued, tmp_path, capsys, registers):
     _, out = issued
     original = files(out / MONTH)[f"{C001}.xlsx"]

@@ -224,6 +224,19 @@ def legal_hash(invoice: Invoice) -> str:
     }))
 
 
+def legal_change(before: Invoice, after: Invoice) -> str:
+    """What changed among the items ``legal_hash`` covers, as a refusal names it: the total
+    when it moved, the addressee, else the lines (a total can stay while lines change)."""
+    changes = []
+    if before.total != after.total:
+        changes.append(f"合計 {before.total:,} → {after.total:,}")
+    if before.contract.customer != after.contract.customer:
+        changes.append(f"請求先 「{before.contract.customer}」 → 「{after.contract.customer}」")
+    if not changes:
+        changes.append(f"請求の明細行 (合計 {after.total:,} は同じ)")
+    return ", ".join(changes)
+
+
 def encode_settings(settings: Settings) -> str:
     return _json(settings)
 

@@ -80,6 +80,7 @@ from .documents import (
     encode_settings,
     first_register_hash,
     jst_today,
+    legal_change,
     settings_hash,
     summary_filename,
 )
@@ -242,7 +243,7 @@ class IssuedInvoicesChanged(RegisterError):
 
     def __init__(self, changed: list[str],
                  how_to_correct: str = "--correct を付けてもう一度実行してください") -> None:
-        self.changed = changed  # "INV-… (contract, 合計 old → new)"
+        self.changed = changed  # "INV-… (contract, what changed: 合計 old → new, …)"
         super().__init__("発行済みの請求書の金額または記載事項が変わりました: " + ", ".join(changed)
                          + f"。何も書いていません。修正インボイスを発行するには {how_to_correct}")
 
@@ -647,8 +648,10 @@ class MonthRun:
                     "(明細の内容など) が発行後に変わりました。発行済みの請求書はそのままです",
                     previous.number, contract_id))
             else:
-                changed.append(f"{previous.number} ({contract_id}, 合計 {previous.total:,} → "
-                               f"{summary.total:,})")
+                issued, _ = ledger.content(previous.number)
+                what = (legal_change(decode_invoice(issued), decode_invoice(billed.content))
+                        if issued is not None else f"合計 {previous.total:,} → {summary.total:,}")
+                changed.append(f"{previous.number} ({contract_id}, {what})")
                 if self.correct and self._held(billed):
                     # the issued invoice stays in force; the new amount waits as a draft
                     change = self._add_working(index, DRAFT, plan)
