@@ -172,7 +172,7 @@ def test_correct_issues_a_correction_with_its_own_dates(issued, tmp_path, capsys
     today = jst_today()
     (correction,) = [i for i in result["invoices"] if i["kind"] == "correction"]
     assert correction["number"] == "INV-202610-0018"
-    assert correction["correction_of"] == "INV-202610-0001"
+    assert correction["correction_of"] == correction["corrects"] == "INV-202610-0001"
     assert correction["total"] == 30_800 and correction["status"] == "issued"
     assert correction["issue_date"] == today.isoformat()  # issued today, in Japan
     assert correction["due_date"] == due_date(today, CALENDAR).isoformat()

@@ -292,6 +292,7 @@ class MonthDocument(DocumentFigures):
                 "customer": self.customer, "plan": self.plan, "subtotal": self.subtotal,
                 "tax": self.tax, "total": self.total, "flags": self.flag_codes(),
                 "correction_of": self.corrects,
+                "corrects": self.corrects,  # as `register list` / `show` name it
                 "xlsx": str(self.xlsx) if self.xlsx else None,
                 "pdf": str(self.pdf) if self.pdf else None,
                 "kind": self.kind, "status": self.status,
