@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from registers import Registers
 from test_invoicing_button import payload, status, written
 
 from udfs import invoicing as button
+from xlquote.app import publishing
 from xlquote.app.invoice_run import REGISTER_ENV
 from xlquote.app.publishing import FAULT_ENV, FAULT_EXIT
 from xlquote.app.register import Issued, Register
@@ -490,3 +492,91 @@ def test_a_cancellation_stopped_in_another_folder_is_left_to_it(server_registers
     c003 = next(d for d in report["invoices"] if d["number"] == "INV-202610-0003")
     assert c003["status"] == "void"
     assert next(r for r in summary_rows(second) if r[0] == "INV-202610-0003")[12].startswith("取消")
+
+
+def killed_at(step: str, book: Path, out: Path, dsn: str) -> None:
+    """A run on ``out`` killed at publishing's ``step``."""
+    killed = subprocess.run(
+        [sys.executable, "-m", "xlquote", "invoice", str(book), "--month", MONTH, "--out",
+         str(out), "--register", dsn, "--issue-date", ISSUED, "--no-pdf"],
+        env={**os.environ, FAULT_ENV: step}, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == FAULT_EXIT, killed.stderr
+
+
+def settle(capsys, dsn: str, number: str) -> tuple[int, dict[str, Any]]:
+    capsys.readouterr()
+    code = main(["register", "settle", number, "--register", dsn, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if code == 0 else {}
+
+
+def test_a_lost_folders_run_stopped_before_publishing_is_withdrawn(server_registers, tmp_path,
+                                                                   capsys):
+    """The folder whose run stopped is gone: its pending invoices stayed pending for ever and
+    every other folder's run named them. Settled, they are withdrawn (nothing of them was
+    published), their numbers given back, and the month is billed from another folder."""
+    book = workbook(tmp_path / "invoicing.xlsx")
+    dsn = server_registers.location(tmp_path / "team")
+    lost, second = tmp_path / "pc-1", tmp_path / "pc-2"
+    killed_at("recorded", book, lost, dsn)
+    shutil.rmtree(lost)
+    for seq in range(17, 0, -1):  # the last first: each number given back in turn
+        code, settled = settle(capsys, dsn, f"INV-202610-{seq:04d}")
+        assert code == 0 and settled["action"] == "withdrawn" and settled["number_given_back"]
+        assert settled["stopped_in"] == folder_location(lost)
+    assert main(["register", "settle", "INV-202610-0001", "--register", dsn]) == 2  # gone
+    assert "台帳" in capsys.readouterr().err
+    code, report = invoice_json(capsys, book, second, "--register", dsn, "--no-pdf")
+    assert code == 1 and report["register"]["new"] == 17
+    assert not [n for n in report["notices"] if n["code"] == "pending_elsewhere"]
+    assert [i["number"] for i in report["invoices"]] == [f"INV-202610-{i:04d}"
+                                                         for i in range(1, 18)]
+    assert all(i["issued_here"] for i in report["invoices"])
+
+
+def test_a_lost_folders_run_stopped_while_publishing_is_issued(server_registers, tmp_path,
+                                                               capsys):
+    """Files had begun to be put in place: the invoices may have reached customers, so they
+    are issued as they were, and another folder draws their files when asked."""
+    book = workbook(tmp_path / "invoicing.xlsx")
+    dsn = server_registers.location(tmp_path / "team")
+    lost, second = tmp_path / "pc-1", tmp_path / "pc-2"
+    killed_at("publishing", book, lost, dsn)
+    shutil.rmtree(lost)
+    for seq in range(1, 18):
+        code, settled = settle(capsys, dsn, f"INV-202610-{seq:04d}")
+        assert code == 0 and settled["action"] == "issued", settled
+    code, report = invoice_json(capsys, book, second, "--register", dsn, "--no-pdf",
+                                "--copy-issued-elsewhere")
+    assert not [n for n in report["notices"] if n["code"] == "pending_elsewhere"]
+    assert report["register"].get("new", 0) == 0
+    assert {i["status"] for i in report["invoices"]} == {"issued"}
+    assert len(list((second / MONTH).glob("INV-202610-*.xlsx"))) == 17
+
+
+def test_a_run_whose_invoices_were_settled_meanwhile_publishes_nothing(server_registers,
+                                                                      tmp_path, capsys,
+                                                                      monkeypatch):
+    """A laptop asleep in the middle of a run is taken for lost and its invoices settled from
+    another folder; when it wakes, its run stops before putting a file in place (the numbers
+    may have gone to other invoices meanwhile) and forgets only what is still its own."""
+    book = workbook(tmp_path / "invoicing.xlsx")
+    dsn = server_registers.location(tmp_path / "team")
+    asleep = tmp_path / "pc-1"
+    settled: list[dict[str, Any]] = []
+
+    def meanwhile(step: str) -> None:
+        if step == "staged" and not settled:
+            code = main(["register", "settle", "INV-202610-0017", "--register", dsn, "--json"])
+            settled.append(json.loads(capsys.readouterr().out) if code == 0 else {})
+
+    monkeypatch.setattr(publishing, "checkpoint", meanwhile)
+    code, report = invoice_json(capsys, book, asleep, "--register", dsn, "--no-pdf")
+    assert settled == [{"number": "INV-202610-0017", "action": "withdrawn",
+                        "stopped_in": folder_location(asleep), "number_given_back": True}]
+    assert code == 2 and report["status"] == "refused"
+    assert "INV-202610-0017 は、この実行の途中で別の場所から片付けられました" in report["message"]
+    assert not list((asleep / MONTH).glob("INV-*"))
+    assert Register(dsn).list() == []  # the run's other pending invoices forgotten
+    code, report = invoice_json(capsys, book, asleep, "--register", dsn, "--no-pdf")
+    assert code == 1 and report["register"]["new"] == 17

@@ -469,7 +469,6 @@ class _Plan:
 
     fresh: list[str] = field(default_factory=list)  # numbers recorded pending by this run
     pending_elsewhere: list[Issued] = field(default_factory=list)  # other folders' unfinished
-    seqs: list[int] = field(default_factory=list)
     changes: dict[str, str] = field(default_factory=dict)  # contract_id → change
     working: list[tuple[int, Header]] = field(default_factory=list)  # billed index → header
     notices: list[Notice] = field(default_factory=list)
@@ -669,7 +668,6 @@ class MonthRun:
         for issue, (seq, number) in zip(new, numbers, strict=True):
             rows.append(self._row(issue, seq, number, settings_key, folder_id, plan))
             plan.fresh.append(number)
-            plan.seqs.append(seq)
         ledger.record(rows)
         return plan
 
@@ -793,24 +791,24 @@ class MonthRun:
             published = publisher.draw(self.month, jobs, plan.fresh)
             published.differing += damaged
         except BaseException:
-            self._forget(plan)
+            self._forget(plan, publisher.folder.folder_id)
             raise
         try:
             publisher.mark(self.month, jobs, published)
         except BaseException:
             published.undo()
-            self._forget(plan)
+            self._forget(plan, publisher.folder.folder_id)
             raise
         return published
 
-    def _forget(self, plan: _Plan) -> None:
+    def _forget(self, plan: _Plan, folder_id: str) -> None:
         """A failure before anything was issued: the register forgets this run's documents
         (the files are already removed)."""
         if not plan.fresh:
             return
         try:
             with self.register.transaction() as ledger:
-                ledger.withdraw(self.month, plan.fresh, plan.seqs)
+                ledger.withdraw(self.month, plan.fresh, folder_id)
         except Exception:  # the register cannot be written (a full disk): the next run on the
             pass  # folder withdraws them, or finishes those begun (Publisher.recover)
 
@@ -899,7 +897,8 @@ class MonthRun:
             result.notices.append(Notice(
                 "pending_elsewhere", f"{doc.number} は別の出力フォルダ {where} での発行か取消が途中"
                 "で止まっています。そのフォルダでもう一度請求書作成を実行してください (発行や取消を"
-                "終えるか、取り下げて請求し直します)", number=doc.number,
+                "終えるか、取り下げて請求し直します)。そのフォルダがもうないときは xlquote "
+                f"register settle {doc.number} で片付けます", number=doc.number,
                 contract_id=doc.contract_id, attention=True))
         for name in published.differing:
             result.notices.append(Notice(

@@ -381,6 +381,7 @@ class Publisher:
             about_to_publish = [job for job in jobs if job.overwrite]
             if about_to_publish:
                 with self.register.transaction() as ledger:
+                    self._still_ours(ledger, about_to_publish)
                     ledger.set_files(_file_records(about_to_publish, drawn_jobs))
             first = True
             for job, rendered in zip(jobs, results, strict=True):
@@ -409,6 +410,20 @@ class Publisher:
             shutil.rmtree(staging, ignore_errors=True)
         return out
 
+    def _still_ours(self, ledger: Ledger, jobs: Sequence[RenderJob]) -> None:
+        """Refuse to publish pending documents this run no longer holds: settled from another
+        folder (``register settle``) while it was away, their numbers perhaps handed out again."""
+        numbered = [job for job in jobs if job.number]
+        taken = ledger.taken_from(
+            self.folder.folder_id,
+            [job.number for job in numbered if job.cancellation is None],
+            [job.number for job in numbered if job.cancellation is not None])
+        if taken:
+            raise RegisterError(
+                f"{', '.join(taken[:5])}{' …' if len(taken) > 5 else ''} は、この実行の途中で"
+                "別の場所から片付けられました (xlquote register settle)。この実行では何も発行して"
+                "いません。もう一度実行してください")
+
     # --- recovery ----------------------------------------------------------------------------
 
     def recover(self) -> list[str]:
@@ -427,7 +442,7 @@ class Publisher:
                 for month in sorted({doc.month for doc in unpublished}):
                     docs = [doc for doc in unpublished if doc.month == month]
                     ledger.withdraw(Month.parse(month), [doc.number for doc in docs],
-                                    [doc.seq for doc in docs])
+                                    self.folder.folder_id)
             withdrawn = {doc.number for doc in unpublished}
             pending = [doc for doc in pending if doc.number not in withdrawn]
         if not pending:

@@ -855,12 +855,41 @@ class Ledger:
             self.connection.execute(documents.insert(), [
                 {**row, "state": "pending", "issued_at": now} for row in rows[start:start + 500]])
 
-    def withdraw(self, month: Month, numbers: Sequence[str], seqs: Sequence[int]) -> None:
-        """A month's pending documents that were never published (``numbers``, of sequence
-        numbers ``seqs``) forgotten, and their numbers given back where they are the last."""
+    def withdraw(self, month: Month, numbers: Sequence[str], folder_id: str) -> list[int]:
+        """A month's pending documents that were never published (``numbers``, recorded by a
+        run on ``folder_id``) forgotten, and their numbers given back where they are the last.
+        Only that folder's pending ones: a number withdrawn meanwhile by ``register settle``
+        (and perhaps handed out again) is not this run's any more. Returns the sequence
+        numbers withdrawn."""
         self.lock_month(month)
-        self.forget(numbers)
-        self.give_back(month, seqs)
+        found = {number: seq for number, seq in self._pending_of(folder_id, numbers)}
+        self.forget(list(found))
+        self.give_back(month, list(found.values()))
+        return list(found.values())
+
+    def _pending_of(self, folder_id: str, numbers: Sequence[str]) -> list[tuple[str, int]]:
+        """(number, seq) of ``numbers`` still pending from a run on ``folder_id``."""
+        out: list[tuple[str, int]] = []
+        for start in range(0, len(numbers), 500):
+            out += [(row.number, row.seq) for row in self.connection.execute(
+                sa.select(documents.c.number, documents.c.seq).where(
+                    documents.c.number.in_(list(numbers[start:start + 500]))
+                    & (documents.c.state == "pending") & (documents.c.folder_id == folder_id)))]
+        return out
+
+    def taken_from(self, folder_id: str, numbers: Sequence[str], cancelling: Sequence[str]
+                   ) -> list[str]:
+        """Of a run's pending documents (``numbers``) and pending cancellations
+        (``cancelling``) on ``folder_id``, those no longer its own: settled by
+        ``register settle`` while the run was away (a laptop asleep in the middle of a run)."""
+        mine = {number for number, _ in self._pending_of(folder_id, numbers)}
+        for start in range(0, len(cancelling), 500):
+            mine |= set(self.connection.execute(
+                sa.select(cancellations.c.number).where(
+                    cancellations.c.number.in_(list(cancelling[start:start + 500]))
+                    & (cancellations.c.state == "pending")
+                    & (cancellations.c.folder_id == folder_id))).scalars())
+        return [number for number in [*numbers, *cancelling] if number not in mine]
 
     def forget(self, numbers: Sequence[str]) -> None:
         """Remove pending documents of a run that failed (before any was issued)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..app.invoice_run import STATUS_LABELS_JA, choose_register
 from ..app.register import Issued, Register, RegisterError
+from ..app.settle import settle_stopped
 from ..app.void import void_invoice
 from ..engine.columns import trimmed
 from ..engine.money import yen
@@ -61,7 +62,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     void.add_argument("--issue-date", type=date_argument, metavar="YYYY-MM-DD",
                       help="取消の日付 (既定: 今日 (日本時間))")
     add_pdf_options(void)
-    for action in (listing, show, void):
+    settle = actions.add_parser(
+        "settle", help="別の出力フォルダで止まった発行・取消 (発行処理中・取消処理中) を片付けます",
+        description="止まった実行が残した書類を、そのフォルダの次の実行と同じように片付けます: "
+                    "ファイルを置き始めていたものは発行済み (取消済み) に、置く前のものは取り下げ "
+                    "(最後の番号なら番号を返します)。そのフォルダがなくなったときに使います。")
+    settle.add_argument("number", type=typed_number, help="請求番号 (例: INV-202610-0001)")
+    for action in (listing, show, void, settle):
         _common(action, suppress=True)
     parser.set_defaults(run=run)
 
@@ -115,6 +122,11 @@ def run(args: argparse.Namespace) -> int:
     if not book.exists():
         raise RegisterError(f"請求番号台帳 {book.display} がありません。先に `xlquote invoice` を"
                             "実行するか --out / --register を指定してください")
+    if args.action == "settle":
+        settled = settle_stopped(args.number, book)
+        print(json.dumps(settled.to_dict(), ensure_ascii=False, indent=2) if args.json
+              else settled.message())
+        return 0
     if args.action == "list":
         rows = book.list(args.month)
         if args.json:
