@@ -57,6 +57,13 @@ def files(folder: Path) -> dict[str, str]:
             for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
 
 
+def every_file(folder: Path) -> dict[str, str]:
+    """Every file under ``folder``, hidden ones and a register file included: its path
+    relative to ``folder`` → its SHA-256."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
 def one(folder: Path, pattern: str) -> Path:
     (found,) = folder.glob(pattern)
     return found

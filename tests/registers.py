@@ -4,11 +4,13 @@
 
 ``register_args(out)`` is what a run on ``out`` adds to its command line (nothing for SQLite);
 ``registers.open(out)`` is the register that numbers ``out``; ``registers.copy(a, b)`` copies
-an output folder together with its register (a PostgreSQL database is copied as a template)."""
+an output folder together with its register (a PostgreSQL database is copied as a template)
+and makes the copy a folder of its own."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import time
@@ -20,6 +22,7 @@ import pytest
 from postgres_server import with_database
 
 from xlquote.app.invoice_run import REGISTER_FILENAME
+from xlquote.app.publishing import MARKER_NAME
 from xlquote.app.register import Register
 
 BACKENDS = ("sqlite", "postgresql")
@@ -49,11 +52,20 @@ class Registers:
         return Register(self.location(out))
 
     def copy(self, source: Path, target: Path) -> None:
-        """``source`` copied to ``target``, and its register with it."""
+        """``source`` copied to ``target``, and its register with it; the copy then stands on
+        its own, as if made where it is (a copy as a clerk makes one is refused: it would
+        hand out its original's numbers)."""
         shutil.copytree(source, target)
         if self.kind == "postgresql":
             self._create(template=self.databases[str(source.absolute())],
                          name_for=str(target.absolute()))
+        register = self.open(target)
+        marker_path = target / MARKER_NAME
+        marker = json.loads(marker_path.read_text(encoding="utf-8"))
+        marker.update(register=register.display, register_location=register.location)
+        marker_path.write_text(json.dumps(marker), encoding="utf-8")
+        with register.transaction() as ledger:
+            ledger.note_folder(marker["folder_id"], str(target.absolute()))
 
     def _create(self, template: str | None = None, name_for: str | None = None) -> str:
         import psycopg

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import openpyxl
@@ -15,6 +16,7 @@ import pytest
 from clerk import (
     ISSUED,
     MONTH,
+    every_file,
     files,
     invoice,
     invoice_json,
@@ -27,6 +29,8 @@ from registers import register_args
 from xlquote.app import documents
 from xlquote.app.documents import NAME_BYTES, jst_today
 from xlquote.app.invoice_run import run_invoice_workbook
+from xlquote.app.publishing import MARKER_NAME
+from xlquote.app.register import Register
 from xlquote.app.sample import sample_contracts, sample_incidents, sample_packs, sample_settings
 from xlquote.app.workbooks.invoicing import write_invoicing_workbook
 from xlquote.cli import main
@@ -491,6 +495,99 @@ def test_a_folder_numbered_by_another_register_is_refused(issued, tmp_path, caps
     result = json.loads(capsys.readouterr().out)
     assert "別の請求番号台帳" in result["message"]
     assert files(out / MONTH) == before and not (tmp_path / "other.sqlite3").exists()
+
+
+def test_a_copied_folder_takes_no_number_its_original_may_take(issued, tmp_path, capsys,
+                                                               registers):
+    """A copy of an output folder (a backup, a folder taken along) issued INV-202610-0018 for
+    ¥30,800 while the original issued it for another amount: the copy carries a copy of the
+    register (same id), or shares the original's server register under the same folder id.
+    Now a run or a void in the copy is refused, naming both places, and changes nothing; the
+    original goes on."""
+    _, out = issued
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    before = every_file(copy)
+    changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    own_register = registers.args(out)  # SQLite: none named, the copy's register.sqlite3
+    code, result = invoice_json(capsys, changed, copy, "--correct", *own_register)
+    assert (code, result["status"], result["exit_code"]) == (2, "refused", 2)
+    assert "コピー" in result["message"] and "何も変更していません" in result["message"]
+    assert str(out) in result["message"] and str(copy) in result["message"]
+    assert main(["register", "void", "INV-202610-0002", "--reason", "誤請求", "--out",
+                 str(copy), "--no-pdf", *own_register]) == 2
+    assert "コピー" in capsys.readouterr().err
+    assert every_file(copy) == before
+    numbering = [registers.open(out)] + (
+        [Register(copy / "register.sqlite3")] if registers.kind == "sqlite" else [])
+    assert [len(register.list()) for register in numbering] == [17] * len(numbering)
+    code, result = invoice_json(capsys, changed, out, "--correct")
+    assert code == 1
+    assert [(i["number"], i["total"]) for i in result["invoices"]
+            if i["contract_id"] == "C001"] == [("INV-202610-0001", 24_200),
+                                               ("INV-202610-0018", 30_800)]
+
+
+def test_a_moved_folder_keeps_issuing_and_remembers_where_its_register_is(issued, tmp_path,
+                                                                          capsys, registers):
+    """A folder moved as a whole (``mv``) is no copy: nothing is left where it was, or
+    another folder is there now. It issues and voids on, and its marker and the register
+    learn where it is."""
+    book, out = issued
+    moved = tmp_path / "moved"
+    out.rename(moved)
+    own_register = registers.args(out)
+    if registers.kind == "sqlite":  # a new folder where it was, with a register of its own
+        assert invoice(book, out) == 1
+    changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    code, result = invoice_json(capsys, changed, moved, "--correct", *own_register)
+    assert code == 1
+    (correction,) = [i for i in result["invoices"] if i["kind"] == "correction"]
+    assert (correction["number"], correction["status"]) == ("INV-202610-0018", "issued")
+    assert one(moved / MONTH, "INV-202610-0018_C001_*.xlsx")
+    register = (Register(moved / "register.sqlite3") if registers.kind == "sqlite"
+                else registers.open(out))
+    marker = json.loads((moved / MARKER_NAME).read_text(encoding="utf-8"))
+    assert marker["register_location"] == register.location
+    with register.reading() as ledger:
+        assert ledger.folder_place(marker["folder_id"])[1] == str(moved)
+    assert main(["register", "void", "INV-202610-0018", "--reason", "誤り", "--out", str(moved),
+                 "--no-pdf", *own_register]) == 0
+    assert [d.number for d in register.list()] == [f"INV-202610-{n:04d}" for n in range(1, 19)]
+
+
+def test_a_register_file_named_another_way_is_used_and_a_copy_of_it_refused(tmp_path, capsys):
+    """A register file named for a folder (shared by its runs) is the same file through a
+    link; a copy of it would number the folder's invoices again, and so would a copy of the
+    folder numbered from the file; moved, the file numbers on from its new place."""
+    book = workbook(tmp_path / "invoicing.xlsx")
+    changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    out, shared = tmp_path / "out", tmp_path / "shared"
+    register = shared / "register.sqlite3"
+    assert invoice(book, out, "--register", str(register)) == 1
+    marker = (out / MARKER_NAME).read_text(encoding="utf-8")
+    (tmp_path / "link").symlink_to(shared)
+    assert invoice(book, out, "--register", str(tmp_path / "link" / "register.sqlite3")) == 1
+    assert (out / MARKER_NAME).read_text(encoding="utf-8") == marker
+    copied = tmp_path / "copied.sqlite3"
+    shutil.copy(register, copied)
+    before = every_file(out)
+    code, result = invoice_json(capsys, changed, out, "--correct", "--register", str(copied))
+    assert (code, result["status"]) == (2, "refused")
+    assert str(register) in result["message"] and str(copied) in result["message"]
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    code, result = invoice_json(capsys, changed, copy, "--correct", "--register", str(register))
+    assert (code, result["status"]) == (2, "refused")
+    assert f"{copy} と {out} は同じフォルダのコピーです" in result["message"]
+    assert every_file(out) == every_file(copy) == before
+    assert len(Register(register).list()) == len(Register(copied).list()) == 17
+    moved = tmp_path / "moved.sqlite3"
+    register.rename(moved)
+    assert invoice(changed, out, "--correct", "--register", str(moved)) == 1
+    assert json.loads((out / MARKER_NAME).read_text(encoding="utf-8"))["register_location"] == (
+        str(moved))
+    assert len(Register(moved).list()) == 18
 
 
 def test_version(capsys):

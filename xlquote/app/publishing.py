@@ -30,7 +30,9 @@ next run forgets them.
 The folder is locked on its own (``OUT/.xlquote.lock``), whatever register is used, and it
 remembers the register that numbers its documents (``OUT/.xlquote-folder.json``): a run with
 another register is refused instead of numbering over them; a run naming none uses a server
-register the folder remembers.
+register the folder remembers. A copy of the folder (or of its register file) is refused while
+the original is still there: it would hand out the original's numbers again. A folder moved as
+a whole carries on, and its marker and the register learn where it is.
 
 A register a team shares (PostgreSQL) numbers documents published from several folders (each
 clerk's, the server's). A folder gets the files of what runs on it publish; documents issued
@@ -46,10 +48,12 @@ import functools
 import json
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -71,7 +75,7 @@ from .documents import (
     timestamp,
 )
 from .parallel import DEFAULT_CHUNK, MIN_PARALLEL, Executor, Job, local_executor
-from .register import Issued, Ledger, Register, RegisterError
+from .register import Issued, Ledger, Register, RegisterError, register_id_in_file
 
 LOCK_NAME = ".xlquote.lock"
 MARKER_NAME = ".xlquote-folder.json"
@@ -208,8 +212,11 @@ class OutputFolder:
                            "待ちました)。終わってからもう一度実行してください")
         self._lock = lock
         try:
-            self.folder_id = self._marker()
+            self.folder_id, moved_marker = self._marker()
             with self.register.transaction() as ledger:
+                self._refuse_a_copy_of_another_folder(ledger)
+                if moved_marker is not None:  # written once nothing refuses the run
+                    self._write_marker(moved_marker)
                 ledger.note_folder(self.folder_id, str(self.root.absolute()))
         except BaseException:
             self._release(lock)
@@ -229,8 +236,10 @@ class OutputFolder:
         if unused:
             remove_empty(self.new_folders)
 
-    def _marker(self) -> str:
-        """This folder's id, and a check that ``register`` is the one that numbers it."""
+    def _marker(self) -> tuple[str, dict[str, Any] | None]:
+        """This folder's id, and a check that ``register`` is the one that numbers it (and not
+        a copy of it). Second: the marker to write again when the register is now elsewhere
+        (the folder, or a register file named for it, was moved), else None."""
         path = self.root / MARKER_NAME
         if path.is_file():
             try:
@@ -244,17 +253,72 @@ class OutputFolder:
                         f"{self.root} の請求書は別の請求番号台帳 ({marker.get('register')}) で"
                         f"番号を付けています。その台帳を --register で指定するか、別の --out を"
                         f"使ってください (指定された台帳: {self.register.display})")
-                return str(folder_id)
+                remembered = marker.get("register_location")
+                if isinstance(remembered, str) and self._in_use(remembered):
+                    return str(folder_id), None
+                if isinstance(remembered, str):
+                    self._refuse_a_copied_register(remembered)
+                return str(folder_id), {**marker, "register": self.register.display,
+                                        "register_location": self.register.location}
         folder_id = uuid.uuid4().hex
-        data = {"folder_id": folder_id, "register_id": self.register.register_id,
-                "register": self.register.display,
-                "register_location": self.register.location, "created_at": timestamp()}
+        self._write_marker({"folder_id": folder_id, "register_id": self.register.register_id,
+                            "register": self.register.display,
+                            "register_location": self.register.location,
+                            "created_at": timestamp()})
+        return folder_id, None
+
+    def _write_marker(self, data: Mapping[str, Any]) -> None:
+        path = self.root / MARKER_NAME
         with write_errors():
             temp = path.with_name(path.name + ".tmp")
             temp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n",
                             encoding="utf-8")
             os.replace(temp, path)
-        return folder_id
+
+    def _in_use(self, location: str) -> bool:
+        """``location`` (a marker's) names the register in use, however it is written."""
+        if location == self.register.location:
+            return True
+        path = self.register.path
+        return path is not None and "://" not in location and _same_place(Path(location), path)
+
+    def _refuse_a_copied_register(self, remembered: str) -> None:
+        """Refuse a register file that is a copy of the one the marker remembers, while that
+        one is still there: both would hand out the same numbers (a folder copied with its
+        ``register.sqlite3``, a register file copied and named). Where the remembered place no
+        longer holds that register, the folder (or its register) was moved: the run goes on.
+        A server's register is not checked: a copied database keeps the folder's record of
+        where it was (``_refuse_a_copy_of_another_folder``)."""
+        if self.register.path is None or "://" in remembered:
+            return
+        original = Path(remembered)
+        if register_id_in_file(original, self.register.timeout) == self.register.register_id:
+            raise RegisterError(
+                f"{self.root} の請求書に番号を付けている請求番号台帳は {original} です。使おうと"
+                f"した台帳 {self.register.display} はそのコピーで、番号を付けると元の台帳と同じ"
+                "請求番号が別の書類に付いてしまいます。請求書は元の台帳で作ってください (フォルダ"
+                "ごとコピーしたのなら元のフォルダで)。フォルダの場所を変えるときは、コピーではなく"
+                "移動してください。何も変更していません")
+
+    def _refuse_a_copy_of_another_folder(self, ledger: Ledger) -> None:
+        """Refuse a run when the register last saw this folder's id at another path of this
+        machine and that folder is still there with the same id: one is a copy of the other.
+        Both would take the same folder's numbers, and one would withdraw what the other's run
+        has under way (its numbers handed out again). A folder whose former place is gone (or
+        holds another folder) was moved; another machine's path cannot be looked at."""
+        place = ledger.folder_place(self.folder_id)
+        if place is None:
+            return
+        host, recorded = place
+        other = Path(recorded)
+        if (host != socket.gethostname() or recorded == str(self.root.absolute())
+                or _same_place(other, self.root) or _folder_id(other) != self.folder_id):
+            return
+        raise RegisterError(
+            f"{self.root} と {other} は同じフォルダのコピーです (どちらも同じフォルダ ID を持って"
+            "います)。両方で請求書を作ると、一方で処理中の書類をもう一方が片付けてしまい、同じ"
+            f"請求番号が2つの書類に付くことがあります。請求書は {other} で作ってください。"
+            "フォルダの場所を変えるときは、コピーではなく移動してください。何も変更していません")
 
     def month_folder(self, month: Month | str) -> Path:
         folder = self.root / str(month)
@@ -262,6 +326,24 @@ class OutputFolder:
         for stale in folder.glob(f"{STAGING_PREFIX}*"):  # left by a run that died
             shutil.rmtree(stale, ignore_errors=True)
         return folder
+
+
+def _same_place(first: Path, second: Path) -> bool:
+    """``first`` and ``second`` are one file or folder, however each is written."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them is not there
+        return False
+
+
+def _folder_id(root: Path) -> str | None:
+    """The id the marker of the output folder ``root`` gives it, if it has one."""
+    try:
+        marker = json.loads((root / MARKER_NAME).read_text(encoding="utf-8"))
+        folder_id = marker.get("folder_id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return folder_id if isinstance(folder_id, str) else None
 
 
 def remembered_register(root: str | Path) -> str | None:

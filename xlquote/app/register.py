@@ -29,6 +29,7 @@ import contextlib
 import datetime as dt
 import json
 import socket
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -172,6 +173,24 @@ def _holds_a_register(tables: set[str], invoices_columns: Callable[[], set[str]]
     """A register's tables, or the first format's, are there: a file holding neither is
     another program's."""
     return bool(tables & set(metadata.tables)) or _first_register(tables, invoices_columns)
+
+
+def register_id_in_file(path: Path, timeout: float = 5.0) -> str | None:
+    """The id of the register in the SQLite file ``path``, read without changing it (no tables
+    made, no earlier format taken over, as opening it as a ``Register`` would); None when the
+    file is missing, unreadable or holds no register."""
+    if not path.is_file():
+        return None
+    # mode=rw: never creates the file; read-write so that closing the last connection tidies
+    # the WAL away, as SQLite does (read-only would leave -wal and -shm files beside it).
+    uri = f"{path.absolute().as_uri()}?mode=rw"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=timeout)) as connection:
+            row = connection.execute(
+                "SELECT value FROM register_info WHERE key = 'register_id'").fetchone()
+    except sqlite3.Error:
+        return None
+    return None if row is None else str(row[0])
 
 
 class RegisterError(XlquoteError):
@@ -757,6 +776,13 @@ class Ledger:
         """Every output folder documents were published from: its id → ``host:path``."""
         return {row.folder_id: f"{row.host}:{row.path}" for row in self.connection.execute(
             sa.select(output_folders.c.folder_id, output_folders.c.host, output_folders.c.path))}
+
+    def folder_place(self, folder_id: str) -> tuple[str, str] | None:
+        """Where the output folder ``folder_id`` was last used: (host, path), if known."""
+        row = self.connection.execute(
+            sa.select(output_folders.c.host, output_folders.c.path)
+            .where(output_folders.c.folder_id == folder_id)).first()
+        return None if row is None else (row.host, row.path)
 
     def note_folder(self, folder_id: str, path: str, host: str | None = None) -> None:
         """Record where the output folder ``folder_id`` is (now), so that runs on other
