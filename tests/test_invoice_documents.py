@@ -776,3 +776,166 @@ def test_no_staff_label_on_customer_documents(invoices, pdfs, settings, tmp_path
     text = render(renderer, pending, settings, tmp_path)
     assert "料金リミットを適用してご請求しています" in flat(text)
     assert "リミット ¥20,000 適用" in text
+
+
+# -- the parties as the PDF prints them -----------------------------------------------------------
+
+def _with_customer(invoice: Invoice, customer: str) -> Invoice:
+    return dataclasses.replace(invoice, contract=dataclasses.replace(invoice.contract,
+                                                                     customer=customer))
+
+
+def _cancelling(invoice: Invoice) -> Cancellation:
+    return Cancellation(invoice.number, invoice.contract, invoice.month, invoice.issue_date,
+                        invoice.subtotal, invoice.tax, invoice.total, dt.date(2026, 11, 10),
+                        "請求先の誤り")
+
+
+def _words(pdf: Path, page: int) -> list[tuple[str, float, float]]:
+    """Each word of the page read back (pdftotext -bbox) and its top and bottom (from the
+    top of the page)."""
+    found = re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">'
+                       r"([^<]*)</word>", pdf_text(pdf, page, "-bbox"))
+    return [(word, float(top), float(bottom)) for top, bottom, word in found]
+
+
+def test_the_parties_and_the_registration_number_are_printed_whole(invoices, settings,
+                                                                   tmp_path):
+    """A qualified invoice's addressee and issuer (name, address, contact, registration
+    number) as long as the reader accepts them (200 characters) and the bank account are
+    printed whole, smaller or on more lines, never cut; what follows moves down below them:
+    on the invoice, the statement's heading and the cancellation notice."""
+    customer = "一般社団法人" + "日本情報システムユーザー協会" * 13 + "情報基盤グループ御殿"
+    issuer = dataclasses.replace(
+        settings,
+        issuer_name=("Aki SIE サポートサービス株式会社" + "（旧 東日本情報技術サービス事業部）" * 12)[:200],
+        issuer_address="〒100-0001 東京都千代田区千代田1-1 " + "サンプルビルディング東館" * 14 + "5F",
+        issuer_contact="TEL 03-0000-0000 / " + "billing.department.of.the.support.service" * 4,
+        bank_account="みずなみ銀行 本店営業部 普通 1234567 " + "アキシーサポートサービス（カ" * 12)
+    assert len(customer) == 198 and all(len(text) <= 200 for text in (
+        issuer.issuer_name, issuer.issuer_address, issuer.issuer_contact, issuer.bank_account))
+    invoice = _with_customer(by_contract(invoices, "C004"), customer)
+    pdf = write_invoice_pdf(invoice, issuer, tmp_path / "long.pdf")
+    first, statement = flat(pdf_text(pdf, 1)), flat(pdf_text(pdf, 2))
+    required = [f"{customer} 御中", issuer.issuer_name, issuer.issuer_address,
+                issuer.issuer_contact, f"登録番号 {issuer.registration_number}",
+                issuer.bank_account]
+    assert [text for text in required if flat(text) not in first] == []
+    assert flat(f"— {customer} 御中") in statement
+    assert "以下省略" not in pdf_text(pdf)
+    # the two columns stand apart: the fee lines start below the issuer's registration number,
+    # the contract line below the addressee
+    words = _words(pdf, 1)
+    registration = next(bottom for word, _, bottom in words if word == "登録番号")
+    lines_header = next(top for word, top, _ in words if word == "品目")
+    addressee_bottom = next(bottom for word, _, bottom in words if word == "御中")
+    contract_top = next(top for word, top, _ in words if word == "契約ID")
+    assert registration < lines_header and addressee_bottom < contract_top
+
+    cancellation = write_cancellation_pdf(_cancelling(invoice), issuer, tmp_path / "c.pdf")
+    text = pdf_text(cancellation)
+    assert [item for item in required[:5] if flat(item) not in flat(text)] == []
+    assert "以下省略" not in text
+
+
+def test_a_paragraph_printed_whole_shrinks_then_takes_more_lines():
+    from xlquote.writers import pdf_pages
+
+    font = pdf_pages.FontText(registered_font())
+    short = "株式会社アオバ商事 御中"
+    assert pdf_pages.wrap_whole(short, 280.0, font, 14.0, 3) == ([short], 14.0)
+    middle = "日本情報システムユーザー協会" * 5  # 70 characters: 4 lines at 14 points
+    assert pdf_pages.wrap(middle, 280.0, font, 14.0, 3)[-1].endswith(pdf_pages.TRUNCATED)
+    lines, size = pdf_pages.wrap_whole(middle, 280.0, font, 14.0, 3)
+    assert len(lines) <= 3 and "".join(lines) == middle
+    assert pdf_pages.SMALLEST_WHOLE_SIZE < size < 14.0
+    assert len(pdf_pages.wrap_whole(middle, 280.0, font, size + pdf_pages.SHRINK_STEP, 9)[0]) > 3
+    longest = "長" * 200
+    lines, size = pdf_pages.wrap_whole(longest, 280.0, font, 14.0, 3)
+    assert size == pdf_pages.SMALLEST_WHOLE_SIZE and len(lines) > 3 and "".join(lines) == longest
+
+
+# Characters that show nothing but printed as the font's missing glyph (or, U+00AD, as a
+# hyphen), and what the PDF draws instead
+INVISIBLE_IN_NAMES = {
+    "ミナト\u200b設計事務所": "ミナト設計事務所",  # zero-width space pasted from a web page
+    "さくら\tソフト合同会社": "さくら ソフト合同会社",
+    "葛\U000e0100飾製作所": "葛飾製作所",  # an ideographic variation selector
+    "辻\ufe00本\u200d工務店": "辻本工務店",
+    "山田\u2028デザイン\u2029事務所": "山田\nデザイン\n事務所",  # separators break the line
+    "北斗\r\nシステム\r株式\x85会社": "北斗\nシステム\n株式\n会社",
+    "Cafe\u0301 Tokyo 株式会社": "Café Tokyo 株式会社",  # decomposed é
+    "\u202eアカツキ\u202c\u200e食品\u2066株式会社\u2069": "アカツキ食品株式会社",  # bidi controls
+    "Infor\u00admation \U000e0041\U000e007fSystems": "Information Systems",  # soft hyphen, tags
+    "ハ\u3099ンク\u3099\u034f\u2060株式会社": "バング株式会社",  # kana with combining marks
+    "\ufa30\u0301文社": "\ufa30\u0301文社",  # 侮 (compatibility ideograph) kept as written
+}
+
+
+def test_what_a_pdf_cannot_draw_is_left_out_of_the_pdf_only(invoices, settings, tmp_path):
+    """Characters that show nothing (format characters, variation selectors, tags, bidi
+    controls, the soft hyphen) are left out of the PDF, which printed each as the font's
+    missing glyph; separators and CR break the line, a tab is a space, decomposed text is
+    composed. The workbook keeps the name as entered, and the PDF is reproducible."""
+    plain = by_contract(invoices, "C004")
+    for i, (entered, drawn) in enumerate(INVISIBLE_IN_NAMES.items()):
+        invoice = _with_customer(plain, entered)
+        pdf = write_invoice_pdf(invoice, settings, tmp_path / f"{i}.pdf")
+        text = pdf_text(pdf)
+        left_out = {c for c in entered  # what no other text of the page holds
+                    if c not in drawn and not c.isalpha() and c not in "\r\x85\u2028\u2029\t"}
+        assert left_out.isdisjoint(text), (entered, left_out & set(text))
+        assert flat(f"{drawn} 御中") in flat(text), entered
+        assert write_invoice_pdf(invoice, settings, tmp_path / "again.pdf").read_bytes() \
+            == pdf.read_bytes()
+        if "\r" not in entered:  # (the workbook escapes CR as _x000D_)
+            book = write_invoice_workbook(invoice, settings, tmp_path / f"{i}.xlsx")
+            assert f"{entered} 御中" in workbook_text(book), entered
+
+    from xlquote.writers.pdf_pages import drawable
+
+    for entered, drawn in INVISIBLE_IN_NAMES.items():
+        assert drawable(entered) == drawn, entered
+
+
+def test_ordinary_text_is_drawn_as_it_is():
+    """The quick check's characters (``_ORDINARY``, text drawn without a pass over it) need
+    nothing done: each is drawn, is its own NFC and composes with no character before it."""
+    import unicodedata
+
+    from xlquote.writers import pdf_pages
+
+    seconds = {decomposition.split()[1] for decomposition in map(
+        unicodedata.decomposition, map(chr, range(0x110000)))
+        if decomposition and not decomposition.startswith("<") and " " in decomposition}
+    ordinary = [chr(code) for code in range(0x10000)
+                if pdf_pages._ORDINARY.fullmatch(chr(code)) and chr(code) != "\n"]
+    assert len(ordinary) > 25_000
+    wrong = [f"U+{ord(c):04X}" for c in ordinary
+             if unicodedata.normalize("NFC", c) != c or unicodedata.combining(c)
+             or f"{ord(c):04X}" in seconds or pdf_pages.drawable(f"a{c}\u200b") != f"a{c}"
+             or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp", "Mn", "Mc", "Me")]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+@pytest.mark.parametrize(("customer", "addressee"), [
+    ("株式会社アオバ商事 御中", "株式会社アオバ商事 御中"),
+    ("山田 太郎 様", "山田 太郎 様"),
+    ("山田太郎様", "山田太郎様"),
+    ("総務部 殿", "総務部 殿"),
+    ("取引先各位", "取引先各位"),
+    ("株式会社 湯の御殿", "株式会社 湯の御殿 御中"),  # 御殿 is a palace, no honorific
+    ("株式会社アオバ商事", "株式会社アオバ商事 御中"),
+])
+def test_a_customer_entered_with_its_honorific_is_not_addressed_twice(
+        invoices, settings, tmp_path, renderer, customer, addressee):
+    """「株式会社アオバ商事 御中」 printed 「… 御中 御中」 and 「山田 太郎 様」 「山田 太郎 様 御中」:
+    on the invoice, the statement's heading and the cancellation."""
+    invoice = _with_customer(by_contract(invoices, "C004"), customer)
+    for document in (invoice, _cancelling(invoice)):
+        text = render(renderer, document, settings, tmp_path)
+        assert addressee in text
+        assert not re.search(r"(御中|様|殿|各位)\s*御中", text.replace(addressee, ""))
+        assert f"{addressee} 御中" not in text
+    assert f"— {addressee}" in render(renderer, invoice, settings, tmp_path)

@@ -16,12 +16,13 @@ business seeing it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.codes import PLAN_LABELS_JA
+from ..engine.codes import INVISIBLE, PLAN_LABELS_JA
 from ..engine.errors import OutputError
 from ..engine.invoice import (
     CORRECTION,
@@ -69,6 +70,10 @@ CUSTOMER_FLAG_WORDING: dict[str, tuple[str | None, str | None]] = {
     "term_unit": (None, None),  # staff: the contract's term is not whole contract units
 }
 STAFF_ONLY_NOTE_PARTS = (" (ご判断待ち)", "(ご判断待ち)")
+# A customer entered with its honorific, as clerks often type it (「株式会社アオバ商事 御中」,
+# 「山田 太郎 様」), is addressed as it is: 御中 is not added after one. 殿 only where it is no
+# 御殿 (a palace, as in a shop's name).
+HONORIFIC_END = re.compile(f"(?:御中|様|(?<!御)殿|各位)[\\s{INVISIBLE}]*\\Z")
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,12 @@ def contract_line(contract: Contract, pricebook: str) -> str:
     labels = dict.fromkeys((PLAN_LABELS_JA.get(contract.plan, contract.plan),
                             PRICEBOOK_LABELS_JA.get(pricebook, pricebook)))
     return f"契約ID {contract.contract_id} ({'・'.join(labels)})"
+
+
+def addressee(customer: str) -> str:
+    """「〇〇 御中」, or the customer as entered when it ends with its honorific
+    (``HONORIFIC_END``)."""
+    return customer if HONORIFIC_END.search(customer) else f"{customer} 御中"
 
 
 def issuer_lines(settings: Settings, registration: bool = True) -> tuple[tuple[str, bool], ...]:
@@ -283,7 +294,7 @@ def statement_row(invoice: Invoice, entry: StatementEntry) -> tuple[Any, ...]:
 
 def statement_table(invoice: Invoice, number_text: str) -> Table:
     number = f"請求番号 {number_text}  " if number_text else ""
-    return Table(f"ご利用明細 {month_label(invoice)} — {invoice.contract.customer} 御中",
+    return Table(f"ご利用明細 {month_label(invoice)} — {addressee(invoice.contract.customer)}",
                  f"{number}請求期間 {period_text(invoice)}", statement_columns(invoice),
                  tuple(statement_row(invoice, entry) for entry in invoice.statement),
                  "当月に完了したインシデントはありません")
@@ -293,7 +304,7 @@ def units_table(invoice: Invoice) -> Table:
     rows = tuple((pack.purchased, pack.expires, pack.units, pack.used_before,
                   pack.used_this_month, pack.left, "不足のため自動追加" if pack.auto_topup else "")
                  for pack in invoice.packs)
-    return Table(f"ユニット残高 {month_label(invoice)} — {invoice.contract.customer} 御中",
+    return Table(f"ユニット残高 {month_label(invoice)} — {addressee(invoice.contract.customer)}",
                  f"パックごとのユニットの使用と残り ({invoice.month.last_day:%Y/%m/%d} 時点)",
                  UNITS_COLUMNS, rows, "有効なパックはありません")
 
@@ -347,7 +358,7 @@ def invoice_document(invoice: Invoice, settings: Settings) -> InvoiceDocument:
         taxes.append(Field("10%対象 小計", 0, YEN))
     page = FirstPage(
         sheet=INVOICE_SHEET, title=title, banner=tuple(banner),
-        addressee=f"{contract.customer} 御中", contract_line=contract_line(contract, invoice.pricebook),
+        addressee=addressee(contract.customer), contract_line=contract_line(contract, invoice.pricebook),
         meta=(Field("請求番号", number_text), Field("請求日", invoice.issue_date, DATE),
               Field("支払期日", invoice.due_date, DATE), Field("請求期間", period_text(invoice))),
         intro=f"{month_label(invoice)}ご利用分を下記のとおりご請求申し上げます。",
@@ -372,7 +383,7 @@ def _statement_document(invoice: Invoice, settings: Settings) -> InvoiceDocument
     lines = lines_table(invoice) if invoice.lines else None
     page = FirstPage(
         sheet=STATEMENT_COVER_SHEET, title="ご利用明細書", banner=(),
-        addressee=f"{contract.customer} 御中", contract_line=contract_line(contract, invoice.pricebook),
+        addressee=addressee(contract.customer), contract_line=contract_line(contract, invoice.pricebook),
         meta=(Field("発行日", invoice.issue_date, DATE), Field("対象期間", period_text(invoice))),
         intro=f"{month_label(invoice)}のご利用内容をお知らせします。当月のご請求はありません。",
         issuer=issuer_lines(settings, registration=False), amount_due=None, lines=lines,
@@ -399,7 +410,7 @@ def cancellation_document(cancellation: Cancellation, settings: Settings) -> Can
     return CancellationDocument(
         identity=f"cancel:{c.number}", issued=c.cancelled_on, author=settings.issuer_name,
         title=f"請求書取消のお知らせ {c.number}", heading="請求書取消のお知らせ",
-        addressee=f"{c.contract.customer} 御中",
+        addressee=addressee(c.contract.customer),
         contract_line=contract_line(c.contract, c.contract.pricebook),
         meta=(Field("取消日", c.cancelled_on, DATE),),
         issuer=issuer_lines(settings),

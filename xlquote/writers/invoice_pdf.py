@@ -130,9 +130,12 @@ def _meta(pages: Pages, fields: tuple[Field, ...], x: float, right: float, top: 
 
 def _issuer(pages: Pages, issuer: tuple[tuple[str, bool], ...], x: float, width: float,
             top: float) -> float:
+    """The issuer's name, address, contact and registration number (``issuer_lines``), each
+    whole: a qualified invoice's required items are never cut."""
     pages.y = top
     for text, bold in issuer:
-        pages.paragraph(text, 10.5 if bold else 9, x=x, width=width, bold=bold, max_lines=3)
+        pages.paragraph(text, 10.5 if bold else 9, x=x, width=width, bold=bold, max_lines=3,
+                        whole=True)
     return pages.y
 
 
@@ -150,7 +153,8 @@ def _heading(pages: Pages, title: str, addressee: str, contract: str, meta: tupl
     top = pages.y
     left_width = pages.width * 0.55
     right_x = pages.left + pages.width * 0.6
-    pages.paragraph(addressee, 14, width=left_width, bold=True, max_lines=3)
+    # whole, however long: a qualified invoice names its recipient
+    pages.paragraph(addressee, 14, width=left_width, bold=True, max_lines=3, whole=True)
     pages.rule(pages.left, pages.left + left_width, pages.y - 3, 1.2)
     pages.y -= 8
     pages.paragraph(contract, 9.5, width=left_width, max_lines=3)
@@ -196,8 +200,8 @@ def _first_page(pages: Pages, page: FirstPage, draft: bool, document_title: str)
         heading, *details = page.bank
         pages.room(60)
         pages.paragraph(heading, 10.5, bold=True)
-        for text in details:
-            pages.paragraph(text, 9.5, max_lines=4)
+        for text in details:  # the account, whole: the customer pays into it
+            pages.paragraph(text, 9.5, max_lines=4, whole=True)
         pages.y -= 10
     if page.notes:
         pages.room(40)
@@ -209,12 +213,12 @@ def _first_page(pages: Pages, page: FirstPage, draft: bool, document_title: str)
 def _table_pages(pages: Pages, table: Table, landscape_page: bool) -> None:
     """A titled table on pages of its own; continuation pages repeat title and header."""
     pages.new_page(landscape_page)
-    pages.paragraph(table.title, 13, bold=True, max_lines=2)
+    pages.paragraph(table.title, 13, bold=True, max_lines=2, whole=True)  # names the customer
     pages.paragraph(table.subtitle, 9.5, max_lines=2)
     pages.y -= 6
 
     def continued(p: Pages) -> None:
-        p.paragraph(f"{table.title}（続き）", 10, bold=True, max_lines=2)
+        p.paragraph(f"{table.title}（続き）", 10, bold=True, max_lines=2, whole=True)
         p.y -= 4
 
     _draw_table(pages, table, TABLE_SIZE, continued)

@@ -28,6 +28,7 @@ import math
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,12 @@ BUNDLED_FONT = Path(__file__).with_name("fonts") / "ipaexg.ttf"
 MARGIN = 36.0  # points (0.5") on every side
 TRUNCATED = "…（以下省略）"
 MAX_CELL_LINES = 30  # a table cell longer than this is cut with TRUNCATED: a row fits a page
+# A paragraph printed whole (``Pages.paragraph(whole=True)``: the parties' names, the
+# registration number) shrinks by SHRINK_STEP points down to SMALLEST_WHOLE_SIZE to fit its
+# lines, and at that size takes as many lines as it needs: a qualified invoice's required
+# items are never cut, and still readable.
+SMALLEST_WHOLE_SIZE = 7.0
+SHRINK_STEP = 0.5
 HEADER_FILL = (0xDD / 255, 0xE4 / 255, 0xEE / 255)
 GRID_GREY = (0.5, 0.5, 0.5)
 BLACK = (0.0, 0.0, 0.0)
@@ -66,6 +73,28 @@ EMBEDDED_TABLES = frozenset({"glyf", "loca", "head", "hhea", "hmtx", "maxp", "cv
 # (never a character) go to the characters beyond U+FFFF a document shows, in turn.
 BEYOND_BMP_CODES = range(0xD800, 0xE000)
 _BEYOND_BMP = re.compile("[\ud800-\udfff\U00010000-\U0010ffff]")  # and lone surrogates
+# What a PDF draws of a text (``drawable``). Not drawn: what shows nothing but would print
+# as the font's missing glyph (or, a soft hyphen, as a hyphen): format characters (category
+# Cf: zero-width spaces and joiners, direction controls, tags) and the other default-ignorable
+# code points (variation selectors, which a PDF's one glyph per code cannot apply; Hangul
+# fillers; the combining grapheme joiner), and control characters. Line and paragraph
+# separators, NEL and CR break the line as a newline does; a tab is a space.
+_NOT_DRAWN = ("\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u00ad\u034f\u0600-\u0605"
+              "\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+              "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0"
+              "\ufff0-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+              "\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+_CHANGED = re.compile(f"(\r\n|[\r\x85\u2028\u2029])|(\t)|[{_NOT_DRAWN}]")
+# The quick check: a text of these characters only is drawn as it is. Each is drawn, is its
+# own NFC and never composes with the character before it (no combining mark): newlines,
+# printable ASCII and Latin, punctuation and symbols, kana, kanji, full- and half-width
+# forms (tests/test_invoice_documents.py checks every one). Anything else takes the slow path.
+_ORDINARY = re.compile("[\n -~\xa0-\xac\xae-\u02ff\u2010-\u2027\u2030-\u205e\u2070-\u20cf"
+                       "\u2100-\u2125\u2127-\u2129\u212c-\u2328\u232b-\u2adb\u2add-\u2bff\u3000-\u3029"
+                       "\u3030-\u3098\u309b-\u3163\u3165-\u9fff\uff01-\uff9f\uffa1-\uffef]*")
+# CJK compatibility ideographs are kept as they are: NFC would turn each into its unified
+# ideograph, another glyph (侮 U+FA30 → 侮 U+4FAE), and a name is printed as it was written.
+_COMPATIBILITY_IDEOGRAPHS = re.compile("([\uf900-\ufaff\U0002f800-\U0002fa1f]+)")
 CMAP_SECTION = 100  # a ToUnicode map's bfrange and bfchar sections: 100 entries at most
 FONT_SYMBOLIC, FONT_NONSYMBOLIC = 1 << 2, 1 << 5  # font descriptor flags (not Latin text)
 
@@ -193,13 +222,68 @@ class FontText:
         self._beyond_bmp_taken = taken + 1
 
 
+def drawable(text: str) -> str:
+    """``text`` as a PDF draws it: composed (NFC), without the characters that show nothing
+    (``_NOT_DRAWN``), line separators, NEL and CR as newlines and tabs as spaces. Only the
+    PDF: workbooks and the register keep the text as it was entered. Ordinary text is
+    returned as it is after a quick check (``_ORDINARY``): no character-by-character pass in
+    Python, and NFC only for the rare text that may need it."""
+    if (text.isascii() and text.isprintable()) or _ORDINARY.fullmatch(text):
+        return text
+    text = "".join(piece if i % 2 else unicodedata.normalize("NFC", piece)
+                   for i, piece in enumerate(_COMPATIBILITY_IDEOGRAPHS.split(text)))
+    return _CHANGED.sub(_drawn_instead, text)
+
+
+def _drawn_instead(found: re.Match[str]) -> str:
+    return "\n" if found.group(1) else " " if found.group(2) else ""
+
+
+def _one_line(text: str) -> str:
+    """``text`` as drawn on one line: its line breaks as spaces."""
+    text = drawable(text)
+    return text.replace("\n", " ") if "\n" in text else text
+
+
 def wrap(text: str, width: float, font: FontText, size: float,
          max_lines: int = MAX_CELL_LINES) -> list[str]:
-    """``text`` broken into lines no wider than ``width`` (between any two characters, as
-    reportlab's ``wordSplit`` breaks Japanese); explicit newlines kept; more than
-    ``max_lines`` lines are cut, the last ending with TRUNCATED."""
+    """``text`` as drawn (``drawable``) broken into lines no wider than ``width`` (between any
+    two characters, as reportlab's ``wordSplit`` breaks Japanese); explicit newlines kept;
+    more than ``max_lines`` lines are cut, the last ending with TRUNCATED."""
+    text = drawable(text)
     if "\n" not in text and font.width(text, size) <= width:
         return [text]
+    lines = _broken(text, width, font, size, max_lines)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        while last and font.width(last + TRUNCATED, size) > width:
+            last = last[:-1]
+        lines[-1] = last + TRUNCATED
+    return lines
+
+
+def wrap_whole(text: str, width: float, font: FontText, size: float, max_lines: int
+               ) -> tuple[list[str], float]:
+    """``text`` as drawn, whole, in at most ``max_lines`` lines at the largest size from
+    ``size`` down to SMALLEST_WHOLE_SIZE (by SHRINK_STEP), or at that size in as many lines as
+    it takes; and that size."""
+    text = drawable(text)
+    while True:
+        if "\n" not in text and font.width(text, size) <= width:
+            return [text], size
+        if size - SHRINK_STEP < SMALLEST_WHOLE_SIZE:  # every line, however many
+            return _broken(text, width, font, size, len(text) + 1), size
+        lines = _broken(text, width, font, size, max_lines)
+        if len(lines) <= max_lines:
+            return lines, size
+        size -= SHRINK_STEP
+
+
+def _broken(text: str, width: float, font: FontText, size: float, max_lines: int
+            ) -> list[str]:
+    """``text``'s lines (``wrap``), uncut: more than ``max_lines`` once it does not fit, but
+    only as many as it takes to tell."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
         if font.width(paragraph, size) <= width:
@@ -210,12 +294,6 @@ def wrap(text: str, width: float, font: FontText, size: float,
                                                     width)]
         if len(lines) > max_lines:
             break
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        last = lines[-1]
-        while last and font.width(last + TRUNCATED, size) > width:
-            last = last[:-1]
-        lines[-1] = last + TRUNCATED
     return lines
 
 
@@ -353,13 +431,21 @@ class Pages:
     # -- text -------------------------------------------------------------------------------
 
     def text_width(self, text: str, size: float) -> float:
+        """The width of ``text`` as it is: at least its width as drawn (``drawable`` leaves
+        out, composes, or breaks; called for each cell of a table's dates and amounts)."""
         return self.font.width(text, size)
 
     def text(self, x: float, y: float, text: str, size: float, *, bold: bool = False,
              align: str = "left", color: Color = BLACK, angle: float = 0.0) -> None:
         """One line at baseline ``y``, ``x`` being its left end, right end or centre
         (``align``), turned ``angle`` degrees about that point; bold is drawn by stroking the
-        glyph outlines (the font has no bold face)."""
+        glyph outlines (the font has no bold face). ``text`` as drawn (``drawable``), its
+        line breaks as spaces."""
+        self._line(x, y, _one_line(text), size, bold=bold, align=align, color=color, angle=angle)
+
+    def _line(self, x: float, y: float, text: str, size: float, *, bold: bool = False,
+              align: str = "left", color: Color = BLACK, angle: float = 0.0) -> None:
+        """``text`` of a line already drawable."""
         if not text:
             return
         offset = 0.0
@@ -404,17 +490,25 @@ class Pages:
     def paragraph(self, text: str, size: float, *, x: float | None = None,
                   width: float | None = None, bold: bool = False, align: str = "left",
                   color: Color = BLACK, max_lines: int = MAX_CELL_LINES,
-                  leading: float | None = None) -> None:
-        """Wrapped text from ``y`` down, starting a page where it must; ``y`` moves below."""
+                  leading: float | None = None, whole: bool = False) -> None:
+        """Wrapped text from ``y`` down, starting a page where it must; ``y`` moves below.
+        Beyond ``max_lines`` lines the text is cut (``wrap``), or, ``whole``, it is drawn
+        smaller or on more lines (``wrap_whole``; the leading shrinks with the size)."""
         x = self.left if x is None else x
         width = self.width if width is None else width
-        leading = leading or size * 1.45
+        if whole:
+            lines, shrunk = wrap_whole(text, width, self.font, size, max_lines)
+            leading = (leading or size * 1.45) * shrunk / size
+            size = shrunk
+        else:
+            lines = wrap(text, width, self.font, size, max_lines)
+            leading = leading or size * 1.45
         anchor = {"left": x, "right": x + width, "center": x + width / 2}[align]
-        for line in wrap(text, width, self.font, size, max_lines):
+        for line in lines:
             self.room(leading)
             self.y -= leading
-            self.text(anchor, self.y + leading * 0.28, line, size, bold=bold, align=align,
-                      color=color)
+            self._line(anchor, self.y + leading * 0.28, line, size, bold=bold, align=align,
+                       color=color)
 
     def rule(self, x0: float, x1: float, y: float, width: float = 0.5,
              color: Color = BLACK) -> None:
