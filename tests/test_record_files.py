@@ -343,6 +343,61 @@ def test_a_shift_jis_csv_whose_first_megabytes_are_ascii_is_read(workbook, tmp_p
     assert read[0] == read[1] and len(read[0][2]) == len(filler) + len(sample_incidents())
 
 
+def test_a_csv_of_utf8_lines_then_shift_jis_ones_is_refused_at_the_line(workbook, tmp_path):
+    """Rows appended from Excel's Japanese CSV to a UTF-8 file: the whole file was taken for
+    Shift_JIS and every UTF-8 customer name printed garbled on issued invoices."""
+    names = field_names(CONTRACT_FIELDS)
+    contracts = sample_contracts()
+    path = write_csv(tmp_path / "contracts.csv", contracts, names)
+    appended = write_csv(tmp_path / "appended.csv", [{**contracts[0], "contract_id": "C099",
+                                                      "customer": "ｶﾌﾞｼｷｶﾞｲｼｬ ﾃｽﾄ"}], names,
+                         "cp932")
+    path.write_bytes(path.read_bytes() + appended.read_bytes().split(b"\r\n", 1)[1])
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Contracts": path})
+    (problem,) = caught.value.problems
+    assert problem.value == "contracts.csv"
+    assert problem.reason.startswith(f"{len(contracts) + 2} 行目から文字コードが変わっています")
+    # a Shift_JIS file alone, and one whose first lines are ASCII, are read as before
+    alone = write_csv(tmp_path / "sjis.csv", contracts, names, "cp932")
+    assert read_invoicing_workbook(workbook, record_files={"Contracts": alone}).contracts
+
+
+@pytest.mark.parametrize("layout", ["columns", "row groups", "rows"])
+def test_a_parquet_layout_costing_more_than_its_records_is_refused(workbook, tmp_path,
+                                                                   monkeypatch, layout):
+    """A few bytes of Parquet can list hundreds of thousands of columns or row groups (2-3 GB
+    to read), or state fewer rows than its groups hold (read whole before the row limit)."""
+    monkeypatch.setattr("xlquote.readers.record_files.MAX_PARQUET_COLUMNS", 8)
+    monkeypatch.setattr("xlquote.readers.record_files.MAX_ROW_GROUPS", 3)
+    path = tmp_path / "incidents.parquet"
+    records = sample_incidents()[:4]
+    names = field_names(INCIDENT_FIELDS)
+    if layout == "columns":
+        write_parquet(path, records, names)
+        expected = "列が多すぎます"
+    elif layout == "row groups":
+        pq.write_table(pq.read_table(write_parquet(path, records, names)), path, row_group_size=1)
+        monkeypatch.setattr("xlquote.readers.record_files.MAX_PARQUET_COLUMNS", 100)
+        expected = "行グループが多すぎます (4。上限は 3)"
+    else:
+        monkeypatch.setattr("xlquote.readers.record_files.MAX_PARQUET_COLUMNS", 100)
+        pq.write_table(pa.table({"minutes": pa.array([7] * 300, pa.int64())}), path)
+        data = bytearray(path.read_bytes())
+        size = int.from_bytes(data[-8:-4], "little")
+        footer = bytes(data[-8 - size:-8])
+        at = footer.find(b"\x16\xd8\x04")  # num_rows (field 3, i64): 300, zigzag varint
+        assert at >= 0
+        data[len(data) - 8 - size + at + 1:len(data) - 8 - size + at + 3] = b"\x82\x00"  # 1
+        path.write_bytes(bytes(data))
+        assert pq.ParquetFile(path).metadata.num_rows == 1
+        expected = "行数の記録が食い違っています"
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": path})
+    (problem,) = caught.value.problems
+    assert problem.value == "incidents.parquet" and expected in problem.reason, problem.reason
+
+
 @pytest.mark.parametrize(("name", "content", "reason"), [
     ("incidents.csv", b"", "ファイルが空です (0 バイト)"),
     ("incidents.csv", b"\xef\xbb\xbf", "見出しの行がありません"),  # a BOM alone

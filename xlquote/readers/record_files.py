@@ -21,6 +21,7 @@ is refused: no cell of a workbook holds such a value.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,11 @@ from .typed_reader import FIRST_DATE, LAST_DATE, blank_cells, column_to_numpy
 MAX_FILE_BYTES = 4 * 2**30
 MAX_ROWS = 20_000_000  # far beyond a month of any customer base here; bounds the memory
 MAX_DATA_BYTES = 4 * 2**30  # a Parquet file's columns read, unpacked (compression bombs)
+# A Parquet file's layout: its footer lists every column of every row group, and reading it
+# costs time and memory by their product. A sheet has at most 16,384 columns; writers put
+# ~1M rows in a row group (20,000 groups hold MAX_ROWS in groups of 1,000).
+MAX_PARQUET_COLUMNS = 16_384
+MAX_ROW_GROUPS = 20_000
 CSV_BLOCK = 16 * 2**20
 HEADER_ROW = 1
 # The whole numbers a float64 (how the records parser takes every number, as Excel holds
@@ -113,19 +119,43 @@ def _csv_encoding(path: Path) -> tuple[str, str] | None:
     """The CSV's encoding (Arrow's name, Python's): UTF-8 when the whole file is UTF-8, else
     Excel's Japanese CSV (cp932) when the whole file is that; None when it is neither.
     Decoded a block at a time: a file whose first megabytes are ASCII may be either."""
-    import codecs
-
     for arrow_name, python_name in (("utf8", "utf-8-sig"), ("cp932", "cp932")):
         decoder = codecs.getincrementaldecoder(python_name)()
+        read = 0  # bytes decoded before the block being decoded
         try:
             with path.open("rb") as handle:
                 while block := handle.read(CSV_BLOCK):
                     decoder.decode(block)
+                    read += len(block)
             decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
+            if python_name == "utf-8-sig":
+                _refuse_mixed_encodings(path, read + exc.start)
             continue
         return arrow_name, python_name
     return None
+
+
+def _refuse_mixed_encodings(path: Path, bad: int) -> None:
+    """Refuse a CSV that is UTF-8 with Japanese text up to a line that is not (rows pasted or
+    appended from a Shift_JIS file): read as Shift_JIS, every UTF-8 name would come out
+    garbled on the invoices. A Shift_JIS file breaks UTF-8 at its first Japanese text, so
+    whole lines of valid UTF-8 Japanese before the bad byte (or a UTF-8 byte-order mark)
+    tell the mix."""
+    lines, utf8_text, line = 0, False, b""  # lines before ``bad``, and the one it is on
+    with path.open("rb") as handle:
+        while bad > 0 and (block := handle.read(min(CSV_BLOCK, bad))):
+            if not lines and not line and block.startswith(codecs.BOM_UTF8):
+                utf8_text = True
+            bad -= len(block)
+            done, newline, line = (line + block).rpartition(b"\n")
+            if newline:
+                lines += done.count(b"\n") + 1
+                utf8_text = utf8_text or not done.isascii()
+    if utf8_text:
+        raise _refuse(path, f"{lines + 1} 行目から文字コードが変わっています (それより前は "
+                            "UTF-8、この行はそうではありません)。ファイル全体を UTF-8 で保存し直して"
+                            "ください")
 
 
 def _wanted(names: Sequence[str], fields: Sequence[Field], path: Path) -> list[str]:
@@ -181,6 +211,16 @@ def _read_parquet(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
     try:
         source = pq.ParquetFile(path)
         metadata = source.metadata
+        if metadata.num_columns > MAX_PARQUET_COLUMNS:
+            raise _refuse(path, f"列が多すぎます ({metadata.num_columns:,} 列。上限は "
+                                f"{MAX_PARQUET_COLUMNS:,} 列)")
+        if metadata.num_row_groups > MAX_ROW_GROUPS:
+            raise _refuse(path, f"行グループが多すぎます ({metadata.num_row_groups:,}。上限は "
+                                f"{MAX_ROW_GROUPS:,})。行グループを大きくして書き出してください")
+        # the rows the groups hold, not the footer's total, which a file may state falsely
+        rows = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+        if any(count < 0 for count in rows) or sum(rows) != metadata.num_rows:
+            raise _refuse(path, "Parquet ファイルとして読めません (行数の記録が食い違っています)")
         if metadata.num_rows > MAX_ROWS:
             raise _refuse(path, too_many_rows(metadata.num_rows))
         schema = source.schema_arrow
