@@ -107,6 +107,22 @@ def test_parquet_nan_and_impossible_dates_are_named(workbook, tmp_path):
                      (5, "opened", "1850-01-01", "Excel で表せる日付 (1900〜9999 年) ではありません")}
 
 
+
+def test_a_parquet_date_far_beyond_9999_is_named_whole(workbook, tmp_path):
+    """Named cut to ten characters before: 「'192101-03-'」."""
+    incidents = sample_incidents()[:3]
+    names = field_names(INCIDENT_FIELDS)
+    file = write_parquet(tmp_path / "incidents.parquet", incidents, names)
+    table = pq.read_table(file)
+    epoch_days = (dt.date(2026, 10, 1) - dt.date(1970, 1, 1)).days
+    far = pa.array([epoch_days, epoch_days, 69_444_000], pa.int32()).cast(pa.date32())  # 192101
+    pq.write_table(table.set_column(table.schema.get_field_index("opened"), "opened", far), file)
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    (problem,) = [p for p in caught.value.problems if p.field == "opened"]
+    assert (problem.row, problem.value) == (4, "192101-03-20")
+
+
 def test_a_missing_column_and_a_broken_file_are_refused(workbook, tmp_path):
     names = [n for n in field_names(INCIDENT_FIELDS) if n != "channel"]
     file = write_csv(tmp_path / "incidents.csv", sample_incidents(), names)

@@ -389,8 +389,8 @@ def _column(column: Any) -> tuple[np.ndarray, np.ndarray, bool]:
         outside = ~blank & ((stamps < FIRST_DATE) | (stamps >= LAST_DATE))
         if outside.any():  # named cell by cell, as a date a workbook cannot hold
             values = stamps.astype(object)
-            values[outside] = [UnusableCell(str(v)[:10], NOT_AN_EXCEL_DATE)
-                               for v in stamps[outside]]
+            values[outside] = [UnusableCell(day, NOT_AN_EXCEL_DATE)  # the whole date
+                               for day in np.datetime_as_string(stamps[outside], unit="D")]
             values[blank] = None
             return values, blank, False
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
