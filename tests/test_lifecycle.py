@@ -657,3 +657,19 @@ def test_an_issued_file_damaged_in_the_folder_is_reported_and_left_alone(issued,
     code, result = invoice_json(capsys, book, out)
     assert not [n for n in result["notices"] if n["code"] == "file_differs"]
     assert files(out / MONTH) == before
+
+
+def test_a_name_the_pdf_font_cannot_print_is_a_notice(tmp_path, capsys, registers):
+    """𠮷 (the usual spelling of a real customer's name) is not in the PDF font: the invoice's
+    addressee printed a box, with no word to the clerk."""
+    book = workbook(tmp_path / "invoicing.xlsx", contracts={"C001": {"customer": "株式会社𠮷野"}},
+                    settings={"issuer_name": "テスト株式会社™"})
+    code, result = invoice_json(capsys, book, tmp_path / "out")
+    found = [n for n in result["notices"] if n["code"] == "missing_glyphs"]
+    assert code == 1 and all(n["attention"] for n in found)
+    assert [(n["contract_id"], n["message"].split("。")[0]) for n in found] == [
+        (None, "Settings の issuer_name に PDF の字形がない文字があります: ™ (U+2122)"),
+        ("C001", "C001 の請求先名 (customer) に PDF の字形がない文字があります: 𠮷 (U+20BB7)")]
+    # without PDFs nothing prints a box
+    code, result = invoice_json(capsys, book, tmp_path / "out-xlsx", "--no-pdf")
+    assert not [n for n in result["notices"] if n["code"] == "missing_glyphs"]

@@ -62,6 +62,7 @@ from ..engine.service import response_report
 from ..engine.settings import Settings
 from ..memory import objects_frozen, release_freed_memory
 from ..readers.workbook import Engine, InvoicingData, read_invoicing_workbook
+from ..writers.pdf_pages import missing_glyphs
 from ..writers.summary import DocumentFigures, SummaryItem, write_summary_workbook
 from .documents import (
     DRAFT_PREFIX,
@@ -307,7 +308,8 @@ class MonthDocument(DocumentFigures):
 class Notice:
     """Something the clerk should know that did not stop the run."""
 
-    code: str  # reported | still_billed | file_differs | pending_elsewhere | no_incidents | …
+    code: str  # reported | still_billed | file_differs | pending_elsewhere | no_incidents |
+    # missing_glyphs | …
     message: str
     number: str = ""
     contract_id: str = ""
@@ -846,6 +848,29 @@ class MonthRun:
             ledger.set_working(folder_id, str(self.month), items, encode_responses(responses))
         return items
 
+    def _missing_glyphs(self) -> list[Notice]:
+        """The parties' names and the issuer's details holding characters the PDF font has no
+        glyph for: the PDF prints a box for each, on the items a qualified invoice must
+        state, while the workbook shows them."""
+        notices = []
+        fix = ("PDF ではこの文字が □ で印字されます。別の字にする (𠮷 → 吉 など) か、PDF の代わりに"
+               "ブック (xlsx) をお送りください")
+        for key in ("issuer_name", "issuer_address", "issuer_contact", "bank_account"):
+            missing = missing_glyphs(str(getattr(self.settings, key) or ""))
+            if missing:
+                notices.append(Notice("missing_glyphs", f"Settings の {key} に PDF の字形がない"
+                                      f"文字があります: {glyphs_named(missing)}。{fix}",
+                                      attention=True))
+        for summary in self.summaries:
+            contract = summary.contract
+            missing = missing_glyphs(contract.customer)
+            if missing:
+                notices.append(Notice("missing_glyphs", f"{contract.contract_id} の請求先名 "
+                                      f"(customer) に PDF の字形がない文字があります: "
+                                      f"{glyphs_named(missing)}。{fix}",
+                                      contract_id=contract.contract_id, attention=True))
+        return notices
+
     def _add_run_details(self, result: InvoiceRunResult, plan: _Plan, recovered: list[str],
                          published: Published) -> None:
         """What this run did, on each document it touched, and what to tell the clerk."""
@@ -900,11 +925,17 @@ class MonthRun:
                 "終えるか、取り下げて請求し直します)。そのフォルダがもうないときは xlquote "
                 f"register settle {doc.number} で片付けます", number=doc.number,
                 contract_id=doc.contract_id, attention=True))
+        if self.pdf:
+            result.notices += self._missing_glyphs()
         for name in published.differing:
             result.notices.append(Notice(
                 "file_differs", f"{name} は台帳に記録した発行時のファイルと内容が違います "
                 "(壊れたか書き換えられています。書き換えずに残しました)。発行時の内容に戻すには、"
                 "このファイルを別の場所へ移してからもう一度実行してください", attention=True))
+
+
+def glyphs_named(characters: Sequence[str]) -> str:
+    return "、".join(f"{c} (U+{ord(c):04X})" for c in characters)
 
 
 def _pending_elsewhere(doc: Issued, folder_id: str) -> bool:

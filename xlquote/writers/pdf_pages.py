@@ -245,6 +245,16 @@ def _one_line(text: str) -> str:
     return text.replace("\n", " ") if "\n" in text else text
 
 
+def missing_glyphs(text: str) -> list[str]:
+    """The characters of ``text`` as drawn (``drawable``) that the PDF font has no glyph for:
+    each prints as the font's missing glyph (a box), once each in order."""
+    text = drawable(text)
+    if text.isascii():
+        return []
+    has = pdfmetrics.getFont(registered_font()).face.charToGlyph
+    return list(dict.fromkeys(c for c in text if c not in "\n" and ord(c) not in has))
+
+
 def wrap(text: str, width: float, font: FontText, size: float,
          max_lines: int = MAX_CELL_LINES) -> list[str]:
     """``text`` as drawn (``drawable``) broken into lines no wider than ``width`` (between any
