@@ -650,10 +650,12 @@ class MonthRun:
                     "(明細の内容など) が発行後に変わりました。発行済みの請求書はそのままです",
                     previous.number, contract_id))
             else:
-                issued, _ = ledger.content(previous.number)
-                what = (legal_change(decode_invoice(issued), decode_invoice(billed.content))
-                        if issued is not None else f"合計 {previous.total:,} → {summary.total:,}")
-                changed.append(f"{previous.number} ({contract_id}, {what})")
+                if not self.correct:  # refused below, naming what changed
+                    issued, _ = ledger.content(previous.number)
+                    what = (legal_change(decode_invoice(issued), decode_invoice(billed.content))
+                            if issued is not None
+                            else f"合計 {previous.total:,} → {summary.total:,}")
+                    changed.append(f"{previous.number} ({contract_id}, {what})")
                 if self.correct and self._held(billed):
                     # the issued invoice stays in force; the new amount waits as a draft
                     change = self._add_working(index, DRAFT, plan)
