@@ -359,6 +359,20 @@ def test_a_shift_jis_csv_whose_first_megabytes_are_ascii_is_read(workbook, tmp_p
     assert read[0] == read[1] and len(read[0][2]) == len(filler) + len(sample_incidents())
 
 
+def test_blank_lines_of_a_csv_are_skipped_and_counted_as_rows(workbook, tmp_path):
+    """Arrow skipped blank lines, and every row after them was named a row too early."""
+    names = field_names(INCIDENT_FIELDS)
+    incidents = sample_incidents()[:5]
+    incidents[3]["minutes"] = "abc"  # file line 5 without the blank lines
+    path = write_csv(tmp_path / "incidents.csv", incidents, names)
+    lines = path.read_bytes().split(b"\r\n")
+    empty_fields = b"," * (len(names) - 1)
+    path.write_bytes(b"\r\n".join([*lines[:3], b"", b"", empty_fields, *lines[3:]]))  # line 8
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": path})
+    assert [(p.row, p.field, p.value) for p in caught.value.problems] == [(8, "minutes", "abc")]
+
+
 def test_a_csv_of_utf8_lines_then_shift_jis_ones_is_refused_at_the_line(workbook, tmp_path):
     """Rows appended from Excel's Japanese CSV to a UTF-8 file: the whole file was taken for
     Shift_JIS and every UTF-8 customer name printed garbled on issued invoices."""

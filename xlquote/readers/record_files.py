@@ -308,7 +308,8 @@ def _arrow_csv(path: Path, encoding: str, columns: list[str], misshapen: _Missha
                                            use_threads=not numbered),
         # A quoted value may hold line breaks (a ticket's description): without this, Arrow
         # cuts the file into blocks at any line break and loses its place in such a value.
-        parse_options=csv.ParseOptions(invalid_row_handler=misshapen, newlines_in_values=True),
+        parse_options=csv.ParseOptions(invalid_row_handler=misshapen, newlines_in_values=True,
+                                       ignore_empty_lines=False),  # a blank line is a row
         convert_options=csv.ConvertOptions(
             include_columns=columns, column_types=dict.fromkeys(columns, pa.string()),
             null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True))
@@ -357,9 +358,15 @@ def _sheet_table(arrow: Any, path: Path) -> SheetTable:
         plain.append(is_plain)
         # Typed columns were checked; text is looked at cell by cell (length, unusable cells).
         only_values.append(array.dtype.kind != "O")
+    row_numbers = np.arange(2, rows + 2)
+    empty = np.logical_and.reduce(blanks) if blanks else np.zeros(rows, bool)
+    if empty.any():  # a blank line (or fields all empty) is skipped as a sheet's blank row is,
+        keep = ~empty  # and counted: the rows after it keep the numbers the file shows
+        arrays, blanks = [a[keep] for a in arrays], [b[keep] for b in blanks]
+        row_numbers, rows = row_numbers[keep], int(np.count_nonzero(keep))
     block = ColumnBlock(tuple(arrays), tuple(blanks), rows, tuple(plain), (),
                         tuple(only_values))
-    return SheetTable(list(arrow.column_names), block, np.arange(2, rows + 2), 1)
+    return SheetTable(list(arrow.column_names), block, row_numbers, 1)
 
 
 def _column(column: Any) -> tuple[np.ndarray, np.ndarray, bool]:
