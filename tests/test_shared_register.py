@@ -32,7 +32,7 @@ from registers import Registers
 from test_invoicing_button import payload, status, written
 
 from udfs import invoicing as button
-from xlquote.app import publishing
+from xlquote.app import invoice_run, publishing, void
 from xlquote.app.invoice_run import REGISTER_ENV
 from xlquote.app.publishing import FAULT_ENV, FAULT_EXIT
 from xlquote.app.register import Issued, Register
@@ -554,9 +554,10 @@ def test_a_lost_folders_run_stopped_while_publishing_is_issued(server_registers,
     assert len(list((second / MONTH).glob("INV-202610-*.xlsx"))) == 17
 
 
+@pytest.mark.parametrize("step", ["recorded", "staged"])
 def test_a_run_whose_invoices_were_settled_meanwhile_publishes_nothing(server_registers,
                                                                       tmp_path, capsys,
-                                                                      monkeypatch):
+                                                                      monkeypatch, step):
     """A laptop asleep in the middle of a run is taken for lost and its invoices settled from
     another folder; when it wakes, its run stops before putting a file in place (the numbers
     may have gone to other invoices meanwhile) and forgets only what is still its own."""
@@ -565,12 +566,13 @@ def test_a_run_whose_invoices_were_settled_meanwhile_publishes_nothing(server_re
     asleep = tmp_path / "pc-1"
     settled: list[dict[str, Any]] = []
 
-    def meanwhile(step: str) -> None:
-        if step == "staged" and not settled:
+    def meanwhile(point: str) -> None:
+        if point == step and not settled:
             code = main(["register", "settle", "INV-202610-0017", "--register", dsn, "--json"])
             settled.append(json.loads(capsys.readouterr().out) if code == 0 else {})
 
-    monkeypatch.setattr(publishing, "checkpoint", meanwhile)
+    for module in (publishing, invoice_run, void):  # each calls it by its own name
+        monkeypatch.setattr(module, "checkpoint", meanwhile)
     code, report = invoice_json(capsys, book, asleep, "--register", dsn, "--no-pdf")
     assert settled == [{"number": "INV-202610-0017", "action": "withdrawn",
                         "stopped_in": folder_location(asleep), "number_given_back": True}]
@@ -580,3 +582,43 @@ def test_a_run_whose_invoices_were_settled_meanwhile_publishes_nothing(server_re
     assert Register(dsn).list() == []  # the run's other pending invoices forgotten
     code, report = invoice_json(capsys, book, asleep, "--register", dsn, "--no-pdf")
     assert code == 1 and report["register"]["new"] == 17
+
+
+@pytest.mark.parametrize("step", ["recorded", "staged"])
+def test_a_void_whose_cancellation_was_settled_meanwhile_cancels_nothing(server_registers,
+                                                                        tmp_path, capsys,
+                                                                        monkeypatch, step):
+    """A void held after recording its cancellation, which is settled (withdrawn) meanwhile,
+    had reported the invoice cancelled with no document and the register unchanged; and a
+    void refused had removed another folder's cancellation of the same invoice begun since."""
+    book = workbook(tmp_path / "invoicing.xlsx")
+    dsn = server_registers.location(tmp_path / "team")
+    first, second = tmp_path / "pc-1", tmp_path / "pc-2"
+    assert invoice(book, first, "--register", dsn, "--no-pdf") == 1
+    done: list[int] = []
+
+    def meanwhile(point: str) -> None:
+        if point == step and not done:
+            done.append(main(["register", "settle", "INV-202610-0003", "--register", dsn]))
+            capsys.readouterr()  # its line, apart from the void's JSON
+            # another clerk voids it from another folder, and is stopped half-way
+            other = subprocess.run(
+                [sys.executable, "-m", "xlquote", "register", "void", "INV-202610-0003",
+                 "--reason", "二重請求", "--out", str(second), "--register", dsn, "--no-pdf"],
+                env={**os.environ, FAULT_ENV: "publishing"}, capture_output=True, text=True,
+                timeout=300)
+            done.append(other.returncode)
+
+    for module in (publishing, invoice_run, void):  # each calls it by its own name
+        monkeypatch.setattr(module, "checkpoint", meanwhile)
+    capsys.readouterr()
+    code = main(["register", "void", "INV-202610-0003", "--reason", "誤り", "--out", str(first),
+                 "--register", dsn, "--no-pdf", "--json"])
+    assert done == [0, FAULT_EXIT]
+    assert code == 2 and "別の場所から片付けられました" in json.loads(capsys.readouterr().out)[
+        "message"]
+    assert not list((first / MONTH).glob("取消_*"))
+    (doc,) = [d for d in Register(dsn).list() if d.number == "INV-202610-0003"]
+    # the second folder's cancellation stays, its file recorded: that folder finishes it
+    assert doc.cancellation is not None and doc.cancellation.reason == "二重請求"
+    assert "cancellation.xlsx" in doc.files

@@ -92,6 +92,7 @@ from .publishing import (
     Published,
     Publisher,
     checkpoint,
+    ensure_ours,
     make_folder,
     missing_folders,
     remembered_register,
@@ -786,6 +787,10 @@ class MonthRun:
     def _publish_numbered(self, publisher: Publisher, plan: _Plan) -> Published:
         """Steps 2–4 for this run's new documents and the files issued documents lack."""
         try:
+            if plan.fresh:  # one settled meanwhile leaves no job to check when drawn
+                with self.register.transaction() as ledger:
+                    ledger.lock_month(self.month)
+                    ensure_ours(ledger, publisher.folder.folder_id, plan.fresh, ())
             with self.register.reading() as ledger:
                 jobs: list[RenderJob] = []
                 damaged: list[str] = []  # issued files in place, checked before any is drawn

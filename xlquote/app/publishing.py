@@ -388,6 +388,19 @@ def _drawing_plan(jobs: Sequence[RenderJob]) -> tuple[list[int], int, int | None
     return order, chunk, (2 if total >= MIN_PARALLEL else None)
 
 
+def ensure_ours(ledger: Ledger, folder_id: str, numbers: Sequence[str],
+                cancelling: Sequence[str]) -> None:
+    """Refuse to go on with pending documents (``numbers``) and cancellations (``cancelling``)
+    a run on ``folder_id`` no longer holds: settled from another folder (``register settle``)
+    while it was away, their numbers perhaps handed out again. Called with the month locked."""
+    taken = ledger.taken_from(folder_id, numbers, cancelling)
+    if taken:
+        raise RegisterError(
+            f"{', '.join(taken[:5])}{' …' if len(taken) > 5 else ''} は、この実行の途中で"
+            "別の場所から片付けられました (xlquote register settle)。この実行では何も発行して"
+            "いません。もう一度実行してください")
+
+
 def job_key(job: RenderJob) -> str:
     return (CANCELLATION_ROLE if job.cancellation is not None else "") + (job.number or job.stem)
 
@@ -463,6 +476,8 @@ class Publisher:
             about_to_publish = [job for job in jobs if job.overwrite]
             if about_to_publish:
                 with self.register.transaction() as ledger:
+                    # the month locked: a settle waits, and then finds the files recorded
+                    ledger.lock_month(Month.parse(str(month)))
                     self._still_ours(ledger, about_to_publish)
                     ledger.set_files(_file_records(about_to_publish, drawn_jobs))
             first = True
@@ -493,18 +508,11 @@ class Publisher:
         return out
 
     def _still_ours(self, ledger: Ledger, jobs: Sequence[RenderJob]) -> None:
-        """Refuse to publish pending documents this run no longer holds: settled from another
-        folder (``register settle``) while it was away, their numbers perhaps handed out again."""
+        """``ensure_ours`` for the pending documents and cancellations among ``jobs``."""
         numbered = [job for job in jobs if job.number]
-        taken = ledger.taken_from(
-            self.folder.folder_id,
-            [job.number for job in numbered if job.cancellation is None],
-            [job.number for job in numbered if job.cancellation is not None])
-        if taken:
-            raise RegisterError(
-                f"{', '.join(taken[:5])}{' …' if len(taken) > 5 else ''} は、この実行の途中で"
-                "別の場所から片付けられました (xlquote register settle)。この実行では何も発行して"
-                "いません。もう一度実行してください")
+        ensure_ours(ledger, self.folder.folder_id,
+                    [job.number for job in numbered if job.cancellation is None],
+                    [job.number for job in numbered if job.cancellation is not None])
 
     # --- recovery ----------------------------------------------------------------------------
 

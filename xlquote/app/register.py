@@ -962,13 +962,16 @@ class Ledger:
             number=number, cancelled_on=cancelled_on, reason=reason, settings_hash=settings_hash,
             state="pending", folder_id=folder_id, recorded_at=timestamp()))
 
-    def uncancel(self, number: str) -> None:
-        """Remove a pending cancellation of a run that failed."""
-        self.connection.execute(document_files.delete().where(
-            (document_files.c.number == number)
-            & document_files.c.role.like("cancellation.%")))
-        self.connection.execute(cancellations.delete().where(
-            (cancellations.c.number == number) & (cancellations.c.state == "pending")))
+    def uncancel(self, number: str, folder_id: str) -> None:
+        """Remove the pending cancellation of ``number`` a run on ``folder_id`` recorded (a run
+        that failed, or one settled): not another folder's, begun since."""
+        mine = (cancellations.c.number == number) & (cancellations.c.state == "pending") & (
+            cancellations.c.folder_id == folder_id)
+        if self.connection.execute(sa.select(cancellations.c.number).where(mine)).first():
+            self.connection.execute(document_files.delete().where(
+                (document_files.c.number == number)
+                & document_files.c.role.like("cancellation.%")))
+            self.connection.execute(cancellations.delete().where(mine))
 
     def mark_cancelled(self, number: str) -> None:
         self.connection.execute(cancellations.update().where(cancellations.c.number == number)

@@ -32,9 +32,9 @@ ACTIONS_JA = {
     "issued": "発行済みにしました (ファイルを置き始めていた書類です: お客様に届いたかもしれません)",
     "withdrawn": "取り下げました (ファイルを置く前でした: どこにも出ていません)",
     "cancelled": "取消済みにしました (取消の書類を置き始めていました)",
-    "cancellation_withdrawn": "取消を取り下げました (取消の書類を置く前でした: 請求書は効力の"
-                              "あるままです。取り消すなら、もう一度 register void を実行して"
-                              "ください)",
+    "cancellation_withdrawn": "の取消を取り下げました (取消の書類を置く前でした: 請求書は効力"
+                              "のあるままです。取り消すなら、もう一度 register void を実行"
+                              "してください)",
 }
 
 
@@ -52,7 +52,8 @@ class Settled:
         where = f" (止まっていたフォルダ: {self.stopped_in})" if self.stopped_in else ""
         given_back = ("。この番号は次の請求書に使われます" if self.number_given_back
                       else "。この番号は欠番になります" if self.action == "withdrawn" else "")
-        return f"{self.number} を{ACTIONS_JA[self.action]}{given_back}{where}"
+        particle = "" if self.action == "cancellation_withdrawn" else "を"
+        return f"{self.number} {particle}{ACTIONS_JA[self.action]}{given_back}{where}"
 
 
 def settle_stopped(number: str, register: Register) -> Settled:
@@ -80,7 +81,7 @@ def settle_stopped(number: str, register: Register) -> Settled:
             if any(role.startswith(CANCELLATION_ROLE) for role in doc.files):
                 ledger.mark_cancelled(number)
                 return Settled(number, "cancelled", stopped_in)
-            ledger.uncancel(number)
+            ledger.uncancel(number, cancelling.folder_id)
             return Settled(number, "cancellation_withdrawn", stopped_in)
         raise RegisterError(f"{number} は発行処理中でも取消処理中でもありません (片付けるものは"
                             "ありません)")

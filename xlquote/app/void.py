@@ -33,7 +33,7 @@ from .invoice_run import (
     too_far_ahead,
     write_month_summary,
 )
-from .publishing import OutputFolder, Progress, Publisher, checkpoint
+from .publishing import OutputFolder, Progress, Publisher, checkpoint, ensure_ours
 from .register import Register, RegisterError
 
 # The longest reason for a cancellation: the cancelling document prints it whole, and the
@@ -115,7 +115,9 @@ def void_invoice(number: str, reason: str, out_dir: str | Path, register: Regist
             key = ledger.settings_hash(settings_json, settings_hash(settings_json))
             ledger.cancel(number, day, reason, key, folder.folder_id)
         checkpoint("recorded")
-        with register.reading() as ledger:
+        with register.transaction() as ledger:
+            ledger.lock_month(month)  # a settle meanwhile leaves nothing to draw: refused
+            ensure_ours(ledger, folder.folder_id, (), [number])
             doc = ledger.document(number)
             assert doc is not None
             jobs = publisher.jobs_for(ledger, doc)
@@ -123,7 +125,7 @@ def void_invoice(number: str, reason: str, out_dir: str | Path, register: Regist
             published = publisher.draw(month, jobs, [number])
             publisher.mark(month, jobs, published)
         except BaseException:
-            _uncancel(register, month, number)
+            _uncancel(register, month, number, folder.folder_id)
             raise
         summary = write_month_summary(register, folder, month, pdf)
         checkpoint("summary")
@@ -135,11 +137,11 @@ def void_invoice(number: str, reason: str, out_dir: str | Path, register: Regist
     return VoidResult(number, day, reason, files, errors[0] if errors else None, summary)
 
 
-def _uncancel(register: Register, month: Month, number: str) -> None:
+def _uncancel(register: Register, month: Month, number: str, folder_id: str) -> None:
     try:
         with register.transaction() as ledger:
             ledger.lock_month(month)
-            ledger.uncancel(number)
+            ledger.uncancel(number, folder_id)
     except Exception:
         pass
 
