@@ -388,9 +388,13 @@ def test_a_csv_of_utf8_lines_then_shift_jis_ones_is_refused_at_the_line(workbook
     (problem,) = caught.value.problems
     assert problem.value == "contracts.csv"
     assert problem.reason.startswith(f"{len(contracts) + 2} 行目から文字コードが変わっています")
-    # a Shift_JIS file alone, and one whose first lines are ASCII, are read as before
-    alone = write_csv(tmp_path / "sjis.csv", contracts, names, "cp932")
-    assert read_invoicing_workbook(workbook, record_files={"Contracts": alone}).contracts
+    # a Shift_JIS file alone is read as before, even when its first line of Japanese is
+    # half-width kana that happens to be UTF-8 byte for byte (ﾎｼ ﾐｷ: CE BC 20 D0 B7)
+    kana_first = [{**contracts[0], "customer": "ﾎｼ ﾐｷ"}, *contracts[1:]]
+    alone = write_csv(tmp_path / "sjis.csv", kana_first, names, "cp932")
+    assert alone.read_bytes().split(b"\r\n")[1].decode("utf-8")
+    read = read_invoicing_workbook(workbook, record_files={"Contracts": alone})
+    assert read.contracts[0].customer == "ﾎｼ ﾐｷ"
 
 
 @pytest.mark.parametrize("layout", ["columns", "row groups", "rows"])

@@ -22,6 +22,7 @@ is refused: no cell of a workbook holds such a value.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,8 @@ HEADER_ROW = 1
 # them) holds exactly: a bigger integer would be read as a nearby other number.
 EXACT_INTEGER = 2**53
 INEXACT_INTEGER = f"整数が大きすぎて正確には読めません (±{EXACT_INTEGER:,} まで)"
+# Japanese text as UTF-8 writes it (kana, kanji, full-width forms): three bytes a character
+JAPANESE = re.compile("[\u3000-\u9fff\uff00-\uffef]")
 SHOWN_ROW_CHARS = 40  # how much of a misshapen CSV row a message quotes (``cut_short``)
 
 
@@ -141,7 +144,8 @@ def _refuse_mixed_encodings(path: Path, bad: int) -> None:
     appended from a Shift_JIS file): read as Shift_JIS, every UTF-8 name would come out
     garbled on the invoices. A Shift_JIS file breaks UTF-8 at its first Japanese text, so
     whole lines of valid UTF-8 Japanese before the bad byte (or a UTF-8 byte-order mark)
-    tell the mix."""
+    tell the mix: kana or kanji, three bytes each in UTF-8 — two half-width kana of Shift_JIS
+    may happen to read as one UTF-8 character of two bytes, never as Japanese."""
     lines, utf8_text, line = 0, False, b""  # lines before ``bad``, and the one it is on
     with path.open("rb") as handle:
         while bad > 0 and (block := handle.read(min(CSV_BLOCK, bad))):
@@ -151,7 +155,8 @@ def _refuse_mixed_encodings(path: Path, bad: int) -> None:
             done, newline, line = (line + block).rpartition(b"\n")
             if newline:
                 lines += done.count(b"\n") + 1
-                utf8_text = utf8_text or not done.isascii()
+                utf8_text = utf8_text or (not done.isascii() and JAPANESE.search(
+                    done.decode("utf-8", "replace")) is not None)
     if utf8_text:
         raise _refuse(path, f"{lines + 1} 行目から文字コードが変わっています (それより前は "
                             "UTF-8、この行はそうではありません)。ファイル全体を UTF-8 で保存し直して"
