@@ -673,3 +673,23 @@ def test_a_name_the_pdf_font_cannot_print_is_a_notice(tmp_path, capsys, register
     # without PDFs nothing prints a box
     code, result = invoice_json(capsys, book, tmp_path / "out-xlsx", "--no-pdf")
     assert not [n for n in result["notices"] if n["code"] == "missing_glyphs"]
+
+
+def test_a_cancellation_date_counts_ahead_from_an_invoice_dated_ahead(tmp_path, capsys,
+                                                                     registers):
+    """A month invoiced before it ends is dated after it: its cancellation, dated that day by
+    default, was refused when chosen as that same day (31 days counted from today)."""
+    today = jst_today()
+    month = Month(today.year, today.month)
+    dated = month.last_day + dt.timedelta(days=20)
+    book = workbook(tmp_path / "invoicing.xlsx")
+    out = tmp_path / "out"
+    assert invoice(book, out, "--allow-open-month", "--issue-date", dated.isoformat(),
+                   month=str(month)) in (0, 1)
+    first = registers.open(out).list()[0]
+    assert first.issue_date == dated
+    later = dated + dt.timedelta(days=20)
+    assert main(["register", "void", first.number, "--reason", "誤り", "--out", str(out),
+                 "--issue-date", later.isoformat()]) == 0
+    (voided,) = [d for d in registers.open(out).list() if d.number == first.number]
+    assert voided.cancellation is not None and voided.cancellation.cancelled_on == later

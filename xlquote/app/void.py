@@ -78,10 +78,6 @@ def void_invoice(number: str, reason: str, out_dir: str | Path, register: Regist
     if len(reason) > REASON_CHARS:
         raise InputError([Problem(None, "reason", cut_short(reason),
                                   too_long_to_print(REASON_CHARS))])
-    if cancelled_on is not None:
-        problem = too_far_ahead(cancelled_on, jst_today(), "取消日")
-        if problem:
-            raise InputError([problem])
     register = register or choose_register(out_dir)
     if not register.exists():
         raise RegisterError(f"請求番号台帳 {register.display} がありません (--out か --register を"
@@ -106,6 +102,10 @@ def void_invoice(number: str, reason: str, out_dir: str | Path, register: Regist
                 raise RegisterError(f"{number} は発行処理中です (別のフォルダの実行)。終わってから"
                                     "取り消してください")
             day = cancelled_on or max(jst_today(), doc.issue_date)
+            # ahead of the later of today and the invoice's date (which may lie ahead itself)
+            problem = too_far_ahead(day, max(jst_today(), doc.issue_date), "取消日")
+            if problem:
+                raise InputError([problem])
             if day < doc.issue_date:
                 raise InputError([Problem(None, "issue_date", day.isoformat(),
                                           f"取消日は {number} の請求日 {doc.issue_date} 以降に"
