@@ -46,6 +46,7 @@ from xlquote.writers import (
 )
 from xlquote.writers.invoice_layout import (
     CUSTOMER_FLAG_WORDING,
+    addressee,
     correction_reference,
     yen_text,
 )
@@ -918,24 +919,31 @@ def test_ordinary_text_is_drawn_as_it_is():
     assert wrong == []
 
 
+def test_an_honorific_is_told_from_a_name_ending_alike() -> None:
+    assert addressee("山田 太郎 様\U000e0100") == "山田 太郎 様\U000e0100"  # a variation selector
+    assert addressee("総務部\u3000殿") == "総務部\u3000殿"
+    assert addressee("焼肉宮殿") == "焼肉宮殿 御中" and addressee("湯殿") == "湯殿 御中"
+
+
 @pytest.mark.parametrize("renderer", RENDERERS)
-@pytest.mark.parametrize(("customer", "addressee"), [
+@pytest.mark.parametrize(("customer", "printed"), [
     ("株式会社アオバ商事 御中", "株式会社アオバ商事 御中"),
     ("山田 太郎 様", "山田 太郎 様"),
     ("山田太郎様", "山田太郎様"),
     ("総務部 殿", "総務部 殿"),
     ("取引先各位", "取引先各位"),
     ("株式会社 湯の御殿", "株式会社 湯の御殿 御中"),  # 御殿 is a palace, no honorific
+    ("焼肉宮殿", "焼肉宮殿 御中"),  # nor 宮殿: 殿 is one only after a space
     ("株式会社アオバ商事", "株式会社アオバ商事 御中"),
 ])
 def test_a_customer_entered_with_its_honorific_is_not_addressed_twice(
-        invoices, settings, tmp_path, renderer, customer, addressee):
+        invoices, settings, tmp_path, renderer, customer, printed):
     """「株式会社アオバ商事 御中」 printed 「… 御中 御中」 and 「山田 太郎 様」 「山田 太郎 様 御中」:
     on the invoice, the statement's heading and the cancellation."""
     invoice = _with_customer(by_contract(invoices, "C004"), customer)
     for document in (invoice, _cancelling(invoice)):
         text = render(renderer, document, settings, tmp_path)
-        assert addressee in text
-        assert not re.search(r"(御中|様|殿|各位)\s*御中", text.replace(addressee, ""))
-        assert f"{addressee} 御中" not in text
-    assert f"— {addressee}" in render(renderer, invoice, settings, tmp_path)
+        assert printed in text
+        assert not re.search(r"(御中|様|殿|各位)\s*御中", text.replace(printed, ""))
+        assert f"{printed} 御中" not in text
+    assert f"— {printed}" in render(renderer, invoice, settings, tmp_path)

@@ -71,9 +71,11 @@ CUSTOMER_FLAG_WORDING: dict[str, tuple[str | None, str | None]] = {
 }
 STAFF_ONLY_NOTE_PARTS = (" (ご判断待ち)", "(ご判断待ち)")
 # A customer entered with its honorific, as clerks often type it (「株式会社アオバ商事 御中」,
-# 「山田 太郎 様」), is addressed as it is: 御中 is not added after one. 殿 only where it is no
-# 御殿 (a palace, as in a shop's name).
-HONORIFIC_END = re.compile(f"(?:御中|様|(?<!御)殿|各位)[\\s{INVISIBLE}]*\\Z")
+# 「山田 太郎 様」), is addressed as it is: 御中 is not added after one. 殿 only after a space
+# (「総務部 殿」): names end in 御殿, 宮殿, 湯殿. Spaces, invisible characters and variation
+# selectors after it aside.
+HONORIFIC_END = re.compile(f"(?:御中|様|[\\s{INVISIBLE}]殿|各位)"
+                           f"[\\s{INVISIBLE}\\ufe00-\\ufe0f\\U000e0100-\\U000e01ef]*\\Z")
 
 
 @dataclass(frozen=True)
