@@ -22,7 +22,7 @@ import pytest
 from postgres_server import with_database
 
 from xlquote.app.invoice_run import REGISTER_FILENAME
-from xlquote.app.publishing import MARKER_NAME
+from xlquote.app.publishing import MARKER_NAME, REGISTER_FILE_KEY
 from xlquote.app.register import Register
 
 BACKENDS = ("sqlite", "postgresql")
@@ -66,6 +66,8 @@ class Registers:
         marker_path.write_text(json.dumps(marker), encoding="utf-8")
         with register.transaction() as ledger:
             ledger.note_folder(marker["folder_id"], str(target.absolute()))
+            if register.path is not None:
+                ledger.set_info(REGISTER_FILE_KEY, str(register.path.absolute()))
 
     def _create(self, template: str | None = None, name_for: str | None = None) -> str:
         import psycopg

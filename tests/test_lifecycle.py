@@ -528,6 +528,32 @@ def test_a_copied_folder_takes_no_number_its_original_may_take(issued, tmp_path,
                                                ("INV-202610-0018", 30_800)]
 
 
+@pytest.mark.parametrize("how", ["without its hidden files", "register for a new folder"])
+def test_a_copied_register_file_takes_no_number_without_the_folders_marker(issued, tmp_path,
+                                                                          capsys, how):
+    """``cp -r out/* copy/`` leaves the folder's marker behind, and a register file copied for
+    a new folder has none: each copy took the folder for a new one and issued INV-202610-0018
+    while the original did. The register file records where it is: a copy is refused."""
+    _, out = issued
+    if not (out / "register.sqlite3").exists():
+        pytest.skip("a server register: no file to copy")
+    copy = tmp_path / "copy"
+    if how == "without its hidden files":
+        copy.mkdir()
+        for item in out.iterdir():
+            if not item.name.startswith("."):
+                (shutil.copytree if item.is_dir() else shutil.copy2)(item, copy / item.name)
+        args: tuple[str, ...] = ()
+    else:
+        shutil.copy2(out / "register.sqlite3", tmp_path / "laptop.sqlite3")
+        args = ("--register", str(tmp_path / "laptop.sqlite3"))
+    changed = workbook(tmp_path / "changed.xlsx", incidents={"I-1003": {"minutes": 300}})
+    code, result = invoice_json(capsys, changed, copy, "--correct", *args)
+    assert (code, result["status"]) == (2, "refused")
+    assert f"{out / 'register.sqlite3'} にある台帳のコピーです" in result["message"]
+    assert not list(copy.glob(f"{MONTH}/INV-202610-0018*"))
+
+
 def test_a_moved_folder_keeps_issuing_and_remembers_where_its_register_is(issued, tmp_path,
                                                                           capsys, registers):
     """A folder moved as a whole (``mv``) is no copy: nothing is left where it was, or

@@ -78,6 +78,7 @@ from .parallel import DEFAULT_CHUNK, MIN_PARALLEL, Executor, Job, local_executor
 from .register import Issued, Ledger, Register, RegisterError, register_id_in_file
 
 LOCK_NAME = ".xlquote.lock"
+REGISTER_FILE_KEY = "file"  # register_info: where a register file was last opened
 MARKER_NAME = ".xlquote-folder.json"
 STAGING_PREFIX = ".staging-"
 FAULT_ENV = "XLQUOTE_FAULT_AT"
@@ -214,6 +215,7 @@ class OutputFolder:
         try:
             self.folder_id, moved_marker = self._marker()
             with self.register.transaction() as ledger:
+                self._refuse_a_copied_register_file(ledger)
                 self._refuse_a_copy_of_another_folder(ledger)
                 if moved_marker is not None:  # written once nothing refuses the run
                     self._write_marker(moved_marker)
@@ -299,6 +301,29 @@ class OutputFolder:
                 "請求番号が別の書類に付いてしまいます。請求書は元の台帳で作ってください (フォルダ"
                 "ごとコピーしたのなら元のフォルダで)。フォルダの場所を変えるときは、コピーではなく"
                 "移動してください。何も変更していません")
+
+    def _refuse_a_copied_register_file(self, ledger: Ledger) -> None:
+        """A register file records where it is (``REGISTER_FILE_KEY``). Opened elsewhere while
+        a file of the same register id is still there, it is a copy (a folder copied without
+        its hidden marker, a register file copied for a new folder): refused, as it would hand
+        out the original's numbers. Where that place holds it no more, the file was moved, and
+        it records where it is now."""
+        path = self.register.path
+        if path is None:
+            return
+        here = str(path.absolute())
+        recorded = ledger.info(REGISTER_FILE_KEY)
+        if recorded == here:
+            return
+        if (recorded is not None and not _same_place(Path(recorded), path)
+                and register_id_in_file(Path(recorded), self.register.timeout)
+                == self.register.register_id):
+            raise RegisterError(
+                f"請求番号台帳 {self.register.display} は {recorded} にある台帳のコピーです。番号を"
+                "付けると元の台帳と同じ請求番号が別の書類に付いてしまいます。請求書は元の台帳で"
+                "作ってください。台帳やフォルダの場所を変えるときは、コピーではなく移動してください。"
+                "何も変更していません")
+        ledger.set_info(REGISTER_FILE_KEY, here)
 
     def _refuse_a_copy_of_another_folder(self, ledger: Ledger) -> None:
         """Refuse a run when the register last saw this folder's id at another path of this

@@ -697,6 +697,11 @@ class Ledger:
         return self.connection.execute(
             sa.select(register_info.c.value).where(register_info.c.key == key)).scalar()
 
+    def set_info(self, key: str, value: str) -> None:
+        if self.connection.execute(register_info.update().where(register_info.c.key == key)
+                                   .values(value=value)).rowcount == 0:
+            self.connection.execute(register_info.insert().values(key=key, value=value))
+
     # --- documents ---------------------------------------------------------------------------
 
     def _files(self, numbers: Sequence[str] | None) -> dict[str, dict[str, FileRecord]]:
