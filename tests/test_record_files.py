@@ -432,6 +432,29 @@ def test_a_parquet_layout_costing_more_than_its_records_is_refused(workbook, tmp
     assert problem.value == "incidents.parquet" and expected in problem.reason, problem.reason
 
 
+@pytest.mark.parametrize(("shape", "reason"), [
+    ("row", "1 行 (1 件の記録) が 16 MB を超えています"),
+    ("header", "見出しの行が 16 MB を超えています"),
+    ("header cell", "見出しのセルが長すぎます (131,072 文字まで)"),
+])
+def test_a_csv_line_beyond_what_is_read_at_once_is_named_in_japanese(workbook, tmp_path,
+                                                                     shape, reason):
+    """Refused in Arrow's and Python's words before: 「straddling object straddles two block
+    boundaries (try to increase block size?)」, 「field larger than field limit (131072)」."""
+    names = ",".join(field_names(INCIDENT_FIELDS))
+    path = tmp_path / "incidents.csv"
+    if shape == "row":
+        path.write_text(names + "\n" + "x," * 20_000_000 + "x\n", encoding="utf-8")
+    elif shape == "header":
+        path.write_text(names + ",x" * 9_000_000 + "\n", encoding="utf-8")
+    else:
+        path.write_text(names + "," + "y" * 200_000 + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": path})
+    (problem,) = caught.value.problems
+    assert problem.value == "incidents.csv" and problem.reason.startswith(reason), problem.reason
+
+
 @pytest.mark.parametrize(("name", "content", "reason"), [
     ("incidents.csv", b"", "ファイルが空です (0 バイト)"),
     ("incidents.csv", b"\xef\xbb\xbf", "見出しの行がありません"),  # a BOM alone

@@ -298,7 +298,24 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
             raise InputError(misshapen.found.listed + misshapen.found.counted())
         return table, names
     except (pa.ArrowException, OSError, text_csv.Error) as exc:
-        raise _refuse(path, f"CSV として読めません ({exc})") from None
+        raise _refuse(path, _csv_refusal(exc)) from None
+
+
+# Arrow's and Python's words for a CSV they cannot read, in the clerk's terms
+CSV_REFUSALS = (
+    ("straddl", f"1 行 (1 件の記録) が {CSV_BLOCK // 2**20} MB を超えています。行の区切りや "
+                "\"…\" の閉じ忘れがないか確かめてください"),
+    ("cannot infer number of columns", f"見出しの行が {CSV_BLOCK // 2**20} MB を超えています"),
+    ("field larger than field limit", "見出しのセルが長すぎます (131,072 文字まで)"),
+)
+
+
+def _csv_refusal(exc: Exception) -> str:
+    text = str(exc)
+    for words, reason in CSV_REFUSALS:
+        if words in text:
+            return reason
+    return f"CSV として読めません ({text})"
 
 
 def _arrow_csv(path: Path, encoding: str, columns: list[str], misshapen: _MisshapenRows,
