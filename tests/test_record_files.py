@@ -197,6 +197,21 @@ def test_parquet_integers_a_number_cell_cannot_hold_are_named(workbook, tmp_path
             and p.reason.startswith("100,000 以下")] == [(7, 2**53)]
 
 
+def test_a_parquet_decimal_a_number_cell_cannot_hold_is_named_as_written(workbook, tmp_path):
+    """Cast to a float first: 「9…9」 (76 digits) was named as 10000000000000000470…1392."""
+    import decimal
+
+    incidents = sample_incidents()
+    huge = decimal.Decimal("9" * 70)
+    incidents[0]["minutes"] = huge
+    file = write_parquet(tmp_path / "incidents.parquet", incidents, field_names(INCIDENT_FIELDS),
+                         {"minutes": pa.decimal256(76, 0)})
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    assert [(p.row, p.value) for p in caught.value.problems
+            if p.reason.startswith("整数が大きすぎて正確には読めません")] == [(2, "9" * 70)]
+
+
 def test_a_parquet_column_named_twice_is_named(workbook, tmp_path):
     table = pq.read_table(write_parquet(tmp_path / "one.parquet", sample_incidents(),
                                         field_names(INCIDENT_FIELDS)))

@@ -427,6 +427,10 @@ def _column(column: Any) -> tuple[np.ndarray, np.ndarray, bool]:
         if longest is not None and longest > EXCEL_MAX_TEXT:  # named cell by cell
             return column.to_numpy(zero_copy_only=False), blank, False
     if pa.types.is_decimal(kind):  # other types no cell holds were refused with the schema
+        # a value past EXACT_INTEGER either way is named as written (a float64 holds another)
+        inexact = np.asarray(pc.fill_null(pc.greater(pc.abs(column), EXACT_INTEGER), False))
+        if inexact.any():
+            return _integers_named(column, inexact, blank), blank, False
         values = column.cast(pa.float64())
         return values.to_numpy(zero_copy_only=False).astype(object), blank, False
     array, plain = column_to_numpy(column)
@@ -465,7 +469,8 @@ def _inexact_integers(column: Any) -> np.ndarray | None:
 
 
 def _integers_named(column: Any, inexact: np.ndarray, blank: np.ndarray) -> np.ndarray:
-    """The integer column as objects: floats where exact, the others named (``inexact``)."""
+    """The integer (or decimal) column as objects: floats where exact, the others named as
+    written (``inexact``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
