@@ -525,7 +525,7 @@ def test_a_lost_folders_run_stopped_before_publishing_is_withdrawn(server_regist
         assert code == 0 and settled["action"] == "withdrawn" and settled["number_given_back"]
         assert settled["stopped_in"] == folder_location(lost)
     assert main(["register", "settle", "INV-202610-0001", "--register", dsn]) == 2  # gone
-    assert "台帳" in capsys.readouterr().err
+    assert "にありません (取り下げ済みか、番号の打ち間違いです)" in capsys.readouterr().err
     code, report = invoice_json(capsys, book, second, "--register", dsn, "--no-pdf")
     assert code == 1 and report["register"]["new"] == 17
     assert not [n for n in report["notices"] if n["code"] == "pending_elsewhere"]

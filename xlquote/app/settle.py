@@ -60,8 +60,9 @@ def settle_stopped(number: str, register: Register) -> Settled:
     """Settle ``number``'s pending document or pending cancellation (see the module)."""
     with register.transaction() as ledger:
         doc = ledger.document(number)
-        if doc is None:
-            raise RegisterError(f"請求番号 {number!r} は台帳 {register.display} にありません")
+        if doc is None:  # never handed out, or withdrawn (by a settle, or the folder's run)
+            raise RegisterError(f"請求番号 {number!r} は台帳 {register.display} にありません "
+                                "(取り下げ済みか、番号の打ち間違いです)")
         month = Month.parse(doc.month)
         ledger.lock_month(month)  # runs on the month wait; what they recorded is settled
         doc = ledger.document(number)
