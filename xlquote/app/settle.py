@@ -58,15 +58,17 @@ class Settled:
 
 def settle_stopped(number: str, register: Register) -> Settled:
     """Settle ``number``'s pending document or pending cancellation (see the module)."""
+    missing = RegisterError(f"請求番号 {number!r} は台帳 {register.display} にありません "
+                            "(取り下げ済みか、番号の打ち間違いです)")
     with register.transaction() as ledger:
         doc = ledger.document(number)
         if doc is None:  # never handed out, or withdrawn (by a settle, or the folder's run)
-            raise RegisterError(f"請求番号 {number!r} は台帳 {register.display} にありません "
-                                "(取り下げ済みか、番号の打ち間違いです)")
+            raise missing
         month = Month.parse(doc.month)
         ledger.lock_month(month)  # runs on the month wait; what they recorded is settled
         doc = ledger.document(number)
-        assert doc is not None
+        if doc is None:  # withdrawn by its run while this one waited for the month
+            raise missing
         folders = ledger.folders()
         cancelling = doc.cancellation
         if doc.state == "pending":
