@@ -286,21 +286,27 @@ class OutputFolder:
 
     def _refuse_a_copied_register(self, remembered: str) -> None:
         """Refuse a register file that is a copy of the one the marker remembers, while that
-        one is still there: both would hand out the same numbers (a folder copied with its
-        ``register.sqlite3``, a register file copied and named). Where the remembered place no
-        longer holds that register, the folder (or its register) was moved: the run goes on.
-        A server's register is not checked: a copied database keeps the folder's record of
-        where it was (``_refuse_a_copy_of_another_folder``)."""
-        if self.register.path is None or "://" in remembered:
+        one is still there (``_refuse_a_copy_of``): a folder copied with its
+        ``register.sqlite3``, a register file copied and named. A server's register is not
+        checked: a copied database keeps the folder's record of where it was
+        (``_refuse_a_copy_of_another_folder``)."""
+        if "://" not in remembered:
+            self._refuse_a_copy_of(Path(remembered))
+
+    def _refuse_a_copy_of(self, original: Path) -> None:
+        """Refuse the register file in use when ``original``, another file, holds the same
+        register: both would hand out the same numbers. Where ``original`` holds it no more,
+        the file (or its folder) was moved: the run goes on."""
+        path = self.register.path
+        if (path is None or _same_place(original, path)
+                or register_id_in_file(original, self.register.timeout)
+                != self.register.register_id):
             return
-        original = Path(remembered)
-        if register_id_in_file(original, self.register.timeout) == self.register.register_id:
-            raise RegisterError(
-                f"{self.root} の請求書に番号を付けている請求番号台帳は {original} です。使おうと"
-                f"した台帳 {self.register.display} はそのコピーで、番号を付けると元の台帳と同じ"
-                "請求番号が別の書類に付いてしまいます。請求書は元の台帳で作ってください (フォルダ"
-                "ごとコピーしたのなら元のフォルダで)。フォルダの場所を変えるときは、コピーではなく"
-                "移動してください。何も変更していません")
+        raise RegisterError(
+            f"請求番号台帳 {self.register.display} は {original} にある台帳のコピーです。番号を"
+            "付けると元の台帳と同じ請求番号が別の書類に付いてしまいます。請求書は元の台帳で作って"
+            "ください (フォルダごとコピーしたのなら元のフォルダで)。台帳やフォルダの場所を変える"
+            "ときは、コピーではなく移動してください。何も変更していません")
 
     def _refuse_a_copied_register_file(self, ledger: Ledger) -> None:
         """A register file records where it is (``REGISTER_FILE_KEY``). Opened elsewhere while
@@ -315,14 +321,8 @@ class OutputFolder:
         recorded = ledger.info(REGISTER_FILE_KEY)
         if recorded == here:
             return
-        if (recorded is not None and not _same_place(Path(recorded), path)
-                and register_id_in_file(Path(recorded), self.register.timeout)
-                == self.register.register_id):
-            raise RegisterError(
-                f"請求番号台帳 {self.register.display} は {recorded} にある台帳のコピーです。番号を"
-                "付けると元の台帳と同じ請求番号が別の書類に付いてしまいます。請求書は元の台帳で"
-                "作ってください。台帳やフォルダの場所を変えるときは、コピーではなく移動してください。"
-                "何も変更していません")
+        if recorded is not None:
+            self._refuse_a_copy_of(Path(recorded))
         ledger.set_info(REGISTER_FILE_KEY, here)
 
     def _refuse_a_copy_of_another_folder(self, ledger: Ledger) -> None:
