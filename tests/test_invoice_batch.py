@@ -356,15 +356,21 @@ def test_what_billing_freed_is_handed_back_before_the_documents_are_drawn(tmp_pa
 
     events: list[tuple[str, int]] = []
 
-    def release() -> None:
-        gc.collect()
+    def billing_objects() -> set[int]:
         # frozen objects (the run freezes what lives through it) are not in get_objects
         frozen = gc.get_freeze_count()
         gc.unfreeze()
-        events.append(("release", sum(isinstance(o, BillingRun | IncidentCharges)
-                                      for o in gc.get_objects())))
+        found = {id(o) for o in gc.get_objects() if isinstance(o, BillingRun | IncidentCharges)}
         if frozen:
             gc.freeze()
+        return found
+
+    gc.collect()
+    before = billing_objects()  # an earlier test's billing, kept by its test's frame
+
+    def release() -> None:
+        gc.collect()
+        events.append(("release", len(billing_objects() - before)))
 
     def drawing(drawer):
         def draw(*args):

@@ -501,3 +501,100 @@ def test_an_incidents_file_of_no_record_is_a_notice_to_look_at(workbook, tmp_pat
     (empty,) = [n for n in notices if n["code"] == "no_incidents"]
     assert code == 1 and empty["attention"]
     assert empty["message"].startswith("incidents.csv にインシデントの記録が 1 件もありません")
+
+
+def test_a_csv_misshapen_on_every_row_is_refused_at_the_rows_listed(workbook, tmp_path,
+                                                                      monkeypatch):
+    """Arrow calls back once per misshapen row: past the rows listed, the read stops."""
+    from xlquote.engine import errors
+    from xlquote.readers import record_files
+
+    monkeypatch.setattr(errors, "MAX_LISTED_PROBLEMS", 3)
+    calls = []
+    handle = record_files._MisshapenRows.__call__
+    monkeypatch.setattr(record_files._MisshapenRows, "__call__",
+                        lambda self, row: calls.append(row.number) or handle(self, row))
+    file = write_csv(tmp_path / "incidents.csv", sample_incidents(), field_names(INCIDENT_FIELDS))
+    with file.open("a", encoding="utf-8") as out:
+        out.write("x\n" * 500)
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    problems = caught.value.problems
+    first = len(sample_incidents()) + 2  # the first row appended
+    assert [p.row for p in problems] == [first, first + 1, first + 2, None]
+    assert str(problems[-1]) == (
+        "ファイル incidents.csv: ほかにも項目の数が見出しと違う行があります (最初の 3 行を挙げた"
+        "ところで読むのをやめました)。上の行を直してから、もう一度実行してください")
+    assert len(calls) <= 1 + 4  # the first read stops at the first, the numbered one at the 4th
+
+
+def test_a_csv_wrong_on_every_row_costs_no_work_per_cell_past_the_problems_listed(
+        workbook, tmp_path, monkeypatch):
+    """Each distinct cell is read once, and only the listed problems are made one by one: a
+    file of millions of bad rows is refused in seconds (a 50 MB one took minutes and GBs)."""
+    from xlquote.engine import columns
+    from xlquote.engine.errors import MAX_LISTED_PROBLEMS
+
+    added, parsed = [], []
+    add, parse_date = columns.RowChecks.add, columns.parse_date
+    monkeypatch.setattr(columns.RowChecks, "add",
+                        lambda self, *args: added.append(args) or add(self, *args))
+    monkeypatch.setattr(columns, "parse_date", lambda cell: parsed.append(cell) or parse_date(cell))
+    rows = 3 * MAX_LISTED_PROBLEMS
+    file = tmp_path / "incidents.csv"
+    file.write_text("incident_id,contract_id,opened,channel,minutes,personal\n"
+                    + ",C001,x,phone,ten,maybe\n" * rows, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    # every row: incident_id missing, opened not a date, minutes not a number, personal not
+    # yes/no
+    assert caught.value.count == 4 * rows
+    listed = caught.value.problems[:-1]
+    assert len(listed) == MAX_LISTED_PROBLEMS and {p.field for p in listed} == {"incident_id"}
+    assert (listed[0].row, listed[-1].row) == (2, MAX_LISTED_PROBLEMS + 1)
+    assert len(added) == MAX_LISTED_PROBLEMS
+    assert parsed == ["x"]
+
+
+def test_a_long_file_wrong_on_every_row_is_refused_at_the_part_holding_the_problems_listed(
+        workbook, tmp_path, monkeypatch):
+    """Read a part at a time, the file stops being read once the problems listed are found:
+    its memory is that of a part, not of millions of rows' records."""
+    from xlquote.engine import errors
+    from xlquote.readers import record_files
+
+    monkeypatch.setattr(errors, "MAX_LISTED_PROBLEMS", 4)
+    monkeypatch.setattr(record_files, "CHECKED_CELLS", 4 * 3)  # 3 rows of 4 columns a part
+    parts = []
+    sheet_table = record_files._sheet_table
+    monkeypatch.setattr(record_files, "_sheet_table",
+                        lambda arrow, *args, **kwargs: parts.append(arrow.num_rows)
+                        or sheet_table(arrow, *args, **kwargs))
+    file = tmp_path / "incidents.csv"
+    file.write_text("incident_id,contract_id,opened,channel\n" + "I1,C001,x,phone\n" * 100,
+                    encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    # rows 2-4, the first part: I1 repeated twice, then opened is no date three times
+    *listed, more, stopped = caught.value.problems
+    assert [(p.row, p.field) for p in listed] == [
+        (2, "opened"), (3, "incident_id"), (3, "opened"), (4, "incident_id")]
+    assert (more.field, more.value) == (errors.MORE_FIELD, 1)
+    assert str(stopped) == ("ファイル incidents.csv: 問題が多いため、4 行目までで確かめるのを"
+                            "やめました。残りの行はまだ確かめていません")
+    assert parts == [3]  # one part of 100 rows, and never the whole file
+
+
+def test_a_long_file_with_few_problems_is_checked_whole_after_its_parts(workbook, tmp_path,
+                                                                         monkeypatch):
+    """A value repeated in two parts is named: the parts only stop a file early."""
+    from xlquote.readers import record_files
+
+    monkeypatch.setattr(record_files, "CHECKED_CELLS", len(INCIDENT_FIELDS) * 2)
+    incidents = sample_incidents()
+    incidents[-1]["incident_id"] = incidents[0]["incident_id"]
+    file = write_csv(tmp_path / "incidents.csv", incidents, field_names(INCIDENT_FIELDS))
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    assert [(p.row, p.field) for p in caught.value.problems] == [
+        (len(incidents) + 1, "incident_id")]

@@ -127,6 +127,14 @@ class ListedProblems:
         self.unlisted += 1
         return False
 
+    def room(self) -> int:
+        """How many more problems are listed; those past it are only counted (``count_more``)."""
+        return max(0, MAX_LISTED_PROBLEMS - len(self.listed))
+
+    def count_more(self, count: int) -> None:
+        """``count`` problems found past the listed ones, counted without being made."""
+        self.unlisted += count
+
     def counted(self) -> list[Problem]:
         """What stands for the problems past the cap: one (more) problem, or none."""
         if not self.unlisted:

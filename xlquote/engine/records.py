@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from difflib import get_close_matches
 from typing import Any
@@ -544,9 +544,9 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
             missing = (out[f.name] == "") if f.kind == "text" else blank
             if flagged is not None:
                 missing = missing & ~flagged
-            for i in np.flatnonzero(missing):
-                value = None if raw[i] == "" else raw[i]  # a plain text column's blank is ''
-                field_checks.add(int(i), f.name, value, REQUIRED)
+            if missing.any():  # a plain text column's blank is '', shown as a blank
+                shown = np.where(raw == "", None, raw) if raw.dtype.kind == "O" else raw
+                field_checks.flag(missing, f.name, shown, REQUIRED)
     return out, checks
 
 
@@ -764,14 +764,16 @@ def _flag_duplicates(values: np.ndarray, field: str, checks: RowChecks) -> None:
     """Every repeat of a value of a unique column (blanks aside), naming the first row."""
     if len(set(values.tolist())) == len(values):
         return  # the usual case, found with one set; the loop below names the duplicates
-    first: dict[str, int] = {}
-    for i, value in enumerate(values):
-        if value == "":
-            continue
-        if value in first:
-            checks.add(i, field, value, duplicate(int(checks.row_numbers[first[value]])))
-        else:
-            first[value] = i
+    first: dict[str, int] = {}  # each value's first row, by its position
+    repeated = np.fromiter((value != "" and first.setdefault(value, i) != i
+                            for i, value in enumerate(values.tolist())), bool, len(values))
+    checks.flag(repeated, field, values,
+                lambda value: duplicate(int(checks.row_numbers[first[value]])))
+
+
+# Each record table's parser, by the sheet's name
+RECORD_PARSERS: dict[str, Callable[..., Any]] = {
+    "Contracts": parse_contracts, "Incidents": parse_incidents, "Packs": parse_packs}
 
 
 def contracts_from_records(records: Iterable[Mapping[str, Any] | Contract]) -> list[Contract]:

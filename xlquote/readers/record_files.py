@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from ..engine.codes import normalize_text
 from ..engine.columns import EXCEL_MAX_TEXT, UnusableCell
 from ..engine.errors import (
     FILE_FIELD,
+    MORE_FIELD,
     RECORD_FILE_SUFFIXES,
     ROW_FIELD,
     InputError,
@@ -40,7 +41,14 @@ from ..engine.errors import (
     Problem,
 )
 from ..engine.messages import FILE_NOT_FOUND, cut_short, file_too_large, shown
-from ..engine.records import SHEETS, ColumnBlock, Field, duplicated_headers
+from ..engine.records import (
+    RECORD_PARSERS,
+    SHEETS,
+    ColumnBlock,
+    Field,
+    duplicated_headers,
+    misspelt_headers,
+)
 from .cells import NOT_AN_EXCEL_DATE, not_finite
 from .sheet_table import SheetTable
 from .typed_reader import FIRST_DATE, LAST_DATE, blank_cells, column_to_numpy
@@ -90,9 +98,50 @@ def read_record_file(path: str | Path, table: str) -> SheetTable:
     arrow, names = _read_parquet(path, fields) if suffix != ".csv" else _read_csv(path, fields)
     if arrow.num_rows > MAX_ROWS:
         raise _refuse(path, too_many_rows(arrow.num_rows))
+    if not misspelt_headers(names, fields, path.name, HEADER_ROW):  # else named first
+        _refuse_early(arrow, path, RECORD_PARSERS[table])
     table = _sheet_table(arrow, path)
     table.unread_headers = [name for name in names if name not in arrow.column_names]
     return table
+
+
+# Cells a long file is checked by, a part of its rows at a time, before it is read whole: a
+# file wrong on millions of short rows (50 MB of them) is refused at the part where the
+# problems listed are found, in the memory of that part (~100 bytes a cell of text), not in
+# that of the whole file's records.
+CHECKED_CELLS = 2_000_000
+
+
+def _refuse_early(arrow: Any, path: Path, parse: Callable[..., Any]) -> None:
+    """Check a file of more than CHECKED_CELLS cells part by part, and refuse it as soon as its
+    parts hold as many problems as are listed, naming them, counting the others found so far
+    and saying how far it was read. A file with fewer problems is then read whole (the whole
+    file's checks, such as a value repeated across parts, are made there)."""
+    part_rows = max(1, CHECKED_CELLS // max(1, arrow.num_columns))
+    if arrow.num_rows <= part_rows:
+        return
+    found = ListedProblems(path.name)
+    checked = 0
+    while checked < arrow.num_rows and found.room():
+        part = _sheet_table(arrow.slice(checked, part_rows), path, first_row=checked + 2)
+        try:
+            parse(part.header, part.rows, path.name, HEADER_ROW + 1, part.row_numbers)
+        except InputError as exc:
+            for problem in exc.problems:
+                if problem.field == MORE_FIELD:
+                    found.count_more(problem.value)
+                elif checked and problem.row == HEADER_ROW:
+                    continue  # the header's problems, named with the first part
+                elif found.has_room():
+                    found.listed.append(problem)
+        checked = min(checked + part_rows, arrow.num_rows)
+    if found.room():
+        return
+    stopped = [] if checked == arrow.num_rows else [Problem(None, ROW_FIELD, None, (
+        f"問題が多いため、{checked + 1:,} 行目までで確かめるのをやめました。残りの行は"
+        "まだ確かめていません"), path.name)]
+    raise InputError([*sorted(found.listed, key=lambda p: p.row or 0), *found.counted(),
+                      *stopped])
 
 
 # What a file begins with, by what it is (a CSV begins with its header's text)
@@ -288,17 +337,30 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
         if not any(name.strip() for name in names):  # a BOM, blank lines or spaces alone
             raise _refuse(path, "見出しの行がありません (1 行目が空です)")
         columns = _wanted(names, fields, path)
-        misshapen = _MisshapenRows(path)
-        table = _arrow_csv(path, encoding, columns, misshapen, numbered=False)
-        if misshapen.found.listed:
+        misshapen = _MisshapenRows(path, listing=False)  # the first one stops the read
+        table = _read_unless_misshapen(path, encoding, columns, misshapen, numbered=False)
+        if misshapen.stopped:
             # Arrow tells a row's number only when it reads on one thread: the file is read
-            # again so (only for a file refused anyway).
-            misshapen = _MisshapenRows(path)
-            _arrow_csv(path, encoding, columns, misshapen, numbered=True)
-            raise InputError(misshapen.found.listed + misshapen.found.counted())
+            # again so, up to the rows listed (only for a file refused anyway).
+            misshapen = _MisshapenRows(path, listing=True)
+            _read_unless_misshapen(path, encoding, columns, misshapen, numbered=True)
+            raise InputError(misshapen.problems())
         return table, names
     except (pa.ArrowException, OSError, text_csv.Error) as exc:
         raise _refuse(path, _csv_refusal(exc)) from None
+
+
+def _read_unless_misshapen(path: Path, encoding: str, columns: list[str],
+                           misshapen: _MisshapenRows, numbered: bool) -> Any:
+    """``_arrow_csv``, or None where ``misshapen`` stopped the read."""
+    import pyarrow as pa
+
+    try:
+        return _arrow_csv(path, encoding, columns, misshapen, numbered)
+    except pa.ArrowInvalid:
+        if misshapen.stopped:
+            return None
+        raise
 
 
 # Arrow's and Python's words for a CSV they cannot read, in the clerk's terms
@@ -339,26 +401,40 @@ def _arrow_csv(path: Path, encoding: str, columns: list[str], misshapen: _Missha
 
 class _MisshapenRows:
     """Arrow's handler of CSV rows with another number of fields than the header: each is
-    skipped and named (the first MAX_LISTED_PROBLEMS, the rest counted), by its row number
-    where Arrow knows it (a record spanning several lines is one row, as in the rest of the
-    file's rows)."""
+    skipped and named, by its row number where Arrow knows it (a record spanning several lines
+    is one row, as in the rest of the file's rows). It stops the read at the first row past
+    the problems listed (at the first row at all, unless ``listing``): counting every such row
+    of a file wrong on millions of them would cost a call each."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, listing: bool) -> None:
         self.path = path
+        self.listing = listing
         self.found = ListedProblems(path.name)
+        self.stopped = False
 
     def __call__(self, row: Any) -> str:
-        if self.found.has_room():
-            # Quoted by whole characters (Arrow's own message cut one in the middle).
-            text = row.text if len(row.text) <= SHOWN_ROW_CHARS else cut_short(row.text)
-            self.found.listed.append(Problem(row.number, ROW_FIELD, text, (
-                f"項目の数が見出しと違います (見出しは {row.expected_columns} 列、この行は "
-                f"{row.actual_columns} 項目: {shown(text)})。コンマ (,) や改行を含む値は "
-                '"…" で囲んでください'), self.path.name))
+        if not self.listing or not self.found.room():
+            self.stopped = True
+            return "error"  # Arrow stops reading (ArrowInvalid)
+        # Quoted by whole characters (Arrow's own message cut one in the middle).
+        text = row.text if len(row.text) <= SHOWN_ROW_CHARS else cut_short(row.text)
+        self.found.listed.append(Problem(row.number, ROW_FIELD, text, (
+            f"項目の数が見出しと違います (見出しは {row.expected_columns} 列、この行は "
+            f"{row.actual_columns} 項目: {shown(text)})。コンマ (,) や改行を含む値は "
+            '"…" で囲んでください'), self.path.name))
         return "skip"
 
+    def problems(self) -> list[Problem]:
+        """The rows listed, and one more problem where the read stopped past them."""
+        if not self.stopped:
+            return self.found.listed
+        return [*self.found.listed, Problem(None, ROW_FIELD, None, (
+            f"ほかにも項目の数が見出しと違う行があります (最初の {len(self.found.listed):,} 行を"
+            "挙げたところで読むのをやめました)。上の行を直してから、もう一度実行してください"),
+            self.path.name)]
 
-def _sheet_table(arrow: Any, path: Path) -> SheetTable:
+
+def _sheet_table(arrow: Any, path: Path, first_row: int = HEADER_ROW + 1) -> SheetTable:
     """Arrow columns as the records parser takes them: typed numpy columns, object columns
     (with the cells a workbook could not hold named) where a column needs a closer look.
     Raises InputError naming the file and column where Arrow cannot convert a column."""
@@ -380,7 +456,7 @@ def _sheet_table(arrow: Any, path: Path) -> SheetTable:
         plain.append(is_plain)
         # Typed columns were checked; text is looked at cell by cell (length, unusable cells).
         only_values.append(array.dtype.kind != "O")
-    row_numbers = np.arange(2, rows + 2)
+    row_numbers = np.arange(first_row, first_row + rows)
     empty = np.logical_and.reduce(blanks) if blanks else np.zeros(rows, bool)
     if empty.any():  # a blank line (or fields all empty) is skipped as a sheet's blank row is,
         keep = ~empty  # and counted: the rows after it keep the numbers the file shows

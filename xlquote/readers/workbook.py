@@ -28,6 +28,7 @@ from ..engine.columns import UnusableCell, unusable_problem
 from ..engine.errors import FILE_FIELD, SHEET_FIELD, InputError, ListedProblems, Problem
 from ..engine.pricebook import PriceBook, TaxRule, get_pricebook
 from ..engine.records import (
+    RECORD_PARSERS,
     SHEETS,
     Contract,
     Field,
@@ -36,7 +37,6 @@ from ..engine.records import (
     misspelt_headers,
     parse_contracts,
     parse_incidents,
-    parse_packs,
     unusable_header,
 )
 from ..engine.settings import SETTINGS_FIELDS, Settings, settings_from_values
@@ -286,8 +286,6 @@ def parse_invoicing_tables(tables: Mapping[str, SheetTable | None]) -> Invoicing
 
 
 SheetResult = tuple[Any, list[Problem]]  # the sheet's records (None if unusable), its problems
-RECORD_PARSERS: dict[str, Callable[..., Any]] = {
-    "Contracts": parse_contracts, "Incidents": parse_incidents, "Packs": parse_packs}
 
 
 def _parse_sheets(tables: Mapping[str, SheetTable | None],
