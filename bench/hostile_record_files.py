@@ -3,9 +3,10 @@
     python bench/hostile_record_files.py [--mb 50]
 
 Writes each shape once to bench/_data/hostile_<shape>_<mb>mb.csv and runs
-``xlquote invoice workbooks/invoicing.xlsm --incidents FILE --no-pdf --json`` on it in a
-subprocess, reporting its exit code, seconds, peak memory (the largest resident set of the
-process, as the kernel counts it) and its time against the valid log measured in the same run.
+``xlquote invoice workbooks/invoicing.xlsm --incidents FILE --no-pdf --json`` (``--contracts``
+for the contracts shape) on it in a subprocess, reporting its exit code, seconds, peak memory
+(the largest resident set of the process, as the kernel counts it) and its time against the
+valid log measured in the same run.
 The issue's bound: any input file up to 50 MB ends within 60 s and 1 GiB, exit 2 or a result.
 """
 
@@ -22,12 +23,13 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from xlquote.engine.records import INCIDENT_FIELDS, field_names
+from xlquote.engine.records import CONTRACT_FIELDS, INCIDENT_FIELDS, field_names
 
 DATA = Path(__file__).with_name("_data")
 WORKBOOK = Path(__file__).parents[1] / "workbooks" / "invoicing.xlsm"
 REQUIRED = ["incident_id", "contract_id", "opened", "channel"]
 ALL = field_names(INCIDENT_FIELDS)
+CONTRACTS_REQUIRED = [f.name for f in CONTRACT_FIELDS if f.required]
 
 
 def _codes(width: int) -> Iterator[str]:
@@ -37,7 +39,7 @@ def _codes(width: int) -> Iterator[str]:
 
 
 def _shapes() -> dict[str, tuple[list[str], Callable[[int], str]]]:
-    """Shape → (header, the text of row i)."""
+    """Shape → (header, the text of row i); a shape named contracts_… is a contracts file."""
     three = _codes(3)
     return {
         "valid": (REQUIRED, lambda i: f"{i:x},C001,2026-10-1,phone"),
@@ -48,6 +50,7 @@ def _shapes() -> dict[str, tuple[list[str], Callable[[int], str]]]:
         "misshapen": (ALL, lambda i: "x"),
         "unknown_contracts": ([*REQUIRED, "closed"],
                               lambda i: f"{i:x},Z{i:x},2026-10-1,phone,2026-10-2"),
+        "contracts_short_rows": (CONTRACTS_REQUIRED, lambda i: f"{i:x},x,annual,2026-4-1"),
     }
 
 
@@ -68,7 +71,7 @@ def write_shape(name: str, header: list[str], row: Callable[[int], str], size: i
     return path
 
 
-def run(path: Path) -> tuple[int, float, int]:
+def run(path: Path, option: str) -> tuple[int, float, int]:
     """(exit code, seconds, peak MiB) of the CLI on ``path``, in a process of its own."""
     with tempfile.TemporaryDirectory() as out:
         script = ("import resource, subprocess, sys, time\n"
@@ -78,7 +81,7 @@ def run(path: Path) -> tuple[int, float, int]:
                   "print(code, time.perf_counter() - start,"
                   " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
         command = [sys.executable, "-m", "xlquote", "invoice", str(WORKBOOK), "--month",
-                   "2026-10", "--out", out, "--incidents", str(path), "--no-pdf", "--json"]
+                   "2026-10", "--out", out, option, str(path), "--no-pdf", "--json"]
         result = subprocess.run([sys.executable, "-c", script, *command], capture_output=True,
                                 text=True, check=True, env={**os.environ})
         code, seconds, kilobytes = result.stdout.split()
@@ -93,7 +96,8 @@ def main() -> None:
     results = {}
     for name, (header, row) in _shapes().items():
         path = write_shape(name, header, row, size)
-        results[name] = run(path)
+        results[name] = run(path, "--contracts" if name.startswith("contracts_")
+                            else "--incidents")
     baseline = results["valid"][1]
     print(f"| shape ({args.mb} MB CSV) | exit | seconds | × valid | peak MiB |")
     print("|---|---|---|---|---|")

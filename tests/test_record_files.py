@@ -598,3 +598,27 @@ def test_a_long_file_with_few_problems_is_checked_whole_after_its_parts(workbook
         read_invoicing_workbook(workbook, record_files={"Incidents": file})
     assert [(p.row, p.field) for p in caught.value.problems] == [
         (len(incidents) + 1, "incident_id")]
+
+
+def test_a_contracts_file_beyond_the_contracts_a_workbook_holds_is_refused_before_it_is_read(
+        workbook, tmp_path, monkeypatch):
+    """Counted in Arrow, blank lines aside: its cells are never converted (a 50 MB file of
+    millions of short rows took GBs before it was refused)."""
+    from xlquote.engine import records
+    from xlquote.readers import record_files
+
+    monkeypatch.setitem(records.RECORD_LIMITS, "Contracts", (3, "契約"))
+    converted = []
+    monkeypatch.setattr(record_files, "_sheet_table",
+                        lambda *args, **kwargs: converted.append(args) or None)
+    file = write_csv(tmp_path / "contracts.csv", sample_contracts(), field_names(CONTRACT_FIELDS))
+    lines = file.read_text(encoding="utf-8").splitlines()
+    lines.insert(2, "")  # row 3: a blank line, no record
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Contracts": file})
+    (problem,) = caught.value.problems
+    assert (problem.sheet, problem.row) == ("contracts.csv", 6)  # the 4th record
+    assert problem.reason.startswith(f"契約が {len(sample_contracts())} 件あり、1 冊のブックに"
+                                     "載せられる 3 件を超えています")
+    assert converted == []

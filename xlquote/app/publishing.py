@@ -361,13 +361,18 @@ def _same_place(first: Path, second: Path) -> bool:
         return False
 
 
-def _folder_id(root: Path) -> str | None:
-    """The id the marker of the output folder ``root`` gives it, if it has one."""
+def _marker_field(root: Path, key: str) -> Any:
+    """One field of the marker of the output folder ``root``; None where the folder has no
+    readable marker, or the marker no such field."""
     try:
-        marker = json.loads((root / MARKER_NAME).read_text(encoding="utf-8"))
-        folder_id = marker.get("folder_id")
+        return json.loads((root / MARKER_NAME).read_text(encoding="utf-8")).get(key)
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def _folder_id(root: Path) -> str | None:
+    """The id the marker of the output folder ``root`` gives it, if it has one."""
+    folder_id = _marker_field(root, "folder_id")
     return folder_id if isinstance(folder_id, str) else None
 
 
@@ -375,11 +380,7 @@ def remembered_register(root: str | Path) -> str | None:
     """The server register (its URL, without a password) that numbers the folder ``root``'s
     documents, if its marker names one. A register file is never taken from the marker: it
     stays with the folder (``OUT/register.sqlite3``) or is named on each run."""
-    try:
-        marker = json.loads((Path(root) / MARKER_NAME).read_text(encoding="utf-8"))
-        location = marker.get("register_location")
-    except (OSError, ValueError, AttributeError):
-        return None
+    location = _marker_field(Path(root), "register_location")
     return location if isinstance(location, str) and "://" in location else None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass, fields
 from difflib import get_close_matches
 from typing import Any
@@ -603,10 +603,13 @@ def _date_or_none(value: np.datetime64) -> dt.date | None:
 # parsed. 10,000 contracts make the 1M-incident month of bench/.
 MAX_CONTRACTS = 50_000
 MAX_PACKS = 50_000
+# The tables that hold at most so many records, and what the records are called
+RECORD_LIMITS: dict[str, tuple[int, str]] = {"Contracts": (MAX_CONTRACTS, "契約"),
+                                             "Packs": (MAX_PACKS, "パック")}
 
 
-def _refuse_beyond(rows: Rows, most: int, what: str, sheet: str, first_row: int,
-                   row_numbers: Sequence[int] | None) -> None:
+def refuse_beyond(rows: Sized, most: int, what: str, sheet: str, first_row: int,
+                  row_numbers: Sequence[int] | np.ndarray | None) -> None:
     """InputError naming the first row beyond ``most`` rows of ``what`` (a sheet's records)."""
     if len(rows) <= most:
         return
@@ -621,7 +624,7 @@ def parse_contracts(header: Sequence[Any], rows: Rows, sheet: str = "Contracts",
                     first_row: int = 2, row_numbers: Sequence[int] | None = None
                     ) -> list[Contract]:
     """Contracts from sheet rows; raises InputError naming every bad cell."""
-    _refuse_beyond(rows, MAX_CONTRACTS, "契約", sheet, first_row, row_numbers)
+    refuse_beyond(rows, *RECORD_LIMITS["Contracts"], sheet, first_row, row_numbers)
     cols, checks = read_columns(CONTRACT_FIELDS, header, rows, sheet, first_row, row_numbers)
     contracts = []
     seen: dict[str, int] = {}
@@ -695,7 +698,7 @@ def _check_contract(c: Contract, i: int, checks: RowChecks) -> None:
 
 def parse_packs(header: Sequence[Any], rows: Rows, sheet: str = "Packs", first_row: int = 2,
                 row_numbers: Sequence[int] | None = None) -> list[Pack]:
-    _refuse_beyond(rows, MAX_PACKS, "パック", sheet, first_row, row_numbers)
+    refuse_beyond(rows, *RECORD_LIMITS["Packs"], sheet, first_row, row_numbers)
     cols, checks = read_columns(PACK_FIELDS, header, rows, sheet, first_row, row_numbers)
     packs = []
     for i in range(len(rows)):

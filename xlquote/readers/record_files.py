@@ -42,12 +42,14 @@ from ..engine.errors import (
 )
 from ..engine.messages import FILE_NOT_FOUND, cut_short, file_too_large, shown
 from ..engine.records import (
+    RECORD_LIMITS,
     RECORD_PARSERS,
     SHEETS,
     ColumnBlock,
     Field,
     duplicated_headers,
     misspelt_headers,
+    refuse_beyond,
 )
 from .cells import NOT_AN_EXCEL_DATE, not_finite
 from .sheet_table import SheetTable
@@ -98,11 +100,28 @@ def read_record_file(path: str | Path, table: str) -> SheetTable:
     arrow, names = _read_parquet(path, fields) if suffix != ".csv" else _read_csv(path, fields)
     if arrow.num_rows > MAX_ROWS:
         raise _refuse(path, too_many_rows(arrow.num_rows))
+    if table in RECORD_LIMITS:
+        _refuse_beyond_limit(arrow, path, *RECORD_LIMITS[table])
     if not misspelt_headers(names, fields, path.name, HEADER_ROW):  # else named first
         _refuse_early(arrow, path, RECORD_PARSERS[table])
     table = _sheet_table(arrow, path)
     table.unread_headers = [name for name in names if name not in arrow.column_names]
     return table
+
+
+def _refuse_beyond_limit(arrow: Any, path: Path, most: int, what: str) -> None:
+    """A file of more records (blank rows aside) than its table may hold, refused before its
+    cells are converted: a contracts file of millions of short rows would take GBs first."""
+    import pyarrow as pa
+
+    if arrow.num_rows <= most:
+        return
+    blanks = [blank_cells(column.cast(column.type.value_type)
+                          if pa.types.is_dictionary(column.type) else column)
+              for column in arrow.columns]
+    records = (np.flatnonzero(~np.logical_and.reduce(blanks)) if blanks
+               else np.arange(arrow.num_rows))
+    refuse_beyond(records, most, what, path.name, HEADER_ROW + 1, records + HEADER_ROW + 1)
 
 
 # Cells a long file is checked by, a part of its rows at a time, before it is read whole: a
