@@ -719,3 +719,20 @@ def test_a_cancellation_date_counts_ahead_from_an_invoice_dated_ahead(tmp_path, 
                  "--issue-date", later.isoformat()]) == 0
     (voided,) = [d for d in registers.open(out).list() if d.number == first.number]
     assert voided.cancellation is not None and voided.cancellation.cancelled_on == later
+
+
+def test_a_description_the_pdf_font_cannot_print_is_a_notice_naming_the_pdf(tmp_path, capsys,
+                                                                            registers):
+    """An incident's description is printed on the statement: a character the font lacks is
+    a box there too. Named by the PDF that prints it, once (not again where the customer's
+    name already named it)."""
+    book = workbook(tmp_path / "invoicing.xlsx",
+                    contracts={"C001": {"customer": "株式会社𠮷野"}},
+                    incidents={"I-1003": {"description": "𠮷野様の™ライセンス確認"}})
+    code, result = invoice_json(capsys, book, tmp_path / "out")
+    found = [n["message"].split("。")[0] for n in result["notices"]
+             if n["code"] == "missing_glyphs"]
+    pdf = one(tmp_path / "out" / MONTH, "INV-202610-0001_C001_*.pdf").name
+    assert code == 1 and found == [
+        "C001 の請求先名 (customer) に PDF の字形がない文字があります: 𠮷 (U+20BB7)",
+        f"{pdf} に PDF の字形がない文字があります (対応内容の説明など): ™ (U+2122)"]

@@ -367,6 +367,7 @@ class Rendered:
 
     sha256: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    glyphless: str = ""  # characters its PDF printed as boxes (``DrawnPdf``)
 
 
 def file_sha256(path: Path) -> str:
@@ -400,6 +401,8 @@ def render(job: RenderJob, folder: Path) -> Rendered:
             continue
         (folder / job.name(role)).write_bytes(data)
         out.sha256[role] = _sha256(data)
+        if role == "pdf":
+            out.glyphless = getattr(data, "glyphless", "")
     return out
 
 

@@ -546,6 +546,7 @@ class MonthRun:
         self.today = today
         self.executor = executor  # None: this machine's cores
         self.copy_elsewhere = copy_elsewhere
+        self.glyphless_pdfs: dict[str, str] = {}  # PDF made → characters printed as boxes
 
     # --- billing -----------------------------------------------------------------------------
 
@@ -781,6 +782,7 @@ class MonthRun:
             result.executor = executor.describe()
             result.pdfs_written = {kind: publisher.pdfs_written[kind] for kind in KIND_LABELS_JA
                                    if kind in publisher.pdfs_written}
+        self.glyphless_pdfs = publisher.glyphless
         self._add_run_details(result, plan, recovered, published)
         return result
 
@@ -858,12 +860,15 @@ class MonthRun:
     def _missing_glyphs(self) -> list[Notice]:
         """The parties' names and the issuer's details holding characters the PDF font has no
         glyph for: the PDF prints a box for each, on the items a qualified invoice must
-        state, while the workbook shows them."""
+        state, while the workbook shows them. Then each PDF made in this run that prints
+        other such characters (an incident's description, an id), by its file."""
         notices = []
         fix = ("PDF ではこの文字が □ で印字されます。別の字にする (𠮷 → 吉 など) か、PDF の代わりに"
                "ブック (xlsx) をお送りください")
+        named: set[str] = set()
         for key in ("issuer_name", "issuer_address", "issuer_contact", "bank_account"):
             missing = missing_glyphs(str(getattr(self.settings, key) or ""))
+            named.update(missing)
             if missing:
                 notices.append(Notice("missing_glyphs", f"Settings の {key} に PDF の字形がない"
                                       f"文字があります: {glyphs_named(missing)}。{fix}",
@@ -871,11 +876,18 @@ class MonthRun:
         for summary in self.summaries:
             contract = summary.contract
             missing = missing_glyphs(contract.customer)
+            named.update(missing)
             if missing:
                 notices.append(Notice("missing_glyphs", f"{contract.contract_id} の請求先名 "
                                       f"(customer) に PDF の字形がない文字があります: "
                                       f"{glyphs_named(missing)}。{fix}",
                                       contract_id=contract.contract_id, attention=True))
+        for name, characters in sorted(self.glyphless_pdfs.items()):
+            missing = [c for c in characters if c not in named]
+            if missing:
+                notices.append(Notice("missing_glyphs", f"{name} に PDF の字形がない文字があり"
+                                      f"ます (対応内容の説明など): {glyphs_named(missing)}。{fix}",
+                                      attention=True))
         return notices
 
     def _add_run_details(self, result: InvoiceRunResult, plan: _Plan, recovered: list[str],

@@ -466,6 +466,7 @@ class Publisher:
         self.copies = copies  # draw documents issued from other folders here too
         self._settings: dict[str, Settings] = {}  # by hash: a month's documents share a few
         self.pdfs_written: dict[str, int] = {}  # document kind → PDF files put in place
+        self.glyphless: dict[str, str] = {}  # PDF put in place → characters printed as boxes
 
     # --- drawing and moving ------------------------------------------------------------------
 
@@ -520,6 +521,8 @@ class Publisher:
                             out.placed.append(final)
                         if role == "pdf":
                             self.pdfs_written[job.kind] = self.pdfs_written.get(job.kind, 0) + 1
+                            if rendered.glyphless:
+                                self.glyphless[final.name] = rendered.glyphless
                     elif file_sha256(final) != digest:
                         out.differing.append(final.name)
                     if first:

@@ -208,6 +208,11 @@ class FontText:
         self.encoded[text] = found
         return found
 
+    def glyphless(self) -> str:
+        """The characters shown so far that the font has no glyph for."""
+        has = self._face.charToGlyph
+        return "".join(sorted(c for c in self.shown if not c.isascii() and ord(c) not in has))
+
     def _assign(self, character: int) -> None:
         if character in self.beyond_bmp:
             return
@@ -885,11 +890,20 @@ def pdf_file(pages: Sequence[Page], font: FontText, identity: str, day: dt.date,
     return b"".join(out)
 
 
+class DrawnPdf(bytes):
+    """A PDF's bytes, with the characters it shows that its font has no glyph for (each
+    printed as the font's missing glyph, a box), in code point order."""
+
+    glyphless: str = ""
+
+
 def render_pdf(draw: Callable[[Pages], None], identity: str, day: dt.date, title: str,
-               author: str) -> bytes:
+               author: str) -> DrawnPdf:
     """The bytes of the PDF that ``draw`` draws on fresh pages."""
     font = FontText(registered_font())
     pages = Pages(font)
     draw(pages)
     pages.finish()
-    return pdf_file(pages.pages, font, identity, day, title, author)
+    drawn = DrawnPdf(pdf_file(pages.pages, font, identity, day, title, author))
+    drawn.glyphless = font.glyphless()
+    return drawn
