@@ -61,3 +61,43 @@ def test_settings_count_their_problems_past_the_cap(monkeypatch):
     listed, more = caught.value.problems
     assert (listed.row, listed.value, more.field, more.value) == (1, "#N/A", MORE_FIELD, 3)
     assert caught.value.count == 4
+
+
+def test_past_the_cap_the_first_refused_cells_are_listed_whatever_their_reasons(monkeypatch):
+    """A date column refusing cells for two reasons lists its first refused cells in row order
+    (the listing had gone to one reason's cells first, the other's only counted)."""
+    monkeypatch.setattr(errors, "MAX_LISTED_PROBLEMS", 3)
+    values = np.array(["x", None, "  ", "y", "y", "  "], dtype=object)
+    checks = RowChecks(values.shape, sheet="Incidents", row_numbers=np.arange(2, 8),
+                       messages=False)
+    columns.to_dates(values, "opened", checks, required=False)
+    assert [(p.row, p.value) for p in checks.problems] == [(2, "x"), (4, "  "), (5, "y")]
+    assert checks.found.unlisted == 2 and checks.bad.tolist() == [
+        True, False, True, True, True, True]
+
+
+def test_moments_equal_in_two_time_zones_are_read_on_their_own_dates():
+    """Equal instants, different local dates: each cell is read on its own date (cells read
+    once per distinct value must not take another's date)."""
+    import datetime as dt
+
+    tokyo, utc = dt.timezone(dt.timedelta(hours=9)), dt.UTC
+    values = np.array([dt.datetime(2026, 10, 1, 0, 0, tzinfo=tokyo),
+                       dt.datetime(2026, 9, 30, 15, 0, tzinfo=utc), "2026-10-05"], dtype=object)
+    dates = columns.to_dates(values, "opened", RowChecks(values.shape), required=True)
+    assert dates.astype(str).tolist() == ["2026-10-01", "2026-09-30", "2026-10-05"]
+
+
+def test_a_missing_required_column_makes_no_message_per_row(monkeypatch):
+    """The header's problem names the missing column; its rows make no message each (a file of
+    millions of rows without contract_id took minutes and GBs)."""
+    from xlquote.engine import records
+
+    made = []
+    message = columns.cell_message
+    monkeypatch.setattr(columns, "cell_message", lambda *a: made.append(a) or message(*a))
+    rows = np.array([[f"I{i}", "2026-10-01", "phone"] for i in range(3_000)], dtype=object)
+    with pytest.raises(InputError) as caught:
+        records.parse_incidents(["incident_id", "opened", "channel"], rows)
+    assert [(p.row, p.field) for p in caught.value.problems] == [(1, "contract_id")]
+    assert made == []

@@ -388,6 +388,24 @@ def test_blank_lines_of_a_csv_are_skipped_and_counted_as_rows(workbook, tmp_path
     assert [(p.row, p.field, p.value) for p in caught.value.problems] == [(8, "minutes", "abc")]
 
 
+def test_blank_lines_are_dropped_before_any_cell_is_converted(workbook, tmp_path, monkeypatch):
+    """Millions of blank lines (a few MB) had made columns of millions of cells first: GBs."""
+    from xlquote.readers import record_files
+
+    converted = []
+    column = record_files._column
+    monkeypatch.setattr(record_files, "_column",
+                        lambda arrow_column: converted.append(len(arrow_column))
+                        or column(arrow_column))
+    names = field_names(INCIDENT_FIELDS)
+    path = write_csv(tmp_path / "incidents.csv", sample_incidents()[:2], names)
+    with path.open("a", encoding="utf-8") as out:
+        out.write("\n" * 1_000 + "," * (len(names) - 1) + "\n")
+    data = read_invoicing_workbook(workbook, record_files={"Incidents": path})
+    assert data.incidents.row.tolist() == [2, 3]
+    assert set(converted) == {2}
+
+
 def test_a_csv_of_utf8_lines_then_shift_jis_ones_is_refused_at_the_line(workbook, tmp_path):
     """Rows appended from Excel's Japanese CSV to a UTF-8 file: the whole file was taken for
     Shift_JIS and every UTF-8 customer name printed garbled on issued invoices."""
@@ -580,9 +598,52 @@ def test_a_long_file_wrong_on_every_row_is_refused_at_the_part_holding_the_probl
     assert [(p.row, p.field) for p in listed] == [
         (2, "opened"), (3, "incident_id"), (3, "opened"), (4, "incident_id")]
     assert (more.field, more.value) == (errors.MORE_FIELD, 1)
-    assert str(stopped) == ("ファイル incidents.csv: 問題が多いため、4 行目までで確かめるのを"
-                            "やめました。残りの行はまだ確かめていません")
+    assert str(stopped) == ("ファイル incidents.csv: 問題が多いため、4 行目まで (3 行ずつ) 確かめた"
+                            "ところでやめました。残りの行と、行をまたがる確認 (同じ値の重複など) は"
+                            "まだしていません")
     assert parts == [3]  # one part of 100 rows, and never the whole file
+    assert caught.value.count == 5 and caught.value.stopped  # the note is no problem itself
+    assert str(caught.value).startswith("入力エラー 5 件以上:")
+
+
+def test_a_file_refused_at_its_last_part_says_its_checks_across_parts_were_not_made(
+        workbook, tmp_path, monkeypatch):
+    """The parts hold the problems listed only at the end: every row was checked, but a value
+    repeated in two parts was not looked for, and the refusal says so."""
+    from xlquote.engine import errors
+    from xlquote.readers import record_files
+
+    monkeypatch.setattr(errors, "MAX_LISTED_PROBLEMS", 2)
+    monkeypatch.setattr(record_files, "CHECKED_CELLS", 4 * 3)
+    file = tmp_path / "incidents.csv"
+    file.write_text("incident_id,contract_id,opened,channel\n" + "I1,C001,2026-10-01,phone\n"
+                    + "".join(f"I{i},C001,2026-10-01,phone\n" for i in range(2, 5))
+                    + "I5,C001,x,phone\nI6,C001,y,phone\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    *listed, stopped = caught.value.problems
+    assert [(p.row, p.field, p.value) for p in listed] == [(6, "opened", "x"), (7, "opened", "y")]
+    assert stopped.reason == ("問題が多いため、すべての行を 3 行ずつ確かめました。行をまたがる確認 "
+                              "(同じ値の重複など) はまだしていません")
+
+
+def test_a_misspelt_header_is_named_first_when_a_long_file_is_refused_by_parts(
+        workbook, tmp_path, monkeypatch):
+    """The part-by-part check still bounds the file, and the misspelt header leads the list."""
+    from xlquote.engine import errors
+    from xlquote.readers import record_files
+
+    monkeypatch.setattr(errors, "MAX_LISTED_PROBLEMS", 2)
+    monkeypatch.setattr(record_files, "CHECKED_CELLS", 5 * 3)
+    file = tmp_path / "incidents.csv"
+    file.write_text("incident_id,contract_id,opened,channel,minuts\n"
+                    + "".join(f"I{i},C001,x,phone,5\n" for i in range(100)), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    problems = caught.value.problems
+    assert (problems[0].row, problems[0].field) == (1, "minuts")
+    assert [(p.row, p.field) for p in problems[1:3]] == [(2, "opened"), (3, "opened")]
+    assert caught.value.stopped
 
 
 def test_a_long_file_with_few_problems_is_checked_whole_after_its_parts(workbook, tmp_path,
@@ -607,7 +668,7 @@ def test_a_contracts_file_beyond_the_contracts_a_workbook_holds_is_refused_befor
     from xlquote.engine import records
     from xlquote.readers import record_files
 
-    monkeypatch.setitem(records.RECORD_LIMITS, "Contracts", (3, "契約"))
+    monkeypatch.setattr(records, "MAX_CONTRACTS", 3)
     converted = []
     monkeypatch.setattr(record_files, "_sheet_table",
                         lambda *args, **kwargs: converted.append(args) or None)
@@ -622,3 +683,48 @@ def test_a_contracts_file_beyond_the_contracts_a_workbook_holds_is_refused_befor
     assert problem.reason.startswith(f"契約が {len(sample_contracts())} 件あり、1 冊のブックに"
                                      "載せられる 3 件を超えています")
     assert converted == []
+
+
+def test_a_long_file_whose_header_lacks_a_column_is_refused_by_its_parts(workbook, tmp_path,
+                                                                          monkeypatch):
+    """A missing column refuses the file whatever its rows hold: its parts are checked (each
+    row's problems named) but the whole file is never read at once (millions of rows of one
+    column took minutes and GBs)."""
+    from xlquote.readers import record_files
+
+    monkeypatch.setattr(record_files, "CHECKED_CELLS", 3 * 2)
+    parts = []
+    sheet_table = record_files._sheet_table
+    monkeypatch.setattr(record_files, "_sheet_table",
+                        lambda arrow, *args: parts.append(arrow.num_rows)
+                        or sheet_table(arrow, *args))
+    file = tmp_path / "incidents.csv"
+    file.write_text("incident_id,opened,channel\n" + "I1,2026-10-01,phone\nI2,x,phone\n"
+                    + "".join(f"I{i},2026-10-01,phone\n" for i in range(3, 8)), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": file})
+    header, cell, stopped = caught.value.problems
+    assert (header.row, header.field, cell.row, cell.field) == (1, "contract_id", 3, "opened")
+    assert stopped.reason == ("見出しに問題があるため、すべての行を 2 行ずつ確かめました。行を"
+                              "またがる確認 (同じ値の重複など) は見出しを直したあとにします")
+    assert parts == [2, 2, 2, 1] and caught.value.count == 2
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_a_csv_of_too_many_blank_lines_is_refused_before_it_is_read(workbook, tmp_path,
+                                                                      monkeypatch, newline):
+    """Each blank line is a row of every column in Arrow: 19 MB of them took 3.9 GB."""
+    from xlquote.readers import record_files
+
+    monkeypatch.setattr(record_files, "MAX_BLANK_LINES", 3)
+    names = field_names(INCIDENT_FIELDS)
+    path = write_csv(tmp_path / "incidents.csv", sample_incidents()[:2], names)
+    text = path.read_bytes().decode("utf-8").replace("\r\n", newline)
+    path.write_text(text + newline * 3, encoding="utf-8", newline="")
+    assert len(read_invoicing_workbook(workbook, record_files={"Incidents": path})
+               .incidents.incident_id) == 2  # three blank lines are read
+    path.write_text(text + newline * 5, encoding="utf-8", newline="")
+    with pytest.raises(InputError) as caught:
+        read_invoicing_workbook(workbook, record_files={"Incidents": path})
+    assert [p.reason for p in caught.value.problems] == [
+        "空の行が多すぎます (約 5 行。3 行まで)。空の行を除いて保存し直してください"]

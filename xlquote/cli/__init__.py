@@ -159,10 +159,12 @@ def problem_dict(problem: Problem) -> dict[str, Any]:
             "value": problem.value, "reason": problem.reason, "text": str(problem)}
 
 
-def input_error_message(count: int, source: object = None) -> str:
-    """The line that introduces bad input's problems (nothing was written)."""
-    return (f"{source}: " if source else "") + (f"入力エラー {count} 件。何も書き出していません。"
-                                                "次の箇所を直してから、もう一度実行してください:")
+def input_error_message(count: int, source: object = None, at_least: bool = False) -> str:
+    """The line that introduces bad input's problems (nothing was written); ``at_least``: the
+    check stopped before the end."""
+    return (f"{source}: " if source else "") + (
+        f"入力エラー {count} 件{'以上' if at_least else ''}。何も書き出していません。"
+        "次の箇所を直してから、もう一度実行してください:")
 
 
 def fail(as_json: bool, code: int, status: str, message: str,
@@ -205,8 +207,8 @@ def _run(arguments: list[str]) -> int:
     try:
         return int(args.run(args) or 0)
     except InputError as exc:
-        return fail(as_json, EXIT_INPUT, "invalid", input_error_message(exc.count),
-                    exc.problems)
+        message = input_error_message(exc.count, at_least=exc.stopped)
+        return fail(as_json, EXIT_INPUT, "invalid", message, exc.problems)
     except OutputError as exc:
         return fail(as_json, EXIT_WRITE, "write_failed", str(exc))
     except XlquoteError as exc:

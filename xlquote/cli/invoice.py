@@ -190,8 +190,8 @@ def given_register(args: argparse.Namespace) -> Register | None:
 
 def report_problems(exc: InputError, workbook: Path, as_json: bool) -> int:
     """Bad input: every problem (on stderr with sheet, row and column; as JSON too); exit 2."""
-    return fail(as_json, EXIT_INPUT, "invalid", input_error_message(exc.count, workbook),
-                exc.problems)
+    message = input_error_message(exc.count, workbook, exc.stopped)
+    return fail(as_json, EXIT_INPUT, "invalid", message, exc.problems)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -390,29 +390,33 @@ def _read_cells(values: np.ndarray, field: str, checks: RowChecks,
     readings = [read_given(cell) for cell in distinct]
     table = np.array([value for value, _ in readings], dtype=dtype).reshape(
         (len(readings), *np.shape(fill)))
-    refused: dict[str, list[int]] = {}  # reason → the distinct cells refused for it
-    for position, (_, reason) in enumerate(readings):
-        if reason is not None:
-            refused.setdefault(reason, []).append(position)
-    for reason, positions in refused.items():
-        is_refused = np.zeros(len(distinct), dtype=bool)
-        is_refused[positions] = True
-        checks.flag(is_refused[inverse].reshape(values.shape), field, values, reason)
+    refused = np.fromiter((reason is not None for _, reason in readings), bool, len(readings))
+    if refused.any():  # in row order whatever the reasons: the first cells are the ones listed
+        checks.flag(refused[inverse].reshape(values.shape), field, values,
+                    lambda cell: read_given(cell)[1])
     return table[inverse].reshape(values.shape + np.shape(fill))
 
 
 def _distinct(flat: np.ndarray) -> tuple[list[Any], np.ndarray]:
     """The distinct cells of a column, and each cell's position among them. Cells are told
-    apart by their type too (True is not 1, a date is not a datetime); in a column holding an
-    unhashable cell every cell stands apart."""
-    seen: dict[tuple[type, Any], int] = {}
+    apart by their type too (True is not 1, a date is not a datetime), and a moment with a
+    time zone by its wall-clock time too (two equal instants read as their own local dates);
+    in a column holding an unhashable cell every cell stands apart."""
     cells = flat.tolist()
+    kinds = set(map(type, cells))
+    keys: Iterable[Any] = cells  # one type (text, the usual case): the cells themselves
+    if any(issubclass(kind, dt.datetime) for kind in kinds):
+        keys = ((type(c), c.replace(tzinfo=None), c) if isinstance(c, dt.datetime)
+                else (type(c), c) for c in cells)
+    elif len(kinds) > 1:
+        keys = ((type(c), c) for c in cells)
+    seen: dict[Any, int] = {}
     try:
-        inverse = np.fromiter((seen.setdefault((type(c), c), len(seen)) for c in cells),
+        inverse = np.fromiter((seen.setdefault(key, len(seen)) for key in keys),
                               dtype=np.int64, count=len(cells))
     except TypeError:
         return cells, np.arange(len(cells))
-    return [cell for _, cell in seen], inverse
+    return (list(seen) if keys is cells else [key[-1] for key in seen]), inverse
 
 
 @_once_for_broadcast_scalar

@@ -74,6 +74,9 @@ def load_toml(path: str | Path, error: type[DataFileError]) -> dict[str, Any]:
 # Problems about a whole file, a sheet or a row name it in ``field``, not a column.
 FILE_FIELD, SHEET_FIELD, ROW_FIELD = "file", "(sheet)", "(row)"
 MORE_FIELD = "(more)"  # the problems found past MAX_LISTED_PROBLEMS, counted
+# Where a check stopped before the end (a file wrong on too many rows): said beside the
+# problems, and no problem itself (not counted)
+STOPPED_FIELD = "(stopped)"
 # Problems listed per sheet (or table): a file wrong on every row is refused listing these and
 # counting the rest, so that memory, time and the output stay bounded whatever it holds.
 MAX_LISTED_PROBLEMS = 1_000
@@ -104,10 +107,10 @@ class Problem:
         elif self.field == SHEET_FIELD:
             if not self.sheet:
                 where.append(f"シート {self.value}")
-        elif self.field not in (ROW_FIELD, MORE_FIELD):
+        elif self.field not in (ROW_FIELD, MORE_FIELD, STOPPED_FIELD):
             # A column of a sheet or file; else an argument or option (month, --out, usage).
             where.append(f"列 {self.field}" if self.sheet or self.row is not None else self.field)
-        if self.field in (FILE_FIELD, SHEET_FIELD, ROW_FIELD, MORE_FIELD):
+        if self.field in (FILE_FIELD, SHEET_FIELD, ROW_FIELD, MORE_FIELD, STOPPED_FIELD):
             return f"{' '.join(where)}: {self.reason}"
         return f"{' '.join(where)}: {shown(self.value)} — {self.reason}"
 
@@ -152,12 +155,19 @@ class InputError(XlquoteError):
         self.problems = list(problems)
         shown_problems = "\n".join(f"  {p}" for p in self.problems[:50])
         more = f"\n  … ほか {len(self.problems) - 50} 件" if len(self.problems) > 50 else ""
-        super().__init__(f"入力エラー {self.count} 件:\n{shown_problems}{more}")
+        at_least = "以上" if self.stopped else ""
+        super().__init__(f"入力エラー {self.count} 件{at_least}:\n{shown_problems}{more}")
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the check stopped before the end: more problems may follow."""
+        return any(p.field == STOPPED_FIELD for p in self.problems)
 
     @property
     def count(self) -> int:
         """How many problems were found: those listed, and those a (more) problem counts."""
-        return sum(p.value if p.field == MORE_FIELD else 1 for p in self.problems)
+        return sum(p.value if p.field == MORE_FIELD else p.field != STOPPED_FIELD
+                   for p in self.problems)
 
 
 class OutputError(XlquoteError):

@@ -530,7 +530,7 @@ def read_columns(fields: Sequence[Field], header: Sequence[Any], rows: Rows, she
             raw = np.full(n, None, dtype=object)
             blank = np.ones(n, dtype=bool)
             if f.required:  # the header's problem names the missing column, not every row
-                field_checks = RowChecks((n,))
+                field_checks = RowChecks((n,), messages=False)
         if f.kind == "limit":
             out[f.name], out[f"{f.name}_level"] = to_limits(raw, f.name, field_checks)
         elif f.name not in out:
@@ -603,16 +603,22 @@ def _date_or_none(value: np.datetime64) -> dt.date | None:
 # parsed. 10,000 contracts make the 1M-incident month of bench/.
 MAX_CONTRACTS = 50_000
 MAX_PACKS = 50_000
-# The tables that hold at most so many records, and what the records are called
-RECORD_LIMITS: dict[str, tuple[int, str]] = {"Contracts": (MAX_CONTRACTS, "契約"),
-                                             "Packs": (MAX_PACKS, "パック")}
 
 
-def refuse_beyond(rows: Sized, most: int, what: str, sheet: str, first_row: int,
+def record_limit(table: str) -> tuple[int, str] | None:
+    """The most records ``table`` may hold, and what they are called; None where it holds any
+    number. (Looked up when called: the limits are the module's as they stand.)"""
+    return {"Contracts": (MAX_CONTRACTS, "契約"), "Packs": (MAX_PACKS, "パック")}.get(table)
+
+
+def refuse_beyond(rows: Sized, table: str, sheet: str, first_row: int,
                   row_numbers: Sequence[int] | np.ndarray | None) -> None:
-    """InputError naming the first row beyond ``most`` rows of ``what`` (a sheet's records)."""
-    if len(rows) <= most:
+    """InputError naming the first row beyond the records ``table`` may hold
+    (``record_limit``)."""
+    limit = record_limit(table)
+    if limit is None or len(rows) <= limit[0]:
         return
+    most, what = limit
     first_beyond = int(row_numbers[most]) if row_numbers is not None else first_row + most
     raise InputError([Problem(first_beyond, ROW_FIELD, None, (
         f"{what}が {len(rows):,} 件あり、1 冊のブックに載せられる {most:,} 件を超えています"
@@ -624,7 +630,7 @@ def parse_contracts(header: Sequence[Any], rows: Rows, sheet: str = "Contracts",
                     first_row: int = 2, row_numbers: Sequence[int] | None = None
                     ) -> list[Contract]:
     """Contracts from sheet rows; raises InputError naming every bad cell."""
-    refuse_beyond(rows, *RECORD_LIMITS["Contracts"], sheet, first_row, row_numbers)
+    refuse_beyond(rows, "Contracts", sheet, first_row, row_numbers)
     cols, checks = read_columns(CONTRACT_FIELDS, header, rows, sheet, first_row, row_numbers)
     contracts = []
     seen: dict[str, int] = {}
@@ -698,7 +704,7 @@ def _check_contract(c: Contract, i: int, checks: RowChecks) -> None:
 
 def parse_packs(header: Sequence[Any], rows: Rows, sheet: str = "Packs", first_row: int = 2,
                 row_numbers: Sequence[int] | None = None) -> list[Pack]:
-    refuse_beyond(rows, *RECORD_LIMITS["Packs"], sheet, first_row, row_numbers)
+    refuse_beyond(rows, "Packs", sheet, first_row, row_numbers)
     cols, checks = read_columns(PACK_FIELDS, header, rows, sheet, first_row, row_numbers)
     packs = []
     for i in range(len(rows)):

@@ -36,21 +36,23 @@ from ..engine.errors import (
     MORE_FIELD,
     RECORD_FILE_SUFFIXES,
     ROW_FIELD,
+    STOPPED_FIELD,
     InputError,
     ListedProblems,
     Problem,
 )
 from ..engine.messages import FILE_NOT_FOUND, cut_short, file_too_large, shown
 from ..engine.records import (
-    RECORD_LIMITS,
     RECORD_PARSERS,
     SHEETS,
     ColumnBlock,
     Field,
     duplicated_headers,
     misspelt_headers,
+    record_limit,
     refuse_beyond,
 )
+from ..memory import release_freed_memory
 from .cells import NOT_AN_EXCEL_DATE, not_finite
 from .sheet_table import SheetTable
 from .typed_reader import FIRST_DATE, LAST_DATE, blank_cells, column_to_numpy
@@ -100,28 +102,32 @@ def read_record_file(path: str | Path, table: str) -> SheetTable:
     arrow, names = _read_parquet(path, fields) if suffix != ".csv" else _read_csv(path, fields)
     if arrow.num_rows > MAX_ROWS:
         raise _refuse(path, too_many_rows(arrow.num_rows))
-    if table in RECORD_LIMITS:
-        _refuse_beyond_limit(arrow, path, *RECORD_LIMITS[table])
-    if not misspelt_headers(names, fields, path.name, HEADER_ROW):  # else named first
-        _refuse_early(arrow, path, RECORD_PARSERS[table])
-    table = _sheet_table(arrow, path)
+    # the record at position p (a CSV's blank line is a record) is row p + 2
+    row_numbers = np.arange(HEADER_ROW + 1, HEADER_ROW + 1 + arrow.num_rows)
+    limit = record_limit(table)
+    if limit is not None and arrow.num_rows > limit[0]:
+        # counted, blank rows aside, before a cell is converted: a contracts file of millions
+        # of short rows would take GBs first
+        records = row_numbers[~_blank_rows(arrow)]
+        refuse_beyond(records, table, path.name, HEADER_ROW + 1, records)
+    _refuse_early(arrow, path, row_numbers, RECORD_PARSERS[table],
+                  misspelt_headers(names, fields, path.name, HEADER_ROW))
+    release_freed_memory()  # what the parts' checks took, before the whole file is read
+    table = _sheet_table(arrow, path, row_numbers)
     table.unread_headers = [name for name in names if name not in arrow.column_names]
     return table
 
 
-def _refuse_beyond_limit(arrow: Any, path: Path, most: int, what: str) -> None:
-    """A file of more records (blank rows aside) than its table may hold, refused before its
-    cells are converted: a contracts file of millions of short rows would take GBs first."""
+def _blank_rows(arrow: Any) -> np.ndarray:
+    """The rows whose cells are all empty (a CSV's blank lines), found in Arrow."""
     import pyarrow as pa
 
-    if arrow.num_rows <= most:
-        return
-    blanks = [blank_cells(column.cast(column.type.value_type)
-                          if pa.types.is_dictionary(column.type) else column)
-              for column in arrow.columns]
-    records = (np.flatnonzero(~np.logical_and.reduce(blanks)) if blanks
-               else np.arange(arrow.num_rows))
-    refuse_beyond(records, most, what, path.name, HEADER_ROW + 1, records + HEADER_ROW + 1)
+    empty = np.ones(arrow.num_rows, dtype=bool)
+    for column in arrow.columns:
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        empty &= blank_cells(column)
+    return empty
 
 
 # Cells a long file is checked by, a part of its rows at a time, before it is read whole: a
@@ -131,36 +137,48 @@ def _refuse_beyond_limit(arrow: Any, path: Path, most: int, what: str) -> None:
 CHECKED_CELLS = 2_000_000
 
 
-def _refuse_early(arrow: Any, path: Path, parse: Callable[..., Any]) -> None:
+def _refuse_early(arrow: Any, path: Path, row_numbers: np.ndarray, parse: Callable[..., Any],
+                  header_problems: list[Problem]) -> None:
     """Check a file of more than CHECKED_CELLS cells part by part, and refuse it as soon as its
-    parts hold as many problems as are listed, naming them, counting the others found so far
-    and saying how far it was read. A file with fewer problems is then read whole (the whole
-    file's checks, such as a value repeated across parts, are made there)."""
+    parts hold as many problems as are listed, naming them (after ``header_problems``, which
+    are named whatever the rows hold), counting the others found so far and saying how far
+    it was checked. A file with fewer problems is then read and checked whole (the checks
+    across rows, such as a value repeated in two parts, are made there)."""
     part_rows = max(1, CHECKED_CELLS // max(1, arrow.num_columns))
     if arrow.num_rows <= part_rows:
         return
     found = ListedProblems(path.name)
     checked = 0
+    header_problems = list(header_problems)
     while checked < arrow.num_rows and found.room():
-        part = _sheet_table(arrow.slice(checked, part_rows), path, first_row=checked + 2)
+        part = _sheet_table(arrow.slice(checked, part_rows), path,
+                            row_numbers[checked:checked + part_rows])
         try:
             parse(part.header, part.rows, path.name, HEADER_ROW + 1, part.row_numbers)
         except InputError as exc:
             for problem in exc.problems:
                 if problem.field == MORE_FIELD:
                     found.count_more(problem.value)
-                elif checked and problem.row == HEADER_ROW:
-                    continue  # the header's problems, named with the first part
+                elif problem.row == HEADER_ROW:  # the same in every part: named once
+                    if not checked:
+                        header_problems.append(problem)
                 elif found.has_room():
                     found.listed.append(problem)
         checked = min(checked + part_rows, arrow.num_rows)
-    if found.room():
+    if found.room() and not header_problems:
         return
-    stopped = [] if checked == arrow.num_rows else [Problem(None, ROW_FIELD, None, (
-        f"問題が多いため、{checked + 1:,} 行目までで確かめるのをやめました。残りの行は"
-        "まだ確かめていません"), path.name)]
-    raise InputError([*sorted(found.listed, key=lambda p: p.row or 0), *found.counted(),
-                      *stopped])
+    if found.room():  # the header is refused: the whole file is not read for checks across rows
+        how_far = (f"見出しに問題があるため、すべての行を {part_rows:,} 行ずつ確かめました。行を"
+                   "またがる確認 (同じ値の重複など) は見出しを直したあとにします")
+    elif checked < arrow.num_rows:
+        how_far = (f"問題が多いため、{row_numbers[checked - 1]:,} 行目まで ({part_rows:,} 行ずつ) "
+                   "確かめたところでやめました。残りの行と、行をまたがる確認 (同じ値の重複など) は"
+                   "まだしていません")
+    else:
+        how_far = (f"問題が多いため、すべての行を {part_rows:,} 行ずつ確かめました。行をまたがる"
+                   "確認 (同じ値の重複など) はまだしていません")
+    raise InputError([*header_problems, *sorted(found.listed, key=lambda p: p.row or 0),
+                      *found.counted(), Problem(None, STOPPED_FIELD, None, how_far, path.name)])
 
 
 # What a file begins with, by what it is (a CSV begins with its header's text)
@@ -341,6 +359,7 @@ def _decoded_bytes(column: Any) -> int:
 
 
 def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
+    """The CSV's columns that name a field, as an Arrow table, and every column's name."""
     import csv as text_csv
 
     import pyarrow as pa
@@ -356,9 +375,10 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
         if not any(name.strip() for name in names):  # a BOM, blank lines or spaces alone
             raise _refuse(path, "見出しの行がありません (1 行目が空です)")
         columns = _wanted(names, fields, path)
+        _refuse_many_blank_lines(path)
         misshapen = _MisshapenRows(path, listing=False)  # the first one stops the read
         table = _read_unless_misshapen(path, encoding, columns, misshapen, numbered=False)
-        if misshapen.stopped:
+        if table is None:
             # Arrow tells a row's number only when it reads on one thread: the file is read
             # again so, up to the rows listed (only for a file refused anyway).
             misshapen = _MisshapenRows(path, listing=True)
@@ -367,6 +387,36 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
         return table, names
     except (pa.ArrowException, OSError, text_csv.Error) as exc:
         raise _refuse(path, _csv_refusal(exc)) from None
+
+
+# A blank line is a byte of the file and a row of every column read in Arrow (~100 bytes at
+# 24 columns): a file of millions of them took GBs. An export has a few.
+MAX_BLANK_LINES = 1_000_000
+
+
+def _refuse_many_blank_lines(path: Path) -> None:
+    """Refuse a CSV of more than MAX_BLANK_LINES blank lines before Arrow reads it (counted a
+    block at a time; a line break inside a quoted value counts too)."""
+    blank, tail = 0, b""
+    with path.open("rb") as handle:
+        while block := handle.read(CSV_BLOCK):
+            blank += _line_breaks_doubled(tail + block) - _line_breaks_doubled(tail)
+            tail = block[-3:]  # a pair across two blocks is counted once
+    if blank > MAX_BLANK_LINES:
+        raise _refuse(path, f"空の行が多すぎます (約 {blank:,} 行。{MAX_BLANK_LINES:,} 行まで)。"
+                            "空の行を除いて保存し直してください")
+
+
+def _line_breaks_doubled(data: bytes) -> int:
+    """The line breaks (LF, CR or CRLF) that end a line right after another: blank lines."""
+    codes = np.frombuffer(data, np.uint8)
+    lf, cr = codes == 0x0A, codes == 0x0D
+    crlf = cr[:-1] & lf[1:]
+    lone_lf = lf.copy()
+    lone_lf[1:] &= ~cr[:-1]
+    return int(np.count_nonzero(lf[:-1] & lf[1:]) + np.count_nonzero(cr[:-1] & cr[1:])
+               + np.count_nonzero(crlf[:-2] & crlf[2:])
+               + np.count_nonzero(lone_lf[:-2] & crlf[1:]))
 
 
 def _read_unless_misshapen(path: Path, encoding: str, columns: list[str],
@@ -447,20 +497,24 @@ class _MisshapenRows:
         """The rows listed, and one more problem where the read stopped past them."""
         if not self.stopped:
             return self.found.listed
-        return [*self.found.listed, Problem(None, ROW_FIELD, None, (
+        return [*self.found.listed, Problem(None, STOPPED_FIELD, None, (
             f"ほかにも項目の数が見出しと違う行があります (最初の {len(self.found.listed):,} 行を"
             "挙げたところで読むのをやめました)。上の行を直してから、もう一度実行してください"),
             self.path.name)]
 
 
-def _sheet_table(arrow: Any, path: Path, first_row: int = HEADER_ROW + 1) -> SheetTable:
+def _sheet_table(arrow: Any, path: Path, row_numbers: np.ndarray) -> SheetTable:
     """Arrow columns as the records parser takes them: typed numpy columns, object columns
     (with the cells a workbook could not hold named) where a column needs a closer look.
     Raises InputError naming the file and column where Arrow cannot convert a column."""
-    rows = arrow.num_rows
-    arrays, blanks, plain, only_values = [], [], [], []
     import pyarrow as pa
 
+    empty = _blank_rows(arrow)
+    if empty.any():  # a blank line (or fields all empty) is skipped as a sheet's blank row is,
+        keep = ~empty  # and counted: the rows after it keep the numbers the file shows
+        arrow, row_numbers = arrow.filter(pa.array(keep)), row_numbers[keep]
+    rows = arrow.num_rows
+    arrays, blanks, plain, only_values = [], [], [], []
     for name, column in zip(arrow.column_names, arrow.columns, strict=True):
         if pa.types.is_dictionary(column.type):  # each row group has a dictionary of its own
             column = pa.chunked_array([chunk.dictionary_decode() for chunk in column.chunks],
@@ -475,12 +529,6 @@ def _sheet_table(arrow: Any, path: Path, first_row: int = HEADER_ROW + 1) -> She
         plain.append(is_plain)
         # Typed columns were checked; text is looked at cell by cell (length, unusable cells).
         only_values.append(array.dtype.kind != "O")
-    row_numbers = np.arange(first_row, first_row + rows)
-    empty = np.logical_and.reduce(blanks) if blanks else np.zeros(rows, bool)
-    if empty.any():  # a blank line (or fields all empty) is skipped as a sheet's blank row is,
-        keep = ~empty  # and counted: the rows after it keep the numbers the file shows
-        arrays, blanks = [a[keep] for a in arrays], [b[keep] for b in blanks]
-        row_numbers, rows = row_numbers[keep], int(np.count_nonzero(keep))
     block = ColumnBlock(tuple(arrays), tuple(blanks), rows, tuple(plain), (),
                         tuple(only_values))
     return SheetTable(list(arrow.column_names), block, row_numbers, 1)
