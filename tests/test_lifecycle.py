@@ -735,4 +735,20 @@ def test_a_description_the_pdf_font_cannot_print_is_a_notice_naming_the_pdf(tmp_
     pdf = one(tmp_path / "out" / MONTH, "INV-202610-0001_C001_*.pdf").name
     assert code == 1 and found == [
         "C001 の請求先名 (customer) に PDF の字形がない文字があります: 𠮷 (U+20BB7)",
-        f"{pdf} に PDF の字形がない文字があります (対応内容の説明など): ™ (U+2122)"]
+        f"{pdf} に PDF の字形がない文字があります: ™ (U+2122)"]
+
+
+def test_a_character_named_for_one_customer_is_still_named_on_another_contracts_pdf(
+        tmp_path, capsys, registers):
+    """𠮷 in C001's customer name is named once for C001; C003's PDF prints it in a
+    description and is named too."""
+    book = workbook(tmp_path / "invoicing.xlsx",
+                    contracts={"C001": {"customer": "株式会社𠮷野"}},
+                    incidents={"I-1005": {"description": "𠮷野様の再起動の確認"}})
+    code, result = invoice_json(capsys, book, tmp_path / "out")
+    found = [n["message"].split("。")[0] for n in result["notices"]
+             if n["code"] == "missing_glyphs"]
+    pdf = one(tmp_path / "out" / MONTH, "INV-*_C003_*.pdf").name
+    assert code == 1 and found == [
+        "C001 の請求先名 (customer) に PDF の字形がない文字があります: 𠮷 (U+20BB7)",
+        f"{pdf} に PDF の字形がない文字があります: 𠮷 (U+20BB7)"]

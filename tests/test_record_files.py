@@ -727,4 +727,17 @@ def test_a_csv_of_too_many_blank_lines_is_refused_before_it_is_read(workbook, tm
     with pytest.raises(InputError) as caught:
         read_invoicing_workbook(workbook, record_files={"Incidents": path})
     assert [p.reason for p in caught.value.problems] == [
-        "空の行が多すぎます (約 5 行。3 行まで)。空の行を除いて保存し直してください"]
+        "空の行が多すぎます (5 行。3 行まで)。空の行を除いて保存し直してください"]
+
+
+def test_line_breaks_inside_quoted_values_are_no_blank_lines(workbook, tmp_path, monkeypatch):
+    """A description's paragraphs hold empty lines: the file has no blank line, and is read."""
+    from xlquote.readers import record_files
+
+    monkeypatch.setattr(record_files, "MAX_BLANK_LINES", 3)
+    incidents = sample_incidents()[:3]
+    for incident in incidents:
+        incident["description"] = "症状:\n\n印刷できない\n\n対応: 再設定"
+    path = write_csv(tmp_path / "incidents.csv", incidents, field_names(INCIDENT_FIELDS))
+    data = read_invoicing_workbook(workbook, record_files={"Incidents": path})
+    assert data.incidents.description.tolist() == [incidents[0]["description"]] * 3

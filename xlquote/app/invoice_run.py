@@ -861,11 +861,12 @@ class MonthRun:
         """The parties' names and the issuer's details holding characters the PDF font has no
         glyph for: the PDF prints a box for each, on the items a qualified invoice must
         state, while the workbook shows them. Then each PDF made in this run that prints
-        other such characters (an incident's description, an id), by its file."""
+        other such characters (an incident's description, an id), by its file: those of the
+        issuer's details, and of the customer's name its file name shows, are named above."""
         notices = []
         fix = ("PDF ではこの文字が □ で印字されます。別の字にする (𠮷 → 吉 など) か、PDF の代わりに"
                "ブック (xlsx) をお送りください")
-        named: set[str] = set()
+        named: set[str] = set()  # the issuer's, named once for every document
         for key in ("issuer_name", "issuer_address", "issuer_contact", "bank_account"):
             missing = missing_glyphs(str(getattr(self.settings, key) or ""))
             named.update(missing)
@@ -876,18 +877,16 @@ class MonthRun:
         for summary in self.summaries:
             contract = summary.contract
             missing = missing_glyphs(contract.customer)
-            named.update(missing)
             if missing:
                 notices.append(Notice("missing_glyphs", f"{contract.contract_id} の請求先名 "
                                       f"(customer) に PDF の字形がない文字があります: "
                                       f"{glyphs_named(missing)}。{fix}",
                                       contract_id=contract.contract_id, attention=True))
         for name, characters in sorted(self.glyphless_pdfs.items()):
-            missing = [c for c in characters if c not in named]
+            missing = [c for c in characters if c not in named and c not in name]
             if missing:
                 notices.append(Notice("missing_glyphs", f"{name} に PDF の字形がない文字があり"
-                                      f"ます (対応内容の説明など): {glyphs_named(missing)}。{fix}",
-                                      attention=True))
+                                      f"ます: {glyphs_named(missing)}。{fix}", attention=True))
         return notices
 
     def _add_run_details(self, result: InvoiceRunResult, plan: _Plan, recovered: list[str],

@@ -122,7 +122,7 @@ def _blank_rows(arrow: Any) -> np.ndarray:
     """The rows whose cells are all empty (a CSV's blank lines), found in Arrow."""
     import pyarrow as pa
 
-    empty = np.ones(arrow.num_rows, dtype=bool)
+    empty = np.full(arrow.num_rows, arrow.num_columns > 0)  # no column read: no blank row
     for column in arrow.columns:
         if pa.types.is_dictionary(column.type):
             column = column.cast(column.type.value_type)
@@ -375,7 +375,9 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
         if not any(name.strip() for name in names):  # a BOM, blank lines or spaces alone
             raise _refuse(path, "見出しの行がありません (1 行目が空です)")
         columns = _wanted(names, fields, path)
-        _refuse_many_blank_lines(path)
+        if not columns:  # Arrow would read every column: nothing is read, the header refused
+            return pa.table({}), names
+        _refuse_many_blank_lines(path, encoding, columns[0])
         misshapen = _MisshapenRows(path, listing=False)  # the first one stops the read
         table = _read_unless_misshapen(path, encoding, columns, misshapen, numbered=False)
         if table is None:
@@ -392,19 +394,48 @@ def _read_csv(path: Path, fields: Sequence[Field]) -> tuple[Any, list[str]]:
 # A blank line is a byte of the file and a row of every column read in Arrow (~100 bytes at
 # 24 columns): a file of millions of them took GBs. An export has a few.
 MAX_BLANK_LINES = 1_000_000
+COUNTED_BLOCK = 2**20
 
 
-def _refuse_many_blank_lines(path: Path) -> None:
-    """Refuse a CSV of more than MAX_BLANK_LINES blank lines before Arrow reads it (counted a
-    block at a time; a line break inside a quoted value counts too)."""
-    blank, tail = 0, b""
+def _refuse_many_blank_lines(path: Path, encoding: str, column: str) -> None:
+    """Refuse a CSV of more than MAX_BLANK_LINES blank lines before Arrow reads its columns.
+    The line breaks are counted first, a block at a time; where they may pass the limit, the
+    blank lines are counted as Arrow reads the file (one column, with and without them): a
+    line break inside a quoted value (a description's paragraphs) is no blank line."""
+    import pyarrow as pa
+
+    doubled, tail = 0, b""
     with path.open("rb") as handle:
         while block := handle.read(CSV_BLOCK):
-            blank += _line_breaks_doubled(tail + block) - _line_breaks_doubled(tail)
+            doubled += _line_breaks_doubled(tail + block) - _line_breaks_doubled(tail)
             tail = block[-3:]  # a pair across two blocks is counted once
+    if doubled <= MAX_BLANK_LINES:
+        return
+    try:
+        blank = (_rows_read(path, encoding, column, with_blank_lines=True)
+                 - _rows_read(path, encoding, column, with_blank_lines=False))
+    except pa.ArrowInvalid:  # a record longer than a counted block: blank lines untold
+        blank = doubled
     if blank > MAX_BLANK_LINES:
-        raise _refuse(path, f"空の行が多すぎます (約 {blank:,} 行。{MAX_BLANK_LINES:,} 行まで)。"
+        raise _refuse(path, f"空の行が多すぎます ({blank:,} 行。{MAX_BLANK_LINES:,} 行まで)。"
                             "空の行を除いて保存し直してください")
+
+
+def _rows_read(path: Path, encoding: str, column: str, with_blank_lines: bool) -> int:
+    """The rows Arrow reads from the CSV (one column of them, misshapen rows skipped)."""
+    import pyarrow as pa
+    import pyarrow.csv as csv
+
+    # A block at a time, its rows counted, then let go; small blocks, as Arrow keeps ~100
+    # bytes a line of the block it parses (a record longer than a block is refused later).
+    reader = csv.open_csv(
+        path, read_options=csv.ReadOptions(encoding=encoding, block_size=COUNTED_BLOCK),
+        parse_options=csv.ParseOptions(invalid_row_handler=lambda row: "skip",
+                                       newlines_in_values=True,
+                                       ignore_empty_lines=not with_blank_lines),
+        convert_options=csv.ConvertOptions(include_columns=[column],
+                                           column_types={column: pa.string()}))
+    return sum(batch.num_rows for batch in reader)
 
 
 def _line_breaks_doubled(data: bytes) -> int:
