@@ -50,6 +50,9 @@ def _shapes() -> dict[str, tuple[list[str], Callable[[int], str]]]:
         "misshapen": (ALL, lambda i: "x"),
         "unknown_contracts": ([*REQUIRED, "closed"],
                               lambda i: f"{i:x},Z{i:x},2026-10-1,phone,2026-10-2"),
+        "blank_lines": (ALL, lambda i: ""),
+        "quoted_paragraphs": ([*REQUIRED, "description"],
+                              lambda i: f'{i:x},C001,2026-10-1,phone,"症状:\n\n対応:\n\n済"'),
         "contracts_short_rows": (CONTRACTS_REQUIRED, lambda i: f"{i:x},x,annual,2026-4-1"),
     }
 
